@@ -1,0 +1,49 @@
+// Categories and formatting for the shared error model.
+#include "ctsqs/error.hpp"
+
+namespace ctsqs {
+namespace {
+
+class ClientCategory final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "ctsqs.client"; }
+  std::string message(int ev) const override {
+    switch (static_cast<client_errc>(ev)) {
+      case client_errc::invalid_argument: return "invalid argument";
+      case client_errc::io_error: return "I/O error";
+      case client_errc::cancelled: return "cancelled";
+      case client_errc::timeout: return "timed out";
+      case client_errc::limit_exceeded: return "limit exceeded";
+      case client_errc::sink_failed: return "sink failed to deliver";
+    }
+    return "unknown client error";
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& client_category() noexcept {
+  static const ClientCategory cat;
+  return cat;
+}
+
+std::string to_string(const Diagnostics& d) {
+  std::string out;
+  if (!d.aws_code.empty()) out += d.aws_code;
+  if (d.http_status != 0 || !d.request_id.empty()) {
+    out += out.empty() ? "(" : " (";
+    if (d.http_status != 0) out += "HTTP " + std::to_string(d.http_status);
+    if (!d.request_id.empty()) {
+      if (d.http_status != 0) out += ", ";
+      out += "request id " + d.request_id;
+    }
+    out += ")";
+  }
+  if (!d.message.empty()) {
+    if (!out.empty()) out += ": ";
+    out += d.message;
+  }
+  return out;
+}
+
+}  // namespace ctsqs
