@@ -1,0 +1,50 @@
+// Raw HTTP request text parsing/writing for `ctsqs sign`: suite format, folding, bodies, errors.
+#include "ctsqs/sigv4/request_text.hpp"
+
+#include "catch.hpp"
+
+using namespace ctsqs;
+using namespace ctsqs::sigv4;
+
+TEST_CASE("request text: request line with spaces, raw header values, body", "[sigv4]") {
+  auto r = parse_request_text(
+      "POST /example space/?a=1&b HTTP/1.1\nHost:example.amazonaws.com\nMy-Header2: \"a   b\"\n"
+      "Content-Length:13\n\nParam1=value1");
+  REQUIRE(r.has_value());
+  CHECK(r->method == "POST");
+  CHECK(r->path == "/example space/");
+  CHECK(r->query == "a=1&b");
+  CHECK(r->host == "example.amazonaws.com");
+  REQUIRE(r->headers.size() == 3);
+  CHECK(r->headers[1].value == " \"a   b\"");
+  CHECK(r->body == "Param1=value1");
+  CHECK(to_request_text(*r) ==
+        "POST /example space/?a=1&b HTTP/1.1\nHost:example.amazonaws.com\nMy-Header2: \"a   b\"\n"
+        "Content-Length:13\n\nParam1=value1");
+}
+
+TEST_CASE("request text: CRLF, folded continuation lines, no blank line", "[sigv4]") {
+  auto r = parse_request_text("GET / HTTP/1.1\r\nHost:h\r\nMy-Header1:value1\r\n  value2\r\n\tvalue3\r\n");
+  REQUIRE(r.has_value());
+  REQUIRE(r->headers.size() == 4);
+  CHECK(r->headers[2].name == "My-Header1");
+  CHECK(r->headers[2].value == "value2");
+  CHECK(r->headers[3].value == "value3");
+  CHECK(r->body.empty());
+}
+
+TEST_CASE("request text: errors name the line", "[sigv4]") {
+  struct Row { const char* text; const char* needle; };
+  for (auto [text, needle] : {Row{"", "line 1"}, Row{"GET\n", "line 1"},
+                              Row{"GET / FTP/1\n", "HTTP version"},
+                              Row{"GET / HTTP/1.1\nno colon here\n", "line 2"},
+                              Row{"GET / HTTP/1.1\n value\n", "continuation"},
+                              Row{"GET / HTTP/1.1\nBad Name:v\n", "invalid character"},
+                              Row{"GET / HTTP/1.1\n:v\n", "empty"}}) {
+    Diagnostics d;
+    auto r = parse_request_text(text, &d);
+    INFO(text);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(d.message.find(needle) != std::string::npos);
+  }
+}
