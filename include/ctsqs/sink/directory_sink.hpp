@@ -1,0 +1,73 @@
+// DirectorySink: writes formatted event lines into one file per tag under a directory.
+#pragma once
+
+#include "ctsqs/format.hpp"
+#include "ctsqs/sink.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace ctsqs {
+
+/// Settings of a DirectorySink.
+struct DirectorySinkOptions {
+  std::filesystem::path directory;           ///< created (with parents) when missing
+  OutputFormat format = OutputFormat::flat;  ///< line format
+  LineOptions line;                          ///< devo header values
+  /// Total bytes buffered over all files before they are written out (bounds memory).
+  std::size_t buffer_bytes = std::size_t{1} << 20;
+  /// On `flush`, fsync every file written since the last flush (and the directory when files
+  /// were created), so a successful flush survives a crash.
+  bool sync = true;
+  /// File name suffix; empty = ".jsonl" for flat/raw, ".log" for devo.
+  std::string extension;
+  /// More tags than this open at once: all files are flushed and closed, then reopened on demand.
+  std::size_t max_open_files = 256;
+};
+
+/// One append-only file per tag: `<directory>/<tag><extension>` (characters outside
+/// `[A-Za-z0-9._-]` in the tag become `_`). Files are opened with O_APPEND, so re-running
+/// appends. Delivery: `flush` succeeds once every earlier line is written (and fsync'ed with
+/// `sync`). A failure discards the buffered lines and leaves the sink usable. Single-threaded.
+class DirectorySink final : public Sink {
+ public:
+  /// Creates the directory; throws std::filesystem::filesystem_error when that fails.
+  explicit DirectorySink(DirectorySinkOptions options);
+  ~DirectorySink() override;
+  DirectorySink(const DirectorySink&) = delete;
+  DirectorySink& operator=(const DirectorySink&) = delete;
+
+  result<void> write(const Event& event) override;
+  result<void> flush() override;
+
+  /// Header values for the next lines.
+  LineOptions& line_options() noexcept { return options_.line; }
+  /// The file events with tag `tag` go to.
+  std::filesystem::path path_for(std::string_view tag) const;
+  /// What the last failed write/flush reported.
+  const std::string& last_error() const noexcept { return last_error_; }
+  std::uint64_t lines_written() const noexcept { return lines_; }
+
+ private:
+  struct File {
+    int fd = -1;
+    std::string buffer;
+    bool unsynced = false;
+  };
+  result<void> drain(const std::string& tag, File& f);
+  result<void> drain_all();
+  void close_all();
+
+  DirectorySinkOptions options_;
+  std::map<std::string, File, std::less<>> files_;
+  std::size_t buffered_ = 0;
+  bool dir_unsynced_ = false;
+  std::string line_;
+  std::string last_error_;
+  std::uint64_t lines_ = 0;
+};
+
+}  // namespace ctsqs

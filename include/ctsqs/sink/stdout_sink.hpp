@@ -1,0 +1,67 @@
+// StdoutSink: writes formatted event lines to stdout or any file descriptor / FILE*.
+#pragma once
+
+#include "ctsqs/format.hpp"
+#include "ctsqs/sink.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace ctsqs {
+
+/// Settings of a StdoutSink.
+struct StdoutSinkOptions {
+  OutputFormat format = OutputFormat::flat;  ///< line format
+  LineOptions line;                          ///< devo header values (hostname, PRI, time)
+  std::size_t buffer_bytes = std::size_t{1} << 20;  ///< lines are written when this much is buffered
+  /// On `flush`, also fsync(2) the descriptor (regular files; ignored for pipes and terminals).
+  bool sync = false;
+};
+
+/// A stream sink: buffers lines (bounded by `buffer_bytes`) and writes them with write(2).
+///
+/// Delivery: `flush` returns success once every line written before it was handed to the
+/// kernel (write(2) completed) — and, with `sync`, fsync'ed. A failed write or flush discards
+/// the buffered lines (the caller must not acknowledge their source) and leaves the sink usable.
+/// The descriptor is not owned and not closed. Single-threaded.
+class StdoutSink final : public Sink {
+ public:
+  /// Writes to file descriptor 1.
+  explicit StdoutSink(StdoutSinkOptions options = {});
+  /// Writes to `fd` (not owned).
+  StdoutSink(int fd, StdoutSinkOptions options);
+  /// Writes to `file`'s descriptor; anything already buffered in `file` is fflush'ed first.
+  StdoutSink(std::FILE* file, StdoutSinkOptions options);
+  ~StdoutSink() override;
+  StdoutSink(const StdoutSink&) = delete;
+  StdoutSink& operator=(const StdoutSink&) = delete;
+
+  result<void> write(const Event& event) override;
+  result<void> flush() override;
+
+  /// Header values for the next lines (the devo time is typically set once per object).
+  LineOptions& line_options() noexcept { return options_.line; }
+
+  /// What the last failed write/flush reported (e.g. "write to fd 1: Broken pipe").
+  const std::string& last_error() const noexcept { return last_error_; }
+  std::uint64_t lines_written() const noexcept { return lines_; }
+  std::uint64_t bytes_written() const noexcept { return bytes_; }
+
+ private:
+  result<void> drain();
+  int fd_;
+  StdoutSinkOptions options_;
+  std::string buffer_;
+  std::string last_error_;
+  std::uint64_t lines_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+namespace detail {
+/// write(2) all of `data` to `fd`, retrying on EINTR/EAGAIN; 0 or the errno of the failure.
+int write_all(int fd, const char* data, std::size_t size) noexcept;
+}  // namespace detail
+
+}  // namespace ctsqs

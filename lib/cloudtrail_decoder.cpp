@@ -1,0 +1,948 @@
+// CloudTrailDecoder: gzip/plain detection, streaming inflate (zlib) or whole-buffer inflate
+// (libdeflate), and a Boost.JSON SAX handler that splits Records and flattens each record.
+#include "ctsqs/cloudtrail_decoder.hpp"
+
+#include "ctsqs/detail/json_escape.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <libdeflate.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+namespace ctsqs {
+namespace {
+
+class DecodeCategory final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "ctsqs.decode"; }
+  std::string message(int ev) const override {
+    switch (static_cast<decode_errc>(ev)) {
+      case decode_errc::corrupt_gzip: return "corrupt gzip data";
+      case decode_errc::truncated_gzip: return "truncated gzip data";
+      case decode_errc::unsupported_compression: return "unsupported compression";
+      case decode_errc::invalid_json: return "invalid JSON";
+      case decode_errc::truncated_json: return "truncated JSON";
+      case decode_errc::trailing_data: return "data after the JSON document";
+      case decode_errc::not_an_object: return "not a CloudTrail log: the document is not an object";
+      case decode_errc::records_missing: return "not a CloudTrail log: no Records member";
+      case decode_errc::records_not_array: return "Records is not an array";
+      case decode_errc::record_not_object: return "a record is not an object";
+      case decode_errc::object_too_large: return "object exceeds the uncompressed size limit";
+      case decode_errc::record_too_large: return "record exceeds the size limit";
+    }
+    return "unknown decode error";
+  }
+};
+
+bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Which top-level member names mark a CloudTrail digest file (see "CloudTrail digest file
+// structure" in the CloudTrail user guide).
+bool is_digest_key(std::string_view k) noexcept {
+  return k == "logFiles" || (k.size() > 6 && k.substr(0, 6) == "digest");
+}
+
+constexpr std::size_t inflate_chunk = 256 * 1024;
+
+// One open container inside a record.
+struct Frame {
+  bool is_array;
+  bool first;                 // no member/element written yet (compact commas; empty objects)
+  std::size_t path_len;       // length of `path` to restore when the frame closes
+  std::size_t compact_start;  // for arrays: where their compact text starts
+};
+
+// The SAX handler's state: where we are in `{"Records":[{...},...]}` and the record being built.
+struct JsonState {
+  const DecoderOptions* opt = nullptr;
+  Event event;
+  std::string scratch;         // compact text of arrays when `record` is not built
+  std::string* compact = nullptr;
+  bool write_compact = false;  // compact text is being written now
+  std::string path;            // escaped column-name prefix of the current object ("" at top)
+  std::string key;             // the current member name, unescaped
+  bool key_complete = true;    // the next key part starts a new key
+  std::vector<Frame> frames;   // open containers inside the record
+  int array_depth = 0;         // arrays open inside the record
+  bool value_open = false;     // a string/number arrived in parts and is not finished
+  std::string* route = nullptr;  // routing field receiving the current string
+
+  std::size_t level = 0;       // containers open in the whole document
+  bool in_records = false;     // inside the Records array (level 2)
+  bool in_record = false;      // inside a record (level >= 3)
+  bool ignoring = false;       // inside a top-level value we do not use
+  std::size_t ignore_base = 0;
+  bool top_key_is_records = false;
+  bool saw_records = false;
+  bool saw_digest_key = false;
+  std::uint64_t record_index = 0;  // index of the record being parsed (= records finished)
+  std::uint64_t events = 0;
+
+  std::optional<EventHandler> emit;  // set during feed/finish
+  decode_errc failure{};       // set when the handler stops the parse
+  // Input position tracking for error messages.
+  const char* chunk_begin = nullptr;
+  const char* chunk_end = nullptr;
+  const char* last_pos = nullptr;
+
+  void note_pos(std::string_view s) noexcept {
+    const char* e = s.data() + s.size();
+    if (e >= chunk_begin && e <= chunk_end) last_pos = e;
+  }
+
+  bool fail(decode_errc e, boost::system::error_code& ec) {
+    failure = e;
+    ec = e;
+    return false;
+  }
+
+  bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
+
+  bool check_size(boost::system::error_code& ec) {
+    if (compact->size() + event.columns.size() > opt->max_record_bytes) [[unlikely]]
+      return fail(decode_errc::record_too_large, ec);
+    return true;
+  }
+
+  void column_name() {
+    std::string& c = event.columns;
+    if (!c.empty()) c.push_back(',');
+    c.push_back('"');
+    if (!path.empty()) {
+      c.append(path);
+      c.push_back('_');
+    }
+    detail::append_json_escaped(c, key);
+    c.append("\":", 2);
+  }
+
+  // Comma before an array element in compact text (object members get theirs in on_key).
+  void element_prefix() {
+    Frame& f = frames.back();
+    if (f.is_array) {
+      if (!f.first && write_compact) compact->push_back(',');
+      f.first = false;
+    }
+  }
+
+  void start_record() {
+    event.record.clear();
+    event.columns.clear();
+    event.event_source.clear();
+    event.event_type.clear();
+    event.recipient_account.clear();
+    event.aws_region.clear();
+    event.tag.clear();
+    scratch.clear();
+    path.clear();
+    frames.clear();
+    array_depth = 0;
+    value_open = false;
+    route = nullptr;
+    write_compact = opt->build_record;
+    compact = opt->build_record ? &event.record : &scratch;
+    if (write_compact) compact->push_back('{');
+    frames.push_back({false, true, 0, 0});
+    in_record = true;
+  }
+
+  // Start of a scalar inside a record: commas, column name, routing capture.
+  void scalar_begin(bool quoted) {
+    element_prefix();
+    if (write_compact && quoted) compact->push_back('"');
+    if (columns_active()) {
+      column_name();
+      if (quoted) event.columns.push_back('"');
+    }
+    route = nullptr;
+    if (quoted && frames.size() == 1) {
+      if (key == "eventSource") route = &event.event_source;
+      else if (key == "eventType") route = &event.event_type;
+      else if (key == "awsRegion") route = &event.aws_region;
+      else if (key == "recipientAccountId") route = &event.recipient_account;
+      if (route) route->clear();
+    }
+  }
+
+  void string_data(std::string_view s) {
+    if (write_compact) detail::append_json_escaped(*compact, s);
+    if (columns_active()) detail::append_json_escaped(event.columns, s);
+    if (route) route->append(s);
+  }
+
+  void string_end() {
+    if (write_compact) compact->push_back('"');
+    if (columns_active()) event.columns.push_back('"');
+    route = nullptr;
+  }
+
+  void raw_data(std::string_view s) {
+    if (write_compact) compact->append(s);
+    if (columns_active()) event.columns.append(s);
+  }
+
+  void finish_record() {
+    if (write_compact) compact->push_back('}');
+    frames.pop_back();
+    in_record = false;
+    ++record_index;
+    ++events;
+    (*emit)(event);
+  }
+};
+
+// Boost.JSON basic_parser handler: forwards to JsonState.
+struct Handler {
+  static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+
+  JsonState* st;
+
+  explicit Handler(JsonState* s) : st(s) {}
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+
+  // A scalar outside any record: only legal as an ignored top-level value.
+  bool outside_scalar(ec_t& ec) {
+    if (st->ignoring) return true;
+    if (st->level == 0) return st->fail(decode_errc::not_an_object, ec);
+    if (st->level == 1) {
+      if (st->top_key_is_records) return st->fail(decode_errc::records_not_array, ec);
+      return true;
+    }
+    if (st->in_records) return st->fail(decode_errc::record_not_object, ec);
+    return true;
+  }
+
+  bool on_object_begin(ec_t& ec) {
+    JsonState& s = *st;
+    ++s.level;
+    if (s.in_record) [[likely]] {
+      s.element_prefix();
+      if (s.write_compact) s.compact->push_back('{');
+      s.frames.push_back({false, true, s.path.size(), 0});
+      if (s.columns_active()) {
+        if (!s.path.empty()) s.path.push_back('_');
+        detail::append_json_escaped(s.path, s.key);
+      }
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    if (s.level == 1) return true;  // the document
+    if (s.level == 2) {
+      if (s.top_key_is_records) return s.fail(decode_errc::records_not_array, ec);
+      s.ignoring = true;
+      s.ignore_base = s.level;
+      return true;
+    }
+    if (s.in_records && s.level == 3) {
+      s.start_record();
+      return true;
+    }
+    return true;
+  }
+
+  bool on_object_end(std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    --s.level;
+    if (s.in_record) [[likely]] {
+      if (s.frames.size() == 1) {
+        s.finish_record();
+        return true;
+      }
+      const Frame f = s.frames.back();
+      s.frames.pop_back();
+      if (s.write_compact) s.compact->push_back('}');
+      if (s.opt->build_columns && s.array_depth == 0) {
+        s.path.resize(f.path_len);
+        // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
+        if (f.first) {
+          s.column_name();
+          s.event.columns.append("\"{}\"", 4);
+        }
+      }
+      // Inside a container of this record the next member must get its comma.
+      return s.check_size(ec);
+    }
+    if (s.ignoring) {
+      if (s.level < s.ignore_base) s.ignoring = false;
+      return true;
+    }
+    if (s.level == 0 && !s.saw_records && !s.saw_digest_key)
+      return s.fail(decode_errc::records_missing, ec);
+    return true;
+  }
+
+  bool on_array_begin(ec_t& ec) {
+    JsonState& s = *st;
+    ++s.level;
+    if (s.in_record) [[likely]] {
+      s.element_prefix();
+      if (s.array_depth == 0) {
+        if (!s.write_compact) {
+          s.scratch.clear();
+          s.write_compact = true;
+        }
+        if (s.opt->build_columns) {
+          s.column_name();
+          s.event.columns.push_back('"');
+        }
+      }
+      s.frames.push_back({true, true, s.path.size(), s.compact->size()});
+      s.compact->push_back('[');
+      ++s.array_depth;
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    if (s.level == 1) return s.fail(decode_errc::not_an_object, ec);
+    if (s.level == 2) {
+      if (s.top_key_is_records) {
+        s.in_records = true;
+        s.saw_records = true;
+        return true;
+      }
+      s.ignoring = true;
+      s.ignore_base = s.level;
+      return true;
+    }
+    if (s.in_records) return s.fail(decode_errc::record_not_object, ec);
+    return true;
+  }
+
+  bool on_array_end(std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    --s.level;
+    if (s.in_record) [[likely]] {
+      const Frame f = s.frames.back();
+      s.frames.pop_back();
+      s.compact->push_back(']');
+      if (--s.array_depth == 0) {
+        if (s.opt->build_columns) {
+          detail::append_json_escaped(
+              s.event.columns,
+              std::string_view(*s.compact).substr(f.compact_start));
+          s.event.columns.push_back('"');
+        }
+        if (!s.opt->build_record) {
+          s.write_compact = false;
+          s.scratch.clear();
+        }
+      }
+      return s.check_size(ec);
+    }
+    if (s.ignoring) {
+      if (s.level < s.ignore_base) s.ignoring = false;
+      return true;
+    }
+    if (s.in_records && s.level == 1) s.in_records = false;
+    return true;
+  }
+
+  bool on_key_part(sv k, std::size_t, ec_t&) {
+    JsonState& s = *st;
+    if (s.ignoring) return true;
+    if (s.key_complete) {
+      s.key.clear();
+      s.key_complete = false;
+    }
+    s.key.append(k.data(), k.size());
+    return true;
+  }
+
+  bool on_key(sv k, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({k.data(), k.size()});
+    if (s.ignoring) return true;
+    if (s.key_complete) s.key.assign(k.data(), k.size());
+    else s.key.append(k.data(), k.size());
+    s.key_complete = true;
+    if (s.in_record) [[likely]] {
+      Frame& f = s.frames.back();
+      if (s.write_compact) {
+        if (!f.first) s.compact->push_back(',');
+        s.compact->push_back('"');
+        detail::append_json_escaped(*s.compact, s.key);
+        s.compact->append("\":", 2);
+      }
+      f.first = false;
+      return s.check_size(ec);
+    }
+    if (s.level == 1) {
+      s.top_key_is_records = s.key == "Records";
+      if (is_digest_key(s.key)) s.saw_digest_key = true;
+    }
+    return true;
+  }
+
+  bool on_string_part(sv v, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) {
+        s.scalar_begin(true);
+        s.value_open = true;
+      }
+      s.string_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    if (s.ignoring || s.value_open) return true;
+    s.value_open = true;
+    return outside_scalar(ec);
+  }
+
+  bool on_string(sv v, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({v.data(), v.size()});
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) s.scalar_begin(true);
+      s.value_open = false;
+      s.string_data({v.data(), v.size()});
+      s.string_end();
+      return s.check_size(ec);
+    }
+    const bool was_open = s.value_open;
+    s.value_open = false;
+    if (s.ignoring || was_open) return true;
+    return outside_scalar(ec);
+  }
+
+  bool on_number_part(sv v, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) {
+        s.scalar_begin(false);
+        s.value_open = true;
+      }
+      s.raw_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    if (s.ignoring || s.value_open) return true;
+    s.value_open = true;
+    return outside_scalar(ec);
+  }
+
+  bool number(sv v, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({v.data(), v.size()});
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) s.scalar_begin(false);
+      s.value_open = false;
+      s.raw_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    const bool was_open = s.value_open;
+    s.value_open = false;
+    if (s.ignoring || was_open) return true;
+    return outside_scalar(ec);
+  }
+
+  bool on_int64(std::int64_t, sv v, ec_t& ec) { return number(v, ec); }
+  bool on_uint64(std::uint64_t, sv v, ec_t& ec) { return number(v, ec); }
+  bool on_double(double, sv v, ec_t& ec) { return number(v, ec); }
+
+  bool literal(std::string_view text, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      s.scalar_begin(false);
+      s.raw_data(text);
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    return outside_scalar(ec);
+  }
+
+  bool on_bool(bool b, ec_t& ec) { return literal(b ? "true" : "false", ec); }
+  bool on_null(ec_t& ec) { return literal("null", ec); }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
+
+boost::json::parse_options parser_options(const DecoderOptions& o) {
+  boost::json::parse_options p;
+  p.max_depth = o.max_depth;
+  return p;
+}
+
+}  // namespace
+
+const boost::system::error_category& decode_category() noexcept {
+  static const DecodeCategory cat;
+  return cat;
+}
+
+std::string_view to_string(SkipReason r) noexcept {
+  switch (r) {
+    case SkipReason::none: return "none";
+    case SkipReason::digest: return "digest";
+    case SkipReason::config_writability_check: return "config-writability-check";
+    case SkipReason::empty: return "empty";
+  }
+  return "none";
+}
+
+std::ostream& operator<<(std::ostream& os, const ObjectSummary& s) {
+  os << s.object_name << ": ";
+  if (s.skipped != SkipReason::none) return os << "skipped (" << to_string(s.skipped) << ")";
+  return os << s.events << " events ("
+            << (s.compression == Compression::gzip ? "gzip" : "plain") << ", " << s.compressed_bytes
+            << " -> " << s.uncompressed_bytes << " bytes)";
+}
+
+SkipReason skip_reason_for_key(std::string_view name) noexcept {
+  if (name.find("CloudTrail-Digest") != std::string_view::npos) return SkipReason::digest;
+  if (name.find("ConfigWritabilityCheckFile") != std::string_view::npos)
+    return SkipReason::config_writability_check;
+  return SkipReason::none;
+}
+
+result<void> validate(const DecoderOptions& o, Diagnostics* diag) {
+  auto bad = [&](const char* msg) -> result<void> {
+    if (diag) diag->message = msg;
+    return make_error_code(client_errc::invalid_argument);
+  };
+  if (!o.build_record && !o.build_columns)
+    return bad("DecoderOptions: build_record and build_columns are both false");
+  if (o.max_record_bytes == 0) return bad("DecoderOptions.max_record_bytes must be > 0");
+  if (o.max_object_bytes == 0) return bad("DecoderOptions.max_object_bytes must be > 0");
+  if (o.max_depth < 4 || o.max_depth > 10000)
+    return bad("DecoderOptions.max_depth must be between 4 and 10000");
+  return {};
+}
+
+struct CloudTrailDecoder::Impl {
+  enum class Stage { detect, plain, gzip, gzip_between_members, skip, failed, done };
+
+  DecoderOptions opt;
+  JsonState js;
+  boost::json::basic_parser<Handler> parser;
+  z_stream zs{};
+  bool zs_ready = false;
+  std::unique_ptr<char[]> inflate_buf;
+  std::unique_ptr<char[]> whole_buf;
+  std::size_t whole_cap = 0;
+  libdeflate_decompressor* ld = nullptr;
+
+  ObjectSummary summary;
+  Stage stage = Stage::detect;
+  std::string head;             // first bytes, until the compression is known
+  std::uint64_t json_offset = 0;  // uncompressed bytes given to the parser
+  std::uint64_t member_start = 0;  // compressed offset where the current gzip member started
+  std::uint64_t members = 0;
+  bool nonws_seen = false;
+  error_code error;
+  std::string error_message;
+
+  explicit Impl(DecoderOptions o)
+      : opt(o), parser(parser_options(opt), &js), inflate_buf(new char[inflate_chunk]) {
+    js.opt = &opt;
+  }
+  ~Impl() {
+    if (zs_ready) inflateEnd(&zs);
+    if (ld) libdeflate_free_decompressor(ld);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void begin(std::string_view name) {
+    summary = ObjectSummary{};
+    summary.object_name.assign(name);
+    stage = Stage::detect;
+    head.clear();
+    json_offset = 0;
+    member_start = 0;
+    members = 0;
+    nonws_seen = false;
+    error = {};
+    error_message.clear();
+    parser.reset();
+    js.level = 0;
+    js.in_records = js.in_record = js.ignoring = false;
+    js.top_key_is_records = js.saw_records = js.saw_digest_key = false;
+    js.key_complete = true;
+    js.value_open = false;
+    js.record_index = 0;
+    js.events = 0;
+    js.failure = {};
+    js.frames.clear();
+    js.compact = &js.scratch;
+    js.last_pos = nullptr;
+    const SkipReason r = skip_reason_for_key(name);
+    if (r != SkipReason::none) {
+      summary.skipped = r;
+      stage = Stage::skip;
+    }
+  }
+
+  result<void> fail(decode_errc e, std::string what, Diagnostics* diag) {
+    error = e;
+    error_message = summary.object_name;
+    error_message += ": ";
+    error_message += what;
+    error_message += "; ";
+    error_message += std::to_string(js.events);
+    error_message += js.events == 1 ? " event from this object was" : " events from this object were";
+    error_message += " already emitted";
+    stage = Stage::failed;
+    summary.events = js.events;
+    if (diag) diag->message = error_message;
+    return error;
+  }
+
+  result<void> sticky(Diagnostics* diag) const {
+    if (diag) diag->message = error_message;
+    return error;
+  }
+
+  std::string where_json() const {
+    std::string w;
+    std::uint64_t off = json_offset;
+    if (js.last_pos && js.chunk_begin && js.last_pos >= js.chunk_begin &&
+        js.last_pos <= js.chunk_end)
+      off += static_cast<std::uint64_t>(js.last_pos - js.chunk_begin);
+    w = " near uncompressed byte " + std::to_string(off);
+    if (js.in_record || js.in_records) w += " (record index " + std::to_string(js.record_index) + ")";
+    return w;
+  }
+
+  // Feed uncompressed JSON bytes to the parser.
+  result<void> parse(const char* data, std::size_t n, Diagnostics* diag) {
+    if (n == 0) return {};
+    if (json_offset == 0 && n >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+      data += 3;  // a UTF-8 byte order mark is not JSON, but harmless
+      n -= 3;
+      json_offset = 3;
+    }
+    summary.uncompressed_bytes += n;
+    if (summary.uncompressed_bytes > opt.max_object_bytes)
+      return fail(decode_errc::object_too_large,
+                  "uncompressed size exceeds the limit of " + std::to_string(opt.max_object_bytes) +
+                      " bytes",
+                  diag);
+    if (!nonws_seen) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (!is_ws(data[i])) {
+          nonws_seen = true;
+          break;
+        }
+    }
+    if (parser.done()) return trailing(data, 0, n, diag);
+    js.chunk_begin = data;
+    js.chunk_end = data + n;
+    boost::system::error_code ec;
+    const std::size_t used = parser.write_some(true, data, n, ec);
+    if (ec) return json_error(ec, diag);
+    if (used < n) {
+      if (auto r = trailing(data, used, n, diag); !r) return r;
+    }
+    json_offset += n;
+    js.chunk_begin = js.chunk_end = nullptr;
+    return {};
+  }
+
+  result<void> trailing(const char* data, std::size_t from, std::size_t n, Diagnostics* diag) {
+    for (std::size_t i = from; i < n; ++i)
+      if (!is_ws(data[i]))
+        return fail(decode_errc::trailing_data,
+                    "unexpected data after the end of the JSON document at uncompressed byte " +
+                        std::to_string(json_offset + i),
+                    diag);
+    json_offset += n;
+    return {};
+  }
+
+  result<void> json_error(const boost::system::error_code& ec, Diagnostics* diag) {
+    const std::string where = where_json();
+    if (js.failure != decode_errc{}) {
+      const decode_errc f = js.failure;
+      switch (f) {
+        case decode_errc::record_too_large:
+          return fail(f, "record index " + std::to_string(js.record_index) + " exceeds " +
+                             std::to_string(opt.max_record_bytes) + " bytes" + where, diag);
+        case decode_errc::record_not_object:
+          return fail(f, "Records element index " + std::to_string(js.record_index) +
+                             " is not an object" + where, diag);
+        case decode_errc::records_not_array:
+          return fail(f, "member Records is not an array" + where, diag);
+        case decode_errc::not_an_object:
+          return fail(f, "the JSON document is not an object, so not a CloudTrail log" + where,
+                      diag);
+        case decode_errc::records_missing:
+          return fail(f, "the JSON object has no Records member, so not a CloudTrail log", diag);
+        default: return fail(f, make_error_code(f).message() + where, diag);
+      }
+    }
+    if (ec == boost::json::error::incomplete)
+      return fail(decode_errc::truncated_json,
+                  "the object ends inside the JSON document after uncompressed byte " +
+                      std::to_string(json_offset) +
+                      (js.in_records ? " (record index " + std::to_string(js.record_index) + ")"
+                                     : std::string()),
+                  diag);
+    return fail(decode_errc::invalid_json, "invalid JSON (" + ec.message() + ")" + where, diag);
+  }
+
+  result<void> ensure_inflate(Diagnostics* diag) {
+    if (!zs_ready) {
+      zs = z_stream{};
+      if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        return fail(decode_errc::corrupt_gzip, "zlib could not start", diag);
+      }
+      zs_ready = true;
+    } else {
+      inflateReset(&zs);
+    }
+    return {};
+  }
+
+  // Inflate gzip bytes (one or more members) and parse the output as it comes.
+  result<void> inflate_some(const char* data, std::size_t n, std::uint64_t chunk_offset,
+                            Diagnostics* diag) {
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    zs.avail_in = static_cast<uInt>(n);
+    while (zs.avail_in > 0) {
+      if (stage == Stage::gzip_between_members) {
+        member_start = chunk_offset + (n - zs.avail_in);
+        inflateReset(&zs);
+        stage = Stage::gzip;
+      }
+      int r;
+      do {
+        zs.next_out = reinterpret_cast<Bytef*>(inflate_buf.get());
+        zs.avail_out = static_cast<uInt>(inflate_chunk);
+        r = inflate(&zs, Z_NO_FLUSH);
+        const std::size_t produced = inflate_chunk - zs.avail_out;
+        // Output before a failure is parsed first: a stream cannot unsay what it already emitted.
+        if (produced > 0) {
+          if (auto p = parse(inflate_buf.get(), produced, diag); !p) return p;
+        }
+        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+          const std::uint64_t at = chunk_offset + (n - zs.avail_in);
+          std::string what;
+          if (members > 0 && member_start + 2 >= at)
+            what = "bytes after the end of gzip member " + std::to_string(members) +
+                   " are not another gzip member (at compressed byte " +
+                   std::to_string(member_start) + ")";
+          else
+            what = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "zlib error") +
+                   ") at compressed byte " + std::to_string(at);
+          return fail(decode_errc::corrupt_gzip, what, diag);
+        }
+        if (r == Z_STREAM_END) {
+          ++members;
+          stage = Stage::gzip_between_members;
+          break;
+        }
+      } while (zs.avail_out == 0);
+      if (r == Z_BUF_ERROR || (r == Z_OK && zs.avail_in == 0)) break;
+    }
+    return {};
+  }
+
+  result<void> process(const char* data, std::size_t n, std::uint64_t offset, Diagnostics* diag) {
+    switch (stage) {
+      case Stage::plain: return parse(data, n, diag);
+      case Stage::gzip:
+      case Stage::gzip_between_members: return inflate_some(data, n, offset, diag);
+      default: return {};
+    }
+  }
+
+  // Decide the compression from the first bytes.
+  result<void> detect(Diagnostics* diag) {
+    const auto* h = reinterpret_cast<const unsigned char*>(head.data());
+    const std::size_t n = head.size();
+    auto starts = [&](std::string_view m) {
+      return n >= m.size() && std::memcmp(h, m.data(), m.size()) == 0;
+    };
+    if (starts("\x1f\x8b")) {
+      summary.compression = Compression::gzip;
+      if (auto r = ensure_inflate(diag); !r) return r;
+      stage = Stage::gzip;
+      return {};
+    }
+    const char* other = nullptr;
+    if (starts("BZh")) other = "bzip2";
+    else if (starts("\x28\xb5\x2f\xfd")) other = "zstd";
+    else if (starts(std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6))) other = "xz";
+    else if (starts("PK\x03\x04")) other = "zip";
+    if (other)
+      return fail(decode_errc::unsupported_compression,
+                  std::string("compressed with ") + other + "; only gzip or plain JSON is supported",
+                  diag);
+    summary.compression = Compression::none;
+    stage = Stage::plain;
+    return {};
+  }
+
+  result<void> feed(const char* data, std::size_t n, Diagnostics* diag) {
+    if (stage == Stage::failed) return sticky(diag);
+    const std::uint64_t offset = summary.compressed_bytes;
+    summary.compressed_bytes += n;
+    if (stage == Stage::skip || stage == Stage::done || n == 0) return {};
+    if (stage == Stage::detect) {
+      constexpr std::size_t need = 6;
+      const std::size_t take = std::min(need - head.size(), n);
+      head.append(data, take);
+      if (head.size() < need) return {};
+      if (auto r = detect(diag); !r) return r;
+      std::string h;
+      h.swap(head);
+      if (auto r = process(h.data(), h.size(), offset + take - h.size(), diag); !r) return r;
+      data += take;
+      n -= take;
+      return process(data, n, offset + take, diag);
+    }
+    return process(data, n, offset, diag);
+  }
+
+  result<ObjectSummary> finish(Diagnostics* diag) {
+    if (stage == Stage::failed) return sticky(diag).error();
+    if (stage == Stage::skip) return summary;
+    if (stage == Stage::detect) {
+      if (head.empty()) {
+        summary.skipped = SkipReason::empty;
+        stage = Stage::done;
+        return summary;
+      }
+      if (auto r = detect(diag); !r) return r.error();
+      std::string h;
+      h.swap(head);
+      if (auto r = process(h.data(), h.size(), 0, diag); !r) return r.error();
+    }
+    if (stage == Stage::gzip)
+      return fail(decode_errc::truncated_gzip,
+                  "the object ends inside gzip member " + std::to_string(members + 1) +
+                      " (started at compressed byte " + std::to_string(member_start) +
+                      ", object is " + std::to_string(summary.compressed_bytes) + " bytes)",
+                  diag)
+          .error();
+    if (!nonws_seen) {
+      summary.skipped = SkipReason::empty;
+      stage = Stage::done;
+      return summary;
+    }
+    if (!parser.done()) {
+      static const char nothing[1] = {0};
+      js.chunk_begin = js.chunk_end = nullptr;
+      boost::system::error_code ec;
+      parser.write_some(false, nothing, 0, ec);
+      if (ec) return json_error(ec, diag).error();
+      if (!parser.done())
+        return fail(decode_errc::truncated_json, "the object ends inside the JSON document", diag)
+            .error();
+    }
+    summary.events = js.events;
+    if (!js.saw_records && js.saw_digest_key) summary.skipped = SkipReason::digest;
+    stage = Stage::done;
+    return summary;
+  }
+
+  // Inflate a whole gzip object with libdeflate; false = not possible here (caller streams).
+  bool inflate_whole(const unsigned char* in, std::size_t n, std::size_t& out_len) {
+    if (n < 18 || opt.whole_buffer_limit == 0) return false;
+    const std::uint32_t isize = static_cast<std::uint32_t>(in[n - 4]) |
+                                static_cast<std::uint32_t>(in[n - 3]) << 8 |
+                                static_cast<std::uint32_t>(in[n - 2]) << 16 |
+                                static_cast<std::uint32_t>(in[n - 1]) << 24;
+    if (isize > opt.whole_buffer_limit) return false;
+    if (!ld) ld = libdeflate_alloc_decompressor();
+    if (!ld) return false;
+    std::size_t cap = std::max<std::size_t>(isize, 4096);
+    auto reserve = [&](std::size_t want) {
+      if (whole_cap < want) {
+        std::unique_ptr<char[]> nb(new char[want]);
+        if (out_len) std::memcpy(nb.get(), whole_buf.get(), out_len);
+        whole_buf = std::move(nb);
+        whole_cap = want;
+      }
+    };
+    out_len = 0;
+    reserve(cap);
+    cap = whole_cap;
+    std::size_t pos = 0;
+    while (pos < n) {
+      std::size_t in_used = 0, out_used = 0;
+      const auto r = libdeflate_gzip_decompress_ex(ld, in + pos, n - pos, whole_buf.get() + out_len,
+                                                   cap - out_len, &in_used, &out_used);
+      if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+        if (cap >= opt.whole_buffer_limit) return false;
+        cap = std::min(opt.whole_buffer_limit, cap * 2);
+        reserve(cap);
+        continue;
+      }
+      if (r != LIBDEFLATE_SUCCESS) return false;
+      pos += in_used;
+      out_len += out_used;
+      ++members;
+    }
+    return true;
+  }
+};
+
+CloudTrailDecoder::CloudTrailDecoder(DecoderOptions options)
+    : impl_(std::make_unique<Impl>(options)) {}
+CloudTrailDecoder::~CloudTrailDecoder() = default;
+CloudTrailDecoder::CloudTrailDecoder(CloudTrailDecoder&&) noexcept = default;
+CloudTrailDecoder& CloudTrailDecoder::operator=(CloudTrailDecoder&&) noexcept = default;
+
+const DecoderOptions& CloudTrailDecoder::options() const noexcept { return impl_->opt; }
+
+void CloudTrailDecoder::begin(std::string_view object_name) { impl_->begin(object_name); }
+
+result<void> CloudTrailDecoder::feed(std::span<const std::byte> chunk, EventHandler handler,
+                                     Diagnostics* diag) {
+  impl_->js.emit = handler;
+  auto r = impl_->feed(reinterpret_cast<const char*>(chunk.data()), chunk.size(), diag);
+  impl_->js.emit.reset();
+  impl_->summary.events = impl_->js.events;
+  return r;
+}
+
+result<ObjectSummary> CloudTrailDecoder::finish(EventHandler handler, Diagnostics* diag) {
+  impl_->js.emit = handler;
+  auto r = impl_->finish(diag);
+  impl_->js.emit.reset();
+  impl_->summary.events = impl_->js.events;
+  if (r) r->events = impl_->js.events;
+  return r;
+}
+
+const ObjectSummary& CloudTrailDecoder::summary() const noexcept { return impl_->summary; }
+
+result<ObjectSummary> CloudTrailDecoder::decode_buffer(std::string_view object_name,
+                                                       std::span<const std::byte> whole,
+                                                       EventHandler handler, Diagnostics* diag) {
+  Impl& m = *impl_;
+  m.begin(object_name);
+  const auto* in = reinterpret_cast<const unsigned char*>(whole.data());
+  std::size_t out_len = 0;
+  if (m.stage == Impl::Stage::detect && whole.size() >= 2 && in[0] == 0x1f && in[1] == 0x8b &&
+      m.inflate_whole(in, whole.size(), out_len)) {
+    m.summary.compression = Compression::gzip;
+    m.summary.compressed_bytes = whole.size();
+    m.stage = Impl::Stage::plain;
+    m.js.emit = handler;
+    auto r = m.parse(m.whole_buf.get(), out_len, diag);
+    m.js.emit.reset();
+    if (!r) {
+      m.summary.events = m.js.events;
+      return r.error();
+    }
+    return finish(handler, diag);
+  }
+  m.members = 0;
+  if (auto r = feed(whole, handler, diag); !r) return r.error();
+  return finish(handler, diag);
+}
+
+}  // namespace ctsqs

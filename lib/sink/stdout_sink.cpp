@@ -1,0 +1,72 @@
+// StdoutSink: buffered write(2) of formatted lines to a file descriptor.
+#include "ctsqs/sink/stdout_sink.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <poll.h>
+#include <unistd.h>
+
+namespace ctsqs {
+
+namespace detail {
+int write_all(int fd, const char* data, std::size_t size) noexcept {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // non-blocking descriptor: wait for room
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, -1);
+        continue;
+      }
+      return errno;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+}  // namespace detail
+
+StdoutSink::StdoutSink(StdoutSinkOptions options) : StdoutSink(1, std::move(options)) {}
+
+StdoutSink::StdoutSink(int fd, StdoutSinkOptions options) : fd_(fd), options_(std::move(options)) {
+  buffer_.reserve(options_.buffer_bytes + 4096);
+}
+
+StdoutSink::StdoutSink(std::FILE* file, StdoutSinkOptions options)
+    : StdoutSink((std::fflush(file), ::fileno(file)), std::move(options)) {}
+
+StdoutSink::~StdoutSink() { (void)drain(); }
+
+result<void> StdoutSink::drain() {
+  if (buffer_.empty()) return {};
+  const int err = detail::write_all(fd_, buffer_.data(), buffer_.size());
+  if (err != 0) {
+    last_error_ = "write to fd " + std::to_string(fd_) + ": " + std::strerror(err);
+    buffer_.clear();
+    return make_error_code(client_errc::sink_failed);
+  }
+  bytes_ += buffer_.size();
+  buffer_.clear();
+  return {};
+}
+
+result<void> StdoutSink::write(const Event& event) {
+  append_line(buffer_, event, options_.format, options_.line);
+  ++lines_;
+  if (buffer_.size() >= options_.buffer_bytes) return drain();
+  return {};
+}
+
+result<void> StdoutSink::flush() {
+  if (auto r = drain(); !r) return r;
+  if (options_.sync && ::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
+    last_error_ = "fsync fd " + std::to_string(fd_) + ": " + std::strerror(errno);
+    return make_error_code(client_errc::sink_failed);
+  }
+  return {};
+}
+
+}  // namespace ctsqs

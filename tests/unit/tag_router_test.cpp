@@ -1,0 +1,88 @@
+// Unit tests for TagRouter: service derivation, templates, filter and counts.
+#include "ctsqs/tag_router.hpp"
+
+#include "catch.hpp"
+
+#include <stdexcept>
+
+using namespace ctsqs;
+
+namespace {
+Event ev(std::string source, std::string type = "AwsApiCall", std::string account = "",
+         std::string region = "") {
+  Event e;
+  e.event_source = std::move(source);
+  e.event_type = std::move(type);
+  e.recipient_account = std::move(account);
+  e.aws_region = std::move(region);
+  return e;
+}
+}  // namespace
+
+TEST_CASE("service is the event source without suffix, sanitised to four tag levels", "[tag_router]") {
+  CHECK(service_of(ev("s3.amazonaws.com")) == "s3");
+  CHECK(service_of(ev("iam.amazonaws.com")) == "iam");
+  CHECK(service_of(ev("IAM.AmazonAWS.com")) == "iam");
+  CHECK(service_of(ev("ssm-guiconnect.amazonaws.com")) == "ssm-guiconnect");
+  CHECK(service_of(ev("sso.signin.amazonaws.com")) == "sso_signin");
+  CHECK(service_of(ev("custom source/x")) == "custom_source_x");
+  CHECK(service_of(ev("")) == "unknown");
+  CHECK(service_of(ev("ec2.amazonaws.com", "AwsCloudTrailInsight")) == "insights");
+  CHECK(service_of(ev("", "AwsCloudTrailInsight")) == "insights");
+  CHECK(normalize_service("S3.amazonaws.com") == "s3");
+}
+
+TEST_CASE("default template tags cloud.aws.cloudtrail.<service>", "[tag_router]") {
+  TagRouter r;
+  Event e = ev("s3.amazonaws.com");
+  CHECK(r.route(e));
+  CHECK(e.tag == "cloud.aws.cloudtrail.s3");
+  Event i = ev("", "AwsCloudTrailInsight");
+  CHECK(r.route(i));
+  CHECK(i.tag == "cloud.aws.cloudtrail.insights");
+  Event u = ev("");
+  CHECK(r.route(u));
+  CHECK(u.tag == "cloud.aws.cloudtrail.unknown");
+  Event e2 = ev("s3.amazonaws.com");
+  r.route(e2);
+  CHECK(r.counts().at("cloud.aws.cloudtrail.s3") == 2);
+  CHECK(r.counts().at("cloud.aws.cloudtrail.insights") == 1);
+  CHECK(r.filtered() == 0);
+}
+
+TEST_CASE("template placeholders account and region are sanitised", "[tag_router]") {
+  TagRouter r({"aws.{account}.{region}.{service}", {}});
+  Event e = ev("kms.amazonaws.com", "AwsApiCall", "123456789012", "eu-West-1");
+  r.route(e);
+  CHECK(e.tag == "aws.123456789012.eu-west-1.kms");
+  Event bad = ev("kms.amazonaws.com", "AwsApiCall", "12.34", "");
+  r.route(bad);
+  CHECK(bad.tag == "aws.12_34.unknown.kms");
+}
+
+TEST_CASE("service filter keeps listed services and counts the rest", "[tag_router]") {
+  TagRouter r({"cloud.aws.cloudtrail.{service}", {"s3", "IAM.amazonaws.com", "insights"}});
+  Event a = ev("s3.amazonaws.com"), b = ev("iam.amazonaws.com"), c = ev("ec2.amazonaws.com"),
+        d = ev("", "AwsCloudTrailInsight");
+  CHECK(r.route(a));
+  CHECK(r.route(b));
+  CHECK_FALSE(r.route(c));
+  CHECK(c.tag == "cloud.aws.cloudtrail.ec2");
+  CHECK(r.route(d));
+  CHECK(r.filtered() == 1);
+  CHECK(r.counts().size() == 3);
+  CHECK(r.counts().count("cloud.aws.cloudtrail.ec2") == 0);
+}
+
+TEST_CASE("invalid templates are rejected with a message naming the field", "[tag_router]") {
+  Diagnostics d;
+  CHECK_FALSE(validate(TagRouterOptions{"x.{svc}", {}}, &d));
+  CHECK(d.message.find("routing_template") != std::string::npos);
+  CHECK(d.message.find("{svc}") != std::string::npos);
+  CHECK_FALSE(validate(TagRouterOptions{"x.{service", {}}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.service}", {}}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"", {}}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"a.{service}", {""}}, &d));
+  CHECK(validate(TagRouterOptions{}));
+  CHECK_THROWS_AS(TagRouter(TagRouterOptions{"{nope}", {}}), std::invalid_argument);
+}
