@@ -25,12 +25,12 @@ result<void> invalid(Diagnostics& diag, std::string message) {
 }
 
 // Request skeleton shared by every operation.
-result<HttpRequest> make_request(std::string_view op, std::string_view endpoint, std::string_view queue_url,
+result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, std::string_view queue_url,
                                  json::object body, Diagnostics& diag) {
-  detail::UrlParts ep, q;
-  if (!detail::split_url(endpoint, ep)) {
-    invalid(diag, "SQS " + std::string(op) + ": endpoint " + detail::quote_start(endpoint) +
-                      " is not an http(s) URL");
+  detail::UrlParts q;
+  if (endpoint.host.empty() || (endpoint.scheme != "https" && endpoint.scheme != "http")) {
+    invalid(diag, "SQS " + std::string(op) + ": endpoint " + detail::quote_start(endpoint.url()) +
+                      " is not an http(s) endpoint");
     return make_error_code(client_errc::invalid_argument);
   }
   if (!detail::split_url(queue_url, q) || q.path.size() < 2) {
@@ -40,11 +40,10 @@ result<HttpRequest> make_request(std::string_view op, std::string_view endpoint,
   }
   HttpRequest req;
   req.method = "POST";
-  req.scheme = ep.scheme;
-  req.host = ep.authority;
-  req.path = "/";
-  req.headers = {{"Host", ep.authority},
-                 {"Content-Type", "application/x-amz-json-1.0"},
+  req.scheme = endpoint.scheme;
+  req.host = endpoint.host;
+  req.path = endpoint.base_path + "/";
+  req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
                  {"X-Amz-Target", "AmazonSQS." + std::string(op)}};
   body.emplace("QueueUrl", queue_url);
   req.body = json::serialize(body);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "ctsqs/aws_error.hpp"
+#include "ctsqs/endpoints.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/http.hpp"
 
@@ -25,7 +26,7 @@ inline constexpr std::size_t max_batch_entries = 10;
 
 /// ReceiveMessage parameters.
 struct ReceiveMessageParams {
-  std::string endpoint;   ///< where the request goes: "https://sqs.us-east-1.amazonaws.com", "http://127.0.0.1:4566"
+  Endpoint endpoint;      ///< where the request goes (resolve_sqs_endpoint); scheme, host, base_path are used
   std::string queue_url;  ///< the queue, e.g. "https://sqs.us-east-1.amazonaws.com/123456789012/q"
   int max_messages = 10;  ///< MaxNumberOfMessages, 1..10
   /// WaitTimeSeconds (long polling), 0..20 s; unset = the queue's ReceiveMessageWaitTimeSeconds.
@@ -71,28 +72,28 @@ struct VisibilityEntry {
 
 /// DeleteMessageBatch parameters (1..10 entries).
 struct DeleteMessageBatchParams {
-  std::string endpoint;
+  Endpoint endpoint;
   std::string queue_url;
   std::vector<DeleteEntry> entries;
 };
 
 /// ChangeMessageVisibility parameters (one message; `entry.id` is not used).
 struct ChangeMessageVisibilityParams {
-  std::string endpoint;
+  Endpoint endpoint;
   std::string queue_url;
   VisibilityEntry entry;
 };
 
 /// ChangeMessageVisibilityBatch parameters (1..10 entries).
 struct ChangeMessageVisibilityBatchParams {
-  std::string endpoint;
+  Endpoint endpoint;
   std::string queue_url;
   std::vector<VisibilityEntry> entries;
 };
 
 /// GetQueueAttributes parameters.
 struct GetQueueAttributesParams {
-  std::string endpoint;
+  Endpoint endpoint;
   std::string queue_url;
   std::vector<std::string> attribute_names{"All"};  ///< e.g. ApproximateNumberOfMessages, QueueArn
 };
@@ -117,8 +118,8 @@ struct BatchResult {
 bool is_retryable(const BatchFailure& failure) noexcept;
 
 /// AmazonSQS.ReceiveMessage. Fails with client_errc::invalid_argument (diag names the field)
-/// when max_messages, wait_time or visibility_timeout are out of range or the endpoint or
-/// queue URL is not an http(s) URL.
+/// when max_messages, wait_time or visibility_timeout are out of range, the endpoint has no
+/// host, or the queue URL is not an http(s) URL.
 result<HttpRequest> make_receive_message_request(const ReceiveMessageParams& params, Diagnostics& diag);
 
 /// Reads a ReceiveMessage response: `{}` or `{"Messages":[...]}` → messages (possibly none).

@@ -17,7 +17,14 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string endpoint = "https://sqs.us-east-1.amazonaws.com";
+Endpoint make_endpoint(std::string scheme, std::string host) {
+  Endpoint e;
+  e.scheme = std::move(scheme);
+  e.host = std::move(host);
+  e.signing_name = "sqs";
+  return e;
+}
+const Endpoint endpoint = make_endpoint("https", "sqs.us-east-1.amazonaws.com");
 const std::string queue = "https://sqs.us-east-1.amazonaws.com/123456789012/ct-queue";
 
 HttpResponse ok(std::string body) { return HttpResponse{200, {{"x-amzn-RequestId", "req-1"}}, std::move(body)}; }
@@ -90,10 +97,10 @@ TEST_CASE("ReceiveMessage request rejects out-of-range settings naming the field
   REQUIRE_FALSE(make_receive_message_request(p, diag));
   CHECK(diag.message.find("wait_time") != std::string::npos);
   p.wait_time = std::nullopt;
-  p.endpoint = "sqs.us-east-1.amazonaws.com";
+  p.endpoint = make_endpoint("ftp", "sqs.us-east-1.amazonaws.com");
   REQUIRE_FALSE(make_receive_message_request(p, diag));
   CHECK(diag.message.find("endpoint") != std::string::npos);
-  p.endpoint = "http://127.0.0.1:4566";
+  p.endpoint = make_endpoint("http", "127.0.0.1:4566");
   p.queue_url = "not a url";
   REQUIRE_FALSE(make_receive_message_request(p, diag));
   CHECK(diag.message.find("queue_url") != std::string::npos);
@@ -145,7 +152,7 @@ TEST_CASE("ReceiveMessage response: empty forms and a bad MD5", "[sqs]") {
 
 TEST_CASE("DeleteMessageBatch: request entries, limits, partial failures", "[sqs]") {
   Diagnostics diag;
-  DeleteMessageBatchParams p{.endpoint = "http://127.0.0.1:4566", .queue_url = queue,
+  DeleteMessageBatchParams p{.endpoint = make_endpoint("http", "127.0.0.1:4566"), .queue_url = queue,
                              .entries = {{"0", "rh-a"}, {"1", "rh-b"}}};
   auto req = make_delete_message_batch_request(p, diag);
   REQUIRE(req.has_value());
