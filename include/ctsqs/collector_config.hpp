@@ -1,0 +1,209 @@
+// CollectorConfig: the collector file (Devo's SQS collector template plus the `ctsqs` section),
+// its parser, validation and a redacted summary.
+#pragma once
+
+#include "ctsqs/aws_config.hpp"
+#include "ctsqs/error.hpp"
+#include "ctsqs/service_handler.hpp"
+#include "ctsqs/sink/devo_sink_options.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctsqs {
+
+/// Event line formats of the stdout and directory outputs (see `ctsqs decode --format`).
+enum class OutputFormat {
+  flat,  ///< one JSON object per line: "tag" plus the flattened columns (default)
+  raw,   ///< {"tag": ..., "event": <record as parsed>}
+  devo,  ///< the syslog line Devo's sender writes
+};
+
+/// "flat", "raw" or "devo".
+std::string_view to_string(OutputFormat f) noexcept;
+/// Parses "flat" | "raw" | "devo"; nullopt otherwise.
+std::optional<OutputFormat> parse_output_format(std::string_view s) noexcept;
+
+/// `ctsqs.outputs.stdout`: events to standard output.
+struct StdoutOutputConfig {
+  OutputFormat format = OutputFormat::flat;  ///< `format`
+};
+
+/// `ctsqs.outputs.directory`: one file per tag under `path`.
+struct DirectoryOutputConfig {
+  std::filesystem::path path;                ///< `path` (required)
+  OutputFormat format = OutputFormat::flat;  ///< `format`
+};
+
+/// `ctsqs.outputs`: where events go. Several outputs may be set; when none is, events go to
+/// stdout in `flat` format.
+struct OutputsConfig {
+  std::optional<StdoutOutputConfig> standard_output;  ///< `stdout`
+  std::optional<DirectoryOutputConfig> directory;     ///< `directory`
+  std::optional<DevoSinkOptions> devo;                ///< `devo`
+  /// True when no output is configured (the collector then uses stdout/flat).
+  bool empty() const noexcept { return !standard_output && !directory && !devo; }
+};
+
+/// `ctsqs.concurrency`: bounds on work in flight.
+struct ConcurrencyConfig {
+  std::size_t messages_in_flight = 32;  ///< SQS messages received and not yet acked/released
+  std::size_t objects_in_flight = 8;    ///< S3 objects being fetched/decoded at once
+  std::size_t receives_in_flight = 2;   ///< concurrent ReceiveMessage long polls
+};
+
+/// `ctsqs.sqs`: how the queue is polled. The template's `sqs_wait_timeout`,
+/// `sqs_max_messages`, `sqs_visibility_timeout` set the same values.
+struct SqsConfig {
+  std::chrono::seconds wait_time{20};  ///< `wait_time`: long-poll WaitTimeSeconds (0..20)
+  int max_messages = 10;               ///< `max_messages`: MaxNumberOfMessages (1..10)
+  /// `visibility_timeout`: VisibilityTimeout asked for on receive and on every extension
+  /// (1 s..12 h).
+  std::chrono::seconds visibility_timeout{120};
+  /// `visibility_extension_interval`: how often a message still being worked on gets its
+  /// visibility extended; must be shorter than `visibility_timeout`.
+  std::chrono::seconds visibility_extension_interval{40};
+};
+
+/// `ctsqs.on_permanent_error`: what happens to a message whose object failed permanently
+/// (object gone, access denied, not a CloudTrail file, corrupt).
+struct PermanentErrorPolicy {
+  enum class Action {
+    leave,                  ///< `"leave"`: never delete; the queue's redrive policy moves it to its DLQ
+    delete_after_receives,  ///< `{"delete_after_receives": N}`: delete once received N times
+  };
+  Action action = Action::leave;  ///< default: leave for the dead-letter queue
+  int receives = 0;               ///< N for delete_after_receives (>= 1)
+};
+
+/// `ctsqs.drain`: when `ctsqs drain` stops.
+struct DrainConfig {
+  int empty_polls = 2;  ///< `empty_polls`: consecutive empty long polls that end the drain
+};
+
+/// `ctsqs.run`: the long-running `ctsqs run`.
+struct RunConfig {
+  /// `shutdown_grace`: after SIGINT/SIGTERM, time to finish in-flight work before releasing the
+  /// rest (visibility 0).
+  std::chrono::seconds shutdown_grace{30};
+};
+
+/// `ctsqs.heartbeat`: a periodic event carrying the collector id and counts, so an inactivity
+/// alert can watch it.
+struct HeartbeatConfig {
+  bool enabled = true;                           ///< `enabled`
+  std::chrono::seconds interval{60};             ///< `interval`
+  std::string tag = "my.app.ctsqs.heartbeat";    ///< `tag` of the heartbeat event
+};
+
+/// `ctsqs.metrics`: Prometheus text endpoint.
+struct MetricsConfig {
+  /// `listen`: "127.0.0.1:9464", "[::1]:9464" or "localhost:9464"; unset = no endpoint. Only
+  /// loopback addresses are accepted (the endpoint has no authentication).
+  std::optional<std::string> listen;
+};
+
+/// `ctsqs.decoder`: caps against gzip bombs and giant records; unset = the decoder's defaults.
+struct DecoderLimits {
+  std::optional<std::uint64_t> max_object_bytes;  ///< `max_object_bytes`: uncompressed size of one object
+  std::optional<std::uint64_t> max_record_bytes;  ///< `max_record_bytes`: size of one record
+};
+
+/// The whole collector file.
+///
+/// The `inputs.sqs_collector` object is Devo's Cloud Collector template, accepted as users paste
+/// it; the optional top-level `ctsqs` object holds ctsqs's own settings. Defaults are the member
+/// initialisers. Secrets (`credentials.secret_access_key`) must never be printed: use describe().
+struct CollectorConfig {
+  // ---- inputs.sqs_collector (Devo's template) ----
+  std::string id;           ///< `id`: the collector id, carried by the heartbeat (e.g. "12345")
+  bool enabled = true;      ///< `enabled`: false = the collector refuses to run
+  std::string queue_url;    ///< `base_url`: the SQS queue URL
+  /// `region` (or derived from `base_url`) plus the `ctsqs.endpoints` overrides.
+  AwsEndpointConfig aws;
+  /// `credentials` (keys, base and cross-account role, external id) plus `ctsqs.credentials`
+  /// (session name/duration, profile).
+  AwsCredentialsConfig credentials;
+  bool ack_messages = true;        ///< `ack_messages`: false = never delete messages (testing)
+  bool direct_mode = false;        ///< `direct_mode`: message bodies are the events (no S3 fetch)
+  bool do_not_send = false;        ///< `do_not_send`: process and count, deliver nothing
+  bool compressed_events = false;  ///< `compressed_events`: message bodies are gzip-compressed
+  bool debug = false;              ///< `global_overrides.debug`: verbose logging
+  /// `services`: one entry per configured service, in file order (at least one).
+  std::vector<ServiceSettings> services;
+
+  // ---- ctsqs (our own settings) ----
+  OutputsConfig outputs;
+  ConcurrencyConfig concurrency;
+  SqsConfig sqs;
+  PermanentErrorPolicy on_permanent_error;
+  DrainConfig drain;
+  RunConfig run;
+  HeartbeatConfig heartbeat;
+  MetricsConfig metrics;
+  DecoderLimits decoder;
+
+  // ---- provenance ----
+  std::string source_name;              ///< file name (or label) the config was read from
+  std::vector<ConfigWarning> warnings;  ///< unknown keys and ignored options, with JSON paths
+};
+
+/// Options of parse_collector_config / load_collector_config.
+struct ConfigParseOptions {
+  /// Run validate() after parsing (default). Turn off to apply overrides (CLI flags,
+  /// environment) first and call validate() yourself.
+  bool validate = true;
+  /// Registry resolving `services` keys; nullptr = ServiceHandlerRegistry::builtin().
+  const ServiceHandlerRegistry* registry = nullptr;
+};
+
+/// Parses a collector file from memory. `source_name` labels errors ("collector.json").
+///
+/// Errors (client_errc::invalid_argument) fill `diag.message` as
+/// "<source>: <json.path>: <what was expected>" (JSON syntax errors: "<source>:<line>:<col>: ...").
+/// Unknown keys do not fail: they land in CollectorConfig::warnings.
+result<CollectorConfig> parse_collector_config(std::string_view json, std::string_view source_name,
+                                               Diagnostics& diag, const ConfigParseOptions& opts = {});
+
+/// Reads and parses a collector file. A missing/unreadable file is client_errc::io_error.
+result<CollectorConfig> load_collector_config(const std::filesystem::path& path, Diagnostics& diag,
+                                              const ConfigParseOptions& opts = {});
+
+/// One validation problem: a JSON path and what is expected there.
+struct ConfigIssue {
+  std::string path;     ///< e.g. "inputs.sqs_collector.credentials.aws_cross_account_role"
+  std::string message;  ///< e.g. "expected an IAM role ARN arn:aws:iam::<12 digits>:role/<name>"
+};
+
+/// Every semantic problem of `config` (placeholders left in, malformed ARN/region/URL, missing
+/// fields, inconsistent settings). Empty when the config is good.
+std::vector<ConfigIssue> validation_issues(const CollectorConfig& config);
+
+/// validate(): success, or client_errc::invalid_argument with `diag.message` listing every issue
+/// ("<source>: <path>: <message>", one per line).
+result<void> validate(const CollectorConfig& config, Diagnostics& diag);
+
+/// A multi-line, human-readable summary for logs: every effective setting, secrets redacted
+/// (access key id shortened to its first 4 characters, secret key never shown).
+std::string describe(const CollectorConfig& config);
+
+// ---- small checks, public because the CLI validates flags with them too ----
+
+/// A `<...>` placeholder left from a template (the whole value or a part, e.g. "sqs.<REGION>").
+bool is_placeholder(std::string_view value) noexcept;
+/// `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path/name>`.
+bool is_valid_role_arn(std::string_view arn) noexcept;
+/// An AWS region name such as "us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1".
+bool is_valid_region(std::string_view region) noexcept;
+/// The region in an SQS queue URL (`sqs.<r>.amazonaws.com`, `<r>.queue.amazonaws.com`,
+/// `vpce-....sqs.<r>.vpce.amazonaws.com`); "us-east-1" for legacy `queue.amazonaws.com`;
+/// nullopt when the URL names no region (e.g. a local emulator).
+std::optional<std::string> region_from_queue_url(std::string_view url);
+
+}  // namespace ctsqs

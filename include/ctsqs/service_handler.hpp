@@ -1,0 +1,145 @@
+// ServiceHandler: one Devo SQS "service" (aws_sqs_cloudtrail, ...) and the registry that finds it
+// by name or alias, so new services plug in without touching the pipeline.
+#pragma once
+
+#include "ctsqs/error.hpp"
+#include "ctsqs/event.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctsqs {
+
+/// A problem in the configuration that does not stop it from running (an unknown key, a Devo
+/// option ctsqs does not use). `path` is the JSON path, e.g. `inputs.sqs_collector.debug_md5`.
+struct ConfigWarning {
+  std::string path;     ///< JSON path of the offending member
+  std::string message;  ///< what was ignored and why
+};
+
+/// The settings one configured service resolves to: what the router and decoder of that service
+/// need. For CloudTrail these are the `TagRouterOptions` values.
+struct ServiceSettings {
+  std::string name;              ///< canonical handler name, e.g. "aws_sqs_cloudtrail"
+  std::string configured_name;   ///< the key as written in `services` (may be an alias)
+  std::string routing_template;  ///< tag template, e.g. "cloud.aws.cloudtrail.{service}"
+  /// AWS services to keep (include list, e.g. {"s3","iam"}); empty = every service.
+  std::vector<std::string> aws_services;
+  /// Per-service `ack_messages` (Devo option); unset = the collector-wide value.
+  std::optional<bool> ack_messages;
+};
+
+/// Read access to one service's options object (`services.<name>` in the template), handed to
+/// ServiceHandler::parse_options so handlers never see the JSON library.
+///
+/// Every getter returns an empty optional when the key is absent (or JSON null), the value when
+/// it has the right type, and an error (client_errc::invalid_argument, with `diag.message` naming
+/// the JSON path and what was expected) when it has the wrong type. Keys a handler never asks for
+/// become ConfigWarnings ("unknown key").
+class ServiceOptions {
+ public:
+  virtual ~ServiceOptions() = default;
+
+  /// JSON path of the options object, e.g. `inputs.sqs_collector.services.aws_sqs_cloudtrail`.
+  virtual const std::string& path() const = 0;
+  /// Every key present, in file order.
+  virtual std::vector<std::string> keys() const = 0;
+
+  virtual result<std::optional<std::string>> get_string(std::string_view key, Diagnostics& diag) = 0;
+  virtual result<std::optional<bool>> get_bool(std::string_view key, Diagnostics& diag) = 0;
+  virtual result<std::optional<std::int64_t>> get_int(std::string_view key, Diagnostics& diag) = 0;
+  /// An array of strings, or one string holding a comma-separated list.
+  virtual result<std::optional<std::vector<std::string>>> get_string_list(std::string_view key,
+                                                                          Diagnostics& diag) = 0;
+  /// Marks a key as known but not used by ctsqs: it becomes a warning with `why`, not an
+  /// "unknown key" warning.
+  virtual void ignore(std::string_view key, std::string_view why) = 0;
+};
+
+/// Streams the bytes of one announced object (or one inline notification payload) into events.
+/// Created per object by ServiceHandler::make_payload_decoder; used from one thread.
+class PayloadDecoder {
+ public:
+  virtual ~PayloadDecoder() = default;
+  /// Feed the next chunk of the object; complete events are appended to `out`.
+  virtual result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) = 0;
+  /// The object ended; remaining events are appended to `out`. An error means the object was
+  /// bad (truncated, corrupt); events already emitted stay valid.
+  virtual result<void> finish(std::vector<Event>& out, Diagnostics& diag) = 0;
+};
+
+/// One Devo SQS service: its names, its per-service options and (the extension point the
+/// pipeline calls) how its payloads become tagged events.
+///
+/// Handlers are immutable after registration and may be used from several threads at once.
+class ServiceHandler {
+ public:
+  virtual ~ServiceHandler() = default;
+
+  /// Devo's service name, the key in `services`, e.g. "aws_sqs_cloudtrail".
+  virtual std::string_view name() const = 0;
+  /// Other accepted keys, e.g. {"cloudtrail"}.
+  virtual std::vector<std::string> aliases() const = 0;
+  /// One line for `--help`, errors and the README.
+  virtual std::string_view description() const = 0;
+  /// The routing template used when the options set none, e.g. "cloud.aws.cloudtrail.{service}".
+  virtual std::string_view default_routing_template() const = 0;
+
+  /// Parses the service's options object into settings (starting from the defaults). Errors name
+  /// the JSON path; unknown keys are reported by the caller as warnings.
+  virtual result<ServiceSettings> parse_options(ServiceOptions& options, Diagnostics& diag) const = 0;
+
+  /// Checks settings built by hand (or after CLI overrides); "" when fine, else a message
+  /// naming `path` and what is expected.
+  virtual std::string check(const ServiceSettings& settings, std::string_view path) const = 0;
+
+  /// Extension point for the pipeline: a decoder turning one object of this service into tagged
+  /// events, or nullptr when this handler leaves decoding to the pipeline's built-in path for its
+  /// kind (CloudTrail log files). `object_key` is the S3 key (for file-type detection by name).
+  virtual std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& settings,
+                                                               std::string_view object_key) const;
+};
+
+/// Handlers by name and alias. The default registry holds every handler shipped with ctsqs;
+/// an embedding application may build its own and add handlers to it.
+///
+/// Thread safety: add() is not thread-safe; find()/names() are, once registration is done.
+class ServiceHandlerRegistry {
+ public:
+  ServiceHandlerRegistry() = default;
+
+  /// The registry with ctsqs's own handlers (currently `aws_sqs_cloudtrail`, alias `cloudtrail`).
+  static const ServiceHandlerRegistry& builtin();
+
+  /// Registers a handler under its name and aliases. Fails (invalid_argument, diag names the
+  /// clash) when one of them is already taken.
+  result<void> add(std::shared_ptr<const ServiceHandler> handler, Diagnostics& diag);
+
+  /// The handler registered under `name_or_alias`, or nullptr.
+  std::shared_ptr<const ServiceHandler> find(std::string_view name_or_alias) const;
+
+  /// Canonical names in registration order (for "known services are: ..." messages).
+  std::vector<std::string> names() const;
+
+  /// "aws_sqs_cloudtrail (alias cloudtrail)" joined with ", ".
+  std::string describe_known() const;
+
+ private:
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const ServiceHandler> handler;
+  };
+  std::vector<std::shared_ptr<const ServiceHandler>> handlers_;
+  std::vector<Entry> keys_;
+};
+
+/// The CloudTrail handler (`aws_sqs_cloudtrail`, alias `cloudtrail`): tags
+/// `cloud.aws.cloudtrail.{service}`; options `routing_template`, `aws_services` (include list;
+/// also accepted as `services`), `ack_messages`.
+std::shared_ptr<const ServiceHandler> make_cloudtrail_service_handler();
+
+}  // namespace ctsqs
