@@ -1,6 +1,8 @@
 // Collector file parser (Boost.JSON), validation and the redacted summary.
 #include "ctsqs/collector_config.hpp"
 
+#include "ctsqs/endpoints.hpp"
+
 #include <boost/json/parse_options.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/value.hpp>
@@ -24,22 +26,6 @@ using std::chrono::seconds;
 
 // ---------------------------------------------------------------------------------------------
 // Small public checks
-
-std::string_view to_string(OutputFormat f) noexcept {
-  switch (f) {
-    case OutputFormat::flat: return "flat";
-    case OutputFormat::raw: return "raw";
-    case OutputFormat::devo: return "devo";
-  }
-  return "flat";
-}
-
-std::optional<OutputFormat> parse_output_format(std::string_view s) noexcept {
-  if (s == "flat") return OutputFormat::flat;
-  if (s == "raw") return OutputFormat::raw;
-  if (s == "devo") return OutputFormat::devo;
-  return std::nullopt;
-}
 
 bool is_placeholder(std::string_view v) noexcept {
   auto open = v.find('<');
@@ -96,7 +82,7 @@ bool is_aws_host(std::string_view host) {
 
 }  // namespace
 
-bool is_valid_region(std::string_view r) noexcept {
+bool is_region_name(std::string_view r) noexcept {
   if (r.size() > 32) return false;
   auto parts = split(r, '-');
   if (parts.size() < 3 || parts.size() > 4) return false;
@@ -126,20 +112,12 @@ bool is_valid_role_arn(std::string_view arn) noexcept {
   });
 }
 
-std::optional<std::string> region_from_queue_url(std::string_view url) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u) return std::nullopt;
-  std::string host = lower(std::string_view(u->encoded_host()));
-  if (host == "queue.amazonaws.com") return std::string("us-east-1");
-  auto labels = split(host, '.');
-  for (std::size_t i = 0; i + 1 < labels.size(); ++i) {
-    // sqs.<r>.amazonaws.com, sqs-fips.<r>..., vpce-x.sqs.<r>.vpce..., sqs.<r>.api.aws
-    if ((labels[i] == "sqs" || labels[i] == "sqs-fips") && is_valid_region(labels[i + 1]))
-      return std::string(labels[i + 1]);
-    // legacy <r>.queue.amazonaws.com
-    if (labels[i + 1] == "queue" && is_valid_region(labels[i])) return std::string(labels[i]);
-  }
-  return std::nullopt;
+DecoderOptions apply(const DecoderLimits& limits, DecoderOptions base) {
+  if (limits.max_object_bytes) base.max_object_bytes = *limits.max_object_bytes;
+  if (limits.max_record_bytes)
+    base.max_record_bytes = static_cast<std::size_t>(
+        std::min<std::uint64_t>(*limits.max_record_bytes, std::numeric_limits<std::size_t>::max()));
+  return base;
 }
 
 namespace {
@@ -758,7 +736,8 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
   }
 
   if (c.aws.region.empty()) {
-    if (auto r = region_from_queue_url(c.queue_url)) c.aws.region = *r;
+    // endpoints.hpp knows every queue URL form (legacy, VPC endpoint, FIPS, China, ...).
+    if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
   }
   if (opts.validate) {
     if (auto v = validate(c, diag); !v) return v.error();
@@ -822,6 +801,7 @@ std::string check_http_url(std::string_view url, bool no_path) {
 }
 
 void check_queue_url(Issues& is, const std::string& url) {
+  const std::size_t issues_before = is.list.size();
   auto path = p(in_path, "base_url");
   if (url.empty()) {
     is.add(path, "missing: the SQS queue URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/my-queue");
@@ -851,6 +831,10 @@ void check_queue_url(Issues& is, const std::string& url) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
   });
   if (!qok) is.add(path, "expected a queue name of letters, digits, '-' and '_' (at most 80), got " + shown(q));
+  // The endpoint resolver must accept it too (it knows every AWS host form).
+  Diagnostics d;
+  if (!qok || is.list.size() != issues_before) return;
+  if (auto r = parse_queue_url(url, &d); !r) is.add(path, d.message.empty() ? "not a usable queue URL" : d.message);
 }
 
 void check_credentials(Issues& is, const AwsCredentialsConfig& c) {
@@ -962,12 +946,13 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
 
   // region: given, or derivable from base_url
   auto rpath = p(in_path, "region");
-  auto from_url = region_from_queue_url(c.queue_url);
+  std::optional<std::string> from_url;
+  if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) from_url = q->region;
   if (c.aws.region.empty()) {
     if (!c.queue_url.empty() && !is_placeholder(c.queue_url))
       is.add(rpath, "missing: base_url names no AWS region, so set region (e.g. \"us-east-1\")");
   } else if (!is.placeholder(rpath, c.aws.region)) {
-    if (!is_valid_region(c.aws.region))
+    if (!is_region_name(c.aws.region) || !is_valid_region(c.aws.region))
       is.add(rpath, "expected an AWS region such as \"us-east-1\" or \"eu-west-1\", got " + shown(c.aws.region));
     else if (from_url && *from_url != c.aws.region)
       is.add(rpath, "region " + shown(c.aws.region) + " does not match base_url's region " + shown(*from_url));

@@ -3,13 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 namespace ctsqs {
-
-std::unique_ptr<PayloadDecoder> ServiceHandler::make_payload_decoder(const ServiceSettings&,
-                                                                     std::string_view) const {
-  return nullptr;
-}
 
 result<void> ServiceHandlerRegistry::add(std::shared_ptr<const ServiceHandler> handler,
                                          Diagnostics& diag) {
@@ -80,14 +76,35 @@ bool is_service_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/// Lowercases and strips a trailing ".amazonaws.com", so users may write `eventSource` values.
-std::string normalise_service(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  constexpr std::string_view suffix = ".amazonaws.com";
-  if (out.size() > suffix.size() && out.ends_with(suffix)) out.resize(out.size() - suffix.size());
-  return out;
-}
+/// CloudTrailDecoder + TagRouter: events come out tagged and filtered.
+class CloudTrailPayloadDecoder final : public PayloadDecoder {
+ public:
+  CloudTrailPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits)
+      : decoder_(limits), router_(to_tag_router_options(s)) {}
+
+  void begin(std::string_view object_name) override {
+    decoder_.begin(object_name);
+    filtered_at_begin_ = router_.filtered();
+  }
+  result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) override {
+    return decoder_.feed(chunk, [&](Event& e) { keep(e, out); }, &diag);
+  }
+  result<void> finish(std::vector<Event>& out, Diagnostics& diag) override {
+    auto r = decoder_.finish([&](Event& e) { keep(e, out); }, &diag);
+    if (!r) return r.error();
+    return {};
+  }
+  std::uint64_t filtered() const noexcept override { return router_.filtered() - filtered_at_begin_; }
+  SkipReason skipped() const noexcept override { return decoder_.summary().skipped; }
+
+ private:
+  void keep(Event& e, std::vector<Event>& out) {
+    if (router_.route(e)) out.push_back(std::move(e));
+  }
+  CloudTrailDecoder decoder_;
+  TagRouter router_;
+  std::uint64_t filtered_at_begin_ = 0;
+};
 
 /// "" when `tmpl` is a usable routing template with only the named placeholders.
 std::string check_routing_template(std::string_view tmpl,
@@ -152,7 +169,20 @@ class CloudTrailHandler final : public ServiceHandler {
         diag.message = o.path() + ": set either aws_services or services, not both";
         return make_error_code(client_errc::invalid_argument);
       }
-      for (const auto& v : **list) s.aws_services.push_back(normalise_service(v));
+      for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const auto& v = (**list)[i];
+        // Check what the user wrote: normalising would quietly turn "E C2" into "e_c2".
+        bool ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+        if (!ok) {
+          diag.message = o.path() + "." + std::string(key) + "[" + std::to_string(i) +
+                         "]: expected an AWS service name such as \"s3\" or an event source "
+                         "such as \"s3.amazonaws.com\"";
+          return make_error_code(client_errc::invalid_argument);
+        }
+        s.aws_services.push_back(normalize_service(v));
+      }
     }
 
     auto ack = o.get_bool("ack_messages", diag);
@@ -180,7 +210,16 @@ class CloudTrailHandler final : public ServiceHandler {
         return p + ".aws_services[" + std::to_string(i) +
                "]: expected an AWS service name such as \"s3\" or \"iam\" (got \"" + v + "\")";
     }
+    // Whatever the TagRouter would refuse is refused here, before anything runs.
+    Diagnostics d;
+    if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
     return {};
+  }
+
+  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
+                                                       const DecoderOptions& limits) const override {
+    if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
+    return std::make_unique<CloudTrailPayloadDecoder>(s, limits);
   }
 };
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include "ctsqs/aws_config.hpp"
+#include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/error.hpp"
+#include "ctsqs/format.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
 
@@ -17,18 +19,6 @@
 #include <vector>
 
 namespace ctsqs {
-
-/// Event line formats of the stdout and directory outputs (see `ctsqs decode --format`).
-enum class OutputFormat {
-  flat,  ///< one JSON object per line: "tag" plus the flattened columns (default)
-  raw,   ///< {"tag": ..., "event": <record as parsed>}
-  devo,  ///< the syslog line Devo's sender writes
-};
-
-/// "flat", "raw" or "devo".
-std::string_view to_string(OutputFormat f) noexcept;
-/// Parses "flat" | "raw" | "devo"; nullopt otherwise.
-std::optional<OutputFormat> parse_output_format(std::string_view s) noexcept;
 
 /// `ctsqs.outputs.stdout`: events to standard output.
 struct StdoutOutputConfig {
@@ -109,11 +99,15 @@ struct MetricsConfig {
   std::optional<std::string> listen;
 };
 
-/// `ctsqs.decoder`: caps against gzip bombs and giant records; unset = the decoder's defaults.
+/// `ctsqs.decoder`: caps against gzip bombs and giant records; unset = the decoder's defaults
+/// (DecoderOptions: 4 GiB per object, 16 MiB per record).
 struct DecoderLimits {
   std::optional<std::uint64_t> max_object_bytes;  ///< `max_object_bytes`: uncompressed size of one object
   std::optional<std::uint64_t> max_record_bytes;  ///< `max_record_bytes`: size of one record
 };
+
+/// DecoderOptions with the configured caps applied over `base` (which says what to build).
+DecoderOptions apply(const DecoderLimits& limits, DecoderOptions base = {});
 
 /// The whole collector file.
 ///
@@ -199,11 +193,9 @@ std::string describe(const CollectorConfig& config);
 bool is_placeholder(std::string_view value) noexcept;
 /// `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path/name>`.
 bool is_valid_role_arn(std::string_view arn) noexcept;
-/// An AWS region name such as "us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1".
-bool is_valid_region(std::string_view region) noexcept;
-/// The region in an SQS queue URL (`sqs.<r>.amazonaws.com`, `<r>.queue.amazonaws.com`,
-/// `vpce-....sqs.<r>.vpce.amazonaws.com`); "us-east-1" for legacy `queue.amazonaws.com`;
-/// nullopt when the URL names no region (e.g. a local emulator).
-std::optional<std::string> region_from_queue_url(std::string_view url);
+/// An AWS region name of the usual shape `<2 letters>[-<word>]-<word>-<number>` ("us-east-1",
+/// "us-gov-west-1", "cn-north-1"): stricter than endpoints.hpp's is_valid_region (any DNS
+/// label), to catch "Virginia" or "us-east" typed into the template.
+bool is_region_name(std::string_view region) noexcept;
 
 }  // namespace ctsqs

@@ -2,8 +2,10 @@
 // by name or alias, so new services plug in without touching the pipeline.
 #pragma once
 
+#include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
+#include "ctsqs/tag_router.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -33,6 +35,14 @@ struct ServiceSettings {
   std::optional<bool> ack_messages;
 };
 
+/// The TagRouter configuration of a service: its routing template and AWS service filter.
+inline TagRouterOptions to_tag_router_options(const ServiceSettings& s) {
+  TagRouterOptions o;
+  o.routing_template = s.routing_template;
+  o.services = s.aws_services;
+  return o;
+}
+
 /// Read access to one service's options object (`services.<name>` in the template), handed to
 /// ServiceHandler::parse_options so handlers never see the JSON library.
 ///
@@ -60,16 +70,25 @@ class ServiceOptions {
   virtual void ignore(std::string_view key, std::string_view why) = 0;
 };
 
-/// Streams the bytes of one announced object (or one inline notification payload) into events.
-/// Created per object by ServiceHandler::make_payload_decoder; used from one thread.
+/// Streams the bytes of one announced object (or one inline notification payload) into tagged
+/// events, already filtered by the service's include list. Made by
+/// ServiceHandler::make_payload_decoder; reusable object after object (`begin` each time);
+/// used from one thread at a time (make one per worker).
 class PayloadDecoder {
  public:
   virtual ~PayloadDecoder() = default;
-  /// Feed the next chunk of the object; complete events are appended to `out`.
+  /// Starts the next object (`object_name`: the S3 key, used for file-type recognition and in
+  /// error messages).
+  virtual void begin(std::string_view object_name) = 0;
+  /// Feeds the next chunk of the object; complete, tagged, kept events are appended to `out`.
   virtual result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) = 0;
   /// The object ended; remaining events are appended to `out`. An error means the object was
-  /// bad (truncated, corrupt); events already emitted stay valid.
+  /// bad (truncated, corrupt, not this service's format); events already emitted stay valid.
   virtual result<void> finish(std::vector<Event>& out, Diagnostics& diag) = 0;
+  /// Events of the current object dropped by the service filter.
+  virtual std::uint64_t filtered() const noexcept = 0;
+  /// Why the current object produced no events on purpose (digest files, ...), or `none`.
+  virtual SkipReason skipped() const noexcept = 0;
 };
 
 /// One Devo SQS service: its names, its per-service options and (the extension point the
@@ -97,11 +116,11 @@ class ServiceHandler {
   /// naming `path` and what is expected.
   virtual std::string check(const ServiceSettings& settings, std::string_view path) const = 0;
 
-  /// Extension point for the pipeline: a decoder turning one object of this service into tagged
-  /// events, or nullptr when this handler leaves decoding to the pipeline's built-in path for its
-  /// kind (CloudTrail log files). `object_key` is the S3 key (for file-type detection by name).
+  /// Extension point for the pipeline: a decoder turning objects of this service into tagged,
+  /// filtered events. `limits` carries the configured caps (`ctsqs.decoder`) and which event
+  /// fields the output needs. Throws std::invalid_argument when `settings` fail check().
   virtual std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& settings,
-                                                               std::string_view object_key) const;
+                                                               const DecoderOptions& limits) const = 0;
 };
 
 /// Handlers by name and alias. The default registry holds every handler shipped with ctsqs;
@@ -139,7 +158,8 @@ class ServiceHandlerRegistry {
 
 /// The CloudTrail handler (`aws_sqs_cloudtrail`, alias `cloudtrail`): tags
 /// `cloud.aws.cloudtrail.{service}`; options `routing_template`, `aws_services` (include list;
-/// also accepted as `services`), `ack_messages`.
+/// also accepted as `services`), `ack_messages`. Its payload decoder is CloudTrailDecoder
+/// followed by a TagRouter.
 std::shared_ptr<const ServiceHandler> make_cloudtrail_service_handler();
 
 }  // namespace ctsqs

@@ -305,14 +305,20 @@ TEST_CASE("a placeholder left in the secret key is reported without echoing it",
 }
 
 TEST_CASE("region is derived from every form of base_url", "[config]") {
-  CHECK(region_from_queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/q") == "eu-west-1");
-  CHECK(region_from_queue_url("https://ap-south-1.queue.amazonaws.com/123456789012/q") == "ap-south-1");
-  CHECK(region_from_queue_url("https://queue.amazonaws.com/123456789012/q") == "us-east-1");
-  CHECK(region_from_queue_url("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q") == "cn-north-1");
-  CHECK(region_from_queue_url("https://sqs-fips.us-gov-west-1.amazonaws.com/123456789012/q") == "us-gov-west-1");
-  CHECK(region_from_queue_url("https://vpce-0abc-xyz.sqs.us-east-2.vpce.amazonaws.com/123456789012/q") == "us-east-2");
-  CHECK(region_from_queue_url("http://127.0.0.1:4566/000000000000/q") == std::nullopt);
-  CHECK(region_from_queue_url("not a url") == std::nullopt);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"https://sqs.eu-west-1.amazonaws.com/123456789012/q", "eu-west-1"},
+      {"https://ap-south-1.queue.amazonaws.com/123456789012/q", "ap-south-1"},
+      {"https://queue.amazonaws.com/123456789012/q", "us-east-1"},
+      {"https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q", "cn-north-1"},
+      {"https://sqs-fips.us-gov-west-1.amazonaws.com/123456789012/q", "us-gov-west-1"},
+      {"https://vpce-0abc-xyz.sqs.us-east-2.vpce.amazonaws.com/123456789012/q", "us-east-2"},
+  };
+  for (const auto& [url, region] : cases) {
+    INFO(url);
+    auto c = parse_ok(R"({"inputs":{"sqs_collector":{"id":"1","services":{"aws_sqs_cloudtrail":{}},"base_url":")" +
+                      url + R"("}}})");
+    CHECK(c.aws.region == region);
+  }
 }
 
 TEST_CASE("ARN, region and placeholder checks", "[config]") {
@@ -325,12 +331,13 @@ TEST_CASE("ARN, region and placeholder checks", "[config]") {
   CHECK_FALSE(is_valid_role_arn("arn:azure:iam::123456789012:role/R"));
   CHECK_FALSE(is_valid_role_arn("arn:aws:iam::123456789012:role/"));
   CHECK_FALSE(is_valid_role_arn("arn:aws:sts::123456789012:role/R"));
-  CHECK(is_valid_region("us-east-1"));
-  CHECK(is_valid_region("us-gov-west-1"));
-  CHECK(is_valid_region("ap-southeast-3"));
-  CHECK_FALSE(is_valid_region("US-EAST-1"));
-  CHECK_FALSE(is_valid_region("us-east"));
-  CHECK_FALSE(is_valid_region("useast1"));
+  CHECK(is_region_name("us-east-1"));
+  CHECK(is_region_name("us-gov-west-1"));
+  CHECK(is_region_name("ap-southeast-3"));
+  CHECK_FALSE(is_region_name("US-EAST-1"));
+  CHECK_FALSE(is_region_name("us-east"));
+  CHECK_FALSE(is_region_name("useast1"));
+  CHECK_FALSE(is_region_name("virginia"));
   CHECK(is_placeholder("<REGION>"));
   CHECK(is_placeholder("https://sqs.<REGION>.amazonaws.com/x/y"));
   CHECK_FALSE(is_placeholder("a > b"));

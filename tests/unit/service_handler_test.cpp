@@ -7,6 +7,7 @@
 #include "catch.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 using namespace ctsqs;
 
@@ -34,6 +35,41 @@ class GuardDutyHandler final : public ServiceHandler {
   std::string check(const ServiceSettings& s, std::string_view path) const override {
     return s.routing_template.empty() ? std::string(path) + ".routing_template: empty" : std::string();
   }
+  /// One finding per line, tagged with the routing template as is.
+  class LineDecoder final : public PayloadDecoder {
+   public:
+    explicit LineDecoder(std::string tag) : tag_(std::move(tag)) {}
+    void begin(std::string_view) override { pending_.clear(); }
+    result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics&) override {
+      pending_ += chunk;
+      for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
+        emit(pending_.substr(0, nl), out);
+        pending_.erase(0, nl + 1);
+      }
+      return {};
+    }
+    result<void> finish(std::vector<Event>& out, Diagnostics&) override {
+      if (!pending_.empty()) emit(pending_, out);
+      pending_.clear();
+      return {};
+    }
+    std::uint64_t filtered() const noexcept override { return 0; }
+    SkipReason skipped() const noexcept override { return SkipReason::none; }
+
+   private:
+    void emit(std::string line, std::vector<Event>& out) {
+      Event e;
+      e.tag = tag_;
+      e.record = std::move(line);
+      out.push_back(std::move(e));
+    }
+    std::string tag_;
+    std::string pending_;
+  };
+  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
+                                                       const DecoderOptions&) const override {
+    return std::make_unique<LineDecoder>(s.routing_template);
+  }
   mutable std::int64_t min_severity_seen = -1;
 };
 
@@ -49,8 +85,6 @@ TEST_CASE("the builtin registry knows aws_sqs_cloudtrail and its alias", "[servi
   CHECK(h->default_routing_template() == "cloud.aws.cloudtrail.{service}");
   CHECK(reg.names() == std::vector<std::string>{"aws_sqs_cloudtrail"});
   CHECK(reg.describe_known() == "aws_sqs_cloudtrail (alias cloudtrail)");
-  // CloudTrail files go through the pipeline's built-in decoder.
-  CHECK(h->make_payload_decoder(ServiceSettings{}, "AWSLogs/x.json.gz") == nullptr);
 }
 
 TEST_CASE("registering a clashing name fails and names it", "[service_handler]") {
@@ -86,6 +120,16 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
   CHECK(c->services[0].configured_name == "guardduty");
   CHECK(c->services[0].routing_template == "cloud.aws.guardduty.findings");
   CHECK(gd->min_severity_seen == 4);
+  // The pipeline drives any service's payloads the same way.
+  auto dec = reg.find("guardduty")->make_payload_decoder(c->services[0], DecoderOptions{});
+  std::vector<Event> events;
+  dec->begin("findings.jsonl");
+  REQUIRE(dec->feed("{\"id\":1}\n{\"id\"", events, d).has_value());
+  REQUIRE(dec->feed(":2}", events, d).has_value());
+  REQUIRE(dec->finish(events, d).has_value());
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].record == "{\"id\":2}");
+  CHECK(events[1].tag == "cloud.aws.guardduty.findings");
   CHECK(c->services[1].name == "aws_sqs_cloudtrail");
   REQUIRE(c->warnings.size() == 1);
   CHECK(c->warnings[0].path == "inputs.sqs_collector.services.guardduty.extra");
@@ -150,4 +194,60 @@ TEST_CASE("CloudTrail handler options", "[service_handler]") {
       CHECK(d.message.find("routing_template") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("the CloudTrail payload decoder tags and filters", "[service_handler]") {
+  Diagnostics d;
+  auto c = parse_collector_config(
+      R"({"inputs":{"sqs_collector":{"id":"1","services":{"cloudtrail":{"aws_services":["s3.amazonaws.com","sts"],)"
+      R"("routing_template":"cloud.aws.cloudtrail.{service}.{account}"}},)"
+      R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})",
+      "ct.json", d);
+  INFO(d.message);
+  REQUIRE(c.has_value());
+  auto handler = ServiceHandlerRegistry::builtin().find(c->services[0].name);
+  REQUIRE(handler);
+  auto dec = handler->make_payload_decoder(c->services[0], apply(c->decoder));
+  REQUIRE(dec);
+  const std::string object =
+      R"({"Records":[{"eventSource":"s3.amazonaws.com","recipientAccountId":"111122223333","eventName":"GetObject"},)"
+      R"({"eventSource":"iam.amazonaws.com","eventName":"CreateUser"},)"
+      R"({"eventSource":"sts.amazonaws.com","recipientAccountId":"444455556666","eventName":"AssumeRole"}]})";
+  std::vector<Event> events;
+  dec->begin("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/28/x.json");
+  // Split mid-record: the decoder streams.
+  REQUIRE(dec->feed(std::string_view(object).substr(0, 50), events, d).has_value());
+  REQUIRE(dec->feed(std::string_view(object).substr(50), events, d).has_value());
+  REQUIRE(dec->finish(events, d).has_value());
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].tag == "cloud.aws.cloudtrail.s3.111122223333");
+  CHECK(events[1].tag == "cloud.aws.cloudtrail.sts.444455556666");
+  CHECK(dec->filtered() == 1);
+  CHECK(dec->skipped() == SkipReason::none);
+
+  // Reused for the next object; a corrupt one fails with a message naming it.
+  events.clear();
+  dec->begin("AWSLogs/bad.json");
+  auto fed = dec->feed(R"({"Records":[{"eventSource":)", events, d);
+  auto done = fed ? dec->finish(events, d) : fed;
+  CHECK_FALSE(done.has_value());
+  CHECK(d.message.find("AWSLogs/bad.json") != std::string::npos);
+  CHECK(dec->filtered() == 0);
+
+  // Digest files are skipped, not errors.
+  events.clear();
+  dec->begin("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/28/d.json.gz");
+  REQUIRE(dec->feed("{}", events, d).has_value());
+  REQUIRE(dec->finish(events, d).has_value());
+  CHECK(events.empty());
+  CHECK(dec->skipped() == SkipReason::digest);
+}
+
+TEST_CASE("make_payload_decoder refuses settings that fail check()", "[service_handler]") {
+  ServiceSettings s;
+  s.name = "aws_sqs_cloudtrail";
+  s.routing_template = "cloud.aws.{bucket}";
+  auto h = make_cloudtrail_service_handler();
+  CHECK_FALSE(h->check(s, "services.x").empty());
+  CHECK_THROWS_AS(h->make_payload_decoder(s, DecoderOptions{}), std::invalid_argument);
 }
