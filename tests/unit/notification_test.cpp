@@ -1,0 +1,247 @@
+// Unit tests of parse_notification over our fixtures (tests/data/notifications) and the shared real samples.
+#include "ctsqs/notification.hpp"
+
+#include "catch.hpp"
+#include "test_paths.hpp"
+#include "unit/catch_result.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+using namespace ctsqs;
+
+namespace {
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string fixture(const std::string& name) { return read(test::data_dir() / "notifications" / name); }
+
+}  // namespace
+
+TEST_CASE("S3 event: ObjectCreated records become objects, others are ignored, keys decoded", "[notification]") {
+  Diagnostics diag;
+  auto n = parse_notification(fixture("s3-event-two-created-one-removed.json"), diag);
+  INFO(diag);
+  REQUIRE(n.has_value());
+  CHECK(n->format == NotificationFormat::s3_event);
+  CHECK_FALSE(n->via_sns);
+  REQUIRE(n->objects.size() == 2);
+  CHECK(n->objects[0].bucket == "ct-logs");
+  CHECK(n->objects[0].key ==
+        "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/15/111122223333_CloudTrail_eu-west-1_20240115T1200Z_AbCdEf012345.json.gz");
+  CHECK(n->objects[0].region == "eu-west-1");
+  CHECK(n->objects[0].size == 1234u);
+  CHECK(n->objects[0].etag == "0123456789abcdef0123456789abcdef");
+  CHECK(n->objects[0].event_name == "ObjectCreated:Put");
+  // '+' is a space, %2B a plus, %3D '=', %C3%A9 UTF-8 'é'.
+  CHECK(n->objects[1].key == "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/15/odd name + plus=sign\xC3\xA9.json.gz");
+  CHECK(n->objects[1].bucket == "ct.logs.with.dots");
+  CHECK(n->objects[1].region == "ap-southeast-2");
+  CHECK(n->objects[1].size == 987654321012u);
+  REQUIRE(n->ignored.size() == 1);
+  CHECK(n->ignored[0].event_name == "ObjectRemoved:Delete");
+  CHECK(n->ignored[0].reason.find("ObjectCreated") != std::string::npos);
+}
+
+TEST_CASE("S3 event with only removals is empty but valid", "[notification]") {
+  auto n = parse_notification(fixture("s3-event-removed-only.json"));
+  REQUIRE(n.has_value());
+  CHECK(n->empty());
+  CHECK(n->ignored.size() == 1);
+}
+
+TEST_CASE("s3:TestEvent is recognised directly and inside SNS", "[notification]") {
+  auto direct = parse_notification(fixture("s3-test-event.json"));
+  REQUIRE(direct.has_value());
+  CHECK(direct->is_test_event());
+  CHECK(direct->empty());
+  auto wrapped = parse_notification(fixture("sns-envelope-s3-test-event.json"));
+  REQUIRE(wrapped.has_value());
+  CHECK(wrapped->is_test_event());
+  CHECK(wrapped->via_sns);
+}
+
+TEST_CASE("SNS envelope is unwrapped; the S3 key inside is decoded", "[notification]") {
+  auto n = parse_notification(fixture("sns-envelope-s3-event.json"));
+  REQUIRE(n.has_value());
+  CHECK(n->via_sns);
+  CHECK(n->sns_topic_arn == "arn:aws:sns:eu-west-1:111122223333:ct-topic");
+  CHECK(n->sns_message_id == "9b7c0d36-1f6a-4d2e-8f5e-3c2b1a0f9e8d");
+  REQUIRE(n->objects.size() == 1);
+  CHECK(n->objects[0].key == "AWSLogs/a b+c.json.gz");
+}
+
+TEST_CASE("CloudTrail's own SNS notification, raw and in an envelope; keys are not decoded", "[notification]") {
+  for (const char* file : {"cloudtrail-sns.json", "sns-envelope-cloudtrail.json"}) {
+    INFO(file);
+    auto n = parse_notification(fixture(file));
+    REQUIRE(n.has_value());
+    CHECK(n->format == NotificationFormat::cloudtrail_sns);
+    REQUIRE(n->objects.size() == 2);
+    CHECK(n->objects[0].bucket == "ct-logs");
+    CHECK(n->objects[1].key == "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/15/name with space+plus.json.gz");
+    CHECK(n->objects[1].region.empty());
+  }
+  CHECK(parse_notification(fixture("sns-envelope-cloudtrail.json"))->via_sns);
+}
+
+TEST_CASE("EventBridge Object Created: key as is, region from the event", "[notification]") {
+  auto n = parse_notification(fixture("eventbridge-object-created.json"));
+  REQUIRE(n.has_value());
+  CHECK(n->format == NotificationFormat::eventbridge_s3);
+  REQUIRE(n->objects.size() == 1);
+  CHECK(n->objects[0].key == "AWSLogs/111122223333/CloudTrail/eu-central-1/2024/01/15/a b+c.json.gz");
+  CHECK(n->objects[0].region == "eu-central-1");
+  CHECK(n->objects[0].size == 4096u);
+  auto deleted = parse_notification(fixture("eventbridge-object-deleted.json"));
+  REQUIRE(deleted.has_value());
+  CHECK(deleted->empty());
+  REQUIRE(deleted->ignored.size() == 1);
+  CHECK(deleted->ignored[0].event_name == "Object Deleted");
+}
+
+TEST_CASE("EventBridge AWS API Call via CloudTrail carries the record inline", "[notification]") {
+  auto n = parse_notification(fixture("eventbridge-api-call.json"));
+  REQUIRE(n.has_value());
+  CHECK(n->format == NotificationFormat::eventbridge_cloudtrail);
+  CHECK(n->objects.empty());
+  REQUIRE(n->inline_records.size() == 1);
+  auto rec = boost::json::parse(n->inline_records[0]).as_object();
+  CHECK(rec.at("eventName").as_string() == "CreateUser");
+  CHECK(rec.at("eventSource").as_string() == "iam.amazonaws.com");
+  CHECK(rec.at("eventID").as_string() == "a1b2c3d4-e5f6-4789-9abc-def012345678");
+}
+
+TEST_CASE("Unrecognised and broken bodies are clear permanent errors quoting the body", "[notification]") {
+  struct Case {
+    const char* file;
+    notification_errc code;
+    const char* mentions;
+  };
+  for (const Case& c : {Case{"not-json.txt", notification_errc::not_json, "This is not JSON"},
+                        Case{"unknown-json.json", notification_errc::unrecognised, "hello"},
+                        Case{"sns-envelope-text-message.json", notification_errc::not_json, "plain text"},
+                        Case{"sns-subscription-confirmation.json", notification_errc::unrecognised, "SubscriptionConfirmation"},
+                        Case{"s3-event-bad-escape.json", notification_errc::invalid_field, "Records[0].s3.object.key"},
+                        Case{"s3-event-missing-key.json", notification_errc::invalid_field, "Records[0].s3.object.key"},
+                        Case{"eventbridge-guardduty-finding.json", notification_errc::unrecognised, "GuardDuty Finding"}}) {
+    INFO(c.file);
+    Diagnostics diag;
+    auto n = parse_notification(fixture(c.file), diag);
+    REQUIRE_FALSE(n.has_value());
+    CHECK(n.error() == c.code);
+    CHECK(diag.message.find(c.mentions) != std::string::npos);
+    CHECK(diag.message.find("body starts") != std::string::npos);
+  }
+  Diagnostics diag;
+  CHECK(parse_notification("", diag).error() == notification_errc::not_json);
+  CHECK(parse_notification("[]", diag).error() == notification_errc::unrecognised);
+  CHECK(parse_notification(R"({"Records":[]})", diag).error() == notification_errc::invalid_field);
+  CHECK(parse_notification(R"({"Records":{}})", diag).error() == notification_errc::invalid_field);
+  CHECK(parse_notification(R"({"s3Bucket":"b","s3ObjectKey":[]})", diag).error() == notification_errc::invalid_field);
+  CHECK(parse_notification(R"({"s3Bucket":"b","s3ObjectKey":[7]})", diag).error() == notification_errc::invalid_field);
+  // The quoted start is bounded and control bytes are escaped.
+  std::string long_body(5000, 'x');
+  parse_notification(long_body, diag);
+  CHECK(diag.message.size() < 400);
+}
+
+TEST_CASE("decode_s3_event_key follows S3's encoding", "[notification]") {
+  std::string out;
+  CHECK(decode_s3_event_key("a+b%2Bc%20d%2Fe", out));
+  CHECK(out == "a b+c d/e");
+  CHECK(decode_s3_event_key("", out));
+  CHECK(out.empty());
+  CHECK_FALSE(decode_s3_event_key("abc%", out));
+  CHECK_FALSE(decode_s3_event_key("abc%4", out));
+  CHECK_FALSE(decode_s3_event_key("abc%4g", out));
+}
+
+TEST_CASE("Every shared notification sample parses to its expected outcome", "[notification][shared]") {
+  if (!test::has_shared_testdata()) {
+    WARN("shared test data absent: skipped");
+    return;
+  }
+  auto root = test::shared_testdata_dir() / "notifications";
+  // Expected outcome per sample: format + objects + ignored, or an error.
+  struct Expect {
+    Expect(std::optional<NotificationFormat> f, std::size_t o = 0, std::size_t i = 0, std::size_t r = 0,
+           std::string k = {})
+        : format(f), objects(o), ignored(i), inline_records(r), first_key(std::move(k)) {}
+    std::optional<NotificationFormat> format;  // nullopt: error
+    std::size_t objects, ignored, inline_records;
+    std::string first_key;
+  };
+  using F = NotificationFormat;
+  const std::map<std::string, Expect> expected{
+      {"s3-event/s3-event-objectcreated-put-v2.1.json", {F::s3_event, 1, 0, 0, "HappyFace.jpg"}},
+      {"s3-event/s3-event-glacier-restore-v2.0.json", {F::s3_event, 0, 1, 0, ""}},
+      {"s3-event/s3-event-structure-schema-v2.2.json", {F::s3_event, 0, 1, 0, ""}},
+      {"s3-event/s3-test-event.json", {F::s3_test_event}},
+      {"aws-lambda-go/s3-event.json", {F::s3_event, 1, 0, 0, "Happy Face.jpg"}},
+      {"aws-lambda-go/s3-event-with-decoded.json", {F::s3_event, 1, 0, 0, "Happy Face.jpg"}},
+      {"aws-lambda-go/s3-glacier-event.json", {F::s3_event, 0, 1}},
+      {"aws-lambda-go/s3-intelligenttier-event.json", {F::s3_event, 0, 1}},
+      {"aws-lambda-go/s3-lifecycle-event.json", {F::s3_event, 0, 1}},
+      {"aws-lambda-go/s3-replication-event.json", {F::s3_event, 0, 1}},
+      {"aws-lambda-go/s3-restore-event.json", {F::s3_event, 0, 1}},
+      {"aws-lambda-go/sns-event.json", {std::nullopt}},
+      {"aws-lambda-go/sqs-event.json", {std::nullopt}},
+      {"cloudtrail-sns/cloudtrail-sns-message-multi.json",
+       {F::cloudtrail_sns, 3, 0, 0,
+        "AWSLogs/123456789012/CloudTrail/us-east-2/2016/08/11/123456789012_CloudTrail_us-east-2_20160811T2215Z_kpaMYavMQA9Ahp7L.json.gz"}},
+      {"cloudtrail-sns/cloudtrail-sns-message-single.json", {F::cloudtrail_sns, 1}},
+      {"derived/sqs-body-sns-wrapped-cloudtrail-notification.json", {F::cloudtrail_sns, 3}},
+      {"derived/sqs-body-sns-wrapped-s3-event.json", {F::s3_event, 1, 0, 0, "Happy Face.jpg"}},
+      {"derived/sqs-body-sns-wrapped-s3-test-event.json", {F::s3_test_event}},
+      {"sns/sqs-body-raw-delivery-enabled.txt", {std::nullopt}},
+      {"sns/sqs-body-sns-envelope-raw-delivery-disabled.json", {std::nullopt}},
+      {"sns/sqs-body-sns-envelope.json", {std::nullopt}},
+      {"eventbridge/amazon-s3-userguide/ev-events-L20.json", {F::eventbridge_s3, 1, 0, 0, "example-key"}},
+      {"eventbridge/amazon-s3-userguide/ev-events-L54.json", {F::eventbridge_s3, 0, 1}},
+      {"eventbridge/amazon-s3-userguide/ev-events-L88.json", {F::eventbridge_s3, 0, 1}},
+      {"eventbridge/amazon-s3-userguide/ev-events-L121.json", {F::eventbridge_s3, 0, 1}},
+      {"eventbridge/amazon-s3-userguide/batch-ops-examples-event-bridge-cloud-trail-L87.json",
+       {F::eventbridge_cloudtrail, 0, 0, 1}},
+      {"eventbridge/amazon-s3-userguide/batch-ops-examples-event-bridge-cloud-trail-L126.json",
+       {F::eventbridge_cloudtrail, 0, 0, 1}},
+      {"eventbridge/aws-kms-developer-guide/kms-events-L22.json", {std::nullopt}},
+      {"eventbridge/aws-kms-developer-guide/kms-events-L46.json", {std::nullopt}},
+      {"eventbridge/aws-kms-developer-guide/kms-events-L70.json", {std::nullopt}},
+  };
+  std::size_t checked = 0, total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    auto rel = std::filesystem::relative(entry.path(), root).generic_string();
+    INFO(rel);
+    Diagnostics diag;
+    auto n = parse_notification(read(entry.path()), diag);
+    ++total;
+    // Every file, notification or not, yields a value or a described error.
+    if (!n) CHECK_FALSE(diag.message.empty());
+    auto it = expected.find(rel);
+    if (it == expected.end()) continue;
+    ++checked;
+    const Expect& e = it->second;
+    INFO(diag);
+    if (!e.format) {
+      CHECK_FALSE(n.has_value());
+      continue;
+    }
+    REQUIRE(n.has_value());
+    CHECK(n->format == *e.format);
+    CHECK(n->objects.size() == e.objects);
+    CHECK(n->ignored.size() == e.ignored);
+    CHECK(n->inline_records.size() == e.inline_records);
+    if (!e.first_key.empty() && !n->objects.empty()) CHECK(n->objects[0].key == e.first_key);
+  }
+  CHECK(checked == expected.size());
+  CHECK(total >= checked);
+}
