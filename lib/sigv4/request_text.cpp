@@ -19,6 +19,15 @@ bool is_token_char(char c) noexcept {
   }
 }
 
+// HTTP field values may hold tabs and visible bytes (obs-text included), not other controls.
+bool has_control(std::string_view v) noexcept {
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
+}
+
 error_code fail(Diagnostics* diag, std::size_t line, std::string what) {
   if (diag) diag->message = "request text line " + std::to_string(line) + ": " + std::move(what);
   return client_errc::invalid_argument;
@@ -60,8 +69,7 @@ result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag)
   if (!version.starts_with("HTTP/"))
     return fail(diag, line_no, "request line must end with the HTTP version, e.g. HTTP/1.1");
   if (target.empty()) return fail(diag, line_no, "request line has an empty target");
-  for (char c : target)
-    if (c == '\r' || c == '\0') return fail(diag, line_no, "request target has a control character");
+  if (has_control(target)) return fail(diag, line_no, "request target has a control character");
   req.method = std::string(method);
   std::size_t q = target.find('?');
   req.path = std::string(target.substr(0, q));
@@ -76,6 +84,7 @@ result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag)
     if (line.front() == ' ' || line.front() == '\t') {
       if (req.headers.empty())
         return fail(diag, line_no, "continuation line before any header");
+      if (has_control(line)) return fail(diag, line_no, "header value has a control character");
       std::string name = req.headers.back().name;
       req.headers.push_back({std::move(name), canonical_header_value(line)});
       continue;
@@ -88,7 +97,9 @@ result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag)
     for (char c : name)
       if (!is_token_char(c))
         return fail(diag, line_no, "header name '" + std::string(name) + "' has an invalid character");
-    req.headers.push_back({std::string(name), std::string(line.substr(colon + 1))});
+    std::string_view value = line.substr(colon + 1);
+    if (has_control(value)) return fail(diag, line_no, "header value has a control character");
+    req.headers.push_back({std::string(name), std::string(value)});
   }
   if (ended) req.body = std::string(text.substr(pos));
   if (const HttpHeader* h = req.find_header("host")) req.host = canonical_header_value(h->value);

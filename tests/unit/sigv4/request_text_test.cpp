@@ -48,3 +48,11 @@ TEST_CASE("request text: errors name the line", "[sigv4]") {
     CHECK(d.message.find(needle) != std::string::npos);
   }
 }
+
+TEST_CASE("request text: control characters in values are rejected", "[sigv4]") {
+  Diagnostics d;
+  CHECK_FALSE(parse_request_text("GET / HTTP/1.1\nA:x\ry\n", &d).has_value());
+  CHECK(d.message.find("control character") != std::string::npos);
+  CHECK_FALSE(parse_request_text(std::string("GET /\0 HTTP/1.1\n", 16)).has_value());
+  CHECK(parse_request_text("GET / HTTP/1.1\nA:x\ty \xc3\xa9\n").has_value());
+}
