@@ -1,0 +1,335 @@
+// `ctsqs decode`: decode CloudTrail log files (or stdin) into tagged, flattened events.
+#include "command.hpp"
+
+#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/format.hpp"
+#include "ctsqs/sink/directory_sink.hpp"
+#include "ctsqs/sink/stdout_sink.hpp"
+#include "ctsqs/tag_router.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ctsqs::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DecodeArgs {
+  std::string format = "flat";
+  std::string output = "-";
+  std::vector<std::string> services;
+  std::string routing_template = TagRouterOptions{}.routing_template;
+  std::string hostname;
+  std::uint64_t max_object_bytes = DecoderOptions{}.max_object_bytes;
+  std::size_t max_record_bytes = DecoderOptions{}.max_record_bytes;
+  bool quiet = false;
+  std::vector<std::string> paths;
+};
+
+// Objects no larger than this are read whole and inflated in one go (libdeflate); larger ones
+// and stdin are streamed in `chunk_bytes` pieces so memory stays bounded.
+constexpr std::size_t whole_read_limit = std::size_t{8} << 20;
+constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
+
+struct Input {
+  std::string name;  // path as given/found, or "-" for stdin
+  bool stdin_input = false;
+  std::string open_error;  // set when the path could not be listed
+};
+
+// Thrown from the event handler when the sink fails: output is broken, stop everything.
+struct SinkFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+bool wanted_file(const fs::path& p) {
+  const std::string n = p.filename().string();
+  auto ends = [&](std::string_view s) { return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0; };
+  return ends(".json") || ends(".json.gz");
+}
+
+void collect_inputs(const std::vector<std::string>& paths, std::vector<Input>& out) {
+  for (const auto& p : paths) {
+    if (p == "-") {
+      out.push_back({"-", true, {}});
+      continue;
+    }
+    std::error_code ec;
+    const auto st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      out.push_back({p, false, "no such file or directory"});
+      continue;
+    }
+    if (!fs::is_directory(st)) {
+      out.push_back({p, false, {}});
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code fec;
+      if (it->is_regular_file(fec) && wanted_file(it->path())) found.push_back(it->path().string());
+    }
+    if (ec) out.push_back({p, false, "listing failed: " + ec.message()});
+    std::sort(found.begin(), found.end());
+    for (auto& f : found) out.push_back({std::move(f), false, {}});
+  }
+}
+
+std::string this_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+  return buf;
+}
+
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+  void update(std::uint64_t objects, std::size_t total, std::uint64_t events, bool force = false) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    std::fprintf(stderr, "\r\033[Kdecoding: %llu/%zu objects, %llu events",
+                 static_cast<unsigned long long>(objects), total,
+                 static_cast<unsigned long long>(events));
+    shown_ = true;
+  }
+  void clear() {
+    if (enabled_ && shown_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// Reads `fd` to the end into `buf`, or until `limit` bytes (then returns false: too big).
+bool read_whole(int fd, std::string& buf, std::size_t expect, std::string& err) {
+  buf.resize(expect + 1);
+  std::size_t len = 0;
+  for (;;) {
+    if (len == buf.size()) buf.resize(buf.size() * 2);
+    const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    len += static_cast<std::size_t>(n);
+  }
+  buf.resize(len);
+  return true;
+}
+
+int run_decode(const DecodeArgs& a) {
+  const auto fmt = parse_output_format(a.format);
+  if (!fmt) throw std::invalid_argument("--format must be flat, raw or devo");
+
+  DecoderOptions dopt;
+  dopt.build_record = needs_record(*fmt);
+  dopt.build_columns = needs_columns(*fmt);
+  dopt.max_object_bytes = a.max_object_bytes;
+  dopt.max_record_bytes = a.max_record_bytes;
+  if (Diagnostics d; !validate(dopt, &d)) throw std::invalid_argument(d.message);
+  TagRouterOptions ropt;
+  ropt.routing_template = a.routing_template;
+  ropt.services = a.services;
+  if (Diagnostics d; !validate(ropt, &d)) throw std::invalid_argument("--routing-template/--services: " + d.message);
+
+  LineOptions line;
+  line.hostname = a.hostname.empty() ? this_hostname() : a.hostname;
+  if (line.hostname.find_first_of(" \t\r\n") != std::string::npos)
+    throw std::invalid_argument("--hostname must not contain whitespace");
+
+  std::unique_ptr<Sink> sink;
+  LineOptions* sink_line = nullptr;
+  std::function<std::string()> sink_error;
+  if (a.output == "-") {
+    StdoutSinkOptions so;
+    so.format = *fmt;
+    so.line = line;
+    auto s = std::make_unique<StdoutSink>(1, so);
+    sink_line = &s->line_options();
+    sink_error = [p = s.get()] { return p->last_error(); };
+    sink = std::move(s);
+  } else {
+    DirectorySinkOptions o;
+    o.directory = a.output;
+    o.format = *fmt;
+    o.line = line;
+    std::unique_ptr<DirectorySink> s;
+    try {
+      s = std::make_unique<DirectorySink>(o);
+    } catch (const fs::filesystem_error& e) {
+      throw std::invalid_argument("--output " + a.output + ": " + e.code().message());
+    }
+    sink_line = &s->line_options();
+    sink_error = [p = s.get()] { return p->last_error(); };
+    sink = std::move(s);
+  }
+
+  // A closed pipe downstream is an output error we report, not a silent kill.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<Input> inputs;
+  collect_inputs(a.paths, inputs);
+
+  CloudTrailDecoder decoder(dopt);
+  TagRouter router(ropt);
+  Progress progress(!a.quiet && ::isatty(2));
+  std::string buf;
+  std::uint64_t objects_done = 0, decoded = 0, events = 0;
+  std::vector<std::string> skipped, bad;
+
+  auto handler = [&](Event& e) {
+    if (!router.route(e)) return;
+    if (!sink->write(e)) throw SinkFailure(sink_error());
+    ++events;
+  };
+
+  int rc = exit_ok;
+  try {
+    for (const auto& in : inputs) {
+      progress.update(objects_done, inputs.size(), events);
+      if (!in.open_error.empty()) {
+        bad.push_back(in.name + ": " + in.open_error);
+        ++objects_done;
+        continue;
+      }
+      sink_line->time = std::chrono::system_clock::now();
+      Diagnostics diag;
+      result<ObjectSummary> r = make_error_code(client_errc::io_error);
+      int fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        bad.push_back(in.name + ": " + std::strerror(errno));
+        ++objects_done;
+        continue;
+      }
+      struct stat st {};
+      const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+      std::string read_err;
+      if (regular && static_cast<std::uint64_t>(st.st_size) <= whole_read_limit) {
+        if (read_whole(fd, buf, static_cast<std::size_t>(st.st_size), read_err))
+          r = decoder.decode_buffer(in.name, buf, handler, &diag);
+      } else {
+        if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        decoder.begin(in.name);
+        buf.resize(chunk_bytes);
+        bool ok = true;
+        for (;;) {
+          const ssize_t n = ::read(fd, buf.data(), buf.size());
+          if (n < 0) {
+            if (errno == EINTR) continue;
+            read_err = std::strerror(errno);
+            ok = false;
+            break;
+          }
+          if (n == 0) break;
+          if (auto f = decoder.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), handler, &diag); !f) {
+            r = f.error();
+            ok = false;
+            break;
+          }
+          progress.update(objects_done, inputs.size(), events);
+        }
+        if (ok) r = decoder.finish(handler, &diag);
+      }
+      if (!in.stdin_input) ::close(fd);
+      ++objects_done;
+      if (!read_err.empty()) {
+        bad.push_back(in.name + ": read failed: " + read_err + "; " +
+                      std::to_string(decoder.summary().events) + " events from it were already written");
+      } else if (!r) {
+        bad.push_back(diag.message.empty() ? in.name + ": " + r.error().message() : diag.message);
+      } else if (r->skipped != SkipReason::none) {
+        skipped.push_back(in.name + " (" + std::string(to_string(r->skipped)) + ")");
+      } else {
+        ++decoded;
+      }
+      // Everything of this object so far is handed over before the next one starts.
+      if (!sink->flush()) throw SinkFailure(sink_error());
+    }
+  } catch (const SinkFailure& e) {
+    progress.clear();
+    std::cerr << "ctsqs decode: output failed: " << e.what() << "\n";
+    return exit_bad_input;
+  }
+  progress.clear();
+
+  std::string s = "ctsqs decode: " + std::to_string(objects_done) + " objects (" +
+                  std::to_string(decoded) + " decoded, " + std::to_string(skipped.size()) +
+                  " skipped, " + std::to_string(bad.size()) + " bad), " + std::to_string(events) +
+                  " events written\n";
+  for (const auto& [tag, n] : router.counts()) s += "  " + tag + ": " + std::to_string(n) + "\n";
+  if (router.filtered() > 0)
+    s += "  filtered out by --services: " + std::to_string(router.filtered()) + "\n";
+  for (const auto& k : skipped) s += "  skipped " + k + "\n";
+  for (const auto& b : bad) s += "  bad " + b + "\n";
+  std::cerr << s;
+  if (!bad.empty()) rc = exit_bad_input;
+  return rc;
+}
+
+std::function<int()> setup_decode(CLI::App& sub) {
+  auto a = std::make_shared<DecodeArgs>();
+  sub.footer(
+      "Events go to stdout (or one file per tag under DIR), one line each. A summary goes to stderr\n"
+      "(objects, events per tag, skipped objects with reasons, bad objects with errors); progress\n"
+      "too when stderr is a terminal. Exit status: 0 every input decoded (skipped digest, Config\n"
+      "check and empty objects count as decoded), 1 some input was bad (the good ones were still\n"
+      "fully processed) or output failed, 2 usage error.");
+  sub.add_option("-f,--format", a->format,
+                 "flat: {\"tag\":...,<flattened columns>}; raw: {\"tag\":...,\"event\":<record>}; "
+                 "devo: <14>Mmm dd HH:MM:SS HOST TAG: <record>")
+      ->check(CLI::IsMember({"flat", "raw", "devo"}))
+      ->capture_default_str();
+  sub.add_option("-o,--output", a->output,
+                 "'-' for stdout, or a directory: one file per tag, <tag>.jsonl (.log for devo), "
+                 "appended, fsync'ed after each input")
+      ->capture_default_str();
+  sub.add_option("-s,--services", a->services,
+                 "keep only these services, comma separated (s3,iam,insights,... or "
+                 "s3.amazonaws.com); other events are dropped and counted")
+      ->delimiter(',');
+  sub.add_option("--routing-template", a->routing_template,
+                 "tag template with {service}, {account}, {region}")
+      ->capture_default_str();
+  sub.add_option("--hostname", a->hostname, "syslog HOSTNAME in devo lines (default: this host's name)");
+  sub.add_option("--max-object-size", a->max_object_bytes,
+                 "error out on an object whose uncompressed size exceeds this many bytes (gzip bombs)")
+      ->capture_default_str();
+  sub.add_option("--max-record-size", a->max_record_bytes,
+                 "error out on a record larger than this many bytes")
+      ->capture_default_str();
+  sub.add_flag("-q,--quiet", a->quiet, "no progress display");
+  sub.add_option("PATH", a->paths,
+                 "CloudTrail log file (gzip or plain JSON, detected from its bytes), directory "
+                 "(searched recursively for *.json and *.json.gz), or - for stdin")
+      ->required();
+  return [a] { return run_decode(*a); };
+}
+
+const bool registered =
+    register_command("decode", "Decode CloudTrail log files into tagged, flattened events",
+                     &setup_decode);
+
+}  // namespace
+}  // namespace ctsqs::cli
