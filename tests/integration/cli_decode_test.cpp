@@ -1,0 +1,161 @@
+// The `ctsqs decode` command end to end: the built binary on the example logs, stdin, bad inputs,
+// output directory, service filter, formats, exit codes and --help.
+#include "catch.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path bin = fs::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
+const fs::path logs = fs::path(CTSQS_SOURCE_DIR) / "examples" / "logs";
+const fs::path work = fs::path(CTSQS_BINARY_DIR) / "test-tmp" / "cli_decode";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Run {
+  int rc;
+  std::string out, err;
+  std::vector<std::string> lines() const {
+    std::vector<std::string> v;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+  }
+};
+
+Run run(const std::string& args, const std::string& stdin_file = "/dev/null") {
+  fs::create_directories(work);
+  const auto out = work / "stdout", err = work / "stderr";
+  const std::string cmd = "'" + bin.string() + "' " + args + " <'" + stdin_file + "' >'" +
+                          out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+fs::path find_log(std::string_view part) {
+  for (const auto& e : fs::recursive_directory_iterator(logs))
+    if (e.is_regular_file() && e.path().string().find(part) != std::string::npos) return e.path();
+  FAIL("no example log matching " << part);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("decode the example logs: flat lines, summary, exit 0", "[cli]") {
+  auto r = run("decode " + q(logs));
+  INFO(r.err);
+  CHECK(r.rc == 0);
+  const auto lines = r.lines();
+  CHECK(lines.size() == 16);
+  for (const auto& l : lines) {
+    const auto v = boost::json::parse(l);
+    const std::string tag(v.at("tag").as_string());
+    CHECK(tag.rfind("cloud.aws.cloudtrail.", 0) == 0);
+  }
+  CHECK(r.err.find("5 objects (4 decoded, 1 skipped, 0 bad), 16 events written") != std::string::npos);
+  CHECK(r.err.find("cloud.aws.cloudtrail.insights: 2") != std::string::npos);
+  CHECK(r.err.find("(digest)") != std::string::npos);
+  CHECK(r.err.find('\r') == std::string::npos);  // no progress display when stderr is a file
+}
+
+TEST_CASE("raw and devo formats", "[cli]") {
+  const auto file = find_log("us-west-2");
+  auto raw = run("decode --format raw " + q(file));
+  CHECK(raw.rc == 0);
+  for (const auto& l : raw.lines()) {
+    const auto v = boost::json::parse(l);
+    CHECK(v.at("event").is_object());
+  }
+  auto devo = run("decode -f devo --hostname relay-7 " + q(file));
+  CHECK(devo.rc == 0);
+  REQUIRE(devo.lines().size() == 3);
+  const std::string first = devo.lines()[0];
+  CHECK(first.rfind("<14>", 0) == 0);
+  CHECK(first.find(" relay-7 cloud.aws.cloudtrail.ssm: {\"eventVersion\"") == 19);
+}
+
+TEST_CASE("service filter and output directory", "[cli]") {
+  const auto dir = work / "out";
+  fs::remove_all(dir);
+  auto r = run("decode --services s3,IAM,insights --output " + q(dir) + " " + q(logs));
+  INFO(r.err);
+  CHECK(r.rc == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("filtered out by --services: 11") != std::string::npos);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{"cloud.aws.cloudtrail.iam.jsonl", "cloud.aws.cloudtrail.insights.jsonl",
+                                          "cloud.aws.cloudtrail.s3.jsonl"});
+  const std::string s3 = slurp(dir / "cloud.aws.cloudtrail.s3.jsonl");
+  CHECK(std::count(s3.begin(), s3.end(), '\n') == 2);
+}
+
+TEST_CASE("stdin is read with -", "[cli]") {
+  auto r = run("decode -", find_log("eu-west-1").string());
+  CHECK(r.rc == 0);
+  CHECK(r.lines().size() == 5);
+  CHECK(r.err.find("1 objects (1 decoded") != std::string::npos);
+}
+
+TEST_CASE("bad inputs give exit 1 with errors while good inputs are fully processed", "[cli]") {
+  const auto dir = work / "mixed";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(find_log("Ex4mpLe0us1a"), dir / "a-good.json.gz");
+  std::string gz = slurp(find_log("eu-west-1"));
+  gz.resize(gz.size() / 2);
+  std::ofstream(dir / "b-truncated.json.gz", std::ios::binary) << gz;
+  std::ofstream(dir / "c-bad.json") << "{\"Records\":[{\"eventSource\":\"s3.amazonaws.com\"},{\"a\":nope}]}";
+  std::ofstream(dir / "d-ignored.txt") << "not a log";
+  fs::copy_file(find_log("us-west-2"), dir / "e-good.json");
+  auto r = run("decode " + q(dir) + " " + q(work / "does-not-exist.json"));
+  INFO(r.err);
+  CHECK(r.rc == 1);
+  // Both good files in full, the record before the bad one, and what the truncated file yielded
+  // before its end (the summary says how many).
+  const auto at = r.err.find("b-truncated.json.gz:");
+  REQUIRE(at != std::string::npos);
+  const auto tail = r.err.substr(at);
+  const auto semi = tail.find("; ");
+  REQUIRE(semi != std::string::npos);
+  const int from_truncated = std::stoi(tail.substr(semi + 2));
+  CHECK(r.lines().size() == static_cast<std::size_t>(6 + 3 + 1 + from_truncated));
+  CHECK(r.err.find("5 objects (2 decoded, 0 skipped, 3 bad)") != std::string::npos);
+  CHECK(r.err.find("b-truncated.json.gz: the object ends inside gzip member") != std::string::npos);
+  CHECK(r.err.find("c-bad.json: invalid JSON") != std::string::npos);
+  CHECK(r.err.find("(record index 1)") != std::string::npos);
+  CHECK(r.err.find("1 event from this object was already emitted") != std::string::npos);
+  CHECK(r.err.find("does-not-exist.json: no such file or directory") != std::string::npos);
+}
+
+TEST_CASE("usage errors exit 2; --help documents every option", "[cli]") {
+  CHECK(run("decode").rc == 2);
+  CHECK(run("decode --format xml " + q(logs)).rc == 2);
+  CHECK(run("decode --routing-template 'x.{nope}' " + q(logs)).rc == 2);
+  CHECK(run("decode --bogus " + q(logs)).rc == 2);
+  auto h = run("decode --help");
+  CHECK(h.rc == 0);
+  for (const char* opt : {"--format", "--output", "--services", "--routing-template", "--hostname",
+                          "--max-object-size", "--max-record-size", "--quiet", "PATH", "Exit status"})
+    CHECK(h.out.find(opt) != std::string::npos);
+}
