@@ -1,0 +1,212 @@
+// S3 GetObject request building and XML error classification (flat element extraction, KMS hints, region redirects).
+#include "ctsqs/s3/protocol.hpp"
+
+#include "../detail/protocol_util.hpp"
+
+#include <cctype>
+
+namespace ctsqs::s3 {
+namespace {
+
+bool contains_kms(std::string_view s) noexcept {
+  for (std::size_t i = 0; i + 3 <= s.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) == 'k' &&
+        std::tolower(static_cast<unsigned char>(s[i + 1])) == 'm' &&
+        std::tolower(static_cast<unsigned char>(s[i + 2])) == 's')
+      return true;
+  return false;
+}
+
+// Appends the UTF-8 encoding of a code point (numeric character references).
+bool append_utf8(std::string& out, unsigned long cp) {
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return true;
+}
+
+std::optional<std::string> unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '&') {
+      out += text[i];
+      continue;
+    }
+    auto semi = text.find(';', i);
+    if (semi == std::string_view::npos || semi - i > 10) return std::nullopt;
+    auto ent = text.substr(i + 1, semi - i - 1);
+    if (ent == "amp") out += '&';
+    else if (ent == "lt") out += '<';
+    else if (ent == "gt") out += '>';
+    else if (ent == "quot") out += '"';
+    else if (ent == "apos") out += '\'';
+    else if (ent.size() >= 2 && ent[0] == '#') {
+      bool hex = ent[1] == 'x' || ent[1] == 'X';
+      auto digits = ent.substr(hex ? 2 : 1);
+      if (digits.empty()) return std::nullopt;
+      unsigned long cp = 0;
+      for (char c : digits) {
+        int d = (c >= '0' && c <= '9') ? c - '0'
+                : hex && (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : hex && (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                : -1;
+        if (d < 0) return std::nullopt;
+        cp = cp * (hex ? 16 : 10) + static_cast<unsigned long>(d);
+        if (cp > 0x10FFFF) return std::nullopt;
+      }
+      if (!append_utf8(out, cp)) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+    i = semi;
+  }
+  return out;
+}
+
+std::string object_name(std::string_view bucket, std::string_view key) {
+  return "s3://" + std::string(bucket) + "/" + std::string(key);
+}
+
+}  // namespace
+
+std::optional<std::string> xml_element(std::string_view xml, std::string_view name) {
+  // Built with append: GCC 12 warns falsely (-Wrestrict) on "<" + std::string(...).
+  std::string open, close;
+  open.append("<").append(name).append(">");
+  close.append("</").append(name).append(">");
+  auto start = xml.find(open);
+  if (start == std::string_view::npos) return std::nullopt;
+  start += open.size();
+  auto end = xml.find(close, start);
+  if (end == std::string_view::npos) return std::nullopt;
+  auto text = xml.substr(start, end - start);
+  if (text.find('<') != std::string_view::npos) return std::nullopt;  // not a text-only element
+  return unescape(text);
+}
+
+result<HttpRequest> make_get_object_request(const GetObjectParams& p, Diagnostics& diag) {
+  auto fail = [&](std::string what) -> result<HttpRequest> {
+    diag.clear();
+    diag.message = "S3 GetObject: " + std::move(what);
+    return make_error_code(client_errc::invalid_argument);
+  };
+  if (p.bucket.empty()) return fail("bucket is empty");
+  if (p.key.empty()) return fail("key is empty (bucket " + p.bucket + ")");
+  if (p.endpoint.host.empty() || (p.endpoint.scheme != "https" && p.endpoint.scheme != "http"))
+    return fail("endpoint " + detail::quote_start(p.endpoint.url()) + " is not an http(s) endpoint");
+  auto target = s3_object_target(p.endpoint, p.bucket, p.key, p.force_path_style);
+  HttpRequest req;
+  req.method = "GET";
+  req.scheme = target.scheme;
+  req.host = target.host;
+  req.path = target.path;
+  if (p.range_start > 0) req.headers.push_back({"Range", "bytes=" + std::to_string(p.range_start) + "-"});
+  if (!p.if_match.empty()) {
+    std::string etag = p.if_match;
+    if (etag.front() != '"') etag = "\"" + etag + "\"";
+    req.headers.push_back({"If-Match", std::move(etag)});
+  }
+  return req;
+}
+
+S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::string_view key, Diagnostics& diag) {
+  diag.clear();
+  diag.http_status = res.status;
+  S3Error out;
+  const std::string_view body = res.body;
+  std::string code = xml_element(body, "Code").value_or("");
+  std::string message = xml_element(body, "Message").value_or("");
+  diag.request_id = std::string(res.header("x-amz-request-id"));
+  if (diag.request_id.empty()) diag.request_id = xml_element(body, "RequestId").value_or("");
+  // HEAD answers and some proxies carry no body: S3's status alone says what happened.
+  if (code.empty()) {
+    switch (res.status) {
+      case 301: code = "PermanentRedirect"; break;
+      case 307: code = "TemporaryRedirect"; break;
+      case 403: code = "AccessDenied"; break;
+      case 404: code = "NoSuchKey"; break;
+      case 412: code = "PreconditionFailed"; break;
+      case 416: code = "InvalidRange"; break;
+      default: break;
+    }
+  }
+  diag.aws_code = code;
+  auto errc = aws_errc_from_code(code, res.status);
+  if (errc == aws_errc::unknown && (code == "PreconditionFailed" || code == "InvalidRange"))
+    errc = aws_errc::invalid_request;
+  out.code = make_error_code(errc);
+  out.region = std::string(res.header("x-amz-bucket-region"));
+  if (out.region.empty()) out.region = xml_element(body, "Region").value_or("");
+  out.endpoint = xml_element(body, "Endpoint").value_or("");
+  auto sse = res.header("x-amz-server-side-encryption");
+  out.kms_hint = errc == aws_errc::kms_error || contains_kms(message) || contains_kms(code) || contains_kms(sse);
+
+  const std::string object = object_name(bucket, key);
+  std::string text = object + ": ";
+  if (!message.empty()) text += message;
+  else if (!body.empty() && body.find("<Error") == std::string_view::npos)
+    text += "HTTP " + std::to_string(res.status) + " with a non-S3 body " + detail::quote_start(body);
+  else text += "HTTP " + std::to_string(res.status);
+  switch (errc) {
+    case aws_errc::access_denied:
+    case aws_errc::kms_error:
+      if (out.kms_hint)
+        text += ". The object is encrypted with SSE-KMS: the KMS key policy must grant kms:Decrypt to the role "
+                "ctsqs uses (besides s3:GetObject on arn:aws:s3:::" + std::string(bucket) + "/*)";
+      else
+        text += ". The role ctsqs uses needs s3:GetObject on arn:aws:s3:::" + std::string(bucket) +
+                "/*; if the bucket uses SSE-KMS, also kms:Decrypt on its key";
+      break;
+    case aws_errc::no_such_key:
+      text += " (the object is gone: deleted, expired by lifecycle, or the key in the notification is wrong)";
+      break;
+    case aws_errc::permanent_redirect:
+    case aws_errc::wrong_region:
+      if (!out.region.empty()) text += " (the bucket is in " + out.region + ")";
+      else if (!out.endpoint.empty()) text += " (endpoint " + out.endpoint + ")";
+      break;
+    case aws_errc::invalid_object_state:
+      text += " (archived storage class: restore the object before ctsqs can read it)";
+      break;
+    default:
+      break;
+  }
+  diag.message = std::move(text);
+  return out;
+}
+
+bool is_permanent(const error_code& ec) noexcept {
+  if (ec.category() != aws_category()) return false;
+  switch (static_cast<aws_errc>(ec.value())) {
+    case aws_errc::no_such_key:
+    case aws_errc::no_such_bucket:
+    case aws_errc::access_denied:
+    case aws_errc::kms_error:
+    case aws_errc::invalid_object_state:
+    case aws_errc::invalid_request:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool should_retry_in_region(const S3Error& error, std::string_view current_region) noexcept {
+  if (error.code != aws_errc::permanent_redirect && error.code != aws_errc::wrong_region) return false;
+  return !error.region.empty() && error.region != current_region;
+}
+
+}  // namespace ctsqs::s3
