@@ -1,0 +1,117 @@
+// AwsClient: the AWS client glue that composes build → sign → exchange → parse: credentials,
+// SigV4, the HTTPS transport, standard-mode retries, clock-skew correction and error mapping.
+#pragma once
+
+#include "ctsqs/aws_config.hpp"
+#include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/error.hpp"
+#include "ctsqs/http.hpp"
+#include "ctsqs/retry.hpp"
+#include "ctsqs/transport/https_client.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace ctsqs {
+
+namespace detail {
+struct AwsClientImpl;  // defined in lib/aws_client.cpp
+}
+
+/// Everything an AwsClient is built from. Environment and files come in through `env` and
+/// `read_file` so embedding applications and tests control them.
+struct AwsClientOptions {
+  AwsCredentialsConfig credentials;  ///< static keys, profile, roles
+  AwsEndpointConfig endpoints;       ///< region, overrides, TLS, timeouts, max attempts
+  /// Environment lookup (AWS_*, HTTPS_PROXY, ...). Unset: nothing is read from the environment.
+  EnvLookup env;
+  /// Use this provider instead of building the default chain (+ roles) from `credentials`.
+  std::shared_ptr<CredentialsProvider> credentials_provider;
+  RetryPolicy retry;           ///< max_attempts is taken from endpoints.max_attempts
+  JitterSource jitter;         ///< unset: default_jitter()
+  WallClock clock;             ///< unset: the system clock (used for signing times)
+  /// Transport settings; verify_tls / ca_bundle / proxy are filled from `endpoints` and `env`
+  /// (AWS_CA_BUNDLE, HTTPS_PROXY, HTTP_PROXY, NO_PROXY) unless set here.
+  transport::HttpsClientConfig http;
+};
+
+/// Per-call settings.
+struct CallOptions {
+  std::string operation;  ///< for messages, e.g. "ReceiveMessage"
+  std::string region;     ///< signing region; empty = the client's region
+  /// Read timeout of this call; 0 = endpoints.read_timeout. Long polls pass their wait + margin.
+  std::chrono::milliseconds read_timeout{0};
+  int max_attempts = 0;          ///< 0 = the client's policy
+  bool unsigned_payload = false; ///< S3: sign with UNSIGNED-PAYLOAD
+  std::size_t max_body_bytes = 0;  ///< 0 = transport default (buffered calls)
+};
+
+/// Counters of one client (metrics and tests).
+struct AwsClientStats {
+  std::uint64_t calls = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t clock_skew_corrections = 0;
+  std::uint64_t credential_refreshes_forced = 0;  ///< after ExpiredToken and the like
+};
+
+/// Signs and sends AWS requests, retrying the way the AWS SDKs' standard mode does.
+///
+/// `async_call` returns the response of a 2xx answer; any other answer becomes an aws_errc
+/// error code with `diag` holding the AWS code, message, request id and HTTP status (never a
+/// secret). Throttling, 5xx and connection errors are retried with backoff; clock skew corrects
+/// the signing clock from the response's Date and retries; ExpiredToken refreshes the
+/// credentials and retries.
+///
+/// Thread safety: calls may run concurrently. The client must outlive its calls.
+class AwsClient {
+ public:
+  /// Throws std::invalid_argument for invalid configuration (message names the field).
+  AwsClient(boost::asio::any_io_executor executor, AwsClientOptions options);
+  ~AwsClient();
+  AwsClient(const AwsClient&) = delete;
+  AwsClient& operator=(const AwsClient&) = delete;
+
+  boost::asio::any_io_executor get_executor() const;
+
+  /// The client's region (configuration, else AWS_REGION / AWS_DEFAULT_REGION; may be empty
+  /// until a queue URL names one — callers then pass CallOptions::region).
+  const std::string& region() const noexcept;
+
+  /// The endpoint configuration the client was built with.
+  const AwsEndpointConfig& endpoint_config() const noexcept;
+  /// The environment lookup the client was built with (never null).
+  const EnvLookup& env() const noexcept;
+
+  /// Sign `req` for `service` ("sqs", "s3", "sts"), send it, retry as needed; the 2xx response.
+  /// `req.host` must be set (see endpoints.hpp for resolution).
+  boost::asio::awaitable<result<HttpResponse>> async_call(std::string service, HttpRequest req,
+                                                          CallOptions opts, Diagnostics& diag);
+
+  /// As async_call, with the 2xx body streamed to `on_body` (S3 GetObject). Attempts are retried
+  /// only while no body byte was handed on; a failure after that is returned (is_retryable tells
+  /// whether resuming with a Range request may help) and `bytes_delivered` says how far it got.
+  boost::asio::awaitable<result<HttpResponse>> async_call_streaming(
+      std::string service, HttpRequest req, CallOptions opts, transport::BodyChunkHandler on_body,
+      Diagnostics& diag, std::uint64_t* bytes_delivered = nullptr);
+
+  /// The credentials provider in use (chain + roles, or the injected one).
+  CredentialsProvider& credentials() noexcept;
+
+  /// The HTTPS transport (shared keep-alive pool).
+  transport::HttpsClient& http() noexcept;
+
+  /// Current correction added to the local clock when signing (from clock-skew answers).
+  std::chrono::seconds clock_offset() const noexcept;
+
+  AwsClientStats stats() const noexcept;
+
+ private:
+  std::shared_ptr<detail::AwsClientImpl> impl_;
+};
+
+}  // namespace ctsqs

@@ -1,0 +1,65 @@
+// The default credentials chain (AWS SDK order) and the template's roles on top of it.
+#pragma once
+
+#include "ctsqs/aws_config.hpp"
+#include "ctsqs/credentials/profile_file.hpp"
+#include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/transport/https_client.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ctsqs {
+
+/// Reads a whole file; nullopt when it does not exist or cannot be read.
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+
+/// Reads real files.
+FileReader real_file_reader();
+
+/// What credential providers need from the outside world. Everything is injected.
+struct CredentialsContext {
+  boost::asio::any_io_executor executor;
+  transport::HttpsClient* http = nullptr;  ///< for STS, ECS and IMDS; must outlive the providers
+  EnvLookup env;                           ///< AWS_* variables, HOME
+  FileReader read_file;                    ///< unset: real_file_reader()
+  WallClock clock;                         ///< unset: the system clock
+  std::string region;                      ///< for the regional STS endpoint
+  AwsEndpointConfig endpoints;             ///< sts_endpoint, use_fips, timeouts
+  /// Where STS requests go for `region`; unset: sts_endpoint / AWS_ENDPOINT_URL_STS /
+  /// AWS_ENDPOINT_URL, else https://sts.<region>.<partition suffix>.
+  std::function<result<sts::StsTarget>(const std::string& region, Diagnostics& diag)> sts_target;
+  /// EC2 instance metadata endpoint; empty: AWS_EC2_METADATA_SERVICE_ENDPOINT or
+  /// http://169.254.169.254.
+  std::string imds_endpoint;
+  /// ECS container endpoint host for relative URIs (tests point it at loopback).
+  std::string ecs_host = "169.254.170.2";
+};
+
+/// The default chain, in the AWS SDKs' order: environment (AWS_ACCESS_KEY_ID,
+/// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); web identity (AWS_WEB_IDENTITY_TOKEN_FILE +
+/// AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]); the shared files' profile (`profile`, else
+/// AWS_PROFILE, else "default"; AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE or ~/.aws/*);
+/// ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
+/// AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]); EC2 instance metadata with IMDSv2 tokens (unless
+/// AWS_EC2_METADATA_DISABLED=true). The first source that is configured is used for good.
+std::shared_ptr<CredentialsProvider> make_default_chain(const CredentialsContext& ctx,
+                                                        std::string profile = {});
+
+/// STS AssumeRole on top of `source`, cached and refreshed before expiry.
+std::shared_ptr<CredentialsProvider> make_assume_role_provider(const CredentialsContext& ctx,
+                                                               std::shared_ptr<CredentialsProvider> source,
+                                                               sts::AssumeRoleParams params);
+
+/// The provider for the template's configuration: static keys when both are set (else the
+/// default chain with `profile`), then `base_account_role` (optional), then
+/// `cross_account_role` with `external_id`, each through STS AssumeRole with the configured
+/// session name and duration. Errors name the invalid field.
+result<std::shared_ptr<CredentialsProvider>> make_credentials_provider(const AwsCredentialsConfig& cfg,
+                                                                       const CredentialsContext& ctx,
+                                                                       Diagnostics& diag);
+
+}  // namespace ctsqs

@@ -1,0 +1,177 @@
+// Unit tests for the default chain's source selection and the template's role wiring.
+// The environment and files are injected; nothing here opens a socket (only sources that
+// need no network are fetched).
+#include "ctsqs/credentials/chain.hpp"
+
+#include "catch.hpp"
+#include "../catch_result.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <map>
+
+using namespace ctsqs;
+namespace asio = boost::asio;
+
+namespace {
+
+struct World {
+  asio::io_context io;
+  transport::HttpsClient http{io.get_executor()};
+  std::map<std::string, std::string, std::less<>> env;
+  std::map<std::string, std::string> files;
+
+  CredentialsContext ctx() {
+    CredentialsContext c;
+    c.executor = io.get_executor();
+    c.http = &http;
+    c.env = [this](std::string_view k) -> std::optional<std::string> {
+      auto it = env.find(k);
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    c.read_file = [this](const std::string& p) -> std::optional<std::string> {
+      auto it = files.find(p);
+      if (it == files.end()) return std::nullopt;
+      return it->second;
+    };
+    c.region = "eu-west-1";
+    return c;
+  }
+
+  std::pair<result<Credentials>, Diagnostics> get(CredentialsProvider& p) {
+    result<Credentials> r = make_error_code(client_errc::cancelled);
+    Diagnostics d;
+    asio::co_spawn(io, run(&p, &r, &d), asio::detached);
+    io.restart();
+    io.run();
+    return {r, d};
+  }
+  static asio::awaitable<void> run(CredentialsProvider* p, result<Credentials>* r, Diagnostics* d) {
+    *r = co_await p->async_get(*d);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("chain: environment keys come first", "[chain]") {
+  World w;
+  w.env = {{"AWS_ACCESS_KEY_ID", "AKENV"}, {"AWS_SECRET_ACCESS_KEY", "SKENV"}, {"AWS_SESSION_TOKEN", "TOK"},
+           {"HOME", "/home/u"}};
+  w.files["/home/u/.aws/credentials"] = "[default]\naws_access_key_id=AKFILE\naws_secret_access_key=SKFILE\n";
+  auto chain = make_default_chain(w.ctx());
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r);
+  CHECK(r->access_key_id == "AKENV");
+  CHECK(r->session_token == "TOK");
+  CHECK(chain->describe() == "environment");
+}
+
+TEST_CASE("chain: the shared files' default profile when the environment has no keys", "[chain]") {
+  World w;
+  w.env = {{"AWS_ACCESS_KEY_ID", ""}, {"HOME", "/home/u"}};
+  w.files["/home/u/.aws/credentials"] = "[default]\naws_access_key_id=AKFILE\naws_secret_access_key=SKFILE\n";
+  auto chain = make_default_chain(w.ctx());
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r);
+  CHECK(r->access_key_id == "AKFILE");
+  CHECK(chain->describe() == "profile default");
+}
+
+TEST_CASE("chain: AWS_PROFILE and the file location variables", "[chain]") {
+  World w;
+  w.env = {{"AWS_PROFILE", "ops"}, {"AWS_SHARED_CREDENTIALS_FILE", "/etc/creds"}, {"AWS_CONFIG_FILE", "/etc/conf"}};
+  w.files["/etc/conf"] = "[profile ops]\nregion = us-west-2\n";
+  w.files["/etc/creds"] = "[ops]\naws_access_key_id=AKOPS\naws_secret_access_key=SKOPS\n";
+  auto chain = make_default_chain(w.ctx());
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r);
+  CHECK(r->access_key_id == "AKOPS");
+}
+
+TEST_CASE("chain: an explicitly named missing profile is an error, not a fall-through", "[chain]") {
+  World w;
+  w.env = {{"AWS_PROFILE", "nope"}, {"HOME", "/h"}};
+  auto chain = make_default_chain(w.ctx());
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r.has_error());
+  CHECK(d.message.find("profile 'nope' not found") != std::string::npos);
+}
+
+TEST_CASE("chain: nothing configured and IMDS disabled lists what was tried", "[chain]") {
+  World w;
+  w.env = {{"AWS_EC2_METADATA_DISABLED", "true"}, {"HOME", "/h"}};
+  auto chain = make_default_chain(w.ctx());
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r.has_error());
+  CHECK(d.message.find("no AWS credentials found") != std::string::npos);
+  CHECK(d.message.find("environment") != std::string::npos);
+  CHECK(d.message.find("web identity") != std::string::npos);
+  CHECK(d.message.find("profile default") != std::string::npos);
+  CHECK(d.message.find("ECS") != std::string::npos);
+  CHECK(d.message.find("AWS_EC2_METADATA_DISABLED") != std::string::npos);
+}
+
+TEST_CASE("chain: web identity and ECS are chosen from their variables", "[chain]") {
+  World w;
+  w.env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/token"}, {"AWS_ROLE_ARN", "arn:aws:iam::1:role/eks"},
+           {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds"}};
+  auto chain = make_default_chain(w.ctx());
+  // Selection happens at the first call; web identity fails to read its token file (no network).
+  auto [r, d] = w.get(*chain);
+  REQUIRE(r.has_error());
+  CHECK(chain->describe() == "web-identity arn:aws:iam::1:role/eks");
+  CHECK(d.message.find("/var/token") != std::string::npos);
+
+  World w2;
+  w2.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds"}};
+  auto ecs = make_default_chain(w2.ctx());
+  auto [r2, d2] = w2.get(*ecs);
+  REQUIRE(r2.has_error());
+  CHECK(ecs->describe() == "ecs-container");
+  CHECK(d2.message.find("loopback") != std::string::npos);  // refused before any request
+}
+
+TEST_CASE("template roles: static keys, base role, cross-account role with external id", "[chain]") {
+  World w;
+  AwsCredentialsConfig cfg;
+  cfg.access_key_id = "AKCFG";
+  cfg.secret_access_key = "SKCFG";
+  cfg.base_account_role = "arn:aws:iam::111111111111:role/base";
+  cfg.cross_account_role = "arn:aws:iam::222222222222:role/cross";
+  cfg.external_id = "ext-123";
+  Diagnostics d;
+  auto p = make_credentials_provider(cfg, w.ctx(), d);
+  REQUIRE(p);
+  CHECK((*p)->describe() ==
+        "assume-role arn:aws:iam::222222222222:role/cross (with external id) <- "
+        "assume-role arn:aws:iam::111111111111:role/base <- static configuration");
+  CHECK((*p)->describe().find("ext-123") == std::string::npos);
+}
+
+TEST_CASE("template roles: invalid settings name the field", "[chain]") {
+  World w;
+  Diagnostics d;
+  AwsCredentialsConfig half;
+  half.access_key_id = "AK";
+  CHECK_FALSE(make_credentials_provider(half, w.ctx(), d));
+  CHECK(d.message.find("aws_secret_access_key") != std::string::npos);
+
+  AwsCredentialsConfig bad_role;
+  bad_role.cross_account_role = "role-name-only";
+  CHECK_FALSE(make_credentials_provider(bad_role, w.ctx(), d));
+  CHECK(d.message.find("aws_cross_account_role") != std::string::npos);
+
+  AwsCredentialsConfig orphan_ext;
+  orphan_ext.external_id = "x1";
+  CHECK_FALSE(make_credentials_provider(orphan_ext, w.ctx(), d));
+  CHECK(d.message.find("aws_external_id") != std::string::npos);
+
+  AwsCredentialsConfig bad_duration;
+  bad_duration.cross_account_role = "arn:aws:iam::1:role/r";
+  bad_duration.session_duration = std::chrono::seconds(60);
+  CHECK_FALSE(make_credentials_provider(bad_duration, w.ctx(), d));
+  CHECK(d.message.find("duration") != std::string::npos);
+}

@@ -1,0 +1,37 @@
+// Unit tests for the minimal XML text extraction used on AWS responses.
+#include "ctsqs/detail/xml_text.hpp"
+
+#include "catch.hpp"
+#include "../catch_result.hpp"
+
+using ctsqs::detail::xml_decode;
+using ctsqs::detail::xml_element_inner;
+using ctsqs::detail::xml_element_text;
+
+TEST_CASE("element text with namespaces, attributes and entities", "[xml]") {
+  std::string_view doc =
+      "<?xml version=\"1.0\"?><a:Root xmlns:a=\"x\"><a:Code attr='1'>A&amp;B &lt;&#65;&#x42;&gt;</a:Code>"
+      "<Empty/><Msg><![CDATA[raw <b>&amp;</b>]]></Msg></a:Root>";
+  CHECK(xml_element_text(doc, "Code") == "A&B <AB>");
+  CHECK(xml_element_text(doc, "Empty") == "");
+  CHECK(xml_element_text(doc, "Msg") == "raw <b>&amp;</b>");
+  CHECK_FALSE(xml_element_text(doc, "Missing"));
+  CHECK_FALSE(xml_element_text(doc, "Cod"));  // no prefix matching
+}
+
+TEST_CASE("nested same-name elements and scoping", "[xml]") {
+  std::string_view doc = "<R><Error><Code>Outer</Code><Error><Code>Inner</Code></Error></Error><Code>After</Code></R>";
+  auto inner = xml_element_inner(doc, "Error");
+  REQUIRE(inner);
+  CHECK(*inner == "<Code>Outer</Code><Error><Code>Inner</Code></Error>");
+  CHECK(xml_element_text(*inner, "Code") == "Outer");
+}
+
+TEST_CASE("malformed documents yield nothing rather than garbage", "[xml]") {
+  CHECK_FALSE(xml_element_text("<Code>unclosed", "Code"));
+  CHECK_FALSE(xml_element_text("<Code", "Code"));
+  CHECK_FALSE(xml_element_text("", "Code"));
+  CHECK_FALSE(xml_element_text("<!-- <Code>x</Code> -->", "Code"));
+  CHECK(xml_decode("a &bogus; &#xZZ; &#1114112; &") == "a &bogus; &#xZZ; &#1114112; &");
+  CHECK(xml_decode("&#233;") == "\xC3\xA9");
+}
