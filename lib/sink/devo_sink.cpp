@@ -1,0 +1,820 @@
+// DevoSink implementation: Asio (TLS or TCP) on a private I/O thread, batching, reconnects with
+// backoff, and flush confirmed by the receiver's TCP acknowledgement of every byte.
+#include "ctsqs/sink/devo_sink.hpp"
+
+#if __has_include("ctsqs/format.hpp")
+#include "ctsqs/format.hpp"
+#define CTSQS_DEVO_HAVE_FORMAT 1
+#endif
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <unistd.h>
+#include <sys/ioctl.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace ctsqs {
+
+#ifndef CTSQS_DEVO_HAVE_FORMAT
+// Until include/ctsqs/format.hpp lands: the same signature and the Devo line it specifies.
+enum class OutputFormat { devo };
+struct LineOptions {
+  std::string hostname;
+  int priority = 14;
+  std::chrono::system_clock::time_point time;
+};
+namespace {
+void append_line(std::string& out, const Event& e, OutputFormat, const LineOptions& o) {
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t t = std::chrono::system_clock::to_time_t(o.time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "<%d>%s %02d %02d:%02d:%02d ", o.priority, months[tm.tm_mon],
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  out += stamp;
+  out += o.hostname;
+  out += ' ';
+  out += e.tag;
+  out += ": ";
+  out += e.record;
+  out += '\n';
+}
+}  // namespace
+#endif
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string openssl_error_text() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? std::string("unknown OpenSSL error") : out;
+}
+
+std::string asn1_time_text(const ASN1_TIME* t) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "?";
+  ASN1_TIME_print(bio, t);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<std::size_t>(n > 0 ? n : 0));
+  BIO_free(bio);
+  return out;
+}
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// A TLS alert the server sent (its reason string), e.g. "tlsv1 alert unknown ca"; empty if the
+// error is not an alert.
+std::string alert_reason(const error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return {};
+  const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+  if (reason == nullptr) return {};
+  std::string r = reason;
+  return r.find("alert") != std::string::npos ? r : std::string{};
+}
+
+// Our slot on each SSL (Asio uses SSL app data for its verify callback).
+int connection_ex_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+struct DevoSink::Impl {
+  // One TCP or TLS connection; shared by the coroutines using it so it outlives their handlers.
+  struct Connection {
+    Connection(asio::io_context& io, ssl::context& ctx) : stream(io, ctx) {}
+    ssl::stream<tcp::socket> stream;
+    bool tls = true;
+    std::uint64_t id = 0;
+    Clock::time_point since{};
+    bool dead = false;
+    bool accepted = false;  // TLS 1.3: the server sent a session ticket after our Finished
+    Diagnostics why;        // why it was lost
+    tcp::socket& socket() { return stream.next_layer(); }
+  };
+
+  DevoSinkOptions opts;
+  std::string host;          // where we connect
+  std::string verify_name;   // name checked in the server certificate and sent as SNI
+  std::string endpoint;      // "host:port" for messages
+  std::string hostname;      // syslog HOSTNAME
+  ssl::context ctx{ssl::context::tls_client};
+  asio::io_context io;
+  asio::steady_timer wake{io};
+  asio::steady_timer backoff{io};
+  asio::steady_timer stop_timer{io};
+  std::thread thread;
+
+  // Caller-side batch being filled (only the calling thread touches it).
+  std::string pending;
+
+  // Shared state between the caller and the I/O thread.
+  mutable std::mutex m;
+  std::condition_variable cv;
+  std::deque<std::pair<std::uint64_t, std::string>> queue;  // (batch sequence, bytes)
+  std::size_t queued_bytes = 0;    // queued + in flight
+  std::uint64_t submitted = 0;     // last batch sequence handed to the I/O thread
+  std::uint64_t written = 0;       // last batch sequence fully written (or given up by a flush)
+  std::uint64_t confirmed = 0;     // last sequence the receiver's TCP acknowledged
+  std::uint64_t confirm_target = 0;  // a flush waits for `confirmed >= confirm_target`
+  bool inflight = false;           // a batch is being written
+  bool lost = false;               // bytes since the last flush may be lost
+  Diagnostics lost_diag;           // why
+  Diagnostics last_connect_diag;   // last failed connect (for timeouts)
+  bool connect_failed_hard = false;  // certificate-level failure: fail a waiting flush now
+  bool reset_requested = false;    // drop the connection (flush timed out)
+  bool stopping = false;
+  bool connected = false;
+  Diagnostics last_diag;
+  Stats stats;
+
+  // I/O-thread-only state.
+  std::shared_ptr<Connection> conn;
+  std::uint64_t next_conn_id = 0;
+  unsigned attempt = 0;
+  bool connecting = false;
+  bool run_done = false;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  explicit Impl(DevoSinkOptions o) : opts(std::move(o)) {}
+
+  // ---- setup -------------------------------------------------------------------------------
+
+  result<void> load_tls(Diagnostics& diag) {
+    SSL_CTX* c = ctx.native_handle();
+    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+    auto fail = [&](std::string msg) -> result<void> {
+      diag.clear();
+      diag.message = std::move(msg);
+      ERR_clear_error();
+      return client_errc::invalid_argument;
+    };
+    // Certificate: readable, PEM, currently valid.
+    {
+      FILE* f = std::fopen(opts.cert_file.c_str(), "rb");
+      if (f == nullptr)
+        return fail("devo: cannot read certificate file " + opts.cert_file + ": " +
+                    std::strerror(errno));
+      X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+      if (cert == nullptr)
+        return fail("devo: certificate file " + opts.cert_file +
+                    " does not hold a PEM certificate");
+      const int after = X509_cmp_current_time(X509_get0_notAfter(cert));
+      const int before = X509_cmp_current_time(X509_get0_notBefore(cert));
+      std::string when_after = asn1_time_text(X509_get0_notAfter(cert));
+      std::string when_before = asn1_time_text(X509_get0_notBefore(cert));
+      X509_free(cert);
+      if (after <= 0)
+        return fail("devo: certificate " + opts.cert_file + " expired on " + when_after);
+      if (before >= 0)
+        return fail("devo: certificate " + opts.cert_file + " is not valid before " + when_before);
+    }
+    if (SSL_CTX_use_certificate_chain_file(c, opts.cert_file.c_str()) != 1)
+      return fail("devo: certificate file " + opts.cert_file + " cannot be used: " +
+                  openssl_error_text());
+    {
+      FILE* f = std::fopen(opts.key_file.c_str(), "rb");
+      if (f == nullptr)
+        return fail("devo: cannot read key file " + opts.key_file + ": " + std::strerror(errno));
+      // Never prompt for a passphrase: an encrypted key is reported, not asked for.
+      EVP_PKEY* key = PEM_read_PrivateKey(f, nullptr, [](char*, int, int, void*) { return 0; },
+                                          nullptr);
+      std::fclose(f);
+      if (key == nullptr)
+        return fail("devo: key file " + opts.key_file +
+                    " does not hold an unencrypted PEM private key");
+      const bool matches = X509_check_private_key(SSL_CTX_get0_certificate(c), key) == 1;
+      const bool used = matches && SSL_CTX_use_PrivateKey(c, key) == 1;
+      EVP_PKEY_free(key);
+      if (!matches)
+        return fail("devo: private key " + opts.key_file + " does not match certificate " +
+                    opts.cert_file);
+      if (!used)
+        return fail("devo: private key " + opts.key_file + " cannot be used: " +
+                    openssl_error_text());
+    }
+    if (!opts.chain_file.empty()) {
+      if (SSL_CTX_load_verify_locations(c, opts.chain_file.c_str(), nullptr) != 1)
+        return fail("devo: CA chain file " + opts.chain_file +
+                    " cannot be read as PEM certificates: " + openssl_error_text());
+    } else if (SSL_CTX_set_default_verify_paths(c) != 1) {
+      return fail("devo: cannot load the system certificate store: " + openssl_error_text());
+    }
+    SSL_CTX_set_verify(c, opts.verify_server ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    // TLS 1.3 servers check the client certificate after our handshake is done; a session
+    // ticket arriving afterwards tells us it was accepted (see accept_wait).
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c, [](SSL* s, SSL_SESSION*) -> int {
+      if (auto* cn = static_cast<Connection*>(SSL_get_ex_data(s, connection_ex_index()))) cn->accepted = true;
+      return 0;
+    });
+    return {};
+  }
+
+  // ---- caller side -------------------------------------------------------------------------
+
+  void wake_io() {
+    asio::post(io, [this] { wake.cancel(); });
+  }
+
+  void set_last(const Diagnostics& d) {
+    last_diag = d;
+  }
+
+  // Hand `pending` to the I/O thread, waiting for buffer space (lock held by `lk`).
+  result<void> submit_pending(std::unique_lock<std::mutex>& lk) {
+    if (pending.empty()) return {};
+    const auto deadline = Clock::now() + opts.flush_timeout;
+    const bool ok = cv.wait_until(lk, deadline, [&] {
+      return stopping || queued_bytes == 0 || queued_bytes + pending.size() <= opts.buffer_bytes;
+    });
+    if (!ok || stopping) {
+      pending.clear();
+      lost = true;
+      lost_diag.clear();
+      lost_diag.message = "devo: buffer to " + endpoint + " stayed full for " +
+                          std::to_string(opts.flush_timeout.count()) + " ms" +
+                          (last_connect_diag.message.empty()
+                               ? std::string{}
+                               : "; last error: " + last_connect_diag.message);
+      set_last(lost_diag);
+      return client_errc::sink_failed;
+    }
+    queued_bytes += pending.size();
+    queue.emplace_back(++submitted, std::move(pending));
+    pending.clear();
+    pending.reserve(opts.batch_bytes + 1024);
+    lk.unlock();
+    wake_io();
+    lk.lock();
+    return {};
+  }
+
+  // After a failed flush: forget the events of that flush still queued (their source will be
+  // redelivered) and start the next flush clean.
+  void discard_after_failure() {
+    pending.clear();
+    for (auto& b : queue) queued_bytes -= b.second.size();
+    queue.clear();
+    // The failed flush gave these batches up: nothing more to confirm for them.
+    written = std::max(written, submitted);
+    confirmed = std::max(confirmed, written);
+    lost = false;
+    lost_diag.clear();
+    connect_failed_hard = false;
+    ++stats.failed_flushes;
+  }
+
+  result<void> flush() {
+    std::unique_lock lk(m);
+    if (auto r = submit_pending(lk); !r) {
+      discard_after_failure();
+      return r;
+    }
+    const std::uint64_t target = submitted;
+    confirm_target = std::max(confirm_target, target);
+    lk.unlock();
+    wake_io();
+    lk.lock();
+    const auto deadline = Clock::now() + opts.flush_timeout;
+    const bool done = cv.wait_until(lk, deadline, [&] {
+      return stopping || lost || connect_failed_hard || confirmed >= target;
+    });
+    if (done && !stopping && !lost && !connect_failed_hard) return {};
+    Diagnostics d;
+    if (lost) {
+      d = lost_diag;
+    } else if (connect_failed_hard) {
+      d = last_connect_diag;
+    } else {
+      d.message = "devo: delivery to " + endpoint + " not confirmed within " +
+                  std::to_string(opts.flush_timeout.count()) + " ms" +
+                  (last_connect_diag.message.empty() ? std::string{}
+                                                     : "; last error: " + last_connect_diag.message);
+      reset_requested = true;  // a stuck connection is replaced
+    }
+    if (stopping) d.message = "devo: sink is shutting down";
+    set_last(d);
+    discard_after_failure();
+    lk.unlock();
+    wake_io();
+    return client_errc::sink_failed;
+  }
+
+  // ---- I/O thread --------------------------------------------------------------------------
+
+  // Record that the connection is gone; bytes written on it and not yet confirmed are lost.
+  void connection_lost(const std::shared_ptr<Connection>& c, Diagnostics why) {
+    if (c->dead) return;
+    c->dead = true;
+    c->why = why;
+    boost::system::error_code ignored;
+    c->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    c->socket().close(ignored);
+    if (conn == c) conn.reset();
+    std::lock_guard lk(m);
+    connected = false;
+    if (written > confirmed || inflight) {
+      lost = true;
+      lost_diag = std::move(why);
+      last_diag = lost_diag;
+    }
+    cv.notify_all();
+  }
+
+  Diagnostics describe_session_error(const error_code& ec, const char* what) {
+    Diagnostics d;
+    if (const std::string alert = alert_reason(ec); !alert.empty()) {
+      d.message = "devo: " + endpoint + " rejected the client certificate " + opts.cert_file +
+                  ": " + alert;
+    } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+               ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+      d.message = std::string("devo: connection to ") + endpoint + " lost while " + what + ": " +
+                  ec.message();
+    } else {
+      d.message = std::string("devo: ") + what + " " + endpoint + " failed: " + ec.message();
+    }
+    return d;
+  }
+
+  awaitable<void> read_loop(std::shared_ptr<Connection> c) {
+    char buf[512];
+    for (;;) {
+      error_code ec;
+      if (c->tls) {
+        auto [e, n] = co_await c->stream.async_read_some(asio::buffer(buf), use_tuple);
+        ec = e;
+      } else {
+        auto [e, n] = co_await c->socket().async_read_some(asio::buffer(buf), use_tuple);
+        ec = e;
+      }
+      if (c->dead) co_return;
+      if (ec) {
+        Diagnostics d = ec == asio::error::eof
+                            ? Diagnostics{"devo: " + endpoint + " closed the connection", {}, {}, 0}
+                            : describe_session_error(ec, "reading from");
+        connection_lost(c, std::move(d));
+        wake.cancel();
+        co_return;
+      }
+      // A syslog receiver sends nothing; ignore what it might.
+    }
+  }
+
+  // One connect + handshake try. Returns the error detail, empty on success.
+  awaitable<Diagnostics> connect_once() {
+    struct Busy {
+      bool& flag;
+      explicit Busy(bool& f) : flag(f) { flag = true; }
+      ~Busy() { flag = false; }
+    } busy(connecting);
+    Diagnostics d;
+    tcp::resolver resolver(io);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(host, std::to_string(opts.port), use_tuple);
+    if (rec) {
+      d.message = "devo: cannot resolve " + host + ": " + rec.message();
+      co_return d;
+    }
+    auto c = std::make_shared<Connection>(io, ctx);
+    c->tls = opts.tls;
+    c->id = ++next_conn_id;
+    // One timer bounds connect + handshake: it closes the socket, failing the pending step.
+    asio::steady_timer deadline(io);
+    auto timed_out_flag = std::make_shared<bool>(false);
+    const bool& timed_out = *timed_out_flag;
+    deadline.expires_after(opts.connect_timeout);
+    deadline.async_wait([c, timed_out_flag](boost::system::error_code e) {
+      if (e) return;
+      *timed_out_flag = true;
+      boost::system::error_code ignored;
+      c->socket().close(ignored);
+    });
+    auto [cec, ep] = co_await asio::async_connect(c->socket(), endpoints, use_tuple);
+    if (cec) {
+      deadline.cancel();
+      if (timed_out)
+        d.message = "devo: connecting to " + endpoint + " timed out after " +
+                    std::to_string(opts.connect_timeout.count()) + " ms";
+      else if (cec == asio::error::connection_refused)
+        d.message = "devo: connection to " + endpoint + " refused";
+      else
+        d.message = "devo: cannot connect to " + endpoint + ": " + cec.message();
+      co_return d;
+    }
+    boost::system::error_code ignored;
+    c->socket().set_option(tcp::no_delay(true), ignored);
+    if (c->tls) {
+      SSL* s = c->stream.native_handle();
+      SSL_set_ex_data(s, connection_ex_index(), c.get());
+      if (!verify_name.empty() && !is_ip_literal(verify_name))
+        SSL_set_tlsext_host_name(s, verify_name.c_str());
+      if (opts.verify_server) c->stream.set_verify_callback(ssl::host_name_verification(verify_name));
+      auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_tuple);
+      if (hec) {
+        deadline.cancel();
+        const long vr = SSL_get_verify_result(s);
+        if (timed_out) {
+          d.message = "devo: TLS handshake with " + endpoint + " timed out after " +
+                      std::to_string(opts.connect_timeout.count()) + " ms";
+        } else if (vr != X509_V_OK && opts.verify_server) {
+          d.message = "devo: server certificate of " + endpoint + " is not trusted (" +
+                      (opts.chain_file.empty() ? std::string("system store")
+                                               : "chain " + opts.chain_file) +
+                      ", name " + verify_name + "): " + X509_verify_cert_error_string(vr);
+        } else {
+          d = describe_session_error(hec, "TLS handshake with");
+        }
+        ERR_clear_error();
+        co_return d;
+      }
+      deadline.cancel();
+      conn = c;
+      c->since = Clock::now();
+      asio::co_spawn(io, read_loop(c), asio::detached);
+      if (SSL_version(s) == TLS1_3_VERSION && opts.accept_wait.count() > 0) {
+        // TLS 1.3: the server verifies our certificate after our Finished; wait for its verdict
+        // (a session ticket = accepted, an alert = rejected) before trusting the connection.
+        const auto until = Clock::now() + opts.accept_wait;
+        asio::steady_timer t(io);
+        while (!c->accepted && !c->dead && Clock::now() < until) {
+          t.expires_after(std::chrono::milliseconds(2));
+          co_await t.async_wait(use_tuple);
+        }
+        if (c->dead) {
+          // An alert names the reason; a bare close right after the handshake is how receivers
+          // that check the certificate themselves (rsyslog) refuse it.
+          if (c->why.message.find("rejected the client certificate") != std::string::npos)
+            d = c->why;
+          else
+            d.message = "devo: " + endpoint + " rejected the client certificate " +
+                        opts.cert_file +
+                        ": it closed the connection right after the TLS handshake (is the "
+                        "certificate issued by a CA the receiver trusts?)";
+          co_return d;
+        }
+      }
+    } else {
+      deadline.cancel();
+      conn = c;
+      c->since = Clock::now();
+      asio::co_spawn(io, read_loop(c), asio::detached);
+    }
+    co_return d;
+  }
+
+  // Whether a connect failure is about certificates (retrying will not help a waiting flush).
+  static bool is_hard(const Diagnostics& d) {
+    return d.message.find("certificate") != std::string::npos;
+  }
+
+  awaitable<bool> connect_with_backoff() {
+    Diagnostics d = co_await connect_once();
+    if (d.message.empty()) {
+      attempt = 0;
+      std::lock_guard lk(m);
+      connected = true;
+      ++stats.connections;
+      last_connect_diag.clear();
+      connect_failed_hard = false;
+      co_return true;
+    }
+    {
+      std::lock_guard lk(m);
+      last_connect_diag = d;
+      last_diag = d;
+      if (is_hard(d)) connect_failed_hard = true;
+      cv.notify_all();
+    }
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const auto delay = devo_backoff_delay(attempt, opts.backoff_initial, opts.backoff_max, unit(rng));
+    if (attempt < 64) ++attempt;
+    backoff.expires_after(delay);
+    co_await backoff.async_wait(use_tuple);
+    co_return false;
+  }
+
+  // Wait until the kernel send queue of `c` is empty: the receiver's TCP acknowledged every byte.
+  awaitable<bool> drain_send_queue(std::shared_ptr<Connection> c) {
+#ifdef __linux__
+    asio::steady_timer t(io);
+    auto pause = std::chrono::microseconds(200);
+    for (;;) {
+      if (c->dead) co_return false;
+      int outq = 0;
+      if (::ioctl(c->socket().native_handle(), SIOCOUTQ, &outq) != 0) co_return false;
+      if (outq == 0) co_return true;
+      {
+        std::lock_guard lk(m);
+        if (reset_requested || stopping) co_return false;
+      }
+      t.expires_after(pause);
+      co_await t.async_wait(use_tuple);
+      pause = std::min(pause * 2, std::chrono::microseconds(20000));
+    }
+#else
+    co_return !c->dead;
+#endif
+  }
+
+  awaitable<void> graceful_close(std::shared_ptr<Connection> c) {
+    if (c->dead) co_return;
+    if (c->tls) {
+      asio::steady_timer t(io);
+      t.expires_after(std::chrono::milliseconds(500));
+      t.async_wait([c](boost::system::error_code e) {
+        if (e) return;
+        boost::system::error_code ignored;
+        c->socket().close(ignored);
+      });
+      // Sends close_notify; the receiver's reply (or the timer) ends it.
+      co_await c->stream.async_shutdown(use_tuple);
+      t.cancel();
+    }
+    c->dead = true;
+    boost::system::error_code ignored;
+    c->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    c->socket().close(ignored);
+    if (conn == c) conn.reset();
+    std::lock_guard lk(m);
+    connected = false;
+  }
+
+  awaitable<void> run() {
+    for (;;) {
+      bool have_batch = false, need_confirm = false, reset = false;
+      {
+        std::lock_guard lk(m);
+        if (stopping) break;
+        have_batch = !queue.empty();
+        need_confirm = confirm_target > confirmed;
+        reset = reset_requested;
+        reset_requested = false;
+      }
+      if (reset && conn) {
+        connection_lost(conn, Diagnostics{"devo: connection to " + endpoint +
+                                              " reset after a flush timed out",
+                                          {}, {}, 0});
+        continue;
+      }
+      if (!have_batch && !need_confirm) {
+        wake.expires_at(Clock::time_point::max());
+        co_await wake.async_wait(use_tuple);
+        continue;
+      }
+      if (!conn) {
+        if (connecting) {  // connect() from the caller is at it
+          backoff.expires_after(std::chrono::milliseconds(5));
+          co_await backoff.async_wait(use_tuple);
+        } else {
+          co_await connect_with_backoff();
+        }
+        continue;
+      }
+      auto c = conn;
+      if (opts.reconnect_every.count() > 0 && Clock::now() - c->since >= opts.reconnect_every) {
+        // Recycle: make sure what was written arrived, then close and reconnect.
+        const bool ok = co_await drain_send_queue(c);
+        if (ok) {
+          std::lock_guard lk(m);
+          confirmed = std::max(confirmed, written);
+          cv.notify_all();
+        }
+        if (!ok) {
+          connection_lost(c, Diagnostics{"devo: connection to " + endpoint +
+                                             " lost before a periodic reconnect",
+                                         {}, {}, 0});
+          continue;
+        }
+        co_await graceful_close(c);
+        continue;
+      }
+      if (have_batch) {
+        std::uint64_t seq = 0;
+        std::string bytes;
+        {
+          std::lock_guard lk(m);
+          if (queue.empty()) continue;  // discarded by a failed flush meanwhile
+          seq = queue.front().first;
+          bytes = std::move(queue.front().second);
+          queue.pop_front();
+          inflight = true;
+        }
+        error_code ec;
+        std::size_t n = 0;
+        if (c->tls) {
+          auto [e, k] = co_await asio::async_write(c->stream, asio::buffer(bytes), use_tuple);
+          ec = e;
+          n = k;
+        } else {
+          auto [e, k] = co_await asio::async_write(c->socket(), asio::buffer(bytes), use_tuple);
+          ec = e;
+          n = k;
+        }
+        if (ec) {
+          connection_lost(c, describe_session_error(ec, "writing to"));
+          std::lock_guard lk(m);
+          inflight = false;
+          queued_bytes -= bytes.size();
+          cv.notify_all();
+          continue;
+        }
+        std::lock_guard lk(m);
+        inflight = false;
+        queued_bytes -= bytes.size();
+        written = std::max(written, seq);
+        stats.bytes_written += n;
+        cv.notify_all();
+        continue;
+      }
+      // need_confirm and nothing left to write.
+      std::uint64_t upto = 0;
+      {
+        std::lock_guard lk(m);
+        upto = written;
+      }
+      if (co_await drain_send_queue(c)) {
+        std::lock_guard lk(m);
+        confirmed = std::max(confirmed, upto);
+        cv.notify_all();
+      } else if (!c->dead) {
+        // Reset or shutdown requested while draining: loop handles it.
+        continue;
+      }
+    }
+    if (conn) co_await graceful_close(conn);
+    run_done = true;
+    stop_timer.cancel();
+  }
+
+  // Called on the I/O thread when the sink is destroyed: end waits now, and if a write is stuck
+  // (receiver not reading) close the socket after a grace period so the thread can end.
+  void begin_stop() {
+    wake.cancel();
+    backoff.cancel();
+    if (run_done) return;
+    stop_timer.expires_after(std::chrono::seconds(2));
+    stop_timer.async_wait([this](boost::system::error_code e) {
+      if (e) return;
+      if (conn) {
+        boost::system::error_code ignored;
+        conn->socket().close(ignored);
+      }
+      io.stop();
+    });
+  }
+
+  awaitable<void> connect_now(Diagnostics* out, std::promise<void>* done) {
+    asio::steady_timer t(io);
+    while (connecting) {  // the run loop is connecting: report its outcome
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(use_tuple);
+    }
+    if (conn) {
+      *out = Diagnostics{};
+    } else if (!conn) {
+      Diagnostics d = co_await connect_once();
+      std::lock_guard lk(m);
+      if (d.message.empty()) {
+        connected = true;
+        ++stats.connections;
+        last_connect_diag.clear();
+        connect_failed_hard = false;
+      } else {
+        last_connect_diag = d;
+        last_diag = d;
+      }
+      *out = std::move(d);
+    }
+    done->set_value();
+  }
+};
+
+DevoSink::DevoSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+result<std::unique_ptr<DevoSink>> DevoSink::create(DevoSinkOptions options, Diagnostics& diag) {
+  if (auto v = validate(options, diag); !v) return v.error();
+  auto host = devo_endpoint_host(options, diag);
+  if (!host) return host.error();
+  auto impl = std::make_unique<Impl>(std::move(options));
+  impl->host = *host;
+  impl->verify_name = impl->opts.server_name.empty() ? impl->host : impl->opts.server_name;
+  impl->endpoint = (impl->host.find(':') != std::string::npos ? "[" + impl->host + "]" : impl->host) +
+                   ":" + std::to_string(impl->opts.port);
+  impl->hostname = impl->opts.hostname.empty() ? local_hostname() : impl->opts.hostname;
+  if (impl->opts.tls) {
+    if (auto r = impl->load_tls(diag); !r) return r.error();
+  }
+  impl->pending.reserve(impl->opts.batch_bytes + 1024);
+  Impl* p = impl.get();
+  asio::co_spawn(p->io, p->run(), asio::detached);
+  p->thread = std::thread([p] { p->io.run(); });
+  return std::unique_ptr<DevoSink>(new DevoSink(std::move(impl)));
+}
+
+DevoSink::~DevoSink() {
+  {
+    std::lock_guard lk(impl_->m);
+    impl_->stopping = true;
+    impl_->cv.notify_all();
+  }
+  // The run loop closes the connection (close_notify) and returns; begin_stop bounds the wait.
+  asio::post(impl_->io, [p = impl_.get()] { p->begin_stop(); });
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+result<void> DevoSink::write(const Event& event) {
+  Impl& s = *impl_;
+  LineOptions lo;
+  lo.hostname = s.hostname;
+  lo.priority = s.opts.priority;
+  lo.time = std::chrono::system_clock::now();
+  append_line(s.pending, event, OutputFormat::devo, lo);
+  std::unique_lock lk(s.m);
+  ++s.stats.events;
+  if (s.pending.size() >= s.opts.batch_bytes) return s.submit_pending(lk);
+  return {};
+}
+
+result<void> DevoSink::flush() { return impl_->flush(); }
+
+result<void> DevoSink::connect(Diagnostics& diag) {
+  Impl& s = *impl_;
+  std::promise<void> done;
+  Diagnostics out;
+  asio::co_spawn(s.io, s.connect_now(&out, &done), asio::detached);
+  done.get_future().wait();
+  diag = out;
+  if (out.message.empty()) return {};
+  return client_errc::sink_failed;
+}
+
+Diagnostics DevoSink::last_diagnostics() const {
+  std::lock_guard lk(impl_->m);
+  return impl_->last_diag;
+}
+
+DevoSink::Stats DevoSink::stats() const {
+  std::lock_guard lk(impl_->m);
+  return impl_->stats;
+}
+
+}  // namespace ctsqs

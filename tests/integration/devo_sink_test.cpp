@@ -1,0 +1,331 @@
+// Integration tests of DevoSink against a real rsyslogd on loopback (TLS with client
+// certificates via the ossl driver, and plain TCP as a relay).
+#include "ctsqs/sink/devo_sink.hpp"
+
+#include "catch.hpp"
+#include "rsyslog_receiver.hpp"
+
+#include <csignal>
+#include <map>
+#include <regex>
+#include <set>
+#include <thread>
+
+using ctsqs::DevoSink;
+using ctsqs::DevoSinkOptions;
+using ctsqs::Diagnostics;
+using ctsqs::Event;
+using ctsqs::test::RsyslogReceiver;
+using ctsqs::test::TempDir;
+using ctsqs::test::TestPki;
+
+namespace {
+
+bool have_rsyslog() {
+  return std::system("command -v rsyslogd >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1") == 0 &&
+         (std::filesystem::exists("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so") ||
+          std::system("ls /usr/lib/*/rsyslog/lmnsd_ossl.so /usr/lib/rsyslog/lmnsd_ossl.so "
+                      ">/dev/null 2>&1") == 0);
+}
+
+#define REQUIRE_RSYSLOG()                                                              \
+  do {                                                                                 \
+    if (!have_rsyslog()) {                                                             \
+      WARN("rsyslogd with the ossl driver or openssl missing (scripts/deps installs them)"); \
+      return;                                                                          \
+    }                                                                                  \
+  } while (0)
+
+// Event number `i`: varied tags and records with the characters that break naive framing
+// (escaped newlines and quotes, non-ASCII, a colon and a '<' early in the JSON).
+Event make_event(int i, std::size_t pad = 0) {
+  static const char* services[] = {"s3", "ec2", "iam", "sts", "kms", "cloudtrail"};
+  Event e;
+  e.tag = std::string("cloud.aws.cloudtrail.") + services[i % 6];
+  e.record = R"({"eventVersion":"1.08","id":)" + std::to_string(i) +
+             R"(,"eventName":"Get<Object>: x","note":"line1\nline2 \"q\" \u00e9 caf\u00e9 é 😀",)" +
+             R"("pad":")" + std::string(pad, 'x') + R"("})";
+  return e;
+}
+
+DevoSinkOptions tls_options(const TestPki& pki, const RsyslogReceiver& rx) {
+  DevoSinkOptions o;
+  o.address = "127.0.0.1";
+  o.port = rx.port();
+  o.cert_file = pki.file("client.pem");
+  o.key_file = pki.file("client.key");
+  o.chain_file = pki.file("ca.pem");
+  o.hostname = "ctsqs-test-host";
+  o.flush_timeout = std::chrono::seconds(20);
+  o.backoff_initial = std::chrono::milliseconds(50);
+  o.backoff_max = std::chrono::milliseconds(400);
+  return o;
+}
+
+std::unique_ptr<DevoSink> make_sink(const DevoSinkOptions& o) {
+  Diagnostics diag;
+  auto sink = DevoSink::create(o, diag);
+  INFO(diag.message);
+  REQUIRE(sink);
+  return std::move(*sink);
+}
+
+// Split a received line into (tag, record) after checking the syslog header.
+struct Received {
+  std::string tag, record;
+};
+Received parse_line(const std::string& line, const std::string& hostname) {
+  static const std::regex header(R"(^<14>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} )");
+  std::smatch m;
+  INFO(line.substr(0, 200));
+  REQUIRE(std::regex_search(line, m, header));
+  std::string rest = line.substr(static_cast<std::size_t>(m.length(0)));
+  REQUIRE(rest.rfind(hostname + " ", 0) == 0);
+  rest = rest.substr(hostname.size() + 1);
+  const auto colon = rest.find(": ");
+  REQUIRE(colon != std::string::npos);
+  return {rest.substr(0, colon), rest.substr(colon + 2)};
+}
+
+// The event id in a record made by make_event.
+int id_of(const std::string& record) {
+  const auto p = record.find(R"("id":)");
+  REQUIRE(p != std::string::npos);
+  return std::stoi(record.substr(p + 5));
+}
+
+}  // namespace
+
+TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  auto o = tls_options(pki, rx);
+  o.batch_bytes = 16 << 10;
+  auto sink = make_sink(o);
+  Diagnostics diag;
+  REQUIRE(sink->connect(diag));
+
+  std::vector<Event> sent;
+  for (int i = 0; i < 3000; ++i) {
+    sent.push_back(make_event(i, i % 500 == 7 ? 200000 : static_cast<std::size_t>(i % 97)));
+    REQUIRE(sink->write(sent.back()));
+    if (i % 1000 == 999) REQUIRE(sink->flush());
+  }
+  REQUIRE(sink->flush());
+  const auto lines = rx.wait_for_lines(sent.size());
+  REQUIRE(lines.size() == sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const Received r = parse_line(lines[i], "ctsqs-test-host");
+    CHECK(r.tag == sent[i].tag);
+    CHECK(r.record == sent[i].record);
+  }
+  CHECK(sink->stats().events == sent.size());
+  CHECK(sink->stats().failed_flushes == 0);
+}
+
+TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  RsyslogReceiver rx(dir.path() / "rx", {false, {}, {}, {}});
+  DevoSinkOptions o;
+  o.address = "localhost";
+  o.port = rx.port();
+  o.tls = false;
+  o.hostname = "relay-client";
+  o.priority = 14;
+  auto sink = make_sink(o);
+  std::vector<Event> sent;
+  for (int i = 0; i < 500; ++i) {
+    sent.push_back(make_event(i, static_cast<std::size_t>(i)));
+    REQUIRE(sink->write(sent.back()));
+  }
+  REQUIRE(sink->flush());
+  const auto lines = rx.wait_for_lines(sent.size());
+  REQUIRE(lines.size() == sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const Received r = parse_line(lines[i], "relay-client");
+    CHECK(r.tag == sent[i].tag);
+    CHECK(r.record == sent[i].record);
+  }
+}
+
+TEST_CASE("DevoSink: certificate and connection errors say what and where", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  const std::string endpoint = "127.0.0.1:" + std::to_string(rx.port());
+  Diagnostics diag;
+
+  SECTION("a client certificate from another CA is refused by the receiver") {
+    auto o = tls_options(pki, rx);
+    o.cert_file = pki.file("other-client.pem");
+    o.key_file = pki.file("other-client.key");
+    auto sink = make_sink(o);
+    CHECK_FALSE(sink->connect(diag));
+    INFO(diag.message);
+    CHECK(diag.message.find(endpoint + " rejected the client certificate " + o.cert_file) !=
+          std::string::npos);
+    // Writing anyway: the flush fails (quickly, with the same reason) and nothing arrives.
+    REQUIRE(sink->write(make_event(1)));
+    CHECK_FALSE(sink->flush());
+    CHECK(sink->last_diagnostics().message.find("rejected the client certificate") !=
+          std::string::npos);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(rx.lines().empty());
+  }
+  SECTION("an expired client certificate is reported at creation, naming the file") {
+    auto o = tls_options(pki, rx);
+    o.cert_file = pki.file("expired-client.pem");
+    o.key_file = pki.file("expired-client.key");
+    auto sink = DevoSink::create(o, diag);
+    CHECK_FALSE(sink);
+    CHECK(diag.message == "devo: certificate " + o.cert_file + " expired on Feb  1 00:00:00 2020 GMT");
+  }
+  SECTION("a key that does not match the certificate") {
+    auto o = tls_options(pki, rx);
+    o.key_file = pki.file("other-client.key");
+    CHECK_FALSE(DevoSink::create(o, diag));
+    CHECK(diag.message == "devo: private key " + o.key_file + " does not match certificate " +
+                              o.cert_file);
+  }
+  SECTION("a certificate file that is not PEM, and a missing key file") {
+    auto o = tls_options(pki, rx);
+    o.cert_file = pki.file("san.ext");
+    CHECK_FALSE(DevoSink::create(o, diag));
+    CHECK(diag.message == "devo: certificate file " + o.cert_file + " does not hold a PEM certificate");
+    o = tls_options(pki, rx);
+    o.key_file = pki.file("nope.key");
+    CHECK_FALSE(DevoSink::create(o, diag));
+    CHECK(diag.message.find("devo: cannot read key file " + o.key_file) == 0);
+  }
+  SECTION("a server certificate not signed by the given chain is not trusted") {
+    auto o = tls_options(pki, rx);
+    o.chain_file = pki.file("other-ca.pem");
+    auto sink = make_sink(o);
+    CHECK_FALSE(sink->connect(diag));
+    CHECK(diag.message.find("devo: server certificate of " + endpoint + " is not trusted (chain " +
+                            o.chain_file) == 0);
+  }
+  SECTION("a server name that does not match its certificate is not trusted") {
+    auto o = tls_options(pki, rx);
+    o.server_name = "collector-us.devo.io";
+    auto sink = make_sink(o);
+    CHECK_FALSE(sink->connect(diag));
+    INFO(diag.message);
+    CHECK(diag.message.find("is not trusted") != std::string::npos);
+  }
+  SECTION("a refused connection names the address; flush fails after its timeout") {
+    auto o = tls_options(pki, rx);
+    rx.stop(SIGTERM);
+    o.flush_timeout = std::chrono::milliseconds(800);
+    auto sink = make_sink(o);
+    CHECK_FALSE(sink->connect(diag));
+    CHECK(diag.message == "devo: connection to " + endpoint + " refused");
+    REQUIRE(sink->write(make_event(1)));
+    CHECK_FALSE(sink->flush());
+    CHECK(sink->last_diagnostics().message.find("last error: devo: connection to " + endpoint +
+                                                " refused") != std::string::npos);
+  }
+}
+
+// Receiver killed (SIGKILL) or stopped (SIGTERM) in the middle of a batch, then restarted: the
+// flush covering the lost connection fails, the re-sent batch (the SQS message coming back)
+// succeeds after the reconnect, every event arrives at least once, and every event of every
+// successful flush is in the receiver's output.
+TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing acknowledged unflushed",
+          "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  auto o = tls_options(pki, rx);
+  o.batch_bytes = 2048;  // hand bytes to the socket early so some are on the wire at the kill
+  auto sink = make_sink(o);
+
+  constexpr int batches = 8, per_batch = 300;
+  std::set<int> acknowledged;
+  int failed_flushes = 0, restarts = 0;
+  for (int b = 0; b < batches; ++b) {
+    const bool disrupt = b % 2 == 1;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      std::thread restarter;
+      for (int k = 0; k < per_batch; ++k) {
+        REQUIRE(sink->write(make_event(b * per_batch + k)));
+        if (disrupt && attempt == 0 && k == per_batch / 2) {
+          // Let the I/O thread put the first half on the wire, then take the receiver down.
+          std::this_thread::sleep_for(std::chrono::milliseconds(150));
+          rx.stop(b % 4 == 1 ? SIGKILL : SIGTERM);
+          ++restarts;
+          restarter = std::thread([&rx] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(400));
+            rx.start();
+          });
+        }
+      }
+      const bool ok = static_cast<bool>(sink->flush());
+      if (restarter.joinable()) restarter.join();
+      if (ok) {
+        for (int k = 0; k < per_batch; ++k) acknowledged.insert(b * per_batch + k);
+        break;
+      }
+      ++failed_flushes;
+      INFO(sink->last_diagnostics().message);
+      CHECK(attempt == 0);  // only the flush across the disruption may fail
+    }
+  }
+  CHECK(restarts == batches / 2);
+  CHECK(failed_flushes == restarts);  // each disruption failed exactly the flush it hit
+  CHECK(acknowledged.size() == static_cast<std::size_t>(batches * per_batch));
+
+  // Every acknowledged event is in the output (at least once); count duplicates for the log.
+  // (The receiver may still be writing what its TCP already acknowledged: wait up to 10 s.)
+  std::vector<std::string> lines;
+  std::map<int, int> seen;
+  std::vector<int> missing;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    if (!missing.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    lines = rx.lines();
+    seen.clear();
+    missing.clear();
+    for (const auto& line : lines) ++seen[id_of(parse_line(line, "ctsqs-test-host").record)];
+    for (int id : acknowledged)
+      if (seen.find(id) == seen.end()) missing.push_back(id);
+  } while (!missing.empty() && std::chrono::steady_clock::now() < until);
+  INFO("missing " << missing.size() << " events, first " << (missing.empty() ? -1 : missing[0]));
+  CHECK(missing.empty());
+  std::size_t dups = 0;
+  for (const auto& [id, n] : seen) dups += static_cast<std::size_t>(n - 1);
+  WARN("received " << lines.size() << " lines for " << acknowledged.size() << " events (" << dups
+                   << " duplicates from re-sent batches)");
+  CHECK(sink->stats().failed_flushes == static_cast<std::uint64_t>(failed_flushes));
+}
+
+TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing events", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  auto o = tls_options(pki, rx);
+  o.reconnect_every = std::chrono::seconds(1);
+  o.batch_bytes = 1024;
+  auto sink = make_sink(o);
+  int n = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3300);
+  while (std::chrono::steady_clock::now() < until) {
+    for (int k = 0; k < 20; ++k) REQUIRE(sink->write(make_event(n++)));
+    REQUIRE(sink->flush());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto lines = rx.wait_for_lines(static_cast<std::size_t>(n));
+  REQUIRE(lines.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) CHECK(id_of(parse_line(lines[static_cast<std::size_t>(i)], "ctsqs-test-host").record) == i);
+  CHECK(sink->stats().connections >= 3);
+}
