@@ -2,10 +2,7 @@
 // backoff, and flush confirmed by the receiver's TCP acknowledgement of every byte.
 #include "ctsqs/sink/devo_sink.hpp"
 
-#if __has_include("ctsqs/format.hpp")
 #include "ctsqs/format.hpp"
-#define CTSQS_DEVO_HAVE_FORMAT 1
-#endif
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -45,34 +42,6 @@
 
 namespace ctsqs {
 
-#ifndef CTSQS_DEVO_HAVE_FORMAT
-// Until include/ctsqs/format.hpp lands: the same signature and the Devo line it specifies.
-enum class OutputFormat { devo };
-struct LineOptions {
-  std::string hostname;
-  int priority = 14;
-  std::chrono::system_clock::time_point time;
-};
-namespace {
-void append_line(std::string& out, const Event& e, OutputFormat, const LineOptions& o) {
-  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::time_t t = std::chrono::system_clock::to_time_t(o.time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::snprintf(stamp, sizeof stamp, "<%d>%s %02d %02d:%02d:%02d ", o.priority, months[tm.tm_mon],
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  out += stamp;
-  out += o.hostname;
-  out += ' ';
-  out += e.tag;
-  out += ": ";
-  out += e.record;
-  out += '\n';
-}
-}  // namespace
-#endif
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;

@@ -65,6 +65,8 @@ result<void> validate(const DevoSinkOptions& o, Diagnostics& diag) {
   if (o.priority < 0 || o.priority > 191)
     return fail(diag, "devo: priority must be 0..191 (facility*8 + severity), got " +
                           std::to_string(o.priority));
+  if (o.hostname.find_first_of(" \t\r\n") != std::string::npos)
+    return fail(diag, "devo: hostname must not contain spaces, got '" + o.hostname + "'");
   if (o.batch_bytes == 0) return fail(diag, "devo: batch_bytes must be positive");
   if (o.buffer_bytes < o.batch_bytes)
     return fail(diag, "devo: buffer_bytes (" + std::to_string(o.buffer_bytes) +

@@ -67,6 +67,9 @@ TEST_CASE("Devo options validation names the field", "[devo]") {
   o.batch_bytes = 2000;
   expect(o, "devo: buffer_bytes (1000) must be at least batch_bytes (2000)");
   o = good();
+  o.hostname = "my host";
+  expect(o, "devo: hostname must not contain spaces, got 'my host'");
+  o = good();
   o.batch_bytes = 0;
   expect(o, "devo: batch_bytes must be positive");
   o = good();
