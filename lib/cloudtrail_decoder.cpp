@@ -3,6 +3,7 @@
 #include "ctsqs/cloudtrail_decoder.hpp"
 
 #include "ctsqs/detail/json_escape.hpp"
+#include "detail/out_buf.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <libdeflate.h>
@@ -62,11 +63,14 @@ struct Frame {
 struct JsonState {
   const DecoderOptions* opt = nullptr;
   Event event;
-  std::string scratch;         // compact text of arrays when `record` is not built
-  std::string* compact = nullptr;
+  detail::OutBuf record;       // compact JSON of the record being built
+  detail::OutBuf scratch;      // compact text of arrays when `record` is not built
+  detail::OutBuf cols;         // flattened columns being built
+  detail::OutBuf* compact = &scratch;
   bool write_compact = false;  // compact text is being written now
   std::string path;            // escaped column-name prefix of the current object ("" at top)
-  std::string key;             // the current member name, unescaped
+  std::string key_parts;       // a member name arriving in parts, unescaped
+  detail::OutBuf key;          // the current member name, JSON-escaped (escaped once per key)
   bool key_complete = true;    // the next key part starts a new key
   std::vector<Frame> frames;   // open containers inside the record
   int array_depth = 0;         // arrays open inside the record
@@ -105,20 +109,20 @@ struct JsonState {
   bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
 
   bool check_size(boost::system::error_code& ec) {
-    if (compact->size() + event.columns.size() > opt->max_record_bytes) [[unlikely]]
+    if (compact->size() + cols.size() > opt->max_record_bytes) [[unlikely]]
       return fail(decode_errc::record_too_large, ec);
     return true;
   }
 
   void column_name() {
-    std::string& c = event.columns;
-    if (!c.empty()) c.push_back(',');
-    c.push_back('"');
+    detail::OutBuf& c = cols;
+    if (c.size() != 0) c.put(',');
+    c.put('"');
     if (!path.empty()) {
       c.append(path);
-      c.push_back('_');
+      c.put('_');
     }
-    detail::append_json_escaped(c, key);
+    c.append(key.view());
     c.append("\":", 2);
   }
 
@@ -126,14 +130,14 @@ struct JsonState {
   void element_prefix() {
     Frame& f = frames.back();
     if (f.is_array) {
-      if (!f.first && write_compact) compact->push_back(',');
+      if (!f.first && write_compact) compact->put(',');
       f.first = false;
     }
   }
 
   void start_record() {
-    event.record.clear();
-    event.columns.clear();
+    record.clear();
+    cols.clear();
     event.event_source.clear();
     event.event_type.clear();
     event.recipient_account.clear();
@@ -146,8 +150,8 @@ struct JsonState {
     value_open = false;
     route = nullptr;
     write_compact = opt->build_record;
-    compact = opt->build_record ? &event.record : &scratch;
-    if (write_compact) compact->push_back('{');
+    compact = opt->build_record ? &record : &scratch;
+    if (write_compact) compact->put('{');
     frames.push_back({false, true, 0, 0});
     in_record = true;
   }
@@ -155,42 +159,53 @@ struct JsonState {
   // Start of a scalar inside a record: commas, column name, routing capture.
   void scalar_begin(bool quoted) {
     element_prefix();
-    if (write_compact && quoted) compact->push_back('"');
+    if (write_compact && quoted) compact->put('"');
     if (columns_active()) {
       column_name();
-      if (quoted) event.columns.push_back('"');
+      if (quoted) cols.put('"');
     }
     route = nullptr;
     if (quoted && frames.size() == 1) {
-      if (key == "eventSource") route = &event.event_source;
-      else if (key == "eventType") route = &event.event_type;
-      else if (key == "awsRegion") route = &event.aws_region;
-      else if (key == "recipientAccountId") route = &event.recipient_account;
+      // Escaped names equal the raw ones for these plain ASCII names.
+      const std::string_view k = key.view();
+      if (k == "eventSource") route = &event.event_source;
+      else if (k == "eventType") route = &event.event_type;
+      else if (k == "awsRegion") route = &event.aws_region;
+      else if (k == "recipientAccountId") route = &event.recipient_account;
       if (route) route->clear();
     }
   }
 
   void string_data(std::string_view s) {
-    if (write_compact) detail::append_json_escaped(*compact, s);
-    if (columns_active()) detail::append_json_escaped(event.columns, s);
+    if (write_compact) {
+      const std::size_t at = compact->size();
+      compact->append_escaped(s);
+      // Escape once; the columns get the same escaped bytes.
+      if (columns_active()) cols.append(compact->data() + at, compact->size() - at);
+    } else if (columns_active()) {
+      cols.append_escaped(s);
+    }
     if (route) route->append(s);
   }
 
   void string_end() {
-    if (write_compact) compact->push_back('"');
-    if (columns_active()) event.columns.push_back('"');
+    if (write_compact) compact->put('"');
+    if (columns_active()) cols.put('"');
     route = nullptr;
   }
 
   void raw_data(std::string_view s) {
     if (write_compact) compact->append(s);
-    if (columns_active()) event.columns.append(s);
+    if (columns_active()) cols.append(s);
   }
 
   void finish_record() {
-    if (write_compact) compact->push_back('}');
+    if (write_compact) compact->put('}');
     frames.pop_back();
     in_record = false;
+    if (opt->build_record) event.record.assign(record.data(), record.size());
+    else event.record.clear();
+    event.columns.assign(cols.data(), cols.size());
     ++record_index;
     ++events;
     (*emit)(event);
@@ -230,11 +245,11 @@ struct Handler {
     ++s.level;
     if (s.in_record) [[likely]] {
       s.element_prefix();
-      if (s.write_compact) s.compact->push_back('{');
+      if (s.write_compact) s.compact->put('{');
       s.frames.push_back({false, true, s.path.size(), 0});
       if (s.columns_active()) {
         if (!s.path.empty()) s.path.push_back('_');
-        detail::append_json_escaped(s.path, s.key);
+        s.path.append(s.key.view());
       }
       return s.check_size(ec);
     }
@@ -263,13 +278,13 @@ struct Handler {
       }
       const Frame f = s.frames.back();
       s.frames.pop_back();
-      if (s.write_compact) s.compact->push_back('}');
+      if (s.write_compact) s.compact->put('}');
       if (s.opt->build_columns && s.array_depth == 0) {
         s.path.resize(f.path_len);
         // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
         if (f.first) {
           s.column_name();
-          s.event.columns.append("\"{}\"", 4);
+          s.cols.append("\"{}\"", 4);
         }
       }
       // Inside a container of this record the next member must get its comma.
@@ -296,11 +311,11 @@ struct Handler {
         }
         if (s.opt->build_columns) {
           s.column_name();
-          s.event.columns.push_back('"');
+          s.cols.put('"');
         }
       }
       s.frames.push_back({true, true, s.path.size(), s.compact->size()});
-      s.compact->push_back('[');
+      s.compact->put('[');
       ++s.array_depth;
       return s.check_size(ec);
     }
@@ -326,13 +341,11 @@ struct Handler {
     if (s.in_record) [[likely]] {
       const Frame f = s.frames.back();
       s.frames.pop_back();
-      s.compact->push_back(']');
+      s.compact->put(']');
       if (--s.array_depth == 0) {
         if (s.opt->build_columns) {
-          detail::append_json_escaped(
-              s.event.columns,
-              std::string_view(*s.compact).substr(f.compact_start));
-          s.event.columns.push_back('"');
+          s.cols.append_escaped(s.compact->view().substr(f.compact_start));
+          s.cols.put('"');
         }
         if (!s.opt->build_record) {
           s.write_compact = false;
@@ -353,10 +366,10 @@ struct Handler {
     JsonState& s = *st;
     if (s.ignoring) return true;
     if (s.key_complete) {
-      s.key.clear();
+      s.key_parts.clear();
       s.key_complete = false;
     }
-    s.key.append(k.data(), k.size());
+    s.key_parts.append(k.data(), k.size());
     return true;
   }
 
@@ -364,23 +377,28 @@ struct Handler {
     JsonState& s = *st;
     s.note_pos({k.data(), k.size()});
     if (s.ignoring) return true;
-    if (s.key_complete) s.key.assign(k.data(), k.size());
-    else s.key.append(k.data(), k.size());
+    s.key.clear();
+    if (s.key_complete) {
+      s.key.append_escaped({k.data(), k.size()});
+    } else {
+      s.key_parts.append(k.data(), k.size());
+      s.key.append_escaped(s.key_parts);
+    }
     s.key_complete = true;
     if (s.in_record) [[likely]] {
       Frame& f = s.frames.back();
       if (s.write_compact) {
-        if (!f.first) s.compact->push_back(',');
-        s.compact->push_back('"');
-        detail::append_json_escaped(*s.compact, s.key);
+        if (!f.first) s.compact->put(',');
+        s.compact->put('"');
+        s.compact->append(s.key.view());
         s.compact->append("\":", 2);
       }
       f.first = false;
       return s.check_size(ec);
     }
     if (s.level == 1) {
-      s.top_key_is_records = s.key == "Records";
-      if (is_digest_key(s.key)) s.saw_digest_key = true;
+      s.top_key_is_records = s.key.view() == "Records";
+      if (is_digest_key(s.key.view())) s.saw_digest_key = true;
     }
     return true;
   }

@@ -1,41 +1,74 @@
 // JSON string escaping shared by the decoder and the output formats (no dependencies, inline).
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ctsqs::detail {
+
+/// First character in [p, end) that JSON requires escaped (`"`, `\`, below 0x20), or `end`.
+/// Scans 16 bytes at a time where SSE2 is available: most CloudTrail strings need no escaping.
+inline const char* find_json_special(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                   _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+    const int mask = _mm_movemask_epi8(m);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  for (; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == '"' || c == '\\') return p;
+  }
+  return end;
+}
+
+/// The escape sequence for a special character `c` (see find_json_special); returns its length.
+inline std::size_t json_escape_sequence(unsigned char c, char out[6]) noexcept {
+  static constexpr char hex[] = "0123456789abcdef";
+  out[0] = '\\';
+  switch (c) {
+    case '"': out[1] = '"'; return 2;
+    case '\\': out[1] = '\\'; return 2;
+    case '\n': out[1] = 'n'; return 2;
+    case '\r': out[1] = 'r'; return 2;
+    case '\t': out[1] = 't'; return 2;
+    case '\b': out[1] = 'b'; return 2;
+    case '\f': out[1] = 'f'; return 2;
+    default:
+      out[1] = 'u';
+      out[2] = '0';
+      out[3] = '0';
+      out[4] = hex[c >> 4];
+      out[5] = hex[c & 15];
+      return 6;
+  }
+}
 
 /// Appends `s` to `out` with the characters JSON requires escaped (`"`, `\`, control characters)
 /// escaped; everything else, including UTF-8 sequences, is copied as is. No surrounding quotes.
 inline void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   const char* p = s.data();
   const char* const end = p + s.size();
-  const char* run = p;
-  while (p != end) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') [[likely]] {
-      ++p;
-      continue;
-    }
-    out.append(run, p);
-    switch (c) {
-      case '"': out.append("\\\"", 2); break;
-      case '\\': out.append("\\\\", 2); break;
-      case '\n': out.append("\\n", 2); break;
-      case '\r': out.append("\\r", 2); break;
-      case '\t': out.append("\\t", 2); break;
-      case '\b': out.append("\\b", 2); break;
-      case '\f': out.append("\\f", 2); break;
-      default: {
-        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        out.append(u, 6);
-      }
-    }
-    run = ++p;
+  for (;;) {
+    const char* q = find_json_special(p, end);
+    out.append(p, q);
+    if (q == end) return;
+    char esc[6];
+    out.append(esc, json_escape_sequence(static_cast<unsigned char>(*q), esc));
+    p = q + 1;
   }
-  out.append(run, end);
 }
 
 /// Appends `"s"` (quoted and escaped) to `out`.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Decode throughput: ctsqs decode vs zcat alone vs zcat | jq -c '.Records[]' on one synthetic
+# corpus (../shared/tools/gen_corpus.py, 100 files x 1000 records, ~160 MB of JSON) generated
+# into a temporary directory. Prints records/s and MB/s (uncompressed JSON) per tool, CPU
+# seconds (user+sys, all processes of the pipeline), and ctsqs's peak RSS.
+#
+# usage: bench/decode_bench.sh [CTSQS_BINARY] [--files N] [--records-per-file M] [--keep DIR]
+# env:   GEN_CORPUS (path to gen_corpus.py), RUNS (best of N runs per tool, default 3)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${1:-$here/../build/release/cli/ctsqs}"
+[[ $# -gt 0 ]] && shift
+files=100 per_file=1000 keep=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --files) files="$2"; shift 2 ;;
+    --records-per-file) per_file="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+gen="${GEN_CORPUS:-$here/../../shared/tools/gen_corpus.py}"
+[[ -f "$gen" ]] || gen=/work/shared/tools/gen_corpus.py
+runs="${RUNS:-3}"
+[[ -x "$bin" ]] || { echo "no ctsqs binary at $bin (build target ctsqs_cli)" >&2; exit 2; }
+
+if [[ -n "$keep" && -d "$keep/corpus" ]]; then
+  dir="$keep"
+else
+  dir="${keep:-$(mktemp -d)}"
+  mkdir -p "$dir"
+  [[ -z "$keep" ]] && trap 'rm -rf "$dir"' EXIT
+  echo "generating corpus ($files files x $per_file records) in $dir ..." >&2
+  python3 "$gen" --out "$dir/corpus" --files "$files" --records-per-file "$per_file" --seed 1 >&2
+fi
+find "$dir/corpus" -name '*.json.gz' | sort > "$dir/list"
+bytes=$(xargs -a "$dir/list" -d '\n' zcat | wc -c)
+gz_bytes=$(xargs -a "$dir/list" -d '\n' cat | wc -c)
+records=$("$bin" decode -q --format raw "$dir/corpus" 2>/dev/null | wc -l)
+
+# best_of CMD...: runs CMD $runs times under /usr/bin/time; keeps the lowest CPU time.
+best_of() {
+  local best="" line
+  for ((i = 0; i < runs; i++)); do
+    /usr/bin/time -f "%e %U %S %M" -o "$dir/t" bash -c "$1" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; return 1; }
+    line=$(tail -1 "$dir/t")
+    if [[ -z "$best" ]] || awk -v a="$line" -v b="$best" 'BEGIN{split(a,x," ");split(b,y," ");exit !((x[2]+x[3])<(y[2]+y[3]))}'; then
+      best="$line"
+    fi
+  done
+  echo "$best"
+}
+
+printf '%s records, %.1f MB JSON (%.1f MB gzip) in %s files; best of %s runs\n' \
+  "$records" "$(echo "$bytes/1000000" | bc -l)" "$(echo "$gz_bytes/1000000" | bc -l)" "$(wc -l < "$dir/list")" "$runs"
+printf '%-34s %9s %8s %12s %9s %9s\n' tool wall-s cpu-s records/s MB/s peak-RSS
+report() {
+  local name="$1" t="$2"
+  read -r wall user sys rss <<<"$t"
+  local cpu; cpu=$(echo "$user + $sys" | bc -l)
+  printf '%-34s %9.2f %8.2f %12.0f %9.1f %7.1fMB\n' "$name" "$wall" "$cpu" \
+    "$(echo "$records / $cpu" | bc -l)" "$(echo "$bytes / 1000000 / $cpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+}
+report "ctsqs decode (flat) >/dev/null" "$(best_of "'$bin' decode -q '$dir/corpus'")"
+report "ctsqs decode --format raw" "$(best_of "'$bin' decode -q --format raw '$dir/corpus'")"
+report "ctsqs decode --format devo" "$(best_of "'$bin' decode -q --format devo '$dir/corpus'")"
+report "zcat alone" "$(best_of "xargs -a '$dir/list' -d '\n' zcat")"
+if command -v jq >/dev/null; then
+  report "zcat | jq -c '.Records[]'" "$(best_of "xargs -a '$dir/list' -d '\n' zcat | jq -c '.Records[]'")"
+fi
+echo "(cpu-s = user+sys of every process; records/s and MB/s per cpu-second; peak RSS of the largest process)"

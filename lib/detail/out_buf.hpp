@@ -1,0 +1,73 @@
+// OutBuf: a growable char buffer with inline appends (no zero-fill, no out-of-line calls on the
+// fast path), used by the decoder to build records and columns before they go into an Event.
+#pragma once
+
+#include "ctsqs/detail/json_escape.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+namespace ctsqs::detail {
+
+class OutBuf {
+ public:
+  OutBuf() { grow(4096); }
+  OutBuf(const OutBuf&) = delete;
+  OutBuf& operator=(const OutBuf&) = delete;
+
+  std::size_t size() const noexcept { return static_cast<std::size_t>(p_ - b_); }
+  const char* data() const noexcept { return b_; }
+  std::string_view view() const noexcept { return {b_, size()}; }
+  void clear() noexcept { p_ = b_; }
+  void truncate(std::size_t n) noexcept { p_ = b_ + n; }
+
+  void reserve_more(std::size_t n) {
+    if (static_cast<std::size_t>(e_ - p_) < n) [[unlikely]] grow(n);
+  }
+  void put(char c) {
+    if (p_ == e_) [[unlikely]] grow(1);
+    *p_++ = c;
+  }
+  void append(const char* s, std::size_t n) {
+    reserve_more(n);
+    std::memcpy(p_, s, n);
+    p_ += n;
+  }
+  void append(std::string_view s) { append(s.data(), s.size()); }
+  // Appends s[from, size()) of this same buffer's contents elsewhere is not allowed (may move).
+
+  /// Appends `s` JSON-escaped (no quotes).
+  void append_escaped(std::string_view s) {
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    for (;;) {
+      const char* q = find_json_special(p, end);
+      append(p, static_cast<std::size_t>(q - p));
+      if (q == end) return;
+      char esc[6];
+      append(esc, json_escape_sequence(static_cast<unsigned char>(*q), esc));
+      p = q + 1;
+    }
+  }
+
+ private:
+  void grow(std::size_t n) {
+    const std::size_t used = size();
+    const std::size_t cap = std::max<std::size_t>({4096, 2 * static_cast<std::size_t>(e_ - b_), used + n});
+    std::unique_ptr<char[]> m(new char[cap]);
+    if (used) std::memcpy(m.get(), b_, used);
+    mem_ = std::move(m);
+    b_ = mem_.get();
+    p_ = b_ + used;
+    e_ = b_ + cap;
+  }
+  std::unique_ptr<char[]> mem_;
+  char* b_ = nullptr;
+  char* p_ = nullptr;
+  char* e_ = nullptr;
+};
+
+}  // namespace ctsqs::detail
