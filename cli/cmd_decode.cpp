@@ -3,6 +3,7 @@
 
 #include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/format.hpp"
+#include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/tag_router.hpp"
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +41,9 @@ struct DecodeArgs {
   std::size_t max_record_bytes = DecoderOptions{}.max_record_bytes;
   bool quiet = false;
   std::vector<std::string> paths;
+  // --output devo://HOST:PORT
+  std::string devo_cert, devo_key, devo_chain;
+  bool devo_no_tls = false;
 };
 
 // Objects no larger than this are read whole and inflated in one go (libdeflate); larger ones
@@ -140,7 +145,9 @@ bool read_whole(int fd, std::string& buf, std::size_t expect, std::string& err) 
 }
 
 int run_decode(const DecodeArgs& a) {
-  const auto fmt = parse_output_format(a.format);
+  const bool to_devo = a.output.rfind("devo://", 0) == 0;
+  // The Devo sink always writes devo lines.
+  const auto fmt = to_devo ? std::optional<OutputFormat>(OutputFormat::devo) : parse_output_format(a.format);
   if (!fmt) throw std::invalid_argument("--format must be flat, raw or devo");
 
   DecoderOptions dopt;
@@ -162,7 +169,30 @@ int run_decode(const DecodeArgs& a) {
   std::unique_ptr<Sink> sink;
   LineOptions* sink_line = nullptr;
   std::function<std::string()> sink_error;
-  if (a.output == "-") {
+  LineOptions devo_line;  // the Devo sink stamps its own time; this one is unused
+  if (to_devo) {
+    DevoSinkOptions o;
+    Diagnostics d;
+    if (!parse_devo_url(a.output, o, d)) throw std::invalid_argument("--output: " + d.message);
+    o.tls = !a.devo_no_tls;
+    if (o.tls && (a.devo_cert.empty() || a.devo_key.empty()))
+      throw std::invalid_argument(
+          "--output devo://: --devo-cert and --devo-key are required (or --devo-no-tls for a relay)");
+    o.cert_file = a.devo_cert;
+    o.key_file = a.devo_key;
+    o.chain_file = a.devo_chain;
+    o.hostname = line.hostname;
+    auto s = DevoSink::create(o, d);
+    if (!s) throw std::invalid_argument("--output " + a.output + ": " + d.message);
+    // Fail at start on a wrong address or a certificate the receiver refuses.
+    if (!(*s)->connect(d)) {
+      std::cerr << "ctsqs decode: output failed: " << d.message << "\n";
+      return exit_bad_input;
+    }
+    sink_line = &devo_line;
+    sink_error = [p = s->get()] { return to_string(p->last_diagnostics()); };
+    sink = std::move(*s);
+  } else if (a.output == "-") {
     StdoutSinkOptions so;
     so.format = *fmt;
     so.line = line;
@@ -303,7 +333,9 @@ std::function<int()> setup_decode(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("-o,--output", a->output,
                  "'-' for stdout, or a directory: one file per tag, <tag>.jsonl (.log for devo), "
-                 "appended, fsync'ed after each input")
+                 "appended, fsync'ed after each input; or devo://HOST:PORT: Devo over TLS "
+                 "(--devo-cert/--devo-key/--devo-chain) or a relay (--devo-no-tls), devo lines, "
+                 "delivery confirmed after each input")
       ->capture_default_str();
   sub.add_option("-s,--services", a->services,
                  "keep only these services, comma separated (s3,iam,insights,... or "
@@ -319,6 +351,12 @@ std::function<int()> setup_decode(CLI::App& sub) {
   sub.add_option("--max-record-size", a->max_record_bytes,
                  "error out on a record larger than this many bytes")
       ->capture_default_str();
+  sub.add_option("--devo-cert", a->devo_cert,
+                 "with --output devo://HOST:PORT: the Devo domain's client certificate (PEM)");
+  sub.add_option("--devo-key", a->devo_key, "with devo://: its private key (PEM, unencrypted)");
+  sub.add_option("--devo-chain", a->devo_chain,
+                 "with devo://: CA chain to verify the collector (default: system store)");
+  sub.add_flag("--devo-no-tls", a->devo_no_tls, "with devo://: plain TCP to a Devo relay");
   sub.add_flag("-q,--quiet", a->quiet, "no progress display");
   sub.add_option("PATH", a->paths,
                  "CloudTrail log file (gzip or plain JSON, detected from its bytes), directory "

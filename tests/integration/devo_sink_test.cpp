@@ -329,3 +329,54 @@ TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing e
   for (int i = 0; i < n; ++i) CHECK(id_of(parse_line(lines[static_cast<std::size_t>(i)], "ctsqs-test-host").record) == i);
   CHECK(sink->stats().connections >= 3);
 }
+
+// `ctsqs decode --output devo://...` delivers the same lines `--format devo` prints (apart from
+// the time stamp), and a refused certificate ends it with exit 1 and the reason.
+TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", "[devo][cli]") {
+  REQUIRE_RSYSLOG();
+  const std::filesystem::path bin = std::filesystem::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
+  const std::filesystem::path logs = std::filesystem::path(CTSQS_SOURCE_DIR) / "examples" / "logs";
+  if (!std::filesystem::exists(bin)) {
+    WARN("ctsqs CLI not built: " << bin);
+    return;
+  }
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  const std::string common = bin.string() + " decode -q --hostname cli-host ";
+  const std::string expected_file = (dir.path() / "expected.log").string();
+  REQUIRE(std::system((common + "-f devo '" + logs.string() + "' > '" + expected_file + "' 2>/dev/null").c_str()) == 0);
+  const std::string to_devo = common + "--output devo://127.0.0.1:" + std::to_string(rx.port()) +
+                              " --devo-chain '" + pki.file("ca.pem") + "' ";
+  const std::string err_file = (dir.path() / "err.txt").string();
+  REQUIRE(std::system((to_devo + "--devo-cert '" + pki.file("client.pem") + "' --devo-key '" +
+                       pki.file("client.key") + "' '" + logs.string() + "' 2>'" + err_file + "'")
+                          .c_str()) == 0);
+
+  std::vector<std::string> expected;
+  {
+    std::ifstream in(expected_file);
+    for (std::string l; std::getline(in, l);) expected.push_back(l);
+  }
+  REQUIRE(expected.size() > 5);
+  const auto lines = rx.wait_for_lines(expected.size());
+  REQUIRE(lines.size() == expected.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Received got = parse_line(lines[i], "cli-host");
+    const Received want = parse_line(expected[i], "cli-host");
+    CHECK(got.tag == want.tag);
+    CHECK(got.record == want.record);
+  }
+
+  // Another CA's certificate: exit 1, the reason on stderr, nothing more arrives.
+  const int status = std::system((to_devo + "--devo-cert '" + pki.file("other-client.pem") +
+                                  "' --devo-key '" + pki.file("other-client.key") + "' '" +
+                                  logs.string() + "' 2>'" + err_file + "'")
+                                     .c_str());
+  CHECK(WEXITSTATUS(status) == 1);
+  const std::string err = RsyslogReceiver::read_file(err_file);
+  CHECK(err.find("rejected the client certificate " + pki.file("other-client.pem")) !=
+        std::string::npos);
+  CHECK(rx.lines().size() == expected.size());
+}
