@@ -9,6 +9,7 @@
 #include "../tests/integration/rsyslog_receiver.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -45,13 +46,21 @@ std::vector<ctsqs::Event> make_events(std::size_t n, std::size_t bytes) {
 struct Figures {
   double seconds = 0;
   std::size_t bytes = 0;
+  double cpu_seconds = 0;  // user + system CPU of this process (sink thread + caller)
 };
 
+double self_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
 void print(const char* what, std::size_t events, const Figures& f) {
-  std::printf("%-34s %9.0f events/s %8.1f MB/s  (%zu events, %.1f MB in %.3f s)\n", what,
-              static_cast<double>(events) / f.seconds,
+  std::printf("%-38s %9.0f events/s %8.1f MB/s  (%zu events, %.1f MB in %.3f s, CPU %.2f s)\n",
+              what, static_cast<double>(events) / f.seconds,
               static_cast<double>(f.bytes) / 1e6 / f.seconds, events,
-              static_cast<double>(f.bytes) / 1e6, f.seconds);
+              static_cast<double>(f.bytes) / 1e6, f.seconds, f.cpu_seconds);
 }
 
 // Baseline: the same formatting and 64 KiB batching, written to /dev/null.
@@ -62,6 +71,7 @@ Figures devnull(const std::vector<ctsqs::Event>& events) {
   std::string batch;
   batch.reserve(70000);
   Figures f;
+  const double c0 = self_cpu_seconds();
   const auto t0 = Clock::now();
   for (const auto& e : events) {
     lo.time = std::chrono::system_clock::now();
@@ -75,6 +85,7 @@ Figures devnull(const std::vector<ctsqs::Event>& events) {
   f.bytes += batch.size();
   if (::write(fd, batch.data(), batch.size()) < 0) std::perror("write");
   f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  f.cpu_seconds = self_cpu_seconds() - c0;
   ::close(fd);
   return f;
 }
@@ -88,6 +99,7 @@ Figures to_sink(const std::vector<ctsqs::Event>& events, ctsqs::DevoSinkOptions 
   auto sink = ctsqs::DevoSink::create(o, diag);
   if (!sink || !(*sink)->connect(diag)) throw std::runtime_error(diag.message);
   Figures f;
+  const double c0 = self_cpu_seconds();
   const auto t0 = Clock::now();
   std::size_t n = 0;
   for (const auto& e : events) {
@@ -97,6 +109,7 @@ Figures to_sink(const std::vector<ctsqs::Event>& events, ctsqs::DevoSinkOptions 
   }
   if (!(*sink)->flush()) throw std::runtime_error((*sink)->last_diagnostics().message);
   f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  f.cpu_seconds = self_cpu_seconds() - c0;
   f.bytes = (*sink)->stats().bytes_written;
   // Check the receiver got them all (not timed).
   const auto lines = rx.wait_for_lines(events.size(), std::chrono::seconds(60));
