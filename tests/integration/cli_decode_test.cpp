@@ -148,7 +148,7 @@ TEST_CASE("bad inputs give exit 1 with errors while good inputs are fully proces
   CHECK(r.err.find("does-not-exist.json: no such file or directory") != std::string::npos);
 }
 
-TEST_CASE("usage errors exit 2; --help documents every option", "[cli]") {
+TEST_CASE("usage errors exit 2, --help documents every option", "[cli]") {
   CHECK(run("decode").rc == 2);
   CHECK(run("decode --format xml " + q(logs)).rc == 2);
   CHECK(run("decode --routing-template 'x.{nope}' " + q(logs)).rc == 2);

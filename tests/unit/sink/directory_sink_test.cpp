@@ -45,7 +45,7 @@ TEST_CASE("DirectorySink writes one file per tag and appends across runs", "[sin
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("DirectorySink file names cannot escape the directory; devo uses .log", "[sink]") {
+TEST_CASE("DirectorySink file names cannot escape the directory, devo uses .log", "[sink]") {
   const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink2";
   std::filesystem::remove_all(dir);
   DirectorySinkOptions o;
