@@ -68,7 +68,7 @@ TEST_CASE("s3:TestEvent is recognised directly and inside SNS", "[notification]"
   CHECK(wrapped->via_sns);
 }
 
-TEST_CASE("SNS envelope is unwrapped; the S3 key inside is decoded", "[notification]") {
+TEST_CASE("SNS envelope is unwrapped, the S3 key inside is decoded", "[notification]") {
   auto n = parse_notification(fixture("sns-envelope-s3-event.json"));
   REQUIRE(n.has_value());
   CHECK(n->via_sns);
@@ -78,7 +78,7 @@ TEST_CASE("SNS envelope is unwrapped; the S3 key inside is decoded", "[notificat
   CHECK(n->objects[0].key == "AWSLogs/a b+c.json.gz");
 }
 
-TEST_CASE("CloudTrail's own SNS notification, raw and in an envelope; keys are not decoded", "[notification]") {
+TEST_CASE("CloudTrail's own SNS notification, raw and in an envelope, keys are not decoded", "[notification]") {
   for (const char* file : {"cloudtrail-sns.json", "sns-envelope-cloudtrail.json"}) {
     INFO(file);
     auto n = parse_notification(fixture(file));

@@ -61,7 +61,7 @@ TEST_CASE("backoff: full jitter over an exponential ceiling capped at max_backof
   CHECK(backoff_delay(p, 2, transient, 7.0) == 200ms);      // jitter clamped to [0,1]
 }
 
-TEST_CASE("default jitter stays in [0,1) and varies", "[retry]") {
+TEST_CASE("default jitter stays between 0 inclusive and 1 exclusive and varies", "[retry]") {
   auto j = default_jitter();
   double lo = 1, hi = 0;
   for (int i = 0; i < 1000; ++i) {
