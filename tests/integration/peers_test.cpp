@@ -68,3 +68,36 @@ TEST_CASE("seed.mjs creates the three delivery routes and their notifications", 
     CHECK(queues.at(q).at("messages").as_int64() == 2);
   CHECK(queues.at("ct-dlq").at("messages").as_int64() == 0);
 }
+
+TEST_CASE("seed.mjs uploads given CloudTrail files under their AWSLogs keys, gzipping plain JSON",
+          "[integration][peers]") {
+  Peers peers;
+  const auto logs = std::filesystem::path(CTSQS_SOURCE_DIR) / "examples" / "logs";
+  if (!std::filesystem::is_directory(logs)) {
+    WARN("examples/logs absent: skipped");
+    return;
+  }
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(logs))
+    if (e.is_regular_file() && (e.path().extension() == ".json" || e.path().extension() == ".gz")) ++files;
+  auto seeded = peers.seed({"--routes", "s3,native", "--drop-test-events", logs.string()});
+  INFO(seeded.log);
+  REQUIRE(seeded.exit_code == 0);
+  auto summary = boost::json::parse(seeded.summary).as_object();
+  const auto& objects = summary.at("objects").as_array();
+  CHECK(objects.size() == files);
+  for (const auto& o : objects) {
+    std::string key(o.at("key").as_string());
+    INFO(key);
+    CHECK(key.rfind("AWSLogs/", 0) == 0);
+    CHECK(key.size() > 8);
+    CHECK(key.substr(key.size() - 8) == ".json.gz");
+    // The same path exists below examples/logs (with or without .gz).
+    auto rel = key.substr(0, key.size() - 3);
+    CHECK((std::filesystem::exists(logs / key) || std::filesystem::exists(logs / rel)));
+  }
+  const auto& queues = summary.at("queues").as_object();
+  CHECK(queues.at("ct-s3-events").at("messages").as_int64() == static_cast<std::int64_t>(files));
+  CHECK(queues.at("ct-native-events").at("messages").as_int64() == static_cast<std::int64_t>(files));
+  CHECK_FALSE(queues.contains("ct-sns-events"));
+}
