@@ -98,6 +98,11 @@ std::chrono::seconds AwsClient::clock_offset() const noexcept {
   return std::chrono::seconds(impl_->clock_offset_s.load());
 }
 
+result<Endpoint> AwsClient::endpoint(AwsService service, std::string_view region, Diagnostics& diag) const {
+  const std::string r = region.empty() ? impl_->region : std::string(region);
+  return resolve_endpoint(service, r, impl_->options.endpoints, impl_->options.env, &diag);
+}
+
 AwsClientStats AwsClient::stats() const noexcept {
   AwsClientStats s;
   s.calls = impl_->calls.load();
@@ -177,9 +182,12 @@ asio::awaitable<result<HttpResponse>> run_call(std::shared_ptr<detail::AwsClient
       co_return s.error();
     }
 
-    result<HttpResponse> r = on_body
-        ? co_await self->http->async_exchange_streaming(std::move(signed_req), xopts, wrapped, diag)
-        : co_await self->http->async_exchange(std::move(signed_req), xopts, diag);
+    // No co_await inside ?: — g++ 12 miscompiles it.
+    result<HttpResponse> r = make_error_code(client_errc::cancelled);
+    if (on_body)
+      r = co_await self->http->async_exchange_streaming(std::move(signed_req), xopts, wrapped, diag);
+    else
+      r = co_await self->http->async_exchange(std::move(signed_req), xopts, diag);
     if (delivered) *delivered = counter->bytes;
 
     error_code ec;
@@ -250,6 +258,19 @@ asio::awaitable<result<HttpResponse>> AwsClient::async_call_streaming(
   auto self = impl_;
   co_return co_await run_call(std::move(self), std::move(service), std::move(req), std::move(opts),
                               &on_body, diag, bytes_delivered);
+}
+
+asio::awaitable<result<sts::CallerIdentity>> async_get_caller_identity(AwsClient& client,
+                                                                       Diagnostics& diag) {
+  auto ep = client.endpoint(AwsService::sts, {}, diag);
+  if (!ep) co_return ep.error();
+  sts::StsTarget target{ep->scheme, ep->host, ep->base_path};
+  CallOptions opts;
+  opts.operation = "GetCallerIdentity";
+  if (!ep->signing_region.empty()) opts.region = ep->signing_region;
+  auto resp = co_await client.async_call("sts", sts::make_get_caller_identity_request(target), opts, diag);
+  if (!resp) co_return resp.error();
+  co_return sts::parse_get_caller_identity_response(*resp, diag);
 }
 
 }  // namespace ctsqs

@@ -4,9 +4,11 @@
 
 #include "ctsqs/aws_config.hpp"
 #include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/endpoints.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/http.hpp"
 #include "ctsqs/retry.hpp"
+#include "ctsqs/sts/sts.hpp"
 #include "ctsqs/transport/https_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -87,6 +89,10 @@ class AwsClient {
   /// The environment lookup the client was built with (never null).
   const EnvLookup& env() const noexcept;
 
+  /// The endpoint of `service` for `region` (empty: the client's), honouring the configured
+  /// and environment overrides (endpoints.hpp resolve_endpoint).
+  result<Endpoint> endpoint(AwsService service, std::string_view region, Diagnostics& diag) const;
+
   /// Sign `req` for `service` ("sqs", "s3", "sts"), send it, retry as needed; the 2xx response.
   /// `req.host` must be set (see endpoints.hpp for resolution).
   boost::asio::awaitable<result<HttpResponse>> async_call(std::string service, HttpRequest req,
@@ -113,5 +119,11 @@ class AwsClient {
  private:
   std::shared_ptr<detail::AwsClientImpl> impl_;
 };
+
+/// STS GetCallerIdentity through `client` (its STS endpoint and credentials): who the
+/// credentials chain and roles resolve to. `client.credentials().describe()` then says which
+/// provider and roles were used.
+boost::asio::awaitable<result<sts::CallerIdentity>> async_get_caller_identity(AwsClient& client,
+                                                                              Diagnostics& diag);
 
 }  // namespace ctsqs

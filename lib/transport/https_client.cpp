@@ -425,9 +425,12 @@ asio::awaitable<result<HttpResponse>> run_exchange(std::shared_ptr<detail::Https
       conn = std::move(*opened);
     }
     msg.target(conn->absolute_form ? target->scheme + "://" + req.host + origin_form : origin_form);
-    Outcome out = conn->secure
-                      ? co_await exchange_on(*conn->secure, *conn, msg, opts, max_body, self->cfg, on_body)
-                      : co_await exchange_on(*conn->plain, *conn, msg, opts, max_body, self->cfg, on_body);
+    // No co_await inside ?: — g++ 12 miscompiles it.
+    Outcome out;
+    if (conn->secure)
+      out = co_await exchange_on(*conn->secure, *conn, msg, opts, max_body, self->cfg, on_body);
+    else
+      out = co_await exchange_on(*conn->plain, *conn, msg, opts, max_body, self->cfg, on_body);
     if (out.ec) {
       conn->close();
       // A kept-alive connection the server closed meanwhile: replay once on a fresh one.
