@@ -515,7 +515,7 @@ void parse_sqs_collector(ObjReader& r, CollectorConfig& c, const ServiceHandlerR
   // Devo's SQS tuning keys map onto ctsqs.sqs (which, when also set, wins).
   if (auto v = r.integer("sqs_wait_timeout", 0, 20)) c.sqs.wait_time = seconds(*v);
   if (auto v = r.integer("sqs_max_messages", 1, 10)) c.sqs.max_messages = static_cast<int>(*v);
-  if (auto v = r.integer("sqs_visibility_timeout", 0, 43200)) c.sqs.visibility_timeout = seconds(*v);
+  if (auto v = r.integer("sqs_visibility_timeout", 1, 43200)) c.sqs.visibility_timeout = seconds(*v);
   r.ignore("debug_md5", "not used by ctsqs");
   parse_services(r, registry, c.services, warnings);
   r.finish();
@@ -579,7 +579,7 @@ void parse_outputs(ObjReader& r, OutputsConfig& o) {
   r.finish();
 }
 
-void parse_ctsqs(ObjReader& r, CollectorConfig& c) {
+void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
   if (auto o = r.object("outputs")) parse_outputs(*o, c.outputs);
   if (auto o = r.object("concurrency")) {
     constexpr std::int64_t max = 100000;
@@ -592,7 +592,10 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c) {
     if (auto v = o->whole_seconds("wait_time")) c.sqs.wait_time = *v;
     if (auto v = o->integer("max_messages", 1, 10)) c.sqs.max_messages = static_cast<int>(*v);
     if (auto v = o->whole_seconds("visibility_timeout")) c.sqs.visibility_timeout = *v;
-    if (auto v = o->whole_seconds("visibility_extension_interval")) c.sqs.visibility_extension_interval = *v;
+    if (auto v = o->whole_seconds("visibility_extension_interval")) {
+      c.sqs.visibility_extension_interval = *v;
+      extension_set = true;
+    }
     o->finish();
   }
   if (auto v = r.take("on_permanent_error")) {
@@ -691,6 +694,8 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
       opts.registry ? *opts.registry : ServiceHandlerRegistry::builtin();
   std::string source(source_name.empty() ? "config" : source_name);
 
+  // Editors on Windows save a UTF-8 byte order mark; JSON parsers reject it.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   json::parse_options po;
   po.allow_comments = true;          // lets examples/collector.json document itself
   po.allow_trailing_commas = true;
@@ -728,7 +733,10 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
       g->finish();
     }
     // The ctsqs section wins over the template's sqs_* keys: parse it last.
-    if (auto s = r.object("ctsqs")) parse_ctsqs(*s, c);
+    bool extension_set = false;
+    if (auto s = r.object("ctsqs")) parse_ctsqs(*s, c, extension_set);
+    // Unless set, extend visibility three times per timeout, so one late extension is harmless.
+    if (!extension_set) c.sqs.visibility_extension_interval = std::max(seconds(1), c.sqs.visibility_timeout / 3);
     r.finish();
   } catch (const ParseFailure& e) {
     diag.message = source + ": " + e.path + ": " + e.message;
@@ -999,7 +1007,7 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
       is.add(dp, "missing: set address (a relay or collector host) or region (\"us\", \"eu\", ...)");
     if (!d.address.empty() && !d.region.empty())
       is.add(p(dp, "region"), "set either address or region, not both");
-    if (!d.region.empty() && !is_placeholder(d.region) && !all_of(d.region, is_lower) &&
+    if (!d.region.empty() && !is_placeholder(d.region) &&
         !std::all_of(d.region.begin(), d.region.end(), [](char ch) { return is_lower(ch) || is_digit(ch) || ch == '-'; }))
       is.add(p(dp, "region"), "expected a Devo region such as \"us\", \"eu\", \"ca\", \"apac\", got " + shown(d.region));
     if (d.cert_file.empty() != d.key_file.empty())

@@ -57,7 +57,8 @@ struct SqsConfig {
   /// (1 s..12 h).
   std::chrono::seconds visibility_timeout{120};
   /// `visibility_extension_interval`: how often a message still being worked on gets its
-  /// visibility extended; must be shorter than `visibility_timeout`.
+  /// visibility extended; must be shorter than `visibility_timeout`. When the file does not set
+  /// it, the parser makes it a third of `visibility_timeout` (40 s for the default 120 s).
   std::chrono::seconds visibility_extension_interval{40};
 };
 

@@ -78,17 +78,17 @@ class PayloadDecoder {
  public:
   virtual ~PayloadDecoder() = default;
   /// Starts the next object (`object_name`: the S3 key, used for file-type recognition and in
-  /// error messages).
-  virtual void begin(std::string_view object_name) = 0;
+  /// error messages). The default does nothing (for decoders without state between objects).
+  virtual void begin(std::string_view object_name) { (void)object_name; }
   /// Feeds the next chunk of the object; complete, tagged, kept events are appended to `out`.
   virtual result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) = 0;
   /// The object ended; remaining events are appended to `out`. An error means the object was
   /// bad (truncated, corrupt, not this service's format); events already emitted stay valid.
   virtual result<void> finish(std::vector<Event>& out, Diagnostics& diag) = 0;
-  /// Events of the current object dropped by the service filter.
-  virtual std::uint64_t filtered() const noexcept = 0;
+  /// Events of the current object dropped by the service filter (default: none are).
+  virtual std::uint64_t filtered() const noexcept { return 0; }
   /// Why the current object produced no events on purpose (digest files, ...), or `none`.
-  virtual SkipReason skipped() const noexcept = 0;
+  virtual SkipReason skipped() const noexcept { return SkipReason::none; }
 };
 
 /// One Devo SQS service: its names, its per-service options and (the extension point the

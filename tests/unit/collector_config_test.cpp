@@ -114,6 +114,29 @@ TEST_CASE("the template's fuller form: enabled, keys, base role, ack_messages, p
   CHECK(c.services[0].ack_messages == true);
 }
 
+TEST_CASE("visibility extension follows the visibility timeout unless set", "[config]") {
+  auto c = parse_ok(with_collector(R"("sqs_visibility_timeout": 30)"));
+  CHECK(c.sqs.visibility_timeout == 30s);
+  CHECK(c.sqs.visibility_extension_interval == 10s);
+  c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":"1h"}})"));
+  CHECK(c.sqs.visibility_extension_interval == 1200s);
+  c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":2}})"));
+  CHECK(c.sqs.visibility_extension_interval == 1s);
+  c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":300,"visibility_extension_interval":"4m"}})"));
+  CHECK(c.sqs.visibility_extension_interval == 240s);
+}
+
+TEST_CASE("a UTF-8 byte order mark is accepted", "[config]") {
+  auto c = parse_ok(std::string("\xEF\xBB\xBF") + std::string(devo_template));
+  CHECK(c.id == "12345");
+}
+
+TEST_CASE("a duplicated key: the last one counts", "[config]") {
+  auto c = parse_ok(R"({"inputs":{"sqs_collector":{"id":"<ID>","id":"777","services":{"aws_sqs_cloudtrail":{}},)"
+                    R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})");
+  CHECK(c.id == "777");
+}
+
 TEST_CASE("the ctsqs section sets every group", "[config]") {
   auto c = parse_ok(with_collector("", R"("ctsqs": {
       "outputs": {"stdout": {"format": "raw"}, "directory": {"path": "out", "format": "devo"},

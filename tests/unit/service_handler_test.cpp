@@ -53,8 +53,6 @@ class GuardDutyHandler final : public ServiceHandler {
       pending_.clear();
       return {};
     }
-    std::uint64_t filtered() const noexcept override { return 0; }
-    SkipReason skipped() const noexcept override { return SkipReason::none; }
 
    private:
     void emit(std::string line, std::vector<Event>& out) {
