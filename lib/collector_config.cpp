@@ -231,6 +231,7 @@ class ObjReader {
 
   /// The member, marked used; nullptr when absent or JSON null.
   const json::value* take(std::string_view key) {
+    asked_.emplace_back(key);
     std::size_t i = 0;
     const json::value* found = nullptr;
     for (const auto& kv : *obj_) {
@@ -247,6 +248,7 @@ class ObjReader {
   std::vector<ConfigWarning>& warnings() const { return *warnings_; }
 
   void ignore(std::string_view key, std::string_view why) {
+    asked_.emplace_back(key);
     std::size_t i = 0;
     for (const auto& kv : *obj_) {
       if (kv.key() == key && !used_[i]) {
@@ -376,7 +378,8 @@ class ObjReader {
     for (const auto& kv : *obj_) {
       if (!used_[i]) {
         std::string msg = "unknown key, ignored";
-        if (!hint.empty()) msg += " (" + std::string(hint) + ")";
+        if (auto near = nearest(kv.key()); !near.empty()) msg += " (did you mean \"" + near + "\"?)";
+        else if (!hint.empty()) msg += " (" + std::string(hint) + ")";
         warnings_->push_back({child(kv.key()), std::move(msg)});
       }
       ++i;
@@ -384,6 +387,32 @@ class ObjReader {
   }
 
  private:
+  /// The known key closest to a misspelt one (case-insensitive edit distance <= 2, or <= 1 for
+  /// short keys), or "".
+  std::string nearest(std::string_view key) const {
+    if (key.size() > 64) return {};
+    auto a = lower(key);
+    std::string best;
+    std::size_t best_d = a.size() < 5 ? 2 : 3;
+    for (const auto& known : asked_) {
+      auto b = lower(known);
+      std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+      for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+      for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j)
+          cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+      }
+      if (prev[b.size()] < best_d) {
+        best_d = prev[b.size()];
+        best = known;
+      }
+    }
+    return best;
+  }
+
+  std::vector<std::string> asked_;
   const json::object* obj_;
   std::string path_;
   std::vector<ConfigWarning>* warnings_;
@@ -672,6 +701,13 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
 
 namespace {
 
+/// The warnings, one per line, appended to an error: a misspelt key often explains it.
+std::string warnings_note(const CollectorConfig& c) {
+  std::string out;
+  for (const auto& w : c.warnings) out += "\n" + c.source_name + ": warning: " + w.path + ": " + w.message;
+  return out;
+}
+
 /// "line L, column C" of a byte offset.
 std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t offset) {
   std::size_t line = 1, col = 1;
@@ -739,7 +775,7 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
     if (!extension_set) c.sqs.visibility_extension_interval = std::max(seconds(1), c.sqs.visibility_timeout / 3);
     r.finish();
   } catch (const ParseFailure& e) {
-    diag.message = source + ": " + e.path + ": " + e.message;
+    diag.message = source + ": " + e.path + ": " + e.message + warnings_note(c);
     return make_error_code(client_errc::invalid_argument);
   }
 
@@ -748,7 +784,10 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
     if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
   }
   if (opts.validate) {
-    if (auto v = validate(c, diag); !v) return v.error();
+    if (auto v = validate(c, diag); !v) {
+      diag.message += warnings_note(c);
+      return v.error();
+    }
   }
   return c;
 }

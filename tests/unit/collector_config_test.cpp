@@ -215,6 +215,21 @@ TEST_CASE("unknown keys warn with their JSON path", "[config]") {
   CHECK(c.warnings.size() == 4);
 }
 
+TEST_CASE("a misspelt key is suggested, also next to the error it causes", "[config]") {
+  auto c = parse_ok(with_collector(R"("ack_mesages": false, "Region": "us-east-1")"));
+  REQUIRE(c.warnings.size() == 2);
+  CHECK(c.warnings[0].message == "unknown key, ignored (did you mean \"ack_messages\"?)");
+  CHECK(c.warnings[1].message == "unknown key, ignored (did you mean \"region\"?)");
+  auto m = parse_error(R"({"inputs":{"sqs_collector":{"id":"1","services":{"aws_sqs_cloudtrail":{}},)"
+                       R"("base_ulr":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})");
+  CHECK(m.find("test.json: inputs.sqs_collector.base_url: missing") == 0);
+  CHECK(m.find("\ntest.json: warning: inputs.sqs_collector.base_ulr: unknown key, ignored (did you mean \"base_url\"?)") !=
+        std::string::npos);
+  // Far from every known key: no suggestion.
+  c = parse_ok(with_collector(R"("colour": 1)"));
+  CHECK(c.warnings.at(0).message == "unknown key, ignored");
+}
+
 TEST_CASE("an unknown service is an error listing the known ones", "[config]") {
   auto m = parse_error(R"({"inputs":{"sqs_collector":{"id":"1","services":{"aws_sqs_guard_dutyy":{}},)"
                        R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})");
