@@ -1,6 +1,8 @@
 // S3 GetObject request building and XML error classification (flat element extraction, KMS hints, region redirects).
 #include "ctsqs/s3/protocol.hpp"
 
+#include "ctsqs/aws_error_response.hpp"
+
 #include "../detail/protocol_util.hpp"
 
 #include <cctype>
@@ -145,7 +147,7 @@ S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::strin
     }
   }
   diag.aws_code = code;
-  auto errc = aws_errc_from_code(code, res.status);
+  auto errc = classify_aws_error(res.status, code, message);
   if (errc == aws_errc::unknown && (code == "PreconditionFailed" || code == "InvalidRange"))
     errc = aws_errc::invalid_request;
   out.code = make_error_code(errc);

@@ -1,6 +1,8 @@
 // SQS AWS JSON 1.0 request builders and response/error parsers (Boost.JSON; MD5 via OpenSSL).
 #include "ctsqs/sqs/protocol.hpp"
 
+#include "ctsqs/aws_error_response.hpp"
+
 #include "../detail/protocol_util.hpp"
 
 #include <boost/json/array.hpp>
@@ -351,8 +353,9 @@ error_code parse_error(const HttpResponse& res, Diagnostics& diag) {
   std::string legacy(query_error.substr(0, query_error.find(';')));
   if (code.empty()) code = legacy;
   diag.aws_code = code;
-  auto errc = aws_errc_from_code(code, res.status);
-  if (errc == aws_errc::unknown && !legacy.empty()) errc = aws_errc_from_code(legacy, res.status);
+  // classify_aws_error refines reused codes (e.g. "Signature expired" under SignatureDoesNotMatch).
+  auto errc = classify_aws_error(res.status, code, message);
+  if (errc == aws_errc::unknown && !legacy.empty()) errc = classify_aws_error(res.status, legacy, message);
   if (message.empty()) {
     message = ec || !v.is_object() ? "SQS answered HTTP " + std::to_string(res.status) +
                                          (res.body.empty() ? std::string(" with no body")

@@ -256,6 +256,8 @@ TEST_CASE("SQS JSON errors map to aws_errc with Diagnostics", "[sqs]") {
   CHECK(pe == aws_errc::internal_error);
   CHECK(is_retryable_aws_error(pe));
   CHECK(diag.message.find("Bad Gateway") != std::string::npos);
+  HttpResponse expired{403, {}, R"({"__type":"com.amazon.coral.service#SignatureDoesNotMatch","message":"Signature expired: 20240101T000000Z is now earlier than 20240101T001500Z"})"};
+  CHECK(parse_error(expired, diag) == aws_errc::clock_skew);
   HttpResponse denied{400, {}, R"({"__type":"com.amazon.coral.service#AccessDeniedException","Message":"no"})"};
   CHECK(parse_error(denied, diag) == aws_errc::access_denied);
   CHECK(diag.message == "no");
