@@ -144,6 +144,7 @@ struct DevoSink::Impl {
   std::uint64_t confirmed = 0;     // last sequence the receiver's TCP acknowledged
   std::uint64_t confirm_target = 0;  // a flush waits for `confirmed >= confirm_target`
   bool inflight = false;           // a batch is being written
+  std::uint64_t inflight_seq = 0;  // its sequence
   bool lost = false;               // bytes since the last flush may be lost
   Diagnostics lost_diag;           // why
   Diagnostics last_connect_diag;   // last failed connect (for timeouts)
@@ -341,7 +342,8 @@ struct DevoSink::Impl {
     if (conn == c) conn.reset();
     std::lock_guard lk(m);
     connected = false;
-    if (written > confirmed || inflight) {
+    // A batch given up by a failed flush (seq <= confirmed) does not fail the next one.
+    if (written > confirmed || (inflight && inflight_seq > confirmed)) {
       lost = true;
       lost_diag = std::move(why);
       last_diag = lost_diag;
@@ -626,6 +628,7 @@ struct DevoSink::Impl {
           bytes = std::move(queue.front().second);
           queue.pop_front();
           inflight = true;
+          inflight_seq = seq;
         }
         error_code ec;
         std::size_t n = 0;

@@ -307,6 +307,61 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
   CHECK(sink->stats().failed_flushes == static_cast<std::uint64_t>(failed_flushes));
 }
 
+// A receiver that stops reading (SIGSTOP): writes block on the bounded buffer, then the write
+// or the flush fails after flush_timeout naming the endpoint; once the receiver reads again the
+// sink replaces the stuck connection and the re-sent events are delivered.
+TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key")});
+  auto o = tls_options(pki, rx);
+  o.buffer_bytes = 256 << 10;
+  o.batch_bytes = 16 << 10;
+  o.flush_timeout = std::chrono::milliseconds(1500);
+  auto sink = make_sink(o);
+  Diagnostics diag;
+  REQUIRE(sink->connect(diag));
+
+  rx.pause();
+  // ~64 MB: far more than the socket buffers and our 256 KiB hold, so a write must block and
+  // give up after flush_timeout.
+  bool write_failed = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6000 && !write_failed; ++i) write_failed = !sink->write(make_event(i, 10000));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(write_failed);
+  CHECK(waited >= std::chrono::milliseconds(1400));
+  CHECK(sink->last_diagnostics().message.find("devo: buffer to 127.0.0.1:" + std::to_string(rx.port()) +
+                                              " stayed full for 1500 ms") == 0);
+  CHECK_FALSE(sink->flush());  // the events of this flush are not all delivered
+
+  // Still stalled: a small flush times out (the receiver's TCP does not acknowledge).
+  REQUIRE(sink->write(make_event(100000)));
+  CHECK_FALSE(sink->flush());
+  INFO(sink->last_diagnostics().message);
+  CHECK(sink->last_diagnostics().message.find("not confirmed within 1500 ms") != std::string::npos);
+
+  rx.resume();
+  // The re-sent events (the SQS messages coming back) get through on a fresh connection.
+  for (int i = 200000; i < 200100; ++i) REQUIRE(sink->write(make_event(i)));
+  bool ok = static_cast<bool>(sink->flush());
+  if (!ok) ok = static_cast<bool>(sink->flush());  // a flush may still meet the old connection
+  REQUIRE(ok);
+  std::set<int> seen;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until) {
+    seen.clear();
+    for (const auto& line : rx.lines()) seen.insert(id_of(parse_line(line, "ctsqs-test-host").record));
+    bool all = true;
+    for (int i = 200000; i < 200100; ++i) all = all && seen.count(i) == 1;
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int i = 200000; i < 200100; ++i) CHECK(seen.count(i) == 1);
+}
+
 TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing events", "[devo]") {
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");

@@ -196,6 +196,7 @@ class RsyslogReceiver {
   /// Stop with `sig` (SIGTERM: orderly; SIGKILL: crash) and reap it.
   void stop(int sig) {
     if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);  // a paused process would not act on SIGTERM
     ::kill(pid_, sig);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     int status = 0;
@@ -209,6 +210,10 @@ class RsyslogReceiver {
     }
     pid_ = -1;
   }
+
+  /// Freeze (SIGSTOP) or thaw (SIGCONT) the receiver: a stalled peer that stops reading.
+  void pause() { if (pid_ > 0) ::kill(pid_, SIGSTOP); }
+  void resume() { if (pid_ > 0) ::kill(pid_, SIGCONT); }
 
   /// The lines rsyslog wrote so far.
   std::vector<std::string> lines() const {
