@@ -704,7 +704,8 @@ namespace {
 /// The warnings, one per line, appended to an error: a misspelt key often explains it.
 std::string warnings_note(const CollectorConfig& c) {
   std::string out;
-  for (const auto& w : c.warnings) out += "\n" + c.source_name + ": warning: " + w.path + ": " + w.message;
+  const std::string source = c.source_name.empty() ? "config" : c.source_name;
+  for (const auto& w : c.warnings) out += "\n" + source + ": warning: " + w.path + ": " + w.message;
   return out;
 }
 
@@ -784,10 +785,7 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
     if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
   }
   if (opts.validate) {
-    if (auto v = validate(c, diag); !v) {
-      diag.message += warnings_note(c);
-      return v.error();
-    }
+    if (auto v = validate(c, diag); !v) return v.error();
   }
   return c;
 }
@@ -1123,7 +1121,7 @@ result<void> validate(const CollectorConfig& config, Diagnostics& diag) {
     if (i) msg += '\n';
     msg += source + ": " + issues[i].path + ": " + issues[i].message;
   }
-  diag.message = std::move(msg);
+  diag.message = std::move(msg) + warnings_note(config);
   return make_error_code(client_errc::invalid_argument);
 }
 

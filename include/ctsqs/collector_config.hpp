@@ -181,7 +181,8 @@ struct ConfigIssue {
 std::vector<ConfigIssue> validation_issues(const CollectorConfig& config);
 
 /// validate(): success, or client_errc::invalid_argument with `diag.message` listing every issue
-/// ("<source>: <path>: <message>", one per line).
+/// ("<source>: <path>: <message>", one per line), followed by the config's warnings
+/// ("<source>: warning: <path>: <message>"), since a misspelt key often explains an issue.
 result<void> validate(const CollectorConfig& config, Diagnostics& diag);
 
 /// A multi-line, human-readable summary for logs: every effective setting, secrets redacted

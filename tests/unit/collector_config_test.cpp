@@ -324,6 +324,23 @@ TEST_CASE("validate reports every issue, one per line", "[config]") {
   CHECK(std::count(d.message.begin(), d.message.end(), '\n') == 2);
 }
 
+TEST_CASE("validate after overrides still shows the warnings", "[config]") {
+  Diagnostics d;
+  ConfigParseOptions o;
+  o.validate = false;
+  auto r = parse_collector_config(
+      R"({"inputs":{"sqs_collector":{"id":"1","services":{"cloudtrail":{}},"regoin":"eu-west-1","base_url":"http://127.0.0.1:4566/000000000000/q"}}})",
+      "t.json", d, o);
+  REQUIRE(r.has_value());
+  r->sqs.max_messages = 10;  // an override, as the CLI applies them
+  REQUIRE_FALSE(validate(*r, d).has_value());
+  CHECK(d.message.find("t.json: inputs.sqs_collector.region: missing") == 0);
+  CHECK(d.message.find("\nt.json: warning: inputs.sqs_collector.regoin: unknown key, ignored (did you mean \"region\"?)") !=
+        std::string::npos);
+  r->aws.region = "eu-west-1";
+  CHECK(validate(*r, d).has_value());
+}
+
 TEST_CASE("describe() redacts secrets", "[config]") {
   auto c = parse_ok(with_collector(
       R"("credentials":{"aws_access_key_id":"AKIAIOSFODNN7EXAMPLE","aws_secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})"));
