@@ -425,6 +425,8 @@ asio::awaitable<result<HttpResponse>> run_exchange(std::shared_ptr<detail::Https
       conn = std::move(*opened);
     }
     msg.target(conn->absolute_form ? target->scheme + "://" + req.host + origin_form : origin_form);
+    if (conn->absolute_form && !(*proxy)->authorization.empty())
+      msg.set(http::field::proxy_authorization, (*proxy)->authorization);
     // No co_await inside ?: — g++ 12 miscompiles it.
     Outcome out;
     if (conn->secure)

@@ -99,7 +99,7 @@ TEST_CASE("a wrong secret gives a clear SignatureDoesNotMatch error without the 
   CHECK(client.stats().attempts == 1);  // never retried
 }
 
-TEST_CASE("AssumeRole with the external id works; a wrong one is refused clearly", "[integration][aws]") {
+TEST_CASE("AssumeRole with the external id works, a wrong one is refused clearly", "[integration][aws]") {
   Peers peers({.peers = "gate", .env = {{"GATE_EXTERNAL_ID", "ext-4242"}}});
   asio::io_context io;
   auto o = gate_options(peers);

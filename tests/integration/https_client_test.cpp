@@ -1,0 +1,365 @@
+// HttpsClient on loopback against real servers: TLS verification with an `openssl s_server`
+// (self-signed certificate refused by default, accepted with the CA bundle, host name checked),
+// streamed bodies from a python http.server, size limits, read timeouts, and proxies (CONNECT
+// tunnel and absolute-form) through tests/integration/connect_proxy.py.
+#include "ctsqs/transport/https_client.hpp"
+
+#include "ctsqs/retry.hpp"
+
+#include "catch.hpp"
+#include "peers.hpp"
+#include "unit/catch_result.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+
+extern char** environ;
+
+using namespace ctsqs;
+using namespace ctsqs::transport;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A background process this test started; killed (by its pid) and reaped on destruction.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& argv, const fs::path& log) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    if (pid_ <= 0) throw std::runtime_error("cannot start " + argv[0]);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+unsigned short free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+void wait_for_port(unsigned short port) {
+  for (int i = 0; i < 100; ++i) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec) return;
+    std::this_thread::sleep_for(50ms);
+  }
+  throw std::runtime_error("server on port " + std::to_string(port) + " did not come up");
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("ctsqs-https-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+/// A self-signed certificate (its own CA) for the given subjectAltName.
+void make_cert(const fs::path& dir, const std::string& name, const std::string& san) {
+  const std::string key = (dir / (name + ".key")).string(), pem = (dir / (name + ".pem")).string();
+  REQUIRE(sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout '" + key + "' -out '" + pem +
+             "' -days 2 -subj '/CN=ctsqs test' -addext 'subjectAltName=" + san + "' >/dev/null 2>&1") == 0);
+}
+
+struct Exchange {
+  result<HttpResponse> response = make_error_code(client_errc::cancelled);
+  Diagnostics diag;
+};
+
+Exchange get(HttpsClient& client, asio::io_context& io, std::string scheme, std::string host,
+             std::string path = "/", ExchangeOptions opts = {}) {
+  HttpRequest req;
+  req.scheme = std::move(scheme);
+  req.host = std::move(host);
+  req.path = std::move(path);
+  Exchange ex;
+  asio::co_spawn(io, client.async_exchange(req, opts, ex.diag),
+                 [&ex](std::exception_ptr e, result<HttpResponse> r) {
+                   if (e) std::rethrow_exception(e);
+                   ex.response = std::move(r);
+                 });
+  io.restart();
+  io.run();
+  return ex;
+}
+
+std::string host_of(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
+
+}  // namespace
+
+TEST_CASE("TLS: a self-signed server is refused by default and accepted with the CA bundle", "[integration][tls]") {
+  TempDir tmp;
+  make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
+  const auto port = free_port();
+  Background server({"openssl", "s_server", "-accept", host_of(port), "-cert", (tmp.path / "good.pem").string(),
+                     "-key", (tmp.path / "good.key").string(), "-www", "-quiet"},
+                    tmp.path / "s_server.log");
+  wait_for_port(port);
+  asio::io_context io;
+  {
+    HttpsClient client(io.get_executor());  // system trust store only
+    auto ex = get(client, io, "https", host_of(port));
+    REQUIRE(ex.response.has_error());
+    INFO(ex.diag.message);
+    CHECK(ex.diag.message.find("TLS handshake with 127.0.0.1") != std::string::npos);
+    CHECK(ex.diag.message.find("self-signed certificate") != std::string::npos);
+    CHECK_FALSE(is_retryable(ex.response.error()));
+  }
+  {
+    HttpsClientConfig cfg;
+    cfg.ca_bundle = (tmp.path / "good.pem").string();
+    HttpsClient client(io.get_executor(), cfg);
+    auto ex = get(client, io, "https", host_of(port));
+    INFO(ex.diag.message);
+    REQUIRE(ex.response);
+    CHECK(ex.response->status == 200);
+    auto named = get(client, io, "https", "localhost:" + std::to_string(port));  // SNI + DNS name
+    INFO(named.diag.message);
+    REQUIRE(named.response);
+    CHECK(named.response->status == 200);
+  }
+  {
+    HttpsClientConfig cfg;
+    cfg.verify_tls = false;  // the explicit opt-out still connects
+    HttpsClient client(io.get_executor(), cfg);
+    auto ex = get(client, io, "https", host_of(port));
+    REQUIRE(ex.response);
+  }
+}
+
+TEST_CASE("TLS: a trusted certificate for another host name is refused", "[integration][tls]") {
+  TempDir tmp;
+  make_cert(tmp.path, "other", "DNS:other.example");
+  const auto port = free_port();
+  Background server({"openssl", "s_server", "-accept", host_of(port), "-cert", (tmp.path / "other.pem").string(),
+                     "-key", (tmp.path / "other.key").string(), "-www", "-quiet"},
+                    tmp.path / "s_server.log");
+  wait_for_port(port);
+  asio::io_context io;
+  HttpsClientConfig cfg;
+  cfg.ca_bundle = (tmp.path / "other.pem").string();
+  HttpsClient client(io.get_executor(), cfg);
+  auto ip = get(client, io, "https", host_of(port));
+  REQUIRE(ip.response.has_error());
+  CHECK(ip.diag.message.find("IP address mismatch") != std::string::npos);
+  auto name = get(client, io, "https", "localhost:" + std::to_string(port));
+  REQUIRE(name.response.has_error());
+  CHECK(name.diag.message.find("hostname mismatch") != std::string::npos);
+}
+
+TEST_CASE("TLS: an unreadable CA bundle is a configuration error naming the file", "[integration][tls]") {
+  asio::io_context io;
+  HttpsClientConfig cfg;
+  cfg.ca_bundle = "/nonexistent/ca.pem";
+  try {
+    HttpsClient client(io.get_executor(), cfg);
+    FAIL("constructed with a missing CA bundle");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos);
+  }
+}
+
+TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size limit", "[integration][http]") {
+  TempDir tmp;
+  std::string blob(3 * 1024 * 1024 + 123, '\0');
+  std::mt19937 rng(7);
+  for (auto& c : blob) c = static_cast<char>(rng());
+  std::ofstream(tmp.path / "blob.bin", std::ios::binary) << blob;
+  const auto port = free_port();
+  Background server({"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1", "--directory",
+                     tmp.path.string()},
+                    tmp.path / "http.log");
+  wait_for_port(port);
+  asio::io_context io;
+  HttpsClientConfig cfg;
+  cfg.stream_chunk_bytes = 64 * 1024;
+  cfg.max_body_bytes = 1024 * 1024;
+  HttpsClient client(io.get_executor(), cfg);
+
+  std::string received;
+  std::size_t chunks = 0, largest = 0;
+  BodyChunkHandler on_body = [&](std::span<const std::byte> chunk) -> asio::awaitable<result<void>> {
+    ++chunks;
+    largest = std::max(largest, chunk.size());
+    received.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    co_return result<void>{};
+  };
+  HttpRequest req;
+  req.scheme = "http";
+  req.host = host_of(port);
+  req.path = "/blob.bin";
+  Diagnostics diag;
+  result<HttpResponse> r = make_error_code(client_errc::cancelled);
+  asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, diag),
+                 [&r](std::exception_ptr e, result<HttpResponse> v) {
+                   if (e) std::rethrow_exception(e);
+                   r = std::move(v);
+                 });
+  io.run();
+  INFO(diag.message);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.empty());
+  CHECK(received == blob);
+  CHECK(largest <= 64 * 1024);
+  CHECK(chunks >= blob.size() / (64 * 1024));
+
+  // A handler error stops the transfer and is returned.
+  int calls = 0;
+  BodyChunkHandler refuse = [&](std::span<const std::byte>) -> asio::awaitable<result<void>> {
+    ++calls;
+    co_return make_error_code(client_errc::sink_failed);
+  };
+  r = make_error_code(client_errc::cancelled);
+  asio::co_spawn(io, client.async_exchange_streaming(req, {}, refuse, diag),
+                 [&r](std::exception_ptr e, result<HttpResponse> v) {
+                   if (e) std::rethrow_exception(e);
+                   r = std::move(v);
+                 });
+  io.restart();
+  io.run();
+  REQUIRE(r.has_error());
+  CHECK(r.error() == client_errc::sink_failed);
+  CHECK(calls == 1);
+
+  // Non-2xx bodies are buffered for error parsing, never streamed.
+  auto missing = get(client, io, "http", host_of(port), "/missing");
+  REQUIRE(missing.response);
+  CHECK(missing.response->status == 404);
+
+  // The buffered exchange refuses a body over max_body_bytes.
+  auto big = get(client, io, "http", host_of(port), "/blob.bin");
+  REQUIRE(big.response.has_error());
+  CHECK(big.response.error() == client_errc::limit_exceeded);
+  CHECK(big.diag.message.find("larger than 1048576 bytes") != std::string::npos);
+  CHECK_FALSE(is_retryable(big.response.error()));
+}
+
+TEST_CASE("a server that never answers times out within the read timeout, retryably", "[integration][http]") {
+  asio::io_context io;
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});  // listens, never accepts
+  const auto port = silent.local_endpoint().port();
+  HttpsClient client(io.get_executor());
+  ExchangeOptions opts;
+  opts.read_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto ex = get(client, io, "http", host_of(port), "/", opts);
+  const auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(ex.response.has_error());
+  CHECK(is_retryable(ex.response.error()));
+  CHECK(ex.diag.message.find("timed out") != std::string::npos);
+  CHECK(took < 5s);
+
+  // Connection refused is reported with the host and is retryable.
+  const auto closed = free_port();
+  auto refused = get(client, io, "http", host_of(closed));
+  REQUIRE(refused.response.has_error());
+  CHECK(is_retryable(refused.response.error()));
+  CHECK(refused.diag.message.find("connecting to 127.0.0.1:" + std::to_string(closed)) != std::string::npos);
+}
+
+TEST_CASE("proxies: CONNECT tunnel for https, absolute-form for http, NO_PROXY, 407", "[integration][proxy]") {
+  TempDir tmp;
+  make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
+  const auto tls_port = free_port();
+  Background tls({"openssl", "s_server", "-accept", host_of(tls_port), "-cert", (tmp.path / "good.pem").string(),
+                  "-key", (tmp.path / "good.key").string(), "-www", "-quiet"},
+                 tmp.path / "s_server.log");
+  std::ofstream(tmp.path / "hello.txt") << "hello through the proxy";
+  const auto http_port = free_port();
+  Background web({"python3", "-m", "http.server", std::to_string(http_port), "--bind", "127.0.0.1", "--directory",
+                  tmp.path.string()},
+                 tmp.path / "http.log");
+  const auto proxy_port = free_port();
+  const auto proxy_log = tmp.path / "proxy.log";
+  const std::string script = std::string(CTSQS_SOURCE_DIR) + "/tests/integration/connect_proxy.py";
+  Background proxy({"python3", script, std::to_string(proxy_port), proxy_log.string(), "Basic dTpwYXNzd29yZA=="},
+                   tmp.path / "proxy.out");
+  wait_for_port(tls_port);
+  wait_for_port(http_port);
+  wait_for_port(proxy_port);
+
+  asio::io_context io;
+  HttpsClientConfig cfg;
+  cfg.ca_bundle = (tmp.path / "good.pem").string();
+  cfg.proxy.https_proxy = "http://u:password@127.0.0.1:" + std::to_string(proxy_port);
+  cfg.proxy.http_proxy = cfg.proxy.https_proxy;
+  HttpsClient client(io.get_executor(), cfg);
+
+  auto tunneled = get(client, io, "https", "localhost:" + std::to_string(tls_port));
+  INFO(tunneled.diag.message);
+  REQUIRE(tunneled.response);
+  CHECK(tunneled.response->status == 200);
+
+  auto forwarded = get(client, io, "http", host_of(http_port), "/hello.txt");
+  INFO(forwarded.diag.message);
+  REQUIRE(forwarded.response);
+  CHECK(forwarded.response->status == 200);
+  CHECK(forwarded.response->body == "hello through the proxy");
+
+  std::string log = ctsqs::test::read_file(proxy_log);
+  CHECK(log.find("CONNECT localhost:" + std::to_string(tls_port)) != std::string::npos);
+  CHECK(log.find("GET http://127.0.0.1:" + std::to_string(http_port) + "/hello.txt") != std::string::npos);
+
+  // NO_PROXY bypasses the proxy.
+  HttpsClientConfig direct = cfg;
+  direct.proxy.no_proxy = "127.0.0.1";
+  HttpsClient bypass(io.get_executor(), direct);
+  const auto lines_before = std::count(log.begin(), log.end(), '\n');
+  REQUIRE(get(bypass, io, "http", host_of(http_port), "/hello.txt").response);
+  log = ctsqs::test::read_file(proxy_log);
+  CHECK(std::count(log.begin(), log.end(), '\n') == lines_before);
+
+  // Wrong proxy credentials: a clear refusal, the password never in the message.
+  HttpsClientConfig wrong = cfg;
+  wrong.proxy.https_proxy = "http://u:WrongProxyPass@127.0.0.1:" + std::to_string(proxy_port);
+  HttpsClient denied(io.get_executor(), wrong);
+  auto refused = get(denied, io, "https", "localhost:" + std::to_string(tls_port));
+  REQUIRE(refused.response.has_error());
+  CHECK(refused.response.error() == transport_errc::proxy_refused);
+  CHECK(refused.diag.message.find("HTTP 407") != std::string::npos);
+  CHECK(refused.diag.message.find("WrongProxyPass") == std::string::npos);
+}
