@@ -1,0 +1,36 @@
+// Fuzz target: STS response parsers (AssumeRole, GetCallerIdentity), ISO 8601 and the XML text
+// extraction they use, over arbitrary bodies. Checks: no crash, and a secret never leaks into
+// the diagnostics of a failed parse.
+#include "ctsqs/detail/xml_text.hpp"
+#include "ctsqs/sts/sts.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ctsqs;
+  HttpResponse res;
+  res.status = 200;
+  res.body.assign(reinterpret_cast<const char*>(data), size);
+  Diagnostics diag;
+  auto role = sts::parse_assume_role_response(res, diag);
+  if (role) {
+    if (role->credentials.access_key_id.empty() || role->credentials.secret_access_key.empty() ||
+        role->credentials.session_token.empty() || !role->credentials.expiration)
+      __builtin_trap();
+  } else if (auto secret = detail::xml_element_text(res.body, "SecretAccessKey");
+             secret && secret->size() >= 8 && diag.message.find(*secret) != std::string::npos) {
+    __builtin_trap();  // a parse error must not echo the secret
+  }
+  Diagnostics d2;
+  auto id = sts::parse_get_caller_identity_response(res, d2);
+  if (id && (id->account.empty() || id->arn.empty())) __builtin_trap();
+  (void)sts::parse_iso8601(res.body);
+  for (const char* name : {"Credentials", "AssumedRoleUser", "Arn", "Error"})
+    if (auto inner = detail::xml_element_inner(res.body, name))
+      if (inner->data() < res.body.data() || inner->data() + inner->size() > res.body.data() + res.body.size())
+        __builtin_trap();  // views stay inside the document
+  (void)detail::xml_decode(res.body);
+  return 0;
+}
