@@ -567,6 +567,13 @@ DevoSinkOptions parse_devo(ObjReader& r) {
   if (auto v = r.size("buffer_bytes")) d.buffer_bytes = static_cast<std::size_t>(*v);
   if (auto v = r.duration("connect_timeout")) d.connect_timeout = *v;
   if (auto v = r.whole_seconds("reconnect_every")) d.reconnect_every = *v;
+  if (auto v = r.str("server_name")) d.server_name = *v;
+  if (auto v = r.boolean("verify_server")) d.verify_server = *v;
+  if (auto v = r.size("batch_bytes")) d.batch_bytes = static_cast<std::size_t>(*v);
+  if (auto v = r.duration("flush_timeout")) d.flush_timeout = *v;
+  if (auto v = r.duration("backoff_initial")) d.backoff_initial = *v;
+  if (auto v = r.duration("backoff_max")) d.backoff_max = *v;
+  if (auto v = r.duration("accept_wait")) d.accept_wait = *v;
   r.finish();
   return d;
 }
@@ -1034,6 +1041,7 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
     else is.placeholder(dp, o.directory->path.string());
   }
   if (o.devo) {
+    const std::size_t before_devo = is.list.size();
     const auto& d = *o.devo;
     std::string dp = "ctsqs.outputs.devo";
     for (auto [key, v] : {std::pair<const char*, const std::string*>{"address", &d.address},
@@ -1044,18 +1052,27 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
       is.add(dp, "missing: set address (a relay or collector host) or region (\"us\", \"eu\", ...)");
     if (!d.address.empty() && !d.region.empty())
       is.add(p(dp, "region"), "set either address or region, not both");
-    if (!d.region.empty() && !is_placeholder(d.region) &&
-        !std::all_of(d.region.begin(), d.region.end(), [](char ch) { return is_lower(ch) || is_digit(ch) || ch == '-'; }))
-      is.add(p(dp, "region"), "expected a Devo region such as \"us\", \"eu\", \"ca\", \"apac\", got " + shown(d.region));
+    if (!d.region.empty() && !is_placeholder(d.region) && !devo_region_host(d.region))
+      is.add(p(dp, "region"), "expected a Devo region: \"us\", \"eu\", \"ca\" or \"apac\", got " + shown(d.region));
     if (d.cert_file.empty() != d.key_file.empty())
       is.add(p(dp, d.cert_file.empty() ? "cert" : "key"), "missing: cert and key go together (the domain's client certificate and its private key)");
-    if (d.tls && d.address.empty() && d.cert_file.empty())
-      is.add(p(dp, "cert"), "missing: Devo's collector endpoints require the domain's client certificate (cert, key, chain)");
+    if (d.tls && d.cert_file.empty() && d.key_file.empty())
+      is.add(p(dp, "cert"), "missing: TLS to Devo needs the domain's client certificate (cert, key, chain); "
+                             "set \"tls\": false for a relay over plain TCP");
     if (!d.tls && (!d.cert_file.empty() || !d.chain_file.empty()))
       is.add(p(dp, "tls"), "tls is false but a certificate is set; a relay over plain TCP uses none");
     if (d.port == 0) is.add(p(dp, "port"), "expected a port 1-65535");
     if (d.connect_timeout <= milliseconds(0)) is.add(p(dp, "connect_timeout"), "expected a positive duration");
     if (d.buffer_bytes < 4096) is.add(p(dp, "buffer_bytes"), "expected at least 4096 bytes");
+    // Whatever the sink itself would refuse is refused here, before anything runs.
+    if (is.list.size() == before_devo) {
+      Diagnostics dd;
+      if (auto v = validate(d, dd); !v) {
+        std::string m = dd.message;
+        if (m.starts_with("devo: ")) m.erase(0, 6);
+        is.add(dp, m);
+      }
+    }
   }
   // concurrency and SQS
   const auto& q = c.sqs;

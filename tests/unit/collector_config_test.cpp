@@ -141,7 +141,9 @@ TEST_CASE("the ctsqs section sets every group", "[config]") {
   auto c = parse_ok(with_collector("", R"("ctsqs": {
       "outputs": {"stdout": {"format": "raw"}, "directory": {"path": "out", "format": "devo"},
                   "devo": {"address": "relay.example", "port": 13000, "tls": false,
-                           "hostname": "ctsqs-1", "connect_timeout": "2s"}},
+                           "hostname": "ctsqs-1", "connect_timeout": "2s", "batch_bytes": "16KiB",
+                           "flush_timeout": "2m", "backoff_initial": "100ms", "backoff_max": "10s",
+                           "accept_wait": 0, "server_name": "collector", "verify_server": false}},
       "concurrency": {"messages_in_flight": 64, "objects_in_flight": 16, "receives_in_flight": 4},
       "sqs": {"wait_time": "15s", "max_messages": 7, "visibility_timeout": "10m",
               "visibility_extension_interval": 120},
@@ -168,6 +170,13 @@ TEST_CASE("the ctsqs section sets every group", "[config]") {
   CHECK_FALSE(c.outputs.devo->tls);
   CHECK(c.outputs.devo->hostname == "ctsqs-1");
   CHECK(c.outputs.devo->connect_timeout == 2000ms);
+  CHECK(c.outputs.devo->batch_bytes == 16384u);
+  CHECK(c.outputs.devo->flush_timeout == 120s);
+  CHECK(c.outputs.devo->backoff_initial == 100ms);
+  CHECK(c.outputs.devo->backoff_max == 10s);
+  CHECK(c.outputs.devo->accept_wait == 0ms);
+  CHECK(c.outputs.devo->server_name == "collector");
+  CHECK_FALSE(c.outputs.devo->verify_server);
   CHECK(c.concurrency.messages_in_flight == 64);
   CHECK(c.concurrency.objects_in_flight == 16);
   CHECK(c.concurrency.receives_in_flight == 4);
@@ -296,6 +305,12 @@ TEST_CASE("validation names the JSON path and what is expected", "[config]") {
       {with_collector("", R"("ctsqs":{"outputs":{"stdout":{"format":"csv"}}})"), "ctsqs.outputs.stdout.format: expected \"flat\", \"raw\" or \"devo\""},
       {with_collector("", R"("ctsqs":{"outputs":{"devo":{"region":"eu"}}})"), "ctsqs.outputs.devo.cert: missing"},
       {with_collector("", R"("ctsqs":{"outputs":{"devo":{}}})"), "ctsqs.outputs.devo: missing: set address"},
+      {with_collector("", R"("ctsqs":{"outputs":{"devo":{"region":"mars","cert":"c","key":"k"}}})"),
+       "ctsqs.outputs.devo.region: expected a Devo region: \"us\", \"eu\", \"ca\" or \"apac\", got \"mars\""},
+      {with_collector("", R"("ctsqs":{"outputs":{"devo":{"address":"relay"}}})"),
+       "ctsqs.outputs.devo.cert: missing: TLS to Devo needs the domain's client certificate"},
+      {with_collector("", R"("ctsqs":{"outputs":{"devo":{"address":"relay","tls":false,"backoff_initial":"5s","backoff_max":"1s"}}})"),
+       "ctsqs.outputs.devo: backoff_max must be at least backoff_initial"},
       {with_collector("", R"("ctsqs":{"endpoints":{"sqs":"ftp://x"}})"), "ctsqs.endpoints.sqs: expected an http:// or https:// URL"},
       {with_collector("", R"("ctsqs":{"heartbeat":{"tag":"beat"}})"), "ctsqs.heartbeat.tag: expected a Devo tag of at least two levels"},
       {with_collector("", R"("ctsqs":{"credentials":{"session_duration":60}})"), "ctsqs.credentials.session_duration: expected 900 s to 43200 s"},
