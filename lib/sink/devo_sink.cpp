@@ -735,6 +735,8 @@ result<std::unique_ptr<DevoSink>> DevoSink::create(DevoSinkOptions options, Diag
   if (impl->opts.tls) {
     if (auto r = impl->load_tls(diag); !r) return r.error();
   }
+  // Two batches fit in the buffer, so one can be written while the next fills.
+  impl->opts.batch_bytes = std::min(impl->opts.batch_bytes, impl->opts.buffer_bytes / 2);
   impl->pending.reserve(impl->opts.batch_bytes + 1024);
   Impl* p = impl.get();
   asio::co_spawn(p->io, p->run(), asio::detached);

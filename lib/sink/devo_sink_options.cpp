@@ -68,9 +68,9 @@ result<void> validate(const DevoSinkOptions& o, Diagnostics& diag) {
   if (o.hostname.find_first_of(" \t\r\n") != std::string::npos)
     return fail(diag, "devo: hostname must not contain spaces, got '" + o.hostname + "'");
   if (o.batch_bytes == 0) return fail(diag, "devo: batch_bytes must be positive");
-  if (o.buffer_bytes < o.batch_bytes)
-    return fail(diag, "devo: buffer_bytes (" + std::to_string(o.buffer_bytes) +
-                          ") must be at least batch_bytes (" + std::to_string(o.batch_bytes) + ")");
+  if (o.buffer_bytes < 4096)
+    return fail(diag, "devo: buffer_bytes must be at least 4096, got " +
+                          std::to_string(o.buffer_bytes));
   if (o.connect_timeout.count() <= 0) return fail(diag, "devo: connect_timeout must be positive");
   if (o.flush_timeout.count() <= 0) return fail(diag, "devo: flush_timeout must be positive");
   if (o.reconnect_every.count() < 0) return fail(diag, "devo: reconnect_every must not be negative");

@@ -30,7 +30,8 @@ struct DevoSinkOptions {
   std::string hostname;     ///< syslog HOSTNAME; empty = this machine's name
   int priority = 14;        ///< syslog PRI (user.info)
   std::size_t buffer_bytes = 8u << 20;  ///< bounded in-memory buffer; writes block when full
-  std::size_t batch_bytes = 64u << 10;  ///< lines are handed to the socket in batches this big
+  /// Lines are handed to the socket in batches this big (at most half of `buffer_bytes`).
+  std::size_t batch_bytes = 64u << 10;
   std::chrono::milliseconds connect_timeout{10000};  ///< TCP connect + TLS handshake, per try
   /// How long `flush` waits for everything written to be delivered before it fails.
   std::chrono::milliseconds flush_timeout{60000};
