@@ -1162,8 +1162,10 @@ std::string describe(const CollectorConfig& c) {
   const auto& cr = c.credentials;
   os << "  credentials: ";
   if (!cr.access_key_id.empty()) {
-    os << "static key " << cr.access_key_id.substr(0, std::min<std::size_t>(4, cr.access_key_id.size()))
-       << "... (secret " << (cr.secret_access_key.empty() ? "missing" : "redacted") << ")";
+    // A real key id is 16+ characters; its first four say only the kind (AKIA, ASIA).
+    os << "static key "
+       << (cr.access_key_id.size() >= 16 ? cr.access_key_id.substr(0, 4) + "..." : std::string("(redacted)"))
+       << " (secret " << (cr.secret_access_key.empty() ? "missing" : "redacted") << ")";
   } else {
     os << "default chain" << (cr.profile.empty() ? "" : " (profile " + cr.profile + ")");
   }
@@ -1218,11 +1220,10 @@ std::string describe(const CollectorConfig& c) {
      << " verify_tls=" << yn(e.verify_tls) << (e.ca_bundle.empty() ? "" : " ca_bundle " + e.ca_bundle)
      << "; timeouts connect " << msecs(e.connect_timeout) << " read " << msecs(e.read_timeout)
      << ", attempts " << e.max_attempts << '\n';
-  os << "  decoder: max object "
-     << (c.decoder.max_object_bytes ? std::to_string(*c.decoder.max_object_bytes) : std::string("default"))
-     << " bytes, max record "
-     << (c.decoder.max_record_bytes ? std::to_string(*c.decoder.max_record_bytes) : std::string("default"))
-     << " bytes\n";
+  const auto dec = apply(c.decoder);
+  os << "  decoder: max object " << dec.max_object_bytes << " bytes"
+     << (c.decoder.max_object_bytes ? "" : " (default)") << ", max record " << dec.max_record_bytes
+     << " bytes" << (c.decoder.max_record_bytes ? "" : " (default)") << '\n';
   return os.str();
 }
 

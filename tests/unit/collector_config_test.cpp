@@ -365,6 +365,11 @@ TEST_CASE("describe() redacts secrets", "[config]") {
   CHECK(s.find("AKIA...") != std::string::npos);
   CHECK(s.find("12345") != std::string::npos);
   CHECK(s.find("cloud.aws.cloudtrail.{service}") != std::string::npos);
+  // A short (emulator) key id is not shown at all.
+  c = parse_ok(with_collector(R"("credentials":{"aws_access_key_id":"test","aws_secret_access_key":"test"})"));
+  s = describe(c);
+  CHECK(s.find("static key (redacted) (secret redacted)") != std::string::npos);
+  CHECK(s.find("decoder: max object 4294967296 bytes (default), max record 16777216 bytes (default)") != std::string::npos);
 }
 
 TEST_CASE("a placeholder left in the secret key is reported without echoing it", "[config]") {
