@@ -7,6 +7,7 @@
 #include "ctsqs/retry.hpp"
 
 #include "catch.hpp"
+#include "background_process.hpp"
 #include "peers.hpp"
 #include "unit/catch_result.hpp"
 
@@ -15,85 +16,22 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <thread>
-
-extern char** environ;
 
 using namespace ctsqs;
 using namespace ctsqs::transport;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using ctsqs::test::Background;
+using ctsqs::test::free_port;
+using ctsqs::test::TempDir;
+using ctsqs::test::wait_for_port;
 
 namespace {
-
-/// A background process this test started; killed (by its pid) and reaped on destruction.
-class Background {
- public:
-  explicit Background(const std::vector<std::string>& argv, const fs::path& log) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    if (pid_ <= 0) throw std::runtime_error("cannot start " + argv[0]);
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
-
-unsigned short free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-void wait_for_port(unsigned short port) {
-  for (int i = 0; i < 100; ++i) {
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    boost::system::error_code ec;
-    s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-    if (!ec) return;
-    std::this_thread::sleep_for(50ms);
-  }
-  throw std::runtime_error("server on port " + std::to_string(port) + " did not come up");
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("ctsqs-https-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 

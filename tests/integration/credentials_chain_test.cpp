@@ -1,0 +1,197 @@
+// The credentials chain end to end: each source (environment, shared files with a role and an
+// external id, ECS container, EC2 IMDSv2, web identity) yields credentials that the SigV4 gate
+// then accepts. Credential endpoints are tests/integration/fake_credential_endpoints.py; the
+// environment is injected, never the test process's own.
+#include "ctsqs/aws_client.hpp"
+
+#include "ctsqs/credentials/chain.hpp"
+
+#include "background_process.hpp"
+#include "catch.hpp"
+#include "peers.hpp"
+#include "unit/catch_result.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <fstream>
+#include <map>
+
+using namespace ctsqs;
+using namespace ctsqs::test;
+namespace asio = boost::asio;
+
+namespace {
+
+// Temporary credentials the fake endpoints issue and the gate knows (GATE_CREDENTIALS).
+constexpr const char* kAkid = "ASIAFAKECHAIN0001";
+constexpr const char* kSecret = "FakeChainSecretNeverPrinted";
+constexpr const char* kToken = "FakeChainSessionToken";
+constexpr const char* kEcsAuth = "ecs-auth-token-42";
+constexpr const char* kWebToken = "eyJ.web-identity.token";
+
+struct Fixture {
+  Peers peers{{.peers = "gate",
+               .env = {{"GATE_CREDENTIALS", std::string("test:test,") + kAkid + ":" + kSecret + ":" + kToken},
+                       {"GATE_EXTERNAL_ID", "ext-chain"}}}};
+  TempDir tmp;
+  unsigned short fake_port = free_port();
+  Background fake{{"python3", std::string(CTSQS_SOURCE_DIR) + "/tests/integration/fake_credential_endpoints.py",
+                   std::to_string(fake_port), (tmp.path / "fake.log").string(), kAkid, kSecret, kToken, kEcsAuth,
+                   kWebToken},
+                  tmp.path / "fake.out"};
+  asio::io_context io;
+
+  Fixture() { wait_for_port(fake_port); }
+
+  std::string fake_url() const { return "http://127.0.0.1:" + std::to_string(fake_port); }
+
+  /// An AwsClient whose environment is exactly `env` (plus the gate as STS endpoint).
+  AwsClientOptions options(std::map<std::string, std::string, std::less<>> env) {
+    AwsClientOptions o;
+    o.endpoints.region = "eu-west-1";
+    o.endpoints.sts_endpoint = peers.gate_endpoint();
+    env.emplace("AWS_CONFIG_FILE", (tmp.path / "none").string());
+    env.emplace("AWS_SHARED_CREDENTIALS_FILE", (tmp.path / "none").string());
+    o.env = [env](std::string_view k) -> std::optional<std::string> {
+      auto it = env.find(k);
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    return o;
+  }
+
+  std::pair<result<sts::CallerIdentity>, Diagnostics> whoami(AwsClient& client) {
+    Diagnostics diag;
+    result<sts::CallerIdentity> out = make_error_code(client_errc::cancelled);
+    asio::co_spawn(io, async_get_caller_identity(client, diag),
+                   [&out](std::exception_ptr e, result<sts::CallerIdentity> r) {
+                     if (e) std::rethrow_exception(e);
+                     out = std::move(r);
+                   });
+    io.restart();
+    io.run();
+    return {out, diag};
+  }
+
+  std::string fake_log() const { return read_file(tmp.path / "fake.log"); }
+};
+
+}  // namespace
+
+TEST_CASE("chain: environment credentials are accepted by the gate", "[integration][chain]") {
+  Fixture f;
+  AwsClient client(f.io.get_executor(),
+                   f.options({{"AWS_ACCESS_KEY_ID", kAkid}, {"AWS_SECRET_ACCESS_KEY", kSecret},
+                              {"AWS_SESSION_TOKEN", kToken}, {"AWS_EC2_METADATA_DISABLED", "true"}}));
+  auto [id, diag] = f.whoami(client);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(id->arn == std::string("arn:aws:iam::000000000000:user/") + kAkid);
+  CHECK(client.credentials().describe() == "environment");
+}
+
+TEST_CASE("chain: a shared-files profile with role_arn, source_profile and external_id", "[integration][chain]") {
+  Fixture f;
+  std::ofstream(f.tmp.path / "config") << "[profile collector]\nrole_arn = arn:aws:iam::123456789012:role/from-profile\n"
+                                          "source_profile = keys\nexternal_id = ext-chain\nrole_session_name = prof\n";
+  std::ofstream(f.tmp.path / "credentials") << "[keys]\naws_access_key_id = test\naws_secret_access_key = test\n";
+  auto o = f.options({{"AWS_PROFILE", "collector"}, {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()},
+                      {"AWS_SHARED_CREDENTIALS_FILE", (f.tmp.path / "credentials").string()}});
+  AwsClient client(f.io.get_executor(), o);
+  auto [id, diag] = f.whoami(client);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(id->arn == "arn:aws:sts::000000000000:assumed-role/from-profile/prof");
+  CHECK(client.credentials().describe() ==
+        "profile collector: assume-role arn:aws:iam::123456789012:role/from-profile (with external id) <- profile keys");
+}
+
+TEST_CASE("chain: ECS container credentials with an authorization token file", "[integration][chain]") {
+  Fixture f;
+  std::ofstream(f.tmp.path / "ecs-token") << kEcsAuth << "\n";
+  AwsClient client(f.io.get_executor(),
+                   f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", f.fake_url() + "/ecs/credentials"},
+                              {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", (f.tmp.path / "ecs-token").string()}}));
+  auto [id, diag] = f.whoami(client);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(id->arn == std::string("arn:aws:iam::000000000000:user/") + kAkid);
+  CHECK(client.credentials().describe() == "ecs-container");
+
+  AwsClient wrong(f.io.get_executor(),
+                  f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", f.fake_url() + "/ecs/credentials"},
+                             {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-token"}}));
+  auto [bad, bad_diag] = f.whoami(wrong);
+  REQUIRE(bad.has_error());
+  INFO(bad_diag.message);
+  CHECK(bad_diag.message.find("ECS container credentials") != std::string::npos);
+  CHECK(bad_diag.message.find("HTTP 403") != std::string::npos);
+  CHECK(bad_diag.message.find("not-the-token") == std::string::npos);
+}
+
+TEST_CASE("chain: EC2 instance metadata with an IMDSv2 session token", "[integration][chain]") {
+  Fixture f;
+  AwsClient client(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  auto [id, diag] = f.whoami(client);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(client.credentials().describe() == "ec2-instance-metadata");
+  const std::string log = f.fake_log();
+  INFO(log);
+  const auto put = log.find("PUT /latest/api/token ttl=21600");
+  const auto role = log.find("GET /latest/meta-data/iam/security-credentials/ token=yes");
+  const auto creds = log.find("GET /latest/meta-data/iam/security-credentials/ctsqs-instance-role token=yes");
+  REQUIRE(put != std::string::npos);
+  REQUIRE(role != std::string::npos);
+  REQUIRE(creds != std::string::npos);
+  CHECK(put < role);
+  CHECK(role < creds);
+}
+
+TEST_CASE("chain: web identity token file and role (EKS), sent unsigned", "[integration][chain]") {
+  Fixture f;
+  std::ofstream(f.tmp.path / "token") << kWebToken;
+  // STS for the web identity exchange is the fake; the gate then checks the credentials.
+  CredentialsContext ctx;
+  ctx.executor = f.io.get_executor();
+  AwsClient plain(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}}));
+  ctx.http = &plain.http();
+  ctx.region = "eu-west-1";
+  std::map<std::string, std::string, std::less<>> env = {
+      {"AWS_WEB_IDENTITY_TOKEN_FILE", (f.tmp.path / "token").string()},
+      {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/eks-pod"},
+      {"AWS_ROLE_SESSION_NAME", "pod-1"},
+      {"AWS_ENDPOINT_URL_STS", f.fake_url()}};
+  ctx.env = [env](std::string_view k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  auto chain = make_default_chain(ctx);
+  auto o = f.options({});
+  o.credentials_provider = chain;
+  AwsClient client(f.io.get_executor(), o);
+  auto [id, diag] = f.whoami(client);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(id->arn == std::string("arn:aws:iam::000000000000:user/") + kAkid);
+  CHECK(chain->describe() == "web-identity arn:aws:iam::123456789012:role/eks-pod");
+  CHECK(f.fake_log().find("POST AssumeRoleWithWebIdentity signed=no") != std::string::npos);
+
+  std::ofstream(f.tmp.path / "token", std::ios::trunc) << "forged";
+  chain->invalidate();
+  auto [bad, bad_diag] = f.whoami(client);
+  REQUIRE(bad.has_error());
+  CHECK(bad_diag.aws_code == "InvalidIdentityToken");
+  CHECK(bad_diag.message.find("eks-pod") != std::string::npos);
+}
+
+TEST_CASE("chain: nothing usable fails fast with the sources tried", "[integration][chain]") {
+  Fixture f;
+  AwsClient client(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}, {"HOME", f.tmp.path.string()}}));
+  auto [id, diag] = f.whoami(client);
+  REQUIRE(id.has_error());
+  CHECK(diag.message.find("no AWS credentials found") != std::string::npos);
+  CHECK(diag.message.find("AWS_EC2_METADATA_DISABLED") != std::string::npos);
+}
