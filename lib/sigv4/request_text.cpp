@@ -70,6 +70,8 @@ result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag)
     return fail(diag, line_no, "request line must end with the HTTP version, e.g. HTTP/1.1");
   if (target.empty()) return fail(diag, line_no, "request line has an empty target");
   if (has_control(target)) return fail(diag, line_no, "request target has a control character");
+  if (target.front() != '/')
+    return fail(diag, line_no, "request target must start with '/' (origin form, e.g. /path?query)");
   req.method = std::string(method);
   std::size_t q = target.find('?');
   req.path = std::string(target.substr(0, q));

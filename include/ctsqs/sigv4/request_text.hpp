@@ -10,10 +10,11 @@
 namespace ctsqs::sigv4 {
 
 /// Parses "METHOD TARGET HTTP/1.1\nName:value\n...\n\nbody". Lines may end in "\n" or "\r\n";
-/// the target may contain spaces (the suite's `/example space/`) and is split at the first `?`
-/// into path and query, kept raw. Header values are kept byte for byte after the colon (SigV4
-/// canonicalization trims them); a line starting with a space or tab continues the previous
-/// header and becomes one more value of it (joined with `,` when signed). Everything after the
+/// the target must start with '/', may contain spaces (the suite's `/example space/`) and is
+/// split at the first `?` into path and query, kept raw. Header values are kept byte for byte
+/// after the colon (SigV4 canonicalization trims them) and may not hold control characters
+/// other than tab; a line starting with a space or tab continues the previous header and
+/// becomes one more value of it (joined with `,` when signed). Everything after the
 /// first empty line is the body. `host` is set from the Host header. Errors name the line.
 /// Input is untrusted (fuzzed by tests/fuzz/fuzz_http_request.cpp).
 result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag = nullptr);

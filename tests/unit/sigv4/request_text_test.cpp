@@ -37,6 +37,7 @@ TEST_CASE("request text: errors name the line", "[sigv4]") {
   struct Row { const char* text; const char* needle; };
   for (auto [text, needle] : {Row{"", "line 1"}, Row{"GET\n", "line 1"},
                               Row{"GET / FTP/1\n", "HTTP version"},
+                              Row{"GET ?a=1 HTTP/1.1\n", "start with '/'"},
                               Row{"GET / HTTP/1.1\nno colon here\n", "line 2"},
                               Row{"GET / HTTP/1.1\n value\n", "continuation"},
                               Row{"GET / HTTP/1.1\nBad Name:v\n", "invalid character"},
