@@ -255,11 +255,17 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
     const bool disrupt = b % 2 == 1;
     for (int attempt = 0; attempt < 10; ++attempt) {
       std::thread restarter;
+      const auto bytes_before = sink->stats().bytes_written;
       for (int k = 0; k < per_batch; ++k) {
         REQUIRE(sink->write(make_event(b * per_batch + k)));
         if (disrupt && attempt == 0 && k == per_batch / 2) {
-          // Let the I/O thread put the first half on the wire, then take the receiver down.
-          std::this_thread::sleep_for(std::chrono::milliseconds(150));
+          // Wait until the I/O thread put part of this batch on the wire, then take the
+          // receiver down.
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (sink->stats().bytes_written == bytes_before &&
+                 std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          REQUIRE(sink->stats().bytes_written > bytes_before);
           rx.stop(b % 4 == 1 ? SIGKILL : SIGTERM);
           ++restarts;
           restarter = std::thread([&rx] {
