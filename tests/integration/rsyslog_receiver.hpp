@@ -146,9 +146,17 @@ class RsyslogReceiver {
 
   RsyslogReceiver(const std::filesystem::path& dir, Options o) : dir_(dir), opts_(std::move(o)) {
     std::filesystem::create_directories(dir_ / "work");
-    port_ = free_loopback_port();
-    write_conf();
-    start();
+    // A free port may be taken by someone else before rsyslogd binds it: try a few.
+    for (int attempt = 0;; ++attempt) {
+      port_ = free_loopback_port();
+      write_conf();
+      try {
+        start(std::chrono::seconds(attempt < 2 ? 5 : 15));
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt >= 2) throw;
+      }
+    }
   }
   ~RsyslogReceiver() { stop(SIGTERM); }
   RsyslogReceiver(const RsyslogReceiver&) = delete;
@@ -160,7 +168,7 @@ class RsyslogReceiver {
   bool running() const { return pid_ > 0; }
 
   /// Start rsyslogd and wait until it accepts connections (throws with its log if it does not).
-  void start() {
+  void start(std::chrono::seconds timeout = std::chrono::seconds(15)) {
     if (pid_ > 0) return;
     const std::string conf = (dir_ / "rsyslog.conf").string();
     const std::string pidfile = (dir_ / "rsyslogd.pid").string();
@@ -178,7 +186,7 @@ class RsyslogReceiver {
                static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
