@@ -324,3 +324,30 @@ TEST_CASE("Visibility changes, partial batch failures and error responses agains
   CHECK(throttled.error() == aws_errc::throttling);
   CHECK(is_retryable_aws_error(throttled.error()));
 }
+
+TEST_CASE("SNS raw message delivery: the queue gets the inner notification itself", "[integration][protocol]") {
+  Peers peers;
+  auto seeded = peers.seed({"--files", "2", "--records", "1", "--routes", "sns,native", "--raw-delivery",
+                            "--drop-test-events"});
+  INFO(seeded.log);
+  REQUIRE(seeded.exit_code == 0);
+  auto summary = boost::json::parse(seeded.summary).as_object();
+  std::set<std::string> want;
+  for (const auto& o : summary.at("objects").as_array()) want.insert(std::string(o.at("key").as_string()));
+  GateClient gate(peers);
+  for (auto [queue, format] : {std::pair{"ct-sns-events", NotificationFormat::s3_event},
+                               std::pair{"ct-native-events", NotificationFormat::cloudtrail_sns}}) {
+    INFO(queue);
+    const std::string url(summary.at("queues").at(queue).at("url").as_string());
+    auto got = receive_all(gate, url, want.size());
+    REQUIRE(got.size() == want.size());
+    std::set<std::string> keys;
+    for (const auto& r : got) {
+      CHECK_FALSE(r.notification.via_sns);
+      CHECK(r.notification.format == format);
+      for (const auto& o : r.notification.objects) keys.insert(o.key);
+    }
+    CHECK(keys == want);
+    CHECK(delete_all(gate, url, got) == want.size());
+  }
+}

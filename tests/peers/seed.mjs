@@ -33,6 +33,8 @@
 //   --visibility-timeout S   queue VisibilityTimeout in seconds (default 30)
 //   --routes LIST            comma list of s3,sns,native: which notifications to configure
 //                            (default s3,sns,native)
+//   --raw-delivery           subscribe the SNS queues with RawMessageDelivery=true: the queues then
+//                            receive the published message itself, without the SNS envelope
 //   --manual-notify          do not configure S3 notifications: send hand-made S3 event records
 //                            (same format as S3's) to ct-s3-events / ct-s3-topic instead
 //   --drop-test-events       wait for the s3:TestEvent messages S3 sends when notifications are
@@ -69,7 +71,7 @@ try {
       files: { type: "string" }, records: { type: "string" }, "name-suffix": { type: "string" },
       "queue-prefix": { type: "string" }, "max-receive-count": { type: "string" },
       "visibility-timeout": { type: "string" }, routes: { type: "string" },
-      "manual-notify": { type: "boolean" }, "drop-test-events": { type: "boolean" },
+      "manual-notify": { type: "boolean" }, "raw-delivery": { type: "boolean" }, "drop-test-events": { type: "boolean" },
       seed: { type: "string" }, "wait-s": { type: "string" }, out: { type: "string" }, help: { type: "boolean" },
     },
   });
@@ -102,6 +104,7 @@ const a = {
   visibility: int("visibility-timeout", o["visibility-timeout"], 30),
   routes: new Set((o.routes ?? "s3,sns,native").split(",").filter(Boolean)),
   manual: !!o["manual-notify"],
+  raw: !!o["raw-delivery"],
   dropTest: !!o["drop-test-events"],
   seed: int("seed", o.seed, 42),
   waitS: int("wait-s", o["wait-s"], 15),
@@ -157,7 +160,8 @@ if (a.routes.has("native")) queues["ct-native-events"] = await queue("ct-native-
 const topics = {};
 async function topic(name, q) {
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: a.prefix + name }));
-  await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: q.arn }));
+  const Attributes = a.raw ? { RawMessageDelivery: "true" } : undefined;
+  await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: q.arn, Attributes }));
   topics[name] = TopicArn;
   return TopicArn;
 }
