@@ -233,6 +233,31 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
   }
 }
 
+// With TLS 1.2 the receiver checks the client certificate inside the handshake.
+TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
+                                         pki.file("server.key"), true});
+  Diagnostics diag;
+  {
+    auto o = tls_options(pki, rx);
+    o.cert_file = pki.file("other-client.pem");
+    o.key_file = pki.file("other-client.key");
+    auto sink = make_sink(o);
+    CHECK_FALSE(sink->connect(diag));
+    CHECK(diag.message.find("rejected the client certificate " + o.cert_file) != std::string::npos);
+  }
+  auto sink = make_sink(tls_options(pki, rx));
+  for (int i = 0; i < 100; ++i) REQUIRE(sink->write(make_event(i)));
+  REQUIRE(sink->flush());
+  const auto lines = rx.wait_for_lines(100);
+  REQUIRE(lines.size() == 100);
+  for (int i = 0; i < 100; ++i)
+    CHECK(parse_line(lines[static_cast<std::size_t>(i)], "ctsqs-test-host").record == make_event(i).record);
+}
+
 // Receiver killed (SIGKILL) or stopped (SIGTERM) in the middle of a batch, then restarted: the
 // flush covering the lost connection fails, the re-sent batch (the SQS message coming back)
 // succeeds after the reconnect, every event arrives at least once, and every event of every
@@ -440,4 +465,14 @@ TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", 
   CHECK(err.find("rejected the client certificate " + pki.file("other-client.pem")) !=
         std::string::npos);
   CHECK(rx.lines().size() == expected.size());
+
+  // A relay over plain TCP: --devo-no-tls.
+  RsyslogReceiver relay(dir.path() / "relay", {false, {}, {}, {}});
+  REQUIRE(std::system((common + "--output devo://localhost:" + std::to_string(relay.port()) +
+                       " --devo-no-tls '" + logs.string() + "' 2>'" + err_file + "'")
+                          .c_str()) == 0);
+  const auto relayed = relay.wait_for_lines(expected.size());
+  REQUIRE(relayed.size() == expected.size());
+  for (std::size_t i = 0; i < relayed.size(); ++i)
+    CHECK(parse_line(relayed[i], "cli-host").record == parse_line(expected[i], "cli-host").record);
 }

@@ -142,6 +142,7 @@ class RsyslogReceiver {
   struct Options {
     bool tls = true;
     std::string ca_file, cert_file, key_file;  ///< with tls
+    bool tls12_only = false;  ///< offer only TLS 1.2 (client certificate checked in the handshake)
   };
 
   RsyslogReceiver(const std::filesystem::path& dir, Options o) : dir_(dir), opts_(std::move(o)) {
@@ -264,7 +265,8 @@ class RsyslogReceiver {
     c << "main_queue(queue.type=\"Direct\")\n";
     if (opts_.tls)
       c << "module(load=\"imtcp\" streamDriver.name=\"ossl\" streamDriver.mode=\"1\" "
-           "streamDriver.authMode=\"x509/certvalid\" maxSessions=\"200\")\n";
+           "streamDriver.authMode=\"x509/certvalid\" maxSessions=\"200\""
+        << (opts_.tls12_only ? " gnutlsPriorityString=\"Protocol=-ALL,TLSv1.2\"" : "") << ")\n";
     else
       c << "module(load=\"imtcp\" maxSessions=\"200\")\n";
     c << "template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n"
