@@ -167,43 +167,6 @@ asio::awaitable<result<Credentials>> assume_role_fetch(CredentialsContext ctx,
   }
 }
 
-/// Credentials JSON of ECS and IMDS: AccessKeyId, SecretAccessKey, Token, Expiration.
-result<Credentials> parse_credentials_json(std::string_view body, std::string_view what,
-                                           Diagnostics& diag) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) {
-    diag.message = std::string(what) + ": response is not a JSON object";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  const auto& o = v.get_object();
-  auto str = [&](std::string_view k) -> std::string {
-    auto it = o.find(k);
-    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
-  };
-  if (auto code = str("Code"); !code.empty() && code != "Success") {
-    diag.message = std::string(what) + ": credentials not available (Code " + code + ")";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  Credentials c;
-  c.access_key_id = str("AccessKeyId");
-  c.secret_access_key = str("SecretAccessKey");
-  c.session_token = str("Token");
-  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    diag.message = std::string(what) + ": response lacks AccessKeyId or SecretAccessKey";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  if (auto e = str("Expiration"); !e.empty()) {
-    auto t = sts::parse_iso8601(e);
-    if (!t) {
-      diag.message = std::string(what) + ": unreadable Expiration";
-      return make_error_code(aws_errc::malformed_response);
-    }
-    c.expiration = *t;
-  }
-  return c;
-}
-
 asio::awaitable<result<Credentials>> web_identity_fetch(CredentialsContext ctx, std::string token_file,
                                                         std::string role_arn, std::string session_name,
                                                         Diagnostics& diag) {
@@ -589,6 +552,42 @@ class AssumeRoleProvider final : public CredentialsProvider {
 };
 
 }  // namespace
+
+result<Credentials> parse_credentials_json(std::string_view body, std::string_view what,
+                                           Diagnostics& diag) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    diag.message = std::string(what) + ": response is not a JSON object";
+    return make_error_code(aws_errc::malformed_response);
+  }
+  const auto& o = v.get_object();
+  auto str = [&](std::string_view k) -> std::string {
+    auto it = o.find(k);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+  };
+  if (auto code = str("Code"); !code.empty() && code != "Success") {
+    diag.message = std::string(what) + ": credentials not available (Code " + code + ")";
+    return make_error_code(aws_errc::malformed_response);
+  }
+  Credentials c;
+  c.access_key_id = str("AccessKeyId");
+  c.secret_access_key = str("SecretAccessKey");
+  c.session_token = str("Token");
+  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+    diag.message = std::string(what) + ": response lacks AccessKeyId or SecretAccessKey";
+    return make_error_code(aws_errc::malformed_response);
+  }
+  if (auto e = str("Expiration"); !e.empty()) {
+    auto t = sts::parse_iso8601(e);
+    if (!t) {
+      diag.message = std::string(what) + ": unreadable Expiration";
+      return make_error_code(aws_errc::malformed_response);
+    }
+    c.expiration = *t;
+  }
+  return c;
+}
 
 FileReader real_file_reader() {
   return [](const std::string& path) -> std::optional<std::string> {

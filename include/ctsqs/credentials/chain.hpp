@@ -39,6 +39,11 @@ struct CredentialsContext {
   std::string ecs_host = "169.254.170.2";
 };
 
+/// Parses the credentials JSON of the ECS container endpoint and EC2 instance metadata
+/// (`AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`; `Code` other than "Success" is an
+/// error). `what` names the source in messages; secrets never appear in `diag`.
+result<Credentials> parse_credentials_json(std::string_view body, std::string_view what, Diagnostics& diag);
+
 /// The default chain, in the AWS SDKs' order: environment (AWS_ACCESS_KEY_ID,
 /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); web identity (AWS_WEB_IDENTITY_TOKEN_FILE +
 /// AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]); the shared files' profile (`profile`, else

@@ -175,3 +175,22 @@ TEST_CASE("template roles: invalid settings name the field", "[chain]") {
   CHECK_FALSE(make_credentials_provider(bad_duration, w.ctx(), d));
   CHECK(d.message.find("duration") != std::string::npos);
 }
+
+TEST_CASE("container and instance metadata credentials JSON", "[chain]") {
+  Diagnostics d;
+  auto ok = parse_credentials_json(
+      R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIA1","SecretAccessKey":"sk","Token":"tk","Expiration":"2026-11-28T21:00:00Z"})",
+      "IMDS", d);
+  REQUIRE(ok);
+  CHECK(ok->access_key_id == "ASIA1");
+  CHECK(ok->session_token == "tk");
+  REQUIRE(ok->expiration);
+  auto failed = parse_credentials_json(R"({"Code":"AssumeRoleUnauthorizedAccess"})", "IMDS", d);
+  REQUIRE(failed.has_error());
+  CHECK(d.message == "IMDS: credentials not available (Code AssumeRoleUnauthorizedAccess)");
+  CHECK_FALSE(parse_credentials_json("not json", "ECS", d));
+  CHECK(d.message == "ECS: response is not a JSON object");
+  CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"secret-xyz","Expiration":"soon"})", "ECS", d));
+  CHECK(d.message == "ECS: unreadable Expiration");
+  CHECK(d.message.find("secret-xyz") == std::string::npos);
+}

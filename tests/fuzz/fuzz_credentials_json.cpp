@@ -1,0 +1,16 @@
+// Fuzz target: the ECS container / EC2 instance metadata credentials JSON parser.
+#include "ctsqs/credentials/chain.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ctsqs;
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  Diagnostics diag;
+  auto c = parse_credentials_json(body, "fuzz", diag);
+  if (c && (c->access_key_id.empty() || c->secret_access_key.empty())) __builtin_trap();
+  if (!c && diag.message.find("fuzz") != 0) __builtin_trap();
+  return 0;
+}
