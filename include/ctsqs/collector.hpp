@@ -1,0 +1,169 @@
+// Collector: the at-least-once pipeline SQS message -> notification -> S3 object (streamed) ->
+// decoder -> router -> sink -> delete, with bounded concurrency on one executor.
+#pragma once
+
+#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/error.hpp"
+#include "ctsqs/event.hpp"
+#include "ctsqs/metrics.hpp"
+#include "ctsqs/object_store.hpp"
+#include "ctsqs/service_handler.hpp"
+#include "ctsqs/sink.hpp"
+#include "ctsqs/sqs_source.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctsqs {
+
+/// What one SQS message asks the pipeline to do (from its notification body).
+struct MessagePlan {
+  enum class Kind {
+    objects,         ///< fetch and decode these S3 objects
+    inline_records,  ///< the events are in the message itself (EventBridge "AWS API Call via CloudTrail")
+    test_event,      ///< `s3:TestEvent`: acknowledge quietly
+    nothing,         ///< a valid notification announcing nothing to collect (e.g. ObjectRemoved)
+  };
+  Kind kind = Kind::nothing;
+  std::vector<ObjectRef> objects;
+  /// For inline_records: each element is one CloudTrail record as JSON text.
+  std::vector<std::string> inline_records;
+  std::string note;  ///< for `nothing`: why (logged at debug level)
+};
+
+/// Turns a message into a plan; an error is a permanent failure of the message (unrecognised
+/// body), with `diag.message` saying what was wrong.
+using MessagePlanner = std::function<result<MessagePlan>(const SqsMessage& message, Diagnostics& diag)>;
+
+/// The built-in planner: every notification format of `parse_notification` (S3 event
+/// notifications, SNS envelopes, CloudTrail's SNS notification, EventBridge events).
+result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag);
+
+/// Makes the decoder for one object (or, with `object.key` empty, for inline records wrapped as
+/// `{"Records":[...]}`). Called on the pipeline's executor.
+using PayloadDecoderFactory = std::function<std::unique_ptr<PayloadDecoder>(const ObjectRef& object)>;
+
+/// The decoder factory of one configured service: the handler's own PayloadDecoder when it has
+/// one, else the built-in CloudTrail path (CloudTrailDecoder + TagRouter with the service's
+/// routing template and AWS service filter). Events dropped by the filter are counted in
+/// `metrics.events_dropped` when `metrics` is given.
+PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
+                                                   ServiceSettings settings, DecoderOptions decoder_options,
+                                                   Metrics* metrics = nullptr);
+
+/// What happens to messages whose work failed permanently.
+struct PermanentFailurePolicy {
+  /// 0: never delete them; they come back after `retry_backoff` until the queue's redrive
+  /// policy moves them to its dead-letter queue (default). N > 0: delete a message once it
+  /// was received N times (its failure is logged each time).
+  int delete_after_receives = 0;
+};
+
+/// Settings of a Collector.
+struct CollectorOptions {
+  std::string collector_id;               ///< carried by heartbeat events and metrics
+  std::size_t messages_in_flight = 32;    ///< messages received and not yet deleted/released
+  std::size_t objects_in_flight = 8;      ///< objects fetched/decoded at once
+  std::size_t receives_in_flight = 2;     ///< concurrent ReceiveMessage long polls
+  /// MaxNumberOfMessages the queue was set up with: slots for this many are reserved per poll.
+  int max_messages_per_receive = 10;
+  /// Must match the SqsSource's receive VisibilityTimeout: extensions set it again.
+  std::chrono::seconds visibility_timeout{120};
+  /// A message still being worked on gets its visibility extended this often (< timeout).
+  std::chrono::seconds visibility_extension_interval{40};
+  /// Visibility given to a message after a retryable failure: `retry_backoff_min` doubled per
+  /// earlier receive, capped at `retry_backoff_max` (so a failing object is not hammered).
+  std::chrono::seconds retry_backoff_min{5};
+  std::chrono::seconds retry_backoff_max{300};
+  PermanentFailurePolicy on_permanent_failure;
+  bool ack_messages = true;               ///< false: never delete (the message comes back)
+  /// Drain mode: stop once this many consecutive long polls came back empty while nothing was
+  /// in flight. 0 = run until request_stop().
+  int drain_empty_polls = 0;
+  /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
+  std::chrono::seconds shutdown_grace{30};
+  std::size_t sink_queue_events = 20000;  ///< events queued towards the sink thread before producers wait
+  HeartbeatOptions heartbeat;             ///< periodic heartbeat event into the sink
+  /// Where log lines go (permanent failures with object and reason, retries, shutdown);
+  /// default: stderr.
+  std::function<void(std::string_view line)> log;
+};
+
+/// `invalid_argument` naming the field when a setting is unusable.
+result<void> validate(const CollectorOptions& options, Diagnostics& diag);
+
+/// How a message's work ended.
+enum class MessageOutcome {
+  delivered,          ///< every event accepted by the sink and flushed
+  ignored,            ///< nothing to deliver (test event, no objects)
+  retryable_failure,  ///< network, throttling, 5xx, sink failure: try again later
+  permanent_failure,  ///< object gone, access denied, not CloudTrail, corrupt, unrecognised body
+};
+
+/// What to do with a message after its work ended.
+struct MessageDisposition {
+  enum class Action { delete_message, change_visibility } action = Action::delete_message;
+  std::chrono::seconds visibility{0};  ///< for change_visibility
+};
+
+/// The pure decision: delete delivered/ignored messages (unless `ack_messages` is off), hide
+/// retryable failures for the backoff, apply the permanent-failure policy.
+MessageDisposition decide_disposition(MessageOutcome outcome, int receive_count,
+                                      const CollectorOptions& options);
+
+/// `min` doubled for each receive before this one, capped at `max`.
+std::chrono::seconds retry_backoff(int receive_count, std::chrono::seconds min, std::chrono::seconds max);
+
+/// Whether a failed object/message is worth retrying (network, throttling, 5xx, sink) or is
+/// permanent (not found, access denied, undecodable content, unrecognised notification).
+bool is_retryable_failure(const error_code& ec);
+
+/// How a run ended.
+struct CollectorResult {
+  std::uint64_t permanent_failures = 0;  ///< messages with a permanent failure (each receipt)
+  /// Messages released for a retry (or at shutdown) and not completed later in this run.
+  std::uint64_t unfinished = 0;
+  bool clean() const noexcept { return permanent_failures == 0 && unfinished == 0; }
+};
+
+/// The pipeline. Runs on one executor (single-threaded io_context); the sink is driven from a
+/// dedicated thread so slow writes and flushes never stall visibility heartbeats and receives.
+///
+/// A message is deleted only after every event it announced was accepted by the sink and a
+/// sink flush covering them succeeded. While it is worked on, its visibility is extended every
+/// `visibility_extension_interval`.
+///
+/// Lifetimes: queue, store, sink and metrics must outlive the Collector; `async_run` must have
+/// completed before the Collector is destroyed.
+class Collector {
+ public:
+  Collector(boost::asio::any_io_executor executor, MessageQueue& queue, ObjectStore& store, Sink& sink,
+            PayloadDecoderFactory decoders, CollectorOptions options, Metrics& metrics,
+            MessagePlanner planner = &plan_notification);
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  /// Receive and process until request_stop() (and the grace period) or, in drain mode, until
+  /// the queue stays empty.
+  boost::asio::awaitable<CollectorResult> async_run();
+
+  /// Stop receiving; in-flight messages get `shutdown_grace` to finish, then are released.
+  /// Thread-safe (posts to the executor); may be called from a signal handler's completion.
+  void request_stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ctsqs

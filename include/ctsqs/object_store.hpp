@@ -1,0 +1,67 @@
+// ObjectStore: streams announced S3 objects to the pipeline; S3ObjectStore does it with GetObject.
+#pragma once
+
+#include "ctsqs/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+namespace ctsqs {
+
+class AwsClient;
+
+/// Where an announced object lives.
+struct ObjectRef {
+  std::string bucket;
+  std::string key;      ///< already URL-decoded (as stored in S3)
+  std::string region;   ///< the bucket's region from the notification; empty = the client's
+  std::uint64_t size = 0;  ///< announced size, 0 when unknown
+};
+
+/// Receives an object's bytes chunk by chunk; the next chunk is not read until the returned
+/// awaitable completes (backpressure). An error stops the fetch and is returned by it.
+using ObjectChunkHandler =
+    std::function<boost::asio::awaitable<result<void>>(std::span<const std::byte> chunk)>;
+
+/// The object reads the pipeline needs.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  /// Stream the object into `on_chunk`. Fails with the store's error (diag names bucket/key and
+  /// the AWS code); `is_retryable` on the code tells whether trying later may help.
+  virtual boost::asio::awaitable<result<void>> async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                           Diagnostics& diag) = 0;
+};
+
+/// Settings of an S3ObjectStore.
+struct S3ObjectStoreOptions {
+  bool force_path_style = false;  ///< always path-style (also automatic for IP endpoints, dotted buckets)
+  /// When a fetch fails in the middle of the body with a retryable error, resume with a Range
+  /// request from the byte reached, up to this many times (the decoder keeps its state).
+  int resume_attempts = 3;
+};
+
+/// ObjectStore over S3 GetObject through an AwsClient: the bucket's own region, virtual-hosted
+/// or path-style addressing, one PermanentRedirect followed, KMS hint on AccessDenied, body
+/// streamed and resumed with Range after a broken connection.
+///
+/// The AwsClient must outlive the store.
+class S3ObjectStore final : public ObjectStore {
+ public:
+  S3ObjectStore(AwsClient& client, S3ObjectStoreOptions options = {});
+
+  boost::asio::awaitable<result<void>> async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                   Diagnostics& diag) override;
+
+ private:
+  AwsClient& client_;
+  S3ObjectStoreOptions options_;
+};
+
+}  // namespace ctsqs

@@ -1,0 +1,97 @@
+// SqsSource: receives, deletes and hides/releases SQS messages (AWS JSON 1.0 protocol) for the
+// pipeline; MessageQueue is the interface the pipeline uses, so a test can drive it in memory.
+#pragma once
+
+#include "ctsqs/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctsqs {
+
+class AwsClient;
+
+/// One received SQS message.
+struct SqsMessage {
+  std::string message_id;
+  std::string receipt_handle;  ///< what delete/visibility calls need; valid for this receipt only
+  std::string body;
+  int receive_count = 0;       ///< `ApproximateReceiveCount` (1 on the first delivery)
+  /// `SentTimestamp`: when the message was sent to the queue (for the queue lag).
+  std::optional<std::chrono::system_clock::time_point> sent_time;
+};
+
+/// A change of one message's visibility timeout (ChangeMessageVisibilityBatch entry).
+struct VisibilityChange {
+  std::string receipt_handle;
+  std::chrono::seconds timeout{0};  ///< from now; 0 makes the message visible again at once
+};
+
+/// One entry of a batch call that failed for good (after the retries of partial failures).
+struct BatchEntryFailure {
+  std::string receipt_handle;
+  std::string code;     ///< AWS error code of the entry, e.g. "ReceiptHandleIsInvalid"
+  std::string message;
+  bool sender_fault = false;
+};
+
+/// The SQS operations the pipeline needs. Implementations must allow several calls in flight at
+/// once on one executor.
+class MessageQueue {
+ public:
+  virtual ~MessageQueue() = default;
+
+  /// ReceiveMessage (long poll). An empty vector means the poll ended without messages.
+  virtual boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(Diagnostics& diag) = 0;
+
+  /// DeleteMessageBatch over `receipt_handles` (any number: sent in batches of 10; entries that
+  /// fail with a retryable error are retried). Returns the entries that could not be deleted.
+  virtual boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(
+      std::vector<std::string> receipt_handles, Diagnostics& diag) = 0;
+
+  /// ChangeMessageVisibilityBatch (any number: batches of 10, partial failures retried).
+  /// Returns the entries that could not be changed.
+  virtual boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(
+      std::vector<VisibilityChange> changes, Diagnostics& diag) = 0;
+};
+
+/// Settings of an SqsSource.
+struct SqsSourceOptions {
+  std::string queue_url;                         ///< the queue (the template's `base_url`)
+  std::chrono::seconds wait_time{20};            ///< WaitTimeSeconds of ReceiveMessage (0..20)
+  int max_messages = 10;                         ///< MaxNumberOfMessages (1..10)
+  std::chrono::seconds visibility_timeout{120};  ///< VisibilityTimeout asked for on receive
+  int batch_retries = 3;                         ///< retries of partially failed batch entries
+};
+
+/// `invalid_argument` naming the field when a setting is out of range.
+result<void> validate(const SqsSourceOptions& options, Diagnostics& diag);
+
+/// MessageQueue over real SQS through an AwsClient (signing, credentials, retries).
+///
+/// Thread safety: calls run on the AwsClient's executor; several may be in flight at once.
+/// The AwsClient must outlive the SqsSource.
+class SqsSource final : public MessageQueue {
+ public:
+  SqsSource(AwsClient& client, SqsSourceOptions options);
+  ~SqsSource() override;
+
+  const SqsSourceOptions& options() const noexcept { return options_; }
+
+  boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(Diagnostics& diag) override;
+  boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(
+      std::vector<std::string> receipt_handles, Diagnostics& diag) override;
+  boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(
+      std::vector<VisibilityChange> changes, Diagnostics& diag) override;
+
+ private:
+  AwsClient& client_;
+  SqsSourceOptions options_;
+};
+
+}  // namespace ctsqs

@@ -1,0 +1,491 @@
+// Collector: receivers, per-message workers, visibility heartbeat, batched deletes, heartbeat
+// events and shutdown, as coroutines on one executor.
+#include "ctsqs/collector.hpp"
+
+#include "collector_async.hpp"
+#include "collector_sink_worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <iostream>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace ctsqs {
+
+namespace asio = boost::asio;
+using detail::AsyncEvent;
+using detail::AsyncSemaphore;
+using detail::sleep_for;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+std::string describe_object(const ObjectRef& o) {
+  return "s3://" + o.bucket + "/" + o.key + (o.region.empty() ? "" : " (" + o.region + ")");
+}
+
+}  // namespace
+
+struct Collector::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::any_io_executor ex, MessageQueue& q, ObjectStore& s, Sink& sink, PayloadDecoderFactory d,
+       CollectorOptions o, Metrics& m, MessagePlanner p)
+      : ex_(ex),
+        queue_(q),
+        store_(s),
+        sink_(sink),
+        decoders_(std::move(d)),
+        opts_(std::move(o)),
+        metrics_(m),
+        planner_(std::move(p)),
+        msg_slots_(ex, opts_.messages_in_flight),
+        obj_slots_(ex, opts_.objects_in_flight),
+        changed_(ex) {
+    if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
+  }
+
+  // ---- state (loop thread only) ----
+  struct InFlight {
+    std::string message_id;
+    std::string receipt_handle;
+    int receive_count = 0;
+    steady::time_point last_extended;
+  };
+
+  asio::any_io_executor ex_;
+  MessageQueue& queue_;
+  ObjectStore& store_;
+  Sink& sink_;
+  PayloadDecoderFactory decoders_;
+  CollectorOptions opts_;
+  Metrics& metrics_;
+  MessagePlanner planner_;
+  std::shared_ptr<detail::SinkWorker> sink_worker_;
+
+  AsyncSemaphore msg_slots_;
+  AsyncSemaphore obj_slots_;
+  AsyncEvent changed_;  // something finished: receivers/async_run re-check their conditions
+
+  std::map<std::uint64_t, InFlight> in_flight_;
+  std::uint64_t next_seq_ = 1;
+  std::size_t workers_ = 0;       // message workers running
+  std::size_t receivers_ = 0;     // receivers running
+  std::vector<std::uint64_t> delete_queue_;
+  bool deleting_ = false;
+  bool stopping_ = false;         // no more receives
+  bool abandoned_ = false;        // grace expired: in-flight released, workers must not ack
+  bool finished_ = false;         // async_run is done: background loops exit
+  bool grace_expired_ = false;    // shutdown_grace passed since the stop
+  int consecutive_empty_ = 0;
+  std::set<std::string> released_ids_;  // released and not completed since
+  std::uint64_t permanent_failures_ = 0;
+
+  void log(const std::string& s) { opts_.log(s); }
+
+  bool drain_done() const {
+    return opts_.drain_empty_polls > 0 && consecutive_empty_ >= opts_.drain_empty_polls;
+  }
+
+  // ------------------------------------------------------------------ receivers
+  asio::awaitable<void> receiver() {
+    auto self = shared_from_this();
+    const auto batch = static_cast<std::size_t>(opts_.max_messages_per_receive);
+    int error_streak = 0;
+    while (!stopping_ && !drain_done()) {
+      // Reserve room for a full batch before asking for one (messages_in_flight bound).
+      std::size_t got_slots = 0;
+      while (got_slots < batch) {
+        if (!co_await msg_slots_.acquire()) break;
+        ++got_slots;
+        if (stopping_) break;
+      }
+      if (stopping_ || got_slots < batch) {
+        msg_slots_.release(got_slots);
+        break;
+      }
+      Diagnostics diag;
+      auto r = co_await queue_.async_receive(diag);
+      if (!r) {
+        msg_slots_.release(batch);
+        metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+        ++error_streak;
+        log("ctsqs: ReceiveMessage failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
+        // Back off (capped) so a broken queue or credentials are not hammered.
+        co_await sleep_for(std::chrono::milliseconds(std::min(30000, 500 << std::min(error_streak, 6))));
+        continue;
+      }
+      error_streak = 0;
+      metrics_.receives.fetch_add(1, std::memory_order_relaxed);
+      auto& msgs = *r;
+      msg_slots_.release(batch - std::min(batch, msgs.size()));
+      if (msgs.empty()) {
+        metrics_.empty_receives.fetch_add(1, std::memory_order_relaxed);
+        if (in_flight_.empty() && delete_queue_.empty() && !deleting_) ++consecutive_empty_;
+        changed_.notify_all();
+        continue;
+      }
+      consecutive_empty_ = 0;
+      if (stopping_) {
+        // Received after the stop: hand them straight back.
+        std::vector<VisibilityChange> back;
+        for (auto& m : msgs) back.push_back({m.receipt_handle, std::chrono::seconds(0)});
+        Diagnostics d2;
+        co_await queue_.async_change_visibility(std::move(back), d2);
+        metrics_.messages_received.fetch_add(msgs.size(), std::memory_order_relaxed);
+        metrics_.messages_released.fetch_add(msgs.size(), std::memory_order_relaxed);
+        msg_slots_.release(msgs.size());
+        break;
+      }
+      const auto now_sys = std::chrono::system_clock::now();
+      for (auto& m : msgs) {
+        metrics_.messages_received.fetch_add(1, std::memory_order_relaxed);
+        if (m.sent_time)
+          metrics_.queue_lag_ms.store(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now_sys - *m.sent_time).count(),
+              std::memory_order_relaxed);
+        const auto seq = next_seq_++;
+        in_flight_[seq] = InFlight{m.message_id, m.receipt_handle, m.receive_count, steady::now()};
+        metrics_.messages_in_flight.store(in_flight_.size(), std::memory_order_relaxed);
+        ++workers_;
+        asio::co_spawn(ex_, worker(seq, std::move(m)), asio::detached);
+      }
+    }
+    --receivers_;
+    changed_.notify_all();
+  }
+
+  // ------------------------------------------------------------------ message worker
+  asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m) {
+    auto self = shared_from_this();
+    const MessageOutcome outcome = co_await process(m);  // a copy: coroutine parameters by value
+    co_await finish(seq, std::move(m), outcome);
+    --workers_;
+    changed_.notify_all();
+  }
+
+  // Everything a message announced, into the sink, then a flush barrier.
+  asio::awaitable<MessageOutcome> process(SqsMessage m) {
+    Diagnostics diag;
+    auto plan = planner_(m, diag);
+    if (!plan) {
+      log("ctsqs: message " + m.message_id + ": permanent failure: unrecognised notification: " +
+          (diag.message.empty() ? plan.error().message() : diag.message));
+      co_return MessageOutcome::permanent_failure;
+    }
+    switch (plan->kind) {
+      case MessagePlan::Kind::test_event:
+      case MessagePlan::Kind::nothing:
+        co_return MessageOutcome::ignored;
+      case MessagePlan::Kind::inline_records: {
+        std::string doc = "{\"Records\":[";
+        for (std::size_t i = 0; i < plan->inline_records.size(); ++i) {
+          if (i) doc += ',';
+          doc += plan->inline_records[i];
+        }
+        doc += "]}";
+        auto dec = decoders_(ObjectRef{});
+        std::vector<Event> events;
+        Diagnostics d;
+        auto r = dec->feed(doc, events, d);
+        if (r) r = dec->finish(events, d);
+        if (!r) {
+          log("ctsqs: message " + m.message_id + ": permanent failure: inline event not decodable: " + d.message);
+          co_return MessageOutcome::permanent_failure;
+        }
+        co_await sink_worker_->push(std::move(events));
+        break;
+      }
+      case MessagePlan::Kind::objects: {
+        bool retry = false, permanent = false;
+        for (auto& obj : plan->objects) {
+          Diagnostics d;
+          const error_code ec = co_await fetch_object(obj, d);
+          if (!ec) continue;
+          if (abandoned_) co_return MessageOutcome::retryable_failure;
+          if (is_retryable_failure(ec)) {
+            log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + "): will retry: " +
+                (d.message.empty() ? ec.message() : to_string(d)));
+            retry = true;
+            break;  // the message comes back anyway
+          }
+          log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + ", receive " +
+              std::to_string(m.receive_count) + "): permanent failure: " + (d.message.empty() ? ec.message() : to_string(d)));
+          permanent = true;
+        }
+        if (retry) co_return MessageOutcome::retryable_failure;
+        auto b = co_await sink_worker_->barrier();
+        if (!b) {
+          log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+              "); the message will come back");
+          co_return MessageOutcome::retryable_failure;
+        }
+        co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
+      }
+    }
+    auto b = co_await sink_worker_->barrier();
+    if (!b) {
+      log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+          "); the message will come back");
+      co_return MessageOutcome::retryable_failure;
+    }
+    co_return MessageOutcome::delivered;
+  }
+
+  // State of one object fetch, shared with the chunk handler.
+  struct FetchState {
+    std::unique_ptr<PayloadDecoder> decoder;
+    std::vector<Event> batch;
+    Diagnostics diag;
+    std::uint64_t events = 0;
+  };
+
+  asio::awaitable<result<void>> on_chunk(std::shared_ptr<FetchState> st, std::span<const std::byte> chunk) {
+    metrics_.bytes_fetched.fetch_add(chunk.size(), std::memory_order_relaxed);
+    std::string_view text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    auto r = st->decoder->feed(text, st->batch, st->diag);
+    if (!r) co_return r.error();
+    if (!st->batch.empty()) {
+      st->events += st->batch.size();
+      co_await sink_worker_->push(std::move(st->batch));
+      st->batch = {};
+    }
+    co_return result<void>{};
+  }
+
+  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag) {
+    if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
+    metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed);
+    auto st = std::make_shared<FetchState>();
+    st->decoder = decoders_(obj);
+    ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
+    auto r = co_await store_.async_fetch(obj, std::move(handler), diag);
+    error_code ec;
+    if (!r) {
+      ec = r.error();
+      if (!st->diag.message.empty())
+        diag = st->diag;  // the decoder's error is the useful one
+      else
+        metrics_.s3_errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (auto f = st->decoder->finish(st->batch, st->diag); !f) {
+      ec = f.error();
+      diag = st->diag;
+    }
+    if (!st->batch.empty()) {
+      st->events += st->batch.size();
+      co_await sink_worker_->push(std::move(st->batch));
+    }
+    metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    obj_slots_.release();
+    if (ec) {
+      metrics_.objects_failed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      metrics_.objects_fetched.fetch_add(1, std::memory_order_relaxed);
+      if (st->events == 0) metrics_.objects_skipped.fetch_add(1, std::memory_order_relaxed);
+    }
+    co_return ec;
+  }
+
+  // ------------------------------------------------------------------ finishing a message
+  asio::awaitable<void> finish(std::uint64_t seq, SqsMessage m, MessageOutcome outcome) {
+    if (abandoned_) co_return;  // already released at the end of the grace period
+    if (outcome == MessageOutcome::permanent_failure) {
+      ++permanent_failures_;
+      metrics_.messages_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (outcome == MessageOutcome::ignored) metrics_.messages_ignored.fetch_add(1, std::memory_order_relaxed);
+    const auto d = decide_disposition(outcome, m.receive_count, opts_);
+    if (d.action == MessageDisposition::Action::delete_message) {
+      released_ids_.erase(m.message_id);
+      delete_queue_.push_back(seq);
+      if (!deleting_) {
+        deleting_ = true;
+        asio::co_spawn(ex_, deleter(), asio::detached);
+      }
+      co_return;  // the deleter releases the slot
+    }
+    Diagnostics diag;
+    std::vector<VisibilityChange> change;
+    change.push_back({m.receipt_handle, d.visibility});
+    auto r = co_await queue_.async_change_visibility(std::move(change), diag);
+    if (!r) {
+      metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+      log("ctsqs: message " + m.message_id + ": could not set its visibility (" + r.error().message() +
+          "); it comes back when its visibility timeout ends");
+    }
+    if (outcome != MessageOutcome::permanent_failure) {
+      released_ids_.insert(m.message_id);
+      metrics_.messages_released.fetch_add(1, std::memory_order_relaxed);
+    }
+    remove(seq);
+  }
+
+  void remove(std::uint64_t seq) {
+    if (in_flight_.erase(seq)) msg_slots_.release();
+    metrics_.messages_in_flight.store(in_flight_.size(), std::memory_order_relaxed);
+    changed_.notify_all();
+  }
+
+  asio::awaitable<void> deleter() {
+    auto self = shared_from_this();
+    while (!delete_queue_.empty()) {
+      auto seqs = std::move(delete_queue_);
+      delete_queue_.clear();
+      std::vector<std::string> handles;
+      std::map<std::string, std::uint64_t> by_handle;
+      for (auto s : seqs) {
+        auto it = in_flight_.find(s);
+        if (it == in_flight_.end()) continue;
+        handles.push_back(it->second.receipt_handle);
+        by_handle[it->second.receipt_handle] = s;
+      }
+      Diagnostics diag;
+      auto r = co_await queue_.async_delete(handles, diag);
+      std::size_t failed = 0;
+      if (!r) {
+        failed = handles.size();
+        metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+        log("ctsqs: DeleteMessageBatch failed (" + r.error().message() + (diag.empty() ? "" : ": " + to_string(diag)) +
+            "); " + std::to_string(handles.size()) + " delivered message(s) will come back (duplicates)");
+      } else {
+        failed = r->size();
+        for (auto& f : *r)
+          log("ctsqs: could not delete a delivered message (" + f.code + ": " + f.message +
+              "); it will come back (duplicate)");
+      }
+      metrics_.messages_deleted.fetch_add(handles.size() - failed, std::memory_order_relaxed);
+      for (auto s : seqs) remove(s);
+    }
+    deleting_ = false;
+    changed_.notify_all();
+  }
+
+  // ------------------------------------------------------------------ visibility heartbeat
+  asio::awaitable<void> extender() {
+    auto self = shared_from_this();
+    const auto interval = std::chrono::duration_cast<steady::duration>(opts_.visibility_extension_interval);
+    const auto tick = std::min<steady::duration>(interval / 4, std::chrono::seconds(1));
+    while (!finished_) {
+      co_await sleep_for(tick);
+      if (finished_ || abandoned_) break;
+      const auto now = steady::now();
+      std::vector<VisibilityChange> changes;
+      for (auto& [seq, f] : in_flight_) {
+        if (now - f.last_extended >= interval) {
+          f.last_extended = now;
+          changes.push_back({f.receipt_handle, opts_.visibility_timeout});
+        }
+      }
+      if (changes.empty()) continue;
+      const auto n = changes.size();
+      Diagnostics diag;
+      auto r = co_await queue_.async_change_visibility(std::move(changes), diag);
+      if (!r) {
+        metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+        log("ctsqs: extending visibility failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
+        continue;
+      }
+      // Entries of messages deleted in the meantime fail with ReceiptHandleIsInvalid: harmless.
+      metrics_.visibility_extensions.fetch_add(n - r->size(), std::memory_order_relaxed);
+    }
+  }
+
+  // ------------------------------------------------------------------ heartbeat events
+  asio::awaitable<void> heartbeat() {
+    auto self = shared_from_this();
+    const auto interval = std::chrono::duration_cast<steady::duration>(opts_.heartbeat.interval);
+    auto next = steady::now() + interval;
+    while (!finished_) {
+      co_await sleep_for(std::min<steady::duration>(next - steady::now(), std::chrono::milliseconds(500)));
+      if (finished_ || stopping_) break;
+      if (steady::now() < next) continue;
+      next += interval;
+      std::vector<Event> ev;
+      ev.push_back(make_heartbeat_event(opts_.heartbeat, opts_.collector_id, "running", metrics_.snapshot(),
+                                        std::chrono::system_clock::now()));
+      co_await sink_worker_->push(std::move(ev));
+      co_await sink_worker_->barrier();
+    }
+  }
+
+  // ------------------------------------------------------------------ stop
+  void on_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    log("ctsqs: stopping: no more receives; finishing " + std::to_string(in_flight_.size()) +
+        " message(s) in flight (grace " + std::to_string(opts_.shutdown_grace.count()) + " s)");
+    msg_slots_.close();
+    changed_.notify_all();
+    asio::co_spawn(ex_, grace_watch(), asio::detached);
+  }
+
+  asio::awaitable<void> grace_watch() {
+    auto self = shared_from_this();
+    co_await sleep_for(opts_.shutdown_grace);
+    grace_expired_ = true;
+    changed_.notify_all();
+  }
+
+  asio::awaitable<void> release_all_in_flight() {
+    abandoned_ = true;
+    std::vector<VisibilityChange> back;
+    for (auto& [seq, f] : in_flight_) {
+      back.push_back({f.receipt_handle, std::chrono::seconds(0)});
+      released_ids_.insert(f.message_id);
+    }
+    if (back.empty()) co_return;
+    log("ctsqs: grace period over: releasing " + std::to_string(back.size()) + " message(s) (visibility 0)");
+    metrics_.messages_released.fetch_add(back.size(), std::memory_order_relaxed);
+    Diagnostics diag;
+    co_await queue_.async_change_visibility(std::move(back), diag);
+  }
+
+  asio::awaitable<CollectorResult> run() {
+    auto self = shared_from_this();
+    sink_worker_ = std::make_shared<detail::SinkWorker>(ex_, sink_, metrics_, opts_.sink_queue_events);
+    sink_worker_->start();
+    asio::co_spawn(ex_, extender(), asio::detached);
+    if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
+    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
+      ++receivers_;
+      asio::co_spawn(ex_, receiver(), asio::detached);
+    }
+    // Wait for the receivers to end (stop or drained), then for the work in flight.
+    while (receivers_ > 0) co_await changed_.wait();
+    bool grace_over = false;
+    while (workers_ > 0 || deleting_ || !delete_queue_.empty()) {
+      if (grace_expired_) {
+        grace_over = true;
+        break;
+      }
+      co_await changed_.wait();
+    }
+    if (grace_over) co_await release_all_in_flight();
+    finished_ = true;
+    sink_worker_->stop();
+    if (!grace_over) sink_worker_->join();  // a stuck sink is left behind when the grace expired
+    CollectorResult res;
+    res.permanent_failures = permanent_failures_;
+    res.unfinished = released_ids_.size();
+    co_return res;
+  }
+};
+
+Collector::Collector(asio::any_io_executor executor, MessageQueue& queue, ObjectStore& store, Sink& sink,
+                     PayloadDecoderFactory decoders, CollectorOptions options, Metrics& metrics,
+                     MessagePlanner planner)
+    : impl_(std::make_shared<Impl>(executor, queue, store, sink, std::move(decoders), std::move(options), metrics,
+                                   std::move(planner))) {}
+
+Collector::~Collector() = default;
+
+asio::awaitable<CollectorResult> Collector::async_run() { return impl_->run(); }
+
+void Collector::request_stop() {
+  asio::post(impl_->ex_, [impl = impl_] { impl->on_stop(); });
+}
+
+}  // namespace ctsqs

@@ -1,0 +1,98 @@
+// Private helpers of the collector: a counting semaphore and a broadcast event for coroutines
+// on one single-threaded executor.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+
+namespace ctsqs::detail {
+
+namespace asio = boost::asio;
+
+/// Counting semaphore for coroutines of one strand/thread. FIFO; `close()` wakes every waiter
+/// (acquire then returns false).
+class AsyncSemaphore {
+ public:
+  AsyncSemaphore(asio::any_io_executor ex, std::size_t count) : ex_(std::move(ex)), count_(count) {}
+
+  /// Take one unit; false when the semaphore was closed while waiting.
+  asio::awaitable<bool> acquire() {
+    if (closed_) co_return false;
+    if (count_ > 0 && waiters_.empty()) {
+      --count_;
+      co_return true;
+    }
+    auto w = std::make_shared<Waiter>(ex_);
+    waiters_.push_back(w);
+    while (!w->granted && !closed_) {
+      co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return w->granted;
+  }
+
+  void release(std::size_t n = 1) {
+    while (n > 0 && !waiters_.empty()) {
+      auto w = waiters_.front();
+      waiters_.pop_front();
+      w->granted = true;
+      w->timer.cancel();
+      --n;
+    }
+    count_ += n;
+  }
+
+  void close() {
+    closed_ = true;
+    for (auto& w : waiters_) w->timer.cancel();
+    waiters_.clear();
+  }
+
+  std::size_t available() const noexcept { return count_; }
+
+ private:
+  struct Waiter {
+    explicit Waiter(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;
+    bool granted = false;
+  };
+  asio::any_io_executor ex_;
+  std::size_t count_;
+  bool closed_ = false;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
+};
+
+/// Wakes every coroutine waiting at the time of notify_all(). Callers re-check their condition.
+class AsyncEvent {
+ public:
+  explicit AsyncEvent(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+
+  asio::awaitable<void> wait() {
+    auto t = std::make_shared<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
+    timers_.push_back(t);
+    co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  void notify_all() {
+    auto timers = std::move(timers_);
+    timers_.clear();
+    for (auto& t : timers) t->cancel();
+  }
+
+ private:
+  asio::any_io_executor ex_;
+  std::deque<std::shared_ptr<asio::steady_timer>> timers_;
+};
+
+/// Sleep on the current coroutine's executor.
+inline asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace ctsqs::detail

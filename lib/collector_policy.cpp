@@ -1,0 +1,96 @@
+// Collector policy: the pure decisions (validation, what to do with a finished message, backoff,
+// which failures are retryable).
+#include "ctsqs/collector.hpp"
+
+#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/retry.hpp"
+
+#include <boost/asio/error.hpp>
+
+#include <algorithm>
+
+namespace ctsqs {
+namespace {
+
+result<void> invalid(Diagnostics& diag, std::string message) {
+  diag.message = std::move(message);
+  return make_error_code(client_errc::invalid_argument);
+}
+
+}  // namespace
+
+result<void> validate(const CollectorOptions& o, Diagnostics& diag) {
+  if (o.messages_in_flight < 1) return invalid(diag, "messages_in_flight: must be at least 1");
+  if (o.objects_in_flight < 1) return invalid(diag, "objects_in_flight: must be at least 1");
+  if (o.receives_in_flight < 1) return invalid(diag, "receives_in_flight: must be at least 1");
+  if (o.max_messages_per_receive < 1 || o.max_messages_per_receive > 10)
+    return invalid(diag, "max_messages_per_receive: must be 1..10");
+  if (o.messages_in_flight < static_cast<std::size_t>(o.max_messages_per_receive))
+    return invalid(diag, "messages_in_flight: must be at least max_messages_per_receive (" +
+                             std::to_string(o.max_messages_per_receive) + ")");
+  if (o.visibility_timeout.count() < 1) return invalid(diag, "visibility_timeout: must be at least 1 s");
+  if (o.visibility_extension_interval.count() < 1 ||
+      o.visibility_extension_interval >= o.visibility_timeout)
+    return invalid(diag, "visibility_extension_interval: must be at least 1 s and shorter than visibility_timeout");
+  if (o.retry_backoff_min.count() < 0 || o.retry_backoff_max < o.retry_backoff_min)
+    return invalid(diag, "retry_backoff_min/retry_backoff_max: need 0 <= min <= max");
+  if (o.retry_backoff_max > std::chrono::hours(12))
+    return invalid(diag, "retry_backoff_max: SQS allows at most 12 h of visibility");
+  if (o.on_permanent_failure.delete_after_receives < 0)
+    return invalid(diag, "on_permanent_failure.delete_after_receives: must be 0 (leave for the DLQ) or >= 1");
+  if (o.drain_empty_polls < 0) return invalid(diag, "drain_empty_polls: must be >= 0");
+  if (o.sink_queue_events < 1) return invalid(diag, "sink_queue_events: must be at least 1");
+  if (o.heartbeat.enabled && o.heartbeat.interval.count() < 1)
+    return invalid(diag, "heartbeat.interval: must be at least 1 s");
+  if (o.heartbeat.enabled && o.heartbeat.tag.empty()) return invalid(diag, "heartbeat.tag: must not be empty");
+  return {};
+}
+
+std::chrono::seconds retry_backoff(int receive_count, std::chrono::seconds min, std::chrono::seconds max) {
+  // Each earlier receive doubles the wait: 1st failure -> min, 2nd -> 2*min, ...
+  std::int64_t v = min.count();
+  for (int i = 1; i < receive_count && v < max.count(); ++i) v *= 2;
+  return std::chrono::seconds(std::min<std::int64_t>(v, max.count()));
+}
+
+MessageDisposition decide_disposition(MessageOutcome outcome, int receive_count, const CollectorOptions& o) {
+  using A = MessageDisposition::Action;
+  const auto backoff = retry_backoff(receive_count, o.retry_backoff_min, o.retry_backoff_max);
+  switch (outcome) {
+    case MessageOutcome::delivered:
+    case MessageOutcome::ignored:
+      if (!o.ack_messages) return {A::change_visibility, backoff};
+      return {A::delete_message, {}};
+    case MessageOutcome::retryable_failure:
+      return {A::change_visibility, backoff};
+    case MessageOutcome::permanent_failure: {
+      const int n = o.on_permanent_failure.delete_after_receives;
+      if (n > 0 && receive_count >= n && o.ack_messages) return {A::delete_message, {}};
+      return {A::change_visibility, backoff};
+    }
+  }
+  return {A::change_visibility, backoff};
+}
+
+bool is_retryable_failure(const error_code& ec) {
+  if (!ec) return false;
+  if (ec.category() == client_category()) {
+    switch (static_cast<client_errc>(ec.value())) {
+      case client_errc::sink_failed:
+      case client_errc::timeout:
+      case client_errc::io_error:
+      case client_errc::cancelled:
+        return true;
+      case client_errc::invalid_argument:
+      case client_errc::limit_exceeded:
+        return false;
+    }
+    return false;
+  }
+  if (ec.category() == decode_category()) return false;  // the bytes will not change
+  // Network, TLS, timeouts, throttling and 5xx that outlived the client's own retries may well
+  // pass later; AWS client errors (4xx) will not.
+  return is_retryable(ec);
+}
+
+}  // namespace ctsqs

@@ -1,0 +1,129 @@
+// SinkWorker: the collector's sink thread (writes, group-committed flushes, acknowledgements).
+#include "collector_sink_worker.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+namespace ctsqs::detail {
+
+SinkWorker::SinkWorker(asio::any_io_executor loop, Sink& sink, Metrics& metrics, std::size_t capacity)
+    : loop_(loop), sink_(sink), metrics_(metrics), capacity_(capacity), space_(loop) {}
+
+SinkWorker::~SinkWorker() {
+  stop();
+  join();
+}
+
+void SinkWorker::start() {
+  thread_ = std::thread([self = shared_from_this()] { self->run(); });
+}
+
+void SinkWorker::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+void SinkWorker::join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+asio::awaitable<void> SinkWorker::push(std::vector<Event> events) {
+  if (events.empty()) co_return;
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (queued_events_ < capacity_ || stopping_) {
+        queued_events_ += events.size();
+        queue_.push_back(Item{std::move(events), nullptr});
+        break;
+      }
+    }
+    co_await space_.wait();
+  }
+  cv_.notify_one();
+}
+
+asio::awaitable<result<void>> SinkWorker::barrier() {
+  auto b = std::make_shared<Barrier>(loop_);
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) co_return make_error_code(client_errc::cancelled);
+    queue_.push_back(Item{{}, b});
+  }
+  cv_.notify_one();
+  while (!b->done) co_await b->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (b->ec) co_return b->ec;
+  co_return result<void>{};
+}
+
+void SinkWorker::run() {
+  auto self = shared_from_this();
+  bool window_failed = false;     // a write since the last flush failed
+  std::uint64_t window_events = 0;
+  std::vector<std::shared_ptr<Barrier>> barriers;
+  for (;;) {
+    std::deque<Item> items;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() && stopping_) break;
+      items.swap(queue_);
+      std::size_t n = 0;
+      for (auto& it : items) n += it.events.size();
+      queued_events_ -= n;
+    }
+    asio::post(loop_, [self] { self->space_.notify_all(); });
+
+    for (auto& it : items) {
+      if (it.barrier) {
+        barriers.push_back(std::move(it.barrier));
+        continue;
+      }
+      for (const auto& e : it.events) {
+        if (window_failed) break;  // the window will not count; don't pile more on a failing sink
+        if (auto r = sink_.write(e); !r) {
+          window_failed = true;
+          metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      window_events += it.events.size();
+      metrics_.events_written.fetch_add(it.events.size(), std::memory_order_relaxed);
+    }
+    if (barriers.empty()) continue;
+
+    // One flush acknowledges every barrier of this round (group commit).
+    error_code ec;
+    if (auto r = sink_.flush(); !r) {
+      ec = r.error();
+      metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
+    } else if (window_failed) {
+      ec = make_error_code(client_errc::sink_failed);
+    }
+    if (!ec) {
+      metrics_.sink_flushes.fetch_add(1, std::memory_order_relaxed);
+      if (window_events > 0) {
+        metrics_.events_delivered.fetch_add(window_events, std::memory_order_relaxed);
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        metrics_.last_event_unix_ms.store(now_ms, std::memory_order_relaxed);
+      }
+    }
+    window_failed = false;
+    window_events = 0;
+    asio::post(loop_, [bs = std::move(barriers), ec] {
+      for (auto& b : bs) {
+        b->done = true;
+        b->ec = ec;
+        b->timer.cancel();
+      }
+    });
+    barriers.clear();
+  }
+}
+
+}  // namespace ctsqs::detail

@@ -1,0 +1,82 @@
+// Unit tests of the collector's pure decisions: dispositions, backoff, validation, retryability.
+#include "ctsqs/collector.hpp"
+
+#include "catch.hpp"
+#include "ctsqs/cloudtrail_decoder.hpp"
+
+#include <boost/asio/error.hpp>
+
+using namespace ctsqs;
+using namespace std::chrono_literals;
+using A = MessageDisposition::Action;
+
+TEST_CASE("collector policy: retry backoff doubles per receive and is capped", "[collector]") {
+  CHECK(retry_backoff(1, 5s, 300s) == 5s);
+  CHECK(retry_backoff(2, 5s, 300s) == 10s);
+  CHECK(retry_backoff(3, 5s, 300s) == 20s);
+  CHECK(retry_backoff(7, 5s, 300s) == 300s);
+  CHECK(retry_backoff(1000, 5s, 300s) == 300s);
+  CHECK(retry_backoff(0, 5s, 300s) == 5s);
+  CHECK(retry_backoff(3, 0s, 300s) == 0s);
+}
+
+TEST_CASE("collector policy: delivered and ignored messages are deleted", "[collector]") {
+  CollectorOptions o;
+  CHECK(decide_disposition(MessageOutcome::delivered, 1, o).action == A::delete_message);
+  CHECK(decide_disposition(MessageOutcome::ignored, 4, o).action == A::delete_message);
+  o.ack_messages = false;
+  auto d = decide_disposition(MessageOutcome::delivered, 1, o);
+  CHECK(d.action == A::change_visibility);
+  CHECK(d.visibility == o.retry_backoff_min);
+}
+
+TEST_CASE("collector policy: retryable failures come back after the backoff", "[collector]") {
+  CollectorOptions o;
+  o.retry_backoff_min = 2s;
+  o.retry_backoff_max = 60s;
+  auto d = decide_disposition(MessageOutcome::retryable_failure, 3, o);
+  CHECK(d.action == A::change_visibility);
+  CHECK(d.visibility == 8s);
+}
+
+TEST_CASE("collector policy: permanent failures stay for the DLQ by default", "[collector]") {
+  CollectorOptions o;
+  for (int rc : {1, 5, 100}) {
+    auto d = decide_disposition(MessageOutcome::permanent_failure, rc, o);
+    CHECK(d.action == A::change_visibility);
+  }
+  o.on_permanent_failure.delete_after_receives = 3;
+  CHECK(decide_disposition(MessageOutcome::permanent_failure, 2, o).action == A::change_visibility);
+  CHECK(decide_disposition(MessageOutcome::permanent_failure, 3, o).action == A::delete_message);
+  CHECK(decide_disposition(MessageOutcome::permanent_failure, 9, o).action == A::delete_message);
+  o.ack_messages = false;
+  CHECK(decide_disposition(MessageOutcome::permanent_failure, 9, o).action == A::change_visibility);
+}
+
+TEST_CASE("collector policy: validate names the field", "[collector]") {
+  CollectorOptions o;
+  Diagnostics d;
+  CHECK(validate(o, d));
+  o.visibility_extension_interval = o.visibility_timeout;
+  CHECK_FALSE(validate(o, d));
+  CHECK(d.message.find("visibility_extension_interval") != std::string::npos);
+  o = {};
+  o.messages_in_flight = 4;
+  CHECK_FALSE(validate(o, d));
+  CHECK(d.message.find("messages_in_flight") != std::string::npos);
+  o.max_messages_per_receive = 4;
+  CHECK(validate(o, d));
+  o.on_permanent_failure.delete_after_receives = -1;
+  CHECK_FALSE(validate(o, d));
+  CHECK(d.message.find("delete_after_receives") != std::string::npos);
+}
+
+TEST_CASE("collector policy: which failures are retryable", "[collector]") {
+  CHECK(is_retryable_failure(make_error_code(client_errc::sink_failed)));
+  CHECK(is_retryable_failure(make_error_code(client_errc::timeout)));
+  CHECK_FALSE(is_retryable_failure(make_error_code(client_errc::invalid_argument)));
+  CHECK_FALSE(is_retryable_failure(make_error_code(decode_errc::corrupt_gzip)));
+  CHECK_FALSE(is_retryable_failure(make_error_code(decode_errc::records_missing)));
+  CHECK(is_retryable_failure(boost::asio::error::connection_reset));
+  CHECK_FALSE(is_retryable_failure(error_code{}));
+}
