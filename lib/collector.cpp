@@ -470,6 +470,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     CollectorResult res;
     res.permanent_failures = permanent_failures_;
     res.unfinished = released_ids_.size();
+    res.abandoned = grace_over;
     co_return res;
   }
 };

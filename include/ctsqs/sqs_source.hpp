@@ -78,10 +78,14 @@ result<void> validate(const SqsSourceOptions& options, Diagnostics& diag);
 /// The AwsClient must outlive the SqsSource.
 class SqsSource final : public MessageQueue {
  public:
+  /// Resolves the queue's endpoint and region from the URL and the client's configuration;
+  /// throws std::invalid_argument (naming the setting) when that is impossible.
   SqsSource(AwsClient& client, SqsSourceOptions options);
   ~SqsSource() override;
 
   const SqsSourceOptions& options() const noexcept { return options_; }
+  /// The SQS endpoint requests go to, e.g. "https://sqs.us-east-1.amazonaws.com".
+  const std::string& endpoint() const noexcept;
 
   boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(Diagnostics& diag) override;
   boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(
@@ -90,8 +94,12 @@ class SqsSource final : public MessageQueue {
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
 
  private:
+  struct Target;
+  boost::asio::awaitable<std::vector<BatchEntryFailure>> batch_call(bool is_delete,
+                                                                   std::vector<VisibilityChange> entries);
   AwsClient& client_;
   SqsSourceOptions options_;
+  std::shared_ptr<Target> target_;
 };
 
 }  // namespace ctsqs

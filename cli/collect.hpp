@@ -1,0 +1,33 @@
+// Shared by `ctsqs run` and `ctsqs drain`: options, wiring the collector from the config file,
+// progress, signals, summary.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace ctsqs::cli {
+
+/// Command-line settings of run/drain (overrides on top of the config file).
+struct CollectArgs {
+  std::string config_file;
+  std::string output;             ///< "-" (stdout), a directory, or empty = the config's outputs
+  std::string format;             ///< flat|raw|devo, empty = the config's
+  double progress_seconds = 10;   ///< progress line period on stderr; 0 = none
+  int wait_time = -1;             ///< override sqs.wait_time (s), -1 = config
+  int empty_polls = -1;           ///< drain: override drain.empty_polls, -1 = config
+  int retry_backoff = -1;         ///< override the minimum retry backoff (s), -1 = default 5
+  int shutdown_grace = -1;        ///< override run.shutdown_grace (s), -1 = config
+  int objects_in_flight = -1;     ///< override concurrency.objects_in_flight
+  int messages_in_flight = -1;    ///< override concurrency.messages_in_flight
+  std::string metrics_listen;     ///< override metrics.listen
+  bool quiet = false;             ///< no progress and no summary
+};
+
+/// Adds the shared options to `sub`.
+void add_collect_options(CLI::App& sub, CollectArgs& args, bool drain);
+
+/// Runs the collector; returns the exit code (0 ok, 1 some bad input or unfinished work, 2 config).
+int run_collect(const CollectArgs& args, bool drain);
+
+}  // namespace ctsqs::cli

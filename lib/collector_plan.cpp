@@ -1,0 +1,36 @@
+// plan_notification: an SQS message body -> what the pipeline does with it (objects, inline
+// records, quiet acknowledgement).
+#include "ctsqs/collector.hpp"
+
+#include "ctsqs/notification.hpp"
+
+namespace ctsqs {
+
+result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag) {
+  auto n = parse_notification(message.body, diag);
+  if (!n) return n.error();
+  MessagePlan plan;
+  if (n->is_test_event()) {
+    plan.kind = MessagePlan::Kind::test_event;
+    return plan;
+  }
+  if (!n->inline_records.empty()) {
+    plan.kind = MessagePlan::Kind::inline_records;
+    plan.inline_records = std::move(n->inline_records);
+    return plan;
+  }
+  if (!n->objects.empty()) {
+    plan.kind = MessagePlan::Kind::objects;
+    for (auto& o : n->objects)
+      plan.objects.push_back(ObjectRef{std::move(o.bucket), std::move(o.key), std::move(o.region), o.size.value_or(0)});
+    return plan;
+  }
+  plan.kind = MessagePlan::Kind::nothing;
+  for (auto& i : n->ignored) {
+    if (!plan.note.empty()) plan.note += "; ";
+    plan.note += i.event_name + ": " + i.reason;
+  }
+  return plan;
+}
+
+}  // namespace ctsqs

@@ -1,0 +1,185 @@
+// SqsSource: ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch through AwsClient,
+// with partial batch failures retried.
+#include "ctsqs/sqs_source.hpp"
+
+#include "collector_async.hpp"
+#include "ctsqs/aws_client.hpp"
+#include "ctsqs/endpoints.hpp"
+#include "ctsqs/sqs/protocol.hpp"
+
+#include <stdexcept>
+
+namespace ctsqs {
+
+namespace asio = boost::asio;
+
+namespace {
+
+result<void> invalid(Diagnostics& diag, std::string message) {
+  diag.message = std::move(message);
+  return make_error_code(client_errc::invalid_argument);
+}
+
+// A failed batch entry as the pipeline sees it.
+BatchEntryFailure to_failure(const std::string& handle, const sqs::BatchFailure& f) {
+  return BatchEntryFailure{handle, f.code, f.message, f.sender_fault};
+}
+
+}  // namespace
+
+result<void> validate(const SqsSourceOptions& o, Diagnostics& diag) {
+  if (o.queue_url.empty()) return invalid(diag, "queue_url: must not be empty");
+  if (o.wait_time.count() < 0 || o.wait_time.count() > 20) return invalid(diag, "wait_time: must be 0..20 s");
+  if (o.max_messages < 1 || o.max_messages > 10) return invalid(diag, "max_messages: must be 1..10");
+  if (o.visibility_timeout.count() < 0 || o.visibility_timeout.count() > 43200)
+    return invalid(diag, "visibility_timeout: must be 0..43200 s");
+  if (o.batch_retries < 0) return invalid(diag, "batch_retries: must be >= 0");
+  return {};
+}
+
+struct SqsSource::Target {
+  Endpoint endpoint;
+  std::string url;     // "https://sqs.us-east-1.amazonaws.com"
+  std::string region;  // signing region
+};
+
+SqsSource::SqsSource(AwsClient& client, SqsSourceOptions options)
+    : client_(client), options_(std::move(options)) {
+  Diagnostics diag;
+  if (auto v = validate(options_, diag); !v) throw std::invalid_argument(diag.message);
+  auto q = parse_queue_url(options_.queue_url, &diag);
+  if (!q) throw std::invalid_argument("queue URL " + options_.queue_url + ": " + diag.message);
+  const auto& cfg = client_.endpoint_config();
+  auto region = resolve_region(cfg, &*q, client_.env(), &diag);
+  if (!region) throw std::invalid_argument("region: " + diag.message);
+  auto ep = resolve_sqs_endpoint(*q, *region, cfg, client_.env(), &diag);
+  if (!ep) throw std::invalid_argument("SQS endpoint: " + diag.message);
+  target_ = std::make_shared<Target>(Target{*ep, ep->url(), ep->signing_region.empty() ? *region : ep->signing_region});
+}
+
+SqsSource::~SqsSource() = default;
+
+const std::string& SqsSource::endpoint() const noexcept { return target_->url; }
+
+asio::awaitable<result<std::vector<SqsMessage>>> SqsSource::async_receive(Diagnostics& diag) {
+  sqs::ReceiveMessageParams p;
+  p.endpoint = target_->endpoint;
+  p.queue_url = options_.queue_url;
+  p.max_messages = options_.max_messages;
+  p.wait_time = options_.wait_time;
+  p.visibility_timeout = options_.visibility_timeout;
+  auto req = sqs::make_receive_message_request(p, diag);
+  if (!req) co_return req.error();
+  CallOptions co;
+  co.operation = "ReceiveMessage";
+  co.region = target_->region;
+  // The long poll itself may take wait_time; the read timeout covers it plus a margin.
+  co.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.wait_time) +
+                    client_.endpoint_config().read_timeout;
+  auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
+  if (!resp) co_return resp.error();
+  auto msgs = sqs::parse_receive_message_response(*resp, diag);
+  if (!msgs) co_return msgs.error();
+  std::vector<SqsMessage> out;
+  out.reserve(msgs->size());
+  for (auto& m : *msgs) {
+    SqsMessage s;
+    s.receive_count = m.receive_count();
+    s.sent_time = m.sent_time();
+    s.message_id = std::move(m.message_id);
+    s.receipt_handle = std::move(m.receipt_handle);
+    s.body = std::move(m.body);
+    out.push_back(std::move(s));
+  }
+  co_return out;
+}
+
+// One batch call (<= 10 entries) with its retryable entries sent again; returns final failures.
+asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(bool is_delete,
+                                                                      std::vector<VisibilityChange> entries) {
+  std::vector<BatchEntryFailure> failures;
+  for (int attempt = 0; !entries.empty(); ++attempt) {
+    if (attempt > 0) co_await detail::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
+    Diagnostics diag;
+    result<HttpRequest> req = make_error_code(client_errc::invalid_argument);
+    if (is_delete) {
+      sqs::DeleteMessageBatchParams p;
+      p.endpoint = target_->endpoint;
+      p.queue_url = options_.queue_url;
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        p.entries.push_back({"m" + std::to_string(i), entries[i].receipt_handle});
+      req = sqs::make_delete_message_batch_request(p, diag);
+    } else {
+      sqs::ChangeMessageVisibilityBatchParams p;
+      p.endpoint = target_->endpoint;
+      p.queue_url = options_.queue_url;
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        p.entries.push_back({"m" + std::to_string(i), entries[i].receipt_handle, entries[i].timeout});
+      req = sqs::make_change_message_visibility_batch_request(p, diag);
+    }
+    if (!req) {
+      for (auto& e : entries) failures.push_back({e.receipt_handle, "InvalidRequest", diag.message, true});
+      break;
+    }
+    CallOptions co;
+    co.operation = is_delete ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
+    co.region = target_->region;
+    auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
+    result<sqs::BatchResult> br = make_error_code(client_errc::invalid_argument);
+    if (resp)
+      br = is_delete ? sqs::parse_delete_message_batch_response(*resp, diag)
+                     : sqs::parse_change_message_visibility_batch_response(*resp, diag);
+    else
+      br = resp.error();
+    if (!br) {
+      // The whole call failed after the client's own retries.
+      if (attempt < options_.batch_retries && is_retryable(br.error())) continue;
+      const std::string code = diag.aws_code.empty() ? br.error().message() : diag.aws_code;
+      for (auto& e : entries) failures.push_back({e.receipt_handle, code, diag.message, false});
+      break;
+    }
+    std::vector<VisibilityChange> again;
+    for (auto& f : br->failed) {
+      // ids are "m<index>" into this round's entries.
+      std::size_t idx = entries.size();
+      if (f.id.size() > 1 && f.id[0] == 'm') idx = static_cast<std::size_t>(std::stoul(f.id.substr(1)));
+      if (idx >= entries.size()) continue;
+      if (sqs::is_retryable(f) && attempt < options_.batch_retries)
+        again.push_back(entries[idx]);
+      else
+        failures.push_back(to_failure(entries[idx].receipt_handle, f));
+    }
+    entries = std::move(again);
+  }
+  co_return failures;
+}
+
+asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_delete(std::vector<std::string> handles,
+                                                                                 Diagnostics& diag) {
+  (void)diag;
+  std::vector<BatchEntryFailure> failures;
+  for (std::size_t i = 0; i < handles.size(); i += sqs::max_batch_entries) {
+    std::vector<VisibilityChange> chunk;
+    for (std::size_t j = i; j < std::min(handles.size(), i + sqs::max_batch_entries); ++j)
+      chunk.push_back({handles[j], std::chrono::seconds(0)});
+    auto f = co_await batch_call(true, std::move(chunk));
+    failures.insert(failures.end(), f.begin(), f.end());
+  }
+  co_return failures;
+}
+
+asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_change_visibility(
+    std::vector<VisibilityChange> changes, Diagnostics& diag) {
+  (void)diag;
+  std::vector<BatchEntryFailure> failures;
+  for (std::size_t i = 0; i < changes.size(); i += sqs::max_batch_entries) {
+    std::vector<VisibilityChange> chunk(changes.begin() + static_cast<std::ptrdiff_t>(i),
+                                        changes.begin() + static_cast<std::ptrdiff_t>(
+                                                              std::min(changes.size(), i + sqs::max_batch_entries)));
+    auto f = co_await batch_call(false, std::move(chunk));
+    failures.insert(failures.end(), f.begin(), f.end());
+  }
+  co_return failures;
+}
+
+}  // namespace ctsqs
