@@ -333,7 +333,7 @@ int run_collect(const CollectArgs& a, bool drain) {
     return exit_usage;
   }
   Collector collector(rt.ioc.get_executor(), source, store, sink,
-                      make_payload_decoder_factory(handler, service, dopt, &metrics), co, metrics);
+                      make_payload_decoder_factory(handler, service, dopt), co, metrics);
   rt.collector = &collector;
   rt.metrics = &metrics;
 

@@ -5,6 +5,7 @@
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/retry.hpp"
 
 namespace ctsqs {
 
@@ -52,10 +53,11 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
     if (delivered > 0 && is_retryable(ec) && resume < options_.resume_attempts) continue;
     diag = d;
     diag.message = name + ": " + (d.message.empty() ? ec.message() : d.message);
-    if (ec == aws_errc::access_denied)
+    if (ec == aws_errc::access_denied || ec == aws_errc::kms_error)
       diag.message += " (if the object is encrypted with SSE-KMS, the KMS key policy must grant kms:Decrypt "
                       "to the role ctsqs uses)";
-    if (ec == aws_errc::not_found) diag.message += " (the object or bucket does not exist)";
+    if (ec == aws_errc::no_such_key) diag.message += " (the object does not exist, or no longer)";
+    if (ec == aws_errc::no_such_bucket) diag.message += " (the bucket does not exist)";
     co_return ec;
   }
 }

@@ -48,17 +48,15 @@ using MessagePlanner = std::function<result<MessagePlan>(const SqsMessage& messa
 /// notifications, SNS envelopes, CloudTrail's SNS notification, EventBridge events).
 result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag);
 
-/// Makes the decoder for one object (or, with `object.key` empty, for inline records wrapped as
-/// `{"Records":[...]}`). Called on the pipeline's executor.
+/// Makes the decoder for one object, already begun (or, with `object.key` empty, for inline
+/// records wrapped as `{"Records":[...]}`). Called on the pipeline's executor.
 using PayloadDecoderFactory = std::function<std::unique_ptr<PayloadDecoder>(const ObjectRef& object)>;
 
-/// The decoder factory of one configured service: the handler's own PayloadDecoder when it has
-/// one, else the built-in CloudTrail path (CloudTrailDecoder + TagRouter with the service's
-/// routing template and AWS service filter). Events dropped by the filter are counted in
-/// `metrics.events_dropped` when `metrics` is given.
+/// The decoder factory of one configured service: `handler->make_payload_decoder(settings,
+/// decoder_options)` per object, begun on the object's key. Throws std::invalid_argument at once
+/// when the settings are unusable.
 PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
-                                                   ServiceSettings settings, DecoderOptions decoder_options,
-                                                   Metrics* metrics = nullptr);
+                                                   ServiceSettings settings, DecoderOptions decoder_options);
 
 /// What happens to messages whose work failed permanently.
 struct PermanentFailurePolicy {
