@@ -81,6 +81,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   bool finished_ = false;         // async_run is done: background loops exit
   bool grace_expired_ = false;    // shutdown_grace passed since the stop
   int consecutive_empty_ = 0;
+  steady::time_point quiet_until_{};  // a message hidden for a retry becomes visible again by then
   std::set<std::string> released_ids_;  // released and not completed since
   std::uint64_t permanent_failures_ = 0;
 
@@ -124,7 +125,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       msg_slots_.release(batch - std::min(batch, msgs.size()));
       if (msgs.empty()) {
         metrics_.empty_receives.fetch_add(1, std::memory_order_relaxed);
-        if (in_flight_.empty() && delete_queue_.empty() && !deleting_) ++consecutive_empty_;
+        // Messages we hid for a retry will come back: the queue is not drained before then.
+        if (in_flight_.empty() && delete_queue_.empty() && !deleting_ && steady::now() >= quiet_until_)
+          ++consecutive_empty_;
         changed_.notify_all();
         continue;
       }
@@ -309,6 +312,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       co_return;  // the deleter releases the slot
     }
+    quiet_until_ = std::max(quiet_until_, steady::now() + d.visibility + std::chrono::milliseconds(500));
     Diagnostics diag;
     std::vector<VisibilityChange> change;
     change.push_back({m.receipt_handle, d.visibility});
