@@ -181,6 +181,7 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--shutdown-grace", a.shutdown_grace, "Override run.shutdown_grace (seconds)");
   sub.add_option("--objects-in-flight", a.objects_in_flight, "Override concurrency.objects_in_flight");
   sub.add_option("--messages-in-flight", a.messages_in_flight, "Override concurrency.messages_in_flight");
+  sub.add_option("--max-messages", a.max_messages, "Override sqs.max_messages: messages per receive (1..10)");
   sub.add_option("--metrics-listen", a.metrics_listen,
                  "Serve Prometheus metrics on this loopback HOST:PORT (overrides metrics.listen)");
   sub.add_flag("--quiet,-q", a.quiet, "No progress lines and no summary");
@@ -202,6 +203,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (a.shutdown_grace >= 0) cfg->run.shutdown_grace = std::chrono::seconds(a.shutdown_grace);
   if (a.objects_in_flight > 0) cfg->concurrency.objects_in_flight = static_cast<std::size_t>(a.objects_in_flight);
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
+  if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;
   const auto fmt = format_override(a);
   if (!a.output.empty()) {

@@ -20,6 +20,7 @@ struct CollectArgs {
   int shutdown_grace = -1;        ///< override run.shutdown_grace (s), -1 = config
   int objects_in_flight = -1;     ///< override concurrency.objects_in_flight
   int messages_in_flight = -1;    ///< override concurrency.messages_in_flight
+  int max_messages = -1;          ///< override sqs.max_messages
   std::string metrics_listen;     ///< override metrics.listen
   bool quiet = false;             ///< no progress and no summary
 };

@@ -1,0 +1,179 @@
+// Integration: the library embedded on the test's own io_context (SqsSource, S3ObjectStore,
+// Collector, a custom Sink) against the real peers: a slow sink gets its messages' visibility
+// extended instead of redelivered; the Prometheus endpoint serves the counters.
+#include "collector_helpers.hpp"
+
+#include "catch.hpp"
+#include "ctsqs/aws_client.hpp"
+#include "ctsqs/collector.hpp"
+#include "ctsqs/endpoints.hpp"
+#include "ctsqs/metrics_server.hpp"
+#include "ctsqs/object_store.hpp"
+#include "ctsqs/sqs_source.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <mutex>
+
+using namespace ctsqs;
+using namespace ctsqs::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A sink whose flush takes longer than the queue's visibility timeout.
+class SlowSink final : public Sink {
+ public:
+  explicit SlowSink(std::chrono::milliseconds flush_time) : flush_time_(flush_time) {}
+  result<void> write(const Event& e) override {
+    std::lock_guard lk(mu_);
+    pending_.push_back(e.record);
+    return {};
+  }
+  result<void> flush() override {
+    std::this_thread::sleep_for(flush_time_);
+    std::lock_guard lk(mu_);
+    for (auto& r : pending_) delivered_.push_back(std::move(r));
+    pending_.clear();
+    return {};
+  }
+  std::vector<std::string> delivered() const {
+    std::lock_guard lk(mu_);
+    return delivered_;
+  }
+
+ private:
+  std::chrono::milliseconds flush_time_;
+  mutable std::mutex mu_;
+  std::vector<std::string> pending_, delivered_;
+};
+
+asio::awaitable<void> run(Collector* c, CollectorResult* out, bool* done) {
+  *out = co_await c->async_run();
+  *done = true;
+}
+
+struct Embedded {
+  asio::io_context ioc;
+  std::unique_ptr<AwsClient> client;
+  std::unique_ptr<SqsSource> source;
+  std::unique_ptr<S3ObjectStore> store;
+
+  Embedded(const Peers& peers, const std::string& queue, std::chrono::seconds visibility) {
+    AwsClientOptions ao;
+    ao.credentials.access_key_id = "test";
+    ao.credentials.secret_access_key = "test";
+    ao.endpoints.region = "us-east-1";
+    ao.endpoints.sqs_endpoint = peers.gate_endpoint();
+    ao.endpoints.s3_endpoint = peers.gate_endpoint();
+    ao.endpoints.sts_endpoint = peers.gate_endpoint();
+    ao.endpoints.s3_force_path_style = true;
+    ao.env = environment_from({});
+    client = std::make_unique<AwsClient>(ioc.get_executor(), ao);
+    SqsSourceOptions so;
+    so.queue_url = peers.gate_endpoint() + "/000000000000/" + queue;
+    so.wait_time = 1s;
+    so.visibility_timeout = visibility;
+    source = std::make_unique<SqsSource>(*client, so);
+    store = std::make_unique<S3ObjectStore>(*client);
+  }
+};
+
+PayloadDecoderFactory cloudtrail_decoders() {
+  auto handler = ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail");
+  ServiceSettings settings;
+  settings.name = "aws_sqs_cloudtrail";
+  settings.routing_template = std::string(handler->default_routing_template());
+  DecoderOptions d;
+  d.build_columns = false;
+  return make_payload_decoder_factory(handler, settings, d);
+}
+
+}  // namespace
+
+TEST_CASE("collector: a slow sink triggers visibility extension instead of redelivery", "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate"});
+  const auto seeded = seed_or_throw(peers, {"--files", "4", "--records", "15", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.records == 60);
+  Embedded e(peers, "ct-s3-events", 3s);
+  SlowSink sink(4500ms);  // every flush outlasts the 3 s visibility timeout
+  Metrics metrics;
+  CollectorOptions o;
+  o.collector_id = "slow";
+  o.visibility_timeout = 3s;
+  o.visibility_extension_interval = 1s;
+  o.drain_empty_polls = 2;
+  o.heartbeat.enabled = false;
+  Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(e.ioc, run(&c, &res, &done), asio::detached);
+  e.ioc.run_for(120s);
+  REQUIRE(done);
+  const auto s = metrics.snapshot();
+  CHECK(res.clean());
+  CHECK(s.visibility_extensions > 0);
+  CHECK(s.messages_received == 4);  // each message exactly once: none came back
+  CHECK(s.messages_deleted == 4);
+  CHECK(sink.delivered().size() == 60);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
+TEST_CASE("collector: a failing sink never gets its messages deleted", "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate"});
+  seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  Embedded e(peers, "ct-s3-events", 30s);
+  struct FailingSink final : Sink {
+    result<void> write(const Event&) override { return {}; }
+    result<void> flush() override { return make_error_code(client_errc::sink_failed); }
+  } sink;
+  Metrics metrics;
+  CollectorOptions o;
+  o.visibility_timeout = 30s;
+  o.visibility_extension_interval = 10s;
+  o.retry_backoff_min = 20s;  // hidden well past the end of this test
+  o.drain_empty_polls = 2;
+  o.heartbeat.enabled = false;
+  Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(e.ioc, run(&c, &res, &done), asio::detached);
+  // The drain cannot end while the released messages are due back; stop it after a while.
+  asio::steady_timer t(e.ioc, 6s);
+  t.async_wait([&](boost::system::error_code) { c.request_stop(); });
+  e.ioc.run_for(60s);
+  REQUIRE(done);
+  const auto s = metrics.snapshot();
+  CHECK(s.messages_deleted == 0);
+  CHECK(s.messages_released == 2);
+  CHECK(s.sink_failures >= 1);
+  CHECK(res.unfinished == 2);
+  CHECK(queue_depth(peers, "ct-s3-events").second == 2);  // still there, hidden for the backoff
+}
+
+TEST_CASE("collector: Prometheus endpoint serves the counters on loopback only", "[integration][collector]") {
+  asio::io_context ioc;
+  Metrics m;
+  m.events_delivered = 12345;
+  Diagnostics diag;
+  auto bad = MetricsServer::start(ioc.get_executor(), "0.0.0.0:0", [] { return std::string(); }, diag);
+  CHECK_FALSE(bad);
+  CHECK(diag.message.find("loopback") != std::string::npos);
+  auto srv = MetricsServer::start(ioc.get_executor(), "127.0.0.1:0",
+                                  [&m] { return to_prometheus(m.snapshot(), "c1"); }, diag);
+  REQUIRE(srv);
+  const auto port = (*srv)->port();
+  HttpResponse resp;
+  std::thread client([&] { resp = http_call("GET", port, "/metrics"); });
+  while (resp.status == 0) ioc.run_for(50ms);
+  client.join();
+  CHECK(resp.status == 200);
+  CHECK(resp.body.find("ctsqs_events_delivered_total{collector_id=\"c1\"} 12345") != std::string::npos);
+  HttpResponse nf;
+  std::thread client2([&] { nf = http_call("GET", port, "/other"); });
+  while (nf.status == 0) ioc.run_for(50ms);
+  client2.join();
+  CHECK(nf.status == 404);
+}
