@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <mutex>
 
 using namespace ctsqs;
@@ -165,15 +166,19 @@ TEST_CASE("collector: Prometheus endpoint serves the counters on loopback only",
                                   [&m] { return to_prometheus(m.snapshot(), "c1"); }, diag);
   REQUIRE(srv);
   const auto port = (*srv)->port();
-  HttpResponse resp;
-  std::thread client([&] { resp = http_call("GET", port, "/metrics"); });
-  while (resp.status == 0) ioc.run_for(50ms);
-  client.join();
+  auto get = [&](std::string target) {
+    HttpResponse r;
+    std::atomic<bool> got{false};
+    std::thread client([&] {
+      r = http_call("GET", port, target);
+      got = true;
+    });
+    while (!got) ioc.run_for(50ms);
+    client.join();
+    return r;
+  };
+  const auto resp = get("/metrics");
   CHECK(resp.status == 200);
   CHECK(resp.body.find("ctsqs_events_delivered_total{collector_id=\"c1\"} 12345") != std::string::npos);
-  HttpResponse nf;
-  std::thread client2([&] { nf = http_call("GET", port, "/other"); });
-  while (nf.status == 0) ioc.run_for(50ms);
-  client2.join();
-  CHECK(nf.status == 404);
+  CHECK(get("/other").status == 404);
 }
