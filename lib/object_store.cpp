@@ -6,6 +6,7 @@
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/retry.hpp"
+#include "ctsqs/s3/protocol.hpp"
 
 namespace ctsqs {
 
@@ -20,25 +21,25 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
   const std::string region = object.region.empty() ? client_.region() : object.region;
   auto ep = resolve_endpoint(AwsService::s3, region, cfg, client_.env(), &diag);
   if (!ep) co_return ep.error();
-  const auto target =
-      s3_object_target(*ep, object.bucket, object.key, options_.force_path_style || cfg.s3_force_path_style);
   const std::string name = "s3://" + object.bucket + "/" + object.key;
 
   std::uint64_t offset = 0;  // bytes already handed to on_chunk (by earlier attempts)
   for (int resume = 0;; ++resume) {
-    HttpRequest req;
-    req.method = "GET";
-    req.scheme = target.scheme;
-    req.host = target.host;
-    req.path = target.path;
-    if (offset > 0) req.set_header("Range", "bytes=" + std::to_string(offset) + "-");
+    s3::GetObjectParams gp;
+    gp.endpoint = *ep;
+    gp.bucket = object.bucket;
+    gp.key = object.key;
+    gp.force_path_style = options_.force_path_style || cfg.s3_force_path_style;
+    gp.range_start = offset;
+    auto req = s3::make_get_object_request(gp, diag);
+    if (!req) co_return req.error();
     CallOptions co;
     co.operation = "GetObject";
     co.region = ep->signing_region.empty() ? region : ep->signing_region;
     co.unsigned_payload = false;
     std::uint64_t delivered = 0;
     Diagnostics d;
-    auto resp = co_await client_.async_call_streaming("s3", std::move(req), co, on_chunk, d, &delivered);
+    auto resp = co_await client_.async_call_streaming("s3", std::move(*req), co, on_chunk, d, &delivered);
     offset += delivered;
     if (resp) {
       if (offset > 0 && resume > 0 && resp->status != 206) {
