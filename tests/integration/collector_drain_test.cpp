@@ -31,7 +31,7 @@ Drained drain_queue(const Peers& peers, const TempDir& tmp, const std::string& q
 
 }  // namespace
 
-TEST_CASE("collector: S3->SQS, S3->SNS->SQS and CloudTrail SNS routes drain completely through the gate",
+TEST_CASE("collector: S3->SQS and S3->SNS->SQS and CloudTrail SNS routes drain completely through the gate",
           "[integration][collector]") {
   Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
   const auto seeded = seed_or_throw(peers, {"--files", "6", "--records", "40"});
