@@ -14,6 +14,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -21,6 +22,7 @@
 using namespace ctsqs;
 using namespace ctsqs::test;
 using namespace std::chrono_literals;
+namespace asio = boost::asio;
 
 namespace {
 
