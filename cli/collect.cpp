@@ -313,8 +313,7 @@ int run_collect(const CollectArgs& a, bool drain) {
 
   CollectorOptions co;
   co.collector_id = cfg->id;
-  co.messages_in_flight = std::max<std::size_t>(cfg->concurrency.messages_in_flight,
-                                                static_cast<std::size_t>(cfg->sqs.max_messages));
+  co.messages_in_flight = cfg->concurrency.messages_in_flight;
   co.objects_in_flight = cfg->concurrency.objects_in_flight;
   co.receives_in_flight = cfg->concurrency.receives_in_flight;
   co.max_messages_per_receive = cfg->sqs.max_messages;

@@ -97,21 +97,19 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     const auto batch = static_cast<std::size_t>(opts_.max_messages_per_receive);
     int error_streak = 0;
     while (!stopping_ && !drain_done()) {
-      // Reserve room for a full batch before asking for one (messages_in_flight bound).
-      std::size_t got_slots = 0;
-      while (got_slots < batch) {
-        if (!co_await msg_slots_.acquire()) break;
-        ++got_slots;
-        if (stopping_) break;
-      }
-      if (stopping_ || got_slots < batch) {
-        msg_slots_.release(got_slots);
+      // Room for at least one message (messages_in_flight bound), then as much of a batch as is
+      // free right now; never hold slots while waiting for more (receivers would deadlock).
+      if (!co_await msg_slots_.acquire()) break;
+      std::size_t slots = 1;
+      while (slots < batch && msg_slots_.try_acquire()) ++slots;
+      if (stopping_) {
+        msg_slots_.release(slots);
         break;
       }
       Diagnostics diag;
-      auto r = co_await queue_.async_receive(diag);
+      auto r = co_await queue_.async_receive(static_cast<int>(slots), diag);
       if (!r) {
-        msg_slots_.release(batch);
+        msg_slots_.release(slots);
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
         ++error_streak;
         log("ctsqs: ReceiveMessage failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
@@ -122,7 +120,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       error_streak = 0;
       metrics_.receives.fetch_add(1, std::memory_order_relaxed);
       auto& msgs = *r;
-      msg_slots_.release(batch - std::min(batch, msgs.size()));
+      msg_slots_.release(slots - std::min(slots, msgs.size()));
       if (msgs.empty()) {
         metrics_.empty_receives.fetch_add(1, std::memory_order_relaxed);
         // Messages we hid for a retry will come back: the queue is not drained before then.

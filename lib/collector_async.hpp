@@ -36,6 +36,13 @@ class AsyncSemaphore {
     co_return w->granted;
   }
 
+  /// Take one unit if one is free right now (and nobody waits for it).
+  bool try_acquire() {
+    if (closed_ || count_ == 0 || !waiters_.empty()) return false;
+    --count_;
+    return true;
+  }
+
   void release(std::size_t n = 1) {
     while (n > 0 && !waiters_.empty()) {
       auto w = waiters_.front();

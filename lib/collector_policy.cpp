@@ -25,9 +25,6 @@ result<void> validate(const CollectorOptions& o, Diagnostics& diag) {
   if (o.receives_in_flight < 1) return invalid(diag, "receives_in_flight: must be at least 1");
   if (o.max_messages_per_receive < 1 || o.max_messages_per_receive > 10)
     return invalid(diag, "max_messages_per_receive: must be 1..10");
-  if (o.messages_in_flight < static_cast<std::size_t>(o.max_messages_per_receive))
-    return invalid(diag, "messages_in_flight: must be at least max_messages_per_receive (" +
-                             std::to_string(o.max_messages_per_receive) + ")");
   if (o.visibility_timeout.count() < 1) return invalid(diag, "visibility_timeout: must be at least 1 s");
   if (o.visibility_extension_interval.count() < 1 ||
       o.visibility_extension_interval >= o.visibility_timeout)

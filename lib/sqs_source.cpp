@@ -7,6 +7,7 @@
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/sqs/protocol.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ctsqs {
@@ -61,11 +62,11 @@ SqsSource::~SqsSource() = default;
 
 const std::string& SqsSource::endpoint() const noexcept { return target_->url; }
 
-asio::awaitable<result<std::vector<SqsMessage>>> SqsSource::async_receive(Diagnostics& diag) {
+asio::awaitable<result<std::vector<SqsMessage>>> SqsSource::async_receive(int max_messages, Diagnostics& diag) {
   sqs::ReceiveMessageParams p;
   p.endpoint = target_->endpoint;
   p.queue_url = options_.queue_url;
-  p.max_messages = options_.max_messages;
+  p.max_messages = std::clamp(max_messages, 1, options_.max_messages);
   p.wait_time = options_.wait_time;
   p.visibility_timeout = options_.visibility_timeout;
   auto req = sqs::make_receive_message_request(p, diag);

@@ -72,7 +72,8 @@ struct CollectorOptions {
   std::size_t messages_in_flight = 32;    ///< messages received and not yet deleted/released
   std::size_t objects_in_flight = 8;      ///< objects fetched/decoded at once
   std::size_t receives_in_flight = 2;     ///< concurrent ReceiveMessage long polls
-  /// MaxNumberOfMessages the queue was set up with: slots for this many are reserved per poll.
+  /// Largest MaxNumberOfMessages of one receive; each receive asks for at most what fits in
+  /// `messages_in_flight` at that moment.
   int max_messages_per_receive = 10;
   /// Must match the SqsSource's receive VisibilityTimeout: extensions set it again.
   std::chrono::seconds visibility_timeout{120};

@@ -46,8 +46,10 @@ class MessageQueue {
  public:
   virtual ~MessageQueue() = default;
 
-  /// ReceiveMessage (long poll). An empty vector means the poll ended without messages.
-  virtual boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(Diagnostics& diag) = 0;
+  /// ReceiveMessage (long poll) of at most `max_messages` (1..10; further capped by the
+  /// implementation's own setting). An empty vector means the poll ended without messages.
+  virtual boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(int max_messages,
+                                                                                 Diagnostics& diag) = 0;
 
   /// DeleteMessageBatch over `receipt_handles` (any number: sent in batches of 10; entries that
   /// fail with a retryable error are retried). Returns the entries that could not be deleted.
@@ -87,7 +89,8 @@ class SqsSource final : public MessageQueue {
   /// The SQS endpoint requests go to, e.g. "https://sqs.us-east-1.amazonaws.com".
   const std::string& endpoint() const noexcept;
 
-  boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(Diagnostics& diag) override;
+  boost::asio::awaitable<result<std::vector<SqsMessage>>> async_receive(int max_messages,
+                                                                         Diagnostics& diag) override;
   boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(
       std::vector<std::string> receipt_handles, Diagnostics& diag) override;
   boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(

@@ -61,11 +61,15 @@ TEST_CASE("collector policy: validate names the field", "[collector]") {
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("visibility_extension_interval") != std::string::npos);
   o = {};
-  o.messages_in_flight = 4;
+  o.messages_in_flight = 0;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("messages_in_flight") != std::string::npos);
-  o.max_messages_per_receive = 4;
+  o.messages_in_flight = 1;  // fewer than a batch is fine: receives ask for what fits
   CHECK(validate(o, d));
+  o.max_messages_per_receive = 11;
+  CHECK_FALSE(validate(o, d));
+  CHECK(d.message.find("max_messages_per_receive") != std::string::npos);
+  o.max_messages_per_receive = 10;
   o.on_permanent_failure.delete_after_receives = -1;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("delete_after_receives") != std::string::npos);
