@@ -799,12 +799,27 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
 
 result<CollectorConfig> load_collector_config(const std::filesystem::path& path, Diagnostics& diag,
                                               const ConfigParseOptions& opts) {
+  std::error_code fec;
+  if (std::filesystem::is_directory(path, fec)) {
+    diag.message = path.string() + ": is a directory, expected the collector file (JSON)";
+    return make_error_code(client_errc::io_error);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diag.message = path.string() + ": cannot open the collector file";
     return make_error_code(client_errc::io_error);
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A collector file is a few KiB; refuse to slurp something that clearly is not one.
+  constexpr std::size_t max_bytes = 4u << 20;
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      diag.message = path.string() + ": larger than 4 MiB, not a collector file";
+      return make_error_code(client_errc::limit_exceeded);
+    }
+  }
   if (in.bad()) {
     diag.message = path.string() + ": cannot read the collector file";
     return make_error_code(client_errc::io_error);

@@ -166,7 +166,8 @@ struct ConfigParseOptions {
 result<CollectorConfig> parse_collector_config(std::string_view json, std::string_view source_name,
                                                Diagnostics& diag, const ConfigParseOptions& opts = {});
 
-/// Reads and parses a collector file. A missing/unreadable file is client_errc::io_error.
+/// Reads and parses a collector file. A missing/unreadable file (or a directory) is
+/// client_errc::io_error; a file over 4 MiB is client_errc::limit_exceeded.
 result<CollectorConfig> load_collector_config(const std::filesystem::path& path, Diagnostics& diag,
                                               const ConfigParseOptions& opts = {});
 

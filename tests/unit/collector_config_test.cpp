@@ -462,6 +462,28 @@ TEST_CASE("the shipped examples parse", "[config]") {
   }
 }
 
+TEST_CASE("a directory is not a collector file", "[config]") {
+  Diagnostics d;
+  auto r = load_collector_config(ctsqs::test::data_dir() / "config", d);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == make_error_code(client_errc::io_error));
+  CHECK(d.message.find("is a directory") != std::string::npos);
+}
+
+TEST_CASE("a file over 4 MiB is refused", "[config]") {
+  const auto big = std::filesystem::path(CTSQS_BINARY_DIR) / "collector-config-test-big.json";
+  {
+    std::ofstream out(big, std::ios::binary | std::ios::trunc);
+    out << "{\"pad\":\"" << std::string((4u << 20) + 1, 'x') << "\"}";
+  }
+  Diagnostics d;
+  auto r = load_collector_config(big, d);
+  std::filesystem::remove(big);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == make_error_code(client_errc::limit_exceeded));
+  CHECK(d.message.find("larger than 4 MiB") != std::string::npos);
+}
+
 TEST_CASE("a missing file is an io_error naming the file", "[config]") {
   Diagnostics d;
   auto r = load_collector_config(ctsqs::test::data_dir() / "config" / "does-not-exist.json", d);
