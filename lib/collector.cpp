@@ -410,7 +410,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       std::vector<Event> ev;
       ev.push_back(make_heartbeat_event(opts_.heartbeat, opts_.collector_id, "running", metrics_.snapshot(),
                                         std::chrono::system_clock::now()));
-      co_await sink_worker_->push(std::move(ev));
+      co_await sink_worker_->push(std::move(ev), false);
       co_await sink_worker_->barrier();
     }
   }

@@ -31,14 +31,14 @@ void SinkWorker::join() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-asio::awaitable<void> SinkWorker::push(std::vector<Event> events) {
+asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) {
   if (events.empty()) co_return;
   for (;;) {
     {
       std::lock_guard lk(mu_);
       if (queued_events_ < capacity_ || stopping_) {
         queued_events_ += events.size();
-        queue_.push_back(Item{std::move(events), nullptr});
+        queue_.push_back(Item{std::move(events), nullptr, counted});
         break;
       }
     }
@@ -52,7 +52,7 @@ asio::awaitable<result<void>> SinkWorker::barrier() {
   {
     std::lock_guard lk(mu_);
     if (stopping_) co_return make_error_code(client_errc::cancelled);
-    queue_.push_back(Item{{}, b});
+    queue_.push_back(Item{{}, b, false});
   }
   cv_.notify_one();
   while (!b->done) co_await b->timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -90,6 +90,7 @@ void SinkWorker::run() {
           metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
         }
       }
+      if (!it.counted) continue;
       window_events += it.events.size();
       metrics_.events_written.fetch_add(it.events.size(), std::memory_order_relaxed);
     }

@@ -34,8 +34,9 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   void stop();
   void join();
 
-  /// Queue events (moved). Waits while the queue is over capacity.
-  asio::awaitable<void> push(std::vector<Event> events);
+  /// Queue events (moved). Waits while the queue is over capacity. `counted`: false for the
+  /// collector's own events (heartbeats), which stay out of the delivered-events metrics.
+  asio::awaitable<void> push(std::vector<Event> events, bool counted = true);
   /// Resolves once a flush covering everything pushed before succeeded (or failed).
   asio::awaitable<result<void>> barrier();
 
@@ -49,6 +50,7 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   struct Item {
     std::vector<Event> events;
     std::shared_ptr<Barrier> barrier;  // set for barrier items
+    bool counted = true;
   };
 
   void run();

@@ -115,3 +115,39 @@ TEST_CASE("collector: injected 5xx, throttling, resets and delays on every opera
   auto stats = boost::json::parse(peers.gate_stats()).as_object();
   CHECK(stats.at("faultsInjected").as_int64() >= 10);
 }
+
+TEST_CASE("collector: EventBridge API-call events are delivered without any S3 fetch, with heartbeats",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  create_queue(peers, "ct-eventbridge");
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "eb-event-" + std::to_string(i);
+    ids.insert(id);
+    const std::string source = i % 2 ? "iam" : "s3";
+    send_message(peers, "ct-eventbridge",
+                 R"({"version":"0","id":"11111111-2222-3333-4444-00000000000)" + std::to_string(i) +
+                     R"(","detail-type":"AWS API Call via CloudTrail","source":"aws.)" + source +
+                     R"(","account":"123456789012","time":"2026-11-28T10:00:00Z","region":"us-east-1","resources":[],)"
+                     R"("detail":{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"alice"},)"
+                     R"("eventTime":"2026-11-28T10:00:00Z","eventSource":")" + source +
+                     R"(.amazonaws.com","eventName":"Describe","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1",)"
+                     R"("eventID":")" + id + R"(","eventType":"AwsApiCall","recipientAccountId":"123456789012"}})");
+  }
+  TempDir tmp;
+  // A heartbeat every second while it drains: `collector_id` and counts under its own tag.
+  auto d = drain_queue(peers, tmp, "ct-eventbridge", {"--empty-polls", "3"},
+                       R"("heartbeat":{"enabled":true,"interval":"1s","tag":"my.app.ctsqs.it"})");
+  INFO(d.log);
+  CHECK(d.exit_code == 0);
+  CHECK(d.delivered.by_event_id.size() == 5);
+  for (auto& id : ids) CHECK(d.delivered.by_event_id.count(id) == 1);
+  CHECK(d.delivered.by_tag["cloud.aws.cloudtrail.s3"] == 3);
+  CHECK(d.delivered.by_tag["cloud.aws.cloudtrail.iam"] == 2);
+  CHECK(queue_depth(peers, "ct-eventbridge") == std::pair<long, long>{0, 0});
+  // Heartbeat events went to the sink under their own tag.
+  CHECK(d.delivered.by_tag["my.app.ctsqs.it"] >= 1);
+  auto stats = boost::json::parse(peers.gate_stats()).as_object();
+  auto& by_action = stats.at("byAction").as_object();
+  for (auto& [k, v] : by_action) CHECK(std::string(k).find("GetObject") == std::string::npos);
+}

@@ -90,7 +90,8 @@ inline std::string collector_config(const Peers& peers, const std::string& queue
                   R"("aws_cross_account_role":"arn:aws:iam::123456789012:role/CtsqsReader","aws_external_id":")" +
                   external_id + R"("},"region":"us-east-1","base_url":")" + gate + "/000000000000/" + queue +
                   R"("}},"ctsqs":{"sqs":{"wait_time":"1s","visibility_timeout":"30s","visibility_extension_interval":"10s"},)"
-                  R"("drain":{"empty_polls":2},"heartbeat":{"enabled":false},)"
+                  R"("drain":{"empty_polls":2},)" +
+                  std::string(ctsqs_extra.find("\"heartbeat\"") == std::string::npos ? R"("heartbeat":{"enabled":false},)" : "") +
                   R"("endpoints":{"sqs":")" + gate + R"(","s3":")" + gate + R"(","sts":")" + gate +
                   R"(","s3_force_path_style":true})";
   if (!ctsqs_extra.empty()) s += "," + ctsqs_extra;
@@ -177,6 +178,20 @@ inline std::pair<long, long> queue_depth(const Peers& peers, const std::string& 
   auto attrs = boost::json::parse(resp.body).as_object().at("Attributes").as_object();
   return {std::stol(std::string(attrs.at("ApproximateNumberOfMessages").as_string())),
           std::stol(std::string(attrs.at("ApproximateNumberOfMessagesNotVisible").as_string()))};
+}
+
+/// CreateQueue (fauxqs direct, unsigned).
+inline void create_queue(const Peers& peers, const std::string& queue) {
+  HttpRequest req;
+  req.method = "POST";
+  req.scheme = "http";
+  req.host = Peers::host(peers.fauxqs_port());
+  req.path = "/";
+  req.set_header("Content-Type", "application/x-amz-json-1.0");
+  req.set_header("X-Amz-Target", "AmazonSQS.CreateQueue");
+  req.body = R"({"QueueName":")" + queue + R"("})";
+  auto resp = http_exchange(req);
+  if (resp.status != 200) throw std::runtime_error("CreateQueue " + queue + ": " + resp.body);
 }
 
 /// SendMessage to a queue (fauxqs direct, unsigned).
