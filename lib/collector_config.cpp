@@ -792,7 +792,7 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
     if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
   }
   if (opts.validate) {
-    if (auto v = validate(c, diag); !v) return v.error();
+    if (auto v = validate(c, diag, &registry); !v) return v.error();
   }
   return c;
 }
@@ -997,7 +997,8 @@ std::string check_listen(std::string_view listen) {
 
 }  // namespace
 
-std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
+std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const ServiceHandlerRegistry* registry) {
+  const ServiceHandlerRegistry& reg = registry ? *registry : ServiceHandlerRegistry::builtin();
   Issues is;
   // id
   if (c.id.empty()) {
@@ -1031,20 +1032,22 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
   auto spath = p(in_path, "services");
   if (c.services.empty()) {
     is.add(spath, "missing: at least one service, e.g. {\"aws_sqs_cloudtrail\": {}}; known services: " +
-                      ServiceHandlerRegistry::builtin().describe_known());
+                      reg.describe_known());
   }
   for (const auto& s : c.services) {
-    auto handler = ServiceHandlerRegistry::builtin().find(s.name);
+    auto handler = reg.find(s.name);
     auto path = join_path(spath, s.configured_name.empty() ? s.name : s.configured_name);
+    if (!handler) {
+      is.add(path, "unknown service " + shown(s.name) + "; known services: " + reg.describe_known());
+      continue;
+    }
     if (is_placeholder(s.routing_template)) {
       is.placeholder(p(path, "routing_template"), s.routing_template);
       continue;
     }
-    if (handler) {
-      if (auto m = handler->check(s, path); !m.empty()) {
-        auto colon = m.find(": ");
-        is.add(m.substr(0, colon), colon == std::string::npos ? m : m.substr(colon + 2));
-      }
+    if (auto m = handler->check(s, path); !m.empty()) {
+      auto colon = m.find(": ");
+      is.add(m.substr(0, colon), colon == std::string::npos ? m : m.substr(colon + 2));
     }
   }
 
@@ -1144,8 +1147,9 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c) {
   return std::move(is.list);
 }
 
-result<void> validate(const CollectorConfig& config, Diagnostics& diag) {
-  auto issues = validation_issues(config);
+result<void> validate(const CollectorConfig& config, Diagnostics& diag,
+                      const ServiceHandlerRegistry* registry) {
+  auto issues = validation_issues(config, registry);
   if (issues.empty()) return {};
   std::string source = config.source_name.empty() ? "config" : config.source_name;
   std::string msg;

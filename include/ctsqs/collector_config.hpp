@@ -179,12 +179,15 @@ struct ConfigIssue {
 
 /// Every semantic problem of `config` (placeholders left in, malformed ARN/region/URL, missing
 /// fields, inconsistent settings). Empty when the config is good.
-std::vector<ConfigIssue> validation_issues(const CollectorConfig& config);
+/// `registry` resolves the services' handlers for their own checks (nullptr = builtin()).
+std::vector<ConfigIssue> validation_issues(const CollectorConfig& config,
+                                           const ServiceHandlerRegistry* registry = nullptr);
 
 /// validate(): success, or client_errc::invalid_argument with `diag.message` listing every issue
 /// ("<source>: <path>: <message>", one per line), followed by the config's warnings
 /// ("<source>: warning: <path>: <message>"), since a misspelt key often explains an issue.
-result<void> validate(const CollectorConfig& config, Diagnostics& diag);
+result<void> validate(const CollectorConfig& config, Diagnostics& diag,
+                      const ServiceHandlerRegistry* registry = nullptr);
 
 /// A multi-line, human-readable summary for logs: every effective setting, secrets redacted
 /// (access key id shortened to its first 4 characters, secret key never shown).

@@ -106,7 +106,6 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
 
   ConfigParseOptions opts;
   opts.registry = &reg;
-  opts.validate = false;  // validate() checks services against the builtin registry
   auto c = parse_collector_config(
       R"({"inputs":{"sqs_collector":{"id":"1","services":{"guardduty":{"min_severity":4,"extra":1},"aws_sqs_cloudtrail":{}},)"
       R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})",
@@ -139,6 +138,16 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
       "gd.json", d, opts);
   REQUIRE_FALSE(bad.has_value());
   CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty.min_severity: expected an integer") == 0);
+
+  // validate() runs the handler's own check() through the same registry...
+  auto settings = *c;
+  settings.services[0].routing_template.clear();
+  auto v = validate(settings, d, &reg);
+  REQUIRE_FALSE(v.has_value());
+  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty.routing_template: empty") == 0);
+  // ...and, against a registry without the handler, names the service as unknown.
+  REQUIRE_FALSE(validate(*c, d).has_value());
+  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty: unknown service \"aws_sqs_guard_duty\"") == 0);
 }
 
 TEST_CASE("CloudTrail handler options", "[service_handler]") {
