@@ -167,3 +167,30 @@ TEST_CASE("collector: three `ctsqs run` processes share one queue and deliver ev
   CHECK(all.duplicates() == 0);
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
 }
+
+TEST_CASE("collector: ctsqs run at SIGTERM releases what it cannot finish within the grace period",
+          "[integration][collector]") {
+  Peers peers(peers_options());
+  const auto seeded = seed_or_throw(peers, {"--files", "3", "--records", "10", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.objects == 3);
+  peers.gate_add_faults(R"([{"service":"s3","delayMs":10000}])");  // fetches outlast the grace period
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId));
+  Child run({ctsqs_exe().string(), "run", "--config", cfg.string(), "--output", (tmp.path / "out").string(),
+             "--shutdown-grace", "1", "--progress", "0"},
+            tmp.path / "run.out", tmp.path / "run.err");
+  // Wait until all three messages are in flight (received, hidden), then stop it.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (queue_depth(peers, "ct-s3-events").second < 3) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(100ms);
+  }
+  run.signal(SIGTERM);
+  CHECK(run.wait(30s) == 0);
+  const auto log = read_file(tmp.path / "run.err");
+  INFO(log);
+  CHECK(log.find("releasing 3 message(s)") != std::string::npos);
+  // Released with visibility 0: visible again at once for another consumer, nothing deleted.
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{3, 0});
+}
