@@ -125,7 +125,9 @@ struct CollectorConfig {
   /// `credentials` (keys, base and cross-account role, external id) plus `ctsqs.credentials`
   /// (session name/duration, profile).
   AwsCredentialsConfig credentials;
-  bool ack_messages = true;        ///< `ack_messages`: false = never delete messages (testing)
+  /// `ack_messages`: false = never delete messages (testing). A service's own `ack_messages`
+  /// (ServiceSettings) can only turn deletion off too: both must be true.
+  bool ack_messages = true;
   bool direct_mode = false;        ///< `direct_mode`: message bodies are the events (no S3 fetch)
   bool do_not_send = false;        ///< `do_not_send`: process and count, deliver nothing
   bool compressed_events = false;  ///< `compressed_events`: message bodies are gzip-compressed
