@@ -9,6 +9,8 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -101,6 +103,43 @@ int run_process(const std::vector<std::string>& argv, const std::vector<std::str
   return -1;
 }
 
+namespace {
+
+// Starts a detached watchdog (own session, so a kill of the test's process group spares it)
+// that waits for this test process to end and then runs stop-peers.sh on the run dir: the
+// peers do not outlive a test that crashed or was killed by a ctest timeout.
+pid_t spawn_watchdog(const std::filesystem::path& run_dir, bool keep_run_dir) {
+  // After the test process is gone, let a start-peers.sh that was still running finish (it
+  // prints "endpoints in" on success, and stops what it started itself on failure), then stop.
+  std::string script =
+      "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; "
+      "for i in $(seq 90); do grep -qE 'endpoints in|exited|not healthy|in use|unknown peer' "
+      "\"$2/start-peers.out\" 2>/dev/null && break; sleep 1; done; "
+      "PEERS_RUN_DIR=\"$2\" bash \"$3\" >/dev/null 2>&1; "
+      "[ \"$4\" = keep ] || rm -rf \"$2\"";
+  std::vector<std::string> argv{"bash", "-c", script, "ctsqs-peers-watchdog", std::to_string(::getpid()),
+                                run_dir.string(), (peers_dir / "stop-peers.sh").string(),
+                                keep_run_dir ? "keep" : "remove"};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, "bash", &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : 0;
+}
+
+}  // namespace
+
 Peers::Peers(PeersOptions options) : options_(std::move(options)) {
   if (std::getenv("CTSQS_KEEP_PEERS_RUN_DIR") != nullptr) options_.keep_run_dir = true;
   std::string output;
@@ -127,6 +166,7 @@ bool Peers::try_start(std::string& output) {
   // start-peers.sh records each PID before waiting for health, and stops them itself if one
   // fails; so from here on stop-peers.sh on this run dir is always right.
   started_ = true;
+  watchdog_ = spawn_watchdog(run_dir_, options_.keep_run_dir);
   int rc = run_process({"bash", (peers_dir / "start-peers.sh").string()}, environment(), out, out);
   output = read_file(out);
   if (rc == 0) return true;
@@ -148,6 +188,14 @@ std::vector<std::string> Peers::environment() const {
 }
 
 void Peers::stop() noexcept {
+  if (watchdog_ > 0) {
+    // Our own child: end it first so it does not race the orderly stop below.
+    ::kill(watchdog_, SIGTERM);
+    int status = 0;
+    while (::waitpid(watchdog_, &status, 0) < 0 && errno == EINTR) {
+    }
+    watchdog_ = 0;
+  }
   if (!started_) return;
   started_ = false;
   try {

@@ -31,7 +31,8 @@ struct SeedResult {
 
 /// Starts the peers with tests/peers/start-peers.sh on free loopback ports and a private
 /// temporary PEERS_RUN_DIR; the destructor runs stop-peers.sh on that run dir, which stops
-/// exactly the PIDs this instance started (also when a test fails and unwinds). The
+/// exactly the PIDs this instance started (also when a test fails and unwinds; a detached
+/// watchdog does the same if the test process crashes or is killed). The
 /// constructor retries with new ports when a port was taken in between, and throws
 /// std::runtime_error with start-peers.sh's output when the peers do not come up.
 /// Not copyable or movable; not thread-safe (use it from the test's thread).
@@ -95,6 +96,7 @@ class Peers {
   std::filesystem::path run_dir_;
   unsigned short fauxqs_port_ = 0, s3rver_port_ = 0, sqslite_port_ = 0, gate_port_ = 0;
   bool started_ = false;
+  int watchdog_ = 0;  ///< pid of the detached process that stops the peers if this process dies
 };
 
 /// Runs a program (argv[0] looked up in PATH) with `env` added to this process's environment,
