@@ -67,6 +67,17 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
   impl_->region = o.endpoints.region;
   if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_REGION").value_or("");
   if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_DEFAULT_REGION").value_or("");
+  if (!o.read_file) o.read_file = real_file_reader();
+  if (impl_->region.empty()) {
+    // The AWS SDKs also take the region from the profile (a malformed file is reported by the
+    // credentials chain, which reads the same files).
+    Diagnostics ignored;
+    if (auto files = load_shared_config(o.env, o.read_file, ignored)) {
+      auto it = files->profiles.find(effective_profile_name(o.env, o.credentials.profile));
+      if (it != files->profiles.end())
+        if (auto r = it->second.find("region"); r != it->second.end()) impl_->region = r->second;
+    }
+  }
   impl_->http = std::make_unique<transport::HttpsClient>(executor, o.http);
 
   if (o.credentials_provider) {
@@ -76,6 +87,7 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
     ctx.executor = executor;
     ctx.http = impl_->http.get();
     ctx.env = o.env;
+    ctx.read_file = o.read_file;
     ctx.clock = o.clock;
     ctx.region = impl_->region;
     ctx.endpoints = o.endpoints;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/aws_config.hpp"
+#include "ctsqs/credentials/chain.hpp"
 #include "ctsqs/credentials/provider.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/error.hpp"
@@ -31,6 +32,8 @@ struct AwsClientOptions {
   AwsEndpointConfig endpoints;       ///< region, overrides, TLS, timeouts, max attempts
   /// Environment lookup (AWS_*, HTTPS_PROXY, ...). Unset: nothing is read from the environment.
   EnvLookup env;
+  /// Reads the shared config/credentials files and token files. Unset: real files.
+  FileReader read_file;
   /// Use this provider instead of building the default chain (+ roles) from `credentials`.
   std::shared_ptr<CredentialsProvider> credentials_provider;
   RetryPolicy retry;           ///< max_attempts is taken from endpoints.max_attempts
@@ -80,8 +83,9 @@ class AwsClient {
 
   boost::asio::any_io_executor get_executor() const;
 
-  /// The client's region (configuration, else AWS_REGION / AWS_DEFAULT_REGION; may be empty
-  /// until a queue URL names one — callers then pass CallOptions::region).
+  /// The client's region: configuration, else AWS_REGION, else AWS_DEFAULT_REGION, else the
+  /// `region` of the shared-config profile in use; may be empty (callers then pass
+  /// CallOptions::region, e.g. from a queue URL).
   const std::string& region() const noexcept;
 
   /// The endpoint configuration the client was built with.

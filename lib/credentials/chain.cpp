@@ -43,6 +43,20 @@ bool is_true(const std::optional<std::string>& v) {
   return s == "true" || s == "1";
 }
 
+std::string config_file_path(const EnvLookup& env) {
+  const std::string home = env_value(env, "HOME").value_or(env_value(env, "USERPROFILE").value_or(""));
+  return env_value(env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
+}
+
+std::string credentials_file_path(const EnvLookup& env) {
+  const std::string home = env_value(env, "HOME").value_or(env_value(env, "USERPROFILE").value_or(""));
+  return env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home.empty() ? "" : home + "/.aws/credentials");
+}
+
+std::string shared_file_paths(const EnvLookup& env) {
+  return config_file_path(env) + ", " + credentials_file_path(env);
+}
+
 /// Splits "scheme://host[:port][/path]" for the endpoints this file talks to directly.
 struct SimpleUrl {
   std::string scheme, host, path;
@@ -462,24 +476,12 @@ class ChainProvider final : public CredentialsProvider {
     tried_ += ", web identity";
 
     // Shared files.
-    bool explicit_profile = !profile_.empty();
-    std::string profile = profile_;
-    if (profile.empty()) {
-      if (auto p = env_value(env, "AWS_PROFILE")) profile = *p, explicit_profile = true;
-      else if (auto dp = env_value(env, "AWS_DEFAULT_PROFILE")) profile = *dp, explicit_profile = true;
-      else profile = "default";
-    }
-    std::string home = env_value(env, "HOME").value_or(env_value(env, "USERPROFILE").value_or(""));
-    std::string config_path = env_value(env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
-    std::string creds_path = env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home.empty() ? "" : home + "/.aws/credentials");
-    SharedConfig files;
-    for (auto [path, is_config] : {std::pair{config_path, true}, std::pair{creds_path, false}}) {
-      if (path.empty()) continue;
-      if (path.starts_with("~/") && !home.empty()) path = home + path.substr(1);
-      auto text = ctx_.read_file(path);
-      if (!text) continue;
-      if (auto r = parse_shared_config_file(*text, is_config, path, files, diag); !r) return r.error();
-    }
+    const bool explicit_profile = !profile_.empty() || env_value(env, "AWS_PROFILE") ||
+                                  env_value(env, "AWS_DEFAULT_PROFILE");
+    const std::string profile = effective_profile_name(env, profile_);
+    auto loaded = load_shared_config(env, ctx_.read_file, diag);
+    if (!loaded) return loaded.error();
+    const SharedConfig& files = *loaded;
     if (files.has(profile)) {
       auto plan = plan_profile(files, profile, diag);
       if (!plan) return plan.error();
@@ -489,7 +491,8 @@ class ChainProvider final : public CredentialsProvider {
           std::move(*p), "profile " + profile));
     }
     if (explicit_profile) {
-      diag.message = "profile '" + profile + "' not found in " + config_path + " or " + creds_path;
+      diag.message = "profile '" + profile + "' not found in the shared config/credentials files (" +
+                     shared_file_paths(env) + ")";
       return make_error_code(client_errc::invalid_argument);
     }
     tried_ += ", profile " + profile;
@@ -552,6 +555,27 @@ class AssumeRoleProvider final : public CredentialsProvider {
 };
 
 }  // namespace
+
+std::string effective_profile_name(const EnvLookup& env, std::string_view configured) {
+  if (!configured.empty()) return std::string(configured);
+  if (auto p = env_value(env, "AWS_PROFILE")) return *p;
+  if (auto p = env_value(env, "AWS_DEFAULT_PROFILE")) return *p;
+  return "default";
+}
+
+result<SharedConfig> load_shared_config(const EnvLookup& env, const FileReader& read_file, Diagnostics& diag) {
+  SharedConfig files;
+  const std::string home = env_value(env, "HOME").value_or(env_value(env, "USERPROFILE").value_or(""));
+  const FileReader reader = read_file ? read_file : real_file_reader();
+  for (auto [path, is_config] : {std::pair{config_file_path(env), true}, std::pair{credentials_file_path(env), false}}) {
+    if (path.empty()) continue;
+    if (path.starts_with("~/") && !home.empty()) path = home + path.substr(1);
+    auto text = reader(path);
+    if (!text) continue;
+    if (auto r = parse_shared_config_file(*text, is_config, path, files, diag); !r) return r.error();
+  }
+  return files;
+}
 
 result<Credentials> parse_credentials_json(std::string_view body, std::string_view what,
                                            Diagnostics& diag) {

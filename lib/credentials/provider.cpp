@@ -124,7 +124,10 @@ asio::awaitable<result<Credentials>> CachingCredentialsProvider::async_get(Diagn
     if (wait_on) {
       waited = true;
       auto [ec] = co_await wait_on->async_receive(asio::as_tuple(asio::use_awaitable));
-      (void)ec;
+      if (ec) {  // cancelled (shutdown) while waiting for another caller's refresh
+        diag.message = "cancelled while waiting for a credentials refresh (" + st->description + ")";
+        co_return make_error_code(client_errc::cancelled);
+      }
       continue;
     }
     // This caller refreshes for everybody.

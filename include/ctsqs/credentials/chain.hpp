@@ -39,6 +39,14 @@ struct CredentialsContext {
   std::string ecs_host = "169.254.170.2";
 };
 
+/// The shared config/credentials files as the AWS SDKs locate them: AWS_CONFIG_FILE /
+/// AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials (HOME). Missing files
+/// are skipped; a malformed file is an error naming file and line.
+result<SharedConfig> load_shared_config(const EnvLookup& env, const FileReader& read_file, Diagnostics& diag);
+
+/// The profile to use: `configured`, else AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default".
+std::string effective_profile_name(const EnvLookup& env, std::string_view configured);
+
 /// Parses the credentials JSON of the ECS container endpoint and EC2 instance metadata
 /// (`AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`; `Code` other than "Success" is an
 /// error). `what` names the source in messages; secrets never appear in `diag`.

@@ -194,3 +194,39 @@ TEST_CASE("container and instance metadata credentials JSON", "[chain]") {
   CHECK(d.message == "ECS: unreadable Expiration");
   CHECK(d.message.find("secret-xyz") == std::string::npos);
 }
+
+TEST_CASE("shared files: locations from the environment, profile name precedence", "[chain]") {
+  std::map<std::string, std::string, std::less<>> env = {{"HOME", "/home/u"}};
+  auto lookup = [&env](std::string_view k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  std::map<std::string, std::string> files = {
+      {"/home/u/.aws/config", "[profile eu]\nregion = eu-west-3\n"},
+      {"/etc/aws-config", "[default]\nregion = us-west-2\n"}};
+  FileReader reader = [&files](const std::string& p) -> std::optional<std::string> {
+    auto it = files.find(p);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+  Diagnostics d;
+  auto home = load_shared_config(lookup, reader, d);
+  REQUIRE(home);
+  CHECK(home->profiles.at("eu").at("region") == "eu-west-3");
+  env["AWS_CONFIG_FILE"] = "/etc/aws-config";
+  auto moved = load_shared_config(lookup, reader, d);
+  REQUIRE(moved);
+  CHECK_FALSE(moved->has("eu"));
+  CHECK(moved->profiles.at("default").at("region") == "us-west-2");
+  files["/etc/aws-config"] = "[default\n";
+  CHECK_FALSE(load_shared_config(lookup, reader, d));
+  CHECK(d.message == "/etc/aws-config:1: section header without ']'");
+
+  CHECK(effective_profile_name(lookup, "") == "default");
+  env["AWS_DEFAULT_PROFILE"] = "legacy";
+  CHECK(effective_profile_name(lookup, "") == "legacy");
+  env["AWS_PROFILE"] = "ops";
+  CHECK(effective_profile_name(lookup, "") == "ops");
+  CHECK(effective_profile_name(lookup, "configured") == "configured");
+}

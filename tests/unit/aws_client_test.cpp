@@ -1,0 +1,64 @@
+// Unit tests for AwsClient construction: region precedence, configuration errors. No request
+// is sent; environment and files are injected.
+#include "ctsqs/aws_client.hpp"
+
+#include "catch.hpp"
+#include "catch_result.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <map>
+
+using namespace ctsqs;
+
+namespace {
+AwsClientOptions with(std::map<std::string, std::string, std::less<>> env, std::map<std::string, std::string> files) {
+  AwsClientOptions o;
+  o.env = [env](std::string_view k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  o.read_file = [files](const std::string& p) -> std::optional<std::string> {
+    auto it = files.find(p);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+  o.credentials.access_key_id = "AK";
+  o.credentials.secret_access_key = "SK";
+  return o;
+}
+}  // namespace
+
+TEST_CASE("AwsClient region: configuration, AWS_REGION, AWS_DEFAULT_REGION, then the profile", "[aws_client]") {
+  boost::asio::io_context io;
+  const std::map<std::string, std::string> files = {{"/h/.aws/config", "[default]\nregion = ap-south-1\n[profile x]\nregion = sa-east-1\n"}};
+  auto o = with({{"HOME", "/h"}, {"AWS_REGION", "eu-west-1"}, {"AWS_DEFAULT_REGION", "us-east-2"}}, files);
+  o.endpoints.region = "ca-central-1";
+  CHECK(AwsClient(io.get_executor(), o).region() == "ca-central-1");
+  o.endpoints.region.clear();
+  CHECK(AwsClient(io.get_executor(), o).region() == "eu-west-1");
+  CHECK(AwsClient(io.get_executor(), with({{"HOME", "/h"}, {"AWS_DEFAULT_REGION", "us-east-2"}}, files)).region() == "us-east-2");
+  CHECK(AwsClient(io.get_executor(), with({{"HOME", "/h"}}, files)).region() == "ap-south-1");
+  CHECK(AwsClient(io.get_executor(), with({{"HOME", "/h"}, {"AWS_PROFILE", "x"}}, files)).region() == "sa-east-1");
+  CHECK(AwsClient(io.get_executor(), with({}, {})).region().empty());
+}
+
+TEST_CASE("AwsClient: invalid configuration throws with the field named", "[aws_client]") {
+  boost::asio::io_context io;
+  auto o = with({}, {});
+  o.endpoints.max_attempts = 0;
+  CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("max_attempts"));
+  o = with({}, {});
+  o.credentials.cross_account_role = "not-an-arn";
+  CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("aws_cross_account_role"));
+  o = with({}, {});
+  o.endpoints.ca_bundle = "/nonexistent/bundle.pem";
+  CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("/nonexistent/bundle.pem"));
+}
+
+TEST_CASE("AwsClient: AWS_CA_BUNDLE from the environment is used", "[aws_client]") {
+  boost::asio::io_context io;
+  auto o = with({{"AWS_CA_BUNDLE", "/nonexistent/env-bundle.pem"}}, {});
+  CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("/nonexistent/env-bundle.pem"));
+}
