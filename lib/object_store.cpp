@@ -12,15 +12,29 @@ namespace ctsqs {
 
 namespace asio = boost::asio;
 
+std::string redirect_region(const error_code& ec, const Diagnostics& diag) {
+  if (ec != aws_errc::permanent_redirect && ec != aws_errc::wrong_region) return {};
+  // The AWS client puts S3's x-amz-bucket-region into the message (aws_error_response.cpp).
+  static constexpr std::string_view marker = "(the bucket is in region ";
+  const auto at = diag.message.find(marker);
+  if (at == std::string::npos) return {};
+  const auto start = at + marker.size();
+  const auto end = diag.message.find(')', start);
+  if (end == std::string::npos) return {};
+  std::string region = diag.message.substr(start, end - start);
+  return is_valid_region(region) ? region : std::string();
+}
+
 S3ObjectStore::S3ObjectStore(AwsClient& client, S3ObjectStoreOptions options)
     : client_(client), options_(options) {}
 
 asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
                                                          Diagnostics& diag) {
   const auto& cfg = client_.endpoint_config();
-  const std::string region = object.region.empty() ? client_.region() : object.region;
+  std::string region = object.region.empty() ? client_.region() : object.region;
   auto ep = resolve_endpoint(AwsService::s3, region, cfg, client_.env(), &diag);
   if (!ep) co_return ep.error();
+  bool redirected = false;
   const std::string name = "s3://" + object.bucket + "/" + object.key;
 
   std::uint64_t offset = 0;  // bytes already handed to on_chunk (by earlier attempts)
@@ -52,6 +66,16 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
     }
     const error_code ec = resp.error();
     if (delivered > 0 && is_retryable(ec) && resume < options_.resume_attempts) continue;
+    // The bucket lives in another region than the notification said: follow that once.
+    if (auto other = redirect_region(ec, d); !other.empty() && !redirected && offset == 0 && other != region) {
+      auto ep2 = resolve_endpoint(AwsService::s3, other, cfg, client_.env(), &diag);
+      if (ep2) {
+        redirected = true;
+        region = other;
+        ep = std::move(ep2);
+        continue;
+      }
+    }
     diag = d;
     diag.message = name + ": " + (d.message.empty() ? ec.message() : d.message);
     if (ec == aws_errc::access_denied || ec == aws_errc::kms_error)

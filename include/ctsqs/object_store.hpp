@@ -39,6 +39,10 @@ class ObjectStore {
                                                            Diagnostics& diag) = 0;
 };
 
+/// The bucket's region named by a PermanentRedirect / wrong-region error `ec` whose
+/// Diagnostics came from the AWS client (it reports S3's `x-amz-bucket-region` there), or "".
+std::string redirect_region(const error_code& ec, const Diagnostics& diag);
+
 /// Settings of an S3ObjectStore.
 struct S3ObjectStoreOptions {
   bool force_path_style = false;  ///< always path-style (also automatic for IP endpoints, dotted buckets)
