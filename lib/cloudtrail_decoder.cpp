@@ -538,7 +538,7 @@ result<void> validate(const DecoderOptions& o, Diagnostics* diag) {
 }
 
 struct CloudTrailDecoder::Impl {
-  enum class Stage { detect, plain, gzip, gzip_between_members, skip, failed, done };
+  enum class Stage { detect, plain, gzip_gather, gzip, gzip_between_members, skip, failed, done };
 
   DecoderOptions opt;
   JsonState js;
@@ -553,6 +553,7 @@ struct CloudTrailDecoder::Impl {
   ObjectSummary summary;
   Stage stage = Stage::detect;
   std::string head;             // first bytes, until the compression is known
+  std::string gathered;         // gzip bytes gathered for a whole-object inflate
   std::uint64_t json_offset = 0;  // uncompressed bytes given to the parser
   std::uint64_t member_start = 0;  // compressed offset where the current gzip member started
   std::uint64_t members = 0;
@@ -766,9 +767,28 @@ struct CloudTrailDecoder::Impl {
     return {};
   }
 
+  // Leave gathering: stream what was gathered through zlib (it starts at compressed byte 0).
+  result<void> stream_gathered(Diagnostics* diag) {
+    if (auto r = ensure_inflate(diag); !r) return r;
+    stage = Stage::gzip;
+    std::string g;
+    g.swap(gathered);
+    auto r = inflate_some(g.data(), g.size(), 0, diag);
+    g.clear();
+    g.swap(gathered);  // keep the capacity for the next object
+    return r;
+  }
+
   result<void> process(const char* data, std::size_t n, std::uint64_t offset, Diagnostics* diag) {
     switch (stage) {
       case Stage::plain: return parse(data, n, diag);
+      case Stage::gzip_gather:
+        if (gathered.size() + n <= opt.gather_bytes) {
+          gathered.append(data, n);
+          return {};
+        }
+        if (auto r = stream_gathered(diag); !r) return r;
+        return inflate_some(data, n, offset, diag);
       case Stage::gzip:
       case Stage::gzip_between_members: return inflate_some(data, n, offset, diag);
       default: return {};
@@ -784,6 +804,11 @@ struct CloudTrailDecoder::Impl {
     };
     if (starts("\x1f\x8b")) {
       summary.compression = Compression::gzip;
+      if (opt.gather_bytes > 0) {
+        gathered.clear();
+        stage = Stage::gzip_gather;
+        return {};
+      }
       if (auto r = ensure_inflate(diag); !r) return r;
       stage = Stage::gzip;
       return {};
@@ -836,6 +861,18 @@ struct CloudTrailDecoder::Impl {
       std::string h;
       h.swap(head);
       if (auto r = process(h.data(), h.size(), 0, diag); !r) return r.error();
+    }
+    if (stage == Stage::gzip_gather) {
+      // The whole object arrived within gather_bytes: inflate it in one go when it fits.
+      std::size_t out_len = 0;
+      const auto* in = reinterpret_cast<const unsigned char*>(gathered.data());
+      if (inflate_whole(in, gathered.size(), out_len)) {
+        stage = Stage::plain;
+        if (auto r = parse(whole_buf.get(), out_len, diag); !r) return r.error();
+      } else {
+        members = 0;
+        if (auto r = stream_gathered(diag); !r) return r.error();
+      }
     }
     if (stage == Stage::gzip)
       return fail(decode_errc::truncated_gzip,

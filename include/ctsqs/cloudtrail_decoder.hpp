@@ -66,6 +66,11 @@ struct DecoderOptions {
   /// `decode_buffer` inflates a whole gzip object at once (libdeflate, faster than streaming)
   /// when its uncompressed size is at most this; larger objects are streamed.
   std::size_t whole_buffer_limit = std::size_t{32} << 20;
+  /// `feed` gathers up to this many bytes of a gzip object before decoding it: an object that
+  /// ends within it is inflated in one go like `decode_buffer` (faster); a larger one is then
+  /// streamed through zlib from the start. Events of a gathered object come out in `finish`.
+  /// 0 = always stream. Memory per decoder: this plus `whole_buffer_limit`, at most.
+  std::size_t gather_bytes = std::size_t{4} << 20;
   /// Maximum JSON nesting depth (the whole document, including `{"Records":[`).
   std::size_t max_depth = 100;
 };

@@ -47,27 +47,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (r1) whole.skipped = r1->skipped;
   else if (d1.message.rfind("fuzz.json: ", 0) != 0) std::abort();  // errors name the object
 
-  // Streaming in chunks whose size comes from the input.
-  Out streamed;
-  ctsqs::CloudTrailDecoder b(opt);
-  ctsqs::Diagnostics d2;
+  // Streaming in chunks whose size comes from the input: gathering gzip (the default) and
+  // pure zlib streaming.
   const std::size_t chunk = size == 0 ? 1 : 1 + data[0] % 61;
-  b.begin("fuzz.json");
-  bool ok = true;
-  for (std::size_t i = 0; i < size && ok; i += chunk)
-    ok = static_cast<bool>(b.feed(in.substr(i, chunk), [&](ctsqs::Event& e) { keep(streamed, e); }, &d2));
-  if (ok) {
-    auto r2 = b.finish([&](ctsqs::Event& e) { keep(streamed, e); }, &d2);
-    streamed.ok = static_cast<bool>(r2);
-    if (r2) streamed.skipped = r2->skipped;
+  for (std::size_t gather : {opt.gather_bytes, std::size_t{0}}) {
+    ctsqs::DecoderOptions o = opt;
+    o.gather_bytes = gather;
+    Out streamed;
+    ctsqs::CloudTrailDecoder b(o);
+    ctsqs::Diagnostics d2;
+    b.begin("fuzz.json");
+    bool ok = true;
+    for (std::size_t i = 0; i < size && ok; i += chunk)
+      ok = static_cast<bool>(b.feed(in.substr(i, chunk), [&](ctsqs::Event& e) { keep(streamed, e); }, &d2));
+    if (ok) {
+      auto r2 = b.finish([&](ctsqs::Event& e) { keep(streamed, e); }, &d2);
+      streamed.ok = static_cast<bool>(r2);
+      if (r2) streamed.skipped = r2->skipped;
+    }
+    if (b.summary().events != streamed.lines.size()) std::abort();
+    if (whole.ok != streamed.ok) std::abort();
+    if (whole.ok && (whole.lines != streamed.lines || whole.skipped != streamed.skipped)) std::abort();
+    // Before an error both emitted a prefix of the same sequence.
+    const auto& shorter = whole.lines.size() < streamed.lines.size() ? whole.lines : streamed.lines;
+    const auto& longer = whole.lines.size() < streamed.lines.size() ? streamed.lines : whole.lines;
+    for (std::size_t i = 0; i < shorter.size(); ++i)
+      if (shorter[i] != longer[i]) std::abort();
   }
-  if (b.summary().events != streamed.lines.size()) std::abort();
-  if (whole.ok != streamed.ok) std::abort();
-  if (whole.ok && (whole.lines != streamed.lines || whole.skipped != streamed.skipped)) std::abort();
-  // Before an error both emitted a prefix of the same sequence.
-  const auto& shorter = whole.lines.size() < streamed.lines.size() ? whole.lines : streamed.lines;
-  const auto& longer = whole.lines.size() < streamed.lines.size() ? streamed.lines : whole.lines;
-  for (std::size_t i = 0; i < shorter.size(); ++i)
-    if (shorter[i] != longer[i]) std::abort();
   return 0;
 }

@@ -33,8 +33,8 @@ struct Collected {
 };
 
 // Streams `data` in chunks of `chunk` bytes (0 = one feed).
-Collected decode(std::string_view name, std::string_view data, std::size_t chunk = 0,
-                 DecoderOptions opt = {}) {
+Collected decode_once(std::string_view name, std::string_view data, std::size_t chunk,
+                      DecoderOptions opt) {
   Collected c;
   CloudTrailDecoder d(opt);
   auto h = [&](Event& e) { c.events.push_back(e); };
@@ -50,6 +50,25 @@ Collected decode(std::string_view name, std::string_view data, std::size_t chunk
   }
   c.summary = d.finish(h, &c.diag);
   return c;
+}
+
+// Streams with gzip gathering (the default) and without (pure zlib streaming): both must agree.
+Collected decode(std::string_view name, std::string_view data, std::size_t chunk = 0,
+                 DecoderOptions opt = {}) {
+  Collected gathered = decode_once(name, data, chunk, opt);
+  opt.gather_bytes = 0;
+  Collected streamed = decode_once(name, data, chunk, opt);
+  CHECK(static_cast<bool>(gathered.summary) == static_cast<bool>(streamed.summary));
+  if (!gathered.summary && !streamed.summary) {
+    CHECK(gathered.summary.error() == streamed.summary.error());
+    CHECK(gathered.diag.message == streamed.diag.message);
+  }
+  REQUIRE(gathered.events.size() == streamed.events.size());
+  for (std::size_t i = 0; i < streamed.events.size(); ++i) {
+    CHECK(gathered.events[i].record == streamed.events[i].record);
+    CHECK(gathered.events[i].columns == streamed.events[i].columns);
+  }
+  return streamed;
 }
 
 Collected decode_whole(std::string_view name, std::string_view data, DecoderOptions opt = {}) {
