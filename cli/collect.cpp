@@ -381,6 +381,12 @@ int run_collect(const CollectArgs& a, bool drain) {
     std::_Exit(drain ? exit_bad_input : exit_ok);
   }
   if (drain) {
+    if (rt.result.receive_error) {
+      std::cerr << cmd << ": cannot receive from " << cfg->queue_url << ": " << rt.result.receive_error_message
+                << "\n";
+      // Permissions, credentials or a wrong queue are configuration problems.
+      return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;
+    }
     if (rt.result.permanent_failures > 0 || rt.result.unfinished > 0) {
       if (!a.quiet)
         std::cerr << cmd << ": " << rt.result.permanent_failures << " message(s) failed permanently, "

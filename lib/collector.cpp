@@ -84,6 +84,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   steady::time_point quiet_until_{};  // a message hidden for a retry becomes visible again by then
   std::set<std::string> released_ids_;  // released and not completed since
   std::uint64_t permanent_failures_ = 0;
+  error_code receive_error_;             // drain gave up receiving
+  std::string receive_error_message_;
 
   void log(const std::string& s) { opts_.log(s); }
 
@@ -96,7 +98,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     const auto batch = static_cast<std::size_t>(opts_.max_messages_per_receive);
     int error_streak = 0;
-    while (!stopping_ && !drain_done()) {
+    while (!stopping_ && !drain_done() && !receive_error_) {
       // Room for at least one message (messages_in_flight bound), then as much of a batch as is
       // free right now; never hold slots while waiting for more (receivers would deadlock).
       if (!co_await msg_slots_.acquire()) break;
@@ -112,7 +114,17 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         msg_slots_.release(slots);
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
         ++error_streak;
-        log("ctsqs: ReceiveMessage failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
+        const std::string what = r.error().message() + (diag.empty() ? "" : " — " + to_string(diag));
+        log("ctsqs: ReceiveMessage failed: " + what);
+        // A drain is a one-shot: give up on errors that will not pass (access denied, unknown
+        // queue, bad credentials) at once, and on others after a while. A `run` keeps trying.
+        if (opts_.drain_empty_polls > 0 && (!is_retryable_failure(r.error()) || error_streak >= 8)) {
+          if (!receive_error_) {
+            receive_error_ = r.error();
+            receive_error_message_ = what;
+          }
+          break;
+        }
         // Back off (capped) so a broken queue or credentials are not hammered.
         co_await sleep_for(std::chrono::milliseconds(std::min(30000, 500 << std::min(error_streak, 6))));
         continue;
@@ -475,6 +487,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     res.permanent_failures = permanent_failures_;
     res.unfinished = released_ids_.size();
     res.abandoned = grace_over;
+    res.receive_error = receive_error_;
+    res.receive_error_message = receive_error_message_;
     co_return res;
   }
 };

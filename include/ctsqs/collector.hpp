@@ -134,7 +134,11 @@ struct CollectorResult {
   /// The grace period expired: in-flight messages were released and their workers abandoned;
   /// stop the io_context (their coroutines never complete).
   bool abandoned = false;
-  bool clean() const noexcept { return permanent_failures == 0 && unfinished == 0; }
+  /// Drain mode only: receiving failed for good (a non-retryable error such as AccessDenied or
+  /// a missing queue, or a retryable one 8 times in a row) and the drain gave up.
+  error_code receive_error;
+  std::string receive_error_message;  ///< its detail
+  bool clean() const noexcept { return permanent_failures == 0 && unfinished == 0 && !receive_error; }
 };
 
 /// The pipeline. Runs on one executor (single-threaded io_context); the sink is driven from a
