@@ -130,6 +130,10 @@ result<BatchResult> parse_batch(const HttpResponse& res, std::string_view op, Di
   auto obj = parse_object(res, op, diag);
   if (!obj) return obj.error();
   BatchResult out;
+  // Every entry of a batch is named in one of the two lists; an answer with neither says
+  // nothing about them and must not read as "none failed".
+  if (!obj->contains("Successful") && !obj->contains("Failed"))
+    return malformed(diag, res, op, "neither Successful nor Failed is present");
   if (auto it = obj->find("Successful"); it != obj->end()) {
     if (!it->value().is_array()) return malformed(diag, res, op, "Successful is not an array");
     for (const auto& e : it->value().as_array()) {

@@ -134,7 +134,8 @@ result<HttpRequest> make_delete_message_batch_request(const DeleteMessageBatchPa
 
 /// Reads a DeleteMessageBatch response into Successful ids and Failed entries: a 200 with
 /// failed entries is a success of the call (retry the retryable entries); the call itself
-/// failing (non-2xx) is an error.
+/// failing (non-2xx) is an error. A 2xx body with neither `Successful` nor `Failed` (empty,
+/// truncated, a proxy's answer) is aws_errc::malformed_response, never "all succeeded".
 result<BatchResult> parse_delete_message_batch_response(const HttpResponse& response, Diagnostics& diag);
 
 /// AmazonSQS.ChangeMessageVisibility for one message.

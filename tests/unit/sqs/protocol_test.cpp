@@ -186,6 +186,31 @@ TEST_CASE("DeleteMessageBatch: request entries, limits, partial failures", "[sqs
   CHECK_FALSE(is_retryable(res->failed[1]));
 }
 
+TEST_CASE("Batch responses that account for no entry are malformed, not all-successful", "[sqs]") {
+  // A 2xx answer without Successful and Failed (an empty body from a proxy, a truncated
+  // body) says nothing about the entries: reading it as "none failed" would count
+  // deletes and visibility extensions that never happened.
+  Diagnostics diag;
+  for (const char* body : {"", "{}", R"({"Other":1})"}) {
+    INFO("body: " << body);
+    auto del = parse_delete_message_batch_response(ok(body), diag);
+    REQUIRE_FALSE(del.has_value());
+    CHECK(del.error() == aws_errc::malformed_response);
+    CHECK(diag.message.find("DeleteMessageBatch") != std::string::npos);
+    auto vis = parse_change_message_visibility_batch_response(ok(body), diag);
+    REQUIRE_FALSE(vis.has_value());
+    CHECK(vis.error() == aws_errc::malformed_response);
+  }
+  // Either list alone (the other omitted, as AWS JSON does for empty lists) is fine.
+  auto only_ok = parse_delete_message_batch_response(ok(R"({"Successful":[{"Id":"0"}]})"), diag);
+  REQUIRE(only_ok.has_value());
+  CHECK(only_ok->successful.size() == 1);
+  auto only_failed = parse_delete_message_batch_response(
+      ok(R"({"Failed":[{"Id":"0","Code":"InternalError","SenderFault":false}]})"), diag);
+  REQUIRE(only_failed.has_value());
+  CHECK(only_failed->failed.size() == 1);
+}
+
 TEST_CASE("ChangeMessageVisibility single and batch", "[sqs]") {
   Diagnostics diag;
   auto one = make_change_message_visibility_request(
