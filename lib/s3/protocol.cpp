@@ -134,8 +134,11 @@ S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::strin
   std::string message = xml_element(body, "Message").value_or("");
   diag.request_id = std::string(res.header("x-amz-request-id"));
   if (diag.request_id.empty()) diag.request_id = xml_element(body, "RequestId").value_or("");
-  // HEAD answers and some proxies carry no body: S3's status alone says what happened.
-  if (code.empty()) {
+  // HEAD answers carry no body: S3's status alone says what happened. A body that is not S3's
+  // XML (a proxy's or another server's page) says nothing about the object: no code is implied.
+  const bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  const bool s3_body = body.find("<Error") != std::string_view::npos;
+  if (code.empty() && (blank || s3_body)) {
     switch (res.status) {
       case 301: code = "PermanentRedirect"; break;
       case 307: code = "TemporaryRedirect"; break;

@@ -113,6 +113,23 @@ TEST_CASE("S3 errors: NoSuchKey is permanent, SlowDown/InternalError retryable",
   CHECK(diag.message.find("Bad Gateway") != std::string::npos);
 }
 
+TEST_CASE("S3 errors: a 403/404 page that is not from S3 does not condemn the object", "[s3]") {
+  // A proxy or a wrong endpoint answering its own 404/403 page says nothing about the object:
+  // it must not read as NoSuchKey/AccessDenied, which send the message down the poison path.
+  Diagnostics diag;
+  for (int status : {403, 404}) {
+    INFO(status);
+    auto e = parse_error(HttpResponse{status, {}, "<html><body>Not here</body></html>"}, "b", "k", diag);
+    CHECK_FALSE(is_permanent(e.code));
+    CHECK(diag.message.find("non-S3 body") != std::string::npos);
+    auto json = parse_error(HttpResponse{status, {}, R"({"error":"forbidden"})"}, "b", "k", diag);
+    CHECK_FALSE(is_permanent(json.code));
+  }
+  // S3's own bodiless answers (HEAD) and XML errors keep their meaning.
+  CHECK(parse_error(HttpResponse{403, {}, ""}, "b", "k", diag).code == aws_errc::access_denied);
+  CHECK(parse_error(HttpResponse{404, {}, "\n"}, "b", "k", diag).code == aws_errc::no_such_key);
+}
+
 TEST_CASE("S3 AccessDenied explains what the role needs, with a KMS hint when there is one", "[s3]") {
   Diagnostics diag;
   HttpResponse plain{403, {}, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"};
