@@ -476,3 +476,52 @@ TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", 
   for (std::size_t i = 0; i < relayed.size(); ++i)
     CHECK(parse_line(relayed[i], "cli-host").record == parse_line(expected[i], "cli-host").record);
 }
+
+namespace {
+
+// True while `pid` is a live process (a zombie or a vanished pid is not).
+bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z';
+}
+
+}  // namespace
+
+TEST_CASE("RsyslogReceiver: rsyslogd does not outlive a test process that is killed",
+          "[devo][harness]") {
+  REQUIRE_RSYSLOG();
+  TempDir dir("ctsqs-rx-orphan");
+  const auto ready = dir.path() / "ready";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // A test process that starts a receiver and then dies without running destructors (as
+    // under a ctest timeout or a crash).
+    try {
+      RsyslogReceiver rx(dir.path() / "rx", {false, {}, {}, {}});
+      std::ofstream(ready) << "up\n";
+      for (;;) ::pause();
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!std::filesystem::exists(ready) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const bool started = std::filesystem::exists(ready);
+  pid_t rsyslog_pid = 0;
+  std::ifstream(dir.path() / "rx" / "rsyslogd.pid") >> rsyslog_pid;
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(started);
+  REQUIRE(rsyslog_pid > 0);
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (process_alive(rsyslog_pid) && std::chrono::steady_clock::now() < gone_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const bool leaked = process_alive(rsyslog_pid);
+  if (leaked) ::kill(rsyslog_pid, SIGKILL);  // do not leak it from this test either
+  CHECK_FALSE(leaked);
+}

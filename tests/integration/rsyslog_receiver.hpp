@@ -2,6 +2,7 @@
 // loopback port writing every raw message to a file; TestPki: certificates made with `openssl`.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -17,9 +18,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern "C" char** environ;
 
 namespace ctsqs::test {
 
@@ -136,7 +140,8 @@ inline bool port_accepts(std::uint16_t port) {
 /// (TLS with the ossl driver requiring a client certificate signed by `ca_file`, or plain
 /// TCP), every message written raw (`%rawmsg%`) as one line to `output()`. The main queue is
 /// Direct and the file is flushed at the end of each batch, so what rsyslog read is on disk.
-/// The destructor stops it (SIGKILL if SIGTERM does not end it).
+/// The destructor stops it (SIGKILL if SIGTERM does not end it); a detached watchdog kills it
+/// when the test process ends without that (crash, ctest timeout, SIGKILL).
 class RsyslogReceiver {
  public:
   struct Options {
@@ -187,11 +192,13 @@ class RsyslogReceiver {
                static_cast<char*>(nullptr));
       ::_exit(127);
     }
+    spawn_watchdog();
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        stop_watchdog();
         throw std::runtime_error("rsyslogd exited at start:\n" + read_file(log()));
       }
       if (port_accepts(port_)) return;
@@ -204,6 +211,7 @@ class RsyslogReceiver {
 
   /// Stop with `sig` (SIGTERM: orderly; SIGKILL: crash) and reap it.
   void stop(int sig) {
+    stop_watchdog();
     if (pid_ <= 0) return;
     ::kill(pid_, SIGCONT);  // a paused process would not act on SIGTERM
     ::kill(pid_, sig);
@@ -252,6 +260,42 @@ class RsyslogReceiver {
   }
 
  private:
+  // A shell in its own session (a kill of the test's process group spares it) that waits for
+  // this test process to end and then kills rsyslogd, so no receiver outlives a dead test.
+  // (Not PR_SET_PDEATHSIG: that follows the forking thread, and tests restart the receiver
+  // from short-lived threads.)
+  void spawn_watchdog() {
+    std::vector<std::string> argv{"sh", "-c",
+                                  "while kill -0 \"$1\" 2>/dev/null; do sleep 0.2; done; "
+                                  "kill -9 \"$2\" 2>/dev/null",
+                                  "ctsqs-rsyslog-watchdog", std::to_string(::getpid()),
+                                  std::to_string(pid_)};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    pid_t pid = 0;
+    if (::posix_spawnp(&pid, "sh", &actions, &attr, args.data(), environ) == 0) watchdog_ = pid;
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+
+  void stop_watchdog() {
+    if (watchdog_ <= 0) return;
+    ::kill(watchdog_, SIGKILL);
+    int status = 0;
+    while (::waitpid(watchdog_, &status, 0) < 0 && errno == EINTR) {
+    }
+    watchdog_ = -1;
+  }
+
   void write_conf() {
     std::ofstream c(dir_ / "rsyslog.conf");
     c << "global(workDirectory=\"" << (dir_ / "work").string() << "\" maxMessageSize=\"1m\"";
@@ -281,6 +325,7 @@ class RsyslogReceiver {
   Options opts_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  pid_t watchdog_ = -1;
 };
 
 }  // namespace ctsqs::test
