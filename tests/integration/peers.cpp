@@ -2,6 +2,7 @@
 #include "peers.hpp"
 
 #include "blocking_http.hpp"
+#include "detached.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -117,25 +118,9 @@ pid_t spawn_watchdog(const std::filesystem::path& run_dir, bool keep_run_dir) {
       "\"$2/start-peers.out\" 2>/dev/null && break; sleep 1; done; "
       "PEERS_RUN_DIR=\"$2\" bash \"$3\" >/dev/null 2>&1; "
       "[ \"$4\" = keep ] || rm -rf \"$2\"";
-  std::vector<std::string> argv{"bash", "-c", script, "ctsqs-peers-watchdog", std::to_string(::getpid()),
-                                run_dir.string(), (peers_dir / "stop-peers.sh").string(),
-                                keep_run_dir ? "keep" : "remove"};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, "bash", &actions, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : 0;
+  return spawn_detached({"bash", "-c", script, "ctsqs-peers-watchdog", std::to_string(::getpid()),
+                         run_dir.string(), (peers_dir / "stop-peers.sh").string(),
+                         keep_run_dir ? "keep" : "remove"});
 }
 
 }  // namespace

@@ -18,12 +18,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern "C" char** environ;
+#include "detached.hpp"
 
 namespace ctsqs::test {
 
@@ -265,26 +264,12 @@ class RsyslogReceiver {
   // (Not PR_SET_PDEATHSIG: that follows the forking thread, and tests restart the receiver
   // from short-lived threads.)
   void spawn_watchdog() {
-    std::vector<std::string> argv{"sh", "-c",
-                                  "while kill -0 \"$1\" 2>/dev/null; do sleep 0.2; done; "
-                                  "kill -9 \"$2\" 2>/dev/null",
-                                  "ctsqs-rsyslog-watchdog", std::to_string(::getpid()),
-                                  std::to_string(pid_)};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-    pid_t pid = 0;
-    if (::posix_spawnp(&pid, "sh", &actions, &attr, args.data(), environ) == 0) watchdog_ = pid;
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid = spawn_detached({"sh", "-c",
+                                      "while kill -0 \"$1\" 2>/dev/null; do sleep 0.2; done; "
+                                      "kill -9 \"$2\" 2>/dev/null",
+                                      "ctsqs-rsyslog-watchdog", std::to_string(::getpid()),
+                                      std::to_string(pid_)});
+    if (pid > 0) watchdog_ = pid;
   }
 
   void stop_watchdog() {
