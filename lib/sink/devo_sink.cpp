@@ -331,15 +331,20 @@ struct DevoSink::Impl {
 
   // ---- I/O thread --------------------------------------------------------------------------
 
-  // Record that the connection is gone; bytes written on it and not yet confirmed are lost.
-  void connection_lost(const std::shared_ptr<Connection>& c, Diagnostics why) {
-    if (c->dead) return;
+  // Mark `c` dead, close its socket and stop using it (I/O thread).
+  void close_connection(const std::shared_ptr<Connection>& c) {
     c->dead = true;
-    c->why = why;
     boost::system::error_code ignored;
     c->socket().shutdown(tcp::socket::shutdown_both, ignored);
     c->socket().close(ignored);
     if (conn == c) conn.reset();
+  }
+
+  // Record that the connection is gone; bytes written on it and not yet confirmed are lost.
+  void connection_lost(const std::shared_ptr<Connection>& c, Diagnostics why) {
+    if (c->dead) return;
+    c->why = why;
+    close_connection(c);
     std::lock_guard lk(m);
     connected = false;
     // A batch given up by a failed flush (seq <= confirmed) does not fail the next one.
@@ -560,11 +565,7 @@ struct DevoSink::Impl {
       co_await c->stream.async_shutdown(use_tuple);
       t.cancel();
     }
-    c->dead = true;
-    boost::system::error_code ignored;
-    c->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    c->socket().close(ignored);
-    if (conn == c) conn.reset();
+    close_connection(c);
     std::lock_guard lk(m);
     connected = false;
   }
