@@ -48,6 +48,11 @@ Event make_event(int i, std::size_t pad = 0) {
   return e;
 }
 
+// A TLS receiver with the test CA's server certificate, requiring client certificates of that CA.
+RsyslogReceiver::Options tls_receiver(const TestPki& pki) {
+  return {true, pki.file("ca.pem"), pki.file("server.pem"), pki.file("server.key")};
+}
+
 DevoSinkOptions tls_options(const TestPki& pki, const RsyslogReceiver& rx) {
   DevoSinkOptions o;
   o.address = "127.0.0.1";
@@ -100,8 +105,7 @@ TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact",
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
   o.batch_bytes = 16 << 10;
   auto sink = make_sink(o);
@@ -156,8 +160,7 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   const std::string endpoint = "127.0.0.1:" + std::to_string(rx.port());
   Diagnostics diag;
 
@@ -267,8 +270,7 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
   o.batch_bytes = 2048;  // hand bytes to the socket early so some are on the wire at the kill
   auto sink = make_sink(o);
@@ -345,8 +347,7 @@ TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
   o.buffer_bytes = 256 << 10;
   o.batch_bytes = 16 << 10;
@@ -397,8 +398,7 @@ TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing e
   REQUIRE_RSYSLOG();
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
   o.reconnect_every = std::chrono::seconds(1);
   o.batch_bytes = 1024;
@@ -428,8 +428,7 @@ TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", 
   }
   TempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
-  RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
-                                         pki.file("server.key")});
+  RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   const std::string common = bin.string() + " decode -q --hostname cli-host ";
   const std::string expected_file = (dir.path() / "expected.log").string();
   REQUIRE(std::system((common + "-f devo '" + logs.string() + "' > '" + expected_file + "' 2>/dev/null").c_str()) == 0);
