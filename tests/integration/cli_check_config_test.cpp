@@ -8,6 +8,7 @@
 #include <string>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -15,7 +16,15 @@ namespace {
 
 const fs::path bin = fs::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
 const fs::path src = fs::path(CTSQS_SOURCE_DIR);
-const fs::path work = fs::path(CTSQS_BINARY_DIR) / "test-tmp" / "cli_check_config";
+// One directory per process: ctest runs every TEST_CASE as its own process, in parallel.
+const fs::path work =
+    fs::path(CTSQS_BINARY_DIR) / "test-tmp" / ("cli_check_config-" + std::to_string(::getpid()));
+struct RemoveWork {
+  ~RemoveWork() {
+    std::error_code ec;
+    fs::remove_all(work, ec);
+  }
+} remove_work;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
