@@ -118,6 +118,8 @@ aws_errc aws_errc_from_code(std::string_view code, int http_status) noexcept {
     if (name == code) return value;
   if (code == "IllegalLocationConstraintException") return aws_errc::wrong_region;
   if (code == "InvalidObjectState") return aws_errc::invalid_object_state;
+  // KMS throttling (SQS: KmsThrottled; KMS's own code behind S3: KMS.ThrottlingException) passes.
+  if (code == "KmsThrottled" || code == "KMS.ThrottlingException") return aws_errc::throttling;
   if (starts_with(code, "KMS.") || starts_with(code, "Kms")) return aws_errc::kms_error;
   if (starts_with(code, "AWS.SimpleQueueService.") && code.find("Batch") != std::string_view::npos)
     return aws_errc::batch_request_invalid;

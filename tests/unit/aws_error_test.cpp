@@ -25,6 +25,17 @@ TEST_CASE("AWS error codes map to aws_errc, status decides unknown codes", "[aws
   CHECK(aws_errc_from_code("", 404) == aws_errc::unknown);
 }
 
+TEST_CASE("KMS throttling is throttling, not a permanent KMS error", "[aws_error]") {
+  // SQS queues with SSE-KMS answer KmsThrottled when KMS throttles the data-key call; S3
+  // passes KMS's own ThrottlingException through with the KMS. prefix. Both pass with a retry.
+  for (auto code : {"KmsThrottled", "KMS.ThrottlingException"}) {
+    INFO(code);
+    CHECK(aws_errc_from_code(code, 400) == aws_errc::throttling);
+    CHECK(is_retryable_aws_error(make_error_code(aws_errc_from_code(code, 400))));
+  }
+  CHECK(aws_errc_from_code("KmsDisabled", 400) == aws_errc::kms_error);
+}
+
 TEST_CASE("is_retryable_aws_error: transient yes, client faults no, other categories no", "[aws_error]") {
   for (auto e : {aws_errc::throttling, aws_errc::service_unavailable, aws_errc::internal_error,
                  aws_errc::request_timeout, aws_errc::expired_token, aws_errc::clock_skew,
