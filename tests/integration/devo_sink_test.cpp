@@ -5,6 +5,7 @@
 #include "catch.hpp"
 #include "rsyslog_receiver.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <map>
 #include <regex>
@@ -523,4 +524,60 @@ TEST_CASE("RsyslogReceiver: rsyslogd does not outlive a test process that is kil
   const bool leaked = process_alive(rsyslog_pid);
   if (leaked) ::kill(rsyslog_pid, SIGKILL);  // do not leak it from this test either
   CHECK_FALSE(leaked);
+}
+
+// flush_timeout bounds the whole flush: the wait for buffer space and the wait for the
+// receiver's acknowledgement share one deadline. Here the receiver only starts listening near
+// the end of the deadline (so buffer space frees late) and then never reads (so nothing is
+// acknowledged): the flush must still fail after about flush_timeout, not twice that.
+TEST_CASE("DevoSink: flush_timeout bounds a flush that first waited for buffer space", "[devo]") {
+  // A loopback socket bound now (connections refused) that listens later, with a tiny receive
+  // window, and never reads.
+  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(lfd >= 0);
+  int small = 1024;
+  ::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+
+  const auto timeout = std::chrono::milliseconds(2000);
+  DevoSinkOptions o;
+  o.address = "127.0.0.1";
+  o.port = ntohs(a.sin_port);
+  o.tls = false;
+  o.hostname = "ctsqs-test-host";
+  o.buffer_bytes = 4096;
+  o.batch_bytes = 2048;
+  o.flush_timeout = timeout;
+  o.backoff_initial = std::chrono::milliseconds(20);
+  o.backoff_max = std::chrono::milliseconds(50);
+  auto sink = make_sink(o);
+
+  // Two ~1.5 KB lines make a batch (queued, the connection is refused); a third stays pending
+  // and does not fit beside it in the 4 KiB buffer, so the flush first waits for space.
+  for (int i = 0; i < 3; ++i) REQUIRE(sink->write(make_event(i, 1300)));
+
+  std::atomic<bool> done{false};
+  std::thread receiver([&] {
+    std::this_thread::sleep_for(timeout * 8 / 10);
+    ::listen(lfd, 1);
+    const int cfd = ::accept(lfd, nullptr, nullptr);
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (cfd >= 0) ::close(cfd);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const bool ok = static_cast<bool>(sink->flush());
+  const auto took = std::chrono::steady_clock::now() - start;
+  sink.reset();
+  done = true;
+  ::shutdown(lfd, SHUT_RDWR);
+  receiver.join();
+  ::close(lfd);
+  INFO("flush took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK_FALSE(ok);  // the receiver acknowledged nothing beyond its tiny window
+  CHECK(took < timeout + std::chrono::milliseconds(800));
 }
