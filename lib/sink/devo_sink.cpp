@@ -249,10 +249,10 @@ struct DevoSink::Impl {
     last_diag = d;
   }
 
-  // Hand `pending` to the I/O thread, waiting for buffer space (lock held by `lk`).
-  result<void> submit_pending(std::unique_lock<std::mutex>& lk) {
+  // Hand `pending` to the I/O thread, waiting for buffer space until `deadline` (lock held by
+  // `lk`).
+  result<void> submit_pending(std::unique_lock<std::mutex>& lk, Clock::time_point deadline) {
     if (pending.empty()) return {};
-    const auto deadline = Clock::now() + opts.flush_timeout;
     const bool ok = cv.wait_until(lk, deadline, [&] {
       return stopping || queued_bytes == 0 || queued_bytes + pending.size() <= opts.buffer_bytes;
     });
@@ -294,8 +294,10 @@ struct DevoSink::Impl {
   }
 
   result<void> flush() {
+    // One deadline for the whole flush: waiting for buffer space and for the acknowledgement.
+    const auto deadline = Clock::now() + opts.flush_timeout;
     std::unique_lock lk(m);
-    if (auto r = submit_pending(lk); !r) {
+    if (auto r = submit_pending(lk, deadline); !r) {
       discard_after_failure();
       return r;
     }
@@ -304,7 +306,6 @@ struct DevoSink::Impl {
     lk.unlock();
     wake_io();
     lk.lock();
-    const auto deadline = Clock::now() + opts.flush_timeout;
     const bool done = cv.wait_until(lk, deadline, [&] {
       return stopping || lost || connect_failed_hard || confirmed >= target;
     });
@@ -765,7 +766,8 @@ result<void> DevoSink::write(const Event& event) {
   append_line(s.pending, event, OutputFormat::devo, lo);
   std::unique_lock lk(s.m);
   ++s.stats.events;
-  if (s.pending.size() >= s.opts.batch_bytes) return s.submit_pending(lk);
+  if (s.pending.size() >= s.opts.batch_bytes)
+    return s.submit_pending(lk, Clock::now() + s.opts.flush_timeout);
   return {};
 }
 
