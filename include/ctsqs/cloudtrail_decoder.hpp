@@ -111,6 +111,9 @@ using EventHandler = detail::function_ref<void(Event&)>;
 /// byte offset (compressed for gzip errors, uncompressed for JSON) and/or the record index,
 /// and how many events were already emitted from the object (`summary().events`).
 ///
+/// The handler may throw (e.g. when its sink fails): the exception leaves `feed`/`finish` and the
+/// object must be started again with `begin`.
+///
 /// Pure: no I/O, no clock. Not thread-safe; use one decoder per thread. Reusable: `begin`
 /// starts the next object and keeps the buffers.
 class CloudTrailDecoder {

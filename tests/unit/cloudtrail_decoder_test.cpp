@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -365,4 +366,20 @@ TEST_CASE("a UTF-8 byte order mark before the document is accepted", "[decoder]"
   auto c = decode("bom.json", "\xEF\xBB\xBF" + two_records);
   REQUIRE(c.summary);
   CHECK(c.summary->events == 2);
+}
+
+TEST_CASE("a throwing handler leaves feed, and begin starts over cleanly", "[decoder]") {
+  CloudTrailDecoder d;
+  int seen = 0;
+  auto thrower = [&](Event&) {
+    ++seen;
+    throw std::runtime_error("sink down");
+  };
+  d.begin("a.json");
+  CHECK_THROWS_AS(d.feed(std::string_view(two_records), thrower), std::runtime_error);
+  CHECK(seen == 1);
+  std::vector<Event> got;
+  auto r = d.decode_buffer("b.json", two_records, [&](Event& e) { got.push_back(e); });
+  REQUIRE(r);
+  CHECK(got.size() == 2);
 }
