@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -20,7 +21,14 @@ namespace {
 
 const fs::path bin = fs::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
 const fs::path logs = fs::path(CTSQS_SOURCE_DIR) / "examples" / "logs";
-const fs::path work = fs::path(CTSQS_BINARY_DIR) / "test-tmp" / "cli_decode";
+// One work directory per process: ctest runs each test case as its own process, in parallel.
+const fs::path work = fs::path(CTSQS_BINARY_DIR) / "test-tmp" / ("cli_decode-" + std::to_string(::getpid()));
+struct RemoveWorkDir {
+  ~RemoveWorkDir() {
+    std::error_code ec;
+    fs::remove_all(work, ec);
+  }
+} remove_work_dir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
