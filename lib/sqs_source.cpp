@@ -3,11 +3,14 @@
 #include "ctsqs/sqs_source.hpp"
 
 #include "collector_async.hpp"
+#include "detail/protocol_util.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/sqs/protocol.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <stdexcept>
 
 namespace ctsqs {
@@ -26,7 +29,62 @@ BatchEntryFailure to_failure(const std::string& handle, const sqs::BatchFailure&
   return BatchEntryFailure{handle, f.code, f.message, f.sender_fault};
 }
 
+// The index of an entry id "m<decimal>" below `count`, or nullopt for anything else.
+std::optional<std::size_t> entry_index(const std::string& id, std::size_t count) {
+  if (id.size() < 2 || id[0] != 'm') return std::nullopt;
+  std::size_t idx = 0;
+  const char* first = id.data() + 1;
+  const char* last = id.data() + id.size();
+  auto [end, ec] = std::from_chars(first, last, idx);
+  if (ec != std::errc() || end != last || idx >= count) return std::nullopt;
+  return idx;
+}
+
 }  // namespace
+
+BatchRoundOutcome classify_batch_round(std::size_t entry_count, const sqs::BatchResult& answer, bool may_retry) {
+  BatchRoundOutcome out;
+  enum class State { missing, done, failed };
+  std::vector<State> state(entry_count, State::missing);
+  std::vector<const sqs::BatchFailure*> failure(entry_count, nullptr);
+  for (const auto& id : answer.successful) {
+    auto idx = entry_index(id, entry_count);
+    if (!idx) {
+      out.unknown_ids.push_back(id);
+      continue;
+    }
+    if (state[*idx] == State::missing) state[*idx] = State::done;
+  }
+  for (const auto& f : answer.failed) {
+    auto idx = entry_index(f.id, entry_count);
+    if (!idx) {
+      out.unknown_ids.push_back(f.id);
+      continue;
+    }
+    // Listed as failed (even if also as successful): not done. The first failure counts.
+    if (state[*idx] != State::failed) failure[*idx] = &f;
+    state[*idx] = State::failed;
+  }
+  for (std::size_t i = 0; i < entry_count; ++i) {
+    if (state[i] == State::done) continue;
+    if (state[i] == State::failed) {
+      if (sqs::is_retryable(*failure[i]) && may_retry)
+        out.retry.push_back(i);
+      else
+        out.failed.emplace_back(i, to_failure({}, *failure[i]));
+      continue;
+    }
+    if (may_retry) {
+      out.retry.push_back(i);
+    } else {
+      out.failed.emplace_back(i, BatchEntryFailure{{}, "MissingFromResponse",
+                                                   "the batch answer listed this entry neither as successful nor "
+                                                   "as failed",
+                                                   false});
+    }
+  }
+  return out;
+}
 
 result<void> validate(const SqsSourceOptions& o, Diagnostics& diag) {
   if (o.queue_url.empty()) return invalid(diag, "queue_url: must not be empty");
@@ -140,15 +198,13 @@ asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(bool is_de
       break;
     }
     std::vector<VisibilityChange> again;
-    for (auto& f : br->failed) {
-      // ids are "m<index>" into this round's entries.
-      std::size_t idx = entries.size();
-      if (f.id.size() > 1 && f.id[0] == 'm') idx = static_cast<std::size_t>(std::stoul(f.id.substr(1)));
-      if (idx >= entries.size()) continue;
-      if (sqs::is_retryable(f) && attempt < options_.batch_retries)
-        again.push_back(entries[idx]);
-      else
-        failures.push_back(to_failure(entries[idx].receipt_handle, f));
+    auto round = classify_batch_round(entries.size(), *br, attempt < options_.batch_retries);
+    for (auto i : round.retry) again.push_back(entries[i]);
+    for (auto& [i, f] : round.failed) {
+      f.receipt_handle = entries[i].receipt_handle;
+      if (!round.unknown_ids.empty() && f.code == "MissingFromResponse")
+        f.message += " (it named unknown ids instead, e.g. " + detail::quote_start(round.unknown_ids.front(), 40) + ")";
+      failures.push_back(std::move(f));
     }
     entries = std::move(again);
   }

@@ -1,6 +1,7 @@
-// Unit tests of SqsSource's option validation (the I/O paths run against real peers in
-// tests/integration/collector_*_test.cpp).
+// Unit tests of SqsSource: option validation and the matching of batch answers to entries (the
+// I/O paths run against real peers in tests/integration/collector_*_test.cpp).
 #include "ctsqs/sqs_source.hpp"
+#include "ctsqs/sqs/protocol.hpp"
 
 #include "catch.hpp"
 
@@ -26,4 +27,72 @@ TEST_CASE("sqs source: options are validated naming the field", "[sqs_source]") 
   o.visibility_timeout = 43201s;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("visibility_timeout") != std::string::npos);
+}
+
+namespace {
+
+sqs::BatchFailure failure(std::string id, std::string code, bool sender_fault) {
+  return sqs::BatchFailure{std::move(id), std::move(code), "msg", sender_fault};
+}
+
+}  // namespace
+
+TEST_CASE("sqs source: batch answer with every entry successful is done", "[sqs_source]") {
+  sqs::BatchResult a;
+  a.successful = {"m0", "m1", "m2"};
+  auto r = classify_batch_round(3, a, true);
+  CHECK(r.retry.empty());
+  CHECK(r.failed.empty());
+  CHECK(r.unknown_ids.empty());
+}
+
+TEST_CASE("sqs source: an entry the batch answer omits is retried, then fails, never done", "[sqs_source]") {
+  sqs::BatchResult a;
+  a.successful = {"m0", "m2"};
+  auto r = classify_batch_round(3, a, true);
+  CHECK(r.retry == std::vector<std::size_t>{1});
+  CHECK(r.failed.empty());
+  auto last = classify_batch_round(3, a, false);
+  CHECK(last.retry.empty());
+  REQUIRE(last.failed.size() == 1);
+  CHECK(last.failed[0].first == 1);
+  CHECK(last.failed[0].second.code == "MissingFromResponse");
+  CHECK_FALSE(last.failed[0].second.sender_fault);
+}
+
+TEST_CASE("sqs source: malformed or unknown ids in a batch answer never throw nor count", "[sqs_source]") {
+  sqs::BatchResult a;
+  a.successful = {"m0", "m", "m99999999999999999999999", "x1", "m1x", "m-1", "m3"};
+  a.failed = {failure("mz", "InternalError", false), failure("m18446744073709551616", "InternalError", false),
+              failure("", "InternalError", false), failure("m5", "InternalError", false)};
+  BatchRoundOutcome r;
+  REQUIRE_NOTHROW(r = classify_batch_round(2, a, true));
+  // m0 succeeded; m1 was named only by malformed ids: not done, retried.
+  CHECK(r.retry == std::vector<std::size_t>{1});
+  CHECK(r.failed.empty());
+  CHECK(r.unknown_ids.size() == 10);
+}
+
+TEST_CASE("sqs source: failed entries are retried when retryable, final otherwise", "[sqs_source]") {
+  sqs::BatchResult a;
+  a.successful = {"m0"};
+  a.failed = {failure("m1", "InternalError", false), failure("m2", "ReceiptHandleIsInvalid", true)};
+  auto r = classify_batch_round(3, a, true);
+  CHECK(r.retry == std::vector<std::size_t>{1});
+  REQUIRE(r.failed.size() == 1);
+  CHECK(r.failed[0].first == 2);
+  CHECK(r.failed[0].second.code == "ReceiptHandleIsInvalid");
+  CHECK(r.failed[0].second.sender_fault);
+  auto last = classify_batch_round(3, a, false);
+  CHECK(last.retry.empty());
+  CHECK(last.failed.size() == 2);
+}
+
+TEST_CASE("sqs source: an entry listed both successful and failed is not done", "[sqs_source]") {
+  sqs::BatchResult a;
+  a.successful = {"m0", "m1"};
+  a.failed = {failure("m1", "InternalError", false)};
+  auto r = classify_batch_round(2, a, true);
+  CHECK(r.retry == std::vector<std::size_t>{1});
+  CHECK(r.failed.empty());
 }
