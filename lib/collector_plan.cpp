@@ -22,7 +22,8 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
   if (!n->objects.empty()) {
     plan.kind = MessagePlan::Kind::objects;
     for (auto& o : n->objects)
-      plan.objects.push_back(ObjectRef{std::move(o.bucket), std::move(o.key), std::move(o.region), o.size.value_or(0)});
+      plan.objects.push_back(ObjectRef{std::move(o.bucket), std::move(o.key), std::move(o.region), o.size.value_or(0),
+                                       std::move(o.etag)});
     return plan;
   }
   plan.kind = MessagePlan::Kind::nothing;

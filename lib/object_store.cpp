@@ -25,6 +25,24 @@ std::string redirect_region(const error_code& ec, const Diagnostics& diag) {
   return is_valid_region(region) ? region : std::string();
 }
 
+result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
+                                       std::uint64_t offset, Diagnostics& diag) {
+  if (offset > 0 && object.etag.empty()) {
+    diag.message = "s3://" + object.bucket + "/" + object.key +
+                   ": cannot resume at byte " + std::to_string(offset) +
+                   " without the object's ETag (the rest could come from another version)";
+    return make_error_code(client_errc::invalid_argument);
+  }
+  s3::GetObjectParams gp;
+  gp.endpoint = endpoint;
+  gp.bucket = object.bucket;
+  gp.key = object.key;
+  gp.force_path_style = force_path_style;
+  gp.range_start = offset;
+  if (offset > 0) gp.if_match = object.etag;
+  return s3::make_get_object_request(gp, diag);
+}
+
 S3ObjectStore::S3ObjectStore(AwsClient& client, S3ObjectStoreOptions options)
     : client_(client), options_(options) {}
 
@@ -39,13 +57,7 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
 
   std::uint64_t offset = 0;  // bytes already handed to on_chunk (by earlier attempts)
   for (int resume = 0;; ++resume) {
-    s3::GetObjectParams gp;
-    gp.endpoint = *ep;
-    gp.bucket = object.bucket;
-    gp.key = object.key;
-    gp.force_path_style = options_.force_path_style || cfg.s3_force_path_style;
-    gp.range_start = offset;
-    auto req = s3::make_get_object_request(gp, diag);
+    auto req = make_fetch_request(object, *ep, options_.force_path_style || cfg.s3_force_path_style, offset, diag);
     if (!req) co_return req.error();
     CallOptions co;
     co.operation = "GetObject";
@@ -65,7 +77,23 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
       co_return result<void>{};
     }
     const error_code ec = resp.error();
-    if (delivered > 0 && is_retryable(ec) && resume < options_.resume_attempts) continue;
+    if (resume > 0 && (d.http_status == 412 || d.aws_code == "PreconditionFailed")) {
+      // If-Match failed: the object was overwritten after the first part was read.
+      diag = d;
+      diag.message = name + ": changed while it was being read (HTTP 412 on the resumed GetObject with If-Match " +
+                     object.etag + "); the message is redone from the start, events of the first " +
+                     std::to_string(offset) + " bytes may be delivered twice";
+      co_return make_error_code(client_errc::io_error);
+    }
+    if (delivered > 0 && is_retryable(ec) && resume < options_.resume_attempts) {
+      if (!object.etag.empty()) continue;
+      // No ETag to resume safely: fail retryably, the message is redone from the start.
+      diag = d;
+      diag.message = name + ": transfer broke at byte " + std::to_string(offset) + " (" +
+                     (d.message.empty() ? ec.message() : d.message) +
+                     "); not resumed without the object's ETag, the message is redone from the start";
+      co_return ec;
+    }
     // The bucket lives in another region than the notification said: follow that once.
     if (auto other = redirect_region(ec, d); !other.empty() && !redirected && offset == 0 && other != region) {
       auto ep2 = resolve_endpoint(AwsService::s3, other, cfg, client_.env(), &diag);

@@ -1,7 +1,9 @@
 // ObjectStore: streams announced S3 objects to the pipeline; S3ObjectStore does it with GetObject.
 #pragma once
 
+#include "ctsqs/endpoints.hpp"
 #include "ctsqs/error.hpp"
+#include "ctsqs/http.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -21,6 +23,9 @@ struct ObjectRef {
   std::string key;      ///< already URL-decoded (as stored in S3)
   std::string region;   ///< the bucket's region from the notification; empty = the client's
   std::uint64_t size = 0;  ///< announced size, 0 when unknown
+  /// ETag from the notification, "" when not given. A fetch broken in the middle is resumed
+  /// only with it (If-Match), so the rest cannot come from another version of the object.
+  std::string etag;
 };
 
 /// Receives an object's bytes chunk by chunk; the next chunk is not read until the returned
@@ -43,17 +48,30 @@ class ObjectStore {
 /// Diagnostics came from the AWS client (it reports S3's `x-amz-bucket-region` there), or "".
 std::string redirect_region(const error_code& ec, const Diagnostics& diag);
 
+/// The GetObject request of one attempt of a fetch. `offset` > 0 resumes: `Range: bytes=<offset>-`
+/// and `If-Match: <object.etag>`, so S3 answers 412 instead of bytes of an object overwritten in
+/// between. A resume without an ETag is refused (invalid_argument, diag says why): it could hand
+/// the decoder the start of one version and the rest of another.
+result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
+                                       std::uint64_t offset, Diagnostics& diag);
+
 /// Settings of an S3ObjectStore.
 struct S3ObjectStoreOptions {
   bool force_path_style = false;  ///< always path-style (also automatic for IP endpoints, dotted buckets)
   /// When a fetch fails in the middle of the body with a retryable error, resume with a Range
-  /// request from the byte reached, up to this many times (the decoder keeps its state).
+  /// + If-Match request from the byte reached, up to this many times (the decoder keeps its
+  /// state). Only objects whose notification gave an ETag are resumed; others fail retryably.
   int resume_attempts = 3;
 };
 
 /// ObjectStore over S3 GetObject through an AwsClient: the bucket's own region, virtual-hosted
 /// or path-style addressing, one PermanentRedirect followed, KMS hint on AccessDenied, body
-/// streamed and resumed with Range after a broken connection.
+/// streamed and resumed with Range + If-Match after a broken connection.
+///
+/// A resume answered 412 (the object was overwritten since the notification) fails the fetch
+/// with client_errc::io_error, a retryable failure: the pipeline redoes the whole message from
+/// the start. Events of the first part were already handed on and cannot be taken back, so they
+/// may then be delivered twice (at-least-once).
 ///
 /// The AwsClient must outlive the store.
 class S3ObjectStore final : public ObjectStore {

@@ -1,4 +1,5 @@
-// Unit tests of S3ObjectStore's pure helper: the region a wrong-region answer names.
+// Unit tests of S3ObjectStore's pure helpers: the region a wrong-region answer names, and the
+// GetObject request of each attempt (a resume carries Range + If-Match, never Range alone).
 #include "ctsqs/object_store.hpp"
 
 #include "catch.hpp"
@@ -18,4 +19,45 @@ TEST_CASE("object store: a PermanentRedirect names the bucket's region to follow
   CHECK(redirect_region(make_error_code(aws_errc::permanent_redirect), d).empty());
   d.message = "x (the bucket is in region not a region!)";
   CHECK(redirect_region(make_error_code(aws_errc::permanent_redirect), d).empty());
+}
+
+namespace {
+
+Endpoint test_endpoint() {
+  Endpoint ep;
+  ep.scheme = "http";
+  ep.host = "127.0.0.1:9000";
+  ep.custom = true;
+  ep.signing_name = "s3";
+  return ep;
+}
+
+}  // namespace
+
+TEST_CASE("object store: the first attempt is a plain GET, a resume sends Range and If-Match", "[object_store]") {
+  ObjectRef o{"bucket", "AWSLogs/x.json.gz", "us-east-1", 1000, "0123456789abcdef0123456789abcdef"};
+  Diagnostics d;
+  auto first = make_fetch_request(o, test_endpoint(), true, 0, d);
+  REQUIRE(first.has_value());
+  CHECK(first->method == "GET");
+  CHECK(first->find_header("Range") == nullptr);
+  CHECK(first->find_header("If-Match") == nullptr);
+
+  auto resumed = make_fetch_request(o, test_endpoint(), true, 400, d);
+  REQUIRE(resumed.has_value());
+  REQUIRE(resumed->find_header("Range") != nullptr);
+  CHECK(resumed->find_header("Range")->value == "bytes=400-");
+  REQUIRE(resumed->find_header("If-Match") != nullptr);
+  CHECK(resumed->find_header("If-Match")->value.find("0123456789abcdef0123456789abcdef") != std::string::npos);
+}
+
+TEST_CASE("object store: a resume without an ETag is refused, naming the object", "[object_store]") {
+  ObjectRef o{"bucket", "k.json.gz", "", 0, ""};
+  Diagnostics d;
+  CHECK(make_fetch_request(o, test_endpoint(), true, 0, d).has_value());
+  auto r = make_fetch_request(o, test_endpoint(), true, 10, d);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == make_error_code(client_errc::invalid_argument));
+  CHECK(d.message.find("s3://bucket/k.json.gz") != std::string::npos);
+  CHECK(d.message.find("ETag") != std::string::npos);
 }
