@@ -5,6 +5,9 @@
 #include "collector_async.hpp"
 #include "collector_sink_worker.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -84,6 +87,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   steady::time_point quiet_until_{};  // a message hidden for a retry becomes visible again by then
   std::set<std::string> released_ids_;  // released and not completed since
   std::uint64_t permanent_failures_ = 0;
+  // One per receiver: a stop cancels the long poll in flight instead of waiting up to wait_time.
+  std::vector<std::shared_ptr<asio::cancellation_signal>> receive_cancels_;
   error_code receive_error_;             // drain gave up receiving
   std::string receive_error_message_;
 
@@ -98,6 +103,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     const auto batch = static_cast<std::size_t>(opts_.max_messages_per_receive);
     int error_streak = 0;
+    auto cancel = std::make_shared<asio::cancellation_signal>();
+    receive_cancels_.push_back(cancel);
     while (!stopping_ && !drain_done() && !receive_error_) {
       // Room for at least one message (messages_in_flight bound), then as much of a batch as is
       // free right now; never hold slots while waiting for more (receivers would deadlock).
@@ -109,7 +116,27 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       Diagnostics diag;
-      auto r = co_await queue_.async_receive(static_cast<int>(slots), diag);
+      // Spawned with a cancellation slot so on_stop can abort the long poll. Messages SQS had
+      // already handed out in an answer cut off this way stay hidden until their visibility
+      // timeout ends (delayed, never lost or deleted).
+      auto [thrown, r] = co_await asio::co_spawn(
+          ex_, queue_.async_receive(static_cast<int>(slots), diag),
+          asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+      if (stopping_ && (thrown || !r)) {
+        // Cancelled by the stop (or failed during it): not a receive error.
+        msg_slots_.release(slots);
+        break;
+      }
+      if (thrown) {
+        try {
+          std::rethrow_exception(thrown);
+        } catch (const std::exception& e) {
+          diag.message = std::string("ReceiveMessage threw: ") + e.what();
+        } catch (...) {
+          diag.message = "ReceiveMessage threw";
+        }
+        r = make_error_code(client_errc::io_error);
+      }
       if (!r) {
         msg_slots_.release(slots);
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
@@ -434,6 +461,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     log("ctsqs: stopping: no more receives; finishing " + std::to_string(in_flight_.size()) +
         " message(s) in flight (grace " + std::to_string(opts_.shutdown_grace.count()) + " s)");
     msg_slots_.close();
+    for (auto& c : receive_cancels_) c->emit(asio::cancellation_type::terminal);
     changed_.notify_all();
     asio::co_spawn(ex_, grace_watch(), asio::detached);
   }

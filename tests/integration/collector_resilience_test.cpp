@@ -194,3 +194,34 @@ TEST_CASE("collector: ctsqs run at SIGTERM releases what it cannot finish within
   // Released with visibility 0: visible again at once for another consumer, nothing deleted.
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{3, 0});
 }
+
+TEST_CASE("collector: ctsqs run at SIGTERM during a long poll ends without waiting for the poll",
+          "[integration][collector]") {
+  Peers peers(peers_options());
+  const auto seeded = seed_or_throw(peers, {"--files", "1", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.objects == 1);
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId));
+  // Long polls of 20 s and a grace period of 1 s: a stop must not wait for the polls to end.
+  Child run({ctsqs_exe().string(), "run", "--config", cfg.string(), "--output", (tmp.path / "out").string(),
+             "--format", "raw", "--wait-time", "20", "--shutdown-grace", "1", "--progress", "0"},
+            tmp.path / "run.out", tmp.path / "run.err");
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    Delivered d;
+    read_delivered(tmp.path / "out", d);
+    if (d.by_event_id.size() >= 5 && queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0}) break;
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(1s);  // the receivers now sit in 20 s long polls on an empty queue
+  const auto stopped_at = std::chrono::steady_clock::now();
+  run.signal(SIGTERM);
+  CHECK(run.wait(60s) == 0);
+  const auto took = std::chrono::steady_clock::now() - stopped_at;
+  INFO(read_file(tmp.path / "run.err"));
+  // Without cancelling the polls this takes ~19 s; the margin allows a loaded machine.
+  CHECK(took < 10s);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
