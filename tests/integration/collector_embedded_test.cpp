@@ -100,12 +100,14 @@ TEST_CASE("collector: a slow sink triggers visibility extension instead of redel
   Peers peers({.peers = "fauxqs s3rver gate"});
   const auto seeded = seed_or_throw(peers, {"--files", "4", "--records", "15", "--routes", "s3", "--drop-test-events"});
   REQUIRE(seeded.records == 60);
-  Embedded e(peers, "ct-s3-events", 3s);
-  SlowSink sink(4500ms);  // every flush outlasts the 3 s visibility timeout
+  // Every flush outlasts the 5 s visibility timeout; extensions every 1 s leave 4 s of slack
+  // for a late extension on a loaded machine (a 3 s timeout left 2 s).
+  Embedded e(peers, "ct-s3-events", 5s);
+  SlowSink sink(6s);
   Metrics metrics;
   CollectorOptions o;
   o.collector_id = "slow";
-  o.visibility_timeout = 3s;
+  o.visibility_timeout = 5s;
   o.visibility_extension_interval = 1s;
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
