@@ -18,13 +18,6 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::optional<std::string> env_value(const EnvLookup& env, std::string_view name) {
-  if (!env) return std::nullopt;
-  auto v = env(name);
-  if (!v || v->empty()) return std::nullopt;
-  return v;
-}
-
 }  // namespace
 
 struct detail::AwsClientImpl {

@@ -44,13 +44,6 @@ bool env_true(const EnvLookup& env, std::string_view name) {
   return v && lower(*v) == "true";
 }
 
-std::optional<std::string> env_value(const EnvLookup& env, std::string_view name) {
-  if (!env) return std::nullopt;
-  auto v = env(name);
-  if (v && v->empty()) return std::nullopt;
-  return v;
-}
-
 // Region-looking label: letters-...-digit(s), e.g. "us-east-1", "us-gov-west-1", "cn-north-1".
 bool looks_like_region(std::string_view s) noexcept {
   if (!is_valid_region(s)) return false;
@@ -394,6 +387,13 @@ S3ObjectTarget s3_object_target(const Endpoint& s3, std::string_view bucket, std
     t.path = s3.base_path + "/" + sigv4::uri_encode(bucket, true) + "/" + encoded_key;
   }
   return t;
+}
+
+std::optional<std::string> env_value(const EnvLookup& env, std::string_view name) {
+  if (!env) return std::nullopt;
+  auto v = env(name);
+  if (!v || v->empty()) return std::nullopt;
+  return v;
 }
 
 }  // namespace ctsqs

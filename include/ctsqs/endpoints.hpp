@@ -23,6 +23,9 @@ EnvLookup environment_from(std::map<std::string, std::string, std::less<>> vars)
 /// An EnvLookup over the real process environment (getenv), for the CLI edge.
 EnvLookup process_environment();
 
+/// One variable through `env`, treating unset and empty alike (the AWS SDKs ignore empty values).
+std::optional<std::string> env_value(const EnvLookup& env, std::string_view name);
+
 /// An AWS partition: a group of regions sharing a DNS suffix.
 struct Partition {
   std::string_view name;                  ///< "aws", "aws-cn", "aws-us-gov", "aws-iso", ...

@@ -23,13 +23,6 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::optional<std::string> env_value(const EnvLookup& env, std::string_view name) {
-  if (!env) return std::nullopt;
-  auto v = env(name);
-  if (!v || v->empty()) return std::nullopt;
-  return v;
-}
-
 std::string trim_copy(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
