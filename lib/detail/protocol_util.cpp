@@ -75,4 +75,41 @@ std::string quote_start(std::string_view text, std::size_t max) {
   return out;
 }
 
+std::optional<std::uint32_t> parse_char_ref(std::string_view ref) noexcept {
+  if (ref.size() < 2 || ref[0] != '#') return std::nullopt;
+  const bool hex = ref[1] == 'x' || ref[1] == 'X';
+  const auto digits = ref.substr(hex ? 2 : 1);
+  if (digits.empty()) return std::nullopt;
+  std::uint32_t cp = 0;
+  for (char c : digits) {
+    std::uint32_t v;
+    if (c >= '0' && c <= '9') v = static_cast<std::uint32_t>(c - '0');
+    else if (hex && c >= 'a' && c <= 'f') v = static_cast<std::uint32_t>(c - 'a' + 10);
+    else if (hex && c >= 'A' && c <= 'F') v = static_cast<std::uint32_t>(c - 'A' + 10);
+    else return std::nullopt;
+    cp = cp * (hex ? 16u : 10u) + v;
+    if (cp > 0x10FFFF) return std::nullopt;
+  }
+  if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  return cp;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
 }  // namespace ctsqs::detail

@@ -3,6 +3,8 @@
 
 #include "ctsqs/error.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +26,12 @@ bool is_ip_literal(std::string_view host) noexcept;
 
 /// The first `max` bytes of untrusted text, quoted, with control bytes escaped, for messages.
 std::string quote_start(std::string_view text, std::size_t max = 120);
+
+/// The code point of an XML numeric character reference without its `&` and `;` ("#65",
+/// "#x41"); nullopt when malformed or not a valid character (0, a surrogate, above U+10FFFF).
+std::optional<std::uint32_t> parse_char_ref(std::string_view ref) noexcept;
+
+/// Appends the UTF-8 encoding of a valid code point (as returned by parse_char_ref).
+void append_utf8(std::string& out, std::uint32_t cp);
 
 }  // namespace ctsqs::detail

@@ -1,6 +1,8 @@
 // Minimal XML element text extraction for AWS responses (see detail/xml_text.hpp).
 #include "ctsqs/detail/xml_text.hpp"
 
+#include "protocol_util.hpp"
+
 #include <cstdint>
 
 namespace ctsqs::detail {
@@ -88,24 +90,6 @@ std::size_t find_close(std::string_view doc, std::string_view name, std::size_t 
   return std::string_view::npos;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 }  // namespace
 
 std::string xml_decode(std::string_view text) {
@@ -141,23 +125,8 @@ std::string xml_decode(std::string_view text) {
     else if (ent == "gt") out += '>';
     else if (ent == "quot") out += '"';
     else if (ent == "apos") out += '\'';
-    else if (ent.size() > 1 && ent[0] == '#') {
-      std::uint32_t cp = 0;
-      bool hex = ent[1] == 'x' || ent[1] == 'X';
-      std::size_t k = hex ? 2 : 1;
-      bool ok = k < ent.size();
-      for (; k < ent.size() && ok; ++k) {
-        char d = ent[k];
-        std::uint32_t v;
-        if (d >= '0' && d <= '9') v = static_cast<std::uint32_t>(d - '0');
-        else if (hex && d >= 'a' && d <= 'f') v = static_cast<std::uint32_t>(d - 'a' + 10);
-        else if (hex && d >= 'A' && d <= 'F') v = static_cast<std::uint32_t>(d - 'A' + 10);
-        else { ok = false; break; }
-        cp = cp * (hex ? 16u : 10u) + v;
-        if (cp > 0x10FFFF) ok = false;
-      }
-      if (ok && !(cp >= 0xD800 && cp <= 0xDFFF)) append_utf8(out, cp);
-      else out.append(text.substr(i, semi - i + 1));
+    else if (auto cp = parse_char_ref(ent)) {
+      append_utf8(out, *cp);
     } else {
       out.append(text.substr(i, semi - i + 1));
     }

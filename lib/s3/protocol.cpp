@@ -19,27 +19,6 @@ bool contains_kms(std::string_view s) noexcept {
   return false;
 }
 
-// Appends the UTF-8 encoding of a code point (numeric character references).
-bool append_utf8(std::string& out, unsigned long cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return true;
-}
-
 std::optional<std::string> unescape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -57,20 +36,9 @@ std::optional<std::string> unescape(std::string_view text) {
     else if (ent == "quot") out += '"';
     else if (ent == "apos") out += '\'';
     else if (ent.size() >= 2 && ent[0] == '#') {
-      bool hex = ent[1] == 'x' || ent[1] == 'X';
-      auto digits = ent.substr(hex ? 2 : 1);
-      if (digits.empty()) return std::nullopt;
-      unsigned long cp = 0;
-      for (char c : digits) {
-        int d = (c >= '0' && c <= '9') ? c - '0'
-                : hex && (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                : hex && (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                                : -1;
-        if (d < 0) return std::nullopt;
-        cp = cp * (hex ? 16 : 10) + static_cast<unsigned long>(d);
-        if (cp > 0x10FFFF) return std::nullopt;
-      }
-      if (!append_utf8(out, cp)) return std::nullopt;
+      auto cp = detail::parse_char_ref(ent);
+      if (!cp) return std::nullopt;
+      detail::append_utf8(out, *cp);
     } else {
       return std::nullopt;
     }

@@ -34,4 +34,7 @@ TEST_CASE("malformed documents yield nothing rather than garbage", "[xml]") {
   CHECK_FALSE(xml_element_text("<!-- <Code>x</Code> -->", "Code"));
   CHECK(xml_decode("a &bogus; &#xZZ; &#1114112; &") == "a &bogus; &#xZZ; &#1114112; &");
   CHECK(xml_decode("&#233;") == "\xC3\xA9");
+  // Not characters XML allows: kept as written, never decoded into a NUL or a lone surrogate.
+  CHECK(xml_decode("&#0;&#xD800;") == "&#0;&#xD800;");
+  CHECK(xml_decode("&#x1F600;") == "\xF0\x9F\x98\x80");
 }
