@@ -83,6 +83,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   bool abandoned_ = false;        // grace expired: in-flight released, workers must not ack
   bool finished_ = false;         // async_run is done: background loops exit
   bool grace_expired_ = false;    // shutdown_grace passed since the stop
+  bool settle_expired_ = false;   // time for open polls to answer after a release is over
   int consecutive_empty_ = 0;
   steady::time_point quiet_until_{};  // a message hidden for a retry becomes visible again by then
   std::set<std::string> released_ids_;  // released and not completed since
@@ -116,9 +117,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       Diagnostics diag;
-      // Spawned with a cancellation slot so on_stop can abort the long poll. Messages SQS had
-      // already handed out in an answer cut off this way stay hidden until their visibility
-      // timeout ends (delayed, never lost or deleted).
+      // Spawned with a cancellation slot so a stop can end the long poll (see run()). Messages
+      // SQS had already handed out in an answer cut off this way stay hidden until their
+      // visibility timeout ends (delayed, never lost or deleted).
       auto [thrown, r] = co_await asio::co_spawn(
           ex_, queue_.async_receive(static_cast<int>(slots), diag),
           asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
@@ -174,7 +175,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         std::vector<VisibilityChange> back;
         for (auto& m : msgs) back.push_back({m.receipt_handle, std::chrono::seconds(0)});
         Diagnostics d2;
-        co_await queue_.async_change_visibility(std::move(back), d2);
+        auto released = co_await queue_.async_change_visibility(std::move(back), d2);
+        log_release_failure(released, d2);
         metrics_.messages_received.fetch_add(msgs.size(), std::memory_order_relaxed);
         metrics_.messages_released.fetch_add(msgs.size(), std::memory_order_relaxed);
         msg_slots_.release(msgs.size());
@@ -461,9 +463,23 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     log("ctsqs: stopping: no more receives; finishing " + std::to_string(in_flight_.size()) +
         " message(s) in flight (grace " + std::to_string(opts_.shutdown_grace.count()) + " s)");
     msg_slots_.close();
-    for (auto& c : receive_cancels_) c->emit(asio::cancellation_type::terminal);
+    // Open long polls are not cut off here: SQS would still hand messages to a poll whose
+    // connection is gone and hide them for the visibility timeout. A poll that answers during
+    // the stop gets its messages handed straight back (visibility 0); run() ends the polls still
+    // open once the work in flight is done or released.
     changed_.notify_all();
     asio::co_spawn(ex_, grace_watch(), asio::detached);
+  }
+
+  void cancel_receives() {
+    for (auto& c : receive_cancels_) c->emit(asio::cancellation_type::terminal);
+  }
+
+  asio::awaitable<void> settle_watch(steady::duration d) {
+    auto self = shared_from_this();
+    co_await sleep_for(d);
+    settle_expired_ = true;
+    changed_.notify_all();
   }
 
   asio::awaitable<void> grace_watch() {
@@ -484,7 +500,22 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     log("ctsqs: grace period over: releasing " + std::to_string(back.size()) + " message(s) (visibility 0)");
     metrics_.messages_released.fetch_add(back.size(), std::memory_order_relaxed);
     Diagnostics diag;
-    co_await queue_.async_change_visibility(std::move(back), diag);
+    auto r = co_await queue_.async_change_visibility(std::move(back), diag);
+    log_release_failure(r, diag);
+  }
+
+  // A release that fails loses nothing: the messages come back when their visibility timeout
+  // ends instead of at once. Say so, naming the cause.
+  void log_release_failure(const result<std::vector<BatchEntryFailure>>& r, const Diagnostics& diag) {
+    if (!r) {
+      metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+      log("ctsqs: releasing messages failed (" + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)) +
+          "); they come back when their visibility timeout ends");
+      return;
+    }
+    for (const auto& f : *r)
+      log("ctsqs: releasing a message failed (" + f.code + ": " + f.message +
+          "); it comes back when its visibility timeout ends");
   }
 
   asio::awaitable<CollectorResult> run() {
@@ -497,17 +528,33 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       ++receivers_;
       asio::co_spawn(ex_, receiver(), asio::detached);
     }
-    // Wait for the receivers to end (stop or drained), then for the work in flight.
-    while (receivers_ > 0) co_await changed_.wait();
+    // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
+    // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
-    while (workers_ > 0 || deleting_ || !delete_queue_.empty()) {
-      if (grace_expired_) {
+    for (;;) {
+      const bool work = workers_ > 0 || deleting_ || !delete_queue_.empty();
+      if (!work && (receivers_ == 0 || stopping_)) break;
+      if (work && stopping_ && grace_expired_) {
         grace_over = true;
         break;
       }
       co_await changed_.wait();
     }
-    if (grace_over) co_await release_all_in_flight();
+    if (grace_over) {
+      const bool polls_open = receivers_ > 0;
+      co_await release_all_in_flight();
+      // A poll still open at SQS takes the messages just released: give it a moment to answer
+      // (its messages are handed straight back) before cutting it off, so they are not hidden
+      // for a visibility timeout by a poll nobody reads.
+      if (polls_open && receivers_ > 0) {
+        asio::co_spawn(ex_, settle_watch(std::chrono::seconds(2)), asio::detached);
+        while (receivers_ > 0 && !settle_expired_) co_await changed_.wait();
+      }
+    }
+    // Polls still open now are cut off. With nothing released there is nothing for them to hide
+    // but a message arriving this instant, which then comes back after its visibility timeout.
+    cancel_receives();
+    while (receivers_ > 0) co_await changed_.wait();
     finished_ = true;
     sink_worker_->stop();
     if (!grace_over) sink_worker_->join();  // a stuck sink is left behind when the grace expired
