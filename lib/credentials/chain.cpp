@@ -2,6 +2,8 @@
 // AssumeRole providers for the template's roles.
 #include "ctsqs/credentials/chain.hpp"
 
+#include "ctsqs/credentials/process.hpp"
+
 #include "ctsqs/aws_error_response.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/retry.hpp"
@@ -409,6 +411,16 @@ result<std::shared_ptr<CredentialsProvider>> provider_from_plan(const Credential
       base = make_web_identity_provider(ctx, plan.web_identity_token_file, plan.web_identity_role_arn,
                                         plan.web_identity_session_name);
       break;
+    case ProfileSource::process: {
+      const auto ex = ctx.executor;
+      base = caching(
+          ctx,
+          [ex, command = plan.process_command, profile = plan.source_profile](Diagnostics& d) {
+            return async_credential_process(ex, command, profile, {}, d);
+          },
+          "profile " + plan.source_profile + " credential_process");
+      break;
+    }
   }
   for (const auto& step : plan.roles) {
     sts::AssumeRoleParams p;

@@ -201,15 +201,21 @@ result<ProfilePlan> plan_profile(const SharedConfig& cfg, std::string_view profi
       if (auto r = use_static(); !r) return r.error();
       break;
     }
-    if (get(p, "credential_process")) {
-      diag.message = "profile '" + name + "' uses credential_process, which ctsqs does not run; use static keys, a role, or another source";
-      return make_error_code(client_errc::invalid_argument);
+    if (auto proc = get(p, "credential_process")) {
+      if (proc->empty()) {
+        diag.message = "profile '" + name + "': credential_process is empty";
+        return make_error_code(client_errc::invalid_argument);
+      }
+      plan.source = ProfileSource::process;
+      plan.process_command = *proc;
+      plan.source_profile = name;
+      break;
     }
     if (get(p, "sso_start_url") || get(p, "sso_session")) {
       diag.message = "profile '" + name + "' uses AWS SSO, which ctsqs does not support; use a role or static keys";
       return make_error_code(client_errc::invalid_argument);
     }
-    diag.message = "profile '" + name + "' has no credentials (no aws_access_key_id, role_arn or credential_source)";
+    diag.message = "profile '" + name + "' has no credentials (no aws_access_key_id, role_arn, credential_source or credential_process)";
     return make_error_code(client_errc::invalid_argument);
   }
   plan.roles.assign(roles_outer_first.rbegin(), roles_outer_first.rend());

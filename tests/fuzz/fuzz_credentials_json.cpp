@@ -1,5 +1,7 @@
-// Fuzz target: the ECS container / EC2 instance metadata credentials JSON parser.
+// Fuzz target: the credentials JSON parsers — ECS container / EC2 instance metadata, and the
+// output of a profile's credential_process.
 #include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/credentials/process.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -12,5 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto c = parse_credentials_json(body, "fuzz", diag);
   if (c && (c->access_key_id.empty() || c->secret_access_key.empty())) __builtin_trap();
   if (!c && diag.message.find("fuzz") != 0) __builtin_trap();
+  Diagnostics pdiag;
+  auto p = parse_process_credentials_json(body, "fuzz", pdiag);
+  if (p && (p->access_key_id.empty() || p->secret_access_key.empty())) __builtin_trap();
+  if (!p && pdiag.message.find("fuzz") != 0) __builtin_trap();
   return 0;
 }

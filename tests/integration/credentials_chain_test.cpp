@@ -107,6 +107,51 @@ TEST_CASE("chain: a shared-files profile with role_arn, source_profile and exter
         "profile collector: assume-role arn:aws:iam::123456789012:role/from-profile (with external id) <- profile keys");
 }
 
+TEST_CASE("chain: a profile's credential_process, then a role with an external id on top", "[integration][chain]") {
+  Fixture f;
+  // The command prints the temporary credentials the gate knows and counts its runs.
+  const auto script = f.tmp.path / "get-creds.sh";
+  std::ofstream(script) << "#!/bin/sh\necho run >> '" << (f.tmp.path / "runs").string() << "'\n"
+                        << "printf '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\","
+                           "\"SessionToken\":\"%s\",\"Expiration\":\"2099-01-01T00:00:00Z\"}' \"$1\" \"$2\" \"$3\"\n";
+  std::ofstream(f.tmp.path / "config") << "[profile tool]\ncredential_process = sh " << script.string() << " " << kAkid
+                                       << " " << kSecret << " " << kToken << "\n"
+                                       << "[profile collector]\nrole_arn = arn:aws:iam::123456789012:role/via-process\n"
+                                          "source_profile = tool\nexternal_id = ext-chain\nrole_session_name = proc\n"
+                                       << "[profile broken]\ncredential_process = sh -c 'echo sso session expired >&2; exit 1'\n";
+  auto opts = [&](const char* profile) {
+    return f.options({{"AWS_PROFILE", profile}, {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()}});
+  };
+  {
+    AwsClient client(f.io.get_executor(), opts("tool"));
+    auto [id, diag] = f.whoami(client);
+    INFO(to_string(diag));
+    REQUIRE(id);
+    CHECK(id->arn == std::string("arn:aws:iam::000000000000:user/") + kAkid);
+    CHECK(client.credentials().describe() == "profile tool credential_process");
+    auto again = f.whoami(client);
+    REQUIRE(again.first);
+    CHECK(read_file(f.tmp.path / "runs") == "run\n");  // cached until its Expiration
+  }
+  {
+    AwsClient client(f.io.get_executor(), opts("collector"));
+    auto [id, diag] = f.whoami(client);
+    INFO(to_string(diag));
+    REQUIRE(id);
+    CHECK(id->arn == "arn:aws:sts::000000000000:assumed-role/via-process/proc");
+    CHECK(client.credentials().describe() ==
+          "profile collector: assume-role arn:aws:iam::123456789012:role/via-process (with external id) <- "
+          "profile tool credential_process");
+  }
+  {
+    AwsClient client(f.io.get_executor(), opts("broken"));
+    auto [id, diag] = f.whoami(client);
+    REQUIRE(id.has_error());
+    CHECK(diag.message.find("profile 'broken': credential_process exited with status 1: sso session expired") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("chain: ECS container credentials with an authorization token file", "[integration][chain]") {
   Fixture f;
   std::ofstream(f.tmp.path / "ecs-token") << kEcsAuth << "\n";

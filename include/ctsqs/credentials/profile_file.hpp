@@ -46,6 +46,7 @@ enum class ProfileSource {
   ec2_metadata,    ///< credential_source = Ec2InstanceMetadata
   ecs_container,   ///< credential_source = EcsContainer
   web_identity,    ///< web_identity_token_file + role_arn in the profile
+  process,         ///< credential_process = command
 };
 
 /// How a profile yields credentials: a base source, then zero or more roles (outermost last).
@@ -57,13 +58,14 @@ struct ProfilePlan {
   std::string web_identity_token_file;
   std::string web_identity_role_arn;
   std::string web_identity_session_name;
+  std::string process_command;  ///< for process: the credential_process command line
   std::vector<RoleStep> roles;  ///< applied in order
 };
 
 /// Resolve `profile` the way the AWS SDKs do: `role_arn` with `source_profile` (chained, cycles
 /// detected; a profile naming itself uses its own keys) or `credential_source`, or
 /// `web_identity_token_file`; else static keys. Errors name the profile and the missing or
-/// unsupported setting (credential_process and SSO are not supported).
+/// unsupported setting (SSO profiles are not supported).
 result<ProfilePlan> plan_profile(const SharedConfig& cfg, std::string_view profile, Diagnostics& diag);
 
 }  // namespace ctsqs

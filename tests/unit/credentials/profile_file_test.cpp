@@ -109,7 +109,6 @@ TEST_CASE("profile plan: loops, missing profiles and unsupported sources are cle
       "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
       "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
       "[profile orphan]\nrole_arn = arn:aws:iam::1:role/o\nsource_profile = nowhere\n"
-      "[profile proc]\ncredential_process = /bin/get-creds\n"
       "[profile sso]\nsso_session = corp\n"
       "[profile half]\naws_access_key_id = AK\n"
       "[profile norole]\nrole_arn = arn:aws:iam::1:role/x\n",
@@ -119,8 +118,6 @@ TEST_CASE("profile plan: loops, missing profiles and unsupported sources are cle
   CHECK(d.message.find("loops") != std::string::npos);
   CHECK_FALSE(plan_profile(cfg, "orphan", d));
   CHECK(d.message.find("'nowhere'") != std::string::npos);
-  CHECK_FALSE(plan_profile(cfg, "proc", d));
-  CHECK(d.message.find("credential_process") != std::string::npos);
   CHECK_FALSE(plan_profile(cfg, "sso", d));
   CHECK(d.message.find("SSO") != std::string::npos);
   CHECK_FALSE(plan_profile(cfg, "half", d));
