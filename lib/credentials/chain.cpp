@@ -3,6 +3,7 @@
 #include "ctsqs/credentials/chain.hpp"
 
 #include "ctsqs/credentials/process.hpp"
+#include "credentials_json.hpp"
 
 #include "ctsqs/aws_error_response.hpp"
 #include "ctsqs/endpoints.hpp"
@@ -582,12 +583,13 @@ result<SharedConfig> load_shared_config(const EnvLookup& env, const FileReader& 
   return files;
 }
 
-result<Credentials> parse_credentials_json(std::string_view body, std::string_view what,
-                                           Diagnostics& diag) {
+result<Credentials> detail::parse_credentials_document(std::string_view body, std::string_view what,
+                                                       const CredentialsJsonDialect& dialect, Diagnostics& diag) {
+  const std::string prefix = std::string(what) + ": " + std::string(dialect.noun);
   boost::system::error_code ec;
   auto v = boost::json::parse(body, ec);
   if (ec || !v.is_object()) {
-    diag.message = std::string(what) + ": response is not a JSON object";
+    diag.message = prefix + " is not a JSON object";
     return make_error_code(aws_errc::malformed_response);
   }
   const auto& o = v.get_object();
@@ -595,27 +597,40 @@ result<Credentials> parse_credentials_json(std::string_view body, std::string_vi
     auto it = o.find(k);
     return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
   };
-  if (auto code = str("Code"); !code.empty() && code != "Success") {
-    diag.message = std::string(what) + ": credentials not available (Code " + code + ")";
-    return make_error_code(aws_errc::malformed_response);
+  if (dialect.check_code) {
+    if (auto code = str("Code"); !code.empty() && code != "Success") {
+      diag.message = std::string(what) + ": credentials not available (Code " + code + ")";
+      return make_error_code(aws_errc::malformed_response);
+    }
+  }
+  if (dialect.require_version_1) {
+    const auto* version = o.if_contains("Version");
+    if (!version || !version->is_int64() || version->get_int64() != 1) {
+      diag.message = prefix + " has no \"Version\": 1 (the only version the AWS SDKs define)";
+      return make_error_code(aws_errc::malformed_response);
+    }
   }
   Credentials c;
   c.access_key_id = str("AccessKeyId");
   c.secret_access_key = str("SecretAccessKey");
-  c.session_token = str("Token");
+  c.session_token = str(dialect.token_key);
   if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    diag.message = std::string(what) + ": response lacks AccessKeyId or SecretAccessKey";
+    diag.message = prefix + " lacks AccessKeyId or SecretAccessKey";
     return make_error_code(aws_errc::malformed_response);
   }
   if (auto e = str("Expiration"); !e.empty()) {
     auto t = sts::parse_iso8601(e);
     if (!t) {
-      diag.message = std::string(what) + ": unreadable Expiration";
+      diag.message = std::string(what) + ": unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)";
       return make_error_code(aws_errc::malformed_response);
     }
     c.expiration = *t;
   }
   return c;
+}
+
+result<Credentials> parse_credentials_json(std::string_view body, std::string_view what, Diagnostics& diag) {
+  return detail::parse_credentials_document(body, what, {"Token", "response", true, false}, diag);
 }
 
 FileReader real_file_reader() {

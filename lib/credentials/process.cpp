@@ -1,14 +1,12 @@
 // credential_process: run the profile's command, read the credentials JSON it prints.
 #include "ctsqs/credentials/process.hpp"
 
+#include "credentials_json.hpp"
 #include "ctsqs/aws_error.hpp"
-#include "ctsqs/sts/sts.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -150,39 +148,7 @@ std::string first_line(std::string_view s) {
 }  // namespace
 
 result<Credentials> parse_process_credentials_json(std::string_view out, std::string_view what, Diagnostics& diag) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(out, ec);
-  if (ec || !v.is_object()) {
-    diag.message = std::string(what) + ": output is not a JSON object";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  const auto& o = v.get_object();
-  auto str = [&](std::string_view k) -> std::string {
-    auto it = o.find(k);
-    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
-  };
-  const auto* version = o.if_contains("Version");
-  if (!version || !version->is_int64() || version->get_int64() != 1) {
-    diag.message = std::string(what) + ": output has no \"Version\": 1 (the only version the AWS SDKs define)";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  Credentials c;
-  c.access_key_id = str("AccessKeyId");
-  c.secret_access_key = str("SecretAccessKey");
-  c.session_token = str("SessionToken");
-  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    diag.message = std::string(what) + ": output lacks AccessKeyId or SecretAccessKey";
-    return make_error_code(aws_errc::malformed_response);
-  }
-  if (auto e = str("Expiration"); !e.empty()) {
-    auto t = sts::parse_iso8601(e);
-    if (!t) {
-      diag.message = std::string(what) + ": unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)";
-      return make_error_code(aws_errc::malformed_response);
-    }
-    c.expiration = *t;
-  }
-  return c;
+  return detail::parse_credentials_document(out, what, {"SessionToken", "output", false, true}, diag);
 }
 
 asio::awaitable<result<Credentials>> async_credential_process(asio::any_io_executor executor, std::string command,

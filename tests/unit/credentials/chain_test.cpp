@@ -191,7 +191,7 @@ TEST_CASE("container and instance metadata credentials JSON", "[chain]") {
   CHECK_FALSE(parse_credentials_json("not json", "ECS", d));
   CHECK(d.message == "ECS: response is not a JSON object");
   CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"secret-xyz","Expiration":"soon"})", "ECS", d));
-  CHECK(d.message == "ECS: unreadable Expiration");
+  CHECK(d.message == "ECS: unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)");
   CHECK(d.message.find("secret-xyz") == std::string::npos);
 }
 
