@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <charconv>
+#include <map>
 #include <stdexcept>
 
 namespace ctsqs {
@@ -38,13 +40,61 @@ struct detail::AwsClientImpl {
   }
 };
 
+namespace {
+
+/// max_attempts as the AWS SDKs settle it: the configuration, else AWS_MAX_ATTEMPTS, else the
+/// profile's max_attempts, else 3; AWS_RETRY_MODE / retry_mode must name a mode the SDKs know
+/// (ctsqs runs "standard" for all three). Bad values throw, naming the variable or profile.
+void resolve_retry_settings(AwsClientOptions& options) {
+  auto& attempts = options.endpoints.max_attempts;
+  if (attempts < 0)
+    throw std::invalid_argument("max_attempts must be at least 1, got " + std::to_string(attempts));
+  std::map<std::string, std::string> profile;
+  std::string profile_name;
+  if (attempts == 0 || !env_value(options.env, "AWS_RETRY_MODE")) {
+    // A malformed file is reported by the credentials chain, which reads the same files.
+    Diagnostics ignored;
+    if (auto files = load_shared_config(options.env, options.read_file, ignored)) {
+      profile_name = effective_profile_name(options.env, options.credentials.profile);
+      if (auto it = files->profiles.find(profile_name); it != files->profiles.end())
+        profile.insert(it->second.begin(), it->second.end());
+    }
+  }
+  auto parse_attempts = [](const std::string& text, const std::string& where) {
+    int n = 0;
+    const auto* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, n);
+    if (ec != std::errc() || ptr != end || n < 1)
+      throw std::invalid_argument(where + " '" + text + "' is not a whole number of attempts >= 1");
+    return n;
+  };
+  if (attempts == 0) {
+    if (auto v = env_value(options.env, "AWS_MAX_ATTEMPTS"))
+      attempts = parse_attempts(*v, "AWS_MAX_ATTEMPTS");
+    else if (auto it = profile.find("max_attempts"); it != profile.end())
+      attempts = parse_attempts(it->second, "max_attempts of profile '" + profile_name + "'");
+    else
+      attempts = 3;
+  }
+  std::optional<std::string> mode = env_value(options.env, "AWS_RETRY_MODE");
+  std::string where = "AWS_RETRY_MODE";
+  if (!mode)
+    if (auto it = profile.find("retry_mode"); it != profile.end()) {
+      mode = it->second;
+      where = "retry_mode of profile '" + profile_name + "'";
+    }
+  if (mode && *mode != "standard" && *mode != "legacy" && *mode != "adaptive")
+    throw std::invalid_argument(where + " '" + *mode + "' is not one of standard, legacy, adaptive");
+}
+
+}  // namespace
+
 AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
   if (!options.env) options.env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
   if (!options.jitter) options.jitter = default_jitter();
   if (!options.clock) options.clock = system_wall_clock();
-  if (options.endpoints.max_attempts < 1)
-    throw std::invalid_argument("max_attempts must be at least 1, got " +
-                                std::to_string(options.endpoints.max_attempts));
+  if (!options.read_file) options.read_file = real_file_reader();
+  resolve_retry_settings(options);
   options.retry.max_attempts = options.endpoints.max_attempts;
 
   // Transport settings: explicit configuration first, then the environment.
@@ -60,7 +110,6 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
   impl_->region = o.endpoints.region;
   if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_REGION").value_or("");
   if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_DEFAULT_REGION").value_or("");
-  if (!o.read_file) o.read_file = real_file_reader();
   if (impl_->region.empty()) {
     // The AWS SDKs also take the region from the profile (a malformed file is reported by the
     // credentials chain, which reads the same files).

@@ -1134,7 +1134,8 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
   if (!e.ca_bundle.empty()) is.placeholder("ctsqs.endpoints.ca_bundle", e.ca_bundle);
   if (e.connect_timeout <= milliseconds(0)) is.add("ctsqs.endpoints.connect_timeout", "expected a positive duration");
   if (e.read_timeout <= milliseconds(0)) is.add("ctsqs.endpoints.read_timeout", "expected a positive duration");
-  if (e.max_attempts < 1 || e.max_attempts > 20) is.add("ctsqs.endpoints.max_attempts", "expected 1 to 20");
+  if (e.max_attempts != 0 && (e.max_attempts < 1 || e.max_attempts > 20))
+    is.add("ctsqs.endpoints.max_attempts", "expected 1 to 20");
 
   // decoder
   if (c.decoder.max_object_bytes && *c.decoder.max_object_bytes < 1024)
@@ -1238,7 +1239,8 @@ std::string describe(const CollectorConfig& c) {
      << " dualstack=" << yn(e.use_dualstack) << " path_style=" << yn(e.s3_force_path_style)
      << " verify_tls=" << yn(e.verify_tls) << (e.ca_bundle.empty() ? "" : " ca_bundle " + e.ca_bundle)
      << "; timeouts connect " << msecs(e.connect_timeout) << " read " << msecs(e.read_timeout)
-     << ", attempts " << e.max_attempts << '\n';
+     << ", attempts " << (e.max_attempts == 0 ? std::string("AWS_MAX_ATTEMPTS / profile / 3") : std::to_string(e.max_attempts))
+     << '\n';
   const auto dec = apply(c.decoder);
   os << "  decoder: max object " << dec.max_object_bytes << " bytes"
      << (c.decoder.max_object_bytes ? "" : " (default)") << ", max record " << dec.max_record_bytes

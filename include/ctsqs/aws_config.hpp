@@ -33,7 +33,7 @@ struct AwsEndpointConfig {
   bool verify_tls = true;    ///< TLS verification; on unless explicitly turned off
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{30000};  ///< per attempt, beyond any long-poll wait
-  int max_attempts = 3;      ///< AWS "standard" retry mode default
+  int max_attempts = 0;      ///< 0: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else 3 (SDK default)
 };
 
 }  // namespace ctsqs

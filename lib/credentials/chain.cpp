@@ -98,7 +98,7 @@ asio::awaitable<result<HttpResponse>> sts_exchange(CredentialsContext ctx,
                                                    std::string region, HttpRequest req,
                                                    std::string action, Diagnostics& diag) {
   RetryPolicy policy;
-  policy.max_attempts = std::max(1, ctx.endpoints.max_attempts);
+  policy.max_attempts = ctx.endpoints.max_attempts > 0 ? ctx.endpoints.max_attempts : 3;  // 0: the SDK default
   JitterSource jitter = default_jitter();
   transport::ExchangeOptions xopts;
   xopts.connect_timeout = ctx.endpoints.connect_timeout;

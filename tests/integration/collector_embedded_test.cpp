@@ -97,7 +97,7 @@ PayloadDecoderFactory cloudtrail_decoders() {
 }  // namespace
 
 TEST_CASE("collector: a slow sink triggers visibility extension instead of redelivery", "[integration][collector]") {
-  Peers peers({.peers = "fauxqs s3rver gate"});
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
   const auto seeded = seed_or_throw(peers, {"--files", "4", "--records", "15", "--routes", "s3", "--drop-test-events"});
   REQUIRE(seeded.records == 60);
   // Every flush outlasts the 5 s visibility timeout; extensions every 1 s leave 4 s of slack
@@ -127,7 +127,7 @@ TEST_CASE("collector: a slow sink triggers visibility extension instead of redel
 }
 
 TEST_CASE("collector: a failing sink never gets its messages deleted", "[integration][collector]") {
-  Peers peers({.peers = "fauxqs s3rver gate"});
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
   seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
   Embedded e(peers, "ct-s3-events", 30s);
   struct FailingSink final : Sink {

@@ -44,10 +44,33 @@ TEST_CASE("AwsClient region: configuration, AWS_REGION, AWS_DEFAULT_REGION, then
   CHECK(AwsClient(io.get_executor(), with({}, {})).region().empty());
 }
 
+TEST_CASE("AwsClient max_attempts: configuration, AWS_MAX_ATTEMPTS, the profile, then 3", "[aws_client]") {
+  boost::asio::io_context io;
+  const std::map<std::string, std::string> files = {
+      {"/h/.aws/config", "[default]\nmax_attempts = 7\nretry_mode = standard\n[profile x]\nretry_mode = adaptive\n"
+                         "[profile bad]\nmax_attempts = many\n[profile mode]\nretry_mode = eager\n"}};
+  auto attempts = [&io](AwsClientOptions o) { return AwsClient(io.get_executor(), std::move(o)).endpoint_config().max_attempts; };
+  auto o = with({{"HOME", "/h"}, {"AWS_MAX_ATTEMPTS", "5"}}, files);
+  o.endpoints.max_attempts = 2;
+  CHECK(attempts(o) == 2);
+  CHECK(attempts(with({{"HOME", "/h"}, {"AWS_MAX_ATTEMPTS", "5"}}, files)) == 5);
+  CHECK(attempts(with({{"HOME", "/h"}}, files)) == 7);
+  CHECK(attempts(with({{"HOME", "/h"}, {"AWS_PROFILE", "x"}}, files)) == 3);  // adaptive is accepted (run as standard)
+  CHECK(attempts(with({}, {})) == 3);
+  CHECK_THROWS_WITH(attempts(with({{"AWS_MAX_ATTEMPTS", "0"}}, {})),
+                    Catch::Contains("AWS_MAX_ATTEMPTS '0' is not a whole number of attempts >= 1"));
+  CHECK_THROWS_WITH(attempts(with({{"HOME", "/h"}, {"AWS_PROFILE", "bad"}}, files)),
+                    Catch::Contains("max_attempts of profile 'bad' 'many'"));
+  CHECK_THROWS_WITH(attempts(with({{"AWS_RETRY_MODE", "fast"}}, {})),
+                    Catch::Contains("AWS_RETRY_MODE 'fast' is not one of standard, legacy, adaptive"));
+  CHECK_THROWS_WITH(attempts(with({{"HOME", "/h"}, {"AWS_PROFILE", "mode"}}, files)),
+                    Catch::Contains("retry_mode of profile 'mode' 'eager'"));
+}
+
 TEST_CASE("AwsClient: invalid configuration throws with the field named", "[aws_client]") {
   boost::asio::io_context io;
   auto o = with({}, {});
-  o.endpoints.max_attempts = 0;
+  o.endpoints.max_attempts = -1;
   CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("max_attempts"));
   o = with({}, {});
   o.credentials.cross_account_role = "not-an-arn";
