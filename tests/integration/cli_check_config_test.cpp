@@ -1,51 +1,18 @@
 // The `ctsqs check-config` command end to end: the built binary on the shipped examples and on
 // good and bad files, exit codes, messages on stderr, and no secret in any output.
 #include "catch.hpp"
+#include "cli_run.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-namespace fs = std::filesystem;
+using namespace ctsqs::test::cli;
 
 namespace {
 
-const fs::path bin = fs::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
-const fs::path src = fs::path(CTSQS_SOURCE_DIR);
-// One directory per process: ctest runs every TEST_CASE as its own process, in parallel.
-const fs::path work =
-    fs::path(CTSQS_BINARY_DIR) / "test-tmp" / ("cli_check_config-" + std::to_string(::getpid()));
-struct RemoveWork {
-  ~RemoveWork() {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  }
-} remove_work;
+const WorkDir work_dir("cli_check_config");
+const fs::path& work = work_dir.path();
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Run {
-  int rc;
-  std::string out, err;
-};
-
-Run run(const std::string& args) {
-  fs::create_directories(work);
-  const auto out = work / "stdout", err = work / "stderr";
-  const std::string cmd =
-      "'" + bin.string() + "' " + args + " </dev/null >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+Run run(const std::string& args) { return run_ctsqs(work, args); }
 
 fs::path write(const std::string& name, const std::string& text) {
   fs::create_directories(work);
@@ -53,8 +20,6 @@ fs::path write(const std::string& name, const std::string& text) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
   return p;
 }
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace
 

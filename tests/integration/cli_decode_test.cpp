@@ -1,63 +1,25 @@
 // The `ctsqs decode` command end to end: the built binary on the example logs, stdin, bad inputs,
 // output directory, service filter, formats, exit codes and --help.
 #include "catch.hpp"
+#include "cli_run.hpp"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-namespace fs = std::filesystem;
+using namespace ctsqs::test::cli;
 
 namespace {
 
-const fs::path bin = fs::path(CTSQS_BINARY_DIR) / "cli" / "ctsqs";
-const fs::path logs = fs::path(CTSQS_SOURCE_DIR) / "examples" / "logs";
-// One work directory per process: ctest runs each test case as its own process, in parallel.
-const fs::path work = fs::path(CTSQS_BINARY_DIR) / "test-tmp" / ("cli_decode-" + std::to_string(::getpid()));
-struct RemoveWorkDir {
-  ~RemoveWorkDir() {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  }
-} remove_work_dir;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Run {
-  int rc;
-  std::string out, err;
-  std::vector<std::string> lines() const {
-    std::vector<std::string> v;
-    std::istringstream in(out);
-    for (std::string l; std::getline(in, l);) v.push_back(l);
-    return v;
-  }
-};
+const fs::path logs = src / "examples" / "logs";
+const WorkDir work_dir("cli_decode");
+const fs::path& work = work_dir.path();
 
 Run run(const std::string& args, const std::string& stdin_file = "/dev/null") {
-  fs::create_directories(work);
-  const auto out = work / "stdout", err = work / "stderr";
-  const std::string cmd = "'" + bin.string() + "' " + args + " <'" + stdin_file + "' >'" +
-                          out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return run_ctsqs(work, args, stdin_file);
 }
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 fs::path find_log(std::string_view part) {
   for (const auto& e : fs::recursive_directory_iterator(logs))
