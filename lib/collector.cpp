@@ -292,9 +292,11 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     auto r = st->decoder->feed(text, st->batch, st->diag);
     if (!r) co_return r.error();
     if (!st->batch.empty()) {
-      st->events += st->batch.size();
+      const auto n = st->batch.size();
+      st->events += n;
       co_await sink_worker_->push(std::move(st->batch));
       st->batch = {};
+      st->batch.reserve(n);  // the next chunk yields about as many: no regrowth from empty
     }
     co_return result<void>{};
   }

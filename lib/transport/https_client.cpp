@@ -237,7 +237,8 @@ struct detail::HttpsClientImpl {
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     boost::system::error_code ec;
-    ctx.set_default_verify_paths(ec);
+    // The system trust store is loaded at the first TLS connection (ensure_system_trust): parsing
+    // the whole bundle costs tens of milliseconds of CPU that plain-http endpoints never need.
     if (!cfg.ca_bundle.empty()) {
       ctx.load_verify_file(cfg.ca_bundle, ec);
       if (ec)
@@ -245,6 +246,14 @@ struct detail::HttpsClientImpl {
                                     ec.message());
     }
     ctx.set_verify_mode(cfg.verify_tls ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  std::once_flag system_trust_once;
+  void ensure_system_trust() {
+    std::call_once(system_trust_once, [this] {
+      boost::system::error_code ec;
+      ctx.set_default_verify_paths(ec);  // no usable system store: verification fails, naming the host
+    });
   }
 
   std::unique_ptr<Connection> take(const std::string& key) {
@@ -354,6 +363,7 @@ asio::awaitable<result<std::unique_ptr<Connection>>> open_connection(
   if (proxy && !t.tls) conn->absolute_form = true;
 
   if (t.tls) {
+    self->ensure_system_trust();
     auto s = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), self->ctx);
     SSL* ssl_handle = s->native_handle();
     const bool ip = is_ip_literal(t.host);
