@@ -154,7 +154,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           break;
         }
         // Back off (capped) so a broken queue or credentials are not hammered.
-        co_await sleep_for(std::chrono::milliseconds(std::min(30000, 500 << std::min(error_streak, 6))));
+        // The stop's cancel_receives() cuts this wait too.
+        asio::steady_timer backoff(ex_, std::chrono::milliseconds(std::min(30000, 500 << std::min(error_streak, 6))));
+        co_await backoff.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
         continue;
       }
       error_streak = 0;

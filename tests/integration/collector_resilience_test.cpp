@@ -5,6 +5,10 @@
 #include "catch.hpp"
 
 using namespace ctsqs::test;
+
+namespace ctsqs::test {
+unsigned short free_port();  // background_process.cpp (its header repeats TempDir)
+}
 using namespace std::chrono_literals;
 
 namespace {
@@ -226,4 +230,38 @@ TEST_CASE("collector: ctsqs run at SIGTERM during a long poll ends without waiti
   // Without cancelling the polls this takes ~19 s; the margin allows a loaded machine.
   CHECK(took < 10s);
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
+TEST_CASE("collector: ctsqs run at SIGTERM while backing off after failed receives ends at once",
+          "[integration][collector]") {
+  // Nothing listens on the queue's port: every receive fails (connection refused) and the
+  // receivers back off 1, 2, 4, 8 s... A stop must not sit out the backoff.
+  TempDir tmp;
+  const unsigned short port = free_port();
+  std::string cfg = read_file(fs::path(CTSQS_SOURCE_DIR) / "examples" / "collector-local.json");
+  for (const std::string from : {"127.0.0.1:4566", "127.0.0.1:4568"})
+    for (auto at = cfg.find(from); at != std::string::npos; at = cfg.find(from))
+      cfg.replace(at, from.size(), "127.0.0.1:" + std::to_string(port));
+  write_text(tmp.path / "c.json", cfg);
+  Child run({ctsqs_exe().string(), "run", "--config", (tmp.path / "c.json").string(), "--output",
+             (tmp.path / "out").string(), "--shutdown-grace", "30", "--progress", "0"},
+            tmp.path / "run.out", tmp.path / "run.err");
+  // Four failed receives per receiver means the next backoff is 8 s or more.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto failures = [&] {
+    const auto log = read_file(tmp.path / "run.err");
+    std::size_t n = 0;
+    for (auto at = log.find("ReceiveMessage failed"); at != std::string::npos; at = log.find("ReceiveMessage failed", at + 1)) ++n;
+    return n;
+  };
+  while (failures() < 8) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto stopped_at = std::chrono::steady_clock::now();
+  run.signal(SIGTERM);
+  CHECK(run.wait(60s) == 0);
+  const auto took = std::chrono::steady_clock::now() - stopped_at;
+  INFO(read_file(tmp.path / "run.err"));
+  CHECK(took < 4s);  // the backoff under way is at least 8 s
 }
