@@ -213,6 +213,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
 
   // Everything a message announced, into the sink, then a flush barrier.
   asio::awaitable<MessageOutcome> process(SqsMessage m) {
+    // Whatever this message pushes comes after this mark: its barrier fails if any of it was lost.
+    const std::uint64_t since = sink_worker_->mark();
     Diagnostics diag;
     auto plan = planner_(m, diag);
     if (!plan) {
@@ -262,7 +264,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           permanent = true;
         }
         if (retry) co_return MessageOutcome::retryable_failure;
-        auto b = co_await sink_worker_->barrier();
+        auto b = co_await sink_worker_->barrier(since);
         if (!b) {
           log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
               "); the message will come back");
@@ -271,7 +273,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
     }
-    auto b = co_await sink_worker_->barrier();
+    auto b = co_await sink_worker_->barrier(since);
     if (!b) {
       log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
           "); the message will come back");
@@ -455,8 +457,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       std::vector<Event> ev;
       ev.push_back(make_heartbeat_event(opts_.heartbeat, opts_.collector_id, "running", metrics_.snapshot(),
                                         std::chrono::system_clock::now()));
+      const auto since = sink_worker_->mark();
       co_await sink_worker_->push(std::move(ev), false);
-      co_await sink_worker_->barrier();
+      co_await sink_worker_->barrier(since);
     }
   }
 

@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace ctsqs::detail {
@@ -31,6 +32,11 @@ void SinkWorker::join() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
+std::uint64_t SinkWorker::mark() {
+  std::lock_guard lk(mu_);
+  return next_seq_;
+}
+
 asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) {
   if (events.empty()) co_return;
   for (;;) {
@@ -38,7 +44,7 @@ asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) 
       std::lock_guard lk(mu_);
       if (queued_events_ < capacity_ || stopping_) {
         queued_events_ += events.size();
-        queue_.push_back(Item{std::move(events), nullptr, counted});
+        queue_.push_back(Item{std::move(events), nullptr, counted, next_seq_++});
         break;
       }
     }
@@ -47,8 +53,9 @@ asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) 
   cv_.notify_one();
 }
 
-asio::awaitable<result<void>> SinkWorker::barrier() {
+asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since) {
   auto b = std::make_shared<Barrier>(loop_);
+  b->since = since;
   {
     std::lock_guard lk(mu_);
     if (stopping_) co_return make_error_code(client_errc::cancelled);
@@ -64,6 +71,7 @@ void SinkWorker::run() {
   auto self = shared_from_this();
   bool window_failed = false;     // a write since the last flush failed
   std::uint64_t window_events = 0;
+  std::uint64_t window_last_seq = 0;  // last batch taken into this window
   std::vector<std::shared_ptr<Barrier>> barriers;
   for (;;) {
     std::deque<Item> items;
@@ -83,6 +91,7 @@ void SinkWorker::run() {
         barriers.push_back(std::move(it.barrier));
         continue;
       }
+      window_last_seq = it.seq;
       for (const auto& e : it.events) {
         if (window_failed) break;  // the window will not count; don't pile more on a failing sink
         if (auto r = sink_.write(e); !r) {
@@ -114,12 +123,17 @@ void SinkWorker::run() {
         metrics_.last_event_unix_ms.store(now_ms, std::memory_order_relaxed);
       }
     }
+    // Every batch of a failed window is lost, whichever barrier happened to close the window.
+    if (ec) failed_upto_ = std::max(failed_upto_, window_last_seq);
+    for (auto& b : barriers) {
+      b->ec = ec;
+      if (!ec && b->since <= failed_upto_) b->ec = make_error_code(client_errc::sink_failed);
+    }
     window_failed = false;
     window_events = 0;
-    asio::post(loop_, [bs = std::move(barriers), ec] {
+    asio::post(loop_, [bs = std::move(barriers)] {
       for (auto& b : bs) {
         b->done = true;
-        b->ec = ec;
         b->timer.cancel();
       }
     });

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -19,9 +20,12 @@
 namespace ctsqs::detail {
 
 /// Owns the sink thread. Producers on the loop executor `push` event batches (waiting while more
-/// than `capacity` events are queued) and await `barrier()`: it completes, in push order, with
-/// the result of the first flush after everything pushed before it was written; an error when
-/// any write or the flush in that window failed (nothing in the window counts as delivered).
+/// than `capacity` events are queued) and await `barrier(since)`: it completes, in push order,
+/// with the result of the first flush after everything pushed before it was written. It fails
+/// when any write or flush failed for a batch pushed at or after the mark `since` — in its own
+/// window or an earlier one —, so a message whose first events died with another message's
+/// failed flush is never acknowledged by a later good flush. (Batches of other producers after
+/// `since` can fail it too: a redelivery, never a loss.)
 ///
 /// Writes and flushes run on the worker thread only; completions are posted to the loop.
 class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
@@ -34,11 +38,14 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   void stop();
   void join();
 
+  /// The mark of the next batch to be pushed: take it before a message pushes its first events.
+  std::uint64_t mark();
   /// Queue events (moved). Waits while the queue is over capacity. `counted`: false for the
   /// collector's own events (heartbeats), which stay out of the delivered-events metrics.
   asio::awaitable<void> push(std::vector<Event> events, bool counted = true);
-  /// Resolves once a flush covering everything pushed before succeeded (or failed).
-  asio::awaitable<result<void>> barrier();
+  /// Resolves once a flush covering everything pushed before succeeded, or with an error when
+  /// that flush failed or any batch pushed since the mark `since` was in a failed window.
+  asio::awaitable<result<void>> barrier(std::uint64_t since);
 
  private:
   struct Barrier {
@@ -46,11 +53,13 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
     asio::steady_timer timer;  // loop-side; cancelled on completion
     bool done = false;
     error_code ec;
+    std::uint64_t since = 0;  // the producer's mark
   };
   struct Item {
     std::vector<Event> events;
     std::shared_ptr<Barrier> barrier;  // set for barrier items
     bool counted = true;
+    std::uint64_t seq = 0;             // batches: 1, 2, 3... in push order
   };
 
   void run();
@@ -65,6 +74,8 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   std::size_t queued_events_ = 0;  // guarded by mu_
+  std::uint64_t next_seq_ = 1;     // guarded by mu_
+  std::uint64_t failed_upto_ = 0;  // sink thread only: last batch of any failed window (0: none)
   bool stopping_ = false;
   std::thread thread_;
 };

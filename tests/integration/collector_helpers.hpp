@@ -162,51 +162,47 @@ fs.writeFileSync(out, ids.join("\n") + "\n");
   return ids;
 }
 
-/// ApproximateNumberOfMessages + ApproximateNumberOfMessagesNotVisible of a queue (fauxqs direct).
-inline std::pair<long, long> queue_depth(const Peers& peers, const std::string& queue) {
+/// One SQS JSON-protocol call straight to fauxqs (unsigned); the answer's JSON object, or throws
+/// naming the operation and `what` on a non-200 answer.
+inline boost::json::object fauxqs_call(const Peers& peers, const std::string& operation, const boost::json::object& params,
+                                       const std::string& what) {
   HttpRequest req;
   req.method = "POST";
   req.scheme = "http";
   req.host = Peers::host(peers.fauxqs_port());
   req.path = "/";
   req.set_header("Content-Type", "application/x-amz-json-1.0");
-  req.set_header("X-Amz-Target", "AmazonSQS.GetQueueAttributes");
-  req.body = R"({"QueueUrl":")" + peers.fauxqs_endpoint() + "/000000000000/" + queue +
-             R"(","AttributeNames":["ApproximateNumberOfMessages","ApproximateNumberOfMessagesNotVisible"]})";
+  req.set_header("X-Amz-Target", "AmazonSQS." + operation);
+  req.body = boost::json::serialize(params);
   auto resp = http_exchange(req);
-  if (resp.status != 200) throw std::runtime_error("GetQueueAttributes " + queue + ": " + resp.body);
-  auto attrs = boost::json::parse(resp.body).as_object().at("Attributes").as_object();
+  if (resp.status != 200) throw std::runtime_error(operation + " " + what + ": " + resp.body);
+  auto v = boost::json::parse(resp.body);
+  return v.is_object() ? v.as_object() : boost::json::object{};
+}
+
+inline std::string fauxqs_queue_url(const Peers& peers, const std::string& queue) {
+  return peers.fauxqs_endpoint() + "/000000000000/" + queue;
+}
+
+/// ApproximateNumberOfMessages + ApproximateNumberOfMessagesNotVisible of a queue (fauxqs direct).
+inline std::pair<long, long> queue_depth(const Peers& peers, const std::string& queue) {
+  auto answer = fauxqs_call(peers, "GetQueueAttributes",
+                            {{"QueueUrl", fauxqs_queue_url(peers, queue)},
+                             {"AttributeNames", {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}}},
+                            queue);
+  const auto& attrs = answer.at("Attributes").as_object();
   return {std::stol(std::string(attrs.at("ApproximateNumberOfMessages").as_string())),
           std::stol(std::string(attrs.at("ApproximateNumberOfMessagesNotVisible").as_string()))};
 }
 
 /// CreateQueue (fauxqs direct, unsigned).
 inline void create_queue(const Peers& peers, const std::string& queue) {
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = "http";
-  req.host = Peers::host(peers.fauxqs_port());
-  req.path = "/";
-  req.set_header("Content-Type", "application/x-amz-json-1.0");
-  req.set_header("X-Amz-Target", "AmazonSQS.CreateQueue");
-  req.body = R"({"QueueName":")" + queue + R"("})";
-  auto resp = http_exchange(req);
-  if (resp.status != 200) throw std::runtime_error("CreateQueue " + queue + ": " + resp.body);
+  fauxqs_call(peers, "CreateQueue", {{"QueueName", queue}}, queue);
 }
 
 /// SendMessage to a queue (fauxqs direct, unsigned).
 inline void send_message(const Peers& peers, const std::string& queue, const std::string& body) {
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = "http";
-  req.host = Peers::host(peers.fauxqs_port());
-  req.path = "/";
-  req.set_header("Content-Type", "application/x-amz-json-1.0");
-  req.set_header("X-Amz-Target", "AmazonSQS.SendMessage");
-  boost::json::object o{{"QueueUrl", peers.fauxqs_endpoint() + "/000000000000/" + queue}, {"MessageBody", body}};
-  req.body = boost::json::serialize(o);
-  auto resp = http_exchange(req);
-  if (resp.status != 200) throw std::runtime_error("SendMessage " + queue + ": " + resp.body);
+  fauxqs_call(peers, "SendMessage", {{"QueueUrl", fauxqs_queue_url(peers, queue)}, {"MessageBody", body}}, queue);
 }
 
 /// A child process started with posix_spawn (stdout/stderr to files); not waited for until asked.

@@ -1,0 +1,76 @@
+// The collector's sink thread: a flush that fails loses every batch of its window, whichever
+// message's barrier closed it, and no later good flush may acknowledge a message that lost
+// events there.
+#include "../../lib/collector_sink_worker.hpp"
+
+#include "catch.hpp"
+#include "catch_result.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+
+using namespace ctsqs;
+namespace asio = boost::asio;
+
+namespace {
+
+struct SwitchSink final : Sink {
+  std::atomic<bool> fail_flush{false};
+  std::atomic<int> written{0};
+  result<void> write(const Event&) override {
+    ++written;
+    return {};
+  }
+  result<void> flush() override {
+    if (fail_flush) return make_error_code(client_errc::sink_failed);
+    return {};
+  }
+};
+
+std::vector<Event> batch(const std::string& record) {
+  Event e;
+  e.tag = "cloud.aws.cloudtrail.s3";
+  e.record = record;
+  return {e};
+}
+
+}  // namespace
+
+TEST_CASE("sink worker: a message that lost events in another message's failed flush is not acknowledged",
+          "[collector]") {
+  asio::io_context io;
+  SwitchSink sink;
+  Metrics metrics;
+  auto worker = std::make_shared<detail::SinkWorker>(io.get_executor(), sink, metrics, 1000);
+  worker->start();
+  struct Results {
+    result<void> b, a, c;
+  } res{make_error_code(client_errc::cancelled), make_error_code(client_errc::cancelled),
+        make_error_code(client_errc::cancelled)};
+  auto scenario = [&]() -> asio::awaitable<void> {
+    const auto a_since = worker->mark();
+    co_await worker->push(batch("A1"));  // message A's first object
+    const auto b_since = worker->mark();
+    co_await worker->push(batch("B1"));
+    sink.fail_flush = true;              // the connection drops: B's barrier closes the window
+    res.b = co_await worker->barrier(b_since);
+    sink.fail_flush = false;
+    co_await worker->push(batch("A2"));  // A's second object, then A's barrier: a good flush
+    res.a = co_await worker->barrier(a_since);
+    const auto c_since = worker->mark();  // a message that started after the failure
+    co_await worker->push(batch("C1"));
+    res.c = co_await worker->barrier(c_since);
+  };
+  auto done = asio::co_spawn(io, scenario(), asio::use_future);
+  io.run();
+  done.get();
+  worker->stop();
+  worker->join();
+  CHECK(sink.written == 4);
+  CHECK(res.b.has_error());
+  CHECK(res.a.has_error());  // A1 died with B's window: A must come back
+  CHECK(res.c.has_value());
+}
