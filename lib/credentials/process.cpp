@@ -4,11 +4,13 @@
 #include "credentials_json.hpp"
 #include "ctsqs/aws_error.hpp"
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -53,7 +55,8 @@ class Fd {
   int fd_ = -1;
 };
 
-ProcessRun run_blocking(const std::string& command, const ProcessCredentialsOptions& o) {
+ProcessRun run_blocking(const std::string& command, const ProcessCredentialsOptions& o,
+                        const std::atomic<bool>& abandoned) {
   ProcessRun r;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -100,12 +103,12 @@ ProcessRun run_blocking(const std::string& command, const ProcessCredentialsOpti
   char buf[4096];
   while (out_open || err_open) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (left.count() <= 0 || abandoned) {
       r.timed_out = true;
       break;
     }
     pollfd fds[2] = {{out_open ? out_r.get() : -1, POLLIN, 0}, {err_open ? err_r.get() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    const int n = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     for (int i = 0; i < 2; ++i) {
@@ -128,9 +131,18 @@ ProcessRun run_blocking(const std::string& command, const ProcessCredentialsOpti
       }
     }
   }
-  if (r.timed_out || r.output_too_large) ::kill(-pid, SIGKILL);
+  // A command that closed its output may still run: wait for it until the same deadline.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool killed = false;
+  for (;;) {
+    if ((r.timed_out || r.output_too_large || abandoned || std::chrono::steady_clock::now() >= deadline) && !killed) {
+      if (!r.output_too_large) r.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      killed = true;
+    }
+    const pid_t w = ::waitpid(pid, &status, killed ? 0 : WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+    if (w == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (WIFEXITED(status)) r.exit_status = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
@@ -155,19 +167,41 @@ asio::awaitable<result<Credentials>> async_credential_process(asio::any_io_execu
                                                               std::string profile, ProcessCredentialsOptions options,
                                                               Diagnostics& diag) {
   const std::string what = "profile '" + profile + "': credential_process";
-  // The command runs on a thread of its own (it blocks for as long as it takes); the answer comes
-  // back on the caller's executor.
-  ProcessRun run = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ProcessRun)>(
-      [&](auto handler) {
-        auto work = asio::make_work_guard(executor);
-        std::thread([handler = std::move(handler), work = std::move(work), command, options]() mutable {
-          ProcessRun r = run_blocking(command, options);
-          auto ex = work.get_executor();
-          asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable { std::move(handler)(std::move(r)); });
-          work.reset();
-        }).detach();
-      },
-      asio::use_awaitable);
+  // The command runs on a thread of its own (it blocks for as long as it takes). The thread never
+  // touches the executor, which may be gone before it ends: it fills a shared state that this
+  // coroutine polls. If the coroutine goes first (shutdown), the state tells the thread to kill
+  // the command.
+  struct State {
+    std::mutex mu;
+    bool done = false;
+    ProcessRun run;
+    std::atomic<bool> abandoned{false};
+  };
+  auto state = std::make_shared<State>();
+  struct Abandon {
+    std::shared_ptr<State> s;
+    ~Abandon() { s->abandoned = true; }
+  } abandon{state};
+  std::thread([state, command, options] {
+    ProcessRun r = run_blocking(command, options, state->abandoned);
+    std::lock_guard lk(state->mu);
+    state->run = std::move(r);
+    state->done = true;
+  }).detach();
+  asio::steady_timer poll(executor);
+  for (;;) {
+    {
+      std::lock_guard lk(state->mu);
+      if (state->done) break;
+    }
+    poll.expires_after(std::chrono::milliseconds(20));
+    auto [ec] = co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) {
+      diag.message = what + ": cancelled";
+      co_return make_error_code(client_errc::cancelled);
+    }
+  }
+  ProcessRun run = std::move(state->run);
   if (!run.spawn_error.empty()) {
     diag.message = what + ": " + run.spawn_error;
     co_return make_error_code(client_errc::io_error);

@@ -144,6 +144,12 @@ TEST_CASE("credential_process: a command that hangs is killed with what it start
     else std::this_thread::sleep_for(milliseconds(20));
   }
   CHECK(gone);
+
+  // One that closes its output and goes on running is killed at the same deadline.
+  const auto t1 = steady_clock::now();
+  auto quiet = run("exec >&- 2>&-; sleep 30", quick);
+  CHECK(quiet.creds.error() == make_error_code(client_errc::timeout));
+  CHECK(steady_clock::now() - t1 < seconds(10));
 }
 
 TEST_CASE("profile plan: credential_process, alone or as a role's source profile", "[process][profile]") {
