@@ -106,7 +106,6 @@ struct Runtime {
   CollectorResult result;
   bool done = false;
   bool stop_requested = false;
-  bool quiet = false;
   double progress_seconds = 0;
 };
 
@@ -287,7 +286,6 @@ int run_collect(const CollectArgs& a, bool drain) {
 
   // ---- AWS, pipeline ----
   Runtime rt;
-  rt.quiet = a.quiet;
   rt.progress_seconds = a.quiet ? 0 : a.progress_seconds;
   AwsClientOptions ao;
   ao.credentials = cfg->credentials;

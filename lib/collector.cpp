@@ -396,16 +396,24 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       Diagnostics diag;
       auto r = co_await queue_.async_delete(handles, diag);
       std::size_t failed = 0;
+      // A message whose delete failed comes back: the run did not finish it (a drain says so).
+      auto comes_back = [&](const std::string& handle) {
+        if (auto h = by_handle.find(handle); h != by_handle.end())
+          if (auto it = in_flight_.find(h->second); it != in_flight_.end()) released_ids_.insert(it->second.message_id);
+      };
       if (!r) {
         failed = handles.size();
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
         log("ctsqs: DeleteMessageBatch failed (" + r.error().message() + (diag.empty() ? "" : ": " + to_string(diag)) +
             "); " + std::to_string(handles.size()) + " delivered message(s) will come back (duplicates)");
+        for (const auto& h : handles) comes_back(h);
       } else {
         failed = r->size();
-        for (auto& f : *r)
+        for (auto& f : *r) {
           log("ctsqs: could not delete a delivered message (" + f.code + ": " + f.message +
               "); it will come back (duplicate)");
+          comes_back(f.receipt_handle);
+        }
       }
       metrics_.messages_deleted.fetch_add(handles.size() - failed, std::memory_order_relaxed);
       for (auto s : seqs) remove(s);

@@ -129,7 +129,8 @@ bool is_retryable_failure(const error_code& ec);
 /// How a run ended.
 struct CollectorResult {
   std::uint64_t permanent_failures = 0;  ///< messages with a permanent failure (each receipt)
-  /// Messages released for a retry (or at shutdown) and not completed later in this run.
+  /// Messages released for a retry (or at shutdown), or whose delete failed, and not completed
+  /// later in this run.
   std::uint64_t unfinished = 0;
   /// The grace period expired: in-flight messages were released and their workers abandoned;
   /// stop the io_context (their coroutines never complete).

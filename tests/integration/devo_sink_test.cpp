@@ -32,7 +32,7 @@ bool have_rsyslog() {
 #define REQUIRE_RSYSLOG()                                                              \
   do {                                                                                 \
     if (!have_rsyslog()) {                                                             \
-      WARN("rsyslogd with the ossl driver or openssl missing (scripts/deps installs them)"); \
+      WARN("SKIPPED: rsyslogd with the ossl driver or openssl missing (scripts/deps installs them)"); \
       return;                                                                          \
     }                                                                                  \
   } while (0)
