@@ -265,3 +265,25 @@ TEST_CASE("collector: ctsqs run at SIGTERM while backing off after failed receiv
   INFO(read_file(tmp.path / "run.err"));
   CHECK(took < 4s);  // the backoff under way is at least 8 s
 }
+
+TEST_CASE("collector: a drain whose deletes fail says the messages come back and does not exit 0",
+          "[integration][collector]") {
+  Peers peers(peers_options());
+  const auto seeded = seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.objects == 2);
+  // Every delete is refused (not retryable): the events are delivered, the messages stay.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"DeleteMessageBatch","status":403,"code":"AccessDenied"}])");
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId));
+  const int rc = run_drain(cfg, tmp.path / "out", tmp.path, {"--empty-polls", "1"});
+  const auto log = read_file(tmp.path / "drain.err");
+  INFO(log);
+  Delivered d;
+  read_delivered(tmp.path / "out", d);
+  CHECK(d.by_event_id.size() == 10);
+  CHECK(log.find("will come back") != std::string::npos);
+  CHECK(rc == 1);  // not every message was finished: they reappear after their visibility timeout
+  const auto [visible, in_flight] = queue_depth(peers, "ct-s3-events");
+  CHECK(visible + in_flight == 2);  // nothing deleted
+}
