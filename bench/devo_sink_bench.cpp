@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   try {
     print("format + write to /dev/null", n, devnull(events));
 
-    ctsqs::test::TempDir dir("ctsqs-devo-bench");
+    ctsqs::test::NamedTempDir dir("ctsqs-devo-bench");
     ctsqs::test::TestPki pki(dir.path());
     {
       ctsqs::test::RsyslogReceiver rx(dir.path() / "tls", {true, pki.file("ca.pem"),

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <random>
 #include <spawn.h>
@@ -68,6 +69,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("CTSQS_KEEP_PEERS_RUN_DIR")) return;  // kept for a post-mortem
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }

@@ -28,7 +28,8 @@ unsigned short free_port();
 /// Waits (up to ~5 s) until something accepts connections on 127.0.0.1:`port`; throws otherwise.
 void wait_for_port(unsigned short port);
 
-/// A fresh directory under the temp dir, removed on destruction.
+/// A fresh directory under the temp dir, removed on destruction (kept when
+/// CTSQS_KEEP_PEERS_RUN_DIR is set).
 struct TempDir {
   std::filesystem::path path;
   TempDir();

@@ -2,6 +2,7 @@
 // reading delivered events and queue depths.
 #pragma once
 
+#include "background_process.hpp"
 #include "blocking_http.hpp"
 #include "peers.hpp"
 
@@ -37,22 +38,6 @@ inline fs::path ctsqs_exe() {
     if (fs::exists(p)) return p;
   throw std::runtime_error("ctsqs executable not found under " + std::string(CTSQS_BINARY_DIR));
 }
-
-/// A fresh temporary directory, removed at the end (kept when CTSQS_KEEP_PEERS_RUN_DIR is set).
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("ctsqs-it-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    if (!std::getenv("CTSQS_KEEP_PEERS_RUN_DIR")) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  }
-};
 
 inline void write_text(const fs::path& p, const std::string& s) {
   std::ofstream f(p, std::ios::binary);

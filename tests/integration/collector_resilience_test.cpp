@@ -5,10 +5,6 @@
 #include "catch.hpp"
 
 using namespace ctsqs::test;
-
-namespace ctsqs::test {
-unsigned short free_port();  // background_process.cpp (its header repeats TempDir)
-}
 using namespace std::chrono_literals;
 
 namespace {

@@ -17,7 +17,7 @@ using ctsqs::DevoSinkOptions;
 using ctsqs::Diagnostics;
 using ctsqs::Event;
 using ctsqs::test::RsyslogReceiver;
-using ctsqs::test::TempDir;
+using ctsqs::test::NamedTempDir;
 using ctsqs::test::TestPki;
 
 namespace {
@@ -104,7 +104,7 @@ int id_of(const std::string& record) {
 
 TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
@@ -133,7 +133,7 @@ TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact",
 
 TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   RsyslogReceiver rx(dir.path() / "rx", {false, {}, {}, {}});
   DevoSinkOptions o;
   o.address = "localhost";
@@ -159,7 +159,7 @@ TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
 
 TEST_CASE("DevoSink: certificate and connection errors say what and where", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   const std::string endpoint = "127.0.0.1:" + std::to_string(rx.port());
@@ -240,7 +240,7 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
 // With TLS 1.2 the receiver checks the client certificate inside the handshake.
 TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", {true, pki.file("ca.pem"), pki.file("server.pem"),
                                          pki.file("server.key"), true});
@@ -269,7 +269,7 @@ TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
 TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing acknowledged unflushed",
           "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
@@ -359,7 +359,7 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
 // sink replaces the stuck connection and the re-sent events are delivered.
 TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
@@ -410,7 +410,7 @@ TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "
 
 TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing events", "[devo]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   auto o = tls_options(pki, rx);
@@ -440,7 +440,7 @@ TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", 
     WARN("ctsqs CLI not built: " << bin);
     return;
   }
-  TempDir dir("ctsqs-devo");
+  NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
   const std::string common = bin.string() + " decode -q --hostname cli-host ";
@@ -505,7 +505,7 @@ bool process_alive(pid_t pid) {
 TEST_CASE("RsyslogReceiver: rsyslogd does not outlive a test process that is killed",
           "[devo][harness]") {
   REQUIRE_RSYSLOG();
-  TempDir dir("ctsqs-rx-orphan");
+  NamedTempDir dir("ctsqs-rx-orphan");
   const auto ready = dir.path() / "ready";
   const pid_t child = ::fork();
   REQUIRE(child >= 0);

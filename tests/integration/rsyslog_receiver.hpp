@@ -28,9 +28,9 @@ namespace ctsqs::test {
 
 /// A fresh private directory under the system temp dir, removed by the destructor (unless the
 /// environment variable CTSQS_KEEP_TEST_DIRS is set).
-class TempDir {
+class NamedTempDir {
  public:
-  explicit TempDir(const std::string& prefix) {
+  explicit NamedTempDir(const std::string& prefix) {
     std::random_device rd;
     for (int i = 0; i < 100; ++i) {
       path_ = std::filesystem::temp_directory_path() /
@@ -39,13 +39,13 @@ class TempDir {
     }
     throw std::runtime_error("cannot create a temporary directory");
   }
-  ~TempDir() {
+  ~NamedTempDir() {
     if (std::getenv("CTSQS_KEEP_TEST_DIRS") != nullptr) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  NamedTempDir(const NamedTempDir&) = delete;
+  NamedTempDir& operator=(const NamedTempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
  private:
