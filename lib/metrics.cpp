@@ -1,6 +1,8 @@
 // Metrics: snapshot, Prometheus text, progress line, summary and heartbeat event.
 #include "ctsqs/metrics.hpp"
 
+#include "ctsqs/detail/json_escape.hpp"
+
 #include <cstdio>
 #include <ctime>
 
@@ -9,8 +11,8 @@ namespace {
 
 std::uint64_t ld(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
-// Escape a string for a JSON string literal or a Prometheus label value (both use \" \\ \n).
-std::string escape(std::string_view s) {
+// A Prometheus label value: the text format knows only \\, \" and \n.
+std::string prometheus_label(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -18,16 +20,7 @@ std::string escape(std::string_view s) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+      default: out += c;
     }
   }
   return out;
@@ -94,7 +87,7 @@ MetricsSnapshot Metrics::snapshot() const {
 
 std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_id) {
   std::string out;
-  const std::string label = "{collector_id=\"" + escape(collector_id) + "\"}";
+  const std::string label = "{collector_id=\"" + prometheus_label(collector_id) + "\"}";
   auto series = [&](const char* name, const char* type, const char* help, double value) {
     out += "# HELP ctsqs_";
     out += name;
@@ -207,9 +200,8 @@ Event make_heartbeat_event(const HeartbeatOptions& options, std::string_view col
     if (!members.empty()) members += ',';
     members += '"';
     members += k;
-    members += "\":\"";
-    members += escape(v);
-    members += '"';
+    members += "\":";
+    detail::append_json_string(members, v);
   };
   auto num = [&](const char* k, std::int64_t v) {
     if (!members.empty()) members += ',';

@@ -30,6 +30,9 @@ struct MetricsServer::Impl : std::enable_shared_from_this<Impl> {
       auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (stopped || ec == asio::error::operation_aborted) break;
+        // E.g. out of file descriptors: wait a little instead of spinning on the error.
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
       asio::co_spawn(acceptor.get_executor(), serve(self, std::move(sock)), asio::detached);

@@ -36,6 +36,9 @@ TEST_CASE("metrics: Prometheus text has HELP, TYPE and a labelled sample per ser
   CHECK(text.find("ctsqs_events_delivered_total{collector_id=\"col\\\"1\"} 9000\n") != std::string::npos);
   CHECK(text.find("# TYPE ctsqs_messages_in_flight gauge\n") != std::string::npos);
   CHECK(text.find("ctsqs_queue_lag_seconds{collector_id=\"col\\\"1\"} 1.5\n") != std::string::npos);
+  // Label values know only \\, \" and \n: a tab stays a tab (JSON's \t would be read literally).
+  const auto tabbed = to_prometheus(s, "a\tb\nc\\d");
+  CHECK(tabbed.find("ctsqs_messages_deleted_total{collector_id=\"a\tb\\nc\\\\d\"} 42\n") != std::string::npos);
   // Every sample line is preceded by its HELP and TYPE.
   std::size_t samples = 0, types = 0, helps = 0, pos = 0;
   while (pos < text.size()) {
