@@ -57,6 +57,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     std::string receipt_handle;
     int receive_count = 0;
     steady::time_point last_extended;
+    bool finishing = false;  // its outcome is known: the extender leaves its visibility alone
   };
 
   asio::any_io_executor ex_;
@@ -342,6 +343,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ finishing a message
   asio::awaitable<void> finish(std::uint64_t seq, SqsMessage m, MessageOutcome outcome) {
     if (abandoned_) co_return;  // already released at the end of the grace period
+    // From here on its visibility is the outcome's (a backoff, or gone): no more extensions
+    // that could land after the backoff and hide it for a whole visibility timeout.
+    if (auto it = in_flight_.find(seq); it != in_flight_.end()) it->second.finishing = true;
     if (outcome == MessageOutcome::permanent_failure) {
       ++permanent_failures_;
       metrics_.messages_failed.fetch_add(1, std::memory_order_relaxed);
@@ -433,7 +437,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       const auto now = steady::now();
       std::vector<VisibilityChange> changes;
       for (auto& [seq, f] : in_flight_) {
-        if (now - f.last_extended >= interval) {
+        if (!f.finishing && now - f.last_extended >= interval) {
           f.last_extended = now;
           changes.push_back({f.receipt_handle, opts_.visibility_timeout});
         }

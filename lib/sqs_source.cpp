@@ -211,32 +211,31 @@ asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(bool is_de
   co_return failures;
 }
 
-asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_delete(std::vector<std::string> handles,
-                                                                                 Diagnostics& diag) {
-  (void)diag;
+asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::in_batches(bool is_delete,
+                                                                      std::vector<VisibilityChange> entries) {
   std::vector<BatchEntryFailure> failures;
-  for (std::size_t i = 0; i < handles.size(); i += sqs::max_batch_entries) {
-    std::vector<VisibilityChange> chunk;
-    for (std::size_t j = i; j < std::min(handles.size(), i + sqs::max_batch_entries); ++j)
-      chunk.push_back({handles[j], std::chrono::seconds(0)});
-    auto f = co_await batch_call(true, std::move(chunk));
+  for (std::size_t i = 0; i < entries.size(); i += sqs::max_batch_entries) {
+    const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
+    const auto last = entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), i + sqs::max_batch_entries));
+    auto f = co_await batch_call(is_delete, std::vector<VisibilityChange>(first, last));
     failures.insert(failures.end(), f.begin(), f.end());
   }
   co_return failures;
 }
 
+// Both answer with the entries that failed for good; a call never fails as a whole (its entries
+// do), so `diag` stays empty.
+asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_delete(std::vector<std::string> handles,
+                                                                                 Diagnostics& /*diag*/) {
+  std::vector<VisibilityChange> entries;
+  entries.reserve(handles.size());
+  for (auto& h : handles) entries.push_back({std::move(h), std::chrono::seconds(0)});
+  co_return co_await in_batches(true, std::move(entries));
+}
+
 asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_change_visibility(
-    std::vector<VisibilityChange> changes, Diagnostics& diag) {
-  (void)diag;
-  std::vector<BatchEntryFailure> failures;
-  for (std::size_t i = 0; i < changes.size(); i += sqs::max_batch_entries) {
-    std::vector<VisibilityChange> chunk(changes.begin() + static_cast<std::ptrdiff_t>(i),
-                                        changes.begin() + static_cast<std::ptrdiff_t>(
-                                                              std::min(changes.size(), i + sqs::max_batch_entries)));
-    auto f = co_await batch_call(false, std::move(chunk));
-    failures.insert(failures.end(), f.begin(), f.end());
-  }
-  co_return failures;
+    std::vector<VisibilityChange> changes, Diagnostics& /*diag*/) {
+  co_return co_await in_batches(false, std::move(changes));
 }
 
 }  // namespace ctsqs

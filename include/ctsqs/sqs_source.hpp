@@ -120,6 +120,8 @@ class SqsSource final : public MessageQueue {
 
  private:
   struct Target;
+  /// DeleteMessageBatch / ChangeMessageVisibilityBatch over any number of entries, 10 per call.
+  boost::asio::awaitable<std::vector<BatchEntryFailure>> in_batches(bool is_delete, std::vector<VisibilityChange> entries);
   boost::asio::awaitable<std::vector<BatchEntryFailure>> batch_call(bool is_delete,
                                                                    std::vector<VisibilityChange> entries);
   AwsClient& client_;
