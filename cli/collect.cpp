@@ -1,19 +1,11 @@
-// `ctsqs run` / `ctsqs drain` wiring: config file -> AwsClient, SqsSource, S3ObjectStore, sinks,
-// Collector on one io_context; signals, progress on stderr, metrics endpoint, summary, exit code.
+// `ctsqs run` / `ctsqs drain`: flags over the collector file, build_collector() on one io_context,
+// signals, progress on stderr, summary, exit code.
 #include "collect.hpp"
 
 #include "command.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
-#include "ctsqs/endpoints.hpp"
 #include "ctsqs/metrics.hpp"
-#include "ctsqs/metrics_server.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/sink/devo_sink.hpp"
-#include "ctsqs/sink/directory_sink.hpp"
-#include "ctsqs/sink/stdout_sink.hpp"
-#include "ctsqs/sqs_source.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +19,6 @@
 
 #include <csignal>
 #include <iostream>
-#include <map>
-#include <mutex>
 
 namespace ctsqs::cli {
 
@@ -36,73 +26,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Writes every event to each of several sinks; a flush succeeds only when all of them flushed.
-class MultiSink final : public Sink {
- public:
-  void add(std::unique_ptr<Sink> s) { sinks_.push_back(std::move(s)); }
-  result<void> write(const Event& e) override {
-    result<void> r;
-    for (auto& s : sinks_)
-      if (auto w = s->write(e); !w) r = w.error();
-    return r;
-  }
-  result<void> flush() override {
-    result<void> r;
-    for (auto& s : sinks_)
-      if (auto f = s->flush(); !f) r = f.error();
-    return r;
-  }
-
- private:
-  std::vector<std::unique_ptr<Sink>> sinks_;
-};
-
-/// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
-class NullSink final : public Sink {
- public:
-  result<void> write(const Event&) override { return {}; }
-  result<void> flush() override { return {}; }
-};
-
-/// Counts events per tag, committing a window's counts only when its flush succeeded.
-class CountingSink final : public Sink {
- public:
-  explicit CountingSink(Sink& inner) : inner_(inner) {}
-  result<void> write(const Event& e) override {
-    auto r = inner_.write(e);
-    if (r) ++window_[e.tag];
-    return r;
-  }
-  result<void> flush() override {
-    auto r = inner_.flush();
-    std::lock_guard lk(mu_);
-    if (r)
-      for (auto& [tag, n] : window_) totals_[tag] += n;
-    window_.clear();
-    return r;
-  }
-  std::map<std::string, std::uint64_t> totals() const {
-    std::lock_guard lk(mu_);
-    return totals_;
-  }
-
- private:
-  Sink& inner_;
-  std::map<std::string, std::uint64_t> window_;  // sink thread only
-  mutable std::mutex mu_;
-  std::map<std::string, std::uint64_t> totals_;
-};
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "ctsqs";
-  return buf;
-}
-
 struct Runtime {
   asio::io_context ioc{1};
-  Collector* collector = nullptr;
-  Metrics* metrics = nullptr;
+  AssembledCollector* collector = nullptr;
   CollectorResult result;
   bool done = false;
   bool stop_requested = false;
@@ -117,7 +43,7 @@ asio::awaitable<void> run_pipeline(Runtime* rt) {
 
 asio::awaitable<void> progress_loop(Runtime* rt) {
   const bool tty = isatty(STDERR_FILENO) == 1;
-  auto prev = rt->metrics->snapshot();
+  auto prev = rt->collector->metrics().snapshot();
   auto prev_t = std::chrono::steady_clock::now();
   asio::steady_timer t(rt->ioc);
   while (!rt->done) {
@@ -125,7 +51,7 @@ asio::awaitable<void> progress_loop(Runtime* rt) {
         std::chrono::duration<double>(rt->progress_seconds)));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     if (rt->done) break;
-    const auto now = rt->metrics->snapshot();
+    const auto now = rt->collector->metrics().snapshot();
     const auto now_t = std::chrono::steady_clock::now();
     const auto line = format_progress(now, prev, now_t - prev_t);
     if (tty)
@@ -217,154 +143,35 @@ int run_collect(const CollectArgs& a, bool drain) {
     if (cfg->outputs.empty()) cfg->outputs.standard_output = StdoutOutputConfig{*fmt};
   }
   if (cfg->outputs.empty()) cfg->outputs.standard_output = StdoutOutputConfig{};
-  if (auto v = validate(*cfg, diag); !v) {
-    std::cerr << cmd << ": invalid configuration:\n" << diag.message << "\n";
-    return exit_usage;
-  }
-  for (auto& w : cfg->warnings) std::cerr << cmd << ": warning: " << w.path << ": " << w.message << "\n";
-  if (!cfg->enabled) {
-    std::cerr << cmd << ": inputs.sqs_collector.enabled is false: nothing to do\n";
-    return exit_usage;
-  }
-  if (cfg->direct_mode || cfg->compressed_events) {
-    std::cerr << cmd << ": inputs.sqs_collector."
-              << (cfg->direct_mode ? "direct_mode" : "compressed_events")
-              << " is not supported: ctsqs collects CloudTrail files announced through S3 notifications\n";
-    return exit_usage;
-  }
-  if (cfg->services.size() > 1)
-    std::cerr << cmd << ": warning: inputs.sqs_collector.services: several services on one queue; using "
-              << cfg->services.front().configured_name << "\n";
-  const auto& service = cfg->services.front();
-  auto handler = ServiceHandlerRegistry::builtin().find(service.name);
-  if (!handler) {
-    std::cerr << cmd << ": unknown service " << service.name << "; known: "
-              << ServiceHandlerRegistry::builtin().describe_known() << "\n";
-    return exit_usage;
-  }
 
-  // ---- sinks ----
-  LineOptions line;
-  line.hostname = host_name();
-  line.time = std::chrono::system_clock::now();
-  MultiSink multi;
-  bool need_record = false, need_columns = false;
-  auto note_format = [&](OutputFormat f) {
-    need_record = need_record || needs_record(f);
-    need_columns = need_columns || needs_columns(f);
-  };
-  if (cfg->do_not_send) {
-    multi.add(std::make_unique<NullSink>());
-    need_columns = true;
-  } else {
-    if (cfg->outputs.standard_output) {
-      StdoutSinkOptions so;
-      so.format = cfg->outputs.standard_output->format;
-      so.line = line;
-      note_format(so.format);
-      multi.add(std::make_unique<StdoutSink>(so));
-    }
-    if (cfg->outputs.directory) {
-      DirectorySinkOptions d;
-      d.directory = cfg->outputs.directory->path;
-      d.format = cfg->outputs.directory->format;
-      d.line = line;
-      note_format(d.format);
-      multi.add(std::make_unique<DirectorySink>(d));
-    }
-    if (cfg->outputs.devo) {
-      auto devo = DevoSink::create(*cfg->outputs.devo, diag);
-      if (!devo) {
-        std::cerr << cmd << ": ctsqs.outputs.devo: " << diag.message << "\n";
-        return exit_usage;
-      }
-      need_record = true;
-      multi.add(std::move(*devo));
-    }
-  }
-  CountingSink sink(multi);
-
-  // ---- AWS, pipeline ----
   Runtime rt;
   rt.progress_seconds = a.quiet ? 0 : a.progress_seconds;
-  AwsClientOptions ao;
-  ao.credentials = cfg->credentials;
-  ao.endpoints = cfg->aws;
-  ao.env = process_environment();
-  AwsClient client(rt.ioc.get_executor(), ao);
-  SqsSourceOptions so;
-  so.queue_url = cfg->queue_url;
-  so.wait_time = cfg->sqs.wait_time;
-  so.max_messages = cfg->sqs.max_messages;
-  so.visibility_timeout = cfg->sqs.visibility_timeout;
-  SqsSource source(client, so);
-  S3ObjectStoreOptions s3o;
-  s3o.force_path_style = cfg->aws.s3_force_path_style;
-  S3ObjectStore store(client, s3o);
-
-  Metrics metrics;
-  DecoderOptions dopt;
-  dopt.build_record = need_record;
-  dopt.build_columns = need_columns;
-  if (cfg->decoder.max_object_bytes) dopt.max_object_bytes = *cfg->decoder.max_object_bytes;
-  if (cfg->decoder.max_record_bytes) dopt.max_record_bytes = static_cast<std::size_t>(*cfg->decoder.max_record_bytes);
-
-  CollectorOptions co;
-  co.collector_id = cfg->id;
-  co.messages_in_flight = cfg->concurrency.messages_in_flight;
-  co.objects_in_flight = cfg->concurrency.objects_in_flight;
-  co.receives_in_flight = cfg->concurrency.receives_in_flight;
-  co.max_messages_per_receive = cfg->sqs.max_messages;
-  co.visibility_timeout = cfg->sqs.visibility_timeout;
-  co.visibility_extension_interval = cfg->sqs.visibility_extension_interval;
-  if (a.retry_backoff >= 0) co.retry_backoff_min = std::chrono::seconds(a.retry_backoff);
-  if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
-  if (cfg->on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
-    co.on_permanent_failure.delete_after_receives = cfg->on_permanent_error.receives;
-  co.ack_messages = cfg->ack_messages && service.ack_messages.value_or(true);
-  co.drain_empty_polls = drain ? std::max(1, cfg->drain.empty_polls) : 0;
-  co.shutdown_grace = cfg->run.shutdown_grace;
-  co.heartbeat.enabled = cfg->heartbeat.enabled;
-  co.heartbeat.interval = cfg->heartbeat.interval;
-  co.heartbeat.tag = cfg->heartbeat.tag;
-  if (auto v = validate(co, diag); !v) {
+  AssemblyOptions ao;
+  ao.drain = drain;
+  if (a.retry_backoff >= 0) ao.retry_backoff_min = std::chrono::seconds(a.retry_backoff);
+  auto built = build_collector(std::move(*cfg), rt.ioc.get_executor(), ao, diag);
+  if (!built) {
     std::cerr << cmd << ": " << diag.message << "\n";
     return exit_usage;
   }
-  Collector collector(rt.ioc.get_executor(), source, store, sink,
-                      make_payload_decoder_factory(handler, service, dopt), co, metrics);
+  AssembledCollector& collector = **built;
   rt.collector = &collector;
-  rt.metrics = &metrics;
-
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (cfg->metrics.listen) {
-    auto ms = MetricsServer::start(
-        rt.ioc.get_executor(), *cfg->metrics.listen,
-        [&metrics, id = cfg->id] { return to_prometheus(metrics.snapshot(), id); }, diag);
-    if (!ms) {
-      std::cerr << cmd << ": ctsqs.metrics.listen: " << diag.message << "\n";
-      return exit_usage;
-    }
-    metrics_server = std::move(*ms);
-    if (!a.quiet)
-      std::cerr << cmd << ": metrics on http://" << *cfg->metrics.listen << "/metrics (port "
-                << metrics_server->port() << ")\n";
-  }
-
+  const auto& config = collector.config();
+  if (auto port = collector.metrics_port(); port && !a.quiet)
+    std::cerr << cmd << ": metrics on http://" << *config.metrics.listen << "/metrics (port " << *port << ")\n";
   if (!a.quiet)
-    std::cerr << cmd << ": collector " << cfg->id << " on " << cfg->queue_url << " (SQS endpoint "
-              << source.endpoint() << ")\n";
+    std::cerr << cmd << ": collector " << config.id << " on " << config.queue_url << " (SQS endpoint "
+              << collector.sqs_endpoint() << ")\n";
   const auto started = std::chrono::steady_clock::now();
   asio::co_spawn(rt.ioc, signal_loop(&rt), asio::detached);
   if (rt.progress_seconds > 0) asio::co_spawn(rt.ioc, progress_loop(&rt), asio::detached);
   asio::co_spawn(rt.ioc, run_pipeline(&rt), asio::detached);
   rt.ioc.run();
-  if (metrics_server) metrics_server->stop();
 
-  const auto snap = metrics.snapshot();
+  const auto snap = collector.metrics().snapshot();
   if (!a.quiet) {
     std::cerr << format_summary(snap, std::chrono::steady_clock::now() - started);
-    const auto per_tag = sink.totals();
+    const auto per_tag = collector.delivered_per_tag();
     if (!per_tag.empty()) {
       std::cerr << "  events per tag:\n";
       for (auto& [tag, n] : per_tag) std::cerr << "    " << tag << " " << n << "\n";
@@ -380,7 +187,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   }
   if (drain) {
     if (rt.result.receive_error) {
-      std::cerr << cmd << ": cannot receive from " << cfg->queue_url << ": " << rt.result.receive_error_message
+      std::cerr << cmd << ": cannot receive from " << config.queue_url << ": " << rt.result.receive_error_message
                 << "\n";
       // Permissions, credentials or a wrong queue are configuration problems.
       return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;

@@ -6,6 +6,7 @@
 #include "catch.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector.hpp"
+#include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
@@ -156,6 +157,75 @@ TEST_CASE("collector: a failing sink never gets its messages deleted", "[integra
   CHECK(s.sink_failures >= 1);
   CHECK(res.unfinished == 2);
   CHECK(queue_depth(peers, "ct-s3-events").second == 2);  // still there, hidden for the backoff
+}
+
+TEST_CASE("build_collector: a Devo template file runs embedded, with the application's sink beside its output",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  const auto seeded = seed_or_throw(peers, {"--files", "3", "--records", "7", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.records == 21);
+  TempDir tmp;
+  const auto out = tmp.path / "out";
+  write_text(tmp.path / "collector.json",
+             collector_config(peers, "ct-s3-events", "embed-ext-id",
+                              R"("outputs":{"directory":{"path":")" + out.string() + R"(","format":"raw"}})"));
+  Diagnostics diag;
+  auto cfg = load_collector_config(tmp.path / "collector.json", diag);
+  REQUIRE(cfg.has_value());
+  asio::io_context ioc{1};
+  SlowSink mine(0ms);
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.extra_sinks.push_back(&mine);
+  std::vector<std::string> log;
+  opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(
+      ioc, [&]() -> asio::awaitable<void> {
+        res = co_await (*built)->async_run();
+        done = true;
+      },
+      asio::detached);
+  ioc.run_for(90s);
+  REQUIRE(done);
+  CHECK(res.clean());
+  // Both the configured directory output and the application's sink got every event.
+  Delivered d;
+  read_delivered(out, d);
+  CHECK(d.by_event_id.size() == 21);
+  CHECK(mine.delivered().size() == 21);
+  std::uint64_t per_tag = 0;
+  for (auto& [tag, n] : (*built)->delivered_per_tag()) per_tag += n;
+  CHECK(per_tag == 21);
+  CHECK((*built)->metrics().snapshot().messages_deleted == 3);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
+TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
+  asio::io_context ioc{1};
+  Diagnostics diag;
+  const std::string base =
+      R"({"inputs":{"sqs_collector":{"id":"1","region":"us-east-1","credentials":{"aws_access_key_id":"test","aws_secret_access_key":"test"},)"
+      R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q","services":{"aws_sqs_cloudtrail":{}})";
+  auto build = [&](const std::string& json) {
+    auto cfg = parse_collector_config(json, "t.json", diag, {.validate = false});
+    REQUIRE(cfg.has_value());
+    return build_collector(std::move(*cfg), ioc.get_executor(), {}, diag);
+  };
+  CHECK_FALSE(build(base + R"(,"enabled":false}}})").has_value());
+  CHECK(diag.message.find("inputs.sqs_collector.enabled is false") != std::string::npos);
+  CHECK_FALSE(build(base + R"(,"direct_mode":true}}})").has_value());
+  CHECK(diag.message.find("direct_mode is not supported") != std::string::npos);
+  auto placeholder = base;
+  placeholder.replace(placeholder.find("us-east-1"), 9, "<REGION>");
+  CHECK_FALSE(build(placeholder + "}}}").has_value());
+  CHECK(diag.message.find("invalid configuration") != std::string::npos);
+  CHECK_FALSE(build(base + R"(}},"ctsqs":{"metrics":{"listen":"0.0.0.0:9464"}}})").has_value());
+  CHECK(diag.message.find("ctsqs.metrics.listen") != std::string::npos);
+  CHECK(build(base + "}}}").has_value());
 }
 
 TEST_CASE("collector: Prometheus endpoint serves the counters on loopback only", "[integration][collector]") {

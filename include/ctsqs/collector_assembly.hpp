@@ -1,0 +1,83 @@
+// From a collector file to a running pipeline in one step: build_collector() wires the AWS
+// client, the SQS source, the S3 object store, the configured sinks (plus any of the embedder's
+// own), the decoders of the configured service, the Collector and the metrics endpoint.
+// `ctsqs run`, `ctsqs drain` and embedders all start here; the CLI adds only flags and printing.
+#pragma once
+
+#include "ctsqs/collector.hpp"
+#include "ctsqs/collector_config.hpp"
+#include "ctsqs/error.hpp"
+#include "ctsqs/metrics.hpp"
+#include "ctsqs/sink.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctsqs {
+
+/// What build_collector() needs besides the configuration.
+struct AssemblyOptions {
+  /// Drain mode: stop once the queue stays empty (`drain.empty_polls` long polls in a row).
+  bool drain = false;
+  /// Override of the minimum retry backoff (default: CollectorOptions' 5 s).
+  std::optional<std::chrono::seconds> retry_backoff_min;
+  /// Sinks of the embedder's own, written beside the configured outputs: a message is deleted
+  /// only once every sink (configured and extra) flushed its events. Not owned; they must
+  /// outlive the AssembledCollector. Their lines get the `record` and `columns` of each event.
+  std::vector<Sink*> extra_sinks;
+  /// Host name written into syslog-style lines (empty: gethostname()).
+  std::string hostname;
+  /// Where the collector's log lines and the configuration's warnings go (default: stderr).
+  std::function<void(std::string_view line)> log;
+};
+
+/// A collector built from its file, owning every part it runs with. Runs on the executor it
+/// was built with (a single-threaded io_context); destroy it only after async_run() completed.
+class AssembledCollector {
+ public:
+  ~AssembledCollector();
+  AssembledCollector(const AssembledCollector&) = delete;
+  AssembledCollector& operator=(const AssembledCollector&) = delete;
+
+  /// Runs the pipeline; closes the metrics endpoint when it ends.
+  boost::asio::awaitable<CollectorResult> async_run();
+  /// See Collector::request_stop(). Thread-safe.
+  void request_stop();
+
+  const CollectorConfig& config() const noexcept;
+  /// Counters for progress lines, the summary and the metrics endpoint.
+  const Metrics& metrics() const noexcept;
+  /// Events delivered per tag: counted per sink flush window, only when the flush succeeded.
+  std::map<std::string, std::uint64_t> delivered_per_tag() const;
+  /// The SQS endpoint requests go to (scheme://host[:port]).
+  std::string sqs_endpoint() const;
+  /// The metrics endpoint's bound port, when `metrics.listen` is set.
+  std::optional<unsigned short> metrics_port() const;
+
+  struct Impl;
+  explicit AssembledCollector(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Validates `config` and builds its collector on `executor`. Errors are
+/// client_errc::invalid_argument (or the sink's/metrics endpoint's own) with `diag.message`
+/// naming the setting: an invalid file, `enabled: false`, `direct_mode`/`compressed_events`
+/// (not supported), an unknown service, a Devo output that cannot be set up, a metrics address
+/// that cannot be bound. The configuration's warnings go to `options.log`.
+result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig config,
+                                                            boost::asio::any_io_executor executor,
+                                                            const AssemblyOptions& options, Diagnostics& diag);
+
+}  // namespace ctsqs

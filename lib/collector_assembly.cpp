@@ -1,0 +1,283 @@
+// build_collector: a collector file to the parts a Collector runs with (AWS client, SQS source,
+// S3 object store, sinks, decoders, options, metrics endpoint), owned by one AssembledCollector.
+#include "ctsqs/collector_assembly.hpp"
+
+#include "ctsqs/aws_client.hpp"
+#include "ctsqs/endpoints.hpp"
+#include "ctsqs/metrics_server.hpp"
+#include "ctsqs/object_store.hpp"
+#include "ctsqs/service_handler.hpp"
+#include "ctsqs/sink/devo_sink.hpp"
+#include "ctsqs/sink/directory_sink.hpp"
+#include "ctsqs/sink/stdout_sink.hpp"
+#include "ctsqs/sqs_source.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <mutex>
+#include <stdexcept>
+
+namespace ctsqs {
+
+namespace {
+
+/// Writes every event to each of several sinks; a flush succeeds only when all of them flushed.
+class MultiSink final : public Sink {
+ public:
+  void add(Sink* s) { sinks_.push_back(s); }
+  void own(std::unique_ptr<Sink> s) {
+    sinks_.push_back(s.get());
+    owned_.push_back(std::move(s));
+  }
+  result<void> write(const Event& e) override {
+    result<void> r;
+    for (auto* s : sinks_)
+      if (auto w = s->write(e); !w) r = w.error();
+    return r;
+  }
+  result<void> flush() override {
+    result<void> r;
+    for (auto* s : sinks_)
+      if (auto f = s->flush(); !f) r = f.error();
+    return r;
+  }
+
+ private:
+  std::vector<Sink*> sinks_;
+  std::vector<std::unique_ptr<Sink>> owned_;
+};
+
+/// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
+class NullSink final : public Sink {
+ public:
+  result<void> write(const Event&) override { return {}; }
+  result<void> flush() override { return {}; }
+};
+
+/// Counts events per tag, committing a window's counts only when its flush succeeded.
+class CountingSink final : public Sink {
+ public:
+  explicit CountingSink(Sink& inner) : inner_(inner) {}
+  result<void> write(const Event& e) override {
+    auto r = inner_.write(e);
+    if (r) ++window_[e.tag];
+    return r;
+  }
+  result<void> flush() override {
+    auto r = inner_.flush();
+    std::lock_guard lk(mu_);
+    if (r)
+      for (auto& [tag, n] : window_) totals_[tag] += n;
+    window_.clear();
+    return r;
+  }
+  std::map<std::string, std::uint64_t> totals() const {
+    std::lock_guard lk(mu_);
+    return totals_;
+  }
+
+ private:
+  Sink& inner_;
+  std::map<std::string, std::uint64_t> window_;  // sink thread only
+  mutable std::mutex mu_;
+  std::map<std::string, std::uint64_t> totals_;
+};
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "ctsqs";
+  return buf;
+}
+
+error_code fail(Diagnostics& diag, std::string message) {
+  diag.message = std::move(message);
+  return make_error_code(client_errc::invalid_argument);
+}
+
+/// What the configured outputs need the decoder to build.
+struct SinkNeeds {
+  bool record = false;
+  bool columns = false;
+  void add(OutputFormat f) {
+    record = record || needs_record(f);
+    columns = columns || needs_columns(f);
+  }
+};
+
+/// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks.
+result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOptions& opts, MultiSink& multi,
+                                  SinkNeeds& needs, Diagnostics& diag) {
+  LineOptions line;
+  line.hostname = opts.hostname.empty() ? host_name() : opts.hostname;
+  line.time = std::chrono::system_clock::now();
+  if (cfg.do_not_send) {
+    multi.own(std::make_unique<NullSink>());
+    needs.columns = true;
+    return {};
+  }
+  if (cfg.outputs.standard_output) {
+    StdoutSinkOptions so;
+    so.format = cfg.outputs.standard_output->format;
+    so.line = line;
+    needs.add(so.format);
+    multi.own(std::make_unique<StdoutSink>(so));
+  }
+  if (cfg.outputs.directory) {
+    DirectorySinkOptions d;
+    d.directory = cfg.outputs.directory->path;
+    d.format = cfg.outputs.directory->format;
+    d.line = line;
+    needs.add(d.format);
+    multi.own(std::make_unique<DirectorySink>(d));
+  }
+  if (cfg.outputs.devo) {
+    auto devo = DevoSink::create(*cfg.outputs.devo, diag);
+    if (!devo) {
+      diag.message = "ctsqs.outputs.devo: " + diag.message;
+      return devo.error();
+    }
+    needs.record = true;
+    multi.own(std::move(*devo));
+  }
+  for (auto* s : opts.extra_sinks) {
+    multi.add(s);
+    needs.record = needs.columns = true;
+  }
+  return {};
+}
+
+CollectorOptions collector_options(const CollectorConfig& cfg, const ServiceSettings& service,
+                                   const AssemblyOptions& opts) {
+  CollectorOptions co;
+  co.collector_id = cfg.id;
+  co.messages_in_flight = cfg.concurrency.messages_in_flight;
+  co.objects_in_flight = cfg.concurrency.objects_in_flight;
+  co.receives_in_flight = cfg.concurrency.receives_in_flight;
+  co.max_messages_per_receive = cfg.sqs.max_messages;
+  co.visibility_timeout = cfg.sqs.visibility_timeout;
+  co.visibility_extension_interval = cfg.sqs.visibility_extension_interval;
+  if (opts.retry_backoff_min) co.retry_backoff_min = *opts.retry_backoff_min;
+  if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
+  if (cfg.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
+    co.on_permanent_failure.delete_after_receives = cfg.on_permanent_error.receives;
+  co.ack_messages = cfg.ack_messages && service.ack_messages.value_or(true);
+  co.drain_empty_polls = opts.drain ? std::max(1, cfg.drain.empty_polls) : 0;
+  co.shutdown_grace = cfg.run.shutdown_grace;
+  co.heartbeat.enabled = cfg.heartbeat.enabled;
+  co.heartbeat.interval = cfg.heartbeat.interval;
+  co.heartbeat.tag = cfg.heartbeat.tag;
+  co.log = opts.log;
+  return co;
+}
+
+}  // namespace
+
+struct AssembledCollector::Impl {
+  CollectorConfig config;
+  MultiSink multi;
+  std::unique_ptr<CountingSink> counting;
+  std::unique_ptr<AwsClient> client;
+  std::unique_ptr<SqsSource> source;
+  std::unique_ptr<S3ObjectStore> store;
+  Metrics metrics;
+  std::unique_ptr<Collector> collector;
+  std::unique_ptr<MetricsServer> metrics_server;
+};
+
+AssembledCollector::AssembledCollector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AssembledCollector::~AssembledCollector() = default;
+
+boost::asio::awaitable<CollectorResult> AssembledCollector::async_run() {
+  auto r = co_await impl_->collector->async_run();
+  if (impl_->metrics_server) impl_->metrics_server->stop();
+  co_return r;
+}
+
+void AssembledCollector::request_stop() { impl_->collector->request_stop(); }
+const CollectorConfig& AssembledCollector::config() const noexcept { return impl_->config; }
+const Metrics& AssembledCollector::metrics() const noexcept { return impl_->metrics; }
+std::map<std::string, std::uint64_t> AssembledCollector::delivered_per_tag() const {
+  return impl_->counting->totals();
+}
+std::string AssembledCollector::sqs_endpoint() const { return impl_->source->endpoint(); }
+std::optional<unsigned short> AssembledCollector::metrics_port() const {
+  if (!impl_->metrics_server) return std::nullopt;
+  return impl_->metrics_server->port();
+}
+
+result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig config,
+                                                            boost::asio::any_io_executor executor,
+                                                            const AssemblyOptions& options, Diagnostics& diag) {
+  AssemblyOptions opts = options;
+  if (!opts.log) opts.log = [](std::string_view line) { std::cerr << line << '\n'; };
+  if (auto v = validate(config, diag); !v) {
+    diag.message = "invalid configuration:\n" + diag.message;
+    return v.error();
+  }
+  for (auto& w : config.warnings) opts.log("ctsqs: warning: " + w.path + ": " + w.message);
+  if (!config.enabled) return fail(diag, "inputs.sqs_collector.enabled is false: nothing to do");
+  if (config.direct_mode || config.compressed_events)
+    return fail(diag, std::string("inputs.sqs_collector.") +
+                          (config.direct_mode ? "direct_mode" : "compressed_events") +
+                          " is not supported: ctsqs collects CloudTrail files announced through S3 notifications");
+  if (config.services.size() > 1)
+    opts.log("ctsqs: warning: inputs.sqs_collector.services: several services on one queue; using " +
+             config.services.front().configured_name);
+  const ServiceSettings service = config.services.front();
+  auto handler = ServiceHandlerRegistry::builtin().find(service.name);
+  if (!handler)
+    return fail(diag, "unknown service " + service.name + "; known: " +
+                          ServiceHandlerRegistry::builtin().describe_known());
+
+  auto impl = std::make_unique<AssembledCollector::Impl>();
+  impl->config = std::move(config);
+  const CollectorConfig& cfg = impl->config;
+  SinkNeeds needs;
+  if (auto s = add_configured_sinks(cfg, opts, impl->multi, needs, diag); !s) return s.error();
+  impl->counting = std::make_unique<CountingSink>(impl->multi);
+
+  AwsClientOptions ao;
+  ao.credentials = cfg.credentials;
+  ao.endpoints = cfg.aws;
+  ao.env = process_environment();
+  impl->client = std::make_unique<AwsClient>(executor, ao);
+  SqsSourceOptions so;
+  so.queue_url = cfg.queue_url;
+  so.wait_time = cfg.sqs.wait_time;
+  so.max_messages = cfg.sqs.max_messages;
+  so.visibility_timeout = cfg.sqs.visibility_timeout;
+  try {
+    impl->source = std::make_unique<SqsSource>(*impl->client, so);
+  } catch (const std::invalid_argument& e) {
+    return fail(diag, e.what());
+  }
+  S3ObjectStoreOptions s3o;
+  s3o.force_path_style = cfg.aws.s3_force_path_style;
+  impl->store = std::make_unique<S3ObjectStore>(*impl->client, s3o);
+
+  DecoderOptions dopt;
+  dopt.build_record = needs.record;
+  dopt.build_columns = needs.columns;
+  dopt = apply(cfg.decoder, dopt);
+  auto co = collector_options(cfg, service, opts);
+  if (auto v = validate(co, diag); !v) return v.error();
+  impl->collector =
+      std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting,
+                                  make_payload_decoder_factory(handler, service, dopt), std::move(co), impl->metrics);
+
+  if (cfg.metrics.listen) {
+    auto* metrics = &impl->metrics;
+    auto ms = MetricsServer::start(
+        executor, *cfg.metrics.listen, [metrics, id = cfg.id] { return to_prometheus(metrics->snapshot(), id); },
+        diag);
+    if (!ms) {
+      diag.message = "ctsqs.metrics.listen: " + diag.message;
+      return ms.error();
+    }
+    impl->metrics_server = std::move(*ms);
+  }
+  return std::make_unique<AssembledCollector>(std::move(impl));
+}
+
+}  // namespace ctsqs
