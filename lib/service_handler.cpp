@@ -70,7 +70,59 @@ const ServiceHandlerRegistry& ServiceHandlerRegistry::builtin() {
   return registry;
 }
 
+std::string describe(const ClaimRule& rule) {
+  std::string out;
+  auto list = [&out](std::string_view what, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    if (!out.empty()) out += "; ";
+    out += what;
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " or " : " ") + v[i];
+  };
+  list("key contains", rule.key_contains);
+  list("key starts with", rule.key_prefixes);
+  list("EventBridge source", rule.event_sources);
+  if (rule.by_content) out += out.empty() ? "content" : "; else content";
+  return out.empty() ? std::string("nothing (no rule, no content recognition)") : out;
+}
+
+result<void> parse_claim_options(ServiceOptions& o, ClaimRule& rule, Diagnostics& diag) {
+  const std::pair<std::string_view, std::vector<std::string>*> lists[] = {
+      {"claim_key_contains", &rule.key_contains},
+      {"claim_key_prefixes", &rule.key_prefixes},
+      {"claim_event_sources", &rule.event_sources}};
+  for (auto& [key, target] : lists) {
+    auto v = o.get_string_list(key, diag);
+    if (!v) return v.error();
+    if (!*v) continue;
+    for (std::size_t i = 0; i < (*v)->size(); ++i)
+      if ((**v)[i].empty()) {
+        diag.message = o.path() + "." + std::string(key) + "[" + std::to_string(i) + "]: expected a non-empty string";
+        return make_error_code(client_errc::invalid_argument);
+      }
+    *target = std::move(**v);
+  }
+  auto content = o.get_bool("claim_by_content", diag);
+  if (!content) return content.error();
+  if (*content) rule.by_content = **content;
+  return {};
+}
+
 namespace {
+
+/// A CloudTrail log file: `{"Records":[` (whitespace allowed between tokens).
+bool looks_like_cloudtrail_log(std::string_view head) {
+  std::size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;
+  };
+  auto expect = [&](std::string_view token) {
+    skip_ws();
+    if (head.substr(i, token.size()) != token) return false;
+    i += token.size();
+    return true;
+  };
+  return expect("{") && expect("\"Records\"") && expect(":") && expect("[");
+}
 
 bool is_service_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -188,6 +240,8 @@ class CloudTrailHandler final : public ServiceHandler {
     auto ack = o.get_bool("ack_messages", diag);
     if (!ack) return ack.error();
     s.ack_messages = *ack;
+    s.claim = default_claim_rule();
+    if (auto c = parse_claim_options(o, s.claim, diag); !c) return c.error();
 
     // Options of Devo's generic `custom_service`: CloudTrail files are decoded natively.
     for (std::string_view k : {"file_field_definitions", "filename_filter_rules", "encoding",
@@ -197,6 +251,14 @@ class CloudTrailHandler final : public ServiceHandler {
     }
     return s;
   }
+
+  ClaimRule default_claim_rule() const override {
+    ClaimRule r;
+    r.key_contains = {"/CloudTrail/", "/CloudTrail-Insight/"};
+    r.event_sources = {"aws.cloudtrail"};
+    return r;
+  }
+  bool recognizes(std::string_view head) const override { return looks_like_cloudtrail_log(head); }
 
   std::string check(const ServiceSettings& s, std::string_view path) const override {
     auto p = std::string(path);

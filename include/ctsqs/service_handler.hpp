@@ -23,6 +23,26 @@ struct ConfigWarning {
   std::string message;  ///< what was ignored and why
 };
 
+/// Which messages and objects a service takes when several services share one collector. The
+/// handler gives the default (ServiceHandler::default_claim_rule); the service's options
+/// `claim_key_contains`, `claim_key_prefixes`, `claim_event_sources` and `claim_by_content`
+/// replace its parts. Rules are tried in service order; content recognition is the fallback.
+struct ClaimRule {
+  /// An S3 key containing one of these belongs to the service (e.g. "/CloudTrail/").
+  std::vector<std::string> key_contains;
+  /// An S3 key starting with one of these belongs to the service (Firehose keys are the user's
+  /// choice, so no default).
+  std::vector<std::string> key_prefixes;
+  /// An EventBridge event (message body) whose `source` is one of these belongs to it.
+  std::vector<std::string> event_sources;
+  /// When no rule of any service matched an object: whether this service may claim it by its
+  /// content (ServiceHandler::recognizes).
+  bool by_content = true;
+};
+
+/// "key contains /CloudTrail/ or /CloudTrail-Insight/; EventBridge source aws.cloudtrail; content".
+std::string describe(const ClaimRule& rule);
+
 /// The settings one configured service resolves to: what the router and decoder of that service
 /// need. For CloudTrail these are the `TagRouterOptions` values.
 struct ServiceSettings {
@@ -33,6 +53,8 @@ struct ServiceSettings {
   std::vector<std::string> aws_services;
   /// Per-service `ack_messages` (Devo option); unset = the collector-wide value.
   std::optional<bool> ack_messages;
+  /// What this service takes when several share the collector.
+  ClaimRule claim;
 };
 
 /// The TagRouter configuration of a service: its routing template and AWS service filter.
@@ -70,6 +92,10 @@ class ServiceOptions {
   virtual void ignore(std::string_view key, std::string_view why) = 0;
 };
 
+/// Reads the `claim_*` options of a service into `rule` (which holds the handler's default):
+/// each option present replaces that part. Errors name the JSON path.
+result<void> parse_claim_options(ServiceOptions& options, ClaimRule& rule, Diagnostics& diag);
+
 /// Streams the bytes of one announced object (or one inline notification payload) into tagged
 /// events, already filtered by the service's include list. Made by
 /// ServiceHandler::make_payload_decoder; reusable object after object (`begin` each time);
@@ -79,6 +105,8 @@ class PayloadDecoder {
   virtual ~PayloadDecoder() = default;
   /// Starts the next object (`object_name`: the S3 key, used for file-type recognition and in
   /// error messages). The default does nothing (for decoders without state between objects).
+  /// An empty name means events carried in a message (EventBridge): the payload is then
+  /// `{"Records":[...]}` holding the service's events (CloudTrail records, GuardDuty findings).
   virtual void begin(std::string_view object_name) { (void)object_name; }
   /// Feeds the next chunk of the object; complete, tagged, kept events are appended to `out`.
   virtual result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) = 0;
@@ -115,6 +143,16 @@ class ServiceHandler {
   /// Checks settings built by hand (or after CLI overrides); "" when fine, else a message
   /// naming `path` and what is expected.
   virtual std::string check(const ServiceSettings& settings, std::string_view path) const = 0;
+
+  /// What the service takes when several share a collector (before the user's overrides).
+  virtual ClaimRule default_claim_rule() const { return {}; }
+  /// Content recognition, the claim rules' fallback: whether `head`, the first bytes of an
+  /// object after decompression (at most a few KiB, possibly cut mid-value), look like this
+  /// service's format.
+  virtual bool recognizes(std::string_view head) const {
+    (void)head;
+    return false;
+  }
 
   /// Extension point for the pipeline: a decoder turning objects of this service into tagged,
   /// filtered events. `limits` carries the configured caps (`ctsqs.decoder`) and which event

@@ -192,6 +192,36 @@ TEST_CASE("CloudTrail handler options", "[service_handler]") {
     CHECK(c->warnings[0].path == "inputs.sqs_collector.services.aws_sqs_cloudtrail.encoding");
     CHECK(c->warnings[0].message.find("decoded natively") != std::string::npos);
   }
+  SECTION("claim rule: the handler's default, each claim_ option replacing its part") {
+    auto c = parse("{}");
+    REQUIRE(c.has_value());
+    CHECK(c->services[0].claim.key_contains == std::vector<std::string>{"/CloudTrail/", "/CloudTrail-Insight/"});
+    CHECK(c->services[0].claim.event_sources == std::vector<std::string>{"aws.cloudtrail"});
+    CHECK(c->services[0].claim.by_content);
+    CHECK(describe(c->services[0].claim) ==
+          "key contains /CloudTrail/ or /CloudTrail-Insight/; EventBridge source aws.cloudtrail; else content");
+    c = parse(R"({"claim_key_prefixes": "firehose/ct/", "claim_key_contains": [], "claim_by_content": false})");
+    INFO(d.message);
+    REQUIRE(c.has_value());
+    CHECK(c->services[0].claim.key_prefixes == std::vector<std::string>{"firehose/ct/"});
+    CHECK(c->services[0].claim.key_contains.empty());
+    CHECK(c->services[0].claim.event_sources == std::vector<std::string>{"aws.cloudtrail"});
+    CHECK_FALSE(c->services[0].claim.by_content);
+    CHECK(describe(c->services[0].claim) == "key starts with firehose/ct/; EventBridge source aws.cloudtrail");
+    CHECK_FALSE(parse(R"({"claim_key_prefixes": [""]})").has_value());
+    CHECK(d.message.find("services.aws_sqs_cloudtrail.claim_key_prefixes[0]: expected a non-empty string") !=
+          std::string::npos);
+    CHECK_FALSE(parse(R"({"claim_by_content": "yes"})").has_value());
+    CHECK(d.message.find("claim_by_content") != std::string::npos);
+  }
+  SECTION("content recognition of a CloudTrail log file") {
+    auto h = ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail");
+    CHECK(h->recognizes(R"({"Records":[{"eventVersion":"1.08")"));
+    CHECK(h->recognizes(" {\n  \"Records\" : [ "));
+    CHECK_FALSE(h->recognizes(R"({"messageType":"DATA_MESSAGE")"));
+    CHECK_FALSE(h->recognizes(R"({"Records")"));  // cut before the array: not enough to tell
+    CHECK_FALSE(h->recognizes(""));
+  }
   SECTION("bad templates") {
     for (auto t : {R"("")", R"("cloud.{service")", R"("cloud}.x")", R"("single")", R"("cloud..x")",
                    R"("cloud.aws.{bucket}")"}) {
