@@ -234,7 +234,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           doc += plan->inline_records[i];
         }
         doc += "]}";
-        auto dec = decoders_(ObjectRef{});
+        auto dec = decoders_(ObjectRef{}, plan->inline_source);
         std::vector<Event> events;
         Diagnostics d;
         auto r = dec->feed(doc, events, d);
@@ -310,7 +310,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed);
     auto st = std::make_shared<FetchState>();
-    st->decoder = decoders_(obj);
+    st->decoder = decoders_(obj, {});
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
     auto r = co_await store_.async_fetch(obj, std::move(handler), diag);
     error_code ec;

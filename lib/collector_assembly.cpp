@@ -7,6 +7,7 @@
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
+#include "ctsqs/service_router.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
@@ -14,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
@@ -147,8 +149,7 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
   return {};
 }
 
-CollectorOptions collector_options(const CollectorConfig& cfg, const ServiceSettings& service,
-                                   const AssemblyOptions& opts) {
+CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOptions& opts) {
   CollectorOptions co;
   co.collector_id = cfg.id;
   co.messages_in_flight = cfg.concurrency.messages_in_flight;
@@ -161,7 +162,11 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const ServiceSett
   if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
   if (cfg.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
     co.on_permanent_failure.delete_after_receives = cfg.on_permanent_error.receives;
-  co.ack_messages = cfg.ack_messages && service.ack_messages.value_or(true);
+  // A service's `ack_messages: false` turns deletion off for the whole collector: which service
+  // a message belongs to is known only once its objects are read.
+  co.ack_messages = cfg.ack_messages && std::all_of(cfg.services.begin(), cfg.services.end(), [](auto& s) {
+                      return s.ack_messages.value_or(true);
+                    });
   co.drain_empty_polls = opts.drain ? std::max(1, cfg.drain.empty_polls) : 0;
   co.shutdown_grace = cfg.run.shutdown_grace;
   co.heartbeat.enabled = cfg.heartbeat.enabled;
@@ -181,6 +186,7 @@ struct AssembledCollector::Impl {
   std::unique_ptr<SqsSource> source;
   std::unique_ptr<S3ObjectStore> store;
   Metrics metrics;
+  std::shared_ptr<ServiceRouter> router;
   std::unique_ptr<Collector> collector;
   std::unique_ptr<MetricsServer> metrics_server;
 };
@@ -200,6 +206,7 @@ const Metrics& AssembledCollector::metrics() const noexcept { return impl_->metr
 std::map<std::string, std::uint64_t> AssembledCollector::delivered_per_tag() const {
   return impl_->counting->totals();
 }
+std::vector<ServiceCounts> AssembledCollector::per_service() const { return impl_->router->counts(); }
 std::string AssembledCollector::sqs_endpoint() const { return impl_->source->endpoint(); }
 std::optional<unsigned short> AssembledCollector::metrics_port() const {
   if (!impl_->metrics_server) return std::nullopt;
@@ -221,14 +228,14 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     return fail(diag, std::string("inputs.sqs_collector.") +
                           (config.direct_mode ? "direct_mode" : "compressed_events") +
                           " is not supported: ctsqs collects CloudTrail files announced through S3 notifications");
-  if (config.services.size() > 1)
-    opts.log("ctsqs: warning: inputs.sqs_collector.services: several services on one queue; using " +
-             config.services.front().configured_name);
-  const ServiceSettings service = config.services.front();
-  auto handler = ServiceHandlerRegistry::builtin().find(service.name);
-  if (!handler)
-    return fail(diag, "unknown service " + service.name + "; known: " +
-                          ServiceHandlerRegistry::builtin().describe_known());
+  std::vector<ConfiguredService> services;
+  for (const auto& service : config.services) {
+    auto handler = ServiceHandlerRegistry::builtin().find(service.name);
+    if (!handler)
+      return fail(diag, "unknown service " + service.name + "; known: " +
+                            ServiceHandlerRegistry::builtin().describe_known());
+    services.push_back({std::move(handler), service});
+  }
 
   auto impl = std::make_unique<AssembledCollector::Impl>();
   impl->config = std::move(config);
@@ -260,11 +267,15 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_record = needs.record;
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
-  auto co = collector_options(cfg, service, opts);
+  auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();
-  impl->collector =
-      std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting,
-                                  make_payload_decoder_factory(handler, service, dopt), std::move(co), impl->metrics);
+  try {
+    impl->router = ServiceRouter::create(std::move(services), dopt);
+  } catch (const std::invalid_argument& e) {
+    return fail(diag, e.what());
+  }
+  impl->collector = std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting,
+                                                impl->router->make_factory(), std::move(co), impl->metrics);
 
   if (cfg.metrics.listen) {
     auto* metrics = &impl->metrics;

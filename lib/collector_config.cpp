@@ -1194,14 +1194,17 @@ std::string describe(const CollectorConfig& c) {
   if (!cr.external_id.empty()) os << " with external id " << cr.external_id;
   os << "; session " << cr.session_name << " for " << secs(cr.session_duration) << '\n';
   os << "  services:";
+  // With several services, each on its own line with the rule that decides what it takes.
+  const bool several = c.services.size() > 1;
   for (const auto& s : c.services) {
-    os << ' ' << s.name;
+    os << (several ? "\n    " : " ") << s.name;
     if (s.configured_name != s.name && !s.configured_name.empty()) os << " (as " << s.configured_name << ")";
     os << " -> " << s.routing_template << " [";
     if (s.aws_services.empty()) os << "all AWS services";
     for (std::size_t i = 0; i < s.aws_services.size(); ++i) os << (i ? "," : "") << s.aws_services[i];
     os << ']';
     if (s.ack_messages) os << " ack_messages=" << yn(*s.ack_messages);
+    if (several) os << "; claims: " << describe(s.claim);
   }
   os << '\n';
   os << "  flags: ack_messages=" << yn(c.ack_messages) << " direct_mode=" << yn(c.direct_mode)

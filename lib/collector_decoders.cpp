@@ -10,7 +10,7 @@ PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const Service
   // Fail at configuration time, not on the first object (throws std::invalid_argument).
   (void)handler->make_payload_decoder(settings, decoder_options);
   return [handler = std::move(handler), settings = std::move(settings),
-          decoder_options](const ObjectRef& object) -> std::unique_ptr<PayloadDecoder> {
+          decoder_options](const ObjectRef& object, std::string_view) -> std::unique_ptr<PayloadDecoder> {
     auto d = handler->make_payload_decoder(settings, decoder_options);
     // The key drives digest / ConfigWritabilityCheckFile recognition and names errors.
     d->begin(object.key.empty() ? std::string_view("inline event") : std::string_view(object.key));

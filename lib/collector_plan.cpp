@@ -17,6 +17,7 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
   if (!n->inline_records.empty()) {
     plan.kind = MessagePlan::Kind::inline_records;
     plan.inline_records = std::move(n->inline_records);
+    plan.inline_source = std::move(n->inline_source);
     return plan;
   }
   if (!n->objects.empty()) {

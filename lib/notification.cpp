@@ -200,6 +200,14 @@ struct Parser {
       Notification n;
       n.format = NotificationFormat::eventbridge_cloudtrail;
       n.inline_records.push_back(json::serialize(*detail));
+      n.inline_source = "aws.cloudtrail";
+      return n;
+    }
+    if (*source == "aws.guardduty" && t == "GuardDuty Finding") {
+      Notification n;
+      n.format = NotificationFormat::eventbridge_guardduty;
+      n.inline_records.push_back(json::serialize(*detail));
+      n.inline_source = std::string(*source);
       return n;
     }
     if (*source != "aws.s3")
@@ -253,6 +261,7 @@ std::string_view to_string(NotificationFormat f) noexcept {
     case NotificationFormat::cloudtrail_sns: return "cloudtrail_sns";
     case NotificationFormat::eventbridge_s3: return "eventbridge_s3";
     case NotificationFormat::eventbridge_cloudtrail: return "eventbridge_cloudtrail";
+    case NotificationFormat::eventbridge_guardduty: return "eventbridge_guardduty";
   }
   return "unknown";
 }

@@ -35,8 +35,11 @@ struct MessagePlan {
   };
   Kind kind = Kind::nothing;
   std::vector<ObjectRef> objects;
-  /// For inline_records: each element is one CloudTrail record as JSON text.
+  /// For inline_records: each element is one event (a CloudTrail record, a GuardDuty finding)
+  /// as JSON text, and the EventBridge source that carried them ("aws.cloudtrail" for
+  /// CloudTrail API-call events, whatever their own source).
   std::vector<std::string> inline_records;
+  std::string inline_source;
   std::string note;  ///< for `nothing`: why (logged at debug level)
 };
 
@@ -48,9 +51,11 @@ using MessagePlanner = std::function<result<MessagePlan>(const SqsMessage& messa
 /// notifications, SNS envelopes, CloudTrail's SNS notification, EventBridge events).
 result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag);
 
-/// Makes the decoder for one object, already begun (or, with `object.key` empty, for inline
-/// records wrapped as `{"Records":[...]}`). Called on the pipeline's executor.
-using PayloadDecoderFactory = std::function<std::unique_ptr<PayloadDecoder>(const ObjectRef& object)>;
+/// Makes the decoder for one object, already begun (or, with `object.key` empty, for events
+/// carried in the message, wrapped as `{"Records":[...]}`, with `event_source` their EventBridge
+/// source: "aws.cloudtrail" for CloudTrail API-call events). Called on the pipeline's executor.
+using PayloadDecoderFactory =
+    std::function<std::unique_ptr<PayloadDecoder>(const ObjectRef& object, std::string_view event_source)>;
 
 /// The decoder factory of one configured service: `handler->make_payload_decoder(settings,
 /// decoder_options)` per object, begun on the object's key. Throws std::invalid_argument at once

@@ -1,6 +1,7 @@
 // From a collector file to a running pipeline in one step: build_collector() wires the AWS
 // client, the SQS source, the S3 object store, the configured sinks (plus any of the embedder's
-// own), the decoders of the configured service, the Collector and the metrics endpoint.
+// own), the configured services' decoders behind their claim rules (ServiceRouter), the
+// Collector and the metrics endpoint.
 // `ctsqs run`, `ctsqs drain` and embedders all start here; the CLI adds only flags and printing.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/metrics.hpp"
+#include "ctsqs/service_router.hpp"
 #include "ctsqs/sink.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -59,6 +61,8 @@ class AssembledCollector {
   const Metrics& metrics() const noexcept;
   /// Events delivered per tag: counted per sink flush window, only when the flush succeeded.
   std::map<std::string, std::uint64_t> delivered_per_tag() const;
+  /// Objects and events decoded per configured service (several services: by claim rule).
+  std::vector<ServiceCounts> per_service() const;
   /// The SQS endpoint requests go to (scheme://host[:port]).
   std::string sqs_endpoint() const;
   /// The metrics endpoint's bound port, when `metrics.listen` is set.

@@ -33,6 +33,7 @@ enum class NotificationFormat {
   cloudtrail_sns,              ///< CloudTrail's own notification: {"s3Bucket":..., "s3ObjectKey":[...]}
   eventbridge_s3,              ///< EventBridge S3 event ("Object Created"; others are ignored)
   eventbridge_cloudtrail,      ///< EventBridge "AWS API Call via CloudTrail" (and other "... via CloudTrail")
+  eventbridge_guardduty,       ///< EventBridge "GuardDuty Finding" from aws.guardduty
 };
 
 /// "s3_event", "s3_test_event", ... (for logs and metrics labels).
@@ -63,9 +64,13 @@ struct Notification {
   std::string sns_topic_arn;     ///< the envelope's TopicArn, when via_sns
   std::string sns_message_id;    ///< the envelope's MessageId, when via_sns
   std::vector<NotifiedObject> objects;      ///< S3 objects to fetch, in announcement order
-  /// CloudTrail records delivered inline (EventBridge `detail`), each as compact JSON text; they
-  /// are routed like records from a log file, without any S3 fetch.
+  /// Events delivered inline (EventBridge `detail`), each as compact JSON text; they are routed
+  /// like events from an object, without any S3 fetch: CloudTrail records (detail-type
+  /// "... via CloudTrail") and events of other sources (a GuardDuty finding).
   std::vector<std::string> inline_records;
+  /// Their EventBridge source: "aws.cloudtrail" for CloudTrail API-call events (whose own
+  /// `source` is the called service), else the event's `source` (e.g. "aws.guardduty").
+  std::string inline_source;
   std::vector<IgnoredRecord> ignored;       ///< records skipped on purpose (not ObjectCreated, ...)
 
   /// An s3:TestEvent: nothing to collect, acknowledge without noise.

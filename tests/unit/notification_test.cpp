@@ -117,6 +117,26 @@ TEST_CASE("EventBridge AWS API Call via CloudTrail carries the record inline", "
   CHECK(rec.at("eventName").as_string() == "CreateUser");
   CHECK(rec.at("eventSource").as_string() == "iam.amazonaws.com");
   CHECK(rec.at("eventID").as_string() == "a1b2c3d4-e5f6-4789-9abc-def012345678");
+  CHECK(n->inline_source == "aws.cloudtrail");
+}
+
+TEST_CASE("EventBridge GuardDuty Finding carries the finding inline, with its source", "[notification]") {
+  auto n = parse_notification(fixture("eventbridge-guardduty-finding.json"));
+  REQUIRE(n.has_value());
+  CHECK(n->format == NotificationFormat::eventbridge_guardduty);
+  CHECK(n->inline_source == "aws.guardduty");
+  REQUIRE(n->inline_records.size() == 1);
+  CHECK(boost::json::parse(n->inline_records[0]).as_object().contains("type"));
+  CHECK(to_string(n->format) == "eventbridge_guardduty");
+  // Other EventBridge sources stay unrecognised.
+  Diagnostics diag;
+  auto other = parse_notification(
+      R"({"version":"0","id":"1","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub",)"
+      R"("account":"123456789012","region":"eu-west-1","detail":{}})",
+      diag);
+  REQUIRE_FALSE(other.has_value());
+  CHECK(other.error() == notification_errc::unrecognised);
+  CHECK(diag.message.find("aws.securityhub") != std::string::npos);
 }
 
 TEST_CASE("Unrecognised and broken bodies are clear permanent errors quoting the body", "[notification]") {
@@ -130,8 +150,7 @@ TEST_CASE("Unrecognised and broken bodies are clear permanent errors quoting the
                         Case{"sns-envelope-text-message.json", notification_errc::not_json, "plain text"},
                         Case{"sns-subscription-confirmation.json", notification_errc::unrecognised, "SubscriptionConfirmation"},
                         Case{"s3-event-bad-escape.json", notification_errc::invalid_field, "Records[0].s3.object.key"},
-                        Case{"s3-event-missing-key.json", notification_errc::invalid_field, "Records[0].s3.object.key"},
-                        Case{"eventbridge-guardduty-finding.json", notification_errc::unrecognised, "GuardDuty Finding"}}) {
+                        Case{"s3-event-missing-key.json", notification_errc::invalid_field, "Records[0].s3.object.key"}}) {
     INFO(c.file);
     Diagnostics diag;
     auto n = parse_notification(fixture(c.file), diag);
