@@ -104,7 +104,11 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--retry-backoff", a.retry_backoff,
                  "Seconds a message is hidden after its first retryable failure (doubles per receive; default 5)");
   sub.add_option("--shutdown-grace", a.shutdown_grace, "Override run.shutdown_grace (seconds)");
-  sub.add_option("--objects-in-flight", a.objects_in_flight, "Override concurrency.objects_in_flight");
+  sub.add_option("--objects-in-flight", a.objects_in_flight,
+                 "Override concurrency.objects_in_flight: 'auto' (adapts to latency) or a fixed number")
+      ->check(CLI::IsMember({"auto"}) | CLI::PositiveNumber);
+  sub.add_option("--max-objects-in-flight", a.max_objects_in_flight,
+                 "Override concurrency.max_objects_in_flight (the adaptive limit's ceiling)");
   sub.add_option("--messages-in-flight", a.messages_in_flight, "Override concurrency.messages_in_flight");
   sub.add_option("--max-messages", a.max_messages, "Override sqs.max_messages: messages per receive (1..10)");
   sub.add_option("--metrics-listen", a.metrics_listen,
@@ -126,7 +130,13 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (a.wait_time >= 0) cfg->sqs.wait_time = std::chrono::seconds(a.wait_time);
   if (a.empty_polls >= 0) cfg->drain.empty_polls = a.empty_polls;
   if (a.shutdown_grace >= 0) cfg->run.shutdown_grace = std::chrono::seconds(a.shutdown_grace);
-  if (a.objects_in_flight > 0) cfg->concurrency.objects_in_flight = static_cast<std::size_t>(a.objects_in_flight);
+  if (a.objects_in_flight == "auto") {
+    cfg->concurrency.adaptive_objects_in_flight = true;
+  } else if (!a.objects_in_flight.empty()) {
+    cfg->concurrency.objects_in_flight = std::stoul(a.objects_in_flight);
+    cfg->concurrency.adaptive_objects_in_flight = false;
+  }
+  if (a.max_objects_in_flight > 0) cfg->concurrency.max_objects_in_flight = static_cast<std::size_t>(a.max_objects_in_flight);
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;

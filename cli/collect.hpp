@@ -18,7 +18,8 @@ struct CollectArgs {
   int empty_polls = -1;           ///< drain: override drain.empty_polls, -1 = config
   int retry_backoff = -1;         ///< override the minimum retry backoff (s), -1 = default 5
   int shutdown_grace = -1;        ///< override run.shutdown_grace (s), -1 = config
-  int objects_in_flight = -1;     ///< override concurrency.objects_in_flight
+  std::string objects_in_flight;  ///< override concurrency.objects_in_flight: "auto" or N; empty = config
+  int max_objects_in_flight = -1; ///< override concurrency.max_objects_in_flight
   int messages_in_flight = -1;    ///< override concurrency.messages_in_flight
   int max_messages = -1;          ///< override sqs.max_messages
   std::string metrics_listen;     ///< override metrics.listen

@@ -2,6 +2,8 @@
 // events and shutdown, as coroutines on one executor.
 #include "ctsqs/collector.hpp"
 
+#include "ctsqs/adaptive_concurrency.hpp"
+
 #include "collector_async.hpp"
 #include "collector_sink_worker.hpp"
 
@@ -47,6 +49,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         planner_(std::move(p)),
         msg_slots_(ex, opts_.messages_in_flight),
         obj_slots_(ex, opts_.objects_in_flight),
+        adaptive_(AdaptiveConcurrencyOptions{.initial = opts_.objects_in_flight,
+                                             .min = 1,
+                                             .max = std::max(opts_.objects_in_flight, opts_.max_objects_in_flight)}),
         changed_(ex) {
     if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
   }
@@ -72,6 +77,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
 
   AsyncSemaphore msg_slots_;
   AsyncSemaphore obj_slots_;
+  AdaptiveConcurrency adaptive_;
   AsyncEvent changed_;  // something finished: receivers/async_run re-check their conditions
 
   std::map<std::uint64_t, InFlight> in_flight_;
@@ -306,9 +312,22 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     co_return result<void>{};
   }
 
+  /// Feeds an object's latency to the adaptive limit and applies the limit it gives.
+  void adapt_objects_in_flight(AdaptiveConcurrency::clock::time_point started, const error_code& ec) {
+    if (!opts_.adaptive_objects_in_flight) return;
+    const auto now = AdaptiveConcurrency::clock::now();
+    // Permanent failures (a corrupt object) and cancellation say nothing about load.
+    const bool retryable = ec && ec != make_error_code(client_errc::cancelled) && is_retryable_failure(ec);
+    if (ec && !retryable) return;
+    adaptive_.completed(now - started, retryable, now);
+    obj_slots_.set_capacity(adaptive_.limit());
+    metrics_.objects_in_flight_limit.store(adaptive_.limit(), std::memory_order_relaxed);
+  }
+
   asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag) {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
-    metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed);
+    const auto started = AdaptiveConcurrency::clock::now();
+    adaptive_.started(metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
     auto st = std::make_shared<FetchState>();
     st->decoder = decoders_(obj, {});
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
@@ -330,6 +349,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
     metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
     obj_slots_.release();
+    adapt_objects_in_flight(started, ec);
     metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
     if (ec) {
       metrics_.objects_failed.fetch_add(1, std::memory_order_relaxed);

@@ -154,6 +154,8 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOpt
   co.collector_id = cfg.id;
   co.messages_in_flight = cfg.concurrency.messages_in_flight;
   co.objects_in_flight = cfg.concurrency.objects_in_flight;
+  co.adaptive_objects_in_flight = cfg.concurrency.adaptive_objects_in_flight;
+  co.max_objects_in_flight = cfg.concurrency.max_objects_in_flight;
   co.receives_in_flight = cfg.concurrency.receives_in_flight;
   co.max_messages_per_receive = cfg.sqs.max_messages;
   co.visibility_timeout = cfg.sqs.visibility_timeout;

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -19,7 +20,8 @@ namespace asio = boost::asio;
 /// (acquire then returns false).
 class AsyncSemaphore {
  public:
-  AsyncSemaphore(asio::any_io_executor ex, std::size_t count) : ex_(std::move(ex)), count_(count) {}
+  AsyncSemaphore(asio::any_io_executor ex, std::size_t count)
+      : ex_(std::move(ex)), count_(count), capacity_(count) {}
 
   /// Take one unit; false when the semaphore was closed while waiting.
   asio::awaitable<bool> acquire() {
@@ -44,6 +46,9 @@ class AsyncSemaphore {
   }
 
   void release(std::size_t n = 1) {
+    const auto repaid = std::min(debt_, n);  // units taken back by a smaller capacity
+    debt_ -= repaid;
+    n -= repaid;
     while (n > 0 && !waiters_.empty()) {
       auto w = waiters_.front();
       waiters_.pop_front();
@@ -61,6 +66,26 @@ class AsyncSemaphore {
   }
 
   std::size_t available() const noexcept { return count_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  /// Changes the number of units: more wakes waiters at once; fewer takes free units back
+  /// and the rest as holders release them.
+  void set_capacity(std::size_t n) {
+    if (n > capacity_) {
+      auto add = n - capacity_;
+      const auto repaid = std::min(debt_, add);
+      debt_ -= repaid;
+      add -= repaid;
+      capacity_ = n;
+      release(add);
+    } else if (n < capacity_) {
+      const auto cut = capacity_ - n;
+      const auto now = std::min(count_, cut);
+      count_ -= now;
+      debt_ += cut - now;
+      capacity_ = n;
+    }
+  }
 
  private:
   struct Waiter {
@@ -70,6 +95,8 @@ class AsyncSemaphore {
   };
   asio::any_io_executor ex_;
   std::size_t count_;
+  std::size_t capacity_;
+  std::size_t debt_ = 0;  ///< units to swallow from future releases after a shrink
   bool closed_ = false;
   std::deque<std::shared_ptr<Waiter>> waiters_;
 };

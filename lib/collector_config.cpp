@@ -620,7 +620,18 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
   if (auto o = r.object("concurrency")) {
     constexpr std::int64_t max = 100000;
     if (auto v = o->integer("messages_in_flight", 1, max)) c.concurrency.messages_in_flight = static_cast<std::size_t>(*v);
-    if (auto v = o->integer("objects_in_flight", 1, max)) c.concurrency.objects_in_flight = static_cast<std::size_t>(*v);
+    if (auto* v = o->take("objects_in_flight"); v && v->is_string()) {
+      if (v->get_string() != "auto")
+        fail(o->child("objects_in_flight"),
+                "expected \"auto\" or an integer between 1 and " + std::to_string(max) + ", got " +
+                    shown(v->get_string()));
+      c.concurrency.adaptive_objects_in_flight = true;
+    } else if (auto n = o->integer("objects_in_flight", 1, max)) {
+      c.concurrency.objects_in_flight = static_cast<std::size_t>(*n);
+      c.concurrency.adaptive_objects_in_flight = false;
+    }
+    if (auto v = o->integer("max_objects_in_flight", 1, max))
+      c.concurrency.max_objects_in_flight = static_cast<std::size_t>(*v);
     if (auto v = o->integer("receives_in_flight", 1, 1000)) c.concurrency.receives_in_flight = static_cast<std::size_t>(*v);
     o->finish();
   }
@@ -1222,8 +1233,12 @@ std::string describe(const CollectorConfig& c) {
     if (!d.cert_file.empty()) os << " cert " << d.cert_file;
   }
   os << '\n';
-  os << "  concurrency: messages " << c.concurrency.messages_in_flight << ", objects "
-     << c.concurrency.objects_in_flight << ", receives " << c.concurrency.receives_in_flight << '\n';
+  os << "  concurrency: messages " << c.concurrency.messages_in_flight << ", objects ";
+  if (c.concurrency.adaptive_objects_in_flight)
+    os << "auto (from " << c.concurrency.objects_in_flight << ", at most " << c.concurrency.max_objects_in_flight << ")";
+  else
+    os << c.concurrency.objects_in_flight;
+  os << ", receives " << c.concurrency.receives_in_flight << '\n';
   os << "  sqs: wait " << secs(c.sqs.wait_time) << ", max " << c.sqs.max_messages << " messages, visibility "
      << secs(c.sqs.visibility_timeout) << " extended every " << secs(c.sqs.visibility_extension_interval) << '\n';
   os << "  on permanent error: "

@@ -79,6 +79,7 @@ MetricsSnapshot Metrics::snapshot() const {
   s.sink_failures = ld(sink_failures);
   s.messages_in_flight = ld(messages_in_flight);
   s.objects_in_flight = ld(objects_in_flight);
+  s.objects_in_flight_limit = ld(objects_in_flight_limit);
   s.queue_lag_ms = queue_lag_ms.load(std::memory_order_relaxed);
   if (auto ms = last_event_unix_ms.load(std::memory_order_relaxed); ms > 0)
     s.last_event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
@@ -128,6 +129,8 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
   counter("sink_failures_total", "Failed sink writes or flushes.", s.sink_failures);
   series("messages_in_flight", "gauge", "Messages being worked on.", static_cast<double>(s.messages_in_flight));
   series("objects_in_flight", "gauge", "Objects being fetched and decoded.", static_cast<double>(s.objects_in_flight));
+  series("objects_in_flight_limit", "gauge", "Adaptive limit on objects in flight (0: fixed).",
+         static_cast<double>(s.objects_in_flight_limit));
   series("queue_lag_seconds", "gauge", "Age of the last message received (now - SentTimestamp); -1 unknown.",
          s.queue_lag_ms < 0 ? -1.0 : static_cast<double>(s.queue_lag_ms) / 1000.0);
   series("last_event_timestamp_seconds", "gauge", "Unix time of the last delivered event; 0 none.",
@@ -147,6 +150,7 @@ std::string format_progress(const MetricsSnapshot& now, const MetricsSnapshot& p
                      human(static_cast<double>(now.bytes_fetched), "B") + ", lag " + lag_text(now.queue_lag_ms) +
                      ", in flight " + std::to_string(now.messages_in_flight) + " msg/" +
                      std::to_string(now.objects_in_flight) + " obj";
+  if (now.objects_in_flight_limit) line += " (limit " + std::to_string(now.objects_in_flight_limit) + ")";
   if (now.messages_failed + now.objects_failed + now.sqs_errors + now.sink_failures > 0)
     line += ", failures " + std::to_string(now.messages_failed) + " msg/" + std::to_string(now.objects_failed) +
             " obj/" + std::to_string(now.sqs_errors) + " sqs/" + std::to_string(now.sink_failures) + " sink";

@@ -75,7 +75,12 @@ struct PermanentFailurePolicy {
 struct CollectorOptions {
   std::string collector_id;               ///< carried by heartbeat events and metrics
   std::size_t messages_in_flight = 32;    ///< messages received and not yet deleted/released
-  std::size_t objects_in_flight = 8;      ///< objects fetched/decoded at once
+  /// Objects fetched/decoded at once: the fixed number, or with `adaptive_objects_in_flight`
+  /// the starting point of a limit that follows the objects' latency (AdaptiveConcurrency)
+  /// between 1 and `max_objects_in_flight`.
+  std::size_t objects_in_flight = 8;
+  bool adaptive_objects_in_flight = true;
+  std::size_t max_objects_in_flight = 64;
   std::size_t receives_in_flight = 2;     ///< concurrent ReceiveMessage long polls
   /// Largest MaxNumberOfMessages of one receive; each receive asks for at most what fits in
   /// `messages_in_flight` at that moment.

@@ -43,8 +43,12 @@ struct OutputsConfig {
 
 /// `ctsqs.concurrency`: bounds on work in flight.
 struct ConcurrencyConfig {
-  std::size_t messages_in_flight = 32;  ///< SQS messages received and not yet acked/released
-  std::size_t objects_in_flight = 8;    ///< S3 objects being fetched/decoded at once
+  std::size_t messages_in_flight = 128;  ///< SQS messages received and not yet acked/released
+  /// S3 objects being fetched/decoded at once: `"auto"` (adaptive, starting at 8, default) or a
+  /// fixed number.
+  std::size_t objects_in_flight = 8;
+  bool adaptive_objects_in_flight = true;
+  std::size_t max_objects_in_flight = 64;  ///< the adaptive limit's ceiling
   std::size_t receives_in_flight = 2;   ///< concurrent ReceiveMessage long polls
 };
 
