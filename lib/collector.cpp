@@ -15,6 +15,7 @@
 
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -93,6 +94,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<asio::cancellation_signal>> receive_cancels_;
   error_code receive_error_;             // drain gave up receiving
   std::string receive_error_message_;
+  std::optional<steady::time_point> drain_wait_until_;  // the queue reported messages left: poll until then
+  std::string drain_incomplete_;
 
   void log(const std::string& s) { opts_.log(s); }
 
@@ -475,6 +478,46 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // ------------------------------------------------------------------ end of a drain
+  // The polls came back empty; SQS must agree before the drain says "drained". Messages handed
+  // out in an answer that never arrived (a lost connection, a batch rejected for one bad MD5) are
+  // in flight and come back when their visibility timeout ends: poll on until then. true: over.
+  asio::awaitable<bool> drain_confirmed() {
+    Diagnostics diag;
+    auto c = co_await queue_.async_queue_counts(diag);
+    if (!c) {
+      drain_incomplete_ = "could not read the queue's message counts (" + c.error().message() +
+                          (diag.empty() ? "" : " — " + to_string(diag)) + ")";
+      log("ctsqs: drain: " + drain_incomplete_);
+      co_return true;
+    }
+    if (c->empty()) co_return true;
+    const std::string left = std::to_string(c->visible) + " visible, " + std::to_string(c->in_flight) +
+                             " in flight, " + std::to_string(c->delayed) + " delayed";
+    const auto now = steady::now();
+    if (!drain_wait_until_) {
+      const auto bound = std::max(opts_.visibility_timeout, c->visibility_timeout.value_or(std::chrono::seconds(0))) +
+                         std::chrono::seconds(5);
+      drain_wait_until_ = now + bound;
+      log("ctsqs: drain: the polls came back empty but the queue reports " + left + "; polling on for up to " +
+          std::to_string(bound.count()) + " s");
+    }
+    if (now >= *drain_wait_until_) {
+      drain_incomplete_ = "the queue still reports " + left + " message(s)";
+      log("ctsqs: drain: giving up: " + drain_incomplete_);
+      co_return true;
+    }
+    co_await sleep_for(std::chrono::seconds(1));
+    co_return false;
+  }
+
+  void start_receivers() {
+    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
+      ++receivers_;
+      asio::co_spawn(ex_, receiver(), asio::detached);
+    }
+  }
+
   // ------------------------------------------------------------------ stop
   void on_stop() {
     if (stopping_) return;
@@ -543,16 +586,18 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     sink_worker_->start();
     asio::co_spawn(ex_, extender(), asio::detached);
     if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
-    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
-      ++receivers_;
-      asio::co_spawn(ex_, receiver(), asio::detached);
-    }
+    start_receivers();
     // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
     // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
     for (;;) {
       const bool work = workers_ > 0 || deleting_ || !delete_queue_.empty();
-      if (!work && (receivers_ == 0 || stopping_)) break;
+      if (!work && (receivers_ == 0 || stopping_)) {
+        if (stopping_ || receive_error_ || !drain_done() || co_await drain_confirmed() || stopping_) break;
+        consecutive_empty_ = 0;
+        start_receivers();
+        continue;
+      }
       if (work && stopping_ && grace_expired_) {
         grace_over = true;
         break;
@@ -583,6 +628,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     res.abandoned = grace_over;
     res.receive_error = receive_error_;
     res.receive_error_message = receive_error_message_;
+    res.drain_incomplete = drain_incomplete_;
     co_return res;
   }
 };

@@ -86,7 +86,9 @@ struct CollectorOptions {
   PermanentFailurePolicy on_permanent_failure;
   bool ack_messages = true;               ///< false: never delete (the message comes back)
   /// Drain mode: stop once this many consecutive long polls came back empty while nothing was
-  /// in flight. 0 = run until request_stop().
+  /// in flight and the queue's counts (MessageQueue::async_queue_counts) say it is empty;
+  /// messages it reports in flight elsewhere are waited for up to the visibility timeout (the
+  /// larger of `visibility_timeout` and the queue's). 0 = run until request_stop().
   int drain_empty_polls = 0;
   /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
   std::chrono::seconds shutdown_grace{30};
@@ -139,7 +141,14 @@ struct CollectorResult {
   /// a missing queue, or a retryable one 8 times in a row) and the drain gave up.
   error_code receive_error;
   std::string receive_error_message;  ///< its detail
-  bool clean() const noexcept { return permanent_failures == 0 && unfinished == 0 && !receive_error; }
+  /// Drain mode only: empty when SQS confirmed, as the drain ended, that the queue held nothing
+  /// (none visible, in flight or delayed). Otherwise what was left, e.g. "3 in flight" (messages
+  /// handed out in a receive answer that never arrived stay hidden until their visibility timeout
+  /// ends; the drain polls on up to that long), or why the counts could not be read.
+  std::string drain_incomplete;
+  bool clean() const noexcept {
+    return permanent_failures == 0 && unfinished == 0 && !receive_error && drain_incomplete.empty();
+  }
 };
 
 /// The pipeline. Runs on one executor (single-threaded io_context); the sink is driven from a

@@ -1,0 +1,75 @@
+// Integration: faults after the emulator acted (the gate's `lose`, `cutAfterBytes`, `dropRange`)
+// and outages, against `ctsqs drain` through the gate: a drain exits 0 only when the queue is
+// empty with nothing in flight, and nothing is deleted or delivered twice mid-stream for it.
+#include "collector_helpers.hpp"
+
+#include "catch.hpp"
+
+using namespace ctsqs::test;
+
+namespace {
+
+const std::string kExternalId = "ext-it-lost";
+
+struct Drained {
+  int exit_code = -1;
+  Delivered delivered;
+  std::string log;
+};
+
+Drained drain_queue(const Peers& peers, const TempDir& tmp, const std::string& queue, const std::string& name,
+                    const std::vector<std::string>& extra = {}, const std::string& ctsqs_extra = "") {
+  const auto cfg = tmp.path / (name + ".json");
+  write_text(cfg, collector_config(peers, queue, kExternalId, ctsqs_extra));
+  const auto out = tmp.path / ("out-" + name);
+  Drained d;
+  d.exit_code = run_drain(cfg, out, tmp.path, extra, name);
+  d.log = read_file(tmp.path / (name + ".err"));
+  read_delivered(out, d.delivered);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("collector: a lost ReceiveMessage answer is waited for, delivered, and only then the drain exits 0",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  const auto seeded = seed_or_throw(peers, {"--files", "4", "--records", "10", "--routes", "s3", "--drop-test-events"});
+  const auto ids = seeded_event_ids(peers, seeded);
+  REQUIRE(ids.size() == 40);
+  // SQS hands the messages out, the answer never arrives: they stay in flight for the
+  // visibility timeout (30 s in this config) while the next polls come back empty.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"ReceiveMessage","lose":true,"times":1}])");
+  TempDir tmp;
+  const auto d = drain_queue(peers, tmp, "ct-s3-events", "lost", {"--max-messages", "10", "--messages-in-flight", "10"});
+  INFO(d.log);
+  CHECK(d.exit_code == 0);
+  CHECK(d.log.find("in flight") != std::string::npos);
+  CHECK(d.delivered.by_event_id.size() == ids.size());
+  for (auto& id : ids) CHECK(d.delivered.by_event_id.count(id) == 1);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+  auto stats = boost::json::parse(peers.gate_stats()).as_object();
+  CHECK(stats.at("faultsInjected").as_int64() == 1);
+}
+
+TEST_CASE("collector: a drain that ends with messages still in flight elsewhere exits 1 saying so",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  create_queue(peers, "ct-held");
+  send_message(peers, "ct-held", R"({"Event":"s3:TestEvent","Service":"Amazon S3"})");
+  // Another consumer holds the message for longer than the drain waits (visibility 30 s + 5 s).
+  auto got = fauxqs_call(peers, "ReceiveMessage",
+                         {{"QueueUrl", fauxqs_queue_url(peers, "ct-held")}, {"VisibilityTimeout", 300}}, "ct-held");
+  REQUIRE(got.at("Messages").as_array().size() == 1);
+  TempDir tmp;
+  const auto started = std::chrono::steady_clock::now();
+  const auto d = drain_queue(peers, tmp, "ct-held", "held");
+  INFO(d.log);
+  CHECK(d.exit_code == 1);
+  CHECK(d.log.find("is not drained: the queue still reports 0 visible, 1 in flight, 0 delayed") != std::string::npos);
+  // It waited out the visibility timeout before giving up, and not much longer.
+  const auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took >= std::chrono::seconds(30));
+  CHECK(took < std::chrono::seconds(90));
+  CHECK(queue_depth(peers, "ct-held") == std::pair<long, long>{0, 1});
+}
