@@ -380,7 +380,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   }
   if (drain) {
     if (rt.result.receive_error) {
-      std::cerr << cmd << ": cannot receive from " << cfg->queue_url << ": " << rt.result.receive_error_message
+      std::cerr << cmd << ": gave up on " << cfg->queue_url << ": " << rt.result.receive_error_message
                 << "\n";
       // Permissions, credentials or a wrong queue are configuration problems.
       return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;

@@ -94,6 +94,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<asio::cancellation_signal>> receive_cancels_;
   error_code receive_error_;             // drain gave up receiving
   std::string receive_error_message_;
+  steady::time_point pause_until_{};  // receives wait until then (environment failing)
+  int pause_streak_ = 0;
   std::optional<steady::time_point> drain_wait_until_;  // the queue reported messages left: poll until then
   std::string drain_incomplete_;
 
@@ -113,6 +115,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     while (!stopping_ && !drain_done() && !receive_error_) {
       // Room for at least one message (messages_in_flight bound), then as much of a batch as is
       // free right now; never hold slots while waiting for more (receivers would deadlock).
+      if (steady::now() < pause_until_) {
+        // The environment is failing: wait before taking more messages (a stop cuts this short).
+        asio::steady_timer pause(ex_, pause_until_);
+        co_await pause.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+        continue;
+      }
       if (!co_await msg_slots_.acquire()) break;
       std::size_t slots = 1;
       while (slots < batch && msg_slots_.try_acquire()) ++slots;
@@ -153,7 +161,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         if (opts_.drain_empty_polls > 0 && (!is_retryable_failure(r.error()) || error_streak >= 8)) {
           if (!receive_error_) {
             receive_error_ = r.error();
-            receive_error_message_ = what;
+            receive_error_message_ = "ReceiveMessage failed: " + what;
           }
           break;
         }
@@ -257,17 +265,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           const error_code ec = co_await fetch_object(obj, d);
           if (!ec) continue;
           if (abandoned_) co_return MessageOutcome::retryable_failure;
-          if (is_retryable_failure(ec)) {
+          if (!is_message_failure(ec)) {
+            // Not the message's fault: it comes back, uncounted, and the collector pauses.
+            const bool environment = !is_retryable_failure(ec);
             log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + "): will retry: " +
-                (d.message.empty() ? ec.message() : to_string(d)));
+                (d.message.empty() ? ec.message() : to_string(d)) +
+                (environment ? " (a failure of the collector's environment, not of the message: it does not count "
+                               "towards on_permanent_error)"
+                             : ""));
+            if (ec != client_errc::cancelled) pause_receives(ec, d.message.empty() ? ec.message() : to_string(d));
             retry = true;
             break;  // the message comes back anyway
           }
+          pause_streak_ = 0;
           log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + ", receive " +
               std::to_string(m.receive_count) + "): permanent failure: " + (d.message.empty() ? ec.message() : to_string(d)));
           permanent = true;
         }
         if (retry) co_return MessageOutcome::retryable_failure;
+        pause_streak_ = 0;
         auto b = co_await sink_worker_->barrier(since);
         if (!b) {
           log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
@@ -284,6 +300,27 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       co_return MessageOutcome::retryable_failure;
     }
     co_return MessageOutcome::delivered;
+  }
+
+  // An object failed for a reason outside the message (credentials, signature, access, network,
+  // 5xx): receiving more messages now would only fail them too. Receivers wait until
+  // pause_until_, the backoff doubling per failure that comes after a pause ended.
+  void pause_receives(const error_code& ec, const std::string& what) {
+    const auto now = steady::now();
+    if (now < pause_until_) return;  // failures of work begun before the pause: same outage
+    ++pause_streak_;
+    // A drain is a one-shot: it gives up after 8 pauses in a row without an object read, as on
+    // receive errors; the messages stay in the queue.
+    if (opts_.drain_empty_polls > 0 && pause_streak_ >= 8 && !receive_error_) {
+      receive_error_ = ec;
+      receive_error_message_ = "objects could not be read 8 times in a row for reasons that are not the messages' own; the last: " + what;
+      log("ctsqs: drain: giving up: " + receive_error_message_);
+      return;
+    }
+    const auto d = retry_backoff(pause_streak_, opts_.retry_backoff_min, opts_.retry_backoff_max);
+    pause_until_ = now + d;
+    log("ctsqs: pausing receives for " + std::to_string(d.count()) + " s after a failure that is not the message's (" +
+        ec.message() + ")");
   }
 
   // State of one object fetch, shared with the chunk handler.

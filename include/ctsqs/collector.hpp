@@ -62,7 +62,8 @@ PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const Service
 struct PermanentFailurePolicy {
   /// 0: never delete them; they come back after `retry_backoff` until the queue's redrive
   /// policy moves them to its dead-letter queue (default). N > 0: delete a message once it
-  /// was received N times (its failure is logged each time).
+  /// was received N times and failed for a reason of its own (is_message_failure) on that
+  /// receive (its failure is logged each time); failures of the environment never delete.
   int delete_after_receives = 0;
 };
 
@@ -106,8 +107,8 @@ result<void> validate(const CollectorOptions& options, Diagnostics& diag);
 enum class MessageOutcome {
   delivered,          ///< every event accepted by the sink and flushed
   ignored,            ///< nothing to deliver (test event, no objects)
-  retryable_failure,  ///< network, throttling, 5xx, sink failure: try again later
-  permanent_failure,  ///< object gone, access denied, not CloudTrail, corrupt, unrecognised body
+  retryable_failure,  ///< network, throttling, 5xx, sink failure, the environment: try again later
+  permanent_failure,  ///< the message's own: object gone, not CloudTrail, corrupt, unrecognised body
 };
 
 /// What to do with a message after its work ended.
@@ -128,6 +129,14 @@ std::chrono::seconds retry_backoff(int receive_count, std::chrono::seconds min, 
 /// permanent (not found, access denied, undecodable content, unrecognised notification).
 bool is_retryable_failure(const error_code& ec);
 
+/// Whether an object's failure belongs to the message or its object — undecodable content, the
+/// object or bucket gone (NoSuchKey, NoSuchBucket), an archived object, an object over the
+/// caps — and may count as the message's permanent failure. Every other failure (credentials
+/// that cannot be obtained, a refused signature, access denied, TLS, DNS, a proxy, 5xx after
+/// retries) is the collector's environment: it never counts towards `delete_after_receives`;
+/// the message is released for a retry and the collector pauses its receives.
+bool is_message_failure(const error_code& ec);
+
 /// How a run ended.
 struct CollectorResult {
   std::uint64_t permanent_failures = 0;  ///< messages with a permanent failure (each receipt)
@@ -138,7 +147,8 @@ struct CollectorResult {
   /// stop the io_context (their coroutines never complete).
   bool abandoned = false;
   /// Drain mode only: receiving failed for good (a non-retryable error such as AccessDenied or
-  /// a missing queue, or a retryable one 8 times in a row) and the drain gave up.
+  /// a missing queue, or a retryable one 8 times in a row), or objects could not be read after
+  /// 8 pauses in a row for failures that are not the messages' own, and the drain gave up.
   error_code receive_error;
   std::string receive_error_message;  ///< its detail
   /// Drain mode only: empty when SQS confirmed, as the drain ended, that the queue held nothing

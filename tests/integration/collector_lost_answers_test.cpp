@@ -73,3 +73,29 @@ TEST_CASE("collector: a drain that ends with messages still in flight elsewhere 
   CHECK(took < std::chrono::seconds(90));
   CHECK(queue_depth(peers, "ct-held") == std::pair<long, long>{0, 1});
 }
+
+TEST_CASE("collector: an outage longer than delete_after_receives receives deletes nothing and ends delivered",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  // A redrive policy that leaves the messages in the queue for the whole outage.
+  const auto seeded = seed_or_throw(
+      peers, {"--files", "2", "--records", "10", "--routes", "s3", "--drop-test-events", "--max-receive-count", "20"});
+  const auto ids = seeded_event_ids(peers, seeded);
+  REQUIRE(ids.size() == 20);
+  // S3 refuses every signature for the first 8 GetObjects: each message is received 4 times or
+  // more before its object can be read; the policy would delete it on its 2nd receive.
+  peers.gate_add_faults(
+      R"([{"service":"s3","status":403,"code":"SignatureDoesNotMatch","message":"outage","times":8}])");
+  TempDir tmp;
+  const auto d = drain_queue(peers, tmp, "ct-s3-events", "outage", {"--retry-backoff", "1", "--empty-polls", "3"},
+                             R"("on_permanent_error":{"delete_after_receives":2})");
+  INFO(d.log);
+  auto stats = boost::json::parse(peers.gate_stats()).as_object();
+  CHECK(stats.at("faultsInjected").as_int64() == 8);
+  CHECK(d.exit_code == 0);
+  CHECK(d.log.find("not of the message") != std::string::npos);
+  CHECK(d.log.find("pausing receives") != std::string::npos);
+  CHECK(d.delivered.by_event_id.size() == ids.size());
+  for (auto& id : ids) CHECK(d.delivered.by_event_id.count(id) >= 1);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
