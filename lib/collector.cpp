@@ -236,7 +236,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
     switch (plan->kind) {
       case MessagePlan::Kind::test_event:
+        log("ctsqs: message " + m.message_id + ": a test message (" + plan->note + "): deleted without delivery");
+        co_return MessageOutcome::ignored;
       case MessagePlan::Kind::nothing:
+        log("ctsqs: message " + m.message_id + ": nothing to collect (" + plan->note + "): deleted");
         co_return MessageOutcome::ignored;
       case MessagePlan::Kind::inline_records: {
         std::string doc = "{\"Records\":[";

@@ -30,14 +30,14 @@ struct MessagePlan {
   enum class Kind {
     objects,         ///< fetch and decode these S3 objects
     inline_records,  ///< the events are in the message itself (EventBridge "AWS API Call via CloudTrail")
-    test_event,      ///< `s3:TestEvent`: acknowledge quietly
-    nothing,         ///< a valid notification announcing nothing to collect (e.g. ObjectRemoved)
+    test_event,      ///< `s3:TestEvent`, CloudTrail's validation message: acknowledged (logged)
+    nothing,         ///< a valid S3 notification announcing nothing to collect (e.g. ObjectRemoved): acknowledged (logged)
   };
   Kind kind = Kind::nothing;
   std::vector<ObjectRef> objects;
   /// For inline_records: each element is one CloudTrail record as JSON text.
   std::vector<std::string> inline_records;
-  std::string note;  ///< for `nothing`: why (logged at debug level)
+  std::string note;  ///< for `nothing`: why; for `test_event`: which (both logged)
 };
 
 /// Turns a message into a plan; an error is a permanent failure of the message (unrecognised
