@@ -12,6 +12,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ctsqs {
 
@@ -55,6 +56,13 @@ std::string redirect_region(const error_code& ec, const Diagnostics& diag);
 result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
                                        std::uint64_t offset, Diagnostics& diag);
 
+/// Whether the answer to a resumed GetObject (Range from `offset`) may be handed on, judged from
+/// its status and headers before any body byte: a 206 may; a 200 is the whole object (a server
+/// or proxy ignored the Range) and may only when its ETag is `etag` (then its first `offset`
+/// bytes must be skipped). Otherwise `invalid_argument` with `why` saying what came back.
+result<void> check_resumed_answer(const HttpResponse& head, std::string_view etag, std::uint64_t offset,
+                                  std::string& why);
+
 /// Settings of an S3ObjectStore.
 struct S3ObjectStoreOptions {
   bool force_path_style = false;  ///< always path-style (also automatic for IP endpoints, dotted buckets)
@@ -67,6 +75,10 @@ struct S3ObjectStoreOptions {
 /// ObjectStore over S3 GetObject through an AwsClient: the bucket's own region, virtual-hosted
 /// or path-style addressing, one PermanentRedirect followed, KMS hint on AccessDenied, body
 /// streamed and resumed with Range + If-Match after a broken connection.
+///
+/// A resume answered 200 (the Range ignored) is recognised from its status before any byte is
+/// handed on: with the ETag read so far its first bytes are skipped, with another (or none) the
+/// fetch fails retryably like a 412.
 ///
 /// A resume answered 412 (the object was overwritten since the notification) fails the fetch
 /// with client_errc::io_error, a retryable failure: the pipeline redoes the whole message from

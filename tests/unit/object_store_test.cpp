@@ -61,3 +61,25 @@ TEST_CASE("object store: a resume without an ETag is refused, naming the object"
   CHECK(d.message.find("s3://bucket/k.json.gz") != std::string::npos);
   CHECK(d.message.find("ETag") != std::string::npos);
 }
+
+TEST_CASE("object store: a resumed answer is judged from its status and ETag before any byte", "[object_store]") {
+  std::string why;
+  HttpResponse h;
+  h.status = 206;
+  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
+  // 200: the Range was ignored; the whole object is usable only if it is the same one.
+  h.status = 200;
+  h.headers = {{"ETag", "\"etag-1\""}};
+  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
+  CHECK(check_resumed_answer(h, "\"etag-1\"", 1000, why));
+  h.headers = {{"ETag", "\"etag-2\""}};
+  CHECK_FALSE(check_resumed_answer(h, "etag-1", 1000, why));
+  CHECK(why.find("HTTP 200 with the whole object") != std::string::npos);
+  CHECK(why.find("etag-2") != std::string::npos);
+  CHECK(why.find("byte 1000") != std::string::npos);
+  HttpResponse none;
+  none.status = 200;
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
+  none.status = 204;
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
+}
