@@ -25,7 +25,7 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
     plan.kind = MessagePlan::Kind::objects;
     for (auto& o : n->objects)
       plan.objects.push_back(ObjectRef{std::move(o.bucket), std::move(o.key), std::move(o.region), o.size.value_or(0),
-                                       std::move(o.etag)});
+                                       std::move(o.etag), std::move(o.version_id)});
     return plan;
   }
   plan.kind = MessagePlan::Kind::nothing;

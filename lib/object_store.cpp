@@ -67,10 +67,10 @@ std::string redirect_region(const error_code& ec, const Diagnostics& diag) {
 
 result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
                                        std::uint64_t offset, Diagnostics& diag) {
-  if (offset > 0 && object.etag.empty()) {
+  if (offset > 0 && object.etag.empty() && object.version_id.empty()) {
     diag.message = "s3://" + object.bucket + "/" + object.key +
                    ": cannot resume at byte " + std::to_string(offset) +
-                   " without the object's ETag (the rest could come from another version)";
+                   " without the object's ETag or version id (the rest could come from another version)";
     return make_error_code(client_errc::invalid_argument);
   }
   s3::GetObjectParams gp;
@@ -79,7 +79,8 @@ result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& 
   gp.key = object.key;
   gp.force_path_style = force_path_style;
   gp.range_start = offset;
-  if (offset > 0) gp.if_match = object.etag;
+  gp.if_match = object.etag;
+  gp.version_id = object.version_id;
   return s3::make_get_object_request(gp, diag);
 }
 
@@ -133,7 +134,7 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
       co_return make_error_code(client_errc::io_error);
     }
     const error_code ec = resp.error();
-    if (resume > 0 && (d.http_status == 412 || d.aws_code == "PreconditionFailed")) {
+    if (offset > 0 && (d.http_status == 412 || d.aws_code == "PreconditionFailed")) {
       // If-Match failed: the object was overwritten after the first part was read.
       diag = d;
       diag.message = name + ": changed while it was being read (HTTP 412 on the resumed GetObject with If-Match " +
@@ -141,8 +142,15 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
                      std::to_string(offset) + " bytes may be delivered twice";
       co_return make_error_code(client_errc::io_error);
     }
+    if (d.http_status == 412 || d.aws_code == "PreconditionFailed") {
+      // The object announced is no longer there: overwritten since the notification.
+      diag = d;
+      diag.message = name + ": is not the object the notification announced (HTTP 412 with If-Match " +
+                     object.etag + "): it was overwritten since; that version cannot be read";
+      co_return make_error_code(aws_errc::no_such_key);
+    }
     if (delivered > 0 && is_retryable(ec) && resume < options_.resume_attempts) {
-      if (!object.etag.empty()) continue;
+      if (!object.etag.empty() || !object.version_id.empty()) continue;
       // No ETag to resume safely: fail retryably, the message is redone from the start.
       diag = d;
       diag.message = name + ": transfer broke at byte " + std::to_string(offset) + " (" +

@@ -24,9 +24,12 @@ struct ObjectRef {
   std::string key;      ///< already URL-decoded (as stored in S3)
   std::string region;   ///< the bucket's region from the notification; empty = the client's
   std::uint64_t size = 0;  ///< announced size, 0 when unknown
-  /// ETag from the notification, "" when not given. A fetch broken in the middle is resumed
-  /// only with it (If-Match), so the rest cannot come from another version of the object.
+  /// ETag from the notification, "" when not given. Sent as If-Match on every GetObject of the
+  /// object, so no part can come from another version of it.
   std::string etag;
+  /// versionId from the notification (versioned buckets), "" when not given. Sent as
+  /// `?versionId=` on every GetObject: the announced version is read even if overwritten since.
+  std::string version_id;
 };
 
 /// Receives an object's bytes chunk by chunk; the next chunk is not read until the returned
@@ -49,10 +52,12 @@ class ObjectStore {
 /// Diagnostics came from the AWS client (it reports S3's `x-amz-bucket-region` there), or "".
 std::string redirect_region(const error_code& ec, const Diagnostics& diag);
 
-/// The GetObject request of one attempt of a fetch. `offset` > 0 resumes: `Range: bytes=<offset>-`
-/// and `If-Match: <object.etag>`, so S3 answers 412 instead of bytes of an object overwritten in
-/// between. A resume without an ETag is refused (invalid_argument, diag says why): it could hand
-/// the decoder the start of one version and the rest of another.
+/// The GetObject request of one attempt of a fetch, pinned to the announced object:
+/// `?versionId=<object.version_id>` and `If-Match: <object.etag>` whenever the notification gave
+/// them (S3 answers 412 instead of bytes of an object overwritten since). `offset` > 0 resumes
+/// with `Range: bytes=<offset>-`; a resume with neither an ETag nor a version id is refused
+/// (invalid_argument, diag says why): it could hand the decoder the start of one version and
+/// the rest of another.
 result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
                                        std::uint64_t offset, Diagnostics& diag);
 

@@ -125,3 +125,27 @@ TEST_CASE("collector: a GetObject cut mid-body whose resume comes back whole (Ra
   for (auto& id : ids) CHECK(d.delivered.by_event_id.count(id) == 1);
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
 }
+
+TEST_CASE("collector: GetObject pinned with the notification's versionId and ETag passes the gate and s3rver",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  const auto seeded = seed_or_throw(peers, {"--files", "1", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  const auto ids = seeded_event_ids(peers, seeded);
+  REQUIRE(ids.size() == 5);
+  // The same object announced again, as a versioned bucket would: with a versionId.
+  auto msg = fauxqs_call(peers, "ReceiveMessage", {{"QueueUrl", fauxqs_queue_url(peers, "ct-s3-events")}}, "ct-s3-events");
+  REQUIRE(msg.at("Messages").as_array().size() == 1);
+  auto body = boost::json::parse(msg.at("Messages").as_array()[0].as_object().at("Body").as_string()).as_object();
+  auto& object = body.at("Records").as_array()[0].as_object().at("s3").as_object().at("object").as_object();
+  REQUIRE(object.contains("eTag"));
+  object["versionId"] = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+  create_queue(peers, "ct-versioned");
+  send_message(peers, "ct-versioned", boost::json::serialize(body));
+  TempDir tmp;
+  const auto d = drain_queue(peers, tmp, "ct-versioned", "versioned");
+  INFO(d.log);
+  CHECK(d.exit_code == 0);
+  CHECK(d.delivered.by_event_id.size() == ids.size());
+  auto stats = boost::json::parse(peers.gate_stats()).as_object();
+  CHECK(stats.at("rejected").as_int64() == 0);
+}

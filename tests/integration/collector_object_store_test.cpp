@@ -139,7 +139,7 @@ asio::awaitable<void> fetch(S3ObjectStore* store, ObjectRef obj, Fetched* out) {
   out->done = true;
 }
 
-Fetched run_fetch(unsigned short port, std::string etag) {
+Fetched run_fetch(unsigned short port, std::string etag, std::string version_id = "") {
   asio::io_context ioc;
   AwsClientOptions ao;
   ao.credentials.access_key_id = "test";
@@ -151,7 +151,7 @@ Fetched run_fetch(unsigned short port, std::string etag) {
   AwsClient client(ioc.get_executor(), ao);
   S3ObjectStore store(client);
   Fetched f;
-  asio::co_spawn(ioc, fetch(&store, ObjectRef{"bucket", "AWSLogs/x.json", "us-east-1", kBody.size(), etag}, &f),
+  asio::co_spawn(ioc, fetch(&store, ObjectRef{"bucket", "AWSLogs/x.json", "us-east-1", kBody.size(), etag, version_id}, &f),
                  asio::detached);
   ioc.run_for(30s);
   return f;
@@ -169,6 +169,8 @@ TEST_CASE("collector: a GetObject broken mid-body resumes with Range and If-Matc
   const auto heads = s3.heads();
   REQUIRE(heads.size() == 2);
   CHECK(lower(heads[0]).find("\r\nrange:") == std::string::npos);
+  // Pinned from the first request on: the object announced, not a later one under its key.
+  CHECK(lower(heads[0]).find("\r\nif-match: \"etag-1\"") != std::string::npos);
   const auto range_at = lower(heads[1]).find("\r\nrange: bytes=");
   REQUIRE(range_at != std::string::npos);
   CHECK(std::stoul(heads[1].substr(range_at + 15)) > 0);  // resumed where the first part ended
@@ -230,4 +232,18 @@ TEST_CASE("collector: a resume answered 200 with another ETag hands nothing on a
   CHECK_FALSE(f.bytes.empty());
   CHECK(f.bytes.size() <= kBody.size() / 2);
   CHECK(kBody.compare(0, f.bytes.size(), f.bytes) == 0);
+}
+
+TEST_CASE("collector: a notification's versionId is sent on every GetObject, and lets a resume go without an ETag",
+          "[integration][collector]") {
+  BreakingS3 s3(206);
+  auto f = run_fetch(s3.port(), "", "v1+/x");
+  REQUIRE(f.done);
+  INFO(f.diag.message);
+  CHECK(f.r.has_value());
+  CHECK(f.bytes == kBody);
+  const auto heads = s3.heads();
+  REQUIRE(heads.size() == 2);
+  CHECK(heads[0].rfind("GET /bucket/AWSLogs/x.json?versionId=v1%2B%2Fx HTTP/1.1\r\n", 0) == 0);
+  CHECK(heads[1].rfind("GET /bucket/AWSLogs/x.json?versionId=v1%2B%2Fx HTTP/1.1\r\n", 0) == 0);
 }

@@ -111,3 +111,17 @@ TEST_CASE("collector policy: only failures of the message or its object may coun
   CHECK_FALSE(is_message_failure(make_error_code(client_errc::sink_failed)));
   CHECK_FALSE(is_message_failure(error_code{}));
 }
+
+TEST_CASE("collector plan: the notification's ETag and versionId pin the object to fetch", "[collector]") {
+  SqsMessage m;
+  m.message_id = "m-1";
+  m.body = R"({"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-west-1",)"
+           R"("eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"AWSLogs/a.json.gz",)"
+           R"("size":10,"eTag":"0123abcd","versionId":"v-7"}}}]})";
+  Diagnostics diag;
+  auto plan = plan_notification(m, diag);
+  REQUIRE(plan.has_value());
+  REQUIRE(plan->objects.size() == 1);
+  CHECK(plan->objects[0].etag == "0123abcd");
+  CHECK(plan->objects[0].version_id == "v-7");
+}
