@@ -201,12 +201,14 @@ int run_collect(const CollectArgs& a, bool drain) {
   }
   if (drain) {
     if (rt.result.receive_error) {
-      std::cerr << cmd << ": cannot receive from " << config.queue_url << ": " << rt.result.receive_error_message
+      std::cerr << cmd << ": gave up on " << config.queue_url << ": " << rt.result.receive_error_message
                 << "\n";
       // Permissions, credentials or a wrong queue are configuration problems.
       return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;
     }
-    if (rt.result.permanent_failures > 0 || rt.result.unfinished > 0) {
+    if (!rt.result.drain_incomplete.empty())
+      std::cerr << cmd << ": " << cfg->queue_url << " is not drained: " << rt.result.drain_incomplete << "\n";
+    if (rt.result.permanent_failures > 0 || rt.result.unfinished > 0 || !rt.result.drain_incomplete.empty()) {
       if (!a.quiet)
         std::cerr << cmd << ": " << rt.result.permanent_failures << " message(s) failed permanently, "
                   << rt.result.unfinished << " left for a retry\n";

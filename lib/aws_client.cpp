@@ -205,6 +205,7 @@ asio::awaitable<result<HttpResponse>> run_call(std::shared_ptr<detail::AwsClient
   xopts.connect_timeout = o.endpoints.connect_timeout;
   xopts.read_timeout = opts.read_timeout.count() > 0 ? opts.read_timeout : o.endpoints.read_timeout;
   xopts.max_body_bytes = opts.max_body_bytes;
+  xopts.on_header = opts.on_stream_header;
 
   auto counter = std::make_shared<DeliveryCounter>();
   transport::BodyChunkHandler wrapped;

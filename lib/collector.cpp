@@ -17,6 +17,7 @@
 
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -99,6 +100,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<asio::cancellation_signal>> receive_cancels_;
   error_code receive_error_;             // drain gave up receiving
   std::string receive_error_message_;
+  steady::time_point pause_until_{};  // receives wait until then (environment failing)
+  int pause_streak_ = 0;
+  std::optional<steady::time_point> drain_wait_until_;  // the queue reported messages left: poll until then
+  std::string drain_incomplete_;
 
   void log(const std::string& s) { opts_.log(s); }
 
@@ -116,6 +121,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     while (!stopping_ && !drain_done() && !receive_error_) {
       // Room for at least one message (messages_in_flight bound), then as much of a batch as is
       // free right now; never hold slots while waiting for more (receivers would deadlock).
+      if (steady::now() < pause_until_) {
+        // The environment is failing: wait before taking more messages (a stop cuts this short).
+        asio::steady_timer pause(ex_, pause_until_);
+        co_await pause.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+        continue;
+      }
       if (!co_await msg_slots_.acquire()) break;
       std::size_t slots = 1;
       while (slots < batch && msg_slots_.try_acquire()) ++slots;
@@ -156,7 +167,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         if (opts_.drain_empty_polls > 0 && (!is_retryable_failure(r.error()) || error_streak >= 8)) {
           if (!receive_error_) {
             receive_error_ = r.error();
-            receive_error_message_ = what;
+            receive_error_message_ = "ReceiveMessage failed: " + what;
           }
           break;
         }
@@ -231,7 +242,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
     switch (plan->kind) {
       case MessagePlan::Kind::test_event:
+        log("ctsqs: message " + m.message_id + ": a test message (" + plan->note + "): deleted without delivery");
+        co_return MessageOutcome::ignored;
       case MessagePlan::Kind::nothing:
+        log("ctsqs: message " + m.message_id + ": nothing to collect (" + plan->note + "): deleted");
         co_return MessageOutcome::ignored;
       case MessagePlan::Kind::inline_records: {
         std::string doc = "{\"Records\":[";
@@ -260,17 +274,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           const error_code ec = co_await fetch_object(obj, d);
           if (!ec) continue;
           if (abandoned_) co_return MessageOutcome::retryable_failure;
-          if (is_retryable_failure(ec)) {
+          if (!is_message_failure(ec)) {
+            // Not the message's fault: it comes back, uncounted, and the collector pauses.
+            const bool environment = !is_retryable_failure(ec);
             log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + "): will retry: " +
-                (d.message.empty() ? ec.message() : to_string(d)));
+                (d.message.empty() ? ec.message() : to_string(d)) +
+                (environment ? " (a failure of the collector's environment, not of the message: it does not count "
+                               "towards on_permanent_error)"
+                             : ""));
+            if (ec != client_errc::cancelled) pause_receives(ec, d.message.empty() ? ec.message() : to_string(d));
             retry = true;
             break;  // the message comes back anyway
           }
+          pause_streak_ = 0;
           log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + ", receive " +
               std::to_string(m.receive_count) + "): permanent failure: " + (d.message.empty() ? ec.message() : to_string(d)));
           permanent = true;
         }
         if (retry) co_return MessageOutcome::retryable_failure;
+        pause_streak_ = 0;
         auto b = co_await sink_worker_->barrier(since);
         if (!b) {
           log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
@@ -287,6 +309,27 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       co_return MessageOutcome::retryable_failure;
     }
     co_return MessageOutcome::delivered;
+  }
+
+  // An object failed for a reason outside the message (credentials, signature, access, network,
+  // 5xx): receiving more messages now would only fail them too. Receivers wait until
+  // pause_until_, the backoff doubling per failure that comes after a pause ended.
+  void pause_receives(const error_code& ec, const std::string& what) {
+    const auto now = steady::now();
+    if (now < pause_until_) return;  // failures of work begun before the pause: same outage
+    ++pause_streak_;
+    // A drain is a one-shot: it gives up after 8 pauses in a row without an object read, as on
+    // receive errors; the messages stay in the queue.
+    if (opts_.drain_empty_polls > 0 && pause_streak_ >= 8 && !receive_error_) {
+      receive_error_ = ec;
+      receive_error_message_ = "objects could not be read 8 times in a row for reasons that are not the messages' own; the last: " + what;
+      log("ctsqs: drain: giving up: " + receive_error_message_);
+      return;
+    }
+    const auto d = retry_backoff(pause_streak_, opts_.retry_backoff_min, opts_.retry_backoff_max);
+    pause_until_ = now + d;
+    log("ctsqs: pausing receives for " + std::to_string(d.count()) + " s after a failure that is not the message's (" +
+        ec.message() + ")");
   }
 
   // State of one object fetch, shared with the chunk handler.
@@ -495,6 +538,46 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // ------------------------------------------------------------------ end of a drain
+  // The polls came back empty; SQS must agree before the drain says "drained". Messages handed
+  // out in an answer that never arrived (a lost connection, a batch rejected for one bad MD5) are
+  // in flight and come back when their visibility timeout ends: poll on until then. true: over.
+  asio::awaitable<bool> drain_confirmed() {
+    Diagnostics diag;
+    auto c = co_await queue_.async_queue_counts(diag);
+    if (!c) {
+      drain_incomplete_ = "could not read the queue's message counts (" + c.error().message() +
+                          (diag.empty() ? "" : " — " + to_string(diag)) + ")";
+      log("ctsqs: drain: " + drain_incomplete_);
+      co_return true;
+    }
+    if (c->empty()) co_return true;
+    const std::string left = std::to_string(c->visible) + " visible, " + std::to_string(c->in_flight) +
+                             " in flight, " + std::to_string(c->delayed) + " delayed";
+    const auto now = steady::now();
+    if (!drain_wait_until_) {
+      const auto bound = std::max(opts_.visibility_timeout, c->visibility_timeout.value_or(std::chrono::seconds(0))) +
+                         std::chrono::seconds(5);
+      drain_wait_until_ = now + bound;
+      log("ctsqs: drain: the polls came back empty but the queue reports " + left + "; polling on for up to " +
+          std::to_string(bound.count()) + " s");
+    }
+    if (now >= *drain_wait_until_) {
+      drain_incomplete_ = "the queue still reports " + left + " message(s)";
+      log("ctsqs: drain: giving up: " + drain_incomplete_);
+      co_return true;
+    }
+    co_await sleep_for(std::chrono::seconds(1));
+    co_return false;
+  }
+
+  void start_receivers() {
+    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
+      ++receivers_;
+      asio::co_spawn(ex_, receiver(), asio::detached);
+    }
+  }
+
   // ------------------------------------------------------------------ stop
   void on_stop() {
     if (stopping_) return;
@@ -563,16 +646,18 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     sink_worker_->start();
     asio::co_spawn(ex_, extender(), asio::detached);
     if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
-    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
-      ++receivers_;
-      asio::co_spawn(ex_, receiver(), asio::detached);
-    }
+    start_receivers();
     // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
     // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
     for (;;) {
       const bool work = workers_ > 0 || deleting_ || !delete_queue_.empty();
-      if (!work && (receivers_ == 0 || stopping_)) break;
+      if (!work && (receivers_ == 0 || stopping_)) {
+        if (stopping_ || receive_error_ || !drain_done() || co_await drain_confirmed() || stopping_) break;
+        consecutive_empty_ = 0;
+        start_receivers();
+        continue;
+      }
       if (work && stopping_ && grace_expired_) {
         grace_over = true;
         break;
@@ -603,6 +688,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     res.abandoned = grace_over;
     res.receive_error = receive_error_;
     res.receive_error_message = receive_error_message_;
+    res.drain_incomplete = drain_incomplete_;
     co_return res;
   }
 };

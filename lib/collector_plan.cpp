@@ -3,6 +3,7 @@
 #include "ctsqs/collector.hpp"
 
 #include "ctsqs/notification.hpp"
+#include "detail/protocol_util.hpp"
 
 namespace ctsqs {
 
@@ -12,6 +13,7 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
   MessagePlan plan;
   if (n->is_test_event()) {
     plan.kind = MessagePlan::Kind::test_event;
+    plan.note = std::string(to_string(n->format));
     return plan;
   }
   if (!n->inline_records.empty()) {
@@ -24,13 +26,13 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
     plan.kind = MessagePlan::Kind::objects;
     for (auto& o : n->objects)
       plan.objects.push_back(ObjectRef{std::move(o.bucket), std::move(o.key), std::move(o.region), o.size.value_or(0),
-                                       std::move(o.etag)});
+                                       std::move(o.etag), std::move(o.version_id)});
     return plan;
   }
   plan.kind = MessagePlan::Kind::nothing;
   for (auto& i : n->ignored) {
     if (!plan.note.empty()) plan.note += "; ";
-    plan.note += i.event_name + ": " + i.reason;
+    plan.note += detail::quote_start(i.event_name, 64) + ": " + i.reason;
   }
   return plan;
 }

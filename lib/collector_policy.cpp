@@ -2,6 +2,7 @@
 // which failures are retryable).
 #include "ctsqs/collector.hpp"
 
+#include "ctsqs/aws_error.hpp"
 #include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/retry.hpp"
 
@@ -88,6 +89,25 @@ bool is_retryable_failure(const error_code& ec) {
   // Network, TLS, timeouts, throttling and 5xx that outlived the client's own retries may well
   // pass later; AWS client errors (4xx) will not.
   return is_retryable(ec);
+}
+
+bool is_message_failure(const error_code& ec) {
+  if (!ec) return false;
+  // An allow-list: what is not known to be the message's own is the environment's, so an
+  // outage never gets a message deleted under delete_after_receives.
+  if (ec.category() == decode_category()) return true;  // the bytes will not change
+  if (ec == client_errc::limit_exceeded) return true;    // over the caps
+  if (ec.category() == aws_category()) {
+    switch (static_cast<aws_errc>(ec.value())) {
+      case aws_errc::no_such_key:
+      case aws_errc::no_such_bucket:
+      case aws_errc::invalid_object_state:
+        return true;
+      default:
+        return false;
+    }
+  }
+  return false;
 }
 
 }  // namespace ctsqs

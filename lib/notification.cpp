@@ -27,6 +27,20 @@ class NotificationCategory final : public boost::system::error_category {
   }
 };
 
+// What an error quotes of one untrusted field value (a type, a source, a key): short.
+constexpr std::size_t field_quote_max = 64;
+
+std::string quote_field(std::string_view value) { return detail::quote_start(value, field_quote_max); }
+
+// CloudTrail checks that it may publish to a trail's SNS topic with this message (plain text,
+// the SNS Message itself, or the whole body with raw delivery).
+constexpr std::string_view cloudtrail_validation_message = "CloudTrail validation message.";
+
+bool is_cloudtrail_validation(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  return text == cloudtrail_validation_message;
+}
+
 struct Parser {
   std::string_view body;  // the whole SQS body, quoted in errors
   Diagnostics& diag;
@@ -90,10 +104,16 @@ struct Parser {
 
   result<Notification> sns(const json::object& o, std::string_view type) {
     if (type != "Notification")
-      return fail(notification_errc::unrecognised, "SNS message of Type \"" + std::string(type) +
-                                                       "\" carries no notification (expected Type \"Notification\")");
+      return fail(notification_errc::unrecognised, "SNS message of Type " + quote_field(type) +
+                                                       " carries no notification (expected Type \"Notification\")");
     const json::string* message = str(o, "Message");
     if (!message) return fail(notification_errc::invalid_field, "SNS envelope: Message is not a string");
+    if (is_cloudtrail_validation(*message)) {
+      Notification n;
+      n.format = NotificationFormat::cloudtrail_test_message;
+      n.via_sns = true;
+      return n;
+    }
     boost::system::error_code ec;
     json::value inner = json::parse(*message, ec);
     if (ec)
@@ -121,15 +141,12 @@ struct Parser {
       const json::string* source = str(r, "eventSource");
       const json::object* s3 = obj(r, "s3");
       std::string event_name = str(r, "eventName") ? std::string(*str(r, "eventName")) : std::string();
-      if ((source && *source != "aws:s3") || (!source && !s3)) {
-        n.ignored.push_back({event_name, where + " is not an S3 event record (eventSource " +
-                                             (source ? std::string(*source) : std::string("missing")) + ")"});
-        continue;
-      }
-      if (auto* version = str(r, "eventVersion"); version && version->subview().substr(0, 2) != "2.") {
-        n.ignored.push_back({event_name, where + ": unsupported eventVersion " + std::string(*version)});
-        continue;
-      }
+      // Any eventVersion with the S3 shape is read (S3 raises the minor version for new
+      // fields and may raise the major one); a record that is not S3's is not understood.
+      if ((source && *source != "aws:s3") || (!source && !s3))
+        return fail(notification_errc::unrecognised,
+                    where + " is not an S3 event record (eventSource " +
+                        (source ? quote_field(*source) : std::string("missing")) + ")");
       if (!is_object_created(event_name)) {
         n.ignored.push_back({event_name, "not an ObjectCreated event"});
         continue;
@@ -145,7 +162,7 @@ struct Parser {
       no.bucket = std::string(*name);
       if (!decode_s3_event_key(*key, no.key))
         return fail(notification_errc::invalid_field,
-                    where + ".s3.object.key " + detail::quote_start(*key) + " has a malformed %-escape");
+                    where + ".s3.object.key " + quote_field(*key) + " has a malformed %-escape");
       if (auto* region = str(r, "awsRegion")) no.region = std::string(*region);
       no.size = size_of(*object, "size");
       if (auto* e = str(*object, "eTag")) no.etag = std::string(*e);
@@ -153,13 +170,6 @@ struct Parser {
       if (auto* seq = str(*object, "sequencer")) no.sequencer = std::string(*seq);
       no.event_name = event_name;
       n.objects.push_back(std::move(no));
-    }
-    if (n.objects.empty() && !n.ignored.empty()) {
-      // Only non-S3 records: this is not an S3 notification at all (e.g. a Lambda event).
-      bool any_s3 = false;
-      for (const auto& ig : n.ignored)
-        if (ig.reason.find("not an S3 event record") == std::string::npos) any_s3 = true;
-      if (!any_s3) return fail(notification_errc::unrecognised, "Records holds no S3 event record");
     }
     return n;
   }
@@ -196,7 +206,7 @@ struct Parser {
     if (t.size() >= via.size() && t.substr(t.size() - via.size()) == via) {
       if (!str(*detail, "eventName") || !str(*detail, "eventSource"))
         return fail(notification_errc::invalid_field,
-                    "EventBridge \"" + std::string(t) + "\" event: detail has no eventName/eventSource");
+                    "EventBridge " + quote_field(t) + " event: detail has no eventName/eventSource");
       Notification n;
       n.format = NotificationFormat::eventbridge_cloudtrail;
       n.inline_records.push_back(json::serialize(*detail));
@@ -211,8 +221,8 @@ struct Parser {
       return n;
     }
     if (*source != "aws.s3")
-      return fail(notification_errc::unrecognised, "EventBridge event \"" + std::string(t) + "\" from " +
-                                                       std::string(*source) +
+      return fail(notification_errc::unrecognised, "EventBridge event " + quote_field(t) + " from " +
+                                                       quote_field(*source) +
                                                        " is neither an S3 event nor a CloudTrail record");
     Notification n;
     n.format = NotificationFormat::eventbridge_s3;
@@ -258,6 +268,7 @@ std::string_view to_string(NotificationFormat f) noexcept {
   switch (f) {
     case NotificationFormat::s3_event: return "s3_event";
     case NotificationFormat::s3_test_event: return "s3_test_event";
+    case NotificationFormat::cloudtrail_test_message: return "cloudtrail_test_message";
     case NotificationFormat::cloudtrail_sns: return "cloudtrail_sns";
     case NotificationFormat::eventbridge_s3: return "eventbridge_s3";
     case NotificationFormat::eventbridge_cloudtrail: return "eventbridge_cloudtrail";
@@ -289,6 +300,11 @@ bool decode_s3_event_key(std::string_view encoded, std::string& out) {
 
 result<Notification> parse_notification(std::string_view body, Diagnostics& diag) {
   Parser p{body, diag};
+  if (is_cloudtrail_validation(body)) {  // raw delivery: the SNS Message is the body
+    Notification n;
+    n.format = NotificationFormat::cloudtrail_test_message;
+    return n;
+  }
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec)

@@ -5,6 +5,7 @@
 #include "collector_async.hpp"
 #include "detail/protocol_util.hpp"
 #include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws_error.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/sqs/protocol.hpp"
 
@@ -86,6 +87,33 @@ BatchRoundOutcome classify_batch_round(std::size_t entry_count, const sqs::Batch
   return out;
 }
 
+result<QueueCounts> queue_counts_from_attributes(const std::map<std::string, std::string>& attrs, Diagnostics& diag) {
+  auto count = [&](const char* name, std::int64_t& out) -> bool {
+    auto it = attrs.find(name);
+    const char* first = it == attrs.end() ? nullptr : it->second.data();
+    const char* last = it == attrs.end() ? nullptr : it->second.data() + it->second.size();
+    if (it == attrs.end() || std::from_chars(first, last, out).ptr != last || it->second.empty() || out < 0) {
+      diag.message = std::string("GetQueueAttributes: ") + name +
+                     (it == attrs.end() ? " is missing" : " is not a count: " + detail::quote_start(it->second, 40));
+      return false;
+    }
+    return true;
+  };
+  QueueCounts c;
+  if (!count("ApproximateNumberOfMessages", c.visible) || !count("ApproximateNumberOfMessagesNotVisible", c.in_flight) ||
+      !count("ApproximateNumberOfMessagesDelayed", c.delayed))
+    return make_error_code(aws_errc::malformed_response);
+  std::int64_t vt = 0;
+  if (attrs.count("VisibilityTimeout") && count("VisibilityTimeout", vt)) c.visibility_timeout = std::chrono::seconds(vt);
+  diag.message.clear();  // an unreadable VisibilityTimeout only leaves it unknown
+  return c;
+}
+
+asio::awaitable<result<QueueCounts>> MessageQueue::async_queue_counts(Diagnostics& diag) {
+  diag.message = "this queue cannot report its message counts";
+  co_return make_error_code(client_errc::invalid_argument);
+}
+
 result<void> validate(const SqsSourceOptions& o, Diagnostics& diag) {
   if (o.queue_url.empty()) return invalid(diag, "queue_url: must not be empty");
   if (o.wait_time.count() < 0 || o.wait_time.count() > 20) return invalid(diag, "wait_time: must be 0..20 s");
@@ -151,6 +179,24 @@ asio::awaitable<result<std::vector<SqsMessage>>> SqsSource::async_receive(int ma
     out.push_back(std::move(s));
   }
   co_return out;
+}
+
+asio::awaitable<result<QueueCounts>> SqsSource::async_queue_counts(Diagnostics& diag) {
+  sqs::GetQueueAttributesParams p;
+  p.endpoint = target_->endpoint;
+  p.queue_url = options_.queue_url;
+  p.attribute_names = {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                       "ApproximateNumberOfMessagesDelayed", "VisibilityTimeout"};
+  auto req = sqs::make_get_queue_attributes_request(p, diag);
+  if (!req) co_return req.error();
+  CallOptions co;
+  co.operation = "GetQueueAttributes";
+  co.region = target_->region;
+  auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
+  if (!resp) co_return resp.error();
+  auto attrs = sqs::parse_get_queue_attributes_response(*resp, diag);
+  if (!attrs) co_return attrs.error();
+  co_return queue_counts_from_attributes(*attrs, diag);
 }
 
 // One batch call (<= 10 entries) with its retryable entries sent again; returns final failures.

@@ -53,6 +53,9 @@ struct CallOptions {
   int max_attempts = 0;          ///< 0 = the client's policy
   bool unsigned_payload = false; ///< S3: sign with UNSIGNED-PAYLOAD
   std::size_t max_body_bytes = 0;  ///< 0 = transport default (buffered calls)
+  /// Streaming calls: checks a 2xx answer's status and headers before any body byte is handed
+  /// on (transport::ExchangeOptions::on_header); its error is returned, never retried here.
+  std::function<result<void>(const HttpResponse& head)> on_stream_header;
 };
 
 /// Counters of one client (metrics and tests).

@@ -30,8 +30,8 @@ struct MessagePlan {
   enum class Kind {
     objects,         ///< fetch and decode these S3 objects
     inline_records,  ///< the events are in the message itself (EventBridge "AWS API Call via CloudTrail")
-    test_event,      ///< `s3:TestEvent`: acknowledge quietly
-    nothing,         ///< a valid notification announcing nothing to collect (e.g. ObjectRemoved)
+    test_event,      ///< `s3:TestEvent`, CloudTrail's validation message: acknowledged (logged)
+    nothing,         ///< a valid S3 notification announcing nothing to collect (e.g. ObjectRemoved): acknowledged (logged)
   };
   Kind kind = Kind::nothing;
   std::vector<ObjectRef> objects;
@@ -40,7 +40,7 @@ struct MessagePlan {
   /// CloudTrail API-call events, whatever their own source).
   std::vector<std::string> inline_records;
   std::string inline_source;
-  std::string note;  ///< for `nothing`: why (logged at debug level)
+  std::string note;  ///< for `nothing`: why; for `test_event`: which (both logged)
 };
 
 /// Turns a message into a plan; an error is a permanent failure of the message (unrecognised
@@ -67,7 +67,8 @@ PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const Service
 struct PermanentFailurePolicy {
   /// 0: never delete them; they come back after `retry_backoff` until the queue's redrive
   /// policy moves them to its dead-letter queue (default). N > 0: delete a message once it
-  /// was received N times (its failure is logged each time).
+  /// was received N times and failed for a reason of its own (is_message_failure) on that
+  /// receive (its failure is logged each time); failures of the environment never delete.
   int delete_after_receives = 0;
 };
 
@@ -96,7 +97,9 @@ struct CollectorOptions {
   PermanentFailurePolicy on_permanent_failure;
   bool ack_messages = true;               ///< false: never delete (the message comes back)
   /// Drain mode: stop once this many consecutive long polls came back empty while nothing was
-  /// in flight. 0 = run until request_stop().
+  /// in flight and the queue's counts (MessageQueue::async_queue_counts) say it is empty;
+  /// messages it reports in flight elsewhere are waited for up to the visibility timeout (the
+  /// larger of `visibility_timeout` and the queue's). 0 = run until request_stop().
   int drain_empty_polls = 0;
   /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
   std::chrono::seconds shutdown_grace{30};
@@ -114,8 +117,8 @@ result<void> validate(const CollectorOptions& options, Diagnostics& diag);
 enum class MessageOutcome {
   delivered,          ///< every event accepted by the sink and flushed
   ignored,            ///< nothing to deliver (test event, no objects)
-  retryable_failure,  ///< network, throttling, 5xx, sink failure: try again later
-  permanent_failure,  ///< object gone, access denied, not CloudTrail, corrupt, unrecognised body
+  retryable_failure,  ///< network, throttling, 5xx, sink failure, the environment: try again later
+  permanent_failure,  ///< the message's own: object gone, not CloudTrail, corrupt, unrecognised body
 };
 
 /// What to do with a message after its work ended.
@@ -136,6 +139,14 @@ std::chrono::seconds retry_backoff(int receive_count, std::chrono::seconds min, 
 /// permanent (not found, access denied, undecodable content, unrecognised notification).
 bool is_retryable_failure(const error_code& ec);
 
+/// Whether an object's failure belongs to the message or its object — undecodable content, the
+/// object or bucket gone (NoSuchKey, NoSuchBucket), an archived object, an object over the
+/// caps — and may count as the message's permanent failure. Every other failure (credentials
+/// that cannot be obtained, a refused signature, access denied, TLS, DNS, a proxy, 5xx after
+/// retries) is the collector's environment: it never counts towards `delete_after_receives`;
+/// the message is released for a retry and the collector pauses its receives.
+bool is_message_failure(const error_code& ec);
+
 /// How a run ended.
 struct CollectorResult {
   std::uint64_t permanent_failures = 0;  ///< messages with a permanent failure (each receipt)
@@ -146,10 +157,18 @@ struct CollectorResult {
   /// stop the io_context (their coroutines never complete).
   bool abandoned = false;
   /// Drain mode only: receiving failed for good (a non-retryable error such as AccessDenied or
-  /// a missing queue, or a retryable one 8 times in a row) and the drain gave up.
+  /// a missing queue, or a retryable one 8 times in a row), or objects could not be read after
+  /// 8 pauses in a row for failures that are not the messages' own, and the drain gave up.
   error_code receive_error;
   std::string receive_error_message;  ///< its detail
-  bool clean() const noexcept { return permanent_failures == 0 && unfinished == 0 && !receive_error; }
+  /// Drain mode only: empty when SQS confirmed, as the drain ended, that the queue held nothing
+  /// (none visible, in flight or delayed). Otherwise what was left, e.g. "3 in flight" (messages
+  /// handed out in a receive answer that never arrived stay hidden until their visibility timeout
+  /// ends; the drain polls on up to that long), or why the counts could not be read.
+  std::string drain_incomplete;
+  bool clean() const noexcept {
+    return permanent_failures == 0 && unfinished == 0 && !receive_error && drain_incomplete.empty();
+  }
 };
 
 /// The pipeline. Runs on one executor (single-threaded io_context); the sink is driven from a

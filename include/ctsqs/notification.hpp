@@ -30,6 +30,9 @@ inline error_code make_error_code(notification_errc e) noexcept {
 enum class NotificationFormat {
   s3_event,                    ///< S3 event notification: {"Records":[{"eventSource":"aws:s3",...}]}
   s3_test_event,               ///< {"Service":"Amazon S3","Event":"s3:TestEvent",...}: acknowledge quietly
+  /// CloudTrail's check of its SNS topic: the SNS Message (or, with raw delivery, the body) is
+  /// the text "CloudTrail validation message.": acknowledge quietly
+  cloudtrail_test_message,
   cloudtrail_sns,              ///< CloudTrail's own notification: {"s3Bucket":..., "s3ObjectKey":[...]}
   eventbridge_s3,              ///< EventBridge S3 event ("Object Created"; others are ignored)
   eventbridge_cloudtrail,      ///< EventBridge "AWS API Call via CloudTrail" (and other "... via CloudTrail")
@@ -73,8 +76,10 @@ struct Notification {
   std::string inline_source;
   std::vector<IgnoredRecord> ignored;       ///< records skipped on purpose (not ObjectCreated, ...)
 
-  /// An s3:TestEvent: nothing to collect, acknowledge without noise.
-  bool is_test_event() const noexcept { return format == NotificationFormat::s3_test_event; }
+  /// A known test message (s3:TestEvent, CloudTrail's validation message): nothing to collect.
+  bool is_test_event() const noexcept {
+    return format == NotificationFormat::s3_test_event || format == NotificationFormat::cloudtrail_test_message;
+  }
   /// Nothing to fetch or deliver (test event, or every record ignored): safe to delete at once.
   bool empty() const noexcept { return objects.empty() && inline_records.empty(); }
 };
@@ -83,13 +88,15 @@ struct Notification {
 /// an SNS envelope (`{"Type":"Notification","Message":"<JSON as a string>",...}`; SNS raw
 /// delivery is the inner format itself).
 ///
-/// S3 event records: eventVersion 2.x; only `ObjectCreated:*` records become objects, others go
-/// to `ignored` with a reason; keys are URL-decoded the way S3 encodes them (`+` is a space,
-/// `%2B` a plus). CloudTrail SNS and EventBridge keys are used as they are (not encoded).
+/// S3 event records: any eventVersion with the S3 shape (`eventSource` "aws:s3", `s3.bucket`,
+/// `s3.object`); only `ObjectCreated:*` records become objects, other S3 events go to `ignored`
+/// with a reason; a record that is not S3's makes the whole body unrecognised. Keys are
+/// URL-decoded the way S3 encodes them (`+` is a space, `%2B` a plus). CloudTrail SNS and EventBridge keys are used as they are (not encoded).
 /// EventBridge S3 events other than "Object Created" are ignored with a reason.
 ///
 /// Errors (all permanent, see notification_errc) fill `diag.message` with what was wrong and
-/// the quoted start of the body. Pure: no I/O, no allocation beyond the result.
+/// the quoted start of the body (120 bytes); a field value it quotes (an SNS Type, an
+/// EventBridge detail-type or source, a key) is cut at 64 bytes with "...". Pure: no I/O, no allocation beyond the result.
 result<Notification> parse_notification(std::string_view body, Diagnostics& diag);
 
 /// parse_notification without the human detail.

@@ -12,6 +12,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ctsqs {
 
@@ -23,9 +24,12 @@ struct ObjectRef {
   std::string key;      ///< already URL-decoded (as stored in S3)
   std::string region;   ///< the bucket's region from the notification; empty = the client's
   std::uint64_t size = 0;  ///< announced size, 0 when unknown
-  /// ETag from the notification, "" when not given. A fetch broken in the middle is resumed
-  /// only with it (If-Match), so the rest cannot come from another version of the object.
+  /// ETag from the notification, "" when not given. Sent as If-Match on every GetObject of the
+  /// object, so no part can come from another version of it.
   std::string etag;
+  /// versionId from the notification (versioned buckets), "" when not given. Sent as
+  /// `?versionId=` on every GetObject: the announced version is read even if overwritten since.
+  std::string version_id;
 };
 
 /// Receives an object's bytes chunk by chunk; the next chunk is not read until the returned
@@ -48,12 +52,21 @@ class ObjectStore {
 /// Diagnostics came from the AWS client (it reports S3's `x-amz-bucket-region` there), or "".
 std::string redirect_region(const error_code& ec, const Diagnostics& diag);
 
-/// The GetObject request of one attempt of a fetch. `offset` > 0 resumes: `Range: bytes=<offset>-`
-/// and `If-Match: <object.etag>`, so S3 answers 412 instead of bytes of an object overwritten in
-/// between. A resume without an ETag is refused (invalid_argument, diag says why): it could hand
-/// the decoder the start of one version and the rest of another.
+/// The GetObject request of one attempt of a fetch, pinned to the announced object:
+/// `?versionId=<object.version_id>` and `If-Match: <object.etag>` whenever the notification gave
+/// them (S3 answers 412 instead of bytes of an object overwritten since). `offset` > 0 resumes
+/// with `Range: bytes=<offset>-`; a resume with neither an ETag nor a version id is refused
+/// (invalid_argument, diag says why): it could hand the decoder the start of one version and
+/// the rest of another.
 result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& endpoint, bool force_path_style,
                                        std::uint64_t offset, Diagnostics& diag);
+
+/// Whether the answer to a resumed GetObject (Range from `offset`) may be handed on, judged from
+/// its status and headers before any body byte: a 206 may; a 200 is the whole object (a server
+/// or proxy ignored the Range) and may only when its ETag is `etag` (then its first `offset`
+/// bytes must be skipped). Otherwise `invalid_argument` with `why` saying what came back.
+result<void> check_resumed_answer(const HttpResponse& head, std::string_view etag, std::uint64_t offset,
+                                  std::string& why);
 
 /// Settings of an S3ObjectStore.
 struct S3ObjectStoreOptions {
@@ -67,6 +80,10 @@ struct S3ObjectStoreOptions {
 /// ObjectStore over S3 GetObject through an AwsClient: the bucket's own region, virtual-hosted
 /// or path-style addressing, one PermanentRedirect followed, KMS hint on AccessDenied, body
 /// streamed and resumed with Range + If-Match after a broken connection.
+///
+/// A resume answered 200 (the Range ignored) is recognised from its status before any byte is
+/// handed on: with the ETag read so far its first bytes are skipped, with another (or none) the
+/// fetch fails retryably like a 412.
 ///
 /// A resume answered 412 (the object was overwritten since the notification) fails the fetch
 /// with client_errc::io_error, a retryable failure: the pipeline redoes the whole message from

@@ -7,6 +7,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +47,21 @@ struct BatchEntryFailure {
   bool sender_fault = false;
 };
 
+/// What a queue says about its messages (GetQueueAttributes; SQS's counts are approximate).
+struct QueueCounts {
+  std::int64_t visible = 0;    ///< ApproximateNumberOfMessages: waiting to be received
+  std::int64_t in_flight = 0;  ///< ApproximateNumberOfMessagesNotVisible: received, not deleted
+  std::int64_t delayed = 0;    ///< ApproximateNumberOfMessagesDelayed: not receivable yet
+  /// The queue's VisibilityTimeout, when it was reported.
+  std::optional<std::chrono::seconds> visibility_timeout;
+  bool empty() const noexcept { return visible == 0 && in_flight == 0 && delayed == 0; }
+};
+
+/// Reads QueueCounts from GetQueueAttributes' attribute map; a count that is missing or not a
+/// non-negative integer is `aws_errc::malformed_response` naming the attribute. Pure.
+result<QueueCounts> queue_counts_from_attributes(const std::map<std::string, std::string>& attributes,
+                                                 Diagnostics& diag);
+
 /// The SQS operations the pipeline needs. Implementations must allow several calls in flight at
 /// once on one executor.
 class MessageQueue {
@@ -65,6 +82,11 @@ class MessageQueue {
   /// Returns the entries that could not be changed.
   virtual boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(
       std::vector<VisibilityChange> changes, Diagnostics& diag) = 0;
+
+  /// The queue's message counts (GetQueueAttributes), which a drain checks before it reports the
+  /// queue drained. The default says the queue cannot tell (`client_errc::invalid_argument`),
+  /// so a drain over such a queue never claims it is empty.
+  virtual boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag);
 };
 
 /// Settings of an SqsSource.
@@ -117,6 +139,7 @@ class SqsSource final : public MessageQueue {
       std::vector<std::string> receipt_handles, Diagnostics& diag) override;
   boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
+  boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override;
 
  private:
   struct Target;

@@ -2,6 +2,7 @@
 #include "ctsqs/s3/protocol.hpp"
 
 #include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/sigv4/canonical_request.hpp"
 
 #include "../detail/protocol_util.hpp"
 
@@ -84,6 +85,7 @@ result<HttpRequest> make_get_object_request(const GetObjectParams& p, Diagnostic
   req.scheme = target.scheme;
   req.host = target.host;
   req.path = target.path;
+  if (!p.version_id.empty()) req.query = "versionId=" + sigv4::uri_encode(p.version_id, true);
   if (p.range_start > 0) req.headers.push_back({"Range", "bytes=" + std::to_string(p.range_start) + "-"});
   if (!p.if_match.empty()) {
     std::string etag = p.if_match;

@@ -175,6 +175,13 @@ asio::awaitable<Outcome> exchange_on(Stream& stream, Connection& conn,
   }
   copy_head(p.get(), out.response);
   const bool success = out.response.status / 100 == 2;
+  if (success && opts.on_header) {
+    if (auto h = opts.on_header(out.response); !h) {
+      out.ec = h.error();
+      out.step = "checking the response header";
+      co_return out;
+    }
+  }
   std::vector<char> buf(success ? std::max<std::size_t>(cfg.stream_chunk_bytes, 1024) : 16384);
   while (!p.is_done()) {
     conn.tcp().expires_after(opts.read_timeout);

@@ -1,5 +1,6 @@
 // Integration: S3ObjectStore resumes a GetObject broken mid-body with Range + If-Match, and fails
-// the object retryably when S3 answers 412 (the object changed), over a real loopback socket.
+// the object retryably when S3 answers 412 (the object changed) or 200 with another ETag (a
+// server that ignored the Range; with the same ETag the prefix read is skipped), over a real loopback socket.
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector.hpp"
 #include "ctsqs/object_store.hpp"
@@ -39,11 +40,13 @@ std::string lower(std::string s) {
 }
 
 // Serves two GETs: the first sends half of kBody (more than the client's 64 KiB stream chunk)
-// under a full Content-Length and closes; the second answers `second_status` (206 with the rest
-// from the requested Range, or 412). Records the request heads.
+// under a full Content-Length and closes; the second answers `second_status` (206 with
+// the rest from the requested Range, 200 with the whole body and ETag `second_etag` as from a
+// server that ignores Range, or 412). Records the request heads.
 class BreakingS3 {
  public:
-  explicit BreakingS3(int second_status) : second_status_(second_status), acceptor_(io_, {tcp::v4(), 0}) {
+  explicit BreakingS3(int second_status, std::string second_etag = "etag-1")
+      : second_status_(second_status), second_etag_(std::move(second_etag)), acceptor_(io_, {tcp::v4(), 0}) {
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     port_ = acceptor_.local_endpoint().port();
     thread_ = std::thread([this] { serve(); });
@@ -92,6 +95,9 @@ class BreakingS3 {
         out = "HTTP/1.1 206 Partial Content\r\nContent-Length: " + std::to_string(kBody.size() - from) +
               "\r\nContent-Range: bytes " + std::to_string(from) + "-" + std::to_string(kBody.size() - 1) + "/" +
               std::to_string(kBody.size()) + "\r\nETag: \"etag-1\"\r\nConnection: close\r\n\r\n" + kBody.substr(from);
+      } else if (second_status_ == 200) {
+        out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\nETag: \"" + second_etag_ +
+              "\"\r\nConnection: close\r\n\r\n" + kBody;
       } else {
         const std::string xml =
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PreconditionFailed</Code><Message>At least one "
@@ -106,6 +112,7 @@ class BreakingS3 {
   }
 
   int second_status_;
+  std::string second_etag_;
   std::atomic<bool> stop_{false};
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -132,7 +139,7 @@ asio::awaitable<void> fetch(S3ObjectStore* store, ObjectRef obj, Fetched* out) {
   out->done = true;
 }
 
-Fetched run_fetch(unsigned short port, std::string etag) {
+Fetched run_fetch(unsigned short port, std::string etag, std::string version_id = "") {
   asio::io_context ioc;
   AwsClientOptions ao;
   ao.credentials.access_key_id = "test";
@@ -144,7 +151,7 @@ Fetched run_fetch(unsigned short port, std::string etag) {
   AwsClient client(ioc.get_executor(), ao);
   S3ObjectStore store(client);
   Fetched f;
-  asio::co_spawn(ioc, fetch(&store, ObjectRef{"bucket", "AWSLogs/x.json", "us-east-1", kBody.size(), etag}, &f),
+  asio::co_spawn(ioc, fetch(&store, ObjectRef{"bucket", "AWSLogs/x.json", "us-east-1", kBody.size(), etag, version_id}, &f),
                  asio::detached);
   ioc.run_for(30s);
   return f;
@@ -162,6 +169,8 @@ TEST_CASE("collector: a GetObject broken mid-body resumes with Range and If-Matc
   const auto heads = s3.heads();
   REQUIRE(heads.size() == 2);
   CHECK(lower(heads[0]).find("\r\nrange:") == std::string::npos);
+  // Pinned from the first request on: the object announced, not a later one under its key.
+  CHECK(lower(heads[0]).find("\r\nif-match: \"etag-1\"") != std::string::npos);
   const auto range_at = lower(heads[1]).find("\r\nrange: bytes=");
   REQUIRE(range_at != std::string::npos);
   CHECK(std::stoul(heads[1].substr(range_at + 15)) > 0);  // resumed where the first part ended
@@ -194,4 +203,47 @@ TEST_CASE("collector: without an ETag a broken GetObject is not resumed but fail
   CHECK(is_retryable_failure(f.r.error()));
   CHECK(f.diag.message.find("not resumed") != std::string::npos);
   CHECK(s3.heads().size() == 1);
+}
+
+TEST_CASE("collector: a resume answered 200 with the whole object skips what was read, never repeats it",
+          "[integration][collector]") {
+  BreakingS3 s3(200);
+  auto f = run_fetch(s3.port(), "etag-1");
+  REQUIRE(f.done);
+  INFO(f.diag.message);
+  CHECK(f.r.has_value());
+  CHECK(f.bytes.size() == kBody.size());
+  CHECK(f.bytes == kBody);  // the first half once, then the rest of the whole answer
+  REQUIRE(s3.heads().size() == 2);
+}
+
+TEST_CASE("collector: a resume answered 200 with another ETag hands nothing on and fails retryably",
+          "[integration][collector]") {
+  BreakingS3 s3(200, "etag-2");
+  auto f = run_fetch(s3.port(), "etag-1");
+  REQUIRE(f.done);
+  INFO(f.diag.message);
+  REQUIRE_FALSE(f.r.has_value());
+  CHECK(f.r.error() == make_error_code(client_errc::io_error));
+  CHECK(is_retryable_failure(f.r.error()));
+  CHECK(f.diag.message.find("s3://bucket/AWSLogs/x.json") != std::string::npos);
+  CHECK(f.diag.message.find("HTTP 200 with the whole object") != std::string::npos);
+  // Only bytes of the first response were handed on, nothing of the second.
+  CHECK_FALSE(f.bytes.empty());
+  CHECK(f.bytes.size() <= kBody.size() / 2);
+  CHECK(kBody.compare(0, f.bytes.size(), f.bytes) == 0);
+}
+
+TEST_CASE("collector: a notification's versionId is sent on every GetObject, and lets a resume go without an ETag",
+          "[integration][collector]") {
+  BreakingS3 s3(206);
+  auto f = run_fetch(s3.port(), "", "v1+/x");
+  REQUIRE(f.done);
+  INFO(f.diag.message);
+  CHECK(f.r.has_value());
+  CHECK(f.bytes == kBody);
+  const auto heads = s3.heads();
+  REQUIRE(heads.size() == 2);
+  CHECK(heads[0].rfind("GET /bucket/AWSLogs/x.json?versionId=v1%2B%2Fx HTTP/1.1\r\n", 0) == 0);
+  CHECK(heads[1].rfind("GET /bucket/AWSLogs/x.json?versionId=v1%2B%2Fx HTTP/1.1\r\n", 0) == 0);
 }

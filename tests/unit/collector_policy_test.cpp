@@ -2,6 +2,7 @@
 #include "ctsqs/collector.hpp"
 
 #include "catch.hpp"
+#include "ctsqs/aws_error.hpp"
 #include "ctsqs/cloudtrail_decoder.hpp"
 
 #include <boost/asio/error.hpp>
@@ -83,4 +84,44 @@ TEST_CASE("collector policy: which failures are retryable", "[collector]") {
   CHECK_FALSE(is_retryable_failure(make_error_code(decode_errc::records_missing)));
   CHECK(is_retryable_failure(boost::asio::error::connection_reset));
   CHECK_FALSE(is_retryable_failure(error_code{}));
+}
+
+TEST_CASE("collector policy: only failures of the message or its object may count as its permanent failure",
+          "[collector]") {
+  // The message's own: the object's bytes, the object gone, over the caps.
+  CHECK(is_message_failure(make_error_code(decode_errc::corrupt_gzip)));
+  CHECK(is_message_failure(make_error_code(decode_errc::object_too_large)));
+  CHECK(is_message_failure(make_error_code(client_errc::limit_exceeded)));
+  CHECK(is_message_failure(make_error_code(aws_errc::no_such_key)));
+  CHECK(is_message_failure(make_error_code(aws_errc::no_such_bucket)));
+  CHECK(is_message_failure(make_error_code(aws_errc::invalid_object_state)));
+  // The environment: credentials, signatures, access, KMS, network, TLS, 5xx, a proxy's refusal
+  // (an unknown 4xx), local configuration.
+  for (auto e : {aws_errc::access_denied, aws_errc::invalid_credentials, aws_errc::expired_token,
+                 aws_errc::signature_mismatch, aws_errc::clock_skew, aws_errc::kms_error, aws_errc::internal_error,
+                 aws_errc::service_unavailable, aws_errc::throttling, aws_errc::unknown, aws_errc::wrong_region,
+                 aws_errc::permanent_redirect}) {
+    INFO(make_error_code(e).message());
+    CHECK_FALSE(is_message_failure(make_error_code(e)));
+  }
+  CHECK_FALSE(is_message_failure(boost::asio::error::connection_refused));
+  CHECK_FALSE(is_message_failure(boost::asio::error::host_not_found));
+  CHECK_FALSE(is_message_failure(make_error_code(client_errc::invalid_argument)));
+  CHECK_FALSE(is_message_failure(make_error_code(client_errc::io_error)));
+  CHECK_FALSE(is_message_failure(make_error_code(client_errc::sink_failed)));
+  CHECK_FALSE(is_message_failure(error_code{}));
+}
+
+TEST_CASE("collector plan: the notification's ETag and versionId pin the object to fetch", "[collector]") {
+  SqsMessage m;
+  m.message_id = "m-1";
+  m.body = R"({"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-west-1",)"
+           R"("eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"AWSLogs/a.json.gz",)"
+           R"("size":10,"eTag":"0123abcd","versionId":"v-7"}}}]})";
+  Diagnostics diag;
+  auto plan = plan_notification(m, diag);
+  REQUIRE(plan.has_value());
+  REQUIRE(plan->objects.size() == 1);
+  CHECK(plan->objects[0].etag == "0123abcd");
+  CHECK(plan->objects[0].version_id == "v-7");
 }

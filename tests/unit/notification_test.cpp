@@ -172,6 +172,70 @@ TEST_CASE("Unrecognised and broken bodies are clear permanent errors quoting the
   CHECK(diag.message.size() < 400);
 }
 
+TEST_CASE("S3 event of any eventVersion with the S3 shape is read", "[notification]") {
+  std::string body = fixture("s3-event-two-created-one-removed.json");
+  for (const char* version : {"3.0", "2.9", "10.1"}) {
+    std::string b = body;
+    for (auto at = b.find("\"eventVersion\": \"2.1\""); at != std::string::npos; at = b.find("\"eventVersion\": \"2.1\""))
+      b.replace(at, 21, std::string("\"eventVersion\": \"") + version + "\"");
+    REQUIRE(b.find(std::string("\"") + version + "\"") != std::string::npos);
+    INFO(version);
+    Diagnostics diag;
+    auto n = parse_notification(b, diag);
+    INFO(diag);
+    REQUIRE(n.has_value());
+    CHECK(n->objects.size() == 2);
+    CHECK(n->ignored.size() == 1);
+  }
+}
+
+TEST_CASE("A record in Records that is not S3's makes the body unrecognised, never ignored", "[notification]") {
+  Diagnostics diag;
+  auto n = parse_notification(
+      R"({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}},)"
+      R"({"eventSource":"aws:sqs","body":"x"}]})",
+      diag);
+  REQUIRE_FALSE(n.has_value());
+  CHECK(n.error() == notification_errc::unrecognised);
+  CHECK(diag.message.find("Records[1] is not an S3 event record (eventSource \"aws:sqs\")") != std::string::npos);
+}
+
+TEST_CASE("CloudTrail's validation message is a test message, raw, in an envelope, and through SQS", "[notification]") {
+  Diagnostics diag;
+  auto raw = parse_notification("CloudTrail validation message.", diag);
+  REQUIRE(raw.has_value());
+  CHECK(raw->format == NotificationFormat::cloudtrail_test_message);
+  CHECK(raw->is_test_event());
+  CHECK(raw->empty());
+  auto wrapped = parse_notification(
+      R"({"Type":"Notification","MessageId":"m-1","TopicArn":"arn:aws:sns:us-east-2:111122223333:ct",)"
+      R"("Message":"CloudTrail validation message.","Timestamp":"2024-01-15T12:00:00.000Z"})",
+      diag);
+  REQUIRE(wrapped.has_value());
+  CHECK(wrapped->is_test_event());
+  CHECK(wrapped->via_sns);
+  // Any other plain text is still not a notification.
+  CHECK(parse_notification("CloudTrail validation message. Or not.", diag).error() == notification_errc::not_json);
+}
+
+TEST_CASE("Errors quote long untrusted field values cut short", "[notification]") {
+  const std::string huge(5000, 'Q');
+  const std::string sixty_four(64, 'Q');
+  for (const std::string& body :
+       {R"({"Type":")" + huge + R"(","Message":"{}","TopicArn":"arn:aws:sns:us-east-1:1:t"})",
+        R"({"detail-type":")" + huge + R"(","source":"aws.guardduty","detail":{}})",
+        R"({"detail-type":"Finding","source":")" + huge + R"(","detail":{}})",
+        R"({"Records":[{"eventSource":")" + huge + R"("}]})"}) {
+    Diagnostics diag;
+    auto n = parse_notification(body, diag);
+    REQUIRE_FALSE(n.has_value());
+    INFO(diag.message);
+    // The field quoted once, 64 bytes and "...", plus the 120-byte start of the body.
+    CHECK(diag.message.find(sixty_four + "...\"") != std::string::npos);
+    CHECK(diag.message.size() < 400);
+  }
+}
+
 TEST_CASE("decode_s3_event_key follows S3's encoding", "[notification]") {
   std::string out;
   CHECK(decode_s3_event_key("a+b%2Bc%20d%2Fe", out));
@@ -263,4 +327,14 @@ TEST_CASE("Every shared notification sample parses to its expected outcome", "[n
   }
   CHECK(checked == expected.size());
   CHECK(total >= checked);
+
+  // A real ObjectCreated record as S3 would send it with its next major eventVersion.
+  std::string v3 = read(root / "s3-event/s3-event-objectcreated-put-v2.1.json");
+  const auto at = v3.find("\"2.1\"");
+  REQUIRE(at != std::string::npos);
+  v3.replace(at, 5, "\"3.0\"");
+  auto n = parse_notification(v3);
+  REQUIRE(n.has_value());
+  REQUIRE(n->objects.size() == 1);
+  CHECK(n->objects[0].key == "HappyFace.jpg");
 }

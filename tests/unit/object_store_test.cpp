@@ -34,14 +34,17 @@ Endpoint test_endpoint() {
 
 }  // namespace
 
-TEST_CASE("object store: the first attempt is a plain GET, a resume sends Range and If-Match", "[object_store]") {
-  ObjectRef o{"bucket", "AWSLogs/x.json.gz", "us-east-1", 1000, "0123456789abcdef0123456789abcdef"};
+TEST_CASE("object store: every attempt is pinned with If-Match, a resume adds Range", "[object_store]") {
+  ObjectRef o{"bucket", "AWSLogs/x.json.gz", "us-east-1", 1000, "0123456789abcdef0123456789abcdef", ""};
   Diagnostics d;
   auto first = make_fetch_request(o, test_endpoint(), true, 0, d);
   REQUIRE(first.has_value());
   CHECK(first->method == "GET");
   CHECK(first->find_header("Range") == nullptr);
-  CHECK(first->find_header("If-Match") == nullptr);
+  // The object the notification announced, not whatever is under its key now.
+  REQUIRE(first->find_header("If-Match") != nullptr);
+  CHECK(first->find_header("If-Match")->value == "\"0123456789abcdef0123456789abcdef\"");
+  CHECK(first->query.empty());
 
   auto resumed = make_fetch_request(o, test_endpoint(), true, 400, d);
   REQUIRE(resumed.has_value());
@@ -51,8 +54,22 @@ TEST_CASE("object store: the first attempt is a plain GET, a resume sends Range 
   CHECK(resumed->find_header("If-Match")->value.find("0123456789abcdef0123456789abcdef") != std::string::npos);
 }
 
+TEST_CASE("object store: a notification's versionId pins every attempt with ?versionId=", "[object_store]") {
+  ObjectRef o{"bucket", "AWSLogs/x.json.gz", "us-east-1", 1000, "", "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"};
+  Diagnostics d;
+  auto first = make_fetch_request(o, test_endpoint(), true, 0, d);
+  REQUIRE(first.has_value());
+  CHECK(first->query == "versionId=3%2FL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY");
+  CHECK(first->find_header("If-Match") == nullptr);
+  // The version pins the bytes: a resume is safe without an ETag.
+  auto resumed = make_fetch_request(o, test_endpoint(), true, 400, d);
+  REQUIRE(resumed.has_value());
+  CHECK(resumed->query == first->query);
+  REQUIRE(resumed->find_header("Range") != nullptr);
+}
+
 TEST_CASE("object store: a resume without an ETag is refused, naming the object", "[object_store]") {
-  ObjectRef o{"bucket", "k.json.gz", "", 0, ""};
+  ObjectRef o{"bucket", "k.json.gz", "", 0, "", ""};
   Diagnostics d;
   CHECK(make_fetch_request(o, test_endpoint(), true, 0, d).has_value());
   auto r = make_fetch_request(o, test_endpoint(), true, 10, d);
@@ -60,4 +77,26 @@ TEST_CASE("object store: a resume without an ETag is refused, naming the object"
   CHECK(r.error() == make_error_code(client_errc::invalid_argument));
   CHECK(d.message.find("s3://bucket/k.json.gz") != std::string::npos);
   CHECK(d.message.find("ETag") != std::string::npos);
+}
+
+TEST_CASE("object store: a resumed answer is judged from its status and ETag before any byte", "[object_store]") {
+  std::string why;
+  HttpResponse h;
+  h.status = 206;
+  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
+  // 200: the Range was ignored; the whole object is usable only if it is the same one.
+  h.status = 200;
+  h.headers = {{"ETag", "\"etag-1\""}};
+  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
+  CHECK(check_resumed_answer(h, "\"etag-1\"", 1000, why));
+  h.headers = {{"ETag", "\"etag-2\""}};
+  CHECK_FALSE(check_resumed_answer(h, "etag-1", 1000, why));
+  CHECK(why.find("HTTP 200 with the whole object") != std::string::npos);
+  CHECK(why.find("etag-2") != std::string::npos);
+  CHECK(why.find("byte 1000") != std::string::npos);
+  HttpResponse none;
+  none.status = 200;
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
+  none.status = 204;
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
 }

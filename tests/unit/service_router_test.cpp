@@ -88,7 +88,12 @@ Decoded decode(ServiceRouter& router, const ObjectRef& obj, std::string_view sou
   return d;
 }
 
-ObjectRef object(std::string key) { return ObjectRef{"bucket", std::move(key), "", 0, ""}; }
+ObjectRef object(std::string key) {
+  ObjectRef o;
+  o.bucket = "bucket";
+  o.key = std::move(key);
+  return o;
+}
 
 }  // namespace
 

@@ -3,7 +3,7 @@
 #include "ctsqs/sqs_source.hpp"
 #include "ctsqs/sqs/protocol.hpp"
 
-#include "catch.hpp"
+#include "catch_result.hpp"
 
 using namespace ctsqs;
 using namespace std::chrono_literals;
@@ -95,4 +95,37 @@ TEST_CASE("sqs source: an entry listed both successful and failed is not done", 
   auto r = classify_batch_round(2, a, true);
   CHECK(r.retry == std::vector<std::size_t>{1});
   CHECK(r.failed.empty());
+}
+
+TEST_CASE("sqs source: queue counts from GetQueueAttributes, a bad count names the attribute", "[sqs_source]") {
+  Diagnostics diag;
+  std::map<std::string, std::string> a{{"ApproximateNumberOfMessages", "0"},
+                                       {"ApproximateNumberOfMessagesNotVisible", "3"},
+                                       {"ApproximateNumberOfMessagesDelayed", "1"},
+                                       {"VisibilityTimeout", "45"}};
+  auto c = queue_counts_from_attributes(a, diag);
+  REQUIRE(c);
+  CHECK(c->visible == 0);
+  CHECK(c->in_flight == 3);
+  CHECK(c->delayed == 1);
+  CHECK(c->visibility_timeout == std::chrono::seconds(45));
+  CHECK_FALSE(c->empty());
+
+  a["ApproximateNumberOfMessagesNotVisible"] = "0";
+  a["ApproximateNumberOfMessagesDelayed"] = "0";
+  a.erase("VisibilityTimeout");
+  c = queue_counts_from_attributes(a, diag);
+  REQUIRE(c);
+  CHECK(c->empty());
+  CHECK_FALSE(c->visibility_timeout);
+
+  a["ApproximateNumberOfMessagesNotVisible"] = "-1";
+  CHECK_FALSE(queue_counts_from_attributes(a, diag));
+  CHECK(diag.message.find("ApproximateNumberOfMessagesNotVisible") != std::string::npos);
+  a["ApproximateNumberOfMessagesNotVisible"] = "2x";
+  CHECK_FALSE(queue_counts_from_attributes(a, diag));
+  a.erase("ApproximateNumberOfMessagesDelayed");
+  a["ApproximateNumberOfMessagesNotVisible"] = "0";
+  CHECK_FALSE(queue_counts_from_attributes(a, diag));
+  CHECK(diag.message.find("ApproximateNumberOfMessagesDelayed is missing") != std::string::npos);
 }

@@ -28,6 +28,8 @@ struct GetObjectParams {
   std::uint64_t range_start = 0;
   /// `If-Match` ETag (with or without quotes) so a resumed read cannot mix two versions.
   std::string if_match;
+  /// `?versionId=` (URI-encoded): read exactly this version of the object (versioned buckets).
+  std::string version_id;
 };
 
 /// Builds GET <key> (virtual-hosted or path-style, key URI-encoded byte by byte keeping '/').

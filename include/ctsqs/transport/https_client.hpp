@@ -64,6 +64,10 @@ struct ExchangeOptions {
   std::size_t max_body_bytes = 0;  ///< 0: the client's max_body_bytes
   /// Connect directly even when a proxy is configured (instance/container metadata endpoints).
   bool bypass_proxy = false;
+  /// Streaming exchange: called with the status and headers of a 2xx answer before any body
+  /// byte is handed on (e.g. to tell a 206 from a 200 that ignored the Range). An error ends the
+  /// exchange with the body unread (the connection is not reused) and is returned.
+  std::function<result<void>(const HttpResponse& head)> on_header;
 };
 
 /// Receives a streamed body chunk by chunk. The next chunk is not read until the returned
