@@ -44,13 +44,15 @@ void AdaptiveConcurrency::close_window(clock::time_point now) {
   }
   const auto shrink = [this] {
     limit_ = std::max(opt_.min, static_cast<std::size_t>(std::floor(static_cast<double>(limit_) * opt_.decrease)));
+    slow_start_ = false;
   };
   if (failed) {
     shrink();
   } else if (baseline_ns_ > 0 && mean > baseline_ns_ * (1 + opt_.tolerance)) {
     shrink();
   } else if (saturated && limit_ < opt_.max) {
-    ++limit_;
+    // Slow start: double until the first sign of saturation, then one at a time.
+    limit_ = slow_start_ ? std::min(opt_.max, limit_ * 2) : limit_ + 1;
   }
   if (baseline_ns_ == 0 || mean < baseline_ns_) baseline_ns_ = mean;
   if (now - last_probe_ >= opt_.probe_interval) {

@@ -38,6 +38,9 @@ std::string describe_object(const ObjectRef& o) {
 }  // namespace
 
 struct Collector::Impl : std::enable_shared_from_this<Impl> {
+  static constexpr std::size_t kDeleteBatch = 10;  // DeleteMessageBatch's maximum
+  static constexpr std::size_t kMaxDeleters = 8;
+
   Impl(asio::any_io_executor ex, MessageQueue& q, ObjectStore& s, Sink& sink, PayloadDecoderFactory d,
        CollectorOptions o, Metrics& m, MessagePlanner p)
       : ex_(ex),
@@ -86,7 +89,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   std::size_t workers_ = 0;       // message workers running
   std::size_t receivers_ = 0;     // receivers running
   std::vector<std::uint64_t> delete_queue_;
-  bool deleting_ = false;
+  std::size_t deleters_ = 0;  ///< DeleteMessageBatch calls in flight (each <= 10 messages)
   bool stopping_ = false;         // no more receives
   bool abandoned_ = false;        // grace expired: in-flight released, workers must not ack
   bool finished_ = false;         // async_run is done: background loops exit
@@ -184,7 +187,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       if (msgs.empty()) {
         metrics_.empty_receives.fetch_add(1, std::memory_order_relaxed);
         // Messages we hid for a retry will come back: the queue is not drained before then.
-        if (in_flight_.empty() && delete_queue_.empty() && !deleting_ && steady::now() >= quiet_until_)
+        if (in_flight_.empty() && delete_queue_.empty() && deleters_ == 0 && steady::now() >= quiet_until_)
           ++consecutive_empty_;
         changed_.notify_all();
         continue;
@@ -418,8 +421,11 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     if (d.action == MessageDisposition::Action::delete_message) {
       released_ids_.erase(m.message_id);
       delete_queue_.push_back(seq);
-      if (!deleting_) {
-        deleting_ = true;
+      // One call carries up to 10; with SQS tens of milliseconds away, one call at a time caps
+      // deletes (and so the messages in flight) at a few hundred per second: a full batch
+      // waiting starts another call, up to kMaxDeleters at once.
+      if (deleters_ == 0 || (delete_queue_.size() >= kDeleteBatch && deleters_ < kMaxDeleters)) {
+        ++deleters_;
         asio::co_spawn(ex_, deleter(), asio::detached);
       }
       co_return;  // the deleter releases the slot
@@ -450,8 +456,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> deleter() {
     auto self = shared_from_this();
     while (!delete_queue_.empty()) {
-      auto seqs = std::move(delete_queue_);
-      delete_queue_.clear();
+      const auto n = std::min(delete_queue_.size(), kDeleteBatch);
+      std::vector<std::uint64_t> seqs(delete_queue_.begin(), delete_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      delete_queue_.erase(delete_queue_.begin(), delete_queue_.begin() + static_cast<std::ptrdiff_t>(n));
       std::vector<std::string> handles;
       std::map<std::string, std::uint64_t> by_handle;
       for (auto s : seqs) {
@@ -485,7 +492,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       metrics_.messages_deleted.fetch_add(handles.size() - failed, std::memory_order_relaxed);
       for (auto s : seqs) remove(s);
     }
-    deleting_ = false;
+    --deleters_;
     changed_.notify_all();
   }
 
@@ -651,7 +658,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
     for (;;) {
-      const bool work = workers_ > 0 || deleting_ || !delete_queue_.empty();
+      const bool work = workers_ > 0 || deleters_ > 0 || !delete_queue_.empty();
       if (!work && (receivers_ == 0 || stopping_)) {
         if (stopping_ || receive_error_ || !drain_done() || co_await drain_confirmed() || stopping_) break;
         consecutive_empty_ = 0;

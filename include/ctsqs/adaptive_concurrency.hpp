@@ -1,8 +1,8 @@
 // AdaptiveConcurrency: how many objects to fetch and decode at once, learned from their latency.
 // With real S3 an object spends tens of milliseconds waiting for its first byte; with many small
-// objects the number in flight, not the CPU, then sets the pace. The limit grows by one per
-// observation window while the latency of completed objects stays near its baseline and the
-// limit was actually used, and shrinks by a factor when the latency climbs well above the
+// objects the number in flight, not the CPU, then sets the pace. The limit doubles per
+// observation window until the first decrease (slow start), then grows by one, while the latency
+// of completed objects stays near its baseline and the limit was actually used, and shrinks by a factor when the latency climbs well above the
 // lowest seen (the CPU or the network is saturated: more in flight only queues) or an object
 // failed for a retryable reason (throttling, 5xx). An additive-increase, multiplicative-decrease
 // loop on round-trip time, like Vector's adaptive request concurrency for its sinks, with a
@@ -67,6 +67,7 @@ class AdaptiveConcurrency {
   bool window_failed_ = false;
   bool window_saturated_ = false;
   clock::time_point last_probe_;
+  bool slow_start_ = true;            ///< doubling until the first decrease
   bool probing_ = false;             ///< this window runs at the probe limit
   std::size_t probing_restore_ = 0;  ///< the limit to restore after the probe
 };

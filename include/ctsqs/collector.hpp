@@ -82,7 +82,7 @@ struct CollectorOptions {
   std::size_t objects_in_flight = 8;
   bool adaptive_objects_in_flight = true;
   std::size_t max_objects_in_flight = 64;
-  std::size_t receives_in_flight = 2;     ///< concurrent ReceiveMessage long polls
+  std::size_t receives_in_flight = 4;     ///< concurrent ReceiveMessage long polls
   /// Largest MaxNumberOfMessages of one receive; each receive asks for at most what fits in
   /// `messages_in_flight` at that moment.
   int max_messages_per_receive = 10;

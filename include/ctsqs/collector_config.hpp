@@ -49,7 +49,7 @@ struct ConcurrencyConfig {
   std::size_t objects_in_flight = 8;
   bool adaptive_objects_in_flight = true;
   std::size_t max_objects_in_flight = 64;  ///< the adaptive limit's ceiling
-  std::size_t receives_in_flight = 2;   ///< concurrent ReceiveMessage long polls
+  std::size_t receives_in_flight = 4;   ///< concurrent ReceiveMessage long polls
 };
 
 /// `ctsqs.sqs`: how the queue is polled. The template's `sqs_wait_timeout`,
