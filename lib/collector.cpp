@@ -409,9 +409,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     std::vector<VisibilityChange> change;
     change.push_back({m.receipt_handle, d.visibility});
     auto r = co_await queue_.async_change_visibility(std::move(change), diag);
-    if (!r) {
+    if (!r || !r->empty()) {
       metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
-      log("ctsqs: message " + m.message_id + ": could not set its visibility (" + r.error().message() +
+      log("ctsqs: message " + m.message_id + ": could not set its visibility (" +
+          (r ? r->front().code + (r->front().message.empty() ? "" : ": " + r->front().message) : r.error().message()) +
           "); it comes back when its visibility timeout ends");
     }
     if (outcome != MessageOutcome::permanent_failure) {
@@ -479,10 +480,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       if (finished_ || abandoned_) break;
       const auto now = steady::now();
       std::vector<VisibilityChange> changes;
+      std::string ids;
       for (auto& [seq, f] : in_flight_) {
         if (!f.finishing && now - f.last_extended >= interval) {
           f.last_extended = now;
           changes.push_back({f.receipt_handle, opts_.visibility_timeout});
+          ids += (ids.empty() ? "" : ", ") + f.message_id;
         }
       }
       if (changes.empty()) continue;
@@ -491,10 +494,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       auto r = co_await queue_.async_change_visibility(std::move(changes), diag);
       if (!r) {
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
-        log("ctsqs: extending visibility failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
+        log("ctsqs: extending the visibility of message(s) " + ids + " failed: " + r.error().message() +
+            (diag.empty() ? "" : " — " + to_string(diag)) + "; they may come back before they are done (duplicates)");
         continue;
       }
       // Entries of messages deleted in the meantime fail with ReceiptHandleIsInvalid: harmless.
+      // The others are messages still worked on, which may now come back to another consumer.
+      std::string failed_ids, cause;
+      for (const auto& f : *r) {
+        for (const auto& [seq, m] : in_flight_) {
+          if (m.receipt_handle != f.receipt_handle || m.finishing) continue;
+          failed_ids += (failed_ids.empty() ? "" : ", ") + m.message_id;
+          if (cause.empty()) cause = f.code + (f.message.empty() ? "" : ": " + f.message);
+        }
+      }
+      if (!failed_ids.empty()) {
+        metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+        log("ctsqs: extending the visibility of message(s) " + failed_ids + " failed (" + cause +
+            "); they may come back before they are done (duplicates)");
+      }
       metrics_.visibility_extensions.fetch_add(n - r->size(), std::memory_order_relaxed);
     }
   }
