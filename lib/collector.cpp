@@ -254,6 +254,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         auto r = dec->feed(doc, events, d);
         if (r) r = dec->finish(events, d);
         metrics_.events_dropped.fetch_add(dec->filtered(), std::memory_order_relaxed);
+        metrics_.events_retagged.fetch_add(dec->retagged(), std::memory_order_relaxed);
         if (!r) {
           log("ctsqs: message " + m.message_id + ": permanent failure: inline event not decodable: " + d.message);
           co_return MessageOutcome::permanent_failure;
@@ -374,6 +375,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
     obj_slots_.release();
     metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
+    metrics_.events_retagged.fetch_add(st->decoder->retagged(), std::memory_order_relaxed);
     if (ec) {
       metrics_.objects_failed.fetch_add(1, std::memory_order_relaxed);
     } else {
