@@ -14,6 +14,7 @@
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/sqs_source.hpp"
+#include "ctsqs/tag_router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -331,8 +332,10 @@ int run_collect(const CollectArgs& a, bool drain) {
     std::cerr << cmd << ": " << diag.message << "\n";
     return exit_usage;
   }
+  if (cfg->max_distinct_tags) TagLimits::process_wide()->set_max_tags(*cfg->max_distinct_tags);
   Collector collector(rt.ioc.get_executor(), source, store, sink,
-                      make_payload_decoder_factory(handler, service, dopt), co, metrics);
+                      make_payload_decoder_factory(handler, service, dopt), co, metrics,
+                      make_notification_planner(cfg->allow));
   rt.collector = &collector;
   rt.metrics = &metrics;
 

@@ -230,7 +230,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     Diagnostics diag;
     auto plan = planner_(m, diag);
     if (!plan) {
-      log("ctsqs: message " + m.message_id + ": permanent failure: unrecognised notification: " +
+      log("ctsqs: message " + m.message_id + ": permanent failure: " +
+          (plan.error() == notification_errc::refused ? "" : "unrecognised notification: ") +
           (diag.message.empty() ? plan.error().message() : diag.message));
       co_return MessageOutcome::permanent_failure;
     }
