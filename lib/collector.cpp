@@ -654,7 +654,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       const bool work = workers_ > 0 || deleting_ || !delete_queue_.empty();
       if (!work && (receivers_ == 0 || stopping_)) {
-        if (stopping_ || receive_error_ || !drain_done() || co_await drain_confirmed() || stopping_) break;
+        if (stopping_ || receive_error_ || !drain_done()) break;
+        // No co_await inside || or ?: — g++ 12 evaluates it even when the left side decides.
+        const bool confirmed = co_await drain_confirmed();
+        if (confirmed || stopping_) break;
         consecutive_empty_ = 0;
         start_receivers();
         continue;
