@@ -239,7 +239,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     Diagnostics diag;
     auto plan = planner_(m, diag);
     if (!plan) {
-      log("ctsqs: message " + m.message_id + ": permanent failure: unrecognised notification: " +
+      log("ctsqs: message " + m.message_id + ": permanent failure: " +
+          (plan.error() == notification_errc::refused ? "" : "unrecognised notification: ") +
           (diag.message.empty() ? plan.error().message() : diag.message));
       co_return MessageOutcome::permanent_failure;
     }
@@ -263,6 +264,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         auto r = dec->feed(doc, events, d);
         if (r) r = dec->finish(events, d);
         metrics_.events_dropped.fetch_add(dec->filtered(), std::memory_order_relaxed);
+        metrics_.events_retagged.fetch_add(dec->retagged(), std::memory_order_relaxed);
         if (!r) {
           log("ctsqs: message " + m.message_id + ": permanent failure: inline event not decodable: " + d.message);
           co_return MessageOutcome::permanent_failure;
@@ -397,6 +399,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     obj_slots_.release();
     adapt_objects_in_flight(started, ec);
     metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
+    metrics_.events_retagged.fetch_add(st->decoder->retagged(), std::memory_order_relaxed);
     if (ec) {
       metrics_.objects_failed.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -435,9 +438,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     std::vector<VisibilityChange> change;
     change.push_back({m.receipt_handle, d.visibility});
     auto r = co_await queue_.async_change_visibility(std::move(change), diag);
-    if (!r) {
+    if (!r || !r->empty()) {
       metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
-      log("ctsqs: message " + m.message_id + ": could not set its visibility (" + r.error().message() +
+      log("ctsqs: message " + m.message_id + ": could not set its visibility (" +
+          (r ? r->front().code + (r->front().message.empty() ? "" : ": " + r->front().message) : r.error().message()) +
           "); it comes back when its visibility timeout ends");
     }
     if (outcome != MessageOutcome::permanent_failure) {
@@ -506,10 +510,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       if (finished_ || abandoned_) break;
       const auto now = steady::now();
       std::vector<VisibilityChange> changes;
+      std::string ids;
       for (auto& [seq, f] : in_flight_) {
         if (!f.finishing && now - f.last_extended >= interval) {
           f.last_extended = now;
           changes.push_back({f.receipt_handle, opts_.visibility_timeout});
+          ids += (ids.empty() ? "" : ", ") + f.message_id;
         }
       }
       if (changes.empty()) continue;
@@ -518,10 +524,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       auto r = co_await queue_.async_change_visibility(std::move(changes), diag);
       if (!r) {
         metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
-        log("ctsqs: extending visibility failed: " + r.error().message() + (diag.empty() ? "" : " — " + to_string(diag)));
+        log("ctsqs: extending the visibility of message(s) " + ids + " failed: " + r.error().message() +
+            (diag.empty() ? "" : " — " + to_string(diag)) + "; they may come back before they are done (duplicates)");
         continue;
       }
       // Entries of messages deleted in the meantime fail with ReceiptHandleIsInvalid: harmless.
+      // The others are messages still worked on, which may now come back to another consumer.
+      std::string failed_ids, cause;
+      for (const auto& f : *r) {
+        for (const auto& [seq, m] : in_flight_) {
+          if (m.receipt_handle != f.receipt_handle || m.finishing) continue;
+          failed_ids += (failed_ids.empty() ? "" : ", ") + m.message_id;
+          if (cause.empty()) cause = f.code + (f.message.empty() ? "" : ": " + f.message);
+        }
+      }
+      if (!failed_ids.empty()) {
+        metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
+        log("ctsqs: extending the visibility of message(s) " + failed_ids + " failed (" + cause +
+            "); they may come back before they are done (duplicates)");
+      }
       metrics_.visibility_extensions.fetch_add(n - r->size(), std::memory_order_relaxed);
     }
   }
@@ -660,7 +681,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       const bool work = workers_ > 0 || deleters_ > 0 || !delete_queue_.empty();
       if (!work && (receivers_ == 0 || stopping_)) {
-        if (stopping_ || receive_error_ || !drain_done() || co_await drain_confirmed() || stopping_) break;
+        if (stopping_ || receive_error_ || !drain_done()) break;
+        // No co_await inside || or ?: — g++ 12 evaluates it even when the left side decides.
+        const bool confirmed = co_await drain_confirmed();
+        if (confirmed || stopping_) break;
         consecutive_empty_ = 0;
         start_receivers();
         continue;

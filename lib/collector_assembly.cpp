@@ -12,6 +12,7 @@
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/sqs_source.hpp"
+#include "ctsqs/tag_router.hpp"
 
 #include <unistd.h>
 
@@ -276,8 +277,10 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   } catch (const std::invalid_argument& e) {
     return fail(diag, e.what());
   }
-  impl->collector = std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting,
-                                                impl->router->make_factory(), std::move(co), impl->metrics);
+  if (cfg.max_distinct_tags) TagLimits::process_wide()->set_max_tags(*cfg.max_distinct_tags);
+  impl->collector =
+      std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting, impl->router->make_factory(),
+                                  std::move(co), impl->metrics, make_notification_planner(cfg.allow));
 
   if (cfg.metrics.listen) {
     auto* metrics = &impl->metrics;

@@ -712,6 +712,21 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
     if (auto v = o->size("max_record_bytes")) c.decoder.max_record_bytes = *v;
     o->finish();
   }
+  if (auto v = r.string_list("allowed_buckets")) c.allow.buckets = std::move(*v);
+  if (auto v = r.string_list("allowed_accounts")) {
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      const auto& a = (*v)[i];
+      if (a.size() != 12 || !std::all_of(a.begin(), a.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+        fail(r.child("allowed_accounts") + "[" + std::to_string(i) + "]",
+             "expected a 12-digit AWS account id, got " + shown(a));
+    }
+    c.allow.accounts = std::move(*v);
+  }
+  if (auto v = r.string_list("allowed_eventbridge_sources")) c.allow.eventbridge_sources = std::move(*v);
+  if (auto o = r.object("tags")) {
+    if (auto v = o->integer("max_distinct", 1, 1000000)) c.max_distinct_tags = static_cast<std::size_t>(*v);
+    o->finish();
+  }
   r.finish();
 }
 

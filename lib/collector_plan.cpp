@@ -7,9 +7,12 @@
 
 namespace ctsqs {
 
-result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag) {
+namespace {
+
+result<MessagePlan> make_plan(const SqsMessage& message, const NotificationAllowList& allow, Diagnostics& diag) {
   auto n = parse_notification(message.body, diag);
   if (!n) return n.error();
+  if (auto a = check_allowed(*n, allow, diag); !a) return a.error();
   MessagePlan plan;
   if (n->is_test_event()) {
     plan.kind = MessagePlan::Kind::test_event;
@@ -35,6 +38,19 @@ result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& di
     plan.note += detail::quote_start(i.event_name, 64) + ": " + i.reason;
   }
   return plan;
+}
+
+}  // namespace
+
+result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag) {
+  static const NotificationAllowList none;  // still the aws.* rule for "via CloudTrail" events
+  return make_plan(message, none, diag);
+}
+
+MessagePlanner make_notification_planner(NotificationAllowList allow) {
+  return [allow = std::move(allow)](const SqsMessage& message, Diagnostics& diag) {
+    return make_plan(message, allow, diag);
+  };
 }
 
 }  // namespace ctsqs

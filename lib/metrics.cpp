@@ -71,6 +71,7 @@ MetricsSnapshot Metrics::snapshot() const {
   s.events_written = ld(events_written);
   s.events_delivered = ld(events_delivered);
   s.events_dropped = ld(events_dropped);
+  s.events_retagged = ld(events_retagged);
   s.bytes_fetched = ld(bytes_fetched);
   s.visibility_extensions = ld(visibility_extensions);
   s.sqs_errors = ld(sqs_errors);
@@ -121,6 +122,8 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
   counter("events_written_total", "Events handed to the sink.", s.events_written);
   counter("events_delivered_total", "Events covered by a successful sink flush.", s.events_delivered);
   counter("events_dropped_total", "Events dropped by the service filter.", s.events_dropped);
+  counter("events_retagged_total", "Events sent to service unknown by a tag length or count limit.",
+          s.events_retagged);
   counter("bytes_fetched_total", "S3 object bytes received.", s.bytes_fetched);
   counter("visibility_extensions_total", "Visibility timeout extensions sent.", s.visibility_extensions);
   counter("sqs_errors_total", "SQS calls that failed after retries.", s.sqs_errors);

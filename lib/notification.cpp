@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace ctsqs {
@@ -22,6 +23,7 @@ class NotificationCategory final : public boost::system::error_category {
       case notification_errc::not_json: return "notification body is not JSON";
       case notification_errc::unrecognised: return "unrecognised notification format";
       case notification_errc::invalid_field: return "invalid notification field";
+      case notification_errc::refused: return "notification refused by an allow-list";
     }
     return "unknown notification error";
   }
@@ -211,6 +213,9 @@ struct Parser {
       n.format = NotificationFormat::eventbridge_cloudtrail;
       n.inline_records.push_back(json::serialize(*detail));
       n.inline_source = "aws.cloudtrail";
+      n.eventbridge_source = std::string(*source);
+      if (auto* a = str(o, "account")) n.eventbridge_account = std::string(*a);
+      if (auto* a = str(*detail, "recipientAccountId")) n.record_account = std::string(*a);
       return n;
     }
     if (*source == "aws.guardduty" && t == "GuardDuty Finding") {
@@ -218,6 +223,9 @@ struct Parser {
       n.format = NotificationFormat::eventbridge_guardduty;
       n.inline_records.push_back(json::serialize(*detail));
       n.inline_source = std::string(*source);
+      n.eventbridge_source = std::string(*source);
+      if (auto* a = str(o, "account")) n.eventbridge_account = std::string(*a);
+      if (auto* a = str(*detail, "accountId")) n.record_account = std::string(*a);
       return n;
     }
     if (*source != "aws.s3")
@@ -226,6 +234,8 @@ struct Parser {
                                                        " is neither an S3 event nor a CloudTrail record");
     Notification n;
     n.format = NotificationFormat::eventbridge_s3;
+    n.eventbridge_source = std::string(*source);
+    if (auto* a = str(o, "account")) n.eventbridge_account = std::string(*a);
     if (t != "Object Created") {
       n.ignored.push_back({std::string(t), "not an Object Created event"});
       return n;
@@ -311,6 +321,69 @@ result<Notification> parse_notification(std::string_view body, Diagnostics& diag
     return p.fail(notification_errc::not_json, "SQS message body is not JSON (" + ec.message() +
                                                    "), so not a notification");
   return p.parse_value(v, false);
+}
+
+std::string cloudtrail_key_account(std::string_view key) {
+  auto is_account = [](std::string_view v) {
+    return v.size() == 12 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  constexpr std::string_view logs = "AWSLogs/";
+  std::size_t at = key.substr(0, logs.size()) == logs ? 0 : key.find("/AWSLogs/");
+  if (at == std::string_view::npos) return {};
+  if (at != 0) ++at;
+  std::string_view rest = key.substr(at + logs.size());
+  auto segment = [&rest]() {
+    auto slash = rest.find('/');
+    auto seg = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    return seg;
+  };
+  auto first = segment();
+  if (first.substr(0, 2) == "o-") first = segment();  // organization trail: AWSLogs/o-org/<account>/
+  return is_account(first) ? std::string(first) : std::string();
+}
+
+result<void> check_allowed(const Notification& n, const NotificationAllowList& allow, Diagnostics& diag) {
+  auto listed = [](const std::vector<std::string>& list, std::string_view v) {
+    return std::find(list.begin(), list.end(), v) != list.end();
+  };
+  auto refuse = [&](std::string what) -> result<void> {
+    diag.clear();
+    diag.message = "refused: " + std::move(what);
+    return make_error_code(notification_errc::refused);
+  };
+  const bool eventbridge = n.format == NotificationFormat::eventbridge_s3 ||
+                           n.format == NotificationFormat::eventbridge_cloudtrail ||
+                           n.format == NotificationFormat::eventbridge_guardduty;
+  if (eventbridge) {
+    const auto& src = n.eventbridge_source;
+    if (!allow.eventbridge_sources.empty() ? !listed(allow.eventbridge_sources, src)
+                                           : n.format == NotificationFormat::eventbridge_cloudtrail &&
+                                                 src.substr(0, 4) != "aws.")
+      return refuse("EventBridge source " + quote_field(src) + " is not " +
+                    (allow.eventbridge_sources.empty() ? std::string("an AWS service's (aws.*)")
+                                                       : "in allowed_eventbridge_sources"));
+    if (!allow.accounts.empty() && !listed(allow.accounts, n.eventbridge_account))
+      return refuse("EventBridge account " + quote_field(n.eventbridge_account) + " is not in allowed_accounts");
+  }
+  if (!allow.accounts.empty() && n.format == NotificationFormat::eventbridge_cloudtrail &&
+      !listed(allow.accounts, n.record_account))
+    return refuse("record recipientAccountId " + quote_field(n.record_account) + " is not in allowed_accounts");
+  if (!allow.accounts.empty() && n.format == NotificationFormat::eventbridge_guardduty &&
+      !listed(allow.accounts, n.record_account))
+    return refuse("finding accountId " + quote_field(n.record_account) + " is not in allowed_accounts");
+  for (const auto& o : n.objects) {
+    if (!allow.buckets.empty() && !listed(allow.buckets, o.bucket))
+      return refuse("bucket " + quote_field(o.bucket) + " is not in allowed_buckets");
+    if (!allow.accounts.empty()) {
+      const auto account = cloudtrail_key_account(o.key);
+      if (!listed(allow.accounts, account))
+        return refuse(quote_field("s3://" + o.bucket + "/" + o.key) + ": " +
+                      (account.empty() ? std::string("no account in the key (AWSLogs/<account>/...)")
+                                       : "account " + account + " is not in allowed_accounts"));
+    }
+  }
+  return {};
 }
 
 result<Notification> parse_notification(std::string_view body) {

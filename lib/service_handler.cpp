@@ -137,6 +137,7 @@ class CloudTrailPayloadDecoder final : public PayloadDecoder {
   void begin(std::string_view object_name) override {
     decoder_.begin(object_name);
     filtered_at_begin_ = router_.filtered();
+    capped_at_begin_ = router_.capped();
   }
   result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) override {
     return decoder_.feed(chunk, [&](Event& e) { keep(e, out); }, &diag);
@@ -147,6 +148,7 @@ class CloudTrailPayloadDecoder final : public PayloadDecoder {
     return {};
   }
   std::uint64_t filtered() const noexcept override { return router_.filtered() - filtered_at_begin_; }
+  std::uint64_t retagged() const noexcept override { return router_.capped() - capped_at_begin_; }
   SkipReason skipped() const noexcept override { return decoder_.summary().skipped; }
 
  private:
@@ -156,6 +158,7 @@ class CloudTrailPayloadDecoder final : public PayloadDecoder {
   CloudTrailDecoder decoder_;
   TagRouter router_;
   std::uint64_t filtered_at_begin_ = 0;
+  std::uint64_t capped_at_begin_ = 0;
 };
 
 /// "" when `tmpl` is a usable routing template with only the named placeholders.

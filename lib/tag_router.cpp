@@ -2,7 +2,10 @@
 #include "ctsqs/tag_router.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <stdexcept>
+
+#include "detail/protocol_util.hpp"
 
 namespace ctsqs {
 namespace {
@@ -81,7 +84,38 @@ result<void> validate(const TagRouterOptions& o, Diagnostics* diag) {
   return {};
 }
 
+TagLimits::TagLimits(std::size_t max_value_length, std::size_t max_tags)
+    : log([](std::string_view line) { std::cerr << line << '\n'; }),
+      max_value_length_(max_value_length),
+      max_tags_(max_tags) {}
+
+const std::shared_ptr<TagLimits>& TagLimits::process_wide() {
+  static const std::shared_ptr<TagLimits> limits = std::make_shared<TagLimits>();
+  return limits;
+}
+
+bool TagLimits::admit(std::string_view tag) {
+  std::lock_guard lk(mu_);
+  if (tags_.find(tag) != tags_.end()) return true;
+  if (tags_.size() >= max_tags_.load()) return false;
+  tags_.emplace(tag);
+  return true;
+}
+
+void TagLimits::capped(bool too_many, std::string_view what) {
+  capped_.fetch_add(1);
+  auto& logged = too_many ? logged_many_ : logged_long_;
+  if (logged.exchange(true) || !log) return;
+  if (too_many)
+    log("ctsqs: more than " + std::to_string(max_tags_.load()) + " distinct tags: " + detail::quote_start(what, 80) +
+        " and later new tags go to service \"unknown\" (logged once; counted in events_retagged)");
+  else
+    log("ctsqs: a tag value longer than " + std::to_string(max_value_length_) + " characters (" +
+        detail::quote_start(what, 64) + ") goes to \"unknown\" (logged once; counted in events_retagged)");
+}
+
 TagRouter::TagRouter(TagRouterOptions options) : options_(std::move(options)) {
+  if (!options_.limits) options_.limits = TagLimits::process_wide();
   Diagnostics d;
   if (!validate(options_, &d)) throw std::invalid_argument(d.message);
   std::string_view t = options_.routing_template;
@@ -107,22 +141,51 @@ TagRouter::TagRouter(TagRouterOptions options) : options_(std::move(options)) {
   services_.erase(std::unique(services_.begin(), services_.end()), services_.end());
 }
 
-bool TagRouter::route(Event& e) {
-  service_.clear();
-  append_service(service_, e);
+void TagRouter::expand(Event& e, bool all_unknown) {
+  const auto max = options_.limits->max_value_length();
+  auto value = [&](std::string_view v) {
+    const auto at = e.tag.size();
+    if (all_unknown) v = {};
+    append_sanitized(e.tag, v);
+    if (e.tag.size() - at > max) {
+      options_.limits->capped(false, v);
+      e.tag.resize(at);
+      e.tag.append("unknown");
+    }
+  };
   e.tag.clear();
   for (const auto& p : pieces_) {
     switch (p.part) {
       case Part::literal: e.tag.append(p.text); break;
-      case Part::service: e.tag.append(service_); break;
-      case Part::account: append_sanitized(e.tag, e.recipient_account); break;
-      case Part::region: append_sanitized(e.tag, e.aws_region); break;
+      case Part::service: e.tag.append(all_unknown ? std::string_view("unknown") : std::string_view(service_)); break;
+      case Part::account: value(e.recipient_account); break;
+      case Part::region: value(e.aws_region); break;
     }
   }
+}
+
+bool TagRouter::route(Event& e) {
+  service_.clear();
+  append_service(service_, e);
+  bool capped = false;
+  if (service_.size() > options_.limits->max_value_length()) {
+    options_.limits->capped(false, service_);
+    service_ = "unknown";
+    capped = true;
+  }
+  expand(e, false);
   if (!services_.empty() && !std::binary_search(services_.begin(), services_.end(), service_)) {
     ++filtered_;
     return false;
   }
+  if (!options_.limits->admit(e.tag)) {
+    options_.limits->capped(true, e.tag);
+    capped = true;
+    service_ = "unknown";
+    expand(e, false);
+    if (!options_.limits->admit(e.tag)) expand(e, true);  // every value unknown: one tag in all
+  }
+  if (capped) ++capped_;
   auto it = counts_.find(std::string_view(e.tag));
   if (it == counts_.end()) it = counts_.emplace(e.tag, 0).first;
   ++it->second;

@@ -6,6 +6,7 @@
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
 #include "ctsqs/metrics.hpp"
+#include "ctsqs/notification.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink.hpp"
@@ -50,6 +51,10 @@ using MessagePlanner = std::function<result<MessagePlan>(const SqsMessage& messa
 /// The built-in planner: every notification format of `parse_notification` (S3 event
 /// notifications, SNS envelopes, CloudTrail's SNS notification, EventBridge events).
 result<MessagePlan> plan_notification(const SqsMessage& message, Diagnostics& diag);
+
+/// plan_notification, then check_allowed: a message refused by `allow` is a permanent failure
+/// (`notification_errc::refused`, diag naming what was refused).
+MessagePlanner make_notification_planner(NotificationAllowList allow);
 
 /// Makes the decoder for one object, already begun (or, with `object.key` empty, for events
 /// carried in the message, wrapped as `{"Records":[...]}`, with `event_source` their EventBridge

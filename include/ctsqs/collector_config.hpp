@@ -6,6 +6,7 @@
 #include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/format.hpp"
+#include "ctsqs/notification.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
 
@@ -149,6 +150,12 @@ struct CollectorConfig {
   HeartbeatConfig heartbeat;
   MetricsConfig metrics;
   DecoderLimits decoder;
+  /// `ctsqs.allowed_buckets`, `ctsqs.allowed_accounts`, `ctsqs.allowed_eventbridge_sources`:
+  /// opt-in allow-lists; a message announcing anything else is refused (a permanent failure).
+  NotificationAllowList allow;
+  /// `ctsqs.tags.max_distinct`: distinct tags per process before new ones go to `unknown`;
+  /// unset = TagLimits' default (256).
+  std::optional<std::size_t> max_distinct_tags;
 
   // ---- provenance ----
   std::string source_name;              ///< file name (or label) the config was read from

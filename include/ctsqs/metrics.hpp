@@ -29,6 +29,7 @@ struct MetricsSnapshot {
   std::uint64_t events_written = 0;         ///< events handed to the sink
   std::uint64_t events_delivered = 0;       ///< events covered by a successful sink flush
   std::uint64_t events_dropped = 0;         ///< events filtered out by the service filter
+  std::uint64_t events_retagged = 0;        ///< events sent to service `unknown` by a tag limit
   std::uint64_t bytes_fetched = 0;          ///< S3 object bytes received (as stored, e.g. gzipped)
   std::uint64_t visibility_extensions = 0;  ///< ChangeMessageVisibility extensions sent
   std::uint64_t sqs_errors = 0;             ///< SQS calls that failed after retries
@@ -50,7 +51,7 @@ class Metrics {
   std::atomic<std::uint64_t> receives{0}, empty_receives{0}, messages_received{0},
       messages_deleted{0}, messages_released{0}, messages_failed{0}, messages_ignored{0},
       objects_fetched{0}, objects_failed{0}, objects_skipped{0}, events_written{0},
-      events_delivered{0}, events_dropped{0}, bytes_fetched{0}, visibility_extensions{0},
+      events_delivered{0}, events_dropped{0}, events_retagged{0}, bytes_fetched{0}, visibility_extensions{0},
       sqs_errors{0}, s3_errors{0}, sink_flushes{0}, sink_failures{0}, messages_in_flight{0},
       objects_in_flight{0};
   std::atomic<std::uint64_t> objects_in_flight_limit{0};

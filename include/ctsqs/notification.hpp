@@ -17,6 +17,7 @@ enum class notification_errc : int {
   not_json = 1,      ///< the body (or an SNS Message) is not JSON
   unrecognised,      ///< JSON, but none of the known formats
   invalid_field,     ///< a known format with a missing or wrong field (the message names it)
+  refused,           ///< understood, but refused by an allow-list (NotificationAllowList)
 };
 
 /// The category of notification_errc ("ctsqs.notification").
@@ -66,6 +67,10 @@ struct Notification {
   bool via_sns = false;          ///< the body was an SNS envelope (raw delivery off) that was unwrapped
   std::string sns_topic_arn;     ///< the envelope's TopicArn, when via_sns
   std::string sns_message_id;    ///< the envelope's MessageId, when via_sns
+  std::string eventbridge_source;   ///< EventBridge events: `source` (e.g. "aws.s3")
+  std::string eventbridge_account;  ///< EventBridge events: `account` (the bucket owner, the event's account)
+  /// EventBridge "via CloudTrail" events: the record's `recipientAccountId`, when given.
+  std::string record_account;
   std::vector<NotifiedObject> objects;      ///< S3 objects to fetch, in announcement order
   /// Events delivered inline (EventBridge `detail`), each as compact JSON text; they are routed
   /// like events from an object, without any S3 fetch: CloudTrail records (detail-type
@@ -98,6 +103,27 @@ struct Notification {
 /// the quoted start of the body (120 bytes); a field value it quotes (an SNS Type, an
 /// EventBridge detail-type or source, a key) is cut at 64 bytes with "...". Pure: no I/O, no allocation beyond the result.
 result<Notification> parse_notification(std::string_view body, Diagnostics& diag);
+
+/// Opt-in allow-lists for what a message may make the collector read or deliver (anyone
+/// allowed to `sqs:SendMessage` can make up a body). Empty lists allow anything.
+struct NotificationAllowList {
+  std::vector<std::string> buckets;   ///< objects only from these buckets
+  /// Only these 12-digit accounts: an EventBridge event's `account`, an inline record's
+  /// `recipientAccountId`, and the account in an object's CloudTrail key
+  /// (`.../AWSLogs/[o-org/]<account>/...`; a key without one is refused).
+  std::vector<std::string> accounts;
+  /// EventBridge `source` values accepted. Empty: `aws.s3` for S3 events (the parser's rule)
+  /// and any `aws.*` source (only AWS services emit those) for "... via CloudTrail" events.
+  std::vector<std::string> eventbridge_sources;
+};
+
+/// The account of a CloudTrail log key (`[prefix/]AWSLogs/[o-org/]<12 digits>/...`), or "".
+std::string cloudtrail_key_account(std::string_view key);
+
+/// `notification_errc::refused` when `n` announces something `allow` does not allow (the
+/// default `aws.*` source rule for "via CloudTrail" events always applies); `diag.message`
+/// names what was refused (bucket, account or source, quoted cut short) and the list.
+result<void> check_allowed(const Notification& n, const NotificationAllowList& allow, Diagnostics& diag);
 
 /// parse_notification without the human detail.
 result<Notification> parse_notification(std::string_view body);

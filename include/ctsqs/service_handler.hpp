@@ -115,6 +115,8 @@ class PayloadDecoder {
   virtual result<void> finish(std::vector<Event>& out, Diagnostics& diag) = 0;
   /// Events of the current object dropped by the service filter (default: none are).
   virtual std::uint64_t filtered() const noexcept { return 0; }
+  /// Events of the current object sent to the `unknown` service by a tag limit (TagLimits).
+  virtual std::uint64_t retagged() const noexcept { return 0; }
   /// Why the current object produced no events on purpose (digest files, ...), or `none`.
   virtual SkipReason skipped() const noexcept { return SkipReason::none; }
 };

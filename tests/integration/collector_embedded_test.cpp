@@ -256,3 +256,71 @@ TEST_CASE("collector: Prometheus endpoint serves the counters on loopback only",
   CHECK(resp.body.find("ctsqs_events_delivered_total{collector_id=\"c1\"} 12345") != std::string::npos);
   CHECK(get("/other").status == 404);
 }
+
+namespace {
+
+// The real SqsSource, recording the ids of the messages it hands out.
+class RecordingQueue final : public MessageQueue {
+ public:
+  explicit RecordingQueue(MessageQueue& q) : q_(q) {}
+  asio::awaitable<result<std::vector<SqsMessage>>> async_receive(int max_messages, Diagnostics& diag) override {
+    auto r = co_await q_.async_receive(max_messages, diag);
+    if (r)
+      for (const auto& m : *r) ids.push_back(m.message_id);
+    co_return r;
+  }
+  asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(std::vector<std::string> handles,
+                                                                       Diagnostics& diag) override {
+    co_return co_await q_.async_delete(std::move(handles), diag);
+  }
+  asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(std::vector<VisibilityChange> changes,
+                                                                                  Diagnostics& diag) override {
+    co_return co_await q_.async_change_visibility(std::move(changes), diag);
+  }
+  asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override {
+    co_return co_await q_.async_queue_counts(diag);
+  }
+  std::vector<std::string> ids;
+
+ private:
+  MessageQueue& q_;
+};
+
+}  // namespace
+
+TEST_CASE("collector: a failed visibility extension is logged naming the messages it concerns",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  // Every extension is refused for good (a 403 is not retried).
+  peers.gate_add_faults(
+      R"([{"service":"sqs","action":"ChangeMessageVisibilityBatch","status":403,"code":"AccessDenied","times":3}])");
+  Embedded e(peers, "ct-s3-events", 10s);
+  RecordingQueue queue(*e.source);
+  SlowSink sink(3s);  // the messages are still worked on when their extension is due
+  Metrics metrics;
+  CollectorOptions o;
+  o.collector_id = "ext-fail";
+  o.visibility_timeout = 10s;
+  o.visibility_extension_interval = 1s;
+  o.drain_empty_polls = 2;
+  o.heartbeat.enabled = false;
+  std::vector<std::string> lines;
+  o.log = [&lines](std::string_view l) { lines.emplace_back(l); };
+  Collector c(e.ioc.get_executor(), queue, *e.store, sink, cloudtrail_decoders(), o, metrics);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(e.ioc, run(&c, &res, &done), asio::detached);
+  e.ioc.run_for(120s);
+  REQUIRE(done);
+  REQUIRE(queue.ids.size() == 2);
+  std::string ext;
+  for (const auto& l : lines)
+    if (l.find("extending the visibility of message(s)") != std::string::npos) ext += l + "\n";
+  INFO(ext);
+  REQUIRE_FALSE(ext.empty());
+  CHECK(ext.find("AccessDenied") != std::string::npos);
+  // Each line names the messages it concerns; between them, both were named.
+  for (const auto& id : queue.ids) CHECK(ext.find(id) != std::string::npos);
+  CHECK(sink.delivered().size() == 10);
+}

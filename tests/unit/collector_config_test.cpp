@@ -491,3 +491,20 @@ TEST_CASE("a missing file is an io_error naming the file", "[config]") {
   CHECK(r.error() == make_error_code(client_errc::io_error));
   CHECK(d.message.find("does-not-exist.json: cannot open") != std::string::npos);
 }
+
+TEST_CASE("allow-lists and the tag bound are read from the ctsqs section, accounts checked", "[config]") {
+  auto c = parse_ok(with_collector("", R"("ctsqs":{"allowed_buckets":["ct-logs","ct-logs-2"],)"
+                                       R"("allowed_accounts":"111122223333, 444455556666",)"
+                                       R"("allowed_eventbridge_sources":["aws.s3"],"tags":{"max_distinct":50}})"));
+  CHECK(c.allow.buckets == std::vector<std::string>{"ct-logs", "ct-logs-2"});
+  CHECK(c.allow.accounts == std::vector<std::string>{"111122223333", "444455556666"});
+  CHECK(c.allow.eventbridge_sources == std::vector<std::string>{"aws.s3"});
+  CHECK(c.max_distinct_tags == std::size_t{50});
+  auto d = parse_ok(devo_template);
+  CHECK(d.allow.buckets.empty());
+  CHECK(d.allow.accounts.empty());
+  CHECK_FALSE(d.max_distinct_tags);
+  const auto e = parse_error(with_collector("", R"("ctsqs":{"allowed_accounts":["111122223333","12345"]})"));
+  CHECK(e.find("ctsqs.allowed_accounts[1]") != std::string::npos);
+  CHECK(e.find("12-digit") != std::string::npos);
+}

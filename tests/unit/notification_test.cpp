@@ -338,3 +338,72 @@ TEST_CASE("Every shared notification sample parses to its expected outcome", "[n
   REQUIRE(n->objects.size() == 1);
   CHECK(n->objects[0].key == "HappyFace.jpg");
 }
+
+TEST_CASE("The account of a CloudTrail key, organization trails included", "[notification]") {
+  CHECK(cloudtrail_key_account("AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/15/x.json.gz") == "111122223333");
+  CHECK(cloudtrail_key_account("prefix/AWSLogs/111122223333/CloudTrail/x.json.gz") == "111122223333");
+  CHECK(cloudtrail_key_account("AWSLogs/o-abc123/111122223333/CloudTrail/x.json.gz") == "111122223333");
+  CHECK(cloudtrail_key_account("AWSLogs/12345/CloudTrail/x.json.gz").empty());
+  CHECK(cloudtrail_key_account("logs/111122223333/x.json.gz").empty());
+  CHECK(cloudtrail_key_account("xAWSLogs/111122223333/x").empty());
+}
+
+TEST_CASE("Allow-lists refuse buckets, accounts and EventBridge sources not listed, naming them", "[notification]") {
+  const auto s3 = parse_notification(fixture("s3-event-two-created-one-removed.json"));
+  REQUIRE(s3.has_value());
+  Diagnostics diag;
+  CHECK(check_allowed(*s3, {}, diag));  // nothing configured: anything goes
+  NotificationAllowList buckets;
+  buckets.buckets = {"ct-logs"};
+  auto r = check_allowed(*s3, buckets, diag);  // the second object is in ct.logs.with.dots
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == notification_errc::refused);
+  CHECK(diag.message.find("bucket \"ct.logs.with.dots\" is not in allowed_buckets") != std::string::npos);
+  buckets.buckets.push_back("ct.logs.with.dots");
+  CHECK(check_allowed(*s3, buckets, diag));
+
+  NotificationAllowList accounts;
+  accounts.accounts = {"111122223333"};
+  CHECK(check_allowed(*s3, accounts, diag));
+  accounts.accounts = {"999999999999"};
+  CHECK_FALSE(check_allowed(*s3, accounts, diag));
+  CHECK(diag.message.find("account 111122223333 is not in allowed_accounts") != std::string::npos);
+
+  // EventBridge: the event's account, the record's recipientAccountId, the source.
+  const auto api = parse_notification(fixture("eventbridge-api-call.json"));
+  REQUIRE(api.has_value());
+  CHECK(check_allowed(*api, {}, diag));
+  INFO(api->eventbridge_source << " " << api->eventbridge_account << " " << api->record_account);
+  NotificationAllowList eb;
+  eb.accounts = {api->eventbridge_account};
+  CHECK(check_allowed(*api, eb, diag).has_value() == (api->record_account == api->eventbridge_account));
+  eb.accounts = {"000000000001"};
+  CHECK_FALSE(check_allowed(*api, eb, diag));
+  CHECK(diag.message.find("EventBridge account") != std::string::npos);
+  NotificationAllowList sources;
+  sources.eventbridge_sources = {"aws.kms"};
+  CHECK_FALSE(check_allowed(*api, sources, diag));
+  CHECK(diag.message.find("allowed_eventbridge_sources") != std::string::npos);
+  // Only AWS services emit aws.* sources: a made-up "via CloudTrail" event is refused by default.
+  auto forged = parse_notification(
+      R"({"detail-type":"AWS API Call via CloudTrail","source":"my.app","account":"111122223333",)"
+      R"("detail":{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","recipientAccountId":"111122223333"}})");
+  REQUIRE(forged.has_value());
+  CHECK_FALSE(check_allowed(*forged, {}, diag));
+  CHECK(diag.message.find("EventBridge source \"my.app\" is not an AWS service's") != std::string::npos);
+
+  // GuardDuty findings from EventBridge: the event's account and the finding's accountId.
+  const auto gd = parse_notification(fixture("eventbridge-guardduty-finding.json"));
+  REQUIRE(gd.has_value());
+  CHECK(check_allowed(*gd, {}, diag));
+  NotificationAllowList gd_accounts;
+  gd_accounts.accounts = {"000000000001"};
+  CHECK_FALSE(check_allowed(*gd, gd_accounts, diag));
+  CHECK(diag.message.find("EventBridge account") != std::string::npos);
+  gd_accounts.accounts = {gd->eventbridge_account, gd->record_account};
+  CHECK(check_allowed(*gd, gd_accounts, diag));
+  NotificationAllowList gd_sources;
+  gd_sources.eventbridge_sources = {"aws.s3"};
+  CHECK_FALSE(check_allowed(*gd, gd_sources, diag));
+  CHECK(diag.message.find("EventBridge source \"aws.guardduty\"") != std::string::npos);
+}

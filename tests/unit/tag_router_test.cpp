@@ -51,7 +51,7 @@ TEST_CASE("default template tags cloud.aws.cloudtrail.<service>", "[tag_router]"
 }
 
 TEST_CASE("template placeholders account and region are sanitised", "[tag_router]") {
-  TagRouter r({"aws.{account}.{region}.{service}", {}});
+  TagRouter r({"aws.{account}.{region}.{service}", {}, nullptr});
   Event e = ev("kms.amazonaws.com", "AwsApiCall", "123456789012", "eu-West-1");
   r.route(e);
   CHECK(e.tag == "aws.123456789012.eu-west-1.kms");
@@ -61,7 +61,7 @@ TEST_CASE("template placeholders account and region are sanitised", "[tag_router
 }
 
 TEST_CASE("service filter keeps listed services and counts the rest", "[tag_router]") {
-  TagRouter r({"cloud.aws.cloudtrail.{service}", {"s3", "IAM.amazonaws.com", "insights"}});
+  TagRouter r({"cloud.aws.cloudtrail.{service}", {"s3", "IAM.amazonaws.com", "insights"}, nullptr});
   Event a = ev("s3.amazonaws.com"), b = ev("iam.amazonaws.com"), c = ev("ec2.amazonaws.com"),
         d = ev("", "AwsCloudTrailInsight");
   CHECK(r.route(a));
@@ -76,13 +76,76 @@ TEST_CASE("service filter keeps listed services and counts the rest", "[tag_rout
 
 TEST_CASE("invalid templates are rejected with a message naming the field", "[tag_router]") {
   Diagnostics d;
-  CHECK_FALSE(validate(TagRouterOptions{"x.{svc}", {}}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.{svc}", {}, nullptr}, &d));
   CHECK(d.message.find("routing_template") != std::string::npos);
   CHECK(d.message.find("{svc}") != std::string::npos);
-  CHECK_FALSE(validate(TagRouterOptions{"x.{service", {}}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"x.service}", {}}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"", {}}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"a.{service}", {""}}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.{service", {}, nullptr}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.service}", {}, nullptr}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"", {}, nullptr}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"a.{service}", {""}, nullptr}, &d));
   CHECK(validate(TagRouterOptions{}));
-  CHECK_THROWS_AS(TagRouter(TagRouterOptions{"{nope}", {}}), std::invalid_argument);
+  CHECK_THROWS_AS(TagRouter(TagRouterOptions{"{nope}", {}, nullptr}), std::invalid_argument);
+}
+
+TEST_CASE("a service longer than the limit goes to unknown, counted and logged once", "[tag_router]") {
+  auto limits = std::make_shared<TagLimits>(64, 256);
+  std::vector<std::string> lines;
+  limits->log = [&lines](std::string_view l) { lines.emplace_back(l); };
+  TagRouterOptions o;
+  o.limits = limits;
+  TagRouter r(o);
+  auto forged = ev(std::string(300, 'x') + ".amazonaws.com");
+  CHECK(r.route(forged));
+  CHECK(forged.tag == "cloud.aws.cloudtrail.unknown");
+  auto again = ev(std::string(65, 'y'));
+  CHECK(r.route(again));
+  CHECK(again.tag == "cloud.aws.cloudtrail.unknown");
+  auto fits = ev(std::string(64, 'z'));
+  CHECK(r.route(fits));
+  CHECK(fits.tag == "cloud.aws.cloudtrail." + std::string(64, 'z'));
+  CHECK(r.capped() == 2);
+  CHECK(limits->capped_events() == 2);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("longer than 64") != std::string::npos);
+  CHECK(lines[0].size() < 200);  // the value is quoted cut short
+}
+
+TEST_CASE("a long account or region in the template goes to unknown", "[tag_router]") {
+  auto limits = std::make_shared<TagLimits>(64, 256);
+  limits->log = nullptr;
+  TagRouterOptions o;
+  o.routing_template = "cloud.aws.{account}.{region}.{service}";
+  o.limits = limits;
+  TagRouter r(o);
+  auto e = ev("s3.amazonaws.com", "AwsApiCall", "123456789012", std::string(100, 'r'));
+  CHECK(r.route(e));
+  CHECK(e.tag == "cloud.aws.123456789012.unknown.s3");
+}
+
+TEST_CASE("distinct tags beyond the bound go to unknown, shared by every router of the limits", "[tag_router]") {
+  auto limits = std::make_shared<TagLimits>(64, 3);
+  std::vector<std::string> lines;
+  limits->log = [&lines](std::string_view l) { lines.emplace_back(l); };
+  TagRouterOptions o;
+  o.limits = limits;
+  TagRouter a(o), b(o);  // e.g. two objects decoded by one process
+  for (std::string s : {"s3", "iam", "ec2"}) {
+    auto e = ev(s + ".amazonaws.com");
+    CHECK(a.route(e));
+    CHECK(e.tag == "cloud.aws.cloudtrail." + s);
+  }
+  for (std::string s : {"kms", "sts", "made-up-1", "made-up-2"}) {
+    auto e = ev(s + ".amazonaws.com");
+    CHECK(b.route(e));
+    CHECK(e.tag == "cloud.aws.cloudtrail.unknown");
+  }
+  // Tags admitted before stay usable.
+  auto known = ev("iam.amazonaws.com");
+  CHECK(b.route(known));
+  CHECK(known.tag == "cloud.aws.cloudtrail.iam");
+  CHECK(b.capped() == 4);
+  CHECK(a.capped() == 0);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("more than 3 distinct tags") != std::string::npos);
+  CHECK(b.counts().at("cloud.aws.cloudtrail.unknown") == 4);
 }

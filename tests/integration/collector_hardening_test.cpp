@@ -1,6 +1,7 @@
-// Integration: faults after the emulator acted (the gate's `lose`, `cutAfterBytes`, `dropRange`)
-// and outages, against `ctsqs drain` through the gate: a drain exits 0 only when the queue is
-// empty with nothing in flight, and nothing is deleted or delivered twice mid-stream for it.
+// Integration: `ctsqs drain` through the gate against faults after the emulator acted (the gate's
+// `lose`, `cutAfterBytes`, `dropRange`), outages, pinned objects and allow-lists: a drain exits 0
+// only when the queue is empty with nothing in flight, an outage deletes nothing, no byte is fed
+// twice, and a refused message is named and never delivered.
 #include "collector_helpers.hpp"
 
 #include "catch.hpp"
@@ -148,4 +149,28 @@ TEST_CASE("collector: GetObject pinned with the notification's versionId and ETa
   CHECK(d.delivered.by_event_id.size() == ids.size());
   auto stats = boost::json::parse(peers.gate_stats()).as_object();
   CHECK(stats.at("rejected").as_int64() == 0);
+}
+
+TEST_CASE("collector: a message for a bucket outside allowed_buckets is refused by name and never read",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  TempDir tmp;
+  const auto d = drain_queue(peers, tmp, "ct-s3-events", "refused", {"--retry-backoff", "1"},
+                             R"("allowed_buckets":["only-this-bucket"])");
+  INFO(d.log);
+  CHECK(d.exit_code == 1);
+  CHECK(d.delivered.lines == 0);
+  // Each message is named with what was refused; none was deleted, no object was read.
+  std::size_t named = 0;
+  for (auto at = d.log.find("permanent failure: refused: bucket \"cloudtrail-logs\" is not in allowed_buckets");
+       at != std::string::npos; at = d.log.find("refused: bucket", at + 1))
+    ++named;
+  CHECK(named >= 2);  // each receive of each message (the redrive policy moves them after 3)
+  CHECK(d.log.find("ctsqs: message ") != std::string::npos);
+  // A permanent failure under on_permanent_error "leave": into the dead-letter queue, not deleted.
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+  CHECK(queue_depth(peers, "ct-dlq") == std::pair<long, long>{2, 0});
+  auto stats = boost::json::parse(peers.gate_stats()).as_object();
+  CHECK_FALSE(stats.at("byAction").as_object().contains("GetObject"));
 }
