@@ -619,12 +619,14 @@ result<Credentials> detail::parse_credentials_document(std::string_view body, st
     return make_error_code(aws_errc::malformed_response);
   }
   if (auto e = str("Expiration"); !e.empty()) {
-    auto t = sts::parse_iso8601(e);
+    Diagnostics t_diag;
+    auto t = sts::parse_iso8601(e, t_diag);
     if (!t) {
-      diag.message = std::string(what) + ": unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)";
+      diag.message = std::string(what) + ": unreadable Expiration: " + t_diag.message;
       return make_error_code(aws_errc::malformed_response);
     }
-    c.expiration = *t;
+    // A clamped far-future date (e.g. 9999-12-31T23:59:59Z) means keys that do not expire.
+    if (*t < sts::far_future) c.expiration = *t;
   }
   return c;
 }

@@ -26,7 +26,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Diagnostics d2;
   auto id = sts::parse_get_caller_identity_response(res, d2);
   if (id && (id->account.empty() || id->arn.empty())) __builtin_trap();
-  (void)sts::parse_iso8601(res.body);
+  Diagnostics d3;
+  if (auto t = sts::parse_iso8601(res.body, d3);
+      t ? (*t < std::chrono::system_clock::time_point{} || *t > sts::far_future) : d3.message.empty())
+    __builtin_trap();  // within [1970, far_future], or an error that says why
   for (const char* name : {"Credentials", "AssumedRoleUser", "Arn", "Error"})
     if (auto inner = detail::xml_element_inner(res.body, name))
       if (inner->data() < res.body.data() || inner->data() + inner->size() > res.body.data() + res.body.size())

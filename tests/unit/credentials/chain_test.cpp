@@ -191,8 +191,14 @@ TEST_CASE("container and instance metadata credentials JSON", "[chain]") {
   CHECK_FALSE(parse_credentials_json("not json", "ECS", d));
   CHECK(d.message == "ECS: response is not a JSON object");
   CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"secret-xyz","Expiration":"soon"})", "ECS", d));
-  CHECK(d.message == "ECS: unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)");
+  CHECK(d.message == "ECS: unreadable Expiration: not an ISO 8601 UTC timestamp (expected e.g. 2026-01-01T00:00:00Z)");
   CHECK(d.message.find("secret-xyz") == std::string::npos);
+  CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"1969-07-20T20:17:00Z"})", "ECS", d));
+  CHECK(d.message == "ECS: unreadable Expiration: a date before 1970 (year 1969)");
+  // Far-future (past what system_clock can hold): keys that do not expire.
+  auto never = parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"9999-12-31T23:59:59Z"})", "ECS", d);
+  REQUIRE(never);
+  CHECK_FALSE(never->expiration);
 }
 
 TEST_CASE("shared files: locations from the environment, profile name precedence", "[chain]") {
