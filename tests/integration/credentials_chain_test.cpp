@@ -5,6 +5,7 @@
 #include "ctsqs/aws_client.hpp"
 
 #include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/credentials/process.hpp"
 
 #include "background_process.hpp"
 #include "catch.hpp"
@@ -13,6 +14,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -154,6 +160,30 @@ TEST_CASE("chain: a profile's credential_process, then a role with an external i
     CHECK(diag.message.find("profile 'broken': credential_process exited with status 1: sso session expired") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("chain: a credential_process child inherits no descriptor beyond 0, 1 and 2", "[integration][chain]") {
+  asio::io_context io;
+  // What a running collector holds: a listening socket (the metrics endpoint; Asio does not ask
+  // for close-on-exec) and a file opened without O_CLOEXEC.
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
+  TempDir tmp;
+  const int file = ::open((tmp.path / "held").c_str(), O_WRONLY | O_CREAT, 0600);
+  REQUIRE(file >= 0);
+  // Globbing opens /proc/self/fd itself; that descriptor is closed again when the loop runs.
+  const std::string script =
+      R"sh(for f in /proc/self/fd/*; do [ -L "$f" ] || continue; case "${f##*/}" in 0|1|2) ;; )sh"
+      R"sh(*) echo "inherited fd ${f##*/}: $(readlink "$f")" >&2; exit 1;; esac; done; )sh"
+      R"sh(printf '%s' '{"Version":1,"AccessKeyId":"AKFDS","SecretAccessKey":"S"}')sh";
+  Diagnostics diag;
+  auto fut = asio::co_spawn(io, async_credential_process(io.get_executor(), script, "fds", {}, diag),
+                            asio::use_future);
+  io.run();
+  auto creds = fut.get();
+  ::close(file);
+  INFO(diag.message);
+  REQUIRE(creds);
+  CHECK(creds->access_key_id == "AKFDS");
 }
 
 TEST_CASE("chain: ECS container credentials with an authorization token file", "[integration][chain]") {
