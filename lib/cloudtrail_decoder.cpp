@@ -723,9 +723,24 @@ struct CloudTrailDecoder::Impl {
     return {};
   }
 
-  // Inflate gzip bytes (one or more members) and parse the output as it comes.
+  // Inflate gzip bytes (one or more members) and parse the output as it comes. zlib counts
+  // its input in uInt: a chunk over 4 GiB goes through in slices it can take.
   result<void> inflate_some(const char* data, std::size_t n, std::uint64_t chunk_offset,
                             Diagnostics* diag) {
+    constexpr std::size_t max_slice = std::numeric_limits<uInt>::max();
+    while (n > 0) {
+      const std::size_t len = std::min(n, max_slice);
+      if (auto r = inflate_slice(data, len, chunk_offset, diag); !r) return r;
+      data += len;
+      n -= len;
+      chunk_offset += len;
+    }
+    return {};
+  }
+
+  // inflate_some for at most max_slice bytes.
+  result<void> inflate_slice(const char* data, std::size_t n, std::uint64_t chunk_offset,
+                             Diagnostics* diag) {
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
     zs.avail_in = static_cast<uInt>(n);
     while (zs.avail_in > 0) {

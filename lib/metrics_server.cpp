@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <charconv>
 
 namespace ctsqs {
@@ -19,10 +20,22 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct MetricsServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor ex, std::function<std::string()> r) : acceptor(ex), render(std::move(r)) {}
+  Impl(asio::any_io_executor ex, std::function<std::string()> r, MetricsServerOptions o)
+      : acceptor(ex), render(std::move(r)), opts(o) {}
   tcp::acceptor acceptor;
   std::function<std::string()> render;
+  MetricsServerOptions opts;
   bool stopped = false;
+  std::atomic<std::size_t> active{0};  ///< connections being served
+
+  /// Gives back the connection slot taken in accept_loop when serve() ends, however it ends.
+  struct SlotRelease {
+    std::shared_ptr<Impl> impl;
+    explicit SlotRelease(std::shared_ptr<Impl> i) : impl(std::move(i)) {}
+    SlotRelease(const SlotRelease&) = delete;
+    SlotRelease& operator=(const SlotRelease&) = delete;
+    ~SlotRelease() { --impl->active; }
+  };
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -35,17 +48,27 @@ struct MetricsServer::Impl : std::enable_shared_from_this<Impl> {
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      asio::co_spawn(acceptor.get_executor(), serve(self, std::move(sock)), asio::detached);
+      if (active >= opts.max_connections) {
+        boost::system::error_code ignored;
+        sock.close(ignored);  // over the cap: refused at once rather than queued
+        continue;
+      }
+      ++active;  // taken here, not when serve() starts, so a burst of accepts cannot overshoot
+      asio::co_spawn(acceptor.get_executor(), serve(self, std::make_shared<tcp::socket>(std::move(sock))),
+                     asio::detached);
     }
   }
 
-  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket sock) {
-    // A slow or silent client must not hold the socket forever.
-    asio::steady_timer deadline(sock.get_executor(), std::chrono::seconds(10));
-    deadline.async_wait([&sock](boost::system::error_code e) {
+  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> sock_ptr) {
+    SlotRelease slot{self};
+    tcp::socket& sock = *sock_ptr;
+    // A slow or silent client must not hold the socket forever. The handler owns the socket too:
+    // its expiry may already be queued when this coroutine ends, and cancel() cannot recall it.
+    asio::steady_timer deadline(sock.get_executor(), self->opts.client_timeout);
+    deadline.async_wait([sock_ptr](boost::system::error_code e) {
       if (!e) {
         boost::system::error_code ignored;
-        sock.close(ignored);
+        sock_ptr->close(ignored);
       }
     });
     asio::streambuf buf(16 * 1024);
@@ -92,7 +115,8 @@ void MetricsServer::stop() {
 }
 
 result<std::unique_ptr<MetricsServer>> MetricsServer::start(asio::any_io_executor executor, std::string_view address,
-                                                            std::function<std::string()> render, Diagnostics& diag) {
+                                                            std::function<std::string()> render, Diagnostics& diag,
+                                                            MetricsServerOptions options) {
   auto bad = [&](std::string why) -> result<std::unique_ptr<MetricsServer>> {
     diag.message = "metrics listen address \"" + std::string(address) + "\": " + why;
     return make_error_code(client_errc::invalid_argument);
@@ -113,7 +137,7 @@ result<std::unique_ptr<MetricsServer>> MetricsServer::start(asio::any_io_executo
     if (ec) return bad("not an IP address (use 127.0.0.1, [::1] or localhost)");
   }
   if (!ip.is_loopback()) return bad("only loopback addresses are allowed (the endpoint has no authentication)");
-  auto impl = std::make_shared<Impl>(executor, std::move(render));
+  auto impl = std::make_shared<Impl>(executor, std::move(render), options);
   boost::system::error_code ec;
   tcp::endpoint ep(ip, static_cast<unsigned short>(port));
   impl->acceptor.open(ep.protocol(), ec);

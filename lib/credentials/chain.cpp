@@ -72,12 +72,6 @@ std::optional<SimpleUrl> split_url(std::string_view url) {
   return u;
 }
 
-/// Host part of host[:port] (brackets kept for IPv6).
-std::string host_only(const std::string& hostport) {
-  if (!hostport.empty() && hostport.front() == '[') return hostport.substr(0, hostport.find(']') + 1);
-  return hostport.substr(0, hostport.find(':'));
-}
-
 result<sts::StsTarget> default_sts_target(const CredentialsContext& ctx, const std::string& region,
                                           Diagnostics& diag) {
   auto ep = resolve_endpoint(AwsService::sts, region, ctx.endpoints, ctx.env, &diag);
@@ -205,15 +199,10 @@ asio::awaitable<result<Credentials>> web_identity_fetch(CredentialsContext ctx, 
   co_return c;
 }
 
-bool allowed_ecs_host(const std::string& host) {
-  std::string h = host_only(host);
-  return h == "127.0.0.1" || h.starts_with("127.") || h == "localhost" || h == "[::1]" ||
-         h == "169.254.170.2" || h == "169.254.170.23" || h == "[fd00:ec2::23]";
-}
-
 asio::awaitable<result<Credentials>> ecs_fetch(CredentialsContext ctx, Diagnostics& diag) {
   HttpRequest req;
   req.method = "GET";
+  bool checked_full_uri = false;
   if (auto rel = env_value(ctx.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
     req.scheme = "http";
     req.host = ctx.ecs_host;
@@ -227,10 +216,9 @@ asio::awaitable<result<Credentials>> ecs_fetch(CredentialsContext ctx, Diagnosti
       diag.message = "AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL";
       co_return make_error_code(client_errc::invalid_argument);
     }
-    if (u->scheme == "http" && !allowed_ecs_host(u->host)) {
-      diag.message = "AWS_CONTAINER_CREDENTIALS_FULL_URI over http must point at a loopback or the ECS/EKS link-local address";
-      co_return make_error_code(client_errc::invalid_argument);
-    }
+    // As the SDKs do: over https any host; over http only the addresses the name resolves to
+    // that are loopback or the ECS/EKS agents' (checked on the addresses connected to).
+    if (u->scheme == "http") checked_full_uri = true;
     req.scheme = u->scheme;
     req.host = u->host;
     auto q = u->path.find('?');
@@ -253,19 +241,30 @@ asio::awaitable<result<Credentials>> ecs_fetch(CredentialsContext ctx, Diagnosti
   xopts.connect_timeout = std::chrono::seconds(2);
   xopts.read_timeout = std::chrono::seconds(5);
   xopts.bypass_proxy = true;
+  if (checked_full_uri) xopts.allow_address = is_allowed_container_address;
+  const std::string where =
+      (env_value(ctx.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ? "" : "AWS_CONTAINER_CREDENTIALS_FULL_URI ") +
+      req.host + req.path;
   error_code last;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     diag.clear();
     auto resp = co_await ctx.http->async_exchange(req, xopts, diag);
     if (!resp) {
       last = resp.error();
-      diag.message = "ECS container credentials (" + req.host + req.path + "): " + diag.message;
+      if (last == transport::transport_errc::address_not_allowed) {
+        diag.message = "AWS_CONTAINER_CREDENTIALS_FULL_URI: host " + diag.message +
+                       "; over http only loopback (127.0.0.0/8, ::1), the ECS agent "
+                       "(169.254.170.2) and EKS Pod Identity (169.254.170.23, fd00:ec2::23) may "
+                       "receive the container token";
+        co_return last;
+      }
+      diag.message = "ECS container credentials (" + where + "): " + diag.message;
       if (!is_retryable(last)) co_return last;
       continue;
     }
     if (resp->status != 200) {
       diag.http_status = resp->status;
-      diag.message = "ECS container credentials (" + req.host + req.path + "): HTTP " + std::to_string(resp->status);
+      diag.message = "ECS container credentials (" + where + "): HTTP " + std::to_string(resp->status);
       last = make_error_code(resp->status >= 500 ? aws_errc::service_unavailable : aws_errc::access_denied);
       if (resp->status < 500) co_return last;
       continue;
@@ -313,6 +312,12 @@ asio::awaitable<result<Credentials>> imds_fetch(CredentialsContext ctx, Diagnost
     diag.http_status = token_resp->status;
     diag.message = "EC2 instance metadata: token request answered HTTP " + std::to_string(token_resp->status);
     co_return make_error_code(aws_errc::malformed_response);
+  } else if (is_true(env_value(ctx.env, "AWS_EC2_METADATA_V1_DISABLED"))) {
+    diag.http_status = token_resp->status;
+    diag.message = "EC2 instance metadata (" + u->host + "): the session token request answered HTTP " +
+                   std::to_string(token_resp->status) +
+                   " and AWS_EC2_METADATA_V1_DISABLED=true forbids falling back to IMDSv1 without a token";
+    co_return make_error_code(aws_errc::access_denied);
   }  // 403/404/405: IMDSv1-only endpoint; continue without a token
   auto get = [&](std::string path) {
     HttpRequest r = make("GET", std::move(path));
@@ -619,14 +624,30 @@ result<Credentials> detail::parse_credentials_document(std::string_view body, st
     return make_error_code(aws_errc::malformed_response);
   }
   if (auto e = str("Expiration"); !e.empty()) {
-    auto t = sts::parse_iso8601(e);
+    Diagnostics t_diag;
+    auto t = sts::parse_iso8601(e, t_diag);
     if (!t) {
-      diag.message = std::string(what) + ": unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)";
+      diag.message = std::string(what) + ": unreadable Expiration: " + t_diag.message;
       return make_error_code(aws_errc::malformed_response);
     }
-    c.expiration = *t;
+    // A clamped far-future date (e.g. 9999-12-31T23:59:59Z) means keys that do not expire.
+    if (*t < sts::far_future) c.expiration = *t;
   }
   return c;
+}
+
+bool is_allowed_container_address(const boost::asio::ip::address& address) noexcept {
+  namespace ip = boost::asio::ip;
+  if (address.is_v6()) {
+    const ip::address_v6 v6 = address.to_v6();
+    if (v6.is_v4_mapped()) return is_allowed_container_address(ip::make_address_v4(ip::v4_mapped, v6));
+    static const ip::address_v6 eks = ip::make_address_v6("fd00:ec2::23");
+    return v6.is_loopback() || v6 == eks;
+  }
+  const ip::address_v4 v4 = address.to_v4();
+  static const ip::address_v4 ecs = ip::make_address_v4("169.254.170.2");
+  static const ip::address_v4 eks = ip::make_address_v4("169.254.170.23");
+  return v4.is_loopback() || v4 == ecs || v4 == eks;
 }
 
 result<Credentials> parse_credentials_json(std::string_view body, std::string_view what, Diagnostics& diag) {

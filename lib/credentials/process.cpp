@@ -77,6 +77,9 @@ ProcessRun run_blocking(const std::string& command, const ProcessCredentialsOpti
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  // Nothing else: not the metrics listener, pooled AWS/Devo connections or open files, whether
+  // or not whoever opened them asked for close-on-exec (Asio sockets do not).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   // Its own process group, so a timeout kills whatever the shell started too.
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);

@@ -141,7 +141,7 @@ std::optional<std::string_view> xml_element_inner(std::string_view doc, std::str
   bool empty = false;
   std::size_t open = find_open(doc, name, 0, after, empty);
   if (open == std::string_view::npos) return std::nullopt;
-  if (empty) return std::string_view{};
+  if (empty) return doc.substr(after, 0);  // empty, but still a view into `doc`
   std::size_t close_end = 0;
   std::size_t close = find_close(doc, name, after, close_end);
   if (close == std::string_view::npos) return std::nullopt;

@@ -4,6 +4,7 @@
 #include "ctsqs/aws_error_response.hpp"
 #include "ctsqs/detail/xml_text.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace ctsqs::sts {
@@ -101,15 +102,18 @@ HttpRequest make_get_caller_identity_request(const StsTarget& target) {
   return form_post(target, "Action=GetCallerIdentity&Version=2011-06-15");
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s) noexcept {
+result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s, Diagnostics& diag) {
   // YYYY-MM-DDTHH:MM:SS[.fff][Z|+00:00]
+  auto unreadable = [&] {
+    return unexpected(diag, "not an ISO 8601 UTC timestamp (expected e.g. 2026-01-01T00:00:00Z)");
+  };
   if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
       s[13] != ':' || s[16] != ':')
-    return std::nullopt;
+    return unreadable();
   int y1 = two(s, 0), y2 = two(s, 2), mo = two(s, 5), d = two(s, 8), h = two(s, 11), mi = two(s, 14),
       se = two(s, 17);
   if (y1 < 0 || y2 < 0 || mo < 1 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
-    return std::nullopt;
+    return unreadable();
   std::size_t i = 19;
   if (i < s.size() && s[i] == '.') {
     ++i;
@@ -117,11 +121,15 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
   }
   std::string_view zone = s.substr(i);
   if (!(zone == "Z" || zone == "z" || zone == "+00:00" || zone == "-00:00" || zone.empty()))
-    return std::nullopt;
+    return unreadable();
   using namespace std::chrono;
-  year_month_day ymd{year{y1 * 100 + y2}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return std::nullopt;
-  return sys_days(ymd) + hours(h) + minutes(mi) + seconds(se);
+  const int y = y1 * 100 + y2;
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return unreadable();
+  if (y < 1970) return unexpected(diag, "a date before 1970 (year " + std::to_string(y) + ")");
+  // In seconds first: a 4-digit year fits, while system_clock's nanoseconds overflow after 2262.
+  const sys_seconds t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(se);
+  return system_clock::time_point(std::min(t, far_future));
 }
 
 result<AssumedRole> parse_assume_role_response(const HttpResponse& response, Diagnostics& diag) {
@@ -137,8 +145,11 @@ result<AssumedRole> parse_assume_role_response(const HttpResponse& response, Dia
   if (!secret || secret->empty()) return unexpected(diag, "STS AssumeRole response has no Credentials/SecretAccessKey");
   if (!token || token->empty()) return unexpected(diag, "STS AssumeRole response has no Credentials/SessionToken");
   if (!exp) return unexpected(diag, "STS AssumeRole response has no Credentials/Expiration");
-  auto when = parse_iso8601(*exp);
-  if (!when) return unexpected(diag, "STS AssumeRole response has an unreadable Credentials/Expiration '" + exp->substr(0, 40) + "'");
+  Diagnostics when_diag;
+  auto when = parse_iso8601(*exp, when_diag);
+  if (!when)
+    return unexpected(diag, "STS AssumeRole response has an unreadable Credentials/Expiration '" +
+                                exp->substr(0, 40) + "': " + when_diag.message);
   out.credentials.access_key_id = std::move(*akid);
   out.credentials.secret_access_key = std::move(*secret);
   out.credentials.session_token = std::move(*token);

@@ -40,6 +40,7 @@ class TransportCategory final : public boost::system::error_category {
       case transport_errc::proxy_refused: return "the proxy refused the CONNECT tunnel";
       case transport_errc::invalid_target: return "the request target cannot be connected to";
       case transport_errc::tls_setup_failed: return "the TLS session could not be set up";
+      case transport_errc::address_not_allowed: return "the host resolved to an address that is not allowed";
     }
     return "unknown transport error";
   }
@@ -330,6 +331,12 @@ asio::awaitable<result<std::unique_ptr<Connection>>> open_connection(
     diag.message = "resolving " + where + ": " + rec.message();
     co_return rec;
   }
+  if (opts.allow_address)
+    for (const auto& entry : results)
+      if (const auto a = entry.endpoint().address(); !opts.allow_address(a)) {
+        diag.message = where + " resolves to " + a.to_string() + ", which is not allowed here";
+        co_return make_error_code(transport_errc::address_not_allowed);
+      }
   beast::tcp_stream stream(self->executor);
   stream.expires_after(opts.connect_timeout);
   auto [cec, endpoint] = co_await stream.async_connect(results, use_tuple);
@@ -420,6 +427,7 @@ asio::awaitable<result<HttpResponse>> run_exchange(std::shared_ptr<detail::Https
   if (!proxy) co_return proxy.error();
   std::string key = target->scheme + "://" + target->host + ":" + target->port;
   if (*proxy) key += " via " + (*proxy)->host + ":" + (*proxy)->port;
+  if (opts.allow_address) key += " (addresses checked)";
   const std::size_t max_body = opts.max_body_bytes ? opts.max_body_bytes : self->cfg.max_body_bytes;
 
   http::request<http::string_body> msg;

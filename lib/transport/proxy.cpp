@@ -76,7 +76,7 @@ bool matches_no_proxy(std::string_view no_proxy, std::string_view host_in, std::
       }
     }
     if (!entry_port.empty() && entry_port != port) continue;
-    if (entry.front() == '.') entry.erase(0, 1);
+    if (entry.starts_with('.')) entry.erase(0, 1);  // ":80" leaves no host at all
     if (entry.starts_with("*.")) entry.erase(0, 2);
     if (entry.empty()) continue;
     if (host == entry) return true;

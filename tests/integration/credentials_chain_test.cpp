@@ -5,6 +5,7 @@
 #include "ctsqs/aws_client.hpp"
 
 #include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/credentials/process.hpp"
 
 #include "background_process.hpp"
 #include "catch.hpp"
@@ -13,6 +14,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -36,13 +42,17 @@ struct Fixture {
                        {"GATE_EXTERNAL_ID", "ext-chain"}}}};
   TempDir tmp;
   unsigned short fake_port = free_port();
-  Background fake{{"python3", std::string(CTSQS_SOURCE_DIR) + "/tests/integration/fake_credential_endpoints.py",
-                   std::to_string(fake_port), (tmp.path / "fake.log").string(), kAkid, kSecret, kToken, kEcsAuth,
-                   kWebToken},
-                  tmp.path / "fake.out"};
+  Background fake;
   asio::io_context io;
 
-  Fixture() { wait_for_port(fake_port); }
+  /// `mode`: "" or "imdsv1" (see fake_credential_endpoints.py).
+  explicit Fixture(const std::string& mode = "")
+      : fake({"python3", std::string(CTSQS_SOURCE_DIR) + "/tests/integration/fake_credential_endpoints.py",
+              std::to_string(fake_port), (tmp.path / "fake.log").string(), kAkid, kSecret, kToken, kEcsAuth,
+              kWebToken, mode},
+             tmp.path / "fake.out") {
+    wait_for_port(fake_port);
+  }
 
   std::string fake_url() const { return "http://127.0.0.1:" + std::to_string(fake_port); }
 
@@ -152,6 +162,30 @@ TEST_CASE("chain: a profile's credential_process, then a role with an external i
   }
 }
 
+TEST_CASE("chain: a credential_process child inherits no descriptor beyond 0, 1 and 2", "[integration][chain]") {
+  asio::io_context io;
+  // What a running collector holds: a listening socket (the metrics endpoint; Asio does not ask
+  // for close-on-exec) and a file opened without O_CLOEXEC.
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
+  TempDir tmp;
+  const int file = ::open((tmp.path / "held").c_str(), O_WRONLY | O_CREAT, 0600);
+  REQUIRE(file >= 0);
+  // Globbing opens /proc/self/fd itself; that descriptor is closed again when the loop runs.
+  const std::string script =
+      R"sh(for f in /proc/self/fd/*; do [ -L "$f" ] || continue; case "${f##*/}" in 0|1|2) ;; )sh"
+      R"sh(*) echo "inherited fd ${f##*/}: $(readlink "$f")" >&2; exit 1;; esac; done; )sh"
+      R"sh(printf '%s' '{"Version":1,"AccessKeyId":"AKFDS","SecretAccessKey":"S"}')sh";
+  Diagnostics diag;
+  auto fut = asio::co_spawn(io, async_credential_process(io.get_executor(), script, "fds", {}, diag),
+                            asio::use_future);
+  io.run();
+  auto creds = fut.get();
+  ::close(file);
+  INFO(diag.message);
+  REQUIRE(creds);
+  CHECK(creds->access_key_id == "AKFDS");
+}
+
 TEST_CASE("chain: ECS container credentials with an authorization token file", "[integration][chain]") {
   Fixture f;
   std::ofstream(f.tmp.path / "ecs-token") << kEcsAuth << "\n";
@@ -173,6 +207,58 @@ TEST_CASE("chain: ECS container credentials with an authorization token file", "
   CHECK(bad_diag.message.find("ECS container credentials") != std::string::npos);
   CHECK(bad_diag.message.find("HTTP 403") != std::string::npos);
   CHECK(bad_diag.message.find("not-the-token") == std::string::npos);
+}
+
+TEST_CASE("chain: a plain-http ECS full URI is checked on the addresses its host resolves to", "[integration][chain]") {
+  Fixture f;
+  const std::string port = std::to_string(f.fake_port);
+  // A name that resolves to loopback is fine (the SDKs decide on the resolved address).
+  AwsClient by_name(f.io.get_executor(),
+                    f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:" + port + "/ecs/credentials"},
+                               {"AWS_CONTAINER_AUTHORIZATION_TOKEN", kEcsAuth}}));
+  auto [id, diag] = f.whoami(by_name);
+  INFO(to_string(diag));
+  REQUIRE(id);
+  CHECK(by_name.credentials().describe() == "ecs-container");
+
+  // A name that merely starts with "127." is no loopback address: it used to pass on its name.
+  AwsClient lookalike(f.io.get_executor(),
+                      f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.attacker.invalid:" + port + "/ecs/credentials"},
+                                 {"AWS_CONTAINER_AUTHORIZATION_TOKEN", kEcsAuth}}));
+  auto [bad, bad_diag] = f.whoami(lookalike);
+  REQUIRE(bad.has_error());
+  INFO(bad_diag.message);
+  CHECK(bad_diag.message.find("AWS_CONTAINER_CREDENTIALS_FULL_URI") != std::string::npos);
+  CHECK(bad_diag.message.find("127.attacker.invalid") != std::string::npos);
+  CHECK(bad_diag.message.find(kEcsAuth) == std::string::npos);
+  // Only the name that resolved to loopback reached the endpoint.
+  const std::string log = f.fake_log();
+  INFO(log);
+  const auto first = log.find("GET /ecs/credentials");
+  REQUIRE(first != std::string::npos);
+  CHECK(log.find("GET /ecs/credentials", first + 1) == std::string::npos);
+}
+
+TEST_CASE("chain: AWS_EC2_METADATA_V1_DISABLED forbids the IMDSv1 fallback", "[integration][chain]") {
+  Fixture f("imdsv1");
+  AwsClient v1(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  auto [id, diag] = f.whoami(v1);
+  INFO(to_string(diag));
+  REQUIRE(id);  // an IMDSv1-only endpoint is used without a token by default, as the SDKs do
+  CHECK(f.fake_log().find("GET /latest/meta-data/iam/security-credentials/ token=no") != std::string::npos);
+
+  Fixture g("imdsv1");
+  AwsClient strict(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
+                                                   {"AWS_EC2_METADATA_V1_DISABLED", "true"}}));
+  auto [bad, bad_diag] = g.whoami(strict);
+  REQUIRE(bad.has_error());
+  INFO(bad_diag.message);
+  CHECK(bad_diag.message.find("HTTP 403") != std::string::npos);
+  CHECK(bad_diag.message.find("AWS_EC2_METADATA_V1_DISABLED") != std::string::npos);
+  const std::string log = g.fake_log();
+  INFO(log);
+  CHECK(log.find("PUT /latest/api/token") != std::string::npos);
+  CHECK(log.find("GET ") == std::string::npos);  // no tokenless metadata request
 }
 
 TEST_CASE("chain: EC2 instance metadata with an IMDSv2 session token", "[integration][chain]") {

@@ -2,8 +2,10 @@
 # Stand-ins for the AWS credential endpoints a collector meets on EC2, ECS and EKS, for the
 # credentials-chain integration tests: EC2 IMDSv2 (PUT token, then role and credentials with
 # the token), ECS container credentials (Authorization checked) and STS
-# AssumeRoleWithWebIdentity (token checked). Every request is logged as one line.
-# Usage: fake_credential_endpoints.py PORT LOGFILE ACCESS_KEY SECRET TOKEN ECS_AUTH WEB_TOKEN
+# AssumeRoleWithWebIdentity (token checked). Every request is logged as one line. MODE
+# "imdsv1" makes the metadata endpoint IMDSv1-only: the token PUT is refused (403) and the
+# metadata is served without a token.
+# Usage: fake_credential_endpoints.py PORT LOGFILE ACCESS_KEY SECRET TOKEN ECS_AUTH WEB_TOKEN [MODE]
 import datetime
 import json
 import sys
@@ -11,6 +13,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, LOG, AKID, SECRET, TOKEN, ECS_AUTH, WEB_TOKEN = sys.argv[1:8]
+IMDS_V1_ONLY = sys.argv[8:9] == ["imdsv1"]
 IMDS_TOKEN = "imds-session-token-1"
 
 
@@ -44,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self.log(f"PUT {self.path} ttl={self.headers.get('X-aws-ec2-metadata-token-ttl-seconds')}")
+        if IMDS_V1_ONLY:
+            return self.reply(403, "")
         if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
             return self.reply(200, IMDS_TOKEN)
         return self.reply(400, "bad token request")
@@ -52,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         tok = self.headers.get("X-aws-ec2-metadata-token")
         self.log(f"GET {self.path} token={'yes' if tok == IMDS_TOKEN else 'no'}")
         if self.path.startswith("/latest/meta-data/"):
-            if tok != IMDS_TOKEN:
+            if tok != IMDS_TOKEN and not IMDS_V1_ONLY:
                 return self.reply(401, "")
             if self.path == "/latest/meta-data/iam/security-credentials/":
                 return self.reply(200, "ctsqs-instance-role")

@@ -239,6 +239,33 @@ TEST_CASE("a server that never answers times out within the read timeout, retrya
   CHECK(refused.diag.message.find("connecting to 127.0.0.1:" + std::to_string(closed)) != std::string::npos);
 }
 
+TEST_CASE("allow_address: every address the host resolves to is checked before connecting", "[integration][http]") {
+  asio::io_context io;
+  asio::ip::tcp::acceptor server(io, {asio::ip::make_address("127.0.0.1"), 0});  // listens, never answers
+  server.non_blocking(true);
+  const std::string host = "localhost:" + std::to_string(server.local_endpoint().port());
+  HttpsClient client(io.get_executor());
+  ExchangeOptions opts;
+  opts.read_timeout = 200ms;
+  opts.allow_address = [](const asio::ip::address& a) { return !a.is_loopback(); };
+  auto refused = get(client, io, "http", host, "/", opts);
+  REQUIRE(refused.response.has_error());
+  CHECK(refused.response.error() == transport_errc::address_not_allowed);
+  CHECK_FALSE(is_retryable(refused.response.error()));
+  CHECK(refused.diag.message.find(host + " resolves to ") == 0);
+  boost::system::error_code ec;
+  server.accept(ec);
+  CHECK(ec == asio::error::would_block);  // no connection was made
+
+  // A check that passes: connected (then the silent server times the exchange out).
+  opts.allow_address = [](const asio::ip::address& a) { return a.is_loopback(); };
+  auto allowed = get(client, io, "http", host, "/", opts);
+  REQUIRE(allowed.response.has_error());
+  CHECK(allowed.response.error() != transport_errc::address_not_allowed);
+  server.accept(ec);
+  CHECK_FALSE(ec);
+}
+
 TEST_CASE("proxies: CONNECT tunnel for https, absolute-form for http, NO_PROXY, 407", "[integration][proxy]") {
   TempDir tmp;
   make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");

@@ -4,6 +4,12 @@
 #include "catch.hpp"
 #include "gzip_helper.hpp"
 
+#include <sys/mman.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <span>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -326,6 +332,37 @@ TEST_CASE("untrusted input: every error names the object, the place and what was
     std::string deep = R"({"Records":[{"a":)" + std::string(500, '[') + std::string(500, ']') + "}]}";
     check_error(decode("deep.json", deep), decode_errc::invalid_json, "deep.json", 0, "invalid JSON");
   }
+}
+
+TEST_CASE("a feed() chunk over 4 GiB reaches zlib whole, not cut to 32 bits", "[decoder]") {
+  // One chunk: a gzip member, then 4 GiB of zero bytes (not another member: an error). zlib's
+  // avail_in is 32 bits; the chunk used to be cut to its low 32 bits, the member alone, and the
+  // zeros were silently never read. The mapping is reserved, not allocated: only the pages
+  // holding the member and the few zeros zlib reads are touched.
+  const std::string gz = gzip(two_records);
+  const std::size_t size = gz.size() + (std::size_t{1} << 32);
+  void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (map == MAP_FAILED) {
+    WARN("cannot reserve 4 GiB of address space; skipped");
+    return;
+  }
+  std::memcpy(map, gz.data(), gz.size());
+  const std::span<const std::byte> chunk(static_cast<const std::byte*>(map), size);
+  for (std::size_t gather : {std::size_t{0}, DecoderOptions{}.gather_bytes}) {
+    INFO("gather_bytes " << gather);
+    DecoderOptions opt;
+    opt.gather_bytes = gather;
+    CloudTrailDecoder d(opt);
+    std::size_t events = 0;
+    Diagnostics diag;
+    d.begin("big.gz");
+    auto r = d.feed(chunk, [&](Event&) { ++events; }, &diag);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == make_error_code(decode_errc::corrupt_gzip));
+    CHECK(diag.message.find("not another gzip member") != std::string::npos);
+    CHECK(events == 2);
+  }
+  munmap(map, size);
 }
 
 TEST_CASE("errors are sticky until begin, and the decoder is reusable", "[decoder]") {

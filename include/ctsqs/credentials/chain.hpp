@@ -7,6 +7,8 @@
 #include "ctsqs/sts/sts.hpp"
 #include "ctsqs/transport/https_client.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,13 +54,21 @@ std::string effective_profile_name(const EnvLookup& env, std::string_view config
 /// error). `what` names the source in messages; secrets never appear in `diag`.
 result<Credentials> parse_credentials_json(std::string_view body, std::string_view what, Diagnostics& diag);
 
+/// Whether a plain-http AWS_CONTAINER_CREDENTIALS_FULL_URI may send the container token to
+/// `address`, as the AWS SDKs decide it on the resolved addresses: loopback (127.0.0.0/8, ::1,
+/// also IPv4-mapped), the ECS agent 169.254.170.2, EKS Pod Identity 169.254.170.23 and
+/// fd00:ec2::23.
+bool is_allowed_container_address(const boost::asio::ip::address& address) noexcept;
+
 /// The default chain, in the AWS SDKs' order: environment (AWS_ACCESS_KEY_ID,
 /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); web identity (AWS_WEB_IDENTITY_TOKEN_FILE +
 /// AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]); the shared files' profile (`profile`, else
 /// AWS_PROFILE, else "default"; AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE or ~/.aws/*);
 /// ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
-/// AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]); EC2 instance metadata with IMDSv2 tokens (unless
-/// AWS_EC2_METADATA_DISABLED=true). The first source that is configured is used for good.
+/// AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]; a plain-http full URI only to the addresses
+/// is_allowed_container_address() accepts); EC2 instance metadata with IMDSv2 tokens (unless
+/// AWS_EC2_METADATA_DISABLED=true; no IMDSv1 fallback when AWS_EC2_METADATA_V1_DISABLED=true).
+/// The first source that is configured is used for good.
 std::shared_ptr<CredentialsProvider> make_default_chain(const CredentialsContext& ctx,
                                                         std::string profile = {});
 

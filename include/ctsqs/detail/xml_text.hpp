@@ -14,7 +14,8 @@ namespace ctsqs::detail {
 std::optional<std::string> xml_element_text(std::string_view doc, std::string_view name);
 
 /// The raw inner content (undecoded) of the first element named `name`, for scoping a search
-/// to a sub-tree, or nullopt.
+/// to a sub-tree, or nullopt. The view always points into `doc`, also when it is empty (a
+/// self-closing `<x/>`).
 std::optional<std::string_view> xml_element_inner(std::string_view doc, std::string_view name);
 
 /// Decode XML entities and CDATA in `text`; malformed entities are kept literally.

@@ -78,8 +78,16 @@ struct CallerIdentity {
 result<CallerIdentity> parse_get_caller_identity_response(const HttpResponse& response,
                                                           Diagnostics& diag);
 
+/// The latest instant parse_iso8601 returns. Later dates are clamped to it: some
+/// credential_process helpers answer 9999-12-31T23:59:59Z for keys that never expire, and
+/// system_clock (nanoseconds in 64 bits) cannot represent years after 2262.
+inline constexpr std::chrono::sys_seconds far_future{
+    std::chrono::sys_days{std::chrono::year{2200} / std::chrono::January / 1}};
+
 /// Parses an ISO 8601 UTC timestamp as STS, ECS and IMDS write it
-/// ("2026-11-28T20:15:00Z", optional fractional seconds, "Z" or "+00:00").
-std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text) noexcept;
+/// ("2026-11-28T20:15:00Z", optional fractional seconds, "Z" or "+00:00"). A date after
+/// `far_future` is clamped to it. Errors (aws_errc::malformed_response): not such a timestamp,
+/// or a date before 1970; `diag` says which, without quoting the text (callers name the field).
+result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text, Diagnostics& diag);
 
 }  // namespace ctsqs::sts

@@ -8,6 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -29,6 +30,7 @@ enum class transport_errc : int {
   proxy_refused = 1,   ///< the proxy answered CONNECT with a non-2xx status
   invalid_target,      ///< the request's scheme/host cannot be connected to
   tls_setup_failed,    ///< the TLS session could not be set up (SNI, host name check)
+  address_not_allowed, ///< the host resolved to an address ExchangeOptions::allow_address refused
 };
 
 /// The category of transport_errc.
@@ -68,6 +70,11 @@ struct ExchangeOptions {
   /// byte is handed on (e.g. to tell a 206 from a 200 that ignored the Range). An error ends the
   /// exchange with the body unread (the connection is not reused) and is returned.
   std::function<result<void>(const HttpResponse& head)> on_header;
+  /// When set, every address the connected host (the proxy, when one is used) resolves to must
+  /// pass it, else the exchange fails with transport_errc::address_not_allowed before any
+  /// connection is made. The check applies to the very addresses connected to, so a second DNS
+  /// answer cannot slip past it; such exchanges only reuse connections opened under a check.
+  std::function<bool(const asio::ip::address&)> allow_address;
 };
 
 /// Receives a streamed body chunk by chunk. The next chunk is not read until the returned

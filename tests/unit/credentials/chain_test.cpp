@@ -126,12 +126,31 @@ TEST_CASE("chain: web identity and ECS are chosen from their variables", "[chain
   CHECK(d.message.find("/var/token") != std::string::npos);
 
   World w2;
-  w2.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds"}};
+  w2.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds"},
+            {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-token-secret"}};
   auto ecs = make_default_chain(w2.ctx());
   auto [r2, d2] = w2.get(*ecs);
   REQUIRE(r2.has_error());
   CHECK(ecs->describe() == "ecs-container");
-  CHECK(d2.message.find("loopback") != std::string::npos);  // refused before any request
+  // Refused before any connection, naming the variable and the host, never the token.
+  CHECK(r2.error() == transport::transport_errc::address_not_allowed);
+  CHECK(d2.message.find("AWS_CONTAINER_CREDENTIALS_FULL_URI: host 10.0.0.1:80 resolves to 10.0.0.1") == 0);
+  CHECK(d2.message.find("loopback") != std::string::npos);
+  CHECK(d2.message.find("container-token-secret") == std::string::npos);
+}
+
+TEST_CASE("container credentials over http: the addresses the AWS SDKs allow", "[chain]") {
+  using boost::asio::ip::make_address;
+  for (const char* ok : {"127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "::ffff:127.0.0.1",
+                         "169.254.170.2", "169.254.170.23", "fd00:ec2::23"}) {
+    INFO(ok);
+    CHECK(is_allowed_container_address(make_address(ok)));
+  }
+  for (const char* bad : {"10.0.0.1", "203.0.113.9", "169.254.169.254", "169.254.170.3", "0.0.0.0", "::",
+                          "fd00:ec2::24", "::ffff:10.0.0.1", "128.0.0.1"}) {
+    INFO(bad);
+    CHECK_FALSE(is_allowed_container_address(make_address(bad)));
+  }
 }
 
 TEST_CASE("template roles: static keys, base role, cross-account role with external id", "[chain]") {
@@ -191,8 +210,14 @@ TEST_CASE("container and instance metadata credentials JSON", "[chain]") {
   CHECK_FALSE(parse_credentials_json("not json", "ECS", d));
   CHECK(d.message == "ECS: response is not a JSON object");
   CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"secret-xyz","Expiration":"soon"})", "ECS", d));
-  CHECK(d.message == "ECS: unreadable Expiration (expected ISO 8601, e.g. 2026-01-01T00:00:00Z)");
+  CHECK(d.message == "ECS: unreadable Expiration: not an ISO 8601 UTC timestamp (expected e.g. 2026-01-01T00:00:00Z)");
   CHECK(d.message.find("secret-xyz") == std::string::npos);
+  CHECK_FALSE(parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"1969-07-20T20:17:00Z"})", "ECS", d));
+  CHECK(d.message == "ECS: unreadable Expiration: a date before 1970 (year 1969)");
+  // Far-future (past what system_clock can hold): keys that do not expire.
+  auto never = parse_credentials_json(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"9999-12-31T23:59:59Z"})", "ECS", d);
+  REQUIRE(never);
+  CHECK_FALSE(never->expiration);
 }
 
 TEST_CASE("shared files: locations from the environment, profile name precedence", "[chain]") {

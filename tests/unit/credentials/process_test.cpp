@@ -62,6 +62,11 @@ TEST_CASE("credential_process output: version 1 with optional token and expirati
   CHECK_FALSE(longterm->expiration);
   CHECK(longterm->session_token.empty());
 
+  // Some helpers answer 9999-12-31T23:59:59Z for keys that never expire.
+  auto never = parse_process_credentials_json(json_out(", \"Expiration\": \"9999-12-31T23:59:59Z\""), "p", d);
+  REQUIRE(never);
+  CHECK_FALSE(never->expiration);
+
   struct Bad {
     const char* body;
     const char* says;

@@ -27,6 +27,15 @@ TEST_CASE("nested same-name elements and scoping", "[xml]") {
   CHECK(xml_element_text(*inner, "Code") == "Outer");
 }
 
+TEST_CASE("a self-closing element is empty, and its view still points into the document", "[xml]") {
+  std::string_view doc = "<R><Credentials/><Code>x</Code></R>";
+  auto inner = xml_element_inner(doc, "Credentials");
+  REQUIRE(inner);
+  CHECK(inner->empty());
+  CHECK(inner->data() == doc.data() + doc.find("<Code>"));
+  CHECK(xml_element_text(doc, "Credentials") == "");
+}
+
 TEST_CASE("malformed documents yield nothing rather than garbage", "[xml]") {
   CHECK_FALSE(xml_element_text("<Code>unclosed", "Code"));
   CHECK_FALSE(xml_element_text("<Code", "Code"));

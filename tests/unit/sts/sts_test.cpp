@@ -138,12 +138,48 @@ TEST_CASE("GetCallerIdentity response", "[sts]") {
 }
 
 TEST_CASE("ISO 8601 timestamps as STS, ECS and IMDS write them", "[sts]") {
+  Diagnostics d;
   const auto t = sys_days(year{2026} / November / 28) + 20h + 15min;
-  CHECK(parse_iso8601("2026-11-28T20:15:00Z") == t);
-  CHECK(parse_iso8601("2026-11-28T20:15:00.123Z") == t);
-  CHECK(parse_iso8601("2026-11-28T20:15:00+00:00") == t);
-  CHECK_FALSE(parse_iso8601("2026-11-28T20:15:00+02:00"));
-  CHECK_FALSE(parse_iso8601("2026-02-30T20:15:00Z"));
-  CHECK_FALSE(parse_iso8601("2026-11-28"));
-  CHECK_FALSE(parse_iso8601("2026-11-28T24:15:00Z"));
+  CHECK(parse_iso8601("2026-11-28T20:15:00Z", d).value() == t);
+  CHECK(parse_iso8601("2026-11-28T20:15:00.123Z", d).value() == t);
+  CHECK(parse_iso8601("2026-11-28T20:15:00+00:00", d).value() == t);
+  for (const char* bad : {"2026-11-28T20:15:00+02:00", "2026-02-30T20:15:00Z", "2026-11-28", "2026-11-28T24:15:00Z"}) {
+    INFO(bad);
+    d = {};
+    CHECK(parse_iso8601(bad, d).error() == aws_errc::malformed_response);
+    CHECK(d.message == "not an ISO 8601 UTC timestamp (expected e.g. 2026-01-01T00:00:00Z)");
+  }
+}
+
+TEST_CASE("ISO 8601: far-future dates clamp to far_future, dates before 1970 are refused", "[sts]") {
+  Diagnostics d;
+  // Years past 2262 overflowed system_clock's nanoseconds (undefined behaviour found by fuzzing).
+  CHECK(parse_iso8601("9999-12-31T23:59:59Z", d).value() == far_future);
+  CHECK(parse_iso8601("2263-01-01T00:00:00Z", d).value() == far_future);
+  CHECK(parse_iso8601("2200-01-01T00:00:01Z", d).value() == far_future);
+  CHECK(parse_iso8601("2199-12-31T23:59:59Z", d).value() == far_future - 1s);
+  CHECK(parse_iso8601("1970-01-01T00:00:00Z", d).value() == system_clock::time_point{});
+  for (const char* old : {"1969-12-31T23:59:59Z", "1677-09-21T00:12:43Z", "0000-01-01T00:00:00Z"}) {
+    INFO(old);
+    d = {};
+    CHECK(parse_iso8601(old, d).error() == aws_errc::malformed_response);
+    CHECK(d.message.find("a date before 1970 (year ") == 0);
+  }
+}
+
+TEST_CASE("AssumeRole: an unreadable Expiration is named with the reason", "[sts]") {
+  Diagnostics d;
+  auto r = parse_assume_role_response(ok(
+      "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA</AccessKeyId>"
+      "<SecretAccessKey>sk-secret-value</SecretAccessKey><SessionToken>tok</SessionToken>"
+      "<Expiration>1960-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"), d);
+  REQUIRE(r.has_error());
+  CHECK(d.message == "STS AssumeRole response has an unreadable Credentials/Expiration '1960-01-01T00:00:00Z': "
+                     "a date before 1970 (year 1960)");
+  auto far = parse_assume_role_response(ok(
+      "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA</AccessKeyId>"
+      "<SecretAccessKey>sk-secret-value</SecretAccessKey><SessionToken>tok</SessionToken>"
+      "<Expiration>9999-12-31T23:59:59Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"), d);
+  REQUIRE(far);
+  CHECK(far->credentials.expiration == far_future);
 }

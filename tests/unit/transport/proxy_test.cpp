@@ -46,6 +46,15 @@ TEST_CASE("NO_PROXY matches hosts, domain suffixes, IPs, ports and *", "[proxy]"
   CHECK(matches_no_proxy("::1", "[::1]", "80"));
 }
 
+TEST_CASE("NO_PROXY entries without a host (\":80\", \".\") match nothing and do not crash", "[proxy]") {
+  // ":80" read front() of the empty host (a crash with _GLIBCXX_ASSERTIONS, undefined otherwise).
+  CHECK_FALSE(matches_no_proxy(":80", "example.com", "80"));
+  CHECK_FALSE(matches_no_proxy(":", "example.com", "80"));
+  CHECK_FALSE(matches_no_proxy(".", "example.com", "80"));
+  CHECK_FALSE(matches_no_proxy("[]:80", "example.com", "80"));
+  CHECK(matches_no_proxy(":443, example.com", "example.com", "443"));
+}
+
 TEST_CASE("select_proxy picks by scheme, honours NO_PROXY and parses credentials", "[proxy]") {
   ProxyConfig cfg;
   cfg.https_proxy = "http://user:p%40ss@proxy.local:3128";
