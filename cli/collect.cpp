@@ -43,18 +43,24 @@ class MultiSink final : public Sink {
   result<void> write(const Event& e) override {
     result<void> r;
     for (auto& s : sinks_)
-      if (auto w = s->write(e); !w) r = w.error();
+      if (auto w = s->write(e); !w) r = failed(*s, w.error());
     return r;
   }
   result<void> flush() override {
     result<void> r;
     for (auto& s : sinks_)
-      if (auto f = s->flush(); !f) r = f.error();
+      if (auto f = s->flush(); !f) r = failed(*s, f.error());
     return r;
   }
+  std::string last_error() const override { return last_error_; }
 
  private:
+  error_code failed(const Sink& s, error_code ec) {
+    last_error_ = s.last_error();
+    return ec;
+  }
   std::vector<std::unique_ptr<Sink>> sinks_;
+  std::string last_error_;
 };
 
 /// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
@@ -81,6 +87,7 @@ class CountingSink final : public Sink {
     window_.clear();
     return r;
   }
+  std::string last_error() const override { return inner_.last_error(); }
   std::map<std::string, std::uint64_t> totals() const {
     std::lock_guard lk(mu_);
     return totals_;
@@ -321,6 +328,8 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
   if (cfg->on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
     co.on_permanent_failure.delete_after_receives = cfg->on_permanent_error.receives;
+  co.on_sink_failure.give_up_after_flushes = cfg->on_sink_failure.give_up_after_flushes;
+  co.on_sink_failure.give_up_after = cfg->on_sink_failure.give_up_after;
   co.ack_messages = cfg->ack_messages && service.ack_messages.value_or(true);
   co.drain_empty_polls = drain ? std::max(1, cfg->drain.empty_polls) : 0;
   co.shutdown_grace = cfg->run.shutdown_grace;
@@ -377,6 +386,11 @@ int run_collect(const CollectArgs& a, bool drain) {
     std::cout.flush();
     std::cerr.flush();
     std::_Exit(drain ? exit_bad_input : exit_ok);
+  }
+  if (rt.result.sink_error) {
+    std::cerr << cmd << ": output failed: " << rt.result.sink_error_message << "; " << rt.result.unfinished
+              << " message(s) released for redelivery, none of them deleted\n";
+    return exit_bad_input;
   }
   if (drain) {
     if (rt.result.receive_error) {

@@ -93,6 +93,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<asio::cancellation_signal>> receive_cancels_;
   error_code receive_error_;             // drain gave up receiving
   std::string receive_error_message_;
+  error_code sink_error_;                // the sink failed for good: the run stops
+  std::string sink_error_message_;
 
   void log(const std::string& s) { opts_.log(s); }
 
@@ -361,10 +363,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       co_return;  // the deleter releases the slot
     }
-    quiet_until_ = std::max(quiet_until_, steady::now() + d.visibility + std::chrono::milliseconds(500));
+    // After the sink gave up the run is ending: what it did not deliver is released at once.
+    const auto visibility = sink_error_ ? std::chrono::seconds(0) : d.visibility;
+    quiet_until_ = std::max(quiet_until_, steady::now() + visibility + std::chrono::milliseconds(500));
     Diagnostics diag;
     std::vector<VisibilityChange> change;
-    change.push_back({m.receipt_handle, d.visibility});
+    change.push_back({m.receipt_handle, visibility});
     auto r = co_await queue_.async_change_visibility(std::move(change), diag);
     if (!r) {
       metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
@@ -475,6 +479,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // ------------------------------------------------------------------ a sink that keeps failing
+  void on_sink_failure(const detail::SinkWorker::Failure& f) {
+    if (sink_error_ || finished_) return;
+    const bool closed = f.ec == client_errc::sink_closed;
+    const auto& p = opts_.on_sink_failure;
+    const auto failing_for = steady::now() - f.first;
+    if (!closed && (p.give_up_after_flushes == 0 || f.streak < static_cast<std::uint64_t>(p.give_up_after_flushes) ||
+                    failing_for < p.give_up_after))
+      return;
+    sink_error_ = f.ec;
+    sink_error_message_ = f.detail.empty() ? f.ec.message() : f.detail;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(failing_for).count();
+    log("ctsqs: the output " + std::string(closed ? "was closed by its reader" : "keeps failing") + " (" +
+        sink_error_message_ +
+        (closed ? "" : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s") +
+        "): giving up; messages in flight are released (visibility 0), none of them is deleted");
+    on_stop();
+  }
+
   // ------------------------------------------------------------------ stop
   void on_stop() {
     if (stopping_) return;
@@ -540,6 +563,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<CollectorResult> run() {
     auto self = shared_from_this();
     sink_worker_ = std::make_shared<detail::SinkWorker>(ex_, sink_, metrics_, opts_.sink_queue_events);
+    sink_worker_->on_failure([weak = weak_from_this()](const detail::SinkWorker::Failure& f) {
+      if (auto impl = weak.lock()) impl->on_sink_failure(f);
+    });
     sink_worker_->start();
     asio::co_spawn(ex_, extender(), asio::detached);
     if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
@@ -583,6 +609,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     res.abandoned = grace_over;
     res.receive_error = receive_error_;
     res.receive_error_message = receive_error_message_;
+    res.sink_error = sink_error_;
+    res.sink_error_message = sink_error_message_;
     co_return res;
   }
 };

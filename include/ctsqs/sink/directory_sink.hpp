@@ -58,7 +58,7 @@ class DirectorySink final : public Sink {
   /// The file events with tag `tag` go to.
   std::filesystem::path path_for(std::string_view tag) const;
   /// What the last failed write/flush reported.
-  const std::string& last_error() const noexcept { return last_error_; }
+  std::string last_error() const override { return last_error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
 
  private:
