@@ -206,10 +206,35 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // ------------------------------------------------------------------ message worker
+  // Whatever happens inside, a worker ends: an exception is the outcome "failed, released"
+  // (logged with the message id), and its slot and heartbeat entry are given up.
   asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m) {
     auto self = shared_from_this();
-    const MessageOutcome outcome = co_await process(m);  // a copy: coroutine parameters by value
-    co_await finish(seq, std::move(m), outcome);
+    MessageOutcome outcome = MessageOutcome::retryable_failure;
+    std::string thrown;
+    try {
+      outcome = co_await process(m);  // a copy: coroutine parameters by value
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (!thrown.empty()) log("ctsqs: message " + m.message_id + ": failed, released: unexpected error: " + thrown);
+    thrown.clear();
+    const std::string id = m.message_id;
+    try {
+      co_await finish(seq, std::move(m), outcome);
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (!thrown.empty()) {
+      log("ctsqs: message " + id + ": failed, released: unexpected error while finishing it: " + thrown +
+          "; it comes back when its visibility timeout ends");
+      released_ids_.insert(id);
+      remove(seq);
+    }
     --workers_;
     changed_.notify_all();
   }
@@ -311,6 +336,13 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag) {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed);
+    struct SlotGuard {  // given back however the fetch ends, an exception included
+      Impl* impl;
+      ~SlotGuard() {
+        impl->metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
+        impl->obj_slots_.release();
+      }
+    } slot_guard{this};
     auto st = std::make_shared<FetchState>();
     st->decoder = decoders_(obj);
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
@@ -330,8 +362,6 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       st->events += st->batch.size();
       co_await sink_worker_->push(std::move(st->batch));
     }
-    metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
-    obj_slots_.release();
     metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
     if (ec) {
       metrics_.objects_failed.fetch_add(1, std::memory_order_relaxed);
@@ -402,7 +432,15 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         by_handle[it->second.receipt_handle] = s;
       }
       Diagnostics diag;
-      auto r = co_await queue_.async_delete(handles, diag);
+      // A throwing queue must not leave `deleting_` set (the run would wait for it forever).
+      result<std::vector<BatchEntryFailure>> r = make_error_code(client_errc::io_error);
+      try {
+        r = co_await queue_.async_delete(handles, diag);
+      } catch (const std::exception& e) {
+        diag.message = std::string("it threw: ") + e.what();
+      } catch (...) {
+        diag.message = "it threw";
+      }
       std::size_t failed = 0;
       // A message whose delete failed comes back: the run did not finish it (a drain says so).
       auto comes_back = [&](const std::string& handle) {
