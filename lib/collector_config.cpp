@@ -1199,7 +1199,8 @@ std::string describe(const CollectorConfig& c) {
   }
   if (!cr.base_account_role.empty()) os << "; base role " << cr.base_account_role;
   if (!cr.cross_account_role.empty()) os << "; cross-account role " << cr.cross_account_role;
-  if (!cr.external_id.empty()) os << " with external id " << cr.external_id;
+  // The external id guards against the confused deputy: shown as present, never its value.
+  if (!cr.external_id.empty()) os << " (with external id)";
   os << "; session " << cr.session_name << " for " << secs(cr.session_duration) << '\n';
   os << "  services:";
   for (const auto& s : c.services) {
