@@ -216,9 +216,6 @@ int run_decode(const DecodeArgs& a) {
     sink = std::move(s);
   }
 
-  // A closed pipe downstream is an output error we report, not a silent kill.
-  std::signal(SIGPIPE, SIG_IGN);
-
   std::vector<Input> inputs;
   collect_inputs(a.paths, inputs);
 

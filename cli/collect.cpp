@@ -199,6 +199,11 @@ int run_collect(const CollectArgs& a, bool drain) {
     std::cerr.flush();
     std::_Exit(drain ? exit_bad_input : exit_ok);
   }
+  if (rt.result.sink_error) {
+    std::cerr << cmd << ": output failed: " << rt.result.sink_error_message << "; " << rt.result.unfinished
+              << " message(s) released for redelivery, none of them deleted\n";
+    return exit_bad_input;
+  }
   if (drain) {
     if (rt.result.receive_error) {
       std::cerr << cmd << ": gave up on " << config.queue_url << ": " << rt.result.receive_error_message

@@ -2,6 +2,7 @@
 #include "command.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <vector>
 
@@ -30,6 +31,10 @@ bool register_command(std::string name, std::string description, CommandSetup se
 
 int main(int argc, char** argv) {
   using namespace ctsqs::cli;
+  // A closed pipe downstream (`ctsqs run --output - | head`) and a file-size limit are output
+  // errors every command reports (EPIPE, EFBIG), not a silent kill.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"ctsqs: collect AWS CloudTrail logs from an SQS queue, or decode CloudTrail files"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("ctsqs 0.1.0"));

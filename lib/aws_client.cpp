@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <iostream>
 #include <map>
 #include <stdexcept>
 
@@ -100,6 +101,16 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
   // Transport settings: explicit configuration first, then the environment.
   auto& http = options.http;
   http.verify_tls = http.verify_tls && options.endpoints.verify_tls;
+  if (!http.verify_tls) {
+    const std::string warning =
+        "ctsqs: warning: TLS certificate verification is OFF for AWS endpoints (endpoints.verify_tls: false): "
+        "whoever is on the path can read and alter every request, signed credentials included; "
+        "only for a local emulator";
+    if (options.log)
+      options.log(warning);
+    else
+      std::cerr << warning << '\n';
+  }
   if (http.ca_bundle.empty()) http.ca_bundle = options.endpoints.ca_bundle;
   if (http.ca_bundle.empty()) http.ca_bundle = env_value(options.env, "AWS_CA_BUNDLE").value_or("");
   if (http.proxy.https_proxy.empty() && http.proxy.http_proxy.empty() && http.proxy.no_proxy.empty())

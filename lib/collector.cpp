@@ -107,6 +107,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   int pause_streak_ = 0;
   std::optional<steady::time_point> drain_wait_until_;  // the queue reported messages left: poll until then
   std::string drain_incomplete_;
+  error_code sink_error_;                // the sink failed for good: the run stops
+  std::string sink_error_message_;
 
   void log(const std::string& s) { opts_.log(s); }
 
@@ -224,10 +226,35 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // ------------------------------------------------------------------ message worker
+  // Whatever happens inside, a worker ends: an exception is the outcome "failed, released"
+  // (logged with the message id), and its slot and heartbeat entry are given up.
   asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m) {
     auto self = shared_from_this();
-    const MessageOutcome outcome = co_await process(m);  // a copy: coroutine parameters by value
-    co_await finish(seq, std::move(m), outcome);
+    MessageOutcome outcome = MessageOutcome::retryable_failure;
+    std::string thrown;
+    try {
+      outcome = co_await process(m);  // a copy: coroutine parameters by value
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (!thrown.empty()) log("ctsqs: message " + m.message_id + ": failed, released: unexpected error: " + thrown);
+    thrown.clear();
+    const std::string id = m.message_id;
+    try {
+      co_await finish(seq, std::move(m), outcome);
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (!thrown.empty()) {
+      log("ctsqs: message " + id + ": failed, released: unexpected error while finishing it: " + thrown +
+          "; it comes back when its visibility timeout ends");
+      released_ids_.insert(id);
+      remove(seq);
+    }
     --workers_;
     changed_.notify_all();
   }
@@ -376,11 +403,22 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     const auto started = AdaptiveConcurrency::clock::now();
     adaptive_.started(metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
+    error_code ec = make_error_code(client_errc::cancelled);  // until the fetch says otherwise
+    struct SlotGuard {  // given back however the fetch ends, an exception included
+      Impl* impl;
+      AdaptiveConcurrency::clock::time_point started;
+      const error_code& ec;
+      ~SlotGuard() {
+        impl->metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
+        impl->obj_slots_.release();
+        impl->adapt_objects_in_flight(started, ec);
+      }
+    } slot_guard{this, started, ec};
     auto st = std::make_shared<FetchState>();
     st->decoder = decoders_(obj, {});
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
     auto r = co_await store_.async_fetch(obj, std::move(handler), diag);
-    error_code ec;
+    ec = {};
     if (!r) {
       ec = r.error();
       if (!st->diag.message.empty())
@@ -395,9 +433,6 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       st->events += st->batch.size();
       co_await sink_worker_->push(std::move(st->batch));
     }
-    metrics_.objects_in_flight.fetch_sub(1, std::memory_order_relaxed);
-    obj_slots_.release();
-    adapt_objects_in_flight(started, ec);
     metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
     metrics_.events_retagged.fetch_add(st->decoder->retagged(), std::memory_order_relaxed);
     if (ec) {
@@ -433,10 +468,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       co_return;  // the deleter releases the slot
     }
-    quiet_until_ = std::max(quiet_until_, steady::now() + d.visibility + std::chrono::milliseconds(500));
+    // After the sink gave up the run is ending: what it did not deliver is released at once.
+    const auto visibility = sink_error_ ? std::chrono::seconds(0) : d.visibility;
+    quiet_until_ = std::max(quiet_until_, steady::now() + visibility + std::chrono::milliseconds(500));
     Diagnostics diag;
     std::vector<VisibilityChange> change;
-    change.push_back({m.receipt_handle, d.visibility});
+    change.push_back({m.receipt_handle, visibility});
     auto r = co_await queue_.async_change_visibility(std::move(change), diag);
     if (!r || !r->empty()) {
       metrics_.sqs_errors.fetch_add(1, std::memory_order_relaxed);
@@ -472,7 +509,15 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         by_handle[it->second.receipt_handle] = s;
       }
       Diagnostics diag;
-      auto r = co_await queue_.async_delete(handles, diag);
+      // A throwing queue must not leave `deleting_` set (the run would wait for it forever).
+      result<std::vector<BatchEntryFailure>> r = make_error_code(client_errc::io_error);
+      try {
+        r = co_await queue_.async_delete(handles, diag);
+      } catch (const std::exception& e) {
+        diag.message = std::string("it threw: ") + e.what();
+      } catch (...) {
+        diag.message = "it threw";
+      }
       std::size_t failed = 0;
       // A message whose delete failed comes back: the run did not finish it (a drain says so).
       auto comes_back = [&](const std::string& handle) {
@@ -606,6 +651,25 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // ------------------------------------------------------------------ a sink that keeps failing
+  void on_sink_failure(const detail::SinkWorker::Failure& f) {
+    if (sink_error_ || finished_) return;
+    const bool closed = f.ec == client_errc::sink_closed;
+    const auto& p = opts_.on_sink_failure;
+    const auto failing_for = steady::now() - f.first;
+    if (!closed && (p.give_up_after_flushes == 0 || f.streak < static_cast<std::uint64_t>(p.give_up_after_flushes) ||
+                    failing_for < p.give_up_after))
+      return;
+    sink_error_ = f.ec;
+    sink_error_message_ = f.detail.empty() ? f.ec.message() : f.detail;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(failing_for).count();
+    log("ctsqs: the output " + std::string(closed ? "was closed by its reader" : "keeps failing") + " (" +
+        sink_error_message_ +
+        (closed ? "" : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s") +
+        "): giving up; messages in flight are released (visibility 0), none of them is deleted");
+    on_stop();
+  }
+
   // ------------------------------------------------------------------ stop
   void on_stop() {
     if (stopping_) return;
@@ -671,6 +735,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<CollectorResult> run() {
     auto self = shared_from_this();
     sink_worker_ = std::make_shared<detail::SinkWorker>(ex_, sink_, metrics_, opts_.sink_queue_events);
+    sink_worker_->on_failure([weak = weak_from_this()](const detail::SinkWorker::Failure& f) {
+      if (auto impl = weak.lock()) impl->on_sink_failure(f);
+    });
     sink_worker_->start();
     asio::co_spawn(ex_, extender(), asio::detached);
     if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
@@ -720,6 +787,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     res.receive_error = receive_error_;
     res.receive_error_message = receive_error_message_;
     res.drain_incomplete = drain_incomplete_;
+    res.sink_error = sink_error_;
+    res.sink_error_message = sink_error_message_;
     co_return res;
   }
 };

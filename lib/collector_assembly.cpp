@@ -36,19 +36,25 @@ class MultiSink final : public Sink {
   result<void> write(const Event& e) override {
     result<void> r;
     for (auto* s : sinks_)
-      if (auto w = s->write(e); !w) r = w.error();
+      if (auto w = s->write(e); !w) r = failed(*s, w.error());
     return r;
   }
   result<void> flush() override {
     result<void> r;
     for (auto* s : sinks_)
-      if (auto f = s->flush(); !f) r = f.error();
+      if (auto f = s->flush(); !f) r = failed(*s, f.error());
     return r;
   }
+  std::string last_error() const override { return last_error_; }
 
  private:
+  error_code failed(const Sink& s, error_code ec) {
+    last_error_ = s.last_error();
+    return ec;
+  }
   std::vector<Sink*> sinks_;
   std::vector<std::unique_ptr<Sink>> owned_;
+  std::string last_error_;
 };
 
 /// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
@@ -75,6 +81,7 @@ class CountingSink final : public Sink {
     window_.clear();
     return r;
   }
+  std::string last_error() const override { return inner_.last_error(); }
   std::map<std::string, std::uint64_t> totals() const {
     std::lock_guard lk(mu_);
     return totals_;
@@ -135,7 +142,9 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     multi.own(std::make_unique<DirectorySink>(d));
   }
   if (cfg.outputs.devo) {
-    auto devo = DevoSink::create(*cfg.outputs.devo, diag);
+    auto devo_options = *cfg.outputs.devo;
+    if (!devo_options.log) devo_options.log = opts.log;
+    auto devo = DevoSink::create(std::move(devo_options), diag);
     if (!devo) {
       diag.message = "ctsqs.outputs.devo: " + diag.message;
       return devo.error();
@@ -163,6 +172,8 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOpt
   co.visibility_extension_interval = cfg.sqs.visibility_extension_interval;
   if (opts.retry_backoff_min) co.retry_backoff_min = *opts.retry_backoff_min;
   if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
+  co.on_sink_failure.give_up_after_flushes = cfg.on_sink_failure.give_up_after_flushes;
+  co.on_sink_failure.give_up_after = cfg.on_sink_failure.give_up_after;
   if (cfg.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
     co.on_permanent_failure.delete_after_receives = cfg.on_permanent_error.receives;
   // A service's `ack_messages: false` turns deletion off for the whole collector: which service
@@ -251,6 +262,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   ao.credentials = cfg.credentials;
   ao.endpoints = cfg.aws;
   ao.env = process_environment();
+  ao.log = opts.log;
   impl->client = std::make_unique<AwsClient>(executor, ao);
   SqsSourceOptions so;
   so.queue_url = cfg.queue_url;

@@ -664,6 +664,12 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
       fail(path, std::string(expected) + ", got " + std::string(kind_name(*v)));
     }
   }
+  if (auto o = r.object("on_sink_failure")) {
+    if (auto v = o->integer("give_up_after_flushes", 0, 1000000))
+      c.on_sink_failure.give_up_after_flushes = static_cast<int>(*v);
+    if (auto v = o->whole_seconds("give_up_after")) c.on_sink_failure.give_up_after = *v;
+    o->finish();
+  }
   if (auto o = r.object("drain")) {
     if (auto v = o->integer("empty_polls", 1, 1000)) c.drain.empty_polls = static_cast<int>(*v);
     o->finish();
@@ -1137,6 +1143,8 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
       c.on_permanent_error.receives < 1)
     is.add("ctsqs.on_permanent_error.delete_after_receives", "expected at least 1 receive");
   if (c.drain.empty_polls < 1) is.add("ctsqs.drain.empty_polls", "expected at least 1");
+  if (c.on_sink_failure.give_up_after < seconds(0))
+    is.add("ctsqs.on_sink_failure.give_up_after", "expected a duration >= 0");
   if (c.run.shutdown_grace < seconds(0)) is.add("ctsqs.run.shutdown_grace", "expected a duration >= 0");
 
   // heartbeat and metrics
@@ -1217,7 +1225,8 @@ std::string describe(const CollectorConfig& c) {
   }
   if (!cr.base_account_role.empty()) os << "; base role " << cr.base_account_role;
   if (!cr.cross_account_role.empty()) os << "; cross-account role " << cr.cross_account_role;
-  if (!cr.external_id.empty()) os << " with external id " << cr.external_id;
+  // The external id guards against the confused deputy: shown as present, never its value.
+  if (!cr.external_id.empty()) os << " (with external id)";
   os << "; session " << cr.session_name << " for " << secs(cr.session_duration) << '\n';
   os << "  services:";
   // With several services, each on its own line with the rule that decides what it takes.
@@ -1260,6 +1269,12 @@ std::string describe(const CollectorConfig& c) {
      << (c.on_permanent_error.action == PermanentErrorPolicy::Action::leave
              ? std::string("leave for the dead-letter queue")
              : "delete after " + std::to_string(c.on_permanent_error.receives) + " receives")
+     << '\n';
+  os << "  on sink failure: "
+     << (c.on_sink_failure.give_up_after_flushes == 0
+             ? std::string("keep trying")
+             : "give up after " + std::to_string(c.on_sink_failure.give_up_after_flushes) +
+                   " failed flushes in a row over at least " + secs(c.on_sink_failure.give_up_after))
      << '\n';
   os << "  drain: stop after " << c.drain.empty_polls << " empty polls; run: shutdown grace "
      << secs(c.run.shutdown_grace) << '\n';

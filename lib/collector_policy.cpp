@@ -36,6 +36,10 @@ result<void> validate(const CollectorOptions& o, Diagnostics& diag) {
     return invalid(diag, "retry_backoff_max: SQS allows at most 12 h of visibility");
   if (o.on_permanent_failure.delete_after_receives < 0)
     return invalid(diag, "on_permanent_failure.delete_after_receives: must be 0 (leave for the DLQ) or >= 1");
+  if (o.on_sink_failure.give_up_after_flushes < 0)
+    return invalid(diag, "on_sink_failure.give_up_after_flushes: must be 0 (never) or >= 1");
+  if (o.on_sink_failure.give_up_after.count() < 0)
+    return invalid(diag, "on_sink_failure.give_up_after: must be >= 0 s");
   if (o.drain_empty_polls < 0) return invalid(diag, "drain_empty_polls: must be >= 0");
   if (o.sink_queue_events < 1) return invalid(diag, "sink_queue_events: must be at least 1");
   if (o.heartbeat.enabled && o.heartbeat.interval.count() < 1)
@@ -75,6 +79,7 @@ bool is_retryable_failure(const error_code& ec) {
   if (ec.category() == client_category()) {
     switch (static_cast<client_errc>(ec.value())) {
       case client_errc::sink_failed:
+      case client_errc::sink_closed:
       case client_errc::timeout:
       case client_errc::io_error:
       case client_errc::cancelled:

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+
+#include <pthread.h>
+#include <signal.h>
 
 namespace ctsqs::detail {
 
@@ -67,9 +71,34 @@ asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since) {
   co_return result<void>{};
 }
 
+template <class F>
+error_code SinkWorker::call_sink(F&& f, std::string& detail) {
+  try {
+    if (result<void> r = f(); !r) {
+      detail = sink_.last_error();
+      return r.error();
+    }
+    return {};
+  } catch (const std::exception& e) {
+    detail = std::string("the sink threw: ") + e.what();
+  } catch (...) {
+    detail = "the sink threw";
+  }
+  return make_error_code(client_errc::sink_failed);
+}
+
 void SinkWorker::run() {
   auto self = shared_from_this();
-  bool window_failed = false;     // a write since the last flush failed
+  // A write to a pipe whose reader is gone raises SIGPIPE in the writing thread, one past a
+  // file-size limit SIGXFSZ: blocked here, they stay pending and the write fails with EPIPE or
+  // EFBIG instead of killing an embedding process.
+  sigset_t output_signals;
+  sigemptyset(&output_signals);
+  sigaddset(&output_signals, SIGPIPE);
+  sigaddset(&output_signals, SIGXFSZ);
+  pthread_sigmask(SIG_BLOCK, &output_signals, nullptr);
+  error_code window_error;        // the first write failure since the last flush
+  std::string window_detail;
   std::uint64_t window_events = 0;
   std::uint64_t window_last_seq = 0;  // last batch taken into this window
   std::vector<std::shared_ptr<Barrier>> barriers;
@@ -93,9 +122,9 @@ void SinkWorker::run() {
       }
       window_last_seq = it.seq;
       for (const auto& e : it.events) {
-        if (window_failed) break;  // the window will not count; don't pile more on a failing sink
-        if (auto r = sink_.write(e); !r) {
-          window_failed = true;
+        if (window_error) break;  // the window will not count; don't pile more on a failing sink
+        if (auto ec = call_sink([&] { return sink_.write(e); }, window_detail)) {
+          window_error = ec;
           metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -106,12 +135,18 @@ void SinkWorker::run() {
     if (barriers.empty()) continue;
 
     // One flush acknowledges every barrier of this round (group commit).
-    error_code ec;
-    if (auto r = sink_.flush(); !r) {
-      ec = r.error();
+    std::string detail;
+    error_code ec = call_sink([&] { return sink_.flush(); }, detail);
+    if (ec) {
       metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
-    } else if (window_failed) {
-      ec = make_error_code(client_errc::sink_failed);
+      // A closed reader is the news, whichever call saw it first.
+      if (window_error == client_errc::sink_closed && ec != client_errc::sink_closed) {
+        ec = window_error;
+        detail = window_detail;
+      }
+    } else if (window_error) {
+      ec = window_error;
+      detail = window_detail;
     }
     if (!ec) {
       metrics_.sink_flushes.fetch_add(1, std::memory_order_relaxed);
@@ -124,12 +159,20 @@ void SinkWorker::run() {
       }
     }
     // Every batch of a failed window is lost, whichever barrier happened to close the window.
-    if (ec) failed_upto_ = std::max(failed_upto_, window_last_seq);
+    if (ec) {
+      failed_upto_ = std::max(failed_upto_, window_last_seq);
+      if (streak_++ == 0) first_failure_ = std::chrono::steady_clock::now();
+      if (on_failure_)
+        asio::post(loop_, [self, f = Failure{ec, detail, streak_, first_failure_}] { self->on_failure_(f); });
+    } else {
+      streak_ = 0;
+    }
     for (auto& b : barriers) {
       b->ec = ec;
       if (!ec && b->since <= failed_upto_) b->ec = make_error_code(client_errc::sink_failed);
     }
-    window_failed = false;
+    window_error = {};
+    window_detail.clear();
     window_events = 0;
     asio::post(loop_, [bs = std::move(barriers)] {
       for (auto& b : bs) {

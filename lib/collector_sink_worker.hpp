@@ -9,9 +9,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -27,11 +30,24 @@ namespace ctsqs::detail {
 /// failed flush is never acknowledged by a later good flush. (Batches of other producers after
 /// `since` can fail it too: a redelivery, never a loss.)
 ///
-/// Writes and flushes run on the worker thread only; completions are posted to the loop.
+/// Writes and flushes run on the worker thread only; completions are posted to the loop. The
+/// thread blocks SIGPIPE and SIGXFSZ (a stdout reader that exits, a file-size limit are then
+/// errors — `sink_closed`, EFBIG —, not the end of the process), and an exception thrown by the sink is a failure of its window.
 class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
  public:
   SinkWorker(asio::any_io_executor loop, Sink& sink, Metrics& metrics, std::size_t capacity);
   ~SinkWorker();
+
+  /// A flush round that failed, as reported to `on_failure`.
+  struct Failure {
+    error_code ec;             ///< the write's or the flush's error
+    std::string detail;        ///< the sink's last_error() (or what it threw)
+    std::uint64_t streak = 0;  ///< failed rounds in a row, this one included
+    std::chrono::steady_clock::time_point first;  ///< when the first of them failed
+  };
+  /// Called on the loop after each failed round, before that round's barriers complete. Set
+  /// before start().
+  void on_failure(std::function<void(const Failure&)> f) { on_failure_ = std::move(f); }
 
   void start();
   /// Ask the thread to finish what is queued and exit; join() waits for it.
@@ -63,6 +79,9 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   };
 
   void run();
+  // Runs a sink call; an exception becomes a sink_failed error with its text as the detail.
+  template <class F>
+  error_code call_sink(F&& f, std::string& detail);
 
   asio::any_io_executor loop_;
   Sink& sink_;
@@ -76,6 +95,9 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   std::size_t queued_events_ = 0;  // guarded by mu_
   std::uint64_t next_seq_ = 1;     // guarded by mu_
   std::uint64_t failed_upto_ = 0;  // sink thread only: last batch of any failed window (0: none)
+  std::uint64_t streak_ = 0;       // sink thread only: failed rounds in a row
+  std::chrono::steady_clock::time_point first_failure_;  // sink thread only
+  std::function<void(const Failure&)> on_failure_;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -15,6 +15,7 @@ class ClientCategory final : public boost::system::error_category {
       case client_errc::timeout: return "timed out";
       case client_errc::limit_exceeded: return "limit exceeded";
       case client_errc::sink_failed: return "sink failed to deliver";
+      case client_errc::sink_closed: return "sink closed by its reader";
     }
     return "unknown client error";
   }

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,9 @@ struct AwsClientOptions {
   /// Transport settings; verify_tls / ca_bundle / proxy are filled from `endpoints` and `env`
   /// (AWS_CA_BUNDLE, HTTPS_PROXY, HTTP_PROXY, NO_PROXY) unless set here.
   transport::HttpsClientConfig http;
+  /// Where warnings about the settings go when the client is built (TLS verification turned
+  /// off); unset: stderr.
+  std::function<void(std::string_view line)> log;
 };
 
 /// Per-call settings.

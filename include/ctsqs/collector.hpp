@@ -77,6 +77,17 @@ struct PermanentFailurePolicy {
   int delete_after_receives = 0;
 };
 
+/// When a sink that keeps failing ends the run instead of sending the same messages round
+/// (received, failed, hidden for the retry backoff, received again) forever.
+struct SinkFailurePolicy {
+  /// Give up once this many flushes in a row failed (no success between)... 0: never give up.
+  int give_up_after_flushes = 5;
+  /// ...and the first of them failed at least this long ago (an outage of the Devo relay
+  /// shorter than this is ridden out).
+  std::chrono::seconds give_up_after{60};
+  // A sink closed by its reader (`client_errc::sink_closed`, a broken pipe) ends the run at once.
+};
+
 /// Settings of a Collector.
 struct CollectorOptions {
   std::string collector_id;               ///< carried by heartbeat events and metrics
@@ -100,6 +111,9 @@ struct CollectorOptions {
   std::chrono::seconds retry_backoff_min{5};
   std::chrono::seconds retry_backoff_max{300};
   PermanentFailurePolicy on_permanent_failure;
+  /// Giving up on a failing sink: receiving stops, the messages in flight are released
+  /// (visibility 0) and the result carries `sink_error`.
+  SinkFailurePolicy on_sink_failure;
   bool ack_messages = true;               ///< false: never delete (the message comes back)
   /// Drain mode: stop once this many consecutive long polls came back empty while nothing was
   /// in flight and the queue's counts (MessageQueue::async_queue_counts) say it is empty;
@@ -171,8 +185,12 @@ struct CollectorResult {
   /// handed out in a receive answer that never arrived stay hidden until their visibility timeout
   /// ends; the drain polls on up to that long), or why the counts could not be read.
   std::string drain_incomplete;
+  /// The sink failed for good (closed by its reader, or failing as `on_sink_failure` says) and
+  /// the run stopped, releasing what was in flight.
+  error_code sink_error;
+  std::string sink_error_message;  ///< its detail, e.g. "write to fd 1: Broken pipe"
   bool clean() const noexcept {
-    return permanent_failures == 0 && unfinished == 0 && !receive_error && drain_incomplete.empty();
+    return permanent_failures == 0 && unfinished == 0 && !receive_error && drain_incomplete.empty() && !sink_error;
   }
 };
 

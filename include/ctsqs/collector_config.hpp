@@ -90,6 +90,15 @@ struct RunConfig {
   std::chrono::seconds shutdown_grace{30};
 };
 
+/// `ctsqs.on_sink_failure`: when outputs that keep failing end the run (exit 1) instead of
+/// sending the same messages round forever. A stdout whose reader is gone ends it at once.
+struct SinkFailureConfig {
+  /// `give_up_after_flushes`: flushes failed in a row (no success between); 0 = never give up.
+  int give_up_after_flushes = 5;
+  /// `give_up_after`: ...with the first of them at least this long ago.
+  std::chrono::seconds give_up_after{60};
+};
+
 /// `ctsqs.heartbeat`: a periodic event carrying the collector id and counts, so an inactivity
 /// alert can watch it.
 struct HeartbeatConfig {
@@ -145,6 +154,7 @@ struct CollectorConfig {
   ConcurrencyConfig concurrency;
   SqsConfig sqs;
   PermanentErrorPolicy on_permanent_error;
+  SinkFailureConfig on_sink_failure;
   DrainConfig drain;
   RunConfig run;
   HeartbeatConfig heartbeat;

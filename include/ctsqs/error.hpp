@@ -27,6 +27,7 @@ enum class client_errc : int {
   timeout,                ///< a deadline passed
   limit_exceeded,         ///< a configured size or count limit was hit
   sink_failed,            ///< a sink could not deliver; nothing after the last good flush counts
+  sink_closed,            ///< a sink's reader is gone for good (broken pipe): it takes no more events
 };
 
 /// The category of client_errc.

@@ -4,6 +4,8 @@
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
 
+#include <string>
+
 namespace ctsqs {
 
 /// A destination for events.
@@ -26,6 +28,11 @@ class Sink {
 
   /// Deliver everything written so far. Success is the delivery acknowledgement.
   virtual result<void> flush() = 0;
+
+  /// What the last failed write or flush reported, naming the file, descriptor or peer (e.g.
+  /// "write to fd 1: Broken pipe"); empty when the sink keeps no detail. Read from the thread
+  /// that uses the sink.
+  virtual std::string last_error() const { return {}; }
 };
 
 }  // namespace ctsqs

@@ -87,8 +87,12 @@ result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag)
       if (req.headers.empty())
         return fail(diag, line_no, "continuation line before any header");
       if (has_control(line)) return fail(diag, line_no, "header value has a control character");
-      std::string name = req.headers.back().name;
-      req.headers.push_back({std::move(name), canonical_header_value(line)});
+      // obs-fold (RFC 7230 §3.2.4): the line continues the previous value, joined by one space
+      // (not a second header, which signing would join with a comma).
+      std::string& value = req.headers.back().value;
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+      value += ' ';
+      value += canonical_header_value(line);
       continue;
     }
     std::size_t colon = line.find(':');

@@ -36,6 +36,7 @@
 #include <cstring>
 #include <deque>
 #include <future>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -736,6 +737,16 @@ result<std::unique_ptr<DevoSink>> DevoSink::create(DevoSinkOptions options, Diag
   impl->hostname = impl->opts.hostname.empty() ? local_hostname() : impl->opts.hostname;
   if (impl->opts.tls) {
     if (auto r = impl->load_tls(diag); !r) return r.error();
+    if (!impl->opts.verify_server) {
+      const std::string warning = "ctsqs: warning: Devo server certificate verification is OFF for " +
+                                  impl->endpoint +
+                                  " (outputs.devo.verify_server: false): whoever is on the path can read "
+                                  "and alter the events; only for a test receiver";
+      if (impl->opts.log)
+        impl->opts.log(warning);
+      else
+        std::cerr << warning << '\n';
+    }
   }
   // Two batches fit in the buffer, so one can be written while the next fills.
   impl->opts.batch_bytes = std::min(impl->opts.batch_bytes, impl->opts.buffer_bytes / 2);

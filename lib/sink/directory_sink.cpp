@@ -6,15 +6,48 @@
 #include <cerrno>
 #include <cstring>
 
+#include <optional>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace ctsqs {
 
+namespace {
+
+// The directories of `dir` that do not exist yet, created 0700 (CloudTrail data is not for
+// other local users); existing ones keep their permissions.
+void create_private_directories(const std::filesystem::path& dir) {
+  if (dir.empty() || std::filesystem::is_directory(dir)) return;
+  create_private_directories(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::filesystem::filesystem_error("create directory", dir, std::error_code(errno, std::generic_category()));
+}
+
+// Where the last complete line of the open file `fd` ends (0 when it has none): a write that
+// failed half-way leaves a torn line behind it.
+std::optional<off_t> end_of_last_line(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  char buf[4096];
+  for (off_t end = st.st_size; end > 0;) {
+    const off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+    const ssize_t n = ::pread(fd, buf, static_cast<std::size_t>(end - start), start);
+    if (n != end - start) return std::nullopt;
+    for (ssize_t i = n; i > 0; --i)
+      if (buf[i - 1] == '\n') return start + i;
+    end = start;
+  }
+  return 0;
+}
+
+}  // namespace
+
 DirectorySink::DirectorySink(DirectorySinkOptions options) : options_(std::move(options)) {
   if (options_.extension.empty())
     options_.extension = options_.format == OutputFormat::devo ? ".log" : ".jsonl";
-  std::filesystem::create_directories(options_.directory);
+  create_private_directories(options_.directory);
 }
 
 DirectorySink::~DirectorySink() {
@@ -36,24 +69,52 @@ std::filesystem::path DirectorySink::path_for(std::string_view tag) const {
 result<void> DirectorySink::drain(const std::string& tag, File& f) {
   if (f.buffer.empty()) return {};
   if (f.fd < 0) {
-    const auto p = path_for(tag);
-    f.fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (f.fd < 0) {
-      last_error_ = "open " + p.string() + ": " + std::strerror(errno);
+    if (auto r = open_file(tag, f); !r) {
       buffered_ -= f.buffer.size();
       f.buffer.clear();
-      return make_error_code(client_errc::sink_failed);
+      return r;
     }
-    dir_unsynced_ = true;
   }
   const int err = detail::write_all(f.fd, f.buffer.data(), f.buffer.size());
   buffered_ -= f.buffer.size();
   f.buffer.clear();
   if (err != 0) {
     last_error_ = "write " + path_for(tag).string() + ": " + std::strerror(err);
+    // Cut off the part that was written, so the next line does not continue a torn one. When
+    // that fails too, the file is closed and repaired when it is opened again.
+    if (::ftruncate(f.fd, f.size) != 0) {
+      ::close(f.fd);
+      f.fd = -1;
+    }
     return make_error_code(client_errc::sink_failed);
   }
+  struct stat st {};
+  f.size = ::fstat(f.fd, &st) == 0 ? st.st_size : f.size;
   f.unsynced = true;
+  return {};
+}
+
+result<void> DirectorySink::open_file(const std::string& tag, File& f) {
+  const auto p = path_for(tag);
+  // O_NOFOLLOW: a symbolic link planted under the file's name is refused, not appended through.
+  f.fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (f.fd < 0) {
+    last_error_ = "open " + p.string() + ": " +
+                  (errno == ELOOP ? std::string("is a symbolic link, refused") : std::strerror(errno));
+    return make_error_code(client_errc::sink_failed);
+  }
+  // A file left with a torn last line (a write that failed before this process, or one whose
+  // truncation failed) is cut back to its last complete line.
+  const auto end = end_of_last_line(f.fd);
+  struct stat st {};
+  if (!end || ::fstat(f.fd, &st) != 0 || (*end < st.st_size && ::ftruncate(f.fd, *end) != 0)) {
+    last_error_ = "open " + p.string() + ": cannot restore its last complete line: " + std::strerror(errno);
+    ::close(f.fd);
+    f.fd = -1;
+    return make_error_code(client_errc::sink_failed);
+  }
+  f.size = *end;
+  dir_unsynced_ = true;
   return {};
 }
 
@@ -102,11 +163,14 @@ result<void> DirectorySink::flush() {
     }
   }
   if (dir_unsynced_) {
+    // A file created since the last sync survives a crash only once its directory entry does.
     const int dfd = ::open(options_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      last_error_ = "fsync directory " + options_.directory.string() + ": " + std::strerror(errno);
+      if (dfd >= 0) ::close(dfd);
+      return make_error_code(client_errc::sink_failed);
     }
+    ::close(dfd);
     dir_unsynced_ = false;
   }
   return {};

@@ -46,7 +46,7 @@ result<void> StdoutSink::drain() {
   if (err != 0) {
     last_error_ = "write to fd " + std::to_string(fd_) + ": " + std::strerror(err);
     buffer_.clear();
-    return make_error_code(client_errc::sink_failed);
+    return make_error_code(err == EPIPE ? client_errc::sink_closed : client_errc::sink_failed);
   }
   bytes_ += buffer_.size();
   buffer_.clear();

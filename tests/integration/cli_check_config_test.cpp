@@ -39,12 +39,13 @@ TEST_CASE("check-config accepts the shipped examples and prints the effective se
 
 TEST_CASE("check-config on Devo's template verbatim") {
   auto f = write("template.json",
-                 R"({"inputs":{"sqs_collector":{"id":"12345","services":{"aws_sqs_cloudtrail":{}},"credentials":{"aws_cross_account_role":"arn:aws:iam::123456789012:role/R","aws_external_id":"X"},"region":"us-east-1","base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})");
+                 R"({"inputs":{"sqs_collector":{"id":"12345","services":{"aws_sqs_cloudtrail":{}},"credentials":{"aws_cross_account_role":"arn:aws:iam::123456789012:role/R","aws_external_id":"ext-4711-kept-private"},"region":"us-east-1","base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})");
   auto r = run("check-config " + q(f));
   INFO(r.err);
   CHECK(r.rc == 0);
   CHECK(r.out.find("collector 12345") != std::string::npos);
-  CHECK(r.out.find("cross-account role arn:aws:iam::123456789012:role/R with external id X") != std::string::npos);
+  CHECK(r.out.find("cross-account role arn:aws:iam::123456789012:role/R (with external id)") != std::string::npos);
+  CHECK(r.out.find("ext-4711-kept-private") == std::string::npos);  // hidden, as whoami does
 }
 
 TEST_CASE("check-config reports every problem with its JSON path and exits 2") {

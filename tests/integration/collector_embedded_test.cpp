@@ -228,6 +228,97 @@ TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "
   CHECK(build(base + "}}}").has_value());
 }
 
+TEST_CASE("collector: a sink that keeps failing ends the drain, its messages released and none deleted",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events",
+                        "--max-receive-count", "100"});  // they come back a few times: no DLQ
+  Embedded e(peers, "ct-s3-events", 30s);
+  struct FailingSink final : Sink {
+    result<void> write(const Event&) override { return {}; }
+    result<void> flush() override { return make_error_code(client_errc::sink_failed); }
+    std::string last_error() const override { return "write /out/x.jsonl: No space left on device"; }
+  } sink;
+  Metrics metrics;
+  CollectorOptions o;
+  o.visibility_timeout = 30s;
+  o.visibility_extension_interval = 10s;
+  o.retry_backoff_min = 1s;
+  o.on_sink_failure.give_up_after_flushes = 3;
+  o.on_sink_failure.give_up_after = 1s;
+  o.drain_empty_polls = 2;
+  o.heartbeat.enabled = false;
+  std::vector<std::string> logs;
+  o.log = [&](std::string_view l) { logs.emplace_back(l); };
+  Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(e.ioc, run(&c, &res, &done), asio::detached);
+  e.ioc.run_for(90s);  // without a bound on sink failures the drain never ends
+  REQUIRE(done);
+  std::string all;
+  for (auto& l : logs) all += l + "\n";
+  INFO(all);
+  CHECK(res.sink_error == client_errc::sink_failed);
+  CHECK(res.sink_error_message == "write /out/x.jsonl: No space left on device");
+  CHECK(all.find("keeps failing (write /out/x.jsonl: No space left on device; 3 flushes in a row") !=
+        std::string::npos);
+  CHECK_FALSE(res.clean());
+  CHECK(metrics.snapshot().messages_deleted == 0);
+  // Released, none deleted (one hidden for its 1 or 2 s retry backoff before the end may lag).
+  auto depth = queue_depth(peers, "ct-s3-events");
+  for (int i = 0; i < 25 && depth.second > 0; ++i) {
+    std::this_thread::sleep_for(200ms);
+    depth = queue_depth(peers, "ct-s3-events");
+  }
+  CHECK(depth == std::pair<long, long>{2, 0});
+}
+
+TEST_CASE("collector: an exception escaping a message's work ends in 'failed, released', and the drain ends",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  Embedded e(peers, "ct-s3-events", 30s);
+  SlowSink sink(0ms);
+  Metrics metrics;
+  CollectorOptions o;
+  o.visibility_timeout = 30s;
+  o.visibility_extension_interval = 10s;
+  // Released for an immediate retry: each throws again until the queue's redrive policy
+  // (3 receives) moves it to the dead-letter queue; then the queue is empty and the drain ends.
+  o.retry_backoff_min = 0s;
+  o.retry_backoff_max = 0s;
+  o.messages_in_flight = 2;
+  o.drain_empty_polls = 2;
+  o.heartbeat.enabled = false;
+  std::vector<std::string> logs;
+  o.log = [&](std::string_view l) { logs.emplace_back(l); };
+  std::vector<std::string> ids;
+  MessagePlanner throwing = [&](const SqsMessage& m, Diagnostics&) -> result<MessagePlan> {
+    ids.push_back(m.message_id);
+    throw std::runtime_error("planner exploded");
+  };
+  Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics, throwing);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(e.ioc, run(&c, &res, &done), asio::detached);
+  e.ioc.run_for(60s);
+  REQUIRE(done);  // before: the slots stayed taken and the drain waited forever
+  std::string all;
+  for (auto& l : logs) all += l + "\n";
+  INFO(all);
+  REQUIRE(ids.size() == 6);  // two messages, three receives each
+  for (auto& id : ids)
+    CHECK(all.find("message " + id + ": failed, released: unexpected error: planner exploded") != std::string::npos);
+  const auto s = metrics.snapshot();
+  CHECK(s.messages_deleted == 0);
+  CHECK(s.messages_released == 6);
+  CHECK(s.messages_in_flight == 0);
+  CHECK(res.unfinished == 2);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+  CHECK(queue_depth(peers, "ct-dlq").first == 2);  // never deleted: the redrive policy took them
+}
+
 TEST_CASE("collector: Prometheus endpoint serves the counters on loopback only", "[integration][collector]") {
   asio::io_context ioc;
   Metrics m;

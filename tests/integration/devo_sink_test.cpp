@@ -131,6 +131,27 @@ TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact",
   CHECK(sink->stats().failed_flushes == 0);
 }
 
+TEST_CASE("DevoSink warns when it is created with server verification off, and only then", "[devo]") {
+  NamedTempDir dir("ctsqs-devo");
+  TestPki pki(dir.path());
+  DevoSinkOptions o;
+  o.address = "127.0.0.1";
+  o.port = 9;  // never connected to here
+  o.cert_file = pki.file("client.pem");
+  o.key_file = pki.file("client.key");
+  o.chain_file = pki.file("ca.pem");
+  std::vector<std::string> logged;
+  o.log = [&](std::string_view l) { logged.emplace_back(l); };
+  Diagnostics diag;
+  REQUIRE(DevoSink::create(o, diag));
+  CHECK(logged.empty());
+  o.verify_server = false;
+  REQUIRE(DevoSink::create(o, diag));
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].find("warning: Devo server certificate verification is OFF for 127.0.0.1:9 "
+                       "(outputs.devo.verify_server: false)") != std::string::npos);
+}
+
 TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");

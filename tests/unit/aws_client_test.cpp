@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <map>
+#include <string>
+#include <vector>
 
 using namespace ctsqs;
 
@@ -84,4 +86,19 @@ TEST_CASE("AwsClient: AWS_CA_BUNDLE from the environment is used", "[aws_client]
   boost::asio::io_context io;
   auto o = with({{"AWS_CA_BUNDLE", "/nonexistent/env-bundle.pem"}}, {});
   CHECK_THROWS_WITH(AwsClient(io.get_executor(), o), Catch::Contains("/nonexistent/env-bundle.pem"));
+}
+
+TEST_CASE("AwsClient warns when it is built with TLS verification off, and only then", "[aws_client]") {
+  boost::asio::io_context io;
+  std::vector<std::string> logged;
+  auto o = with({}, {});
+  o.endpoints.region = "us-east-1";
+  o.log = [&](std::string_view l) { logged.emplace_back(l); };
+  AwsClient verified(io.get_executor(), o);
+  CHECK(logged.empty());
+  o.endpoints.verify_tls = false;
+  AwsClient unverified(io.get_executor(), o);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].find("warning: TLS certificate verification is OFF for AWS endpoints (endpoints.verify_tls: false)") !=
+        std::string::npos);
 }

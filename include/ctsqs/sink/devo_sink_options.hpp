@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ struct DevoSinkOptions {
   /// TLS 1.3 only: how long to wait after the handshake for the server to accept the client
   /// certificate (TLS 1.3 servers reject it after the client considers the handshake done).
   std::chrono::milliseconds accept_wait{1000};
+  /// Where warnings about the settings go when the sink is created (server verification turned
+  /// off); unset: stderr.
+  std::function<void(std::string_view line)> log;
 };
 
 /// Check the options: a destination (address or known region), port, certificate and key both

@@ -10,11 +10,13 @@
 #include <map>
 #include <string>
 
+#include <sys/types.h>
+
 namespace ctsqs {
 
 /// Settings of a DirectorySink.
 struct DirectorySinkOptions {
-  std::filesystem::path directory;           ///< created (with parents) when missing
+  std::filesystem::path directory;           ///< created (with parents, mode 0700) when missing
   OutputFormat format = OutputFormat::flat;  ///< line format
   LineOptions line;                          ///< devo header values
   /// Total bytes buffered over all files before they are written out (bounds memory).
@@ -30,8 +32,16 @@ struct DirectorySinkOptions {
 
 /// One append-only file per tag: `<directory>/<tag><extension>` (characters outside
 /// `[A-Za-z0-9._-]` in the tag become `_`). Files are opened with O_APPEND, so re-running
-/// appends. Delivery: `flush` succeeds once every earlier line is written (and fsync'ed with
-/// `sync`). A failure discards the buffered lines and leaves the sink usable. Single-threaded.
+/// appends; they are created 0600, and a symbolic link in a file's place is refused (O_NOFOLLOW).
+/// Delivery: `flush` succeeds once every earlier line is written (and fsync'ed with `sync`,
+/// the directory too when files were created). A failure discards the buffered lines and leaves
+/// the sink usable.
+///
+/// Line integrity: a write that fails half-way (ENOSPC, EFBIG) is cut back to the last complete
+/// line, and a file opened with a torn last line is too, so no line ever continues a torn one.
+/// A write past a file-size limit (RLIMIT_FSIZE) raises SIGXFSZ, which kills a process by
+/// default: ignore or block it in the writing thread (the Collector's sink thread blocks it, the
+/// CLI ignores it) so it is an ordinary EFBIG failure. Single-threaded.
 class DirectorySink final : public Sink {
  public:
   /// Creates the directory; throws std::filesystem::filesystem_error when that fails.
@@ -48,16 +58,18 @@ class DirectorySink final : public Sink {
   /// The file events with tag `tag` go to.
   std::filesystem::path path_for(std::string_view tag) const;
   /// What the last failed write/flush reported.
-  const std::string& last_error() const noexcept { return last_error_; }
+  std::string last_error() const override { return last_error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
 
  private:
   struct File {
     int fd = -1;
+    off_t size = 0;  // where its last complete line ends
     std::string buffer;
     bool unsynced = false;
   };
   result<void> drain(const std::string& tag, File& f);
+  result<void> open_file(const std::string& tag, File& f);
   result<void> drain_all();
   void close_all();
 

@@ -25,6 +25,9 @@ struct StdoutSinkOptions {
 /// Delivery: `flush` returns success once every line written before it was handed to the
 /// kernel (write(2) completed) — and, with `sync`, fsync'ed. A failed write or flush discards
 /// the buffered lines (the caller must not acknowledge their source) and leaves the sink usable.
+/// A reader that is gone (EPIPE) fails with `client_errc::sink_closed`: nothing written later
+/// can arrive. The calling thread must not die of SIGPIPE for that (the Collector blocks it in
+/// its sink thread; other callers ignore or block it).
 /// The descriptor is not owned and not closed. Single-threaded.
 class StdoutSink final : public Sink {
  public:
@@ -45,7 +48,7 @@ class StdoutSink final : public Sink {
   LineOptions& line_options() noexcept { return options_.line; }
 
   /// What the last failed write/flush reported (e.g. "write to fd 1: Broken pipe").
-  const std::string& last_error() const noexcept { return last_error_; }
+  std::string last_error() const override { return last_error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
   std::uint64_t bytes_written() const noexcept { return bytes_; }
 

@@ -1,0 +1,150 @@
+// Integration: the ctsqs binary against the real peers when its output fails for good — a stdout
+// reader that exits, a stdout that is always full: the process ends with exit 1 and a clear
+// message (not killed by SIGPIPE, not retrying forever), releases what it held, deletes nothing
+// it did not deliver.
+#include "collector_helpers.hpp"
+
+#include "catch.hpp"
+
+#include <poll.h>
+
+using namespace ctsqs::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kExternalId = "ext-out-31";
+
+PeersOptions peers_options() { return {.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}}; }
+
+/// `argv` with stdout into a pipe whose read end the caller gets; stderr to `err`.
+class PipedChild {
+ public:
+  PipedChild(const std::vector<std::string>& argv, const fs::path& err) {
+    int p[2];
+    if (::pipe(p) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(p[1]);
+    read_fd_ = p[0];
+    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+  }
+  ~PipedChild() {
+    close_reader();
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  /// Reads until at least one whole line arrived (or `timeout`); what was read.
+  std::string read_first_line(std::chrono::seconds timeout) {
+    std::string got;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    while (got.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd pf{read_fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 100) <= 0) continue;
+      const ssize_t n = ::read(read_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+  /// The consumer exits: every later write of the child fails with EPIPE (or SIGPIPE).
+  void close_reader() {
+    if (read_fd_ >= 0) ::close(read_fd_);
+    read_fd_ = -1;
+  }
+  /// Exit code, 128+signal when killed by one, -1 when it outlived `timeout` (then killed).
+  int wait(std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > deadline) return -1;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int read_fd_ = -1;
+};
+
+/// Messages in the queue (visible, not visible), once none is hidden or after `within`.
+std::pair<long, long> settled_depth(const Peers& peers, std::chrono::seconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    const auto d = queue_depth(peers, "ct-s3-events");
+    if (d.second == 0 || std::chrono::steady_clock::now() > deadline) return d;
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cli run: a stdout reader that exits ends the run with exit 1, its messages released",
+          "[integration][cli]") {
+  Peers peers(peers_options());
+  seed_or_throw(peers, {"--files", "12", "--records", "20", "--routes", "s3", "--drop-test-events"});
+  // Each object takes a while, so the reader is gone long before the later messages are written.
+  peers.gate_add_faults(R"([{"service":"s3","delayMs":300}])");
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId));
+  PipedChild c({ctsqs_exe().string(), "run", "--config", cfg.string(), "--output", "-", "--format", "raw",
+                "--messages-in-flight", "2", "--max-messages", "1", "--retry-backoff", "20"},
+               tmp.path / "run.err");
+  const auto first = c.read_first_line(60s);
+  REQUIRE(first.find('\n') != std::string::npos);  // it delivered; now the consumer goes away
+  c.close_reader();
+  const int rc = c.wait(60s);
+  const auto err = read_file(tmp.path / "run.err");
+  INFO(err);
+  CHECK(rc == 1);  // not 128+SIGPIPE, not running on
+  CHECK(err.find("Broken pipe") != std::string::npos);
+  CHECK(err.find("output failed") != std::string::npos);
+  // What was not delivered is back in the queue at once (visibility 0), not hidden or deleted.
+  const auto [visible, hidden] = settled_depth(peers, 2s);
+  CHECK(hidden == 0);
+  CHECK(visible >= 1);
+  CHECK(visible < 12);  // what reached the pipe before the reader left was delivered and deleted
+}
+
+TEST_CASE("cli drain: a stdout that is always full ends the drain with exit 1, nothing deleted",
+          "[integration][cli]") {
+  Peers peers(peers_options());
+  // Each message comes back a few times before the drain gives up: keep the dead-letter queue out.
+  seed_or_throw(peers, {"--files", "3", "--records", "10", "--routes", "s3", "--drop-test-events",
+                        "--max-receive-count", "100"});
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId,
+                                   R"("on_sink_failure":{"give_up_after_flushes":3,"give_up_after":"2s"})"));
+  Child c({ctsqs_exe().string(), "drain", "--config", cfg.string(), "--output", "-", "--retry-backoff", "1"},
+          "/dev/full", tmp.path / "drain.err");
+  const auto started = std::chrono::steady_clock::now();
+  const int rc = c.wait(120s);
+  const auto err = read_file(tmp.path / "drain.err");
+  INFO(err);
+  CHECK(rc == 1);
+  CHECK(std::chrono::steady_clock::now() - started < 60s);
+  CHECK(err.find("No space left on device") != std::string::npos);
+  CHECK(err.find("keeps failing") != std::string::npos);
+  // Released, none deleted (one hidden for its 1 or 2 s retry backoff before the end may lag).
+  const auto [visible, hidden] = settled_depth(peers, 5s);
+  CHECK(visible == 3);
+  CHECK(hidden == 0);
+}
