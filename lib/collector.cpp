@@ -762,16 +762,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       co_await changed_.wait();
     }
-    if (grace_over) {
-      const bool polls_open = receivers_ > 0;
-      co_await release_all_in_flight();
-      // A poll still open at SQS takes the messages just released: give it a moment to answer
-      // (its messages are handed straight back) before cutting it off, so they are not hidden
-      // for a visibility timeout by a poll nobody reads.
-      if (polls_open && receivers_ > 0) {
-        asio::co_spawn(ex_, settle_watch(std::chrono::seconds(2)), asio::detached);
-        while (receivers_ > 0 && !settle_expired_) co_await changed_.wait();
-      }
+    if (grace_over) co_await release_all_in_flight();
+    // A poll still open at SQS takes the messages just released (at the end of the grace period,
+    // or at visibility 0 after the sink gave up): give it a moment to answer (its messages are
+    // handed straight back) before cutting it off, so they are not hidden for a visibility
+    // timeout by a poll nobody reads.
+    if ((grace_over || sink_error_) && receivers_ > 0) {
+      asio::co_spawn(ex_, settle_watch(std::chrono::seconds(2)), asio::detached);
+      while (receivers_ > 0 && !settle_expired_) co_await changed_.wait();
     }
     // Polls still open now are cut off. With nothing released there is nothing for them to hide
     // but a message arriving this instant, which then comes back after its visibility timeout.

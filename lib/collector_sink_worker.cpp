@@ -164,13 +164,16 @@ void SinkWorker::run() {
       if (streak_++ == 0) first_failure_ = std::chrono::steady_clock::now();
       if (on_failure_)
         asio::post(loop_, [self, f = Failure{ec, detail, streak_, first_failure_}] { self->on_failure_(f); });
-    } else {
-      streak_ = 0;
     }
+    bool acknowledged = false;
     for (auto& b : barriers) {
       b->ec = ec;
       if (!ec && b->since <= failed_upto_) b->ec = make_error_code(client_errc::sink_failed);
+      acknowledged = acknowledged || !b->ec;
     }
+    // Only a flush that acknowledged something ends a streak: one that "succeeded" with nothing
+    // left to write (the failed window's lines were discarded) proves nothing about the sink.
+    if (acknowledged) streak_ = 0;
     window_error = {};
     window_detail.clear();
     window_events = 0;
