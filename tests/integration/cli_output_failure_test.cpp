@@ -29,14 +29,15 @@ class PipedChild {
     posix_spawn_file_actions_addclose(&fa, p[0]);
     posix_spawn_file_actions_addclose(&fa, p[1]);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(p[1]);
     read_fd_ = p[0];
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+    try {
+      pid_ = spawn_child(argv, fa);
+    } catch (...) {
+      ::close(p[0]);
+      ::close(p[1]);
+      throw;
+    }
+    ::close(p[1]);
   }
   ~PipedChild() {
     close_reader();

@@ -190,6 +190,18 @@ inline void send_message(const Peers& peers, const std::string& queue, const std
   fauxqs_call(peers, "SendMessage", {{"QueueUrl", fauxqs_queue_url(peers, queue)}, {"MessageBody", body}}, queue);
 }
 
+/// posix_spawn of `argv` with `fa` (destroyed here); throws when it cannot start.
+inline pid_t spawn_child(const std::vector<std::string>& argv, posix_spawn_file_actions_t& fa) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+  return pid;
+}
+
 /// A child process started with posix_spawn (stdout/stderr to files); not waited for until asked.
 class Child {
  public:
@@ -198,12 +210,7 @@ class Child {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+    pid_ = spawn_child(argv, fa);
   }
   ~Child() {
     if (pid_ > 0) {
