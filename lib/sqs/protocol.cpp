@@ -182,6 +182,10 @@ std::optional<std::chrono::system_clock::time_point> Message::sent_time() const 
   std::int64_t ms = 0;
   auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), ms);
   if (ec != std::errc() || p != it->second.data() + it->second.size()) return std::nullopt;
+  // Beyond what system_clock's nanoseconds hold (year 2262) the conversion would overflow.
+  constexpr auto latest = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::duration::max());
+  if (ms < 0 || ms > latest.count()) return std::nullopt;
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 

@@ -53,7 +53,8 @@ struct Message {
 
   /// ApproximateReceiveCount, or 0 when it was not returned or is not a number.
   int receive_count() const noexcept;
-  /// SentTimestamp (milliseconds since the epoch), when returned.
+  /// SentTimestamp (milliseconds since the epoch), when returned as a time from 1970 up to
+  /// what system_clock holds (year 2262).
   std::optional<std::chrono::system_clock::time_point> sent_time() const noexcept;
 };
 

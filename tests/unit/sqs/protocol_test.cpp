@@ -129,6 +129,21 @@ TEST_CASE("ReceiveMessage response: messages, attributes, MD5 verified", "[sqs]"
   CHECK_FALSE((*msgs)[1].sent_time());
 }
 
+TEST_CASE("ReceiveMessage response: a SentTimestamp past year 2262 or negative is no time", "[sqs]") {
+  // 17000060000000 ms overflowed the conversion to system_clock (UBSan, found by fuzzing).
+  for (const char* bad : {"17000060000000", "9223372036854775807", "-1"}) {
+    INFO(bad);
+    Message m;
+    m.attributes["SentTimestamp"] = bad;
+    CHECK_FALSE(m.sent_time());
+  }
+  Message m;
+  m.attributes["SentTimestamp"] = "9223372036854";  // the last millisecond system_clock holds
+  REQUIRE(m.sent_time());
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(m.sent_time()->time_since_epoch()).count() ==
+        9223372036854);
+}
+
 TEST_CASE("ReceiveMessage response: empty forms and a bad MD5", "[sqs]") {
   Diagnostics diag;
   CHECK(parse_receive_message_response(ok("{}"), diag)->empty());
