@@ -7,7 +7,8 @@ Each seed chooses, reproducibly (random.Random(seed)): the route (S3 -> SQS, S3 
 CloudTrail's SNS notification, EventBridge), a corpus with known eventIDs, and a schedule of
 faults: gate faults before the emulator (5xx, throttling, resets, delays, STS refusing) and after
 it acted (lose, cutAfterBytes, dropRange), SIGTERM or SIGKILL of the collector at a random moment,
-a stdout reader that exits, a full output (/dev/full), two collectors on one queue. Credentials
+a stdout reader that exits, a full output (/dev/full), a file-size limit on the output (RLIMIT_FSIZE),
+two collectors on one queue. Credentials
 are short-lived throughout (the gate's STS hands out 20 s sessions). After the faulty run, the
 follow-up drains a user would run (no faults) must finish the queue, and then:
 
@@ -52,7 +53,7 @@ EXTERNAL_ID = "harness-ext-7"
 VISIBILITY = 8  # seconds: short, so messages lost in flight come back within a seed
 KINDS = ["sqs-5xx", "s3-5xx", "throttle", "reset", "delay", "sts-refuse", "lose-receive", "lose-delete",
          "lose-get", "cut-get", "drop-range", "sigterm", "sigkill", "stdout-reader-exits", "dev-full",
-         "two-collectors"]
+         "fsize-limit", "two-collectors"]
 ROUTES = ["s3", "sns", "native", "eventbridge"]
 
 
@@ -224,11 +225,16 @@ class Seed:
         return [self.ctsqs, "drain", "--config", cfg, "--output", output, "--format", "raw", "--progress", "0",
                 "--retry-backoff", "1", "--wait-time", "1"]
 
-    def start(self, label, cfg, out_dir=None, stdout=None):
+    def start(self, label, cfg, out_dir=None, stdout=None, fsize=None):
         err = open(os.path.join(self.work, label + ".err"), "w")
         output = out_dir if out_dir else "-"
+
+        def limit_file_size():  # in the child: writes past `fsize` bytes fail with EFBIG (SIGXFSZ ignored)
+            import resource
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
         p = subprocess.Popen(self.drain_cmd(cfg, output), stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                             stderr=err)
+                             stderr=err, preexec_fn=limit_file_size if fsize else None)
         return p, err, time.monotonic()
 
     def finish(self, label, p, err, t0, bound, sent=None):
@@ -284,7 +290,10 @@ class Seed:
         outs = [os.path.join(self.work, "out-faulty-a")]
         if "two-collectors" in self.kinds:
             outs.append(os.path.join(self.work, "out-faulty-b"))
-        procs = [self.start("faulty-%d" % i, cfg, out_dir=o) for i, o in enumerate(outs)]
+        # A file-size limit on the first collector: its output files stop growing past a few KB.
+        fsize = r.randint(2000, 30000) if "fsize-limit" in self.kinds else None
+        procs = [self.start("faulty-%d" % i, cfg, out_dir=o, fsize=fsize if i == 0 else None)
+                 for i, o in enumerate(outs)]
         sent = None
         if "sigkill" in self.kinds or "sigterm" in self.kinds:
             sent = signal.SIGKILL if "sigkill" in self.kinds else signal.SIGTERM
