@@ -768,7 +768,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     // handed straight back) before cutting it off, so they are not hidden for a visibility
     // timeout by a poll nobody reads.
     if ((grace_over || sink_error_) && receivers_ > 0) {
-      asio::co_spawn(ex_, settle_watch(std::chrono::seconds(2)), asio::detached);
+      asio::co_spawn(ex_, settle_watch(opts_.release_settle), asio::detached);
       while (receivers_ > 0 && !settle_expired_) co_await changed_.wait();
     }
     // Polls still open now are cut off. With nothing released there is nothing for them to hide

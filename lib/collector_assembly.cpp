@@ -183,6 +183,7 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOpt
                     });
   co.drain_empty_polls = opts.drain ? std::max(1, cfg.drain.empty_polls) : 0;
   co.shutdown_grace = cfg.run.shutdown_grace;
+  co.release_settle = cfg.sqs.wait_time + std::chrono::seconds(5);
   co.heartbeat.enabled = cfg.heartbeat.enabled;
   co.heartbeat.interval = cfg.heartbeat.interval;
   co.heartbeat.tag = cfg.heartbeat.tag;

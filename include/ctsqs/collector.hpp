@@ -122,6 +122,11 @@ struct CollectorOptions {
   int drain_empty_polls = 0;
   /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
   std::chrono::seconds shutdown_grace{30};
+  /// After messages were released at the end (grace period over, or the sink gave up): how long
+  /// long polls still open may take to answer before they are cut off (a poll cut off at SQS
+  /// would hide what it took for a visibility timeout; one that answers hands it straight back).
+  /// Set it to the long-poll wait time plus a margin.
+  std::chrono::seconds release_settle{7};
   std::size_t sink_queue_events = 20000;  ///< events queued towards the sink thread before producers wait
   HeartbeatOptions heartbeat;             ///< periodic heartbeat event into the sink
   /// Where log lines go (permanent failures with object and reason, retries, shutdown);
