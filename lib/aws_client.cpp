@@ -30,14 +30,16 @@ struct detail::AwsClientImpl {
   std::unique_ptr<transport::HttpsClient> http;
   std::shared_ptr<CredentialsProvider> provider;
   RetryQuota quota;
-  std::atomic<std::int64_t> clock_offset_s{0};
+  /// Server time − local time (s), from clock-skew answers; shared with the credentials
+  /// providers (their STS calls correct it too, and expiry is judged on the corrected clock).
+  std::shared_ptr<std::atomic<std::int64_t>> clock_offset_s = std::make_shared<std::atomic<std::int64_t>>(0);
   std::atomic<std::uint64_t> calls{0}, attempts{0}, retries{0}, skew_fixes{0}, forced_refreshes{0};
 
   AwsClientImpl(asio::any_io_executor ex, AwsClientOptions opts)
       : executor(std::move(ex)), options(std::move(opts)), quota(options.retry) {}
 
   std::chrono::system_clock::time_point now() const {
-    return options.clock() + std::chrono::seconds(clock_offset_s.load());
+    return options.clock() + std::chrono::seconds(clock_offset_s->load());
   }
 };
 
@@ -141,7 +143,10 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
     ctx.http = impl_->http.get();
     ctx.env = o.env;
     ctx.read_file = o.read_file;
-    ctx.clock = o.clock;
+    ctx.clock = [clock = o.clock, offset = impl_->clock_offset_s] {
+      return clock() + std::chrono::seconds(offset->load());
+    };
+    ctx.clock_offset_s = impl_->clock_offset_s;
     ctx.region = impl_->region;
     ctx.endpoints = o.endpoints;
     Diagnostics diag;
@@ -160,7 +165,7 @@ const EnvLookup& AwsClient::env() const noexcept { return impl_->options.env; }
 CredentialsProvider& AwsClient::credentials() noexcept { return *impl_->provider; }
 transport::HttpsClient& AwsClient::http() noexcept { return *impl_->http; }
 std::chrono::seconds AwsClient::clock_offset() const noexcept {
-  return std::chrono::seconds(impl_->clock_offset_s.load());
+  return std::chrono::seconds(impl_->clock_offset_s->load());
 }
 
 result<Endpoint> AwsClient::endpoint(AwsService service, std::string_view region, Diagnostics& diag) const {
@@ -270,11 +275,11 @@ asio::awaitable<result<HttpResponse>> run_call(std::shared_ptr<detail::AwsClient
       skew = clock_skew_offset(r->header("Date"), o.clock());
       // RequestExpired means "signed too long ago": with a skewed clock that is clock skew.
       if (ec == aws_errc::expired_token && err.code == "RequestExpired" && skew &&
-          std::chrono::abs(*skew - std::chrono::seconds(self->clock_offset_s.load())) >
+          std::chrono::abs(*skew - std::chrono::seconds(self->clock_offset_s->load())) >
               std::chrono::minutes(4))
         ec = make_error_code(aws_errc::clock_skew);
       if (ec == aws_errc::clock_skew && skew) {
-        self->clock_offset_s.store(skew->count());
+        self->clock_offset_s->store(skew->count());
         self->skew_fixes.fetch_add(1);
       }
       if (ec == aws_errc::expired_token) {

@@ -121,8 +121,17 @@ asio::awaitable<result<HttpResponse>> sts_exchange(CredentialsContext ctx,
     } else {
       ec = aws_error_to_code(parse_aws_error(*resp), "sts " + action, diag);
     }
-    const bool fixable_here = ec != aws_errc::expired_token && ec != aws_errc::clock_skew;
+    // Clock skew: learn the correction from the answer's Date (shared with the AwsClient, whose
+    // clock includes it) and sign again at once.
+    bool skew_fixed = false;
+    if (ec == aws_errc::clock_skew && resp && ctx.clock_offset_s)
+      if (auto delta = clock_skew_offset(resp->header("Date"), ctx.clock())) {
+        ctx.clock_offset_s->fetch_add(delta->count());
+        skew_fixed = true;
+      }
+    const bool fixable_here = ec != aws_errc::expired_token && (ec != aws_errc::clock_skew || skew_fixed);
     if (!is_retryable(ec) || !fixable_here || attempt >= policy.max_attempts) co_return ec;
+    if (skew_fixed) continue;
     asio::steady_timer timer(ctx.executor);
     timer.expires_after(backoff_delay(policy, attempt, ec, jitter()));
     auto [tec] = co_await timer.async_wait(use_tuple);

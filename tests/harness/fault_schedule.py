@@ -8,7 +8,9 @@ CloudTrail's SNS notification, EventBridge), a corpus with known eventIDs, and a
 faults: gate faults before the emulator (5xx, throttling, resets, delays, STS refusing) and after
 it acted (lose, cutAfterBytes, dropRange), SIGTERM or SIGKILL of the collector at a random moment,
 a stdout reader that exits, a full output (/dev/full), a file-size limit on the output (RLIMIT_FSIZE),
-two collectors on one queue. Credentials
+the Devo receiver (a real rsyslogd with TLS) down at start, or killed (SIGKILL) and restarted, the
+collector's wall clock skewed (libfaketime: minutes inside AWS's 15-minute window, or hours outside
+it, ahead or behind), two collectors on one queue. Credentials
 are short-lived throughout (the gate's STS hands out 20 s sessions). After the faulty run, the
 follow-up drains a user would run (no faults) must finish the queue, and then:
 
@@ -21,6 +23,11 @@ follow-up drains a user would run (no faults) must finish the queue, and then:
   I5 a drain that exited 0, alone on its queue, left the queue empty (nothing visible, in flight
      or delayed);
   I6 every failure line names the message or the object it concerns.
+
+For the Devo kind, the receiver's file counts as an output (I1) and each of its lines must hold one
+whole event (I2). Its deaths are SIGKILL: bytes its TCP acknowledged but rsyslogd never read would be
+lost without the sender being able to know (README "Guarantees"); on loopback that window is
+microseconds and no seed has hit it, so I1 stays strict there and a violation would be reported.
 
 Not covered (see README "Guarantees"): events a stdout reader received in its pipe buffer but
 never read before exiting are gone with it (the pipe acknowledged them); for the stdout-reader
@@ -53,7 +60,10 @@ EXTERNAL_ID = "harness-ext-7"
 VISIBILITY = 8  # seconds: short, so messages lost in flight come back within a seed
 KINDS = ["sqs-5xx", "s3-5xx", "throttle", "reset", "delay", "sts-refuse", "lose-receive", "lose-delete",
          "lose-get", "cut-get", "drop-range", "sigterm", "sigkill", "stdout-reader-exits", "dev-full",
-         "fsize-limit", "two-collectors"]
+         "fsize-limit", "devo-restart", "clock-skew", "two-collectors"]
+# Kinds that write to stdout or a directory; the Devo kind sends to the receiver instead.
+LOCAL_OUTPUT_KINDS = {"stdout-reader-exits", "dev-full", "fsize-limit"}
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 ROUTES = ["s3", "sns", "native", "eventbridge"]
 
 
@@ -103,15 +113,97 @@ class Peers:
                                                  "ApproximateNumberOfMessagesDelayed"))
 
 
+class DevoReceiver:
+    """A private rsyslogd: imtcp with TLS (ossl driver, client certificate required), Direct main
+    queue, every raw message one line in out.log, flushed per batch: what rsyslog read is on disk.
+    The certificates (CA, server for 127.0.0.1, client) are made once per harness run."""
+
+    def __init__(self, pki_dir):
+        self.pki = pki_dir
+        os.makedirs(pki_dir, exist_ok=True)
+        # Made a week in the past, valid for a month: a collector whose clock the clock-skew kind
+        # turned back hours must still see its certificate as valid.
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME="-7d") if os.path.exists(FAKETIME_LIB) else None
+        q = lambda c: subprocess.run(c, shell=True, cwd=pki_dir, check=True, capture_output=True, env=env)
+        ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+        q("openssl req -x509 %s -keyout ca.key -out ca.pem -days 30 -subj '/CN=harness CA'" % ec)
+        q("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext")
+        for name, cn, ext in (("server", "localhost", "-extfile san.ext"), ("client", "harness-client", "")):
+            q("openssl req %s -keyout %s.key -out %s.csr -subj '/CN=%s'" % (ec, name, name, cn))
+            q("openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out %s.pem -days 30 %s"
+              % (name, name, ext))
+        self.proc = None
+
+    def file(self, name):
+        return os.path.join(self.pki, name)
+
+    def setup(self, work):
+        """A receiver for one seed: its own directory and port (kept across restarts)."""
+        self.dir = os.path.join(work, "devo-rx")
+        os.makedirs(os.path.join(self.dir, "work"), exist_ok=True)
+        self.port = free_port()
+        self.output = os.path.join(self.dir, "out.log")
+        with open(os.path.join(self.dir, "rsyslog.conf"), "w") as c:
+            c.write('global(workDirectory="%s" maxMessageSize="1m" defaultNetstreamDriver="ossl"\n'
+                    '  defaultNetstreamDriverCAFile="%s" defaultNetstreamDriverCertFile="%s"\n'
+                    '  defaultNetstreamDriverKeyFile="%s")\n' % (os.path.join(self.dir, "work"), self.file("ca.pem"),
+                                                                   self.file("server.pem"), self.file("server.key")))
+            c.write('main_queue(queue.type="Direct")\n'
+                    'module(load="imtcp" streamDriver.name="ossl" streamDriver.mode="1" '
+                    'streamDriver.authMode="x509/certvalid" maxSessions="200")\n'
+                    'template(name="raw" type="string" string="%%rawmsg%%\\n")\n'
+                    'ruleset(name="in") {\n  action(type="omfile" file="%s" template="raw" flushOnTXEnd="on" '
+                    'asyncWriting="off")\n}\n'
+                    'input(type="imtcp" address="127.0.0.1" port="%d" ruleset="in")\n' % (self.output, self.port))
+
+    def start(self):
+        log = open(os.path.join(self.dir, "rsyslogd.log"), "a")
+        pidfile = os.path.join(self.dir, "rsyslogd.pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", os.path.join(self.dir, "rsyslog.conf"), "-i", pidfile],
+                                     stdout=log, stderr=log)
+        log.close()
+        until = time.monotonic() + 15
+        while time.monotonic() < until:
+            if self.proc.poll() is not None:
+                raise RuntimeError("rsyslogd exited at start: " + open(os.path.join(self.dir, "rsyslogd.log")).read()[-800:])
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("rsyslogd did not listen on port %d" % self.port)
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
 class Seed:
-    def __init__(self, n, peers, work, ctsqs, kinds_allowed):
-        self.n, self.peers, self.work, self.ctsqs = n, peers, work, ctsqs
+    def __init__(self, n, peers, work, ctsqs, kinds_allowed, devo=None):
+        self.n, self.peers, self.work, self.ctsqs, self.devo = n, peers, work, ctsqs, devo
         self.rng = random.Random(n)
         self.route = self.rng.choice(ROUTES)
         self.files = self.rng.randint(2, 6)
         self.records = self.rng.randint(3, 30)
         pool = [k for k in KINDS if k in kinds_allowed]
         self.kinds = sorted(set(self.rng.sample(pool, k=min(len(pool), self.rng.randint(1, 3))))) if pool else []
+        if "devo-restart" in self.kinds:  # events go to the receiver, not to stdout or a directory
+            self.kinds = [k for k in self.kinds if k not in LOCAL_OUTPUT_KINDS]
+        # Clock skew: inside AWS's 15-minute window (credentials' expiry judged on a wrong clock) or
+        # outside it (every request refused until the Date header corrects the clock).
+        self.skew_s = 0
+        if "clock-skew" in self.kinds:
+            self.skew_s = self.rng.choice([-1, 1]) * self.rng.choice([self.rng.randint(30, 840),
+                                                                      self.rng.randint(960, 6 * 3600)])
+        self.devo_mode = self.rng.choice(["late", "kill", "kill-twice"]) if "devo-restart" in self.kinds else None
         self.prefix = "h%d-" % n
         self.bucket = "harness-%d" % n
         self.violations = []
@@ -168,8 +260,8 @@ class Seed:
             self.queue = self.prefix + {"s3": "ct-s3-events", "sns": "ct-sns-events",
                                         "native": "ct-native-events"}[self.route]
 
-    def config(self):
-        path = os.path.join(self.work, "collector.json")
+    def config(self, devo=False):
+        path = os.path.join(self.work, "collector-devo.json" if devo else "collector.json")
         gate = self.peers.gate
         cfg = {"inputs": {"sqs_collector": {
             "id": "harness-%d" % self.n, "services": {"aws_sqs_cloudtrail": {}}, "region": "us-east-1",
@@ -183,6 +275,12 @@ class Seed:
                       "run": {"shutdown_grace": "5s"},
                       "on_sink_failure": {"give_up_after_flushes": 3, "give_up_after": "2s"},
                       "endpoints": {"sqs": gate, "s3": gate, "sts": gate, "s3_force_path_style": True}}}
+        if devo:
+            cfg["ctsqs"]["outputs"] = {"devo": {"address": "127.0.0.1", "port": self.devo.port,
+                                       "cert_file": self.devo.file("client.pem"),
+                                       "key_file": self.devo.file("client.key"),
+                                       "chain_file": self.devo.file("ca.pem"), "hostname": "harness",
+                                       "flush_timeout": "5s", "connect_timeout": "2s", "backoff_max": "1s"}}
         json.dump(cfg, open(path, "w"))
         return path
 
@@ -218,23 +316,35 @@ class Seed:
             elif k == "drop-range":
                 rules.append({"service": "s3", "action": "GetObject", "cutAfterBytes": r.randint(10, 4000), "times": 1})
                 rules.append({"service": "s3", "action": "GetObject", "dropRange": True, "times": 2})
+        if self.devo_mode in ("kill", "kill-twice"):
+            # Spread the deliveries over seconds (one object at a time, each GetObject slowed), so
+            # the receiver's deaths land while events are being sent.
+            rules.append({"service": "s3", "action": "GetObject", "delayMs": r.randint(200, 700), "times": 1000})
         return rules
 
     # ------------------------------------------------------------------ running ctsqs
     def drain_cmd(self, cfg, output):
-        return [self.ctsqs, "drain", "--config", cfg, "--output", output, "--format", "raw", "--progress", "0",
-                "--retry-backoff", "1", "--wait-time", "1"]
+        """output: '-', a directory, or 'devo' (the config's outputs.devo)."""
+        out = [] if output == "devo" else ["--output", output, "--format", "raw"]
+        if output == "devo" and self.devo_mode in ("kill", "kill-twice"):
+            out += ["--objects-in-flight", "1"]
+        return [self.ctsqs, "drain", "--config", cfg] + out + ["--progress", "0", "--retry-backoff", "1",
+                                                              "--wait-time", "1"]
 
-    def start(self, label, cfg, out_dir=None, stdout=None, fsize=None):
+    def start(self, label, cfg, out_dir=None, stdout=None, fsize=None, skew_s=0):
         err = open(os.path.join(self.work, label + ".err"), "w")
         output = out_dir if out_dir else "-"
+        env = None
+        if skew_s:  # the wall clock only: timers run on the monotonic clock, which stays true
+            env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME="%+d" % skew_s, FAKETIME_NO_CACHE="1",
+                       FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_DONT_RESET="1")
 
         def limit_file_size():  # in the child: writes past `fsize` bytes fail with EFBIG (SIGXFSZ ignored)
             import resource
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
         p = subprocess.Popen(self.drain_cmd(cfg, output), stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                             stderr=err, preexec_fn=limit_file_size if fsize else None)
+                             stderr=err, preexec_fn=limit_file_size if fsize else None, env=env)
         return p, err, time.monotonic()
 
     def finish(self, label, p, err, t0, bound, sent=None):
@@ -269,7 +379,7 @@ class Seed:
             self.peers.gate_call("/__gate/faults", rules)
         bound = 90
         if "stdout-reader-exits" in self.kinds:
-            p, err, t0 = self.start("faulty", cfg, stdout=subprocess.PIPE)
+            p, err, t0 = self.start("faulty", cfg, stdout=subprocess.PIPE, skew_s=self.skew_s)
             want = r.randint(1, max(1, self.files * self.records // 2))
             read = []
             for line in p.stdout:
@@ -282,7 +392,7 @@ class Seed:
             return
         if "dev-full" in self.kinds:
             with open("/dev/full", "wb") as full:
-                p, err, t0 = self.start("faulty", cfg, stdout=full)
+                p, err, t0 = self.start("faulty", cfg, stdout=full, skew_s=self.skew_s)
                 rc = self.finish("faulty", p, err, t0, bound)
             if rc == 0:
                 self.violate("I1", "a drain into /dev/full exited 0")
@@ -290,10 +400,19 @@ class Seed:
         outs = [os.path.join(self.work, "out-faulty-a")]
         if "two-collectors" in self.kinds:
             outs.append(os.path.join(self.work, "out-faulty-b"))
+        receiver_schedule = None
+        if self.devo_mode:
+            cfg = self.config(devo=True)
+            outs = ["devo"] * len(outs)
+            if self.devo_mode != "late":
+                self.devo.start()
+            receiver_schedule = threading.Thread(target=self.run_receiver_schedule, daemon=True)
         # A file-size limit on the first collector: its output files stop growing past a few KB.
         fsize = r.randint(2000, 30000) if "fsize-limit" in self.kinds else None
-        procs = [self.start("faulty-%d" % i, cfg, out_dir=o, fsize=fsize if i == 0 else None)
+        procs = [self.start("faulty-%d" % i, cfg, out_dir=o, fsize=fsize if i == 0 else None, skew_s=self.skew_s)
                  for i, o in enumerate(outs)]
+        if receiver_schedule:
+            receiver_schedule.start()
         sent = None
         if "sigkill" in self.kinds or "sigterm" in self.kinds:
             sent = signal.SIGKILL if "sigkill" in self.kinds else signal.SIGTERM
@@ -305,8 +424,26 @@ class Seed:
         rcs = []
         for i, (p, err, t0) in enumerate(procs):
             rcs.append(self.finish("faulty-%d" % i, p, err, t0, bound, sent if i == 0 else None))
+        if receiver_schedule:
+            receiver_schedule.join()
+            self.devo.kill(signal.SIGTERM)
         if len(procs) == 1 and rcs[0] == 0 and sent is None:
             self.alone_drain_exit0_check("faulty-0")
+
+    def run_receiver_schedule(self):
+        """The Devo receiver's schedule, beside the collectors: start late, or die (SIGKILL) once or
+        twice and come back on the same port after a pause. Drawn from its own generator so the
+        main schedule does not depend on thread timing."""
+        r = random.Random(self.n * 7919)
+        if self.devo_mode == "late":
+            time.sleep(r.uniform(0.3, 4.0))
+            self.devo.start()
+            return
+        for _ in range(2 if self.devo_mode == "kill-twice" else 1):
+            time.sleep(r.uniform(0.05, 1.5))
+            self.devo.kill(signal.SIGKILL)
+            time.sleep(r.uniform(0.2, 2.5))
+            self.devo.start()
 
     def phase_follow_up(self, cfg):
         self.peers.gate_call("/__gate/faults", method="DELETE")
@@ -328,6 +465,15 @@ class Seed:
                     seen.add(json.loads(line)["event"]["eventID"])
                 except (ValueError, KeyError):
                     self.violate("I2", "a torn or foreign line on stdout: %r" % line[:80])
+        if self.devo_mode and os.path.exists(self.devo.output):
+            # rsyslog's %rawmsg%: "<14>MMM DD HH:MM:SS host tag: {record}"
+            for line in open(self.devo.output, "rb").read().split(b"\n"):
+                if not line:
+                    continue
+                try:
+                    seen.add(json.loads(line[line.index(b": {") + 2:])["eventID"])
+                except (ValueError, KeyError):
+                    self.violate("I2", "the Devo receiver got a torn line: %r" % line[:120])
         for d in sorted(os.listdir(self.work)):
             path = os.path.join(self.work, d)
             if not (d.startswith("out-") and os.path.isdir(path)):
@@ -363,6 +509,8 @@ class Seed:
                     self.violate("I6", "%s: a failure line names neither message nor object: %s" % (f, line.strip()[:160]))
 
     def run(self):
+        if self.devo_mode:
+            self.devo.setup(self.work)
         self.seed_queue()
         cfg = self.config()
         self.phase_faulty(cfg)
@@ -394,10 +542,19 @@ def main():
     if unknown:
         print("unknown fault kinds: %s (known: %s)" % (unknown, ", ".join(KINDS)), file=sys.stderr)
         return 2
+    import shutil
+    if "devo-restart" in allowed and not shutil.which("rsyslogd"):
+        print("harness: rsyslogd not found: kind devo-restart skipped (scripts/deps installs rsyslog)", file=sys.stderr)
+        allowed.remove("devo-restart")
+    if "clock-skew" in allowed and not os.path.exists(FAKETIME_LIB):
+        print("harness: %s not found: kind clock-skew skipped (scripts/deps installs faketime)" % FAKETIME_LIB,
+              file=sys.stderr)
+        allowed.remove("clock-skew")
     base = tempfile.mkdtemp(prefix="ctsqs-harness-")
     try:
         peers = Peers(os.path.join(base, "peers"))
-    except RuntimeError as e:
+        devo = DevoReceiver(os.path.join(base, "pki")) if "devo-restart" in allowed else None
+    except (RuntimeError, subprocess.CalledProcessError) as e:
         print("harness: %s" % e, file=sys.stderr)
         return 2
     per_kind, per_route, failed = {}, {}, []
@@ -405,19 +562,24 @@ def main():
         for n in parse_seeds(a):
             work = os.path.join(base, "seed-%d" % n)
             os.makedirs(work)
-            s = Seed(n, peers, work, os.path.abspath(a.ctsqs), allowed)
+            s = Seed(n, peers, work, os.path.abspath(a.ctsqs), allowed, devo)
             t0 = time.monotonic()
             try:
                 ok = s.run()
             except Exception as e:  # the seed could not be set up: a harness failure, reported as such
                 s.violate("setup", repr(e)[:300])
                 ok = False
+            finally:
+                if devo:
+                    devo.kill()
             for k in s.kinds:
                 per_kind[k] = per_kind.get(k, 0) + 1
             per_route[s.route] = per_route.get(s.route, 0) + 1
             runs = " ".join("%s=%s" % (l, rc) for l, rc, _, _ in s.runs)
-            print("seed %d: route %s, %d x %d events, faults %s, %s, %.0f s: %s" % (
-                n, s.route, s.files, s.records, ",".join(s.kinds) or "none", runs, time.monotonic() - t0,
+            detail = "".join([" (clock %+ds)" % s.skew_s if s.skew_s else "",
+                              " (receiver %s)" % s.devo_mode if s.devo_mode else ""])
+            print("seed %d: route %s, %d x %d events, faults %s%s, %s, %.0f s: %s" % (
+                n, s.route, s.files, s.records, ",".join(s.kinds) or "none", detail, runs, time.monotonic() - t0,
                 "ok" if ok else "VIOLATION"), flush=True)
             if not ok:
                 failed.append(n)

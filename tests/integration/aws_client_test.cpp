@@ -258,6 +258,37 @@ TEST_CASE("a skewed local clock is corrected from the Date header and the call r
   CHECK(client.stats().clock_skew_corrections == 1);  // stays corrected
 }
 
+// Found by the fault-schedule harness (clock-skew kind): with a cross-account role, the first
+// refusal came from STS inside the credentials fetch, which never learnt the correction; every
+// call failed with "Signature expired" for as long as the process ran.
+TEST_CASE("a skewed clock is corrected for the role's STS calls too, and expiry is judged on the corrected clock",
+          "[integration][aws]") {
+  for (const std::chrono::seconds skew : {std::chrono::seconds(-3h), std::chrono::seconds(40min)}) {
+    INFO("local clock off by " << std::chrono::duration_cast<std::chrono::minutes>(skew).count() << " min");
+    Peers peers({.peers = "gate", .env = {{"GATE_EXTERNAL_ID", "ext-skew"}, {"GATE_STS_TTL_S", "3"}}});
+    asio::io_context io;
+    auto o = gate_options(peers);
+    o.clock = [skew] { return std::chrono::system_clock::now() + skew; };
+    o.credentials.cross_account_role = "arn:aws:iam::123456789012:role/skewed";
+    o.credentials.external_id = "ext-skew";
+    AwsClient client(io.get_executor(), o);
+    for (int i = 0; i < 6; ++i) {
+      auto r = whoami(io, client);
+      INFO("call " << i << ": " << to_string(r.diag));
+      REQUIRE(r.id);
+      std::this_thread::sleep_for(600ms);
+    }
+    CHECK(std::chrono::abs(client.clock_offset() + skew) < 1min);
+    // 6 calls over ~3.6 s with 3 s credentials judged on the corrected clock: a few AssumeRoles
+    // (refreshed after half their life), not one per call (credentials that look expired on
+    // arrival) and none refused as expired by the gate.
+    const long sts = stat(peers, "sts");
+    CHECK(sts >= 6 + 2);
+    CHECK(sts <= 6 + 5);
+    CHECK(client.stats().credential_refreshes_forced == 0);
+  }
+}
+
 TEST_CASE("ctsqs whoami prints the identity and provider, never a secret", "[integration][aws][cli]") {
   Peers peers({.peers = "gate", .env = {{"GATE_EXTERNAL_ID", "ext-cli"},
                                         {"GATE_CREDENTIALS", "AKIDWHOAMI:SecretNeverPrinted42"}}});

@@ -1,6 +1,10 @@
 // The default credentials chain (AWS SDK order) and the template's roles on top of it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
 #include "ctsqs/aws_config.hpp"
 #include "ctsqs/credentials/profile_file.hpp"
 #include "ctsqs/credentials/provider.hpp"
@@ -29,6 +33,12 @@ struct CredentialsContext {
   EnvLookup env;                           ///< AWS_* variables, HOME
   FileReader read_file;                    ///< unset: real_file_reader()
   WallClock clock;                         ///< unset: the system clock
+  /// Correction (server time − local time, seconds) learnt from clock-skew answers, shared with
+  /// the AwsClient that built this context; may be null. STS calls that are refused for clock
+  /// skew store the correction from the answer's Date header here and retry at once; `clock`
+  /// is expected to already include it (AwsClient passes a corrected clock), so credentials'
+  /// expiry is judged on the server's time.
+  std::shared_ptr<std::atomic<std::int64_t>> clock_offset_s;
   std::string region;                      ///< for the regional STS endpoint
   AwsEndpointConfig endpoints;             ///< sts_endpoint, use_fips, timeouts
   /// Where STS requests go for `region`; unset: sts_endpoint / AWS_ENDPOINT_URL_STS /
