@@ -130,6 +130,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         // The environment is failing: wait before taking more messages (a stop cuts this short).
         asio::steady_timer pause(ex_, pause_until_);
         co_await pause.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+        // The timer's cancellation handler stays in the slot after the wait and points into
+        // the timer: clear it before the timer goes, or the stop's emit touches freed memory
+        // (found by the harness: SIGTERM during a pause, SIGSEGV at the end of the run).
+        cancel->slot().clear();
         continue;
       }
       if (!co_await msg_slots_.acquire()) break;
@@ -146,6 +150,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       auto [thrown, r] = co_await asio::co_spawn(
           ex_, queue_.async_receive(static_cast<int>(slots), diag),
           asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+      cancel->slot().clear();
       if (stopping_ && (thrown || !r)) {
         // Cancelled by the stop (or failed during it): not a receive error.
         msg_slots_.release(slots);
@@ -180,6 +185,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         // The stop's cancel_receives() cuts this wait too.
         asio::steady_timer backoff(ex_, std::chrono::milliseconds(std::min(30000, 500 << std::min(error_streak, 6))));
         co_await backoff.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
+        cancel->slot().clear();  // as after the pause above
         continue;
       }
       error_streak = 0;
