@@ -79,14 +79,27 @@ asio::awaitable<void> signal_loop(Runtime* rt) {
   }
 }
 
-std::optional<OutputFormat> format_override(const CollectArgs& a) {
-  if (a.format.empty()) return std::nullopt;
-  auto f = parse_output_format(a.format);
-  if (!f) throw CLI::ValidationError("--format", "expected flat, raw or devo, got \"" + a.format + "\"");
-  return f;
-}
-
 }  // namespace
+
+void apply_output_flags(CollectorConfig& cfg, const std::string& output, const std::string& format) {
+  std::optional<OutputFormat> fmt;
+  if (!format.empty()) {
+    fmt = parse_output_format(format);
+    if (!fmt) throw CLI::ValidationError("--format", "expected flat, raw or devo, got \"" + format + "\"");
+  }
+  if (!output.empty()) {
+    cfg.outputs = {};
+    if (output == "-")
+      cfg.outputs.standard_output = StdoutOutputConfig{fmt.value_or(OutputFormat::flat)};
+    else
+      cfg.outputs.directory = DirectoryOutputConfig{output, fmt.value_or(OutputFormat::flat)};
+  } else if (fmt) {
+    if (cfg.outputs.standard_output) cfg.outputs.standard_output->format = *fmt;
+    if (cfg.outputs.directory) cfg.outputs.directory->format = *fmt;
+    if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{*fmt};
+  }
+  if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{};
+}
 
 void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--config", a.config_file, "Collector file: Devo's SQS collector template plus the ctsqs section")
@@ -140,19 +153,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;
-  const auto fmt = format_override(a);
-  if (!a.output.empty()) {
-    cfg->outputs = {};
-    if (a.output == "-")
-      cfg->outputs.standard_output = StdoutOutputConfig{fmt.value_or(OutputFormat::flat)};
-    else
-      cfg->outputs.directory = DirectoryOutputConfig{a.output, fmt.value_or(OutputFormat::flat)};
-  } else if (fmt) {
-    if (cfg->outputs.standard_output) cfg->outputs.standard_output->format = *fmt;
-    if (cfg->outputs.directory) cfg->outputs.directory->format = *fmt;
-    if (cfg->outputs.empty()) cfg->outputs.standard_output = StdoutOutputConfig{*fmt};
-  }
-  if (cfg->outputs.empty()) cfg->outputs.standard_output = StdoutOutputConfig{};
+  apply_output_flags(*cfg, a.output, a.format);
 
   Runtime rt;
   rt.progress_seconds = a.quiet ? 0 : a.progress_seconds;

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ctsqs/collector_config.hpp"
+
 #include <string>
 
 namespace ctsqs::cli {
@@ -25,6 +27,10 @@ struct CollectArgs {
   std::string metrics_listen;     ///< override metrics.listen
   bool quiet = false;             ///< no progress and no summary
 };
+
+/// --output ('-' or a directory) and --format over the file's outputs (stdout when none).
+/// Throws CLI::ValidationError for an unknown format.
+void apply_output_flags(CollectorConfig& cfg, const std::string& output, const std::string& format);
 
 /// Adds the shared options to `sub`.
 void add_collect_options(CLI::App& sub, CollectArgs& args, bool drain);

@@ -199,6 +199,7 @@ struct AssembledCollector::Impl {
   std::unique_ptr<CountingSink> counting;
   std::unique_ptr<AwsClient> client;
   std::unique_ptr<SqsSource> source;
+  std::unique_ptr<MessageQueue> queue;  // from AssemblyOptions::queue_factory
   std::unique_ptr<S3ObjectStore> store;
   Metrics metrics;
   std::shared_ptr<ServiceRouter> router;
@@ -222,7 +223,18 @@ std::map<std::string, std::uint64_t> AssembledCollector::delivered_per_tag() con
   return impl_->counting->totals();
 }
 std::vector<ServiceCounts> AssembledCollector::per_service() const { return impl_->router->counts(); }
-std::string AssembledCollector::sqs_endpoint() const { return impl_->source->endpoint(); }
+std::string AssembledCollector::sqs_endpoint() const { return impl_->source ? impl_->source->endpoint() : ""; }
+AwsClient& AssembledCollector::aws_client() noexcept { return *impl_->client; }
+
+std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
+                                           std::function<void(std::string_view line)> log) {
+  AwsClientOptions ao;
+  ao.credentials = cfg.credentials;
+  ao.endpoints = cfg.aws;
+  ao.env = process_environment();
+  ao.log = std::move(log);
+  return std::make_unique<AwsClient>(std::move(executor), ao);
+}
 std::optional<unsigned short> AssembledCollector::metrics_port() const {
   if (!impl_->metrics_server) return std::nullopt;
   return impl_->metrics_server->port();
@@ -259,22 +271,22 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   if (auto s = add_configured_sinks(cfg, opts, impl->multi, needs, diag); !s) return s.error();
   impl->counting = std::make_unique<CountingSink>(impl->multi);
 
-  AwsClientOptions ao;
-  ao.credentials = cfg.credentials;
-  ao.endpoints = cfg.aws;
-  ao.env = process_environment();
-  ao.log = opts.log;
-  impl->client = std::make_unique<AwsClient>(executor, ao);
-  SqsSourceOptions so;
-  so.queue_url = cfg.queue_url;
-  so.wait_time = cfg.sqs.wait_time;
-  so.max_messages = cfg.sqs.max_messages;
-  so.visibility_timeout = cfg.sqs.visibility_timeout;
   try {
-    impl->source = std::make_unique<SqsSource>(*impl->client, so);
+    impl->client = make_aws_client(cfg, executor, opts.log);
+    if (opts.queue_factory) {
+      impl->queue = opts.queue_factory(*impl->client);
+    } else {
+      SqsSourceOptions so;
+      so.queue_url = cfg.queue_url;
+      so.wait_time = cfg.sqs.wait_time;
+      so.max_messages = cfg.sqs.max_messages;
+      so.visibility_timeout = cfg.sqs.visibility_timeout;
+      impl->source = std::make_unique<SqsSource>(*impl->client, so);
+    }
   } catch (const std::invalid_argument& e) {
     return fail(diag, e.what());
   }
+  MessageQueue& queue = impl->queue ? *impl->queue : static_cast<MessageQueue&>(*impl->source);
   S3ObjectStoreOptions s3o;
   s3o.force_path_style = cfg.aws.s3_force_path_style;
   impl->store = std::make_unique<S3ObjectStore>(*impl->client, s3o);
@@ -292,7 +304,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   }
   if (cfg.max_distinct_tags) TagLimits::process_wide()->set_max_tags(*cfg.max_distinct_tags);
   impl->collector =
-      std::make_unique<Collector>(executor, *impl->source, *impl->store, *impl->counting, impl->router->make_factory(),
+      std::make_unique<Collector>(executor, queue, *impl->store, *impl->counting, impl->router->make_factory(),
                                   std::move(co), impl->metrics, make_notification_planner(cfg.allow));
 
   if (cfg.metrics.listen) {

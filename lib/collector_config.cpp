@@ -1042,7 +1042,7 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
     if (!ok) is.add(p(in_path, "id"), "expected up to 64 letters, digits, '_', '-' or '.', got " + shown(c.id));
   }
 
-  check_queue_url(is, c.queue_url);
+  if (c.queue_required || !c.queue_url.empty()) check_queue_url(is, c.queue_url);
 
   // region: given, or derivable from base_url
   auto rpath = p(in_path, "region");

@@ -279,6 +279,52 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_delete(
   co_return co_await in_batches(true, std::move(entries));
 }
 
+asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_send(std::vector<std::string> bodies,
+                                                                               Diagnostics& /*diag*/) {
+  std::vector<BatchEntryFailure> failures;
+  for (std::size_t first = 0; first < bodies.size(); first += sqs::max_batch_entries) {
+    std::vector<std::size_t> pending;
+    for (std::size_t i = first; i < std::min(bodies.size(), first + sqs::max_batch_entries); ++i) pending.push_back(i);
+    for (int attempt = 0; !pending.empty(); ++attempt) {
+      if (attempt > 0) co_await detail::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
+      Diagnostics diag;
+      sqs::SendMessageBatchParams p;
+      p.endpoint = target_->endpoint;
+      p.queue_url = options_.queue_url;
+      for (std::size_t k = 0; k < pending.size(); ++k) p.entries.push_back({"m" + std::to_string(k), bodies[pending[k]]});
+      auto req = sqs::make_send_message_batch_request(p, diag);
+      if (!req) {
+        for (auto i : pending) failures.push_back({std::to_string(i), "InvalidRequest", diag.message, true});
+        break;
+      }
+      CallOptions co;
+      co.operation = "SendMessageBatch";
+      co.region = target_->region;
+      auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
+      result<sqs::BatchResult> br = make_error_code(client_errc::invalid_argument);
+      if (resp)
+        br = sqs::parse_send_message_batch_response(*resp, diag);
+      else
+        br = resp.error();
+      if (!br) {
+        if (attempt < options_.batch_retries && is_retryable(br.error())) continue;
+        const std::string code = diag.aws_code.empty() ? br.error().message() : diag.aws_code;
+        for (auto i : pending) failures.push_back({std::to_string(i), code, diag.message, false});
+        break;
+      }
+      auto round = classify_batch_round(pending.size(), *br, attempt < options_.batch_retries);
+      for (auto& [k, f] : round.failed) {
+        f.receipt_handle = std::to_string(pending[k]);
+        failures.push_back(std::move(f));
+      }
+      std::vector<std::size_t> again;
+      for (auto k : round.retry) again.push_back(pending[k]);
+      pending = std::move(again);
+    }
+  }
+  co_return failures;
+}
+
 asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_change_visibility(
     std::vector<VisibilityChange> changes, Diagnostics& /*diag*/) {
   co_return co_await in_batches(false, std::move(changes));

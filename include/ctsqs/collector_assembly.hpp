@@ -27,6 +27,8 @@
 
 namespace ctsqs {
 
+class AwsClient;
+
 /// What build_collector() needs besides the configuration.
 struct AssemblyOptions {
   /// Drain mode: stop once the queue stays empty (`drain.empty_polls` long polls in a row).
@@ -41,7 +43,16 @@ struct AssemblyOptions {
   std::string hostname;
   /// Where the collector's log lines and the configuration's warnings go (default: stderr).
   std::function<void(std::string_view line)> log;
+  /// Read from this queue instead of the file's SQS queue (`base_url` is then not needed);
+  /// called once with the AWS client the assembly built. `ctsqs backfill` uses it.
+  std::function<std::unique_ptr<MessageQueue>(AwsClient& client)> queue_factory;
 };
+
+/// The AWS client of a collector file: its credentials (roles, external id), endpoints and
+/// region, the process environment (AWS_*, proxies); warnings to `log` (default stderr).
+/// Throws std::invalid_argument naming the setting.
+std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
+                                           std::function<void(std::string_view line)> log);
 
 /// A collector built from its file, owning every part it runs with. Runs on the executor it
 /// was built with (a single-threaded io_context); destroy it only after async_run() completed.
@@ -63,8 +74,10 @@ class AssembledCollector {
   std::map<std::string, std::uint64_t> delivered_per_tag() const;
   /// Objects and events decoded per configured service (several services: by claim rule).
   std::vector<ServiceCounts> per_service() const;
-  /// The SQS endpoint requests go to (scheme://host[:port]).
+  /// The SQS endpoint requests go to (scheme://host[:port]); "" with a `queue_factory` queue.
   std::string sqs_endpoint() const;
+  /// The AWS client everything runs with.
+  AwsClient& aws_client() noexcept;
   /// The metrics endpoint's bound port, when `metrics.listen` is set.
   std::optional<unsigned short> metrics_port() const;
 

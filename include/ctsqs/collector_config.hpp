@@ -134,6 +134,9 @@ struct CollectorConfig {
   std::string id;           ///< `id`: the collector id, carried by the heartbeat (e.g. "12345")
   bool enabled = true;      ///< `enabled`: false = the collector refuses to run
   std::string queue_url;    ///< `base_url`: the SQS queue URL
+  /// Whether `base_url` must be set: false for `ctsqs backfill`, which reads a bucket (a
+  /// `base_url` that is set is still checked).
+  bool queue_required = true;
   /// `region` (or derived from `base_url`) plus the `ctsqs.endpoints` overrides.
   AwsEndpointConfig aws;
   /// `credentials` (keys, base and cross-account role, external id) plus `ctsqs.credentials`

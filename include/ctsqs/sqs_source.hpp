@@ -141,6 +141,13 @@ class SqsSource final : public MessageQueue {
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
   boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override;
 
+  /// SendMessageBatch of `bodies` (any number: batches of 10; entries that fail with a retryable
+  /// error, or that the answer does not mention, are sent again up to `batch_retries` times).
+  /// Returns the indexes into `bodies` that could not be sent, with why (in `receipt_handle`:
+  /// the index as text). A retry after a lost answer may send a body twice (at-least-once).
+  boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_send(std::vector<std::string> bodies,
+                                                                            Diagnostics& diag);
+
  private:
   struct Target;
   /// DeleteMessageBatch / ChangeMessageVisibilityBatch over any number of entries, 10 per call.

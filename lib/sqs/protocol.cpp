@@ -272,6 +272,41 @@ result<HttpRequest> make_delete_message_batch_request(const DeleteMessageBatchPa
   return make_request(op, p.endpoint, p.queue_url, std::move(body), diag);
 }
 
+result<HttpRequest> make_send_message_batch_request(const SendMessageBatchParams& p, Diagnostics& diag) {
+  constexpr std::string_view op = "SendMessageBatch";
+  constexpr std::size_t max_batch_bytes = 256 * 1024;
+  auto bad = [&](std::string m) -> result<HttpRequest> {
+    invalid(diag, std::move(m));
+    return make_error_code(client_errc::invalid_argument);
+  };
+  if (p.entries.empty() || p.entries.size() > max_batch_entries)
+    return bad("SQS SendMessageBatch: entries must hold 1 to 10 entries, got " +
+                             std::to_string(p.entries.size()));
+  std::set<std::string_view> ids;
+  std::size_t bytes = 0;
+  json::array entries;
+  for (const auto& e : p.entries) {
+    if (!valid_entry_id(e.id))
+      return bad("SQS " + std::string(op) + ": entry id " + detail::quote_start(e.id) +
+                               " must be 1-80 characters of A-Z a-z 0-9 - _");
+    if (!ids.insert(e.id).second)
+      return bad("SQS " + std::string(op) + ": entry id \"" + e.id + "\" is used twice");
+    if (e.body.empty()) return bad("SQS " + std::string(op) + ": entry \"" + e.id + "\" has an empty body");
+    bytes += e.body.size();
+    entries.emplace_back(json::object{{"Id", e.id}, {"MessageBody", e.body}});
+  }
+  if (bytes > max_batch_bytes)
+    return bad("SQS " + std::string(op) + ": the bodies hold " + std::to_string(bytes) +
+                             " bytes, more than the 262144 a batch may carry");
+  json::object body;
+  body.emplace("Entries", std::move(entries));
+  return make_request(op, p.endpoint, p.queue_url, std::move(body), diag);
+}
+
+result<BatchResult> parse_send_message_batch_response(const HttpResponse& res, Diagnostics& diag) {
+  return parse_batch(res, "SendMessageBatch", diag);
+}
+
 result<BatchResult> parse_delete_message_batch_response(const HttpResponse& res, Diagnostics& diag) {
   return parse_batch(res, "DeleteMessageBatch", diag);
 }

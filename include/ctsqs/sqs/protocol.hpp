@@ -92,6 +92,19 @@ struct ChangeMessageVisibilityBatchParams {
   std::vector<VisibilityEntry> entries;
 };
 
+/// SendMessageBatch entry.
+struct SendEntry {
+  std::string id;    ///< unique within the batch: 1..80 of [A-Za-z0-9_-]
+  std::string body;  ///< the message body (1 byte .. 256 KiB; the batch together at most 256 KiB)
+};
+
+/// SendMessageBatch parameters (1..10 entries).
+struct SendMessageBatchParams {
+  Endpoint endpoint;
+  std::string queue_url;
+  std::vector<SendEntry> entries;
+};
+
 /// GetQueueAttributes parameters.
 struct GetQueueAttributesParams {
   Endpoint endpoint;
@@ -117,6 +130,13 @@ struct BatchResult {
 /// side problem) or the code is a throttling/5xx one; false for a sender fault such as an
 /// invalid or expired receipt handle.
 bool is_retryable(const BatchFailure& failure) noexcept;
+
+/// AmazonSQS.SendMessageBatch. Fails with client_errc::invalid_argument (diag names the entry)
+/// for 0 or more than 10 entries, a bad or repeated id, an empty body, or bodies over 256 KiB.
+result<HttpRequest> make_send_message_batch_request(const SendMessageBatchParams& params, Diagnostics& diag);
+
+/// The Successful/Failed ids of a SendMessageBatch answer.
+result<BatchResult> parse_send_message_batch_response(const HttpResponse& response, Diagnostics& diag);
 
 /// AmazonSQS.ReceiveMessage. Fails with client_errc::invalid_argument (diag names the field)
 /// when max_messages, wait_time or visibility_timeout are out of range, the endpoint has no

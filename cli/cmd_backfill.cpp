@@ -1,0 +1,259 @@
+// `ctsqs backfill`: flags over the collector file, a Backfill on one io_context, signals,
+// progress on stderr, summary, exit code. Everything else is the library's (ctsqs/backfill.hpp).
+#include "collect.hpp"
+#include "command.hpp"
+#include "ctsqs/backfill.hpp"
+#include "ctsqs/collector_config.hpp"
+#include "ctsqs/metrics.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+namespace ctsqs::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+struct BackfillArgs {
+  std::string config_file, bucket, prefix, since, until, state, output, format, enqueue, objects_in_flight;
+  std::vector<std::string> accounts, regions, services;
+  bool dry_run = false, quiet = false;
+  double progress_seconds = 10;
+  int list_concurrency = 4;
+  int max_receives = 3;
+};
+
+std::string human(double v, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (v >= 1000 && i < 4) {
+    v /= 1000;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i ? "%.1f%s%s" : "%.0f%s%s", v, prefixes[i], unit);
+  return buf;
+}
+
+std::string duration_text(double s) {
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
+  return buf;
+}
+
+struct Runtime {
+  asio::io_context ioc{1};
+  Backfill* backfill = nullptr;
+  BackfillResult result;
+  bool done = false, stop_requested = false;
+};
+
+int run_backfill(const BackfillArgs& a) {
+  const char* cmd = "ctsqs backfill";
+  Diagnostics diag;
+  ConfigParseOptions po;
+  po.validate = false;
+  auto cfg = load_collector_config(a.config_file, diag, po);
+  if (!cfg) {
+    std::cerr << cmd << ": " << (diag.message.empty() ? cfg.error().message() : diag.message) << "\n";
+    return exit_usage;
+  }
+  apply_output_flags(*cfg, a.output, a.format);
+  if (a.objects_in_flight == "auto") {
+    cfg->concurrency.adaptive_objects_in_flight = true;
+  } else if (!a.objects_in_flight.empty()) {
+    cfg->concurrency.objects_in_flight = std::stoul(a.objects_in_flight);
+    cfg->concurrency.adaptive_objects_in_flight = false;
+  }
+  if (!a.services.empty())
+    for (auto& s : cfg->services) s.aws_services = a.services;
+
+  BackfillOptions bo;
+  bo.range.bucket = a.bucket;
+  bo.range.prefix = a.prefix;
+  bo.range.accounts = a.accounts;
+  bo.range.regions = a.regions;
+  auto since = parse_backfill_time(a.since, "--since", diag);
+  if (!since) {
+    std::cerr << cmd << ": " << diag.message << "\n";
+    return exit_usage;
+  }
+  bo.range.since = *since;
+  if (a.until.empty()) {
+    bo.range.until = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now()) + std::chrono::minutes(1);
+  } else {
+    auto until = parse_backfill_time(a.until, "--until", diag);
+    if (!until) {
+      std::cerr << cmd << ": " << diag.message << "\n";
+      return exit_usage;
+    }
+    bo.range.until = *until;
+  }
+  bo.state_file = a.state;
+  bo.dry_run = a.dry_run;
+  bo.enqueue_url = a.enqueue;
+  bo.list_concurrency = static_cast<std::size_t>(std::max(1, a.list_concurrency));
+  bo.max_receives = a.max_receives;
+
+  Runtime rt;
+  auto built = Backfill::create(std::move(*cfg), rt.ioc.get_executor(), bo, diag);
+  if (!built) {
+    std::cerr << cmd << ": " << diag.message << "\n";
+    return exit_usage;
+  }
+  Backfill& backfill = **built;
+  rt.backfill = &backfill;
+  const std::string what = bo.dry_run ? "listing" : !bo.enqueue_url.empty() ? "enqueueing" : "reading";
+  if (!a.quiet)
+    std::cerr << cmd << ": " << what << " s3://" << bo.range.bucket << "/" << bo.range.prefix << " from "
+              << format_backfill_time(bo.range.since) << " to " << format_backfill_time(bo.range.until)
+              << (bo.enqueue_url.empty() ? "" : " into " + bo.enqueue_url)
+              << (bo.state_file.empty() ? "" : " (state " + bo.state_file.string() + ")") << "\n";
+
+  const auto started = std::chrono::steady_clock::now();
+  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
+    rt.result = co_await rt.backfill->async_run();
+    rt.done = true;
+    rt.ioc.stop();
+  }, asio::detached);
+  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
+    asio::signal_set signals(rt.ioc, SIGINT, SIGTERM);
+    for (;;) {
+      auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      if (rt.stop_requested) {
+        std::cerr << "ctsqs: second signal: exiting now (what is not in the state file is read again next time)\n";
+        std::_Exit(130);
+      }
+      rt.stop_requested = true;
+      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
+      rt.backfill->request_stop();
+    }
+  }, asio::detached);
+  const double progress = a.quiet ? 0 : a.progress_seconds;
+  if (progress > 0)
+    asio::co_spawn(rt.ioc, [&rt, progress, started]() -> asio::awaitable<void> {
+      const bool tty = isatty(STDERR_FILENO) == 1;
+      asio::steady_timer t(rt.ioc);
+      while (!rt.done) {
+        t.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(progress)));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (rt.done) break;
+        const auto p = rt.backfill->progress();
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::ostringstream line;
+        line << "backfill: " << p.done_objects << "/" << p.listed_objects << (p.listing_done ? "" : "+")
+             << " objects, " << human(static_cast<double>(p.done_bytes), "B") << "/"
+             << human(static_cast<double>(p.listed_bytes), "B") << ", " << p.metrics.events_delivered << " events";
+        if (secs > 0) line << ", " << human(static_cast<double>(p.metrics.events_delivered) / secs, " ev/s");
+        if (p.listing_done && p.done_bytes > 0 && p.listed_bytes > p.done_bytes)
+          line << ", ETA " << duration_text(secs * static_cast<double>(p.listed_bytes - p.done_bytes) /
+                                             static_cast<double>(p.done_bytes));
+        if (tty)
+          std::cerr << "\r\033[K" << line.str() << std::flush;
+        else
+          std::cerr << line.str() << "\n" << std::flush;
+      }
+      if (tty) std::cerr << "\r\033[K" << std::flush;
+    }, asio::detached);
+  rt.ioc.run();
+  if (!rt.done) return exit_bad_input;
+
+  const auto& r = rt.result;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (bo.dry_run) {
+    std::cout << "account region day: objects bytes\n";
+    for (auto& [day, n] : r.scan.per_day) std::cout << "  " << day << ": " << n.first << " " << n.second << "\n";
+    std::cout << "total: " << r.scan.objects << " objects, " << r.scan.bytes << " bytes ("
+              << human(static_cast<double>(r.scan.bytes), "B") << ") in " << r.scan.days << " day prefixes";
+    if (r.scan.already_done) std::cout << "; " << r.scan.already_done << " done by an earlier run";
+    std::cout << "\n";
+    if (r.estimate_seconds)
+      std::cout << "estimate: " << duration_text(*r.estimate_seconds) << " (at the speed of " << r.sample_objects
+                << " sample objects read together in " << duration_text(r.sample_seconds)
+                << "; more objects in flight are usually faster)\n";
+  }
+  if (!a.quiet) {
+    std::cerr << cmd << ": " << r.scan.listings << " listings, " << r.scan.days << " day prefixes, "
+              << r.scan.objects << " objects in range to do (" << human(static_cast<double>(r.scan.bytes), "B")
+              << "), " << r.scan.already_done << " done earlier, " << r.scan.out_of_range
+              << " outside the range, " << r.scan.not_logs << " not logs (skipped)\n";
+    if (!bo.dry_run)
+      std::cerr << cmd << ": " << r.objects_done << " objects " << (bo.enqueue_url.empty() ? "delivered" : "enqueued")
+                << " (" << human(static_cast<double>(r.bytes_done), "B") << ") in " << duration_text(secs) << "\n";
+    if (bo.enqueue_url.empty() && !bo.dry_run) {
+      const auto p = backfill.progress();
+      std::cerr << format_summary(p.metrics, std::chrono::duration<double>(secs));
+    }
+  }
+  for (auto& f : r.failed) std::cerr << cmd << ": failed: " << f << "\n";
+  if (r.scan_failed) std::cerr << cmd << ": listing failed: " << r.scan_error << "\n";
+  if (!r.state_error.empty()) std::cerr << cmd << ": state not saved: " << r.state_error << "\n";
+  if (r.collector.sink_error) std::cerr << cmd << ": output failed: " << r.collector.sink_error_message << "\n";
+  if (r.collector.receive_error) std::cerr << cmd << ": " << r.collector.receive_error_message << "\n";
+  if (r.interrupted) std::cerr << cmd << ": stopped before the end; rerun with the same --state to go on\n";
+  return r.clean() ? exit_ok : exit_bad_input;
+}
+
+CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
+  auto a = std::make_shared<BackfillArgs>();
+  sub.add_option("--config", a->config_file,
+                 "Collector file: credentials, role, endpoints, outputs, services and caps (its queue is not needed)")
+      ->required();
+  sub.add_option("--bucket", a->bucket, "The CloudTrail bucket")->required();
+  sub.add_option("--prefix", a->prefix, "The trail's S3 key prefix (what precedes AWSLogs/)");
+  sub.add_option("--accounts", a->accounts, "Only these accounts (comma separated; default: every account found)")
+      ->delimiter(',');
+  sub.add_option("--regions", a->regions, "Only these regions (comma separated; default: every region found)")
+      ->delimiter(',');
+  sub.add_option("--since", a->since, "Files from this UTC time on: 2026-09-01 or 2026-09-01T06:00Z")->required();
+  sub.add_option("--until", a->until, "Files before this UTC time (default: now)");
+  sub.add_option("--state", a->state,
+                 "Resume file: what is done is recorded here (durably, after delivery) and skipped by a rerun");
+  sub.add_flag("--dry-run", a->dry_run,
+               "List only: objects and bytes per account, region and day, and an estimate of the time");
+  sub.add_option("--output", a->output, "Where events go instead of the config's outputs: '-' or a directory");
+  sub.add_option("--format", a->format, "Line format of stdout/directory outputs: flat (default), raw, devo");
+  sub.add_option("--objects-in-flight", a->objects_in_flight, "'auto' (adapts to latency) or a fixed number")
+      ->check(CLI::IsMember({"auto"}) | CLI::PositiveNumber);
+  sub.add_option("--enqueue", a->enqueue,
+                 "Send one S3 event notification per object to this SQS queue instead of reading them");
+  sub.add_option("--services", a->services, "Keep only these AWS services (s3,iam,...), as the services' aws_services")
+      ->delimiter(',');
+  sub.add_option("--list-concurrency", a->list_concurrency, "Day prefixes listed at once")->capture_default_str();
+  sub.add_option("--max-receives", a->max_receives, "Failed reads of one object before it is given up")
+      ->capture_default_str();
+  sub.add_option("--progress", a->progress_seconds, "Seconds between progress lines on stderr (0 = none)")
+      ->capture_default_str();
+  sub.add_flag("--quiet,-q", a->quiet, "No progress lines and no summary");
+  sub.footer(
+      "Reads [prefix/]AWSLogs/[o-<org>/]<account>/CloudTrail[-Insight]/<region>/YYYY/MM/DD/ for the days of the "
+      "range, keeping the files whose name time is in [since, until); digests are never read. Exit 0 when every "
+      "object in range was delivered (or enqueued), 1 when some failed (named) or the run was stopped, 2 for "
+      "usage or configuration errors.");
+  return [a] { return run_backfill(*a); };
+};
+
+const bool registered = register_command(
+    "backfill", "Read a CloudTrail bucket by account, region and time range (resumable), or enqueue it",
+    setup_backfill);
+
+}  // namespace
+}  // namespace ctsqs::cli

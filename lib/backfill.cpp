@@ -1,0 +1,369 @@
+// Backfill: a collector file plus a range to a run that reads (through the assembled Collector
+// over a BackfillQueue), enqueues (SendMessageBatch of S3 notifications) or only lists (dry run,
+// with a speed measured on a sample).
+#include "ctsqs/backfill.hpp"
+
+#include "collector_async.hpp"
+#include "ctsqs/aws_client.hpp"
+#include "ctsqs/collector_assembly.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include <iostream>
+
+namespace ctsqs {
+
+namespace asio = boost::asio;
+using namespace std::chrono;
+
+namespace {
+
+error_code invalid(Diagnostics& diag, std::string m) {
+  diag.message = std::move(m);
+  return make_error_code(client_errc::invalid_argument);
+}
+
+/// The collector settings a backfill reads with: no extensions (the queue is in memory), short
+/// retry backoffs, a drain that ends when the listing ended and every object is done.
+void backfill_collector_settings(CollectorConfig& cfg) {
+  cfg.queue_required = false;
+  cfg.sqs.visibility_timeout = seconds(43200);
+  cfg.sqs.visibility_extension_interval = seconds(21600);
+  cfg.drain.empty_polls = std::max(1, cfg.drain.empty_polls);
+  cfg.heartbeat.enabled = false;
+}
+
+}  // namespace
+
+struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
+  asio::any_io_executor ex;
+  CollectorConfig config;
+  BackfillOptions options;
+  std::function<void(std::string_view)> log;
+  std::unique_ptr<BackfillState> state;
+  std::unique_ptr<AssembledCollector> collector;  // read mode
+  BackfillQueue* queue = nullptr;                 // owned by the collector
+  std::unique_ptr<AwsClient> client;              // enqueue / dry run
+  std::unique_ptr<SqsSource> target;              // enqueue
+  std::unique_ptr<BucketScanner> scanner;
+  bool stop = false;
+  bool listing_done = false;
+  std::uint64_t enqueued = 0, enqueued_bytes = 0;
+  std::vector<std::string> failed;
+  std::string state_error;
+
+  Impl(asio::any_io_executor e) : ex(std::move(e)) {}
+
+  AwsClient& aws() { return collector ? collector->aws_client() : *client; }
+
+  void save_state() {
+    if (!state) return;
+    Diagnostics d;
+    if (auto r = state->save(d); !r) {
+      if (state_error != d.message) log("ctsqs backfill: " + d.message);
+      state_error = d.message;
+    } else {
+      state_error.clear();
+    }
+  }
+
+  asio::awaitable<void> save_loop() {
+    auto self = shared_from_this();
+    while (!listing_done || !stop) {
+      co_await detail::sleep_for(seconds(1));
+      save_state();
+      if (stop) break;
+    }
+  }
+
+  asio::awaitable<result<ScanTotals>> scan(BucketScanner::DayHandler on_day, Diagnostics& diag) {
+    BucketScannerOptions so;
+    so.force_path_style = config.aws.s3_force_path_style;
+    so.list_concurrency = options.list_concurrency;
+    so.log = log;
+    scanner = std::make_unique<BucketScanner>(aws(), options.range, so, state.get());
+    co_return co_await scanner->async_scan(std::move(on_day), diag);
+  }
+
+  // ---- read: scan into the queue while the collector reads it
+  asio::awaitable<BackfillResult> run_read() {
+    auto self = shared_from_this();
+    BackfillResult res;
+    auto scan_done = std::make_shared<bool>(false);
+    detail::AsyncEvent scan_changed(ex);
+    asio::co_spawn(ex, [self, &res, scan_done, &scan_changed]() -> asio::awaitable<void> {
+      Diagnostics d;
+      auto r = co_await self->scan(
+          [self](std::string day, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
+            if (self->stop) co_return false;
+            std::vector<std::string> keys;
+            for (const auto& l : logs) keys.push_back(l.object.key);
+            if (self->state) self->state->day_listed(day, keys);
+            co_return co_await self->queue->async_add(std::move(logs));
+          },
+          d);
+      if (r) {
+        res.scan = *r;
+      } else {
+        res.scan = self->scanner->totals();
+        res.scan_failed = true;
+        res.scan_error = d.message.empty() ? r.error().message() : d.message;
+        self->log("ctsqs backfill: listing failed: " + res.scan_error + "; what was listed is read");
+      }
+      self->listing_done = true;
+      self->queue->close();
+      *scan_done = true;
+      scan_changed.notify_all();
+    }, asio::detached);
+    asio::co_spawn(ex, save_loop(), asio::detached);
+    res.collector = co_await collector->async_run();
+    // The pipeline ended (done, stopped, or the sink gave up): the scan stops handing on.
+    stop = true;
+    queue->abandon();
+    while (!*scan_done) co_await scan_changed.wait();
+    save_state();
+    res.objects_done = queue->delivered();
+    res.bytes_done = queue->delivered_bytes();
+    for (auto& f : queue->failed()) res.failed.push_back(f + ": failed " + std::to_string(options.max_receives) +
+                                                         " times (the reason is logged above)");
+    res.interrupted = interrupted;
+    res.state_error = state_error;
+    co_return res;
+  }
+
+  // ---- enqueue: one S3 notification per object, to a queue
+  asio::awaitable<BackfillResult> run_enqueue() {
+    auto self = shared_from_this();
+    BackfillResult res;
+    Diagnostics d;
+    auto r = co_await scan(
+        [self](std::string day, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
+          if (self->stop) co_return false;
+          std::vector<std::string> keys;
+          for (const auto& l : logs) keys.push_back(l.object.key);
+          if (self->state) self->state->day_listed(day, keys);
+          for (std::size_t i = 0; i < logs.size() && !self->stop; i += 10) {
+            std::vector<std::string> bodies;
+            const std::size_t end = std::min(logs.size(), i + 10);
+            for (std::size_t k = i; k < end; ++k)
+              bodies.push_back(s3_event_notification_body(logs[k].object, system_clock::now()));
+            Diagnostics sd;
+            auto sent = co_await self->target->async_send(bodies, sd);
+            std::set<std::size_t> bad;
+            if (sent) {
+              for (auto& f : *sent) {
+                const auto k = i + std::stoul(f.receipt_handle);
+                bad.insert(k);
+                self->failed.push_back("s3://" + logs[k].object.bucket + "/" + logs[k].object.key +
+                                       ": not enqueued: " + f.code + (f.message.empty() ? "" : " " + f.message));
+              }
+            }
+            for (std::size_t k = i; k < end; ++k) {
+              if (bad.count(k)) continue;
+              if (self->state) self->state->mark_done(day, logs[k].object.key);
+              ++self->enqueued;
+              self->enqueued_bytes += logs[k].object.size;
+            }
+            // Durable before the next batch: a rerun after a crash sends at most this batch again.
+            self->save_state();
+          }
+          co_return !self->stop;
+        },
+        d);
+    listing_done = true;
+    if (r) {
+      res.scan = *r;
+    } else {
+      res.scan = scanner->totals();
+      res.scan_failed = true;
+      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+    }
+    save_state();
+    res.objects_done = enqueued;
+    res.bytes_done = enqueued_bytes;
+    res.failed = failed;
+    res.interrupted = interrupted;
+    res.state_error = state_error;
+    co_return res;
+  }
+
+  // ---- dry run: list, then read a sample into nothing to measure the speed
+  asio::awaitable<BackfillResult> run_dry() {
+    auto self = shared_from_this();
+    BackfillResult res;
+    std::vector<ListedLog> all;
+    Diagnostics d;
+    auto r = co_await scan(
+        [self, &all](std::string, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
+          for (auto& l : logs) all.push_back(std::move(l));
+          co_return !self->stop;
+        },
+        d);
+    listing_done = true;
+    if (!r) {
+      res.scan = scanner->totals();
+      res.scan_failed = true;
+      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+      co_return res;
+    }
+    res.scan = *r;
+    if (all.empty() || stop) co_return res;
+    // A sample spread over the range, read with the file's settings into a null output.
+    constexpr std::size_t sample_size = 8;
+    std::vector<ListedLog> sample;
+    for (std::size_t i = 0; i < std::min(sample_size, all.size()); ++i)
+      sample.push_back(all[i * all.size() / std::min(sample_size, all.size())]);
+    CollectorConfig cfg = config;
+    cfg.do_not_send = true;
+    cfg.outputs = {};
+    cfg.metrics.listen.reset();
+    BackfillQueue* q = nullptr;
+    AssemblyOptions ao = options.assembly;
+    ao.drain = true;
+    ao.extra_sinks.clear();
+    ao.retry_backoff_min = seconds(1);
+    ao.queue_factory = [&q, this](AwsClient&) {
+      BackfillQueue::Options qo;
+      qo.max_receives = 1;
+      auto u = std::make_unique<BackfillQueue>(ex, qo, nullptr);
+      q = u.get();
+      return u;
+    };
+    Diagnostics bd;
+    auto built = build_collector(std::move(cfg), ex, ao, bd);
+    if (!built) {
+      log("ctsqs backfill: cannot measure the speed: " + bd.message);
+      co_return res;
+    }
+    std::uint64_t sample_bytes = 0;
+    for (auto& s : sample) sample_bytes += s.object.size;
+    const std::size_t n = sample.size();
+    co_await q->async_add(std::move(sample));
+    q->close();
+    const auto t0 = steady_clock::now();
+    auto cr = co_await (*built)->async_run();
+    const double secs = duration<double>(steady_clock::now() - t0).count();
+    if (q->delivered() == n && secs > 0 && sample_bytes > 0) {
+      res.sample_objects = n;
+      res.sample_seconds = secs;
+      res.estimate_seconds = secs * static_cast<double>(res.scan.bytes) / static_cast<double>(sample_bytes);
+    } else {
+      log("ctsqs backfill: the sample could not be read (" + std::to_string(q->delivered()) + " of " +
+          std::to_string(n) + "): no estimate");
+    }
+    (void)cr;
+    co_return res;
+  }
+
+  bool interrupted = false;
+};
+
+Backfill::Backfill(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Backfill::~Backfill() = default;
+
+result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio::any_io_executor executor,
+                                                  BackfillOptions options, Diagnostics& diag) {
+  auto impl = std::make_shared<Impl>(executor);
+  impl->log = options.assembly.log ? options.assembly.log : [](std::string_view l) { std::cerr << l << '\n'; };
+  options.assembly.log = impl->log;
+  if (options.range.bucket.empty()) return invalid(diag, "backfill: --bucket is required");
+  if (options.range.until <= options.range.since)
+    return invalid(diag, "backfill: --until " + format_backfill_time(options.range.until) +
+                             " is not after --since " + format_backfill_time(options.range.since));
+  if (options.max_receives < 1) return invalid(diag, "backfill: max_receives must be at least 1");
+  if (!options.range.prefix.empty() && options.range.prefix.back() != '/') options.range.prefix += '/';
+  backfill_collector_settings(config);
+
+  if (!options.state_file.empty() && !options.dry_run) {
+    BackfillState::Identity id{options.enqueue_url.empty() ? "read" : "enqueue " + options.enqueue_url,
+                               options.range.bucket, options.range.prefix, options.range.since, options.range.until};
+    auto st = BackfillState::open(options.state_file, id, diag);
+    if (!st) return st.error();
+    impl->state = std::move(*st);
+  } else if (!options.state_file.empty()) {
+    // A dry run reads the state (to skip what is done) and never writes it.
+    BackfillState::Identity id{"read", options.range.bucket, options.range.prefix, options.range.since,
+                               options.range.until};
+    Diagnostics sd;
+    if (auto st = BackfillState::open(options.state_file, id, sd)) impl->state = std::move(*st);
+    else return invalid(diag, sd.message);
+  }
+
+  if (options.dry_run || !options.enqueue_url.empty()) {
+    if (auto v = validate(config, diag); !v) {
+      diag.message = "invalid configuration:\n" + diag.message;
+      return v.error();
+    }
+    try {
+      impl->client = make_aws_client(config, executor, impl->log);
+      if (!options.enqueue_url.empty() && !options.dry_run) {
+        SqsSourceOptions so;
+        so.queue_url = options.enqueue_url;
+        impl->target = std::make_unique<SqsSource>(*impl->client, so);
+      }
+    } catch (const std::invalid_argument& e) {
+      return invalid(diag, std::string("--enqueue: ") + e.what());
+    }
+  } else {
+    AssemblyOptions ao = options.assembly;
+    ao.drain = true;
+    if (!ao.retry_backoff_min) ao.retry_backoff_min = seconds(1);
+    BackfillQueue::Options qo;
+    qo.max_receives = options.max_receives;
+    qo.extension_timeout = config.sqs.visibility_timeout;
+    Impl* raw = impl.get();
+    ao.queue_factory = [raw, qo](AwsClient&) {
+      auto q = std::make_unique<BackfillQueue>(raw->ex, qo, raw->state.get());
+      raw->queue = q.get();
+      return q;
+    };
+    auto built = build_collector(config, executor, ao, diag);
+    if (!built) return built.error();
+    impl->collector = std::move(*built);
+  }
+  impl->config = std::move(config);
+  impl->options = std::move(options);
+  return std::make_unique<Backfill>(std::move(impl));
+}
+
+asio::awaitable<BackfillResult> Backfill::async_run() {
+  auto impl = impl_;
+  if (impl->options.dry_run) co_return co_await impl->run_dry();
+  if (!impl->options.enqueue_url.empty()) co_return co_await impl->run_enqueue();
+  co_return co_await impl->run_read();
+}
+
+void Backfill::request_stop() {
+  auto impl = impl_;
+  asio::post(impl->ex, [impl] {
+    impl->stop = true;
+    impl->interrupted = true;
+    if (impl->queue) impl->queue->abandon();
+    if (impl->collector) impl->collector->request_stop();
+  });
+}
+
+Backfill::Progress Backfill::progress() const {
+  Progress p;
+  if (impl_->scanner) {
+    const auto t = impl_->scanner->totals();
+    p.listed_objects = t.objects;
+    p.listed_bytes = t.bytes;
+  }
+  p.listing_done = impl_->listing_done;
+  if (impl_->queue) {
+    p.done_objects = impl_->queue->delivered();
+    p.done_bytes = impl_->queue->delivered_bytes();
+  } else {
+    p.done_objects = impl_->enqueued;
+    p.done_bytes = impl_->enqueued_bytes;
+  }
+  if (impl_->collector) p.metrics = impl_->collector->metrics().snapshot();
+  return p;
+}
+
+const CollectorConfig& Backfill::config() const noexcept { return impl_->config; }
+
+}  // namespace ctsqs

@@ -1,0 +1,491 @@
+// BucketScanner: ListObjectsV2 over CloudTrail's key layout (accounts, regions, day prefixes of
+// the range, every page), and BackfillQueue: listed objects as a MessageQueue for a Collector.
+#include "collector_async.hpp"
+#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws_error.hpp"
+#include "ctsqs/backfill.hpp"
+#include "ctsqs/endpoints.hpp"
+#include "ctsqs/s3/list_objects.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <deque>
+
+namespace ctsqs {
+
+namespace asio = boost::asio;
+using namespace std::chrono;
+
+namespace {
+
+bool twelve_digits(std::string_view s) {
+  return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string day_path(sys_days d) {
+  const year_month_day ymd{d};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d/%02u/%02u/", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::string day_label(const LogKey& k) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", k.year, k.month, k.day);
+  return k.account + " " + k.region + " " + buf + (k.kind == "CloudTrail" ? "" : " " + k.kind);
+}
+
+/// The last path segment of a common prefix ("a/b/c/" -> "c").
+std::string_view last_segment(std::string_view cp, std::string_view parent) {
+  if (!cp.starts_with(parent)) return {};
+  auto rest = cp.substr(parent.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  return rest;
+}
+
+}  // namespace
+
+struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
+  AwsClient& client;
+  BackfillRange range;
+  BucketScannerOptions options;
+  const BackfillState* state;
+  std::string region;  // the bucket's region (a redirect may change it once); "" -> us-east-1
+  bool redirected = false;
+  bool stopped = false;  // the day handler asked to stop
+  ScanTotals totals;
+
+  Impl(AwsClient& c, BackfillRange r, BucketScannerOptions o, const BackfillState* s)
+      : client(c), range(std::move(r)), options(std::move(o)), state(s),
+        region(c.region().empty() ? "us-east-1" : c.region()) {}
+
+  void log(const std::string& line) const {
+    if (options.log) options.log(line);
+  }
+
+  /// One ListObjectsV2 page, with the bucket's region followed once and a 2xx body that does not
+  /// parse (cut short) asked again.
+  asio::awaitable<result<s3::ListObjectsV2Page>> page(std::string prefix, std::string delimiter, std::string token,
+                                                      std::string start_after, Diagnostics& diag) {
+    const std::string where = "listing s3://" + range.bucket + "/" + prefix;
+    for (int attempt = 1;; ++attempt) {
+      const auto& cfg = client.endpoint_config();
+      auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), &diag);
+      if (!ep) co_return ep.error();
+      s3::ListObjectsV2Params p;
+      p.endpoint = *ep;
+      p.bucket = range.bucket;
+      p.prefix = prefix;
+      p.delimiter = delimiter;
+      p.continuation_token = token;
+      p.start_after = start_after;
+      p.force_path_style = options.force_path_style || cfg.s3_force_path_style;
+      auto req = s3::make_list_objects_v2_request(p, diag);
+      if (!req) co_return req.error();
+      CallOptions co;
+      co.operation = "ListObjectsV2";
+      co.region = ep->signing_region.empty() ? region : ep->signing_region;
+      Diagnostics d;
+      ++totals.listings;
+      auto resp = co_await client.async_call("s3", std::move(*req), co, d);
+      if (!resp) {
+        if (auto other = redirect_region(resp.error(), d); !other.empty() && !redirected && other != region) {
+          redirected = true;
+          log("ctsqs backfill: bucket " + range.bucket + " is in region " + other + " (not " + region +
+              "): listing there");
+          region = other;
+          continue;
+        }
+        diag = d;
+        diag.message = where + ": " + (d.message.empty() ? resp.error().message() : d.message);
+        co_return resp.error();
+      }
+      Diagnostics pd;
+      auto parsed = s3::parse_list_objects_v2_response(resp->body, pd);
+      if (parsed) co_return std::move(*parsed);
+      if (attempt >= 3) {
+        diag = pd;
+        diag.message = where + ": " + pd.message + " (after " + std::to_string(attempt) + " attempts)";
+        co_return parsed.error();
+      }
+      log("ctsqs backfill: " + where + ": " + pd.message + "; asking again");
+    }
+  }
+
+  /// Every page of a listing; `on_page` gets each.
+  asio::awaitable<result<void>> list_all(std::string prefix, std::string delimiter, std::string start_after,
+                                         std::function<void(const s3::ListObjectsV2Page&)> on_page, Diagnostics& diag) {
+    std::string token;
+    for (int pages = 0;; ++pages) {
+      auto p = co_await page(prefix, delimiter, token, pages == 0 ? start_after : std::string(), diag);
+      if (!p) co_return p.error();
+      on_page(*p);
+      if (!p->is_truncated) co_return result<void>{};
+      if (p->next_continuation_token == token || pages > 1000000) {
+        diag.message = "listing s3://" + range.bucket + "/" + prefix +
+                       ": S3 answered the same continuation token twice; stopped";
+        co_return make_error_code(aws_errc::malformed_response);
+      }
+      token = p->next_continuation_token;
+    }
+  }
+
+  asio::awaitable<result<std::vector<std::string>>> subdirs(std::string parent, Diagnostics& diag) {
+    std::vector<std::string> out;
+    auto r = co_await list_all(parent, "/", "", [&](const s3::ListObjectsV2Page& p) {
+      out.insert(out.end(), p.common_prefixes.begin(), p.common_prefixes.end());
+    }, diag);
+    if (!r) co_return r.error();
+    co_return out;
+  }
+
+  /// Account directories: `<base><account>/` and `<base>o-<org>/<account>/`.
+  asio::awaitable<result<std::vector<std::string>>> account_dirs(const std::string& base, Diagnostics& diag) {
+    auto top = co_await subdirs(base, diag);
+    if (!top) co_return top.error();
+    std::vector<std::string> out;
+    std::set<std::string> found;
+    for (const auto& cp : *top) {
+      const auto seg = last_segment(cp, base);
+      if (twelve_digits(seg)) {
+        out.push_back(cp);
+        found.insert(std::string(seg));
+      } else if (seg.starts_with("o-")) {
+        auto inner = co_await subdirs(cp, diag);
+        if (!inner) co_return inner.error();
+        for (const auto& a : *inner)
+          if (auto s = last_segment(a, cp); twelve_digits(s)) {
+            out.push_back(a);
+            found.insert(std::string(s));
+          }
+      }
+    }
+    if (!range.accounts.empty()) {
+      std::vector<std::string> kept;
+      for (const auto& dir : out) {
+        auto seg = dir.substr(0, dir.size() - 1);
+        seg = seg.substr(seg.rfind('/') + 1);
+        if (std::find(range.accounts.begin(), range.accounts.end(), seg) != range.accounts.end()) kept.push_back(dir);
+      }
+      for (const auto& a : range.accounts)
+        if (!found.count(a))
+          log("ctsqs backfill: warning: account " + a + " has no logs under s3://" + range.bucket + "/" + base);
+      out = std::move(kept);
+    }
+    co_return out;
+  }
+
+  /// The day prefixes of the range: accounts, kinds, regions, days.
+  asio::awaitable<result<std::vector<std::string>>> day_prefixes(Diagnostics& diag) {
+    std::string base = range.prefix;
+    if (!base.empty() && base.back() != '/') base += '/';
+    base += "AWSLogs/";
+    auto accounts = co_await account_dirs(base, diag);
+    if (!accounts) co_return accounts.error();
+    std::vector<std::string> days;
+    const auto first = floor<std::chrono::days>(range.since);
+    const auto last = floor<std::chrono::days>(range.until - nanoseconds(1));
+    for (const auto& acct : *accounts)
+      for (const auto& kind : range.kinds) {
+        const std::string kind_dir = acct + kind + "/";
+        auto regions = co_await subdirs(kind_dir, diag);
+        if (!regions) co_return regions.error();
+        for (const auto& reg : *regions) {
+          const auto name = last_segment(reg, kind_dir);
+          if (!range.regions.empty() &&
+              std::find(range.regions.begin(), range.regions.end(), name) == range.regions.end())
+            continue;
+          for (auto d = first; d <= last; d += std::chrono::days(1)) days.push_back(reg + day_path(d));
+        }
+      }
+    co_return days;
+  }
+
+  /// Lists one day prefix fully and hands its objects still to do on.
+  asio::awaitable<result<void>> scan_day(std::string day, DayHandler& on_day, Diagnostics& diag) {
+    if (state && state->day_complete(day)) {
+      co_return result<void>{};
+    }
+    std::vector<ListedLog> logs;
+    const std::string after = state ? state->high_water(day) : std::string();
+    auto r = co_await list_all(day, "", after, [&](const s3::ListObjectsV2Page& p) {
+      for (const auto& o : p.objects) {
+        auto k = parse_log_key(o.key);
+        if (!k || k->day_prefix != day || !o.key.ends_with(".json.gz") || !k->file_time) {
+          ++totals.not_logs;
+          continue;
+        }
+        if (*k->file_time < range.since || *k->file_time >= range.until) {
+          ++totals.out_of_range;
+          continue;
+        }
+        if (state && state->done(day, o.key)) {
+          ++totals.already_done;
+          continue;
+        }
+        ListedLog l;
+        l.day_prefix = day;
+        l.object.bucket = range.bucket;
+        l.object.key = o.key;
+        l.object.region = region;
+        l.object.size = o.size;
+        l.object.etag = o.etag;
+        ++totals.objects;
+        totals.bytes += o.size;
+        auto& pd = totals.per_day[day_label(*k)];
+        ++pd.first;
+        pd.second += o.size;
+        logs.push_back(std::move(l));
+      }
+    }, diag);
+    if (!r) co_return r.error();
+    ++totals.days;
+    if (!co_await on_day(day, std::move(logs))) stopped = true;
+    co_return result<void>{};
+  }
+};
+
+BucketScanner::BucketScanner(AwsClient& client, BackfillRange range, BucketScannerOptions options,
+                             const BackfillState* state)
+    : impl_(std::make_shared<Impl>(client, std::move(range), std::move(options), state)) {}
+
+asio::awaitable<result<ScanTotals>> BucketScanner::async_scan(DayHandler on_day, Diagnostics& diag) {
+  auto self = impl_;
+  self->totals = {};
+  self->stopped = false;
+  if (self->range.bucket.empty()) {
+    diag.message = "backfill: no bucket";
+    co_return make_error_code(client_errc::invalid_argument);
+  }
+  if (self->range.until <= self->range.since) {
+    diag.message = "backfill: the range is empty (until " + format_backfill_time(self->range.until) +
+                   " is not after since " + format_backfill_time(self->range.since) + ")";
+    co_return make_error_code(client_errc::invalid_argument);
+  }
+  auto days = co_await self->day_prefixes(diag);
+  if (!days) co_return days.error();
+
+  // Workers over the day prefixes, `list_concurrency` at once.
+  auto ex = co_await asio::this_coro::executor;
+  struct Shared {
+    std::deque<std::string> todo;
+    std::size_t running = 0;
+    error_code first_error;
+    Diagnostics first_diag;
+    detail::AsyncEvent changed;
+    explicit Shared(asio::any_io_executor e) : changed(std::move(e)) {}
+  };
+  auto sh = std::make_shared<Shared>(ex);
+  sh->todo.assign(days->begin(), days->end());
+  const std::size_t n = std::max<std::size_t>(1, std::min(self->options.list_concurrency, sh->todo.size()));
+  for (std::size_t i = 0; i < n; ++i) {
+    ++sh->running;
+    asio::co_spawn(ex, [self, sh, &on_day]() -> asio::awaitable<void> {
+      while (!sh->todo.empty() && !sh->first_error && !self->stopped) {
+        auto day = std::move(sh->todo.front());
+        sh->todo.pop_front();
+        Diagnostics d;
+        auto r = co_await self->scan_day(day, on_day, d);
+        if (!r && !sh->first_error) {
+          sh->first_error = r.error();
+          sh->first_diag = d;
+        }
+      }
+      --sh->running;
+      sh->changed.notify_all();
+    }, asio::detached);
+  }
+  while (sh->running > 0) co_await sh->changed.wait();
+  if (sh->first_error) {
+    diag = sh->first_diag;
+    co_return sh->first_error;
+  }
+  co_return self->totals;
+}
+
+ScanTotals BucketScanner::totals() const { return impl_->totals; }
+
+// ---------------------------------------------------------------------------------------------
+// BackfillQueue
+
+struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
+  struct Entry {
+    ListedLog log;
+    int receives = 0;
+    std::uint64_t receipt = 0;  // current receipt number; 0 = not in flight
+  };
+  asio::any_io_executor ex;
+  Options options;
+  BackfillState* state;
+  std::map<std::uint64_t, Entry> entries;  // id -> entry
+  std::deque<std::uint64_t> visible;
+  std::map<std::uint64_t, std::uint64_t> in_flight;  // receipt -> id
+  std::size_t hidden = 0;                            // waiting out a visibility change
+  std::uint64_t next_id = 1, next_receipt = 1;
+  bool closed = false;
+  bool abandoned = false;
+  std::vector<std::string> failed_objects;
+  std::uint64_t delivered = 0, delivered_bytes = 0;
+  detail::AsyncEvent changed;
+
+  Impl(asio::any_io_executor e, Options o, BackfillState* s) : ex(e), options(o), state(s), changed(e) {}
+
+  SqsMessage message_for(std::uint64_t id, Entry& e) {
+    e.receipt = next_receipt++;
+    ++e.receives;
+    in_flight[e.receipt] = id;
+    SqsMessage m;
+    m.message_id = "backfill-" + std::to_string(id);
+    m.receipt_handle = std::to_string(e.receipt);
+    m.body = s3_event_notification_body(e.log.object, std::chrono::system_clock::now());
+    m.receive_count = e.receives;
+    return m;
+  }
+
+  std::optional<std::uint64_t> take(const std::string& handle) {
+    std::uint64_t r = 0;
+    try {
+      r = std::stoull(handle);
+    } catch (...) {
+      return std::nullopt;
+    }
+    auto it = in_flight.find(r);
+    if (it == in_flight.end()) return std::nullopt;
+    const auto id = it->second;
+    in_flight.erase(it);
+    entries[id].receipt = 0;
+    return id;
+  }
+};
+
+BackfillQueue::BackfillQueue(asio::any_io_executor executor, Options options, BackfillState* state)
+    : impl_(std::make_shared<Impl>(std::move(executor), options, state)) {}
+BackfillQueue::~BackfillQueue() = default;
+
+asio::awaitable<bool> BackfillQueue::async_add(std::vector<ListedLog> logs) {
+  auto self = impl_;
+  for (auto& l : logs) {
+    while (self->visible.size() >= self->options.max_buffered && !self->abandoned) co_await self->changed.wait();
+    if (self->abandoned) co_return false;
+    const auto id = self->next_id++;
+    self->entries[id] = Impl::Entry{std::move(l), 0, 0};
+    self->visible.push_back(id);
+    self->changed.notify_all();
+  }
+  co_return !self->abandoned;
+}
+
+void BackfillQueue::abandon() {
+  impl_->abandoned = true;
+  impl_->changed.notify_all();
+}
+
+void BackfillQueue::close() {
+  impl_->closed = true;
+  impl_->changed.notify_all();
+}
+
+asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(int max_messages, Diagnostics&) {
+  auto self = impl_;
+  const auto until = steady_clock::now() + self->options.wait_time;
+  while (self->visible.empty() && !(self->closed && self->in_flight.empty() && self->hidden == 0) &&
+         steady_clock::now() < until) {
+    // Wake on a change, or at the end of the wait.
+    asio::steady_timer t(self->ex, until);
+    auto waker = std::make_shared<bool>(false);
+    asio::co_spawn(self->ex, [self, waker, until]() -> asio::awaitable<void> {
+      asio::steady_timer tt(self->ex, until);
+      co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!*waker) self->changed.notify_all();
+    }, asio::detached);
+    co_await self->changed.wait();
+    *waker = true;
+  }
+  std::vector<SqsMessage> out;
+  while (!self->visible.empty() && static_cast<int>(out.size()) < std::max(1, max_messages)) {
+    const auto id = self->visible.front();
+    self->visible.pop_front();
+    out.push_back(self->message_for(id, self->entries[id]));
+  }
+  if (!out.empty()) self->changed.notify_all();
+  co_return out;
+}
+
+asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_delete(std::vector<std::string> handles,
+                                                                                   Diagnostics&) {
+  auto self = impl_;
+  std::vector<BatchEntryFailure> failures;
+  for (const auto& h : handles) {
+    auto id = self->take(h);
+    if (!id) {
+      failures.push_back({h, "ReceiptHandleIsInvalid", "not in flight", true});
+      continue;
+    }
+    auto it = self->entries.find(*id);
+    if (self->state) self->state->mark_done(it->second.log.day_prefix, it->second.log.object.key);
+    ++self->delivered;
+    self->delivered_bytes += it->second.log.object.size;
+    self->entries.erase(it);
+  }
+  self->changed.notify_all();
+  co_return failures;
+}
+
+asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_change_visibility(
+    std::vector<VisibilityChange> changes, Diagnostics&) {
+  auto self = impl_;
+  std::vector<BatchEntryFailure> failures;
+  for (const auto& c : changes) {
+    auto r = std::stoull(c.receipt_handle.empty() ? std::string("0") : c.receipt_handle);
+    auto it = self->in_flight.find(r);
+    if (it == self->in_flight.end()) {
+      failures.push_back({c.receipt_handle, "ReceiptHandleIsInvalid", "not in flight", true});
+      continue;
+    }
+    const auto id = it->second;
+    auto& e = self->entries[id];
+    // An extension of a message still being read (the collector's visibility timeout) keeps it
+    // in flight; any other change ends its receive.
+    if (c.timeout == self->options.extension_timeout) continue;
+    self->take(c.receipt_handle);
+    if (c.timeout.count() > 0 && e.receives >= self->options.max_receives) {
+      // Failed on its last receive: given up, as a redrive policy would.
+      self->failed_objects.push_back("s3://" + e.log.object.bucket + "/" + e.log.object.key);
+      self->entries.erase(id);
+      continue;
+    }
+    if (c.timeout.count() == 0) {
+      // Released (shutdown, sink gave up): visible again, and a receive it does not count.
+      --e.receives;
+      self->visible.push_front(id);
+      continue;
+    }
+    ++self->hidden;
+    asio::co_spawn(self->ex, [self, id, t = c.timeout]() -> asio::awaitable<void> {
+      co_await detail::sleep_for(t);
+      --self->hidden;
+      if (self->entries.count(id)) self->visible.push_back(id);
+      self->changed.notify_all();
+    }, asio::detached);
+  }
+  self->changed.notify_all();
+  co_return failures;
+}
+
+asio::awaitable<result<QueueCounts>> BackfillQueue::async_queue_counts(Diagnostics&) {
+  QueueCounts c;
+  c.visible = static_cast<std::int64_t>(impl_->visible.size());
+  c.in_flight = static_cast<std::int64_t>(impl_->in_flight.size());
+  c.delayed = static_cast<std::int64_t>(impl_->hidden) + (impl_->closed ? 0 : 1);
+  co_return c;
+}
+
+std::vector<std::string> BackfillQueue::failed() const { return impl_->failed_objects; }
+std::uint64_t BackfillQueue::delivered() const noexcept { return impl_->delivered; }
+std::uint64_t BackfillQueue::delivered_bytes() const noexcept { return impl_->delivered_bytes; }
+
+}  // namespace ctsqs
