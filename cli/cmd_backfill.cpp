@@ -57,11 +57,15 @@ std::string duration_text(double s) {
   return buf;
 }
 
+// The io_context runs until every coroutine ended by itself (the run, then the signal wait and
+// the progress timer cancelled): no frame outlives the Backfill it refers to.
 struct Runtime {
   asio::io_context ioc{1};
   Backfill* backfill = nullptr;
   BackfillResult result;
   bool done = false, stop_requested = false;
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::steady_timer progress_timer{ioc};
 };
 
 int run_backfill(const BackfillArgs& a) {
@@ -130,12 +134,12 @@ int run_backfill(const BackfillArgs& a) {
   asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
     rt.result = co_await rt.backfill->async_run();
     rt.done = true;
-    rt.ioc.stop();
+    rt.signals.cancel();
+    rt.progress_timer.cancel();
   }, asio::detached);
   asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    asio::signal_set signals(rt.ioc, SIGINT, SIGTERM);
     for (;;) {
-      auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (rt.stop_requested) {
         std::cerr << "ctsqs: second signal: exiting now (what is not in the state file is read again next time)\n";
@@ -150,7 +154,7 @@ int run_backfill(const BackfillArgs& a) {
   if (progress > 0)
     asio::co_spawn(rt.ioc, [&rt, progress, started]() -> asio::awaitable<void> {
       const bool tty = isatty(STDERR_FILENO) == 1;
-      asio::steady_timer t(rt.ioc);
+      auto& t = rt.progress_timer;
       while (!rt.done) {
         t.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(progress)));

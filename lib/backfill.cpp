@@ -69,13 +69,23 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     }
   }
 
-  asio::awaitable<void> save_loop() {
-    auto self = shared_from_this();
-    while (!listing_done || !stop) {
-      co_await detail::sleep_for(seconds(1));
-      save_state();
+  // Saves the state every second while the read runs; joined before the run returns (no frame
+  // of it may outlive the run: the caller destroys the Backfill, then its io_context).
+  asio::steady_timer* save_timer = nullptr;
+  bool save_loop_running = false;
+  asio::awaitable<void> save_loop(detail::AsyncEvent* ended) {
+    asio::steady_timer timer(ex);
+    save_timer = &timer;
+    save_loop_running = true;
+    while (!stop) {
+      timer.expires_after(seconds(1));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (stop) break;
+      save_state();
     }
+    save_timer = nullptr;
+    save_loop_running = false;
+    ended->notify_all();
   }
 
   asio::awaitable<result<ScanTotals>> scan(BucketScanner::DayHandler on_day, Diagnostics& diag) {
@@ -117,12 +127,15 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
       *scan_done = true;
       scan_changed.notify_all();
     }, asio::detached);
-    asio::co_spawn(ex, save_loop(), asio::detached);
+    detail::AsyncEvent save_ended(ex);
+    asio::co_spawn(ex, save_loop(&save_ended), asio::detached);
     res.collector = co_await collector->async_run();
     // The pipeline ended (done, stopped, or the sink gave up): the scan stops handing on.
     stop = true;
     queue->abandon();
+    if (save_timer) save_timer->cancel();
     while (!*scan_done) co_await scan_changed.wait();
+    while (save_loop_running) co_await save_ended.wait();
     save_state();
     res.objects_done = queue->delivered();
     res.bytes_done = queue->delivered_bytes();

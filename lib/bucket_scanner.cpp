@@ -72,6 +72,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
   asio::awaitable<result<s3::ListObjectsV2Page>> page(std::string prefix, std::string delimiter, std::string token,
                                                       std::string start_after, Diagnostics& diag) {
     const std::string where = "listing s3://" + range.bucket + "/" + prefix;
+    int outage_rounds = 0;
     for (int attempt = 1;; ++attempt) {
       const auto& cfg = client.endpoint_config();
       auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), &diag);
@@ -92,8 +93,21 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       ++totals.listings;
       auto resp = co_await client.async_call("s3", std::move(*req), co, d);
+      if (!resp && is_retryable_aws_error(resp.error()) && outage_rounds < 4) {
+        // An outage longer than the client's retries: a backfill runs for hours, so wait and
+        // ask again (2, 4, 8, 16 s) before giving the listing up.
+        ++outage_rounds;
+        log("ctsqs backfill: " + where + ": " + (d.message.empty() ? resp.error().message() : d.message) +
+            "; asking again in " + std::to_string(1 << outage_rounds) + " s");
+        co_await detail::sleep_for(seconds(1 << outage_rounds));
+        --attempt;
+        continue;
+      }
       if (!resp) {
-        if (auto other = redirect_region(resp.error(), d); !other.empty() && !redirected && other != region) {
+        // (No declarations in if-initializers here: g++ 12 mis-destroys them in coroutines.)
+        const error_code ec = resp.error();
+        std::string other = redirect_region(ec, d);
+        if (!other.empty() && !redirected && other != region) {
           redirected = true;
           log("ctsqs backfill: bucket " + range.bucket + " is in region " + other + " (not " + region +
               "): listing there");
@@ -101,8 +115,8 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
           continue;
         }
         diag = d;
-        diag.message = where + ": " + (d.message.empty() ? resp.error().message() : d.message);
-        co_return resp.error();
+        diag.message = where + ": " + (d.message.empty() ? ec.message() : d.message);
+        co_return ec;
       }
       Diagnostics pd;
       auto parsed = s3::parse_list_objects_v2_response(resp->body, pd);
@@ -121,7 +135,10 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
                                          std::function<void(const s3::ListObjectsV2Page&)> on_page, Diagnostics& diag) {
     std::string token;
     for (int pages = 0;; ++pages) {
-      auto p = co_await page(prefix, delimiter, token, pages == 0 ? start_after : std::string(), diag);
+      // No ?: in a co_await's arguments: g++ 12 destroys the temporary twice.
+      std::string after;
+      if (pages == 0) after = start_after;
+      auto p = co_await page(prefix, delimiter, token, after, diag);
       if (!p) co_return p.error();
       on_page(*p);
       if (!p->is_truncated) co_return result<void>{};
@@ -244,7 +261,8 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     }, diag);
     if (!r) co_return r.error();
     ++totals.days;
-    if (!co_await on_day(day, std::move(logs))) stopped = true;
+    const bool go_on = co_await on_day(day, std::move(logs));
+    if (!go_on) stopped = true;
     co_return result<void>{};
   }
 };
@@ -395,12 +413,12 @@ asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(in
   while (self->visible.empty() && !(self->closed && self->in_flight.empty() && self->hidden == 0) &&
          steady_clock::now() < until) {
     // Wake on a change, or at the end of the wait.
-    asio::steady_timer t(self->ex, until);
     auto waker = std::make_shared<bool>(false);
-    asio::co_spawn(self->ex, [self, waker, until]() -> asio::awaitable<void> {
-      asio::steady_timer tt(self->ex, until);
+    asio::co_spawn(self->ex, [weak = std::weak_ptr<Impl>(self), ex = self->ex, waker, until]() -> asio::awaitable<void> {
+      asio::steady_timer tt(ex, until);
       co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (!*waker) self->changed.notify_all();
+      auto me = weak.lock();
+      if (me && !*waker) me->changed.notify_all();
     }, asio::detached);
     co_await self->changed.wait();
     *waker = true;

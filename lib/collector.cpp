@@ -93,6 +93,21 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   bool stopping_ = false;         // no more receives
   bool abandoned_ = false;        // grace expired: in-flight released, workers must not ack
   bool finished_ = false;         // async_run is done: background loops exit
+  // The background loops (extender, heartbeat) and the timers they sleep on: async_run cancels
+  // them and waits for the loops to end, so no frame of theirs outlives the run (their frames
+  // hold the Impl, which refers to the caller's queue, store and sink).
+  int background_ = 0;
+  std::set<asio::steady_timer*> bg_timers_;
+  asio::awaitable<void> bg_sleep(steady::duration d) {
+    asio::steady_timer t(ex_, d);
+    bg_timers_.insert(&t);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    bg_timers_.erase(&t);
+  }
+  void bg_done() {
+    --background_;
+    changed_.notify_all();
+  }
   bool grace_expired_ = false;    // shutdown_grace passed since the stop
   bool settle_expired_ = false;   // time for open polls to answer after a release is over
   int consecutive_empty_ = 0;
@@ -557,7 +572,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     const auto interval = std::chrono::duration_cast<steady::duration>(opts_.visibility_extension_interval);
     const auto tick = std::min<steady::duration>(interval / 4, std::chrono::seconds(1));
     while (!finished_) {
-      co_await sleep_for(tick);
+      co_await bg_sleep(tick);
       if (finished_ || abandoned_) break;
       const auto now = steady::now();
       std::vector<VisibilityChange> changes;
@@ -604,7 +619,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     const auto interval = std::chrono::duration_cast<steady::duration>(opts_.heartbeat.interval);
     auto next = steady::now() + interval;
     while (!finished_) {
-      co_await sleep_for(std::min<steady::duration>(next - steady::now(), std::chrono::milliseconds(500)));
+      co_await bg_sleep(std::min<steady::duration>(next - steady::now(), std::chrono::milliseconds(500)));
       if (finished_ || stopping_) break;
       if (steady::now() < next) continue;
       next += interval;
@@ -745,8 +760,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       if (auto impl = weak.lock()) impl->on_sink_failure(f);
     });
     sink_worker_->start();
-    asio::co_spawn(ex_, extender(), asio::detached);
-    if (opts_.heartbeat.enabled) asio::co_spawn(ex_, heartbeat(), asio::detached);
+    ++background_;
+    asio::co_spawn(ex_, extender(), [self](std::exception_ptr) { self->bg_done(); });
+    if (opts_.heartbeat.enabled) {
+      ++background_;
+      asio::co_spawn(ex_, heartbeat(), [self](std::exception_ptr) { self->bg_done(); });
+    }
     start_receivers();
     // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
     // receive error). A stop waits for the work up to the grace period.
@@ -782,6 +801,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     cancel_receives();
     while (receivers_ > 0) co_await changed_.wait();
     finished_ = true;
+    // End the background loops now (a heartbeat waiting on the sink gets 2 s).
+    for (auto* t : bg_timers_) t->cancel();
+    for (int i = 0; background_ > 0 && i < 200; ++i) co_await sleep_for(std::chrono::milliseconds(10));
     sink_worker_->stop();
     if (!grace_over) sink_worker_->join();  // a stuck sink is left behind when the grace expired
     CollectorResult res;

@@ -78,10 +78,14 @@ def free_port():
 class Peers:
     """fauxqs, s3rver and the gate on free ports, for the whole harness run."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, s3_on_fauxqs=False):
+        """s3_on_fauxqs: the gate sends S3 to fauxqs's S3 instead of s3rver (whose listings with a
+        delimiter find no common prefix below the first level)."""
         self.env = dict(os.environ)
         self.ports = {"FAUXQS_PORT": free_port(), "S3RVER_PORT": free_port(), "GATE_PORT": free_port()}
         self.env.update({k: str(v) for k, v in self.ports.items()})
+        if s3_on_fauxqs:
+            self.env["GATE_S3_UPSTREAM"] = "http://127.0.0.1:%d" % self.ports["FAUXQS_PORT"]
         self.env.update(PEERS="fauxqs s3rver gate", PEERS_RUN_DIR=run_dir, GATE_EXTERNAL_ID=EXTERNAL_ID,
                         GATE_STS_TTL_S="20")
         r = subprocess.run([os.path.join(PEERS_DIR, "start-peers.sh")], env=self.env, capture_output=True, text=True)
