@@ -94,39 +94,45 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     so.list_concurrency = options.list_concurrency;
     so.log = log;
     scanner = std::make_unique<BucketScanner>(aws(), options.range, so, state.get());
-    co_return co_await scanner->async_scan(std::move(on_day), diag);
+    auto r = co_await scanner->async_scan(std::move(on_day), diag);
+    co_return r;
   }
 
   // ---- read: scan into the queue while the collector reads it
+  // (No lambda coroutines with captures here: g++ 12 released a captured shared_ptr twice.)
+  asio::awaitable<bool> add_day(std::string day, std::vector<ListedLog> logs) {
+    if (stop) co_return false;
+    std::vector<std::string> keys;
+    for (const auto& l : logs) keys.push_back(l.object.key);
+    if (state) state->day_listed(day, keys);
+    const bool more = co_await queue->async_add(std::move(logs));
+    co_return more;
+  }
+
+  asio::awaitable<void> scan_into_queue(BackfillResult* res, bool* scan_done, detail::AsyncEvent* scan_changed) {
+    Diagnostics d;
+    auto r = co_await scan([this](std::string day, std::vector<ListedLog> logs) {
+      return add_day(std::move(day), std::move(logs));
+    }, d);
+    if (r) {
+      res->scan = *r;
+    } else {
+      res->scan = scanner->totals();
+      res->scan_failed = true;
+      res->scan_error = d.message.empty() ? r.error().message() : d.message;
+      log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
+    }
+    listing_done = true;
+    queue->close();
+    *scan_done = true;
+    scan_changed->notify_all();
+  }
+
   asio::awaitable<BackfillResult> run_read() {
-    auto self = shared_from_this();
     BackfillResult res;
-    auto scan_done = std::make_shared<bool>(false);
+    bool scan_done = false;
     detail::AsyncEvent scan_changed(ex);
-    asio::co_spawn(ex, [self, &res, scan_done, &scan_changed]() -> asio::awaitable<void> {
-      Diagnostics d;
-      auto r = co_await self->scan(
-          [self](std::string day, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
-            if (self->stop) co_return false;
-            std::vector<std::string> keys;
-            for (const auto& l : logs) keys.push_back(l.object.key);
-            if (self->state) self->state->day_listed(day, keys);
-            co_return co_await self->queue->async_add(std::move(logs));
-          },
-          d);
-      if (r) {
-        res.scan = *r;
-      } else {
-        res.scan = self->scanner->totals();
-        res.scan_failed = true;
-        res.scan_error = d.message.empty() ? r.error().message() : d.message;
-        self->log("ctsqs backfill: listing failed: " + res.scan_error + "; what was listed is read");
-      }
-      self->listing_done = true;
-      self->queue->close();
-      *scan_done = true;
-      scan_changed.notify_all();
-    }, asio::detached);
+    asio::co_spawn(ex, scan_into_queue(&res, &scan_done, &scan_changed), asio::detached);
     detail::AsyncEvent save_ended(ex);
     asio::co_spawn(ex, save_loop(&save_ended), asio::detached);
     res.collector = co_await collector->async_run();
@@ -134,7 +140,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     stop = true;
     queue->abandon();
     if (save_timer) save_timer->cancel();
-    while (!*scan_done) co_await scan_changed.wait();
+    while (!scan_done) co_await scan_changed.wait();
     while (save_loop_running) co_await save_ended.wait();
     save_state();
     res.objects_done = queue->delivered();
@@ -147,44 +153,45 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   }
 
   // ---- enqueue: one S3 notification per object, to a queue
+  asio::awaitable<bool> enqueue_day(std::string day, std::vector<ListedLog> logs) {
+    if (stop) co_return false;
+    std::vector<std::string> keys;
+    for (const auto& l : logs) keys.push_back(l.object.key);
+    if (state) state->day_listed(day, keys);
+    for (std::size_t i = 0; i < logs.size() && !stop; i += 10) {
+      std::vector<std::string> bodies;
+      const std::size_t end = std::min(logs.size(), i + 10);
+      for (std::size_t k = i; k < end; ++k)
+        bodies.push_back(s3_event_notification_body(logs[k].object, system_clock::now()));
+      Diagnostics sd;
+      auto sent = co_await target->async_send(bodies, sd);
+      std::set<std::size_t> bad;
+      if (sent) {
+        for (auto& f : *sent) {
+          const auto k = i + std::stoul(f.receipt_handle);
+          bad.insert(k);
+          failed.push_back("s3://" + logs[k].object.bucket + "/" + logs[k].object.key + ": not enqueued: " + f.code +
+                           (f.message.empty() ? "" : " " + f.message));
+        }
+      }
+      for (std::size_t k = i; k < end; ++k) {
+        if (bad.count(k)) continue;
+        if (state) state->mark_done(day, logs[k].object.key);
+        ++enqueued;
+        enqueued_bytes += logs[k].object.size;
+      }
+      // Durable before the next batch: a rerun after a crash sends at most this batch again.
+      save_state();
+    }
+    co_return !stop;
+  }
+
   asio::awaitable<BackfillResult> run_enqueue() {
-    auto self = shared_from_this();
     BackfillResult res;
     Diagnostics d;
-    auto r = co_await scan(
-        [self](std::string day, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
-          if (self->stop) co_return false;
-          std::vector<std::string> keys;
-          for (const auto& l : logs) keys.push_back(l.object.key);
-          if (self->state) self->state->day_listed(day, keys);
-          for (std::size_t i = 0; i < logs.size() && !self->stop; i += 10) {
-            std::vector<std::string> bodies;
-            const std::size_t end = std::min(logs.size(), i + 10);
-            for (std::size_t k = i; k < end; ++k)
-              bodies.push_back(s3_event_notification_body(logs[k].object, system_clock::now()));
-            Diagnostics sd;
-            auto sent = co_await self->target->async_send(bodies, sd);
-            std::set<std::size_t> bad;
-            if (sent) {
-              for (auto& f : *sent) {
-                const auto k = i + std::stoul(f.receipt_handle);
-                bad.insert(k);
-                self->failed.push_back("s3://" + logs[k].object.bucket + "/" + logs[k].object.key +
-                                       ": not enqueued: " + f.code + (f.message.empty() ? "" : " " + f.message));
-              }
-            }
-            for (std::size_t k = i; k < end; ++k) {
-              if (bad.count(k)) continue;
-              if (self->state) self->state->mark_done(day, logs[k].object.key);
-              ++self->enqueued;
-              self->enqueued_bytes += logs[k].object.size;
-            }
-            // Durable before the next batch: a rerun after a crash sends at most this batch again.
-            self->save_state();
-          }
-          co_return !self->stop;
-        },
-        d);
+    auto r = co_await scan([this](std::string day, std::vector<ListedLog> logs) {
+      return enqueue_day(std::move(day), std::move(logs));
+    }, d);
     listing_done = true;
     if (r) {
       res.scan = *r;
@@ -203,17 +210,18 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   }
 
   // ---- dry run: list, then read a sample into nothing to measure the speed
+  asio::awaitable<bool> collect_day(std::vector<ListedLog>* all, std::vector<ListedLog> logs) {
+    for (auto& l : logs) all->push_back(std::move(l));
+    co_return !stop;
+  }
+
   asio::awaitable<BackfillResult> run_dry() {
-    auto self = shared_from_this();
     BackfillResult res;
     std::vector<ListedLog> all;
     Diagnostics d;
-    auto r = co_await scan(
-        [self, &all](std::string, std::vector<ListedLog> logs) -> asio::awaitable<bool> {
-          for (auto& l : logs) all.push_back(std::move(l));
-          co_return !self->stop;
-        },
-        d);
+    auto r = co_await scan([this, &all](std::string, std::vector<ListedLog> logs) {
+      return collect_day(&all, std::move(logs));
+    }, d);
     listing_done = true;
     if (!r) {
       res.scan = scanner->totals();
@@ -327,6 +335,7 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     qo.max_receives = options.max_receives;
     qo.extension_timeout = config.sqs.visibility_timeout;
     Impl* raw = impl.get();
+    qo.on_done = [raw] { raw->save_state(); };
     ao.queue_factory = [raw, qo](AwsClient&) {
       auto q = std::make_unique<BackfillQueue>(raw->ex, qo, raw->state.get());
       raw->queue = q.get();
@@ -342,10 +351,17 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
 }
 
 asio::awaitable<BackfillResult> Backfill::async_run() {
-  auto impl = impl_;
-  if (impl->options.dry_run) co_return co_await impl->run_dry();
-  if (!impl->options.enqueue_url.empty()) co_return co_await impl->run_enqueue();
-  co_return co_await impl->run_read();
+  // One co_return of a plain local: g++ 12 destroyed `impl` twice with several
+  // `co_return co_await` here (the Impl was freed while the Backfill still used it).
+  std::shared_ptr<Impl> impl = impl_;
+  BackfillResult r;
+  if (impl->options.dry_run)
+    r = co_await impl->run_dry();
+  else if (!impl->options.enqueue_url.empty())
+    r = co_await impl->run_enqueue();
+  else
+    r = co_await impl->run_read();
+  co_return r;
 }
 
 void Backfill::request_stop() {

@@ -5,6 +5,7 @@
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/retry.hpp"
 #include "ctsqs/s3/list_objects.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -93,7 +94,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       ++totals.listings;
       auto resp = co_await client.async_call("s3", std::move(*req), co, d);
-      if (!resp && is_retryable_aws_error(resp.error()) && outage_rounds < 4) {
+      if (!resp && is_retryable(resp.error()) && outage_rounds < 4) {
         // An outage longer than the client's retries: a backfill runs for hours, so wait and
         // ask again (2, 4, 8, 16 s) before giving the listing up.
         ++outage_rounds;
@@ -222,6 +223,30 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     co_return days;
   }
 
+  struct Shared {
+    std::deque<std::string> todo;
+    std::size_t running = 0;
+    error_code first_error;
+    Diagnostics first_diag;
+    detail::AsyncEvent changed;
+    explicit Shared(asio::any_io_executor e) : changed(std::move(e)) {}
+  };
+
+  static asio::awaitable<void> scan_worker(std::shared_ptr<Impl> self, std::shared_ptr<Shared> sh, DayHandler* on_day) {
+    while (!sh->todo.empty() && !sh->first_error && !self->stopped) {
+      auto day = std::move(sh->todo.front());
+      sh->todo.pop_front();
+      Diagnostics d;
+      auto r = co_await self->scan_day(day, *on_day, d);
+      if (!r && !sh->first_error) {
+        sh->first_error = r.error();
+        sh->first_diag = d;
+      }
+    }
+    --sh->running;
+    sh->changed.notify_all();
+  }
+
   /// Lists one day prefix fully and hands its objects still to do on.
   asio::awaitable<result<void>> scan_day(std::string day, DayHandler& on_day, Diagnostics& diag) {
     if (state && state->day_complete(day)) {
@@ -287,35 +312,15 @@ asio::awaitable<result<ScanTotals>> BucketScanner::async_scan(DayHandler on_day,
   auto days = co_await self->day_prefixes(diag);
   if (!days) co_return days.error();
 
-  // Workers over the day prefixes, `list_concurrency` at once.
+  // Workers over the day prefixes, `list_concurrency` at once (coroutine functions, not lambda
+  // coroutines with captures: g++ 12 released a captured shared_ptr twice).
   auto ex = co_await asio::this_coro::executor;
-  struct Shared {
-    std::deque<std::string> todo;
-    std::size_t running = 0;
-    error_code first_error;
-    Diagnostics first_diag;
-    detail::AsyncEvent changed;
-    explicit Shared(asio::any_io_executor e) : changed(std::move(e)) {}
-  };
-  auto sh = std::make_shared<Shared>(ex);
+  auto sh = std::make_shared<Impl::Shared>(ex);
   sh->todo.assign(days->begin(), days->end());
   const std::size_t n = std::max<std::size_t>(1, std::min(self->options.list_concurrency, sh->todo.size()));
   for (std::size_t i = 0; i < n; ++i) {
     ++sh->running;
-    asio::co_spawn(ex, [self, sh, &on_day]() -> asio::awaitable<void> {
-      while (!sh->todo.empty() && !sh->first_error && !self->stopped) {
-        auto day = std::move(sh->todo.front());
-        sh->todo.pop_front();
-        Diagnostics d;
-        auto r = co_await self->scan_day(day, on_day, d);
-        if (!r && !sh->first_error) {
-          sh->first_error = r.error();
-          sh->first_diag = d;
-        }
-      }
-      --sh->running;
-      sh->changed.notify_all();
-    }, asio::detached);
+    asio::co_spawn(ex, Impl::scan_worker(self, sh, &on_day), asio::detached);
   }
   while (sh->running > 0) co_await sh->changed.wait();
   if (sh->first_error) {
@@ -364,6 +369,23 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
     return m;
   }
 
+  // Wakes the receives at the end of their wait (without keeping the queue alive).
+  static asio::awaitable<void> wake_at(std::weak_ptr<Impl> weak, asio::any_io_executor ex, std::shared_ptr<bool> waker,
+                                       steady_clock::time_point until) {
+    asio::steady_timer tt(ex, until);
+    co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto me = weak.lock();
+    if (me && !*waker) me->changed.notify_all();
+  }
+
+  // A message hidden for `t` (a retry backoff) becomes visible again.
+  static asio::awaitable<void> unhide(std::shared_ptr<Impl> self, std::uint64_t id, std::chrono::seconds t) {
+    co_await detail::sleep_for(t);
+    --self->hidden;
+    if (self->entries.count(id)) self->visible.push_back(id);
+    self->changed.notify_all();
+  }
+
   std::optional<std::uint64_t> take(const std::string& handle) {
     std::uint64_t r = 0;
     try {
@@ -410,16 +432,12 @@ void BackfillQueue::close() {
 asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(int max_messages, Diagnostics&) {
   auto self = impl_;
   const auto until = steady_clock::now() + self->options.wait_time;
-  while (self->visible.empty() && !(self->closed && self->in_flight.empty() && self->hidden == 0) &&
-         steady_clock::now() < until) {
+  // A long poll: an empty answer only after the wait (answering at once would let the collector
+  // spin while it waits out a retry backoff before it counts empty polls).
+  while (self->visible.empty() && steady_clock::now() < until) {
     // Wake on a change, or at the end of the wait.
     auto waker = std::make_shared<bool>(false);
-    asio::co_spawn(self->ex, [weak = std::weak_ptr<Impl>(self), ex = self->ex, waker, until]() -> asio::awaitable<void> {
-      asio::steady_timer tt(ex, until);
-      co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
-      auto me = weak.lock();
-      if (me && !*waker) me->changed.notify_all();
-    }, asio::detached);
+    asio::co_spawn(self->ex, Impl::wake_at(self, self->ex, waker, until), asio::detached);
     co_await self->changed.wait();
     *waker = true;
   }
@@ -449,6 +467,7 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_del
     self->delivered_bytes += it->second.log.object.size;
     self->entries.erase(it);
   }
+  if (self->options.on_done && failures.size() < handles.size()) self->options.on_done();
   self->changed.notify_all();
   co_return failures;
 }
@@ -483,12 +502,7 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_cha
       continue;
     }
     ++self->hidden;
-    asio::co_spawn(self->ex, [self, id, t = c.timeout]() -> asio::awaitable<void> {
-      co_await detail::sleep_for(t);
-      --self->hidden;
-      if (self->entries.count(id)) self->visible.push_back(id);
-      self->changed.notify_all();
-    }, asio::detached);
+    asio::co_spawn(self->ex, Impl::unhide(self, id, c.timeout), asio::detached);
   }
   self->changed.notify_all();
   co_return failures;

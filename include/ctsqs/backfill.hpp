@@ -207,6 +207,9 @@ class BackfillQueue final : public MessageQueue {
     /// The collector's visibility timeout: a change to exactly this is an extension of a
     /// message still being read (it stays in flight); any other ends its receive.
     std::chrono::seconds extension_timeout{43200};
+    /// Called after a delete marked objects done in the state (Backfill saves the state there,
+    /// so a crash re-reads at most the objects in flight).
+    std::function<void()> on_done;
   };
   BackfillQueue(boost::asio::any_io_executor executor, Options options, BackfillState* state);
   ~BackfillQueue() override;
