@@ -30,7 +30,7 @@ struct BackfillArgs {
   std::vector<std::string> accounts, regions, services;
   bool dry_run = false, quiet = false;
   double progress_seconds = 10;
-  int list_concurrency = 4;
+  int list_concurrency = 8;
   int max_receives = 3;
 };
 

@@ -204,9 +204,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     base += "AWSLogs/";
     auto accounts = co_await account_dirs(base, diag);
     if (!accounts) co_return accounts.error();
-    std::vector<std::string> days;
-    const auto first = floor<std::chrono::days>(range.since);
-    const auto last = floor<std::chrono::days>(range.until - nanoseconds(1));
+    std::vector<std::string> regions_found;
     for (const auto& acct : *accounts)
       for (const auto& kind : range.kinds) {
         const std::string kind_dir = acct + kind + "/";
@@ -214,13 +212,30 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         if (!regions) co_return regions.error();
         for (const auto& reg : *regions) {
           const auto name = last_segment(reg, kind_dir);
-          if (!range.regions.empty() &&
-              std::find(range.regions.begin(), range.regions.end(), name) == range.regions.end())
-            continue;
-          for (auto d = first; d <= last; d += std::chrono::days(1)) days.push_back(reg + day_path(d));
+          if (range.regions.empty() ||
+              std::find(range.regions.begin(), range.regions.end(), name) != range.regions.end())
+            regions_found.push_back(reg);
         }
       }
-    co_return days;
+    // The days that exist in each region, found with delimiter listings (years, months, days)
+    // and kept when in range: a few listings per region instead of one per day of the range;
+    // `list_concurrency` regions at once.
+    auto exec = co_await asio::this_coro::executor;  // (no co_await inside argument lists: g++ 12)
+    auto sh = std::make_shared<Shared>(exec);
+    sh->todo.assign(regions_found.begin(), regions_found.end());
+    auto days = std::make_shared<std::vector<std::string>>();
+    const std::size_t n = std::max<std::size_t>(1, std::min(options.list_concurrency, sh->todo.size()));
+    for (std::size_t i = 0; i < n; ++i) {
+      ++sh->running;
+      asio::co_spawn(exec, discover_worker(shared_from_this(), sh, days), asio::detached);
+    }
+    while (sh->running > 0) co_await sh->changed.wait();
+    if (sh->first_error) {
+      diag = sh->first_diag;
+      co_return sh->first_error;
+    }
+    std::sort(days->begin(), days->end());
+    co_return *days;
   }
 
   struct Shared {
@@ -242,6 +257,50 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         sh->first_error = r.error();
         sh->first_diag = d;
       }
+    }
+    --sh->running;
+    sh->changed.notify_all();
+  }
+
+  asio::awaitable<result<void>> region_days(std::string reg, std::vector<std::string>& out, Diagnostics& diag) {
+    const auto first = floor<std::chrono::days>(range.since);
+    const auto last = floor<std::chrono::days>(range.until - nanoseconds(1));
+    const std::string first_day = day_path(first), last_day = day_path(last);  // "YYYY/MM/DD/"
+    auto years = co_await subdirs(reg, diag);
+    if (!years) co_return years.error();
+    for (const auto& y : *years) {
+      const std::string ys = std::string(last_segment(y, reg));
+      if (ys.size() != 4 || ys < first_day.substr(0, 4) || ys > last_day.substr(0, 4)) continue;
+      auto months = co_await subdirs(y, diag);
+      if (!months) co_return months.error();
+      for (const auto& m : *months) {
+        const std::string ym = ys + "/" + std::string(last_segment(m, y));
+        if (ym.size() != 7 || ym < first_day.substr(0, 7) || ym > last_day.substr(0, 7)) continue;
+        auto ds = co_await subdirs(m, diag);
+        if (!ds) co_return ds.error();
+        for (const auto& d : *ds) {
+          const std::string ymd = ym + "/" + std::string(last_segment(d, m)) + "/";
+          if (ymd.size() != 11 || ymd < first_day || ymd > last_day) continue;
+          out.push_back(d);
+        }
+      }
+    }
+    co_return result<void>{};
+  }
+
+  static asio::awaitable<void> discover_worker(std::shared_ptr<Impl> self, std::shared_ptr<Shared> sh,
+                                               std::shared_ptr<std::vector<std::string>> days) {
+    while (!sh->todo.empty() && !sh->first_error) {
+      auto reg = std::move(sh->todo.front());
+      sh->todo.pop_front();
+      Diagnostics d;
+      std::vector<std::string> found;
+      auto r = co_await self->region_days(reg, found, d);
+      if (!r && !sh->first_error) {
+        sh->first_error = r.error();
+        sh->first_diag = d;
+      }
+      days->insert(days->end(), found.begin(), found.end());
     }
     --sh->running;
     sh->changed.notify_all();

@@ -159,15 +159,15 @@ struct ScanTotals {
 /// Settings of a BucketScanner.
 struct BucketScannerOptions {
   bool force_path_style = false;
-  std::size_t list_concurrency = 4;  ///< day prefixes listed at once
+  std::size_t list_concurrency = 8;  ///< day prefixes listed at once
   std::function<void(std::string_view line)> log;  ///< warnings (an account asked for that is not there)
 };
 
 /// Lists a CloudTrail bucket over its layout with ListObjectsV2 (through an AwsClient: SigV4,
 /// retries, redirects to the bucket's region): the accounts under `AWSLogs/` (and under
-/// `AWSLogs/o-<org>/` for organization trails) and their regions with delimiter listings, then
-/// only the day prefixes of the range, every page (continuation tokens), keeping the files
-/// whose name time is in range. Digest files are never listed. Day prefixes done in an earlier
+/// `AWSLogs/o-<org>/` for organization trails), their regions and the years, months and days
+/// that exist with delimiter listings, then only the day prefixes of the range, every page
+/// (continuation tokens), keeping the files whose name time is in range. Digest files are never listed. Day prefixes done in an earlier
 /// run (state) are not listed again; a day in progress is listed from its high-water key on.
 class BucketScanner {
  public:
@@ -246,7 +246,7 @@ struct BackfillOptions {
   bool dry_run = false;              ///< list only: what would be read, and an estimate
   std::string enqueue_url;           ///< send notifications to this queue instead of reading
   int max_receives = 3;              ///< failed reads of one object before it is given up
-  std::size_t list_concurrency = 4;
+  std::size_t list_concurrency = 8;
   AssemblyOptions assembly;          ///< sinks, hostname, log (drain and the queue are set here)
 };
 
