@@ -71,20 +71,10 @@ struct Runtime {
 int run_backfill(const BackfillArgs& a) {
   const char* cmd = "ctsqs backfill";
   Diagnostics diag;
-  ConfigParseOptions po;
-  po.validate = false;
-  auto cfg = load_collector_config(a.config_file, diag, po);
-  if (!cfg) {
-    std::cerr << cmd << ": " << (diag.message.empty() ? cfg.error().message() : diag.message) << "\n";
-    return exit_usage;
-  }
+  auto cfg = load_config_unvalidated(cmd, a.config_file);
+  if (!cfg) return exit_usage;
   apply_output_flags(*cfg, a.output, a.format);
-  if (a.objects_in_flight == "auto") {
-    cfg->concurrency.adaptive_objects_in_flight = true;
-  } else if (!a.objects_in_flight.empty()) {
-    cfg->concurrency.objects_in_flight = std::stoul(a.objects_in_flight);
-    cfg->concurrency.adaptive_objects_in_flight = false;
-  }
+  apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (!a.services.empty())
     for (auto& s : cfg->services) s.aws_services = a.services;
 

@@ -81,6 +81,27 @@ asio::awaitable<void> signal_loop(Runtime* rt) {
 
 }  // namespace
 
+std::optional<CollectorConfig> load_config_unvalidated(const char* cmd, const std::string& path) {
+  Diagnostics diag;
+  ConfigParseOptions po;
+  po.validate = false;
+  auto cfg = load_collector_config(path, diag, po);
+  if (!cfg) {
+    std::cerr << cmd << ": " << (diag.message.empty() ? cfg.error().message() : diag.message) << "\n";
+    return std::nullopt;
+  }
+  return std::move(*cfg);
+}
+
+void apply_objects_in_flight_flag(CollectorConfig& cfg, const std::string& value) {
+  if (value == "auto") {
+    cfg.concurrency.adaptive_objects_in_flight = true;
+  } else if (!value.empty()) {
+    cfg.concurrency.objects_in_flight = std::stoul(value);
+    cfg.concurrency.adaptive_objects_in_flight = false;
+  }
+}
+
 void apply_output_flags(CollectorConfig& cfg, const std::string& output, const std::string& format) {
   std::optional<OutputFormat> fmt;
   if (!format.empty()) {
@@ -132,23 +153,13 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
 int run_collect(const CollectArgs& a, bool drain) {
   const char* cmd = drain ? "ctsqs drain" : "ctsqs run";
   Diagnostics diag;
-  ConfigParseOptions po;
-  po.validate = false;
-  auto cfg = load_collector_config(a.config_file, diag, po);
-  if (!cfg) {
-    std::cerr << cmd << ": " << (diag.message.empty() ? cfg.error().message() : diag.message) << "\n";
-    return exit_usage;
-  }
+  auto cfg = load_config_unvalidated(cmd, a.config_file);
+  if (!cfg) return exit_usage;
   // Command-line overrides, then validation of the whole.
   if (a.wait_time >= 0) cfg->sqs.wait_time = std::chrono::seconds(a.wait_time);
   if (a.empty_polls >= 0) cfg->drain.empty_polls = a.empty_polls;
   if (a.shutdown_grace >= 0) cfg->run.shutdown_grace = std::chrono::seconds(a.shutdown_grace);
-  if (a.objects_in_flight == "auto") {
-    cfg->concurrency.adaptive_objects_in_flight = true;
-  } else if (!a.objects_in_flight.empty()) {
-    cfg->concurrency.objects_in_flight = std::stoul(a.objects_in_flight);
-    cfg->concurrency.adaptive_objects_in_flight = false;
-  }
+  apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (a.max_objects_in_flight > 0) cfg->concurrency.max_objects_in_flight = static_cast<std::size_t>(a.max_objects_in_flight);
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;

@@ -6,6 +6,7 @@
 
 #include "ctsqs/collector_config.hpp"
 
+#include <optional>
 #include <string>
 
 namespace ctsqs::cli {
@@ -27,6 +28,13 @@ struct CollectArgs {
   std::string metrics_listen;     ///< override metrics.listen
   bool quiet = false;             ///< no progress and no summary
 };
+
+/// The collector file, parsed but not validated (flags override it first); on error prints
+/// "<cmd>: <what>" on stderr and returns nothing.
+std::optional<CollectorConfig> load_config_unvalidated(const char* cmd, const std::string& path);
+
+/// --objects-in-flight: "auto" (adaptive) or a fixed number; empty = the file's.
+void apply_objects_in_flight_flag(CollectorConfig& cfg, const std::string& value);
 
 /// --output ('-' or a directory) and --format over the file's outputs (stdout when none).
 /// Throws CLI::ValidationError for an unknown format.

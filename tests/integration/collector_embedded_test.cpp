@@ -4,6 +4,7 @@
 #include "collector_helpers.hpp"
 
 #include "catch.hpp"
+#include "unit/cloudtrail_decoders.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_assembly.hpp"
@@ -85,15 +86,6 @@ struct Embedded {
   }
 };
 
-PayloadDecoderFactory cloudtrail_decoders() {
-  auto handler = ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail");
-  ServiceSettings settings;
-  settings.name = "aws_sqs_cloudtrail";
-  settings.routing_template = std::string(handler->default_routing_template());
-  DecoderOptions d;
-  d.build_columns = false;
-  return make_payload_decoder_factory(handler, settings, d);
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "ctsqs/backfill.hpp"
 
 #include "catch.hpp"
+#include "cloudtrail_decoders.hpp"
 #include "gzip_helper.hpp"
 #include "catch_result.hpp"
 #include "ctsqs/aws_error.hpp"
@@ -26,6 +27,7 @@
 #include <random>
 
 using namespace ctsqs;
+using ctsqs::test::cloudtrail_decoders;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
@@ -235,15 +237,6 @@ class MemorySink final : public Sink {
   std::vector<std::string> pending_;
 };
 
-PayloadDecoderFactory cloudtrail_decoders() {
-  auto handler = ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail");
-  ServiceSettings settings;
-  settings.name = "aws_sqs_cloudtrail";
-  settings.routing_template = std::string(handler->default_routing_template());
-  DecoderOptions d;
-  d.build_columns = false;
-  return make_payload_decoder_factory(handler, settings, d);
-}
 
 std::string trail_file(const std::string& id_prefix, int n) {
   std::string s = "{\"Records\":[";
