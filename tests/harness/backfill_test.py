@@ -102,6 +102,13 @@ def config(work, peers, prefix="bf"):
     return path
 
 
+def lines_in(d):
+    """Complete lines written so far (while the writer runs)."""
+    if not os.path.isdir(d):
+        return 0
+    return sum(open(os.path.join(d, f), "rb").read().count(b"\n") for f in os.listdir(d))
+
+
 def events_in(d):
     seen = []
     if not os.path.isdir(d):
@@ -181,7 +188,11 @@ def main():
         out4, out5 = os.path.join(work, "out4"), os.path.join(work, "out5")
         p = subprocess.Popen(base + ["--until", "2026-09-03T06:00Z", "--output", out4, "--state", state2, "--objects-in-flight", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2.0)
+        # Killed once some objects were delivered (not at a fixed time: a loaded machine starts late).
+        t_end = time.monotonic() + 60
+        while time.monotonic() < t_end and p.poll() is None and lines_in(out4) < 3 * 4:
+            time.sleep(0.1)
+        time.sleep(0.3)
         p.send_signal(signal.SIGKILL)
         p.wait()
         peers.gate_call("/__gate/faults", method="DELETE")
