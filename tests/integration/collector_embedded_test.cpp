@@ -257,13 +257,17 @@ TEST_CASE("collector: a sink that keeps failing ends the drain, its messages rel
         std::string::npos);
   CHECK_FALSE(res.clean());
   CHECK(metrics.snapshot().messages_deleted == 0);
-  // Released, none deleted (one hidden for its 1 or 2 s retry backoff before the end may lag).
+  // None deleted: both still in the queue. Released ones are visible at once; one a long poll
+  // took just as the run ended may stay hidden for its visibility timeout (seen on a loaded CI
+  // machine), which delays it but loses nothing.
   auto depth = queue_depth(peers, "ct-s3-events");
   for (int i = 0; i < 25 && depth.second > 0; ++i) {
     std::this_thread::sleep_for(200ms);
     depth = queue_depth(peers, "ct-s3-events");
   }
-  CHECK(depth == std::pair<long, long>{2, 0});
+  INFO("visible " << depth.first << ", in flight " << depth.second);
+  CHECK(depth.first + depth.second == 2);
+  CHECK(depth.first >= 1);
 }
 
 TEST_CASE("collector: an exception escaping a message's work ends in 'failed, released', and the drain ends",
