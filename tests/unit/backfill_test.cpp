@@ -203,9 +203,14 @@ class MemoryStore final : public ObjectStore {
   std::map<std::string, std::string> objects;
   std::set<std::string> failing;
   error_code failure = make_error_code(aws_errc::internal_error);
+  std::map<std::string, std::chrono::milliseconds> delay;  // before answering, per key
   int fetches = 0;
   asio::awaitable<result<void>> async_fetch(ObjectRef o, ObjectChunkHandler on_chunk, Diagnostics& diag) override {
     ++fetches;
+    if (auto d = delay.find(o.key); d != delay.end()) {
+      asio::steady_timer t(co_await asio::this_coro::executor, d->second);
+      co_await t.async_wait(asio::use_awaitable);
+    }
     if (failing.count(o.key) || !objects.count(o.key)) {
       diag.message = "s3://" + o.bucket + "/" + o.key + ": injected failure";
       co_return failure;
@@ -316,9 +321,10 @@ TEST_CASE("backfill: a Collector reads a BackfillQueue; delivered objects are do
 }
 
 // The fault-schedule harness found a SIGSEGV at the end of a drain stopped while its receives
-// were paused after a failure of the environment: the pause timer's cancellation handler stayed
-// in the receiver's slot after the timer was gone, and the stop's emit used it. Under ASan this
-// test reports the use-after-free without the fix.
+// were paused after a failure of the environment, with work still in flight: the pause ended, the
+// receiver left with the pause timer's cancellation handler still in its slot, and when the work
+// in flight was done the end of the run emitted on that slot into the destroyed timer. Under ASan
+// this test reports the heap-use-after-free without the fix.
 TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill][collector]") {
   asio::io_context ioc;
   BackfillState state;
@@ -330,13 +336,20 @@ TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill
   ListedLog l;
   l.day_prefix = "d/";
   l.object = {"b", "d/f.json.gz", "us-east-1", 10, "e", ""};
+  // A second object that answers only after the pause is over: work in flight at the stop.
+  ListedLog slow = l;
+  slow.object.key = "d/slow.json.gz";
+  store.objects[slow.object.key] = trail_file("slow-", 2);
+  store.delay[slow.object.key] = 1800ms;
   Metrics metrics;
   auto o = options();
   o.drain_empty_polls = 0;  // run until stopped
-  o.shutdown_grace = 2s;
+  o.shutdown_grace = 5s;
+  o.adaptive_objects_in_flight = false;
+  o.objects_in_flight = 4;
   Collector c(ioc.get_executor(), queue, store, sink, cloudtrail_decoders(), o, metrics);
   bool done = false;
-  std::vector<ListedLog> one{l};
+  std::vector<ListedLog> one{slow, l};
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { co_await queue.async_add(one); }, asio::detached);
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
     co_await c.async_run();
@@ -347,5 +360,6 @@ TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill
   stop_at.async_wait([&](auto) { c.request_stop(); });
   ioc.run_for(20s);
   REQUIRE(done);
-  CHECK(store.fetches >= 1);
+  CHECK(store.fetches >= 2);
+  CHECK(sink.delivered.size() == 2);  // the slow one finished within the grace period
 }
