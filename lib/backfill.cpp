@@ -69,25 +69,6 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     }
   }
 
-  // Saves the state every second while the read runs; joined before the run returns (no frame
-  // of it may outlive the run: the caller destroys the Backfill, then its io_context).
-  asio::steady_timer* save_timer = nullptr;
-  bool save_loop_running = false;
-  asio::awaitable<void> save_loop(detail::AsyncEvent* ended) {
-    asio::steady_timer timer(ex);
-    save_timer = &timer;
-    save_loop_running = true;
-    while (!stop) {
-      timer.expires_after(seconds(1));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (stop) break;
-      save_state();
-    }
-    save_timer = nullptr;
-    save_loop_running = false;
-    ended->notify_all();
-  }
-
   asio::awaitable<result<ScanTotals>> scan(BucketScanner::DayHandler on_day, Diagnostics& diag) {
     BucketScannerOptions so;
     so.force_path_style = config.aws.s3_force_path_style;
@@ -99,7 +80,8 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   }
 
   // ---- read: scan into the queue while the collector reads it
-  // (No lambda coroutines with captures here: g++ 12 released a captured shared_ptr twice.)
+  // (No lambda coroutines with captured shared_ptrs here, see async_run.) The state is saved by
+  // the queue's on_done after every delete, and once more at the end.
   asio::awaitable<bool> add_day(std::string day, std::vector<ListedLog> logs) {
     if (stop) co_return false;
     std::vector<std::string> keys;
@@ -133,15 +115,11 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     bool scan_done = false;
     detail::AsyncEvent scan_changed(ex);
     asio::co_spawn(ex, scan_into_queue(&res, &scan_done, &scan_changed), asio::detached);
-    detail::AsyncEvent save_ended(ex);
-    asio::co_spawn(ex, save_loop(&save_ended), asio::detached);
     res.collector = co_await collector->async_run();
     // The pipeline ended (done, stopped, or the sink gave up): the scan stops handing on.
     stop = true;
     queue->abandon();
-    if (save_timer) save_timer->cancel();
     while (!scan_done) co_await scan_changed.wait();
-    while (save_loop_running) co_await save_ended.wait();
     save_state();
     res.objects_done = queue->delivered();
     res.bytes_done = queue->delivered_bytes();
@@ -351,8 +329,10 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
 }
 
 asio::awaitable<BackfillResult> Backfill::async_run() {
-  // One co_return of a plain local: g++ 12 destroyed `impl` twice with several
-  // `co_return co_await` here (the Impl was freed while the Backfill still used it).
+  // Under ASan, the Impl was freed at the end of a read while the Backfill still held it, until
+  // this function's several `co_return co_await` and the lambda coroutines capturing shared_ptrs
+  // in run_read/run_enqueue were rewritten as plain coroutines; which of the two g++ 12
+  // mishandled was not isolated, so neither form is used here.
   std::shared_ptr<Impl> impl = impl_;
   BackfillResult r;
   if (impl->options.dry_run)

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 
 namespace ctsqs {
@@ -105,7 +106,6 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         continue;
       }
       if (!resp) {
-        // (No declarations in if-initializers here: g++ 12 mis-destroys them in coroutines.)
         const error_code ec = resp.error();
         std::string other = redirect_region(ec, d);
         if (!other.empty() && !redirected && other != region) {
@@ -372,7 +372,7 @@ asio::awaitable<result<ScanTotals>> BucketScanner::async_scan(DayHandler on_day,
   if (!days) co_return days.error();
 
   // Workers over the day prefixes, `list_concurrency` at once (coroutine functions, not lambda
-  // coroutines with captures: g++ 12 released a captured shared_ptr twice).
+  // coroutines capturing shared_ptrs: see Backfill::async_run).
   auto ex = co_await asio::this_coro::executor;
   auto sh = std::make_shared<Impl::Shared>(ex);
   sh->todo.assign(days->begin(), days->end());
@@ -445,14 +445,19 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
     self->changed.notify_all();
   }
 
-  std::optional<std::uint64_t> take(const std::string& handle) {
+  /// The receipt number of a handle this queue gave out, or nullopt.
+  static std::optional<std::uint64_t> receipt_of(const std::string& handle) {
     std::uint64_t r = 0;
-    try {
-      r = std::stoull(handle);
-    } catch (...) {
-      return std::nullopt;
-    }
-    auto it = in_flight.find(r);
+    const auto* end = handle.data() + handle.size();
+    auto [p, ec] = std::from_chars(handle.data(), end, r);
+    if (ec != std::errc() || p != end) return std::nullopt;
+    return r;
+  }
+
+  std::optional<std::uint64_t> take(const std::string& handle) {
+    const auto receipt = receipt_of(handle);
+    if (!receipt) return std::nullopt;
+    auto it = in_flight.find(*receipt);
     if (it == in_flight.end()) return std::nullopt;
     const auto id = it->second;
     in_flight.erase(it);
@@ -536,8 +541,8 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_cha
   auto self = impl_;
   std::vector<BatchEntryFailure> failures;
   for (const auto& c : changes) {
-    auto r = std::stoull(c.receipt_handle.empty() ? std::string("0") : c.receipt_handle);
-    auto it = self->in_flight.find(r);
+    const auto receipt = Impl::receipt_of(c.receipt_handle);
+    auto it = receipt ? self->in_flight.find(*receipt) : self->in_flight.end();
     if (it == self->in_flight.end()) {
       failures.push_back({c.receipt_handle, "ReceiptHandleIsInvalid", "not in flight", true});
       continue;

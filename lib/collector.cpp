@@ -142,7 +142,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       // Room for at least one message (messages_in_flight bound), then as much of a batch as is
       // free right now; never hold slots while waiting for more (receivers would deadlock).
       if (steady::now() < pause_until_) {
-        // The environment is failing: wait before taking more messages (a stop cuts this short).
+        // The environment is failing: wait before taking more messages (the end of the run's
+        // cancel_receives() cuts this short; a stop alone does not).
         asio::steady_timer pause(ex_, pause_until_);
         co_await pause.async_wait(asio::bind_cancellation_slot(cancel->slot(), asio::as_tuple(asio::use_awaitable)));
         // The timer's cancellation handler stays in the slot after the wait and points into
