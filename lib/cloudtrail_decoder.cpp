@@ -1,9 +1,9 @@
-// CloudTrailDecoder: gzip/plain detection, streaming inflate (zlib) or whole-buffer inflate
-// (libdeflate), and a Boost.JSON SAX handler that splits Records and flattens each record.
+// CloudTrailDecoder, the object layer: gzip/plain detection, streaming inflate (zlib) or
+// whole-buffer inflate (libdeflate), caps, and the errors that name the object; the records are
+// found and flattened by the SAX handler of lib/detail/json_records.hpp, for every RecordLayout.
 #include "ctsqs/cloudtrail_decoder.hpp"
 
-#include "ctsqs/detail/json_escape.hpp"
-#include "detail/out_buf.hpp"
+#include "detail/json_records.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <libdeflate.h>
@@ -41,461 +41,28 @@ class DecodeCategory final : public boost::system::error_category {
   }
 };
 
-bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-// Which top-level member names mark a CloudTrail digest file (see "CloudTrail digest file
-// structure" in the CloudTrail user guide).
-bool is_digest_key(std::string_view k) noexcept {
-  return k == "logFiles" || (k.size() > 6 && k.substr(0, 6) == "digest");
-}
-
 constexpr std::size_t inflate_chunk = 256 * 1024;
 
-// One open container inside a record.
-struct Frame {
-  bool is_array;
-  bool first;                 // no member/element written yet (compact commas; empty objects)
-  std::size_t path_len;       // length of `path` to restore when the frame closes
-  std::size_t compact_start;  // for arrays: where their compact text starts
-};
-
-// The SAX handler's state: where we are in `{"Records":[{...},...]}` and the record being built.
-struct JsonState {
-  const DecoderOptions* opt = nullptr;
-  Event event;
-  detail::OutBuf record;       // compact JSON of the record being built
-  detail::OutBuf scratch;      // compact text of arrays when `record` is not built
-  detail::OutBuf cols;         // flattened columns being built
-  detail::OutBuf* compact = &scratch;
-  bool write_compact = false;  // compact text is being written now
-  std::string path;            // escaped column-name prefix of the current object ("" at top)
-  std::string key_parts;       // a member name arriving in parts, unescaped
-  detail::OutBuf key;          // the current member name, JSON-escaped (escaped once per key)
-  bool key_complete = true;    // the next key part starts a new key
-  std::vector<Frame> frames;   // open containers inside the record
-  int array_depth = 0;         // arrays open inside the record
-  bool value_open = false;     // a string/number arrived in parts and is not finished
-  std::string* route = nullptr;  // routing field receiving the current string
-
-  std::size_t level = 0;       // containers open in the whole document
-  bool in_records = false;     // inside the Records array (level 2)
-  bool in_record = false;      // inside a record (level >= 3)
-  bool ignoring = false;       // inside a top-level value we do not use
-  std::size_t ignore_base = 0;
-  bool top_key_is_records = false;
-  bool saw_records = false;
-  bool saw_digest_key = false;
-  std::uint64_t record_index = 0;  // index of the record being parsed (= records finished)
-  std::uint64_t events = 0;
-
-  std::optional<EventHandler> emit;  // set during feed/finish
-  decode_errc failure{};       // set when the handler stops the parse
-  // Input position tracking for error messages.
-  const char* chunk_begin = nullptr;
-  const char* chunk_end = nullptr;
-  const char* last_pos = nullptr;
-
-  void note_pos(std::string_view s) noexcept {
-    const char* e = s.data() + s.size();
-    if (e >= chunk_begin && e <= chunk_end) last_pos = e;
-  }
-
-  bool fail(decode_errc e, boost::system::error_code& ec) {
-    failure = e;
-    ec = e;
-    return false;
-  }
-
-  bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
-
-  bool check_size(boost::system::error_code& ec) {
-    if (compact->size() + cols.size() > opt->max_record_bytes) [[unlikely]]
-      return fail(decode_errc::record_too_large, ec);
-    return true;
-  }
-
-  void column_name() {
-    detail::OutBuf& c = cols;
-    if (c.size() != 0) c.put(',');
-    c.put('"');
-    if (!path.empty()) {
-      c.append(path);
-      c.put('_');
-    }
-    c.append(key.view());
-    c.append("\":", 2);
-  }
-
-  // Comma before an array element in compact text (object members get theirs in on_key).
-  void element_prefix() {
-    Frame& f = frames.back();
-    if (f.is_array) {
-      if (!f.first && write_compact) compact->put(',');
-      f.first = false;
-    }
-  }
-
-  void start_record() {
-    record.clear();
-    cols.clear();
-    event.event_source.clear();
-    event.event_type.clear();
-    event.recipient_account.clear();
-    event.aws_region.clear();
-    event.tag.clear();
-    scratch.clear();
-    path.clear();
-    frames.clear();
-    array_depth = 0;
-    value_open = false;
-    route = nullptr;
-    write_compact = opt->build_record;
-    compact = opt->build_record ? &record : &scratch;
-    if (write_compact) compact->put('{');
-    frames.push_back({false, true, 0, 0});
-    in_record = true;
-  }
-
-  // Start of a scalar inside a record: commas, column name, routing capture.
-  void scalar_begin(bool quoted) {
-    element_prefix();
-    if (write_compact && quoted) compact->put('"');
-    if (columns_active()) {
-      column_name();
-      if (quoted) cols.put('"');
-    }
-    route = nullptr;
-    if (quoted && frames.size() == 1) {
-      // Escaped names equal the raw ones for these plain ASCII names.
-      const std::string_view k = key.view();
-      if (k == "eventSource") route = &event.event_source;
-      else if (k == "eventType") route = &event.event_type;
-      else if (k == "awsRegion") route = &event.aws_region;
-      else if (k == "recipientAccountId") route = &event.recipient_account;
-      if (route) route->clear();
-    }
-  }
-
-  void string_data(std::string_view s) {
-    if (write_compact) {
-      const std::size_t at = compact->size();
-      compact->append_escaped(s);
-      // Escape once; the columns get the same escaped bytes.
-      if (columns_active()) cols.append(compact->data() + at, compact->size() - at);
-    } else if (columns_active()) {
-      cols.append_escaped(s);
-    }
-    if (route) route->append(s);
-  }
-
-  void string_end() {
-    if (write_compact) compact->put('"');
-    if (columns_active()) cols.put('"');
-    route = nullptr;
-  }
-
-  void raw_data(std::string_view s) {
-    if (write_compact) compact->append(s);
-    if (columns_active()) cols.append(s);
-  }
-
-  void finish_record() {
-    if (write_compact) compact->put('}');
-    frames.pop_back();
-    in_record = false;
-    if (opt->build_record) event.record.assign(record.data(), record.size());
-    else event.record.clear();
-    event.columns.assign(cols.data(), cols.size());
-    ++record_index;
-    ++events;
-    (*emit)(event);
-  }
-};
-
-// Boost.JSON basic_parser handler: forwards to JsonState.
-struct Handler {
-  static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
-  static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
-  static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
-  static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
-  using ec_t = boost::system::error_code;
-  using sv = boost::json::string_view;
-
-  JsonState* st;
-
-  explicit Handler(JsonState* s) : st(s) {}
-
-  bool on_document_begin(ec_t&) { return true; }
-  bool on_document_end(ec_t&) { return true; }
-
-  // A scalar outside any record: only legal as an ignored top-level value.
-  bool outside_scalar(ec_t& ec) {
-    if (st->ignoring) return true;
-    if (st->level == 0) return st->fail(decode_errc::not_an_object, ec);
-    if (st->level == 1) {
-      if (st->top_key_is_records) return st->fail(decode_errc::records_not_array, ec);
-      return true;
-    }
-    if (st->in_records) return st->fail(decode_errc::record_not_object, ec);
-    return true;
-  }
-
-  bool on_object_begin(ec_t& ec) {
-    JsonState& s = *st;
-    ++s.level;
-    if (s.in_record) [[likely]] {
-      s.element_prefix();
-      if (s.write_compact) s.compact->put('{');
-      s.frames.push_back({false, true, s.path.size(), 0});
-      if (s.columns_active()) {
-        if (!s.path.empty()) s.path.push_back('_');
-        s.path.append(s.key.view());
-      }
-      return s.check_size(ec);
-    }
-    if (s.ignoring) return true;
-    if (s.level == 1) return true;  // the document
-    if (s.level == 2) {
-      if (s.top_key_is_records) return s.fail(decode_errc::records_not_array, ec);
-      s.ignoring = true;
-      s.ignore_base = s.level;
-      return true;
-    }
-    if (s.in_records && s.level == 3) {
-      s.start_record();
-      return true;
-    }
-    return true;
-  }
-
-  bool on_object_end(std::size_t, ec_t& ec) {
-    JsonState& s = *st;
-    --s.level;
-    if (s.in_record) [[likely]] {
-      if (s.frames.size() == 1) {
-        s.finish_record();
-        return true;
-      }
-      const Frame f = s.frames.back();
-      s.frames.pop_back();
-      if (s.write_compact) s.compact->put('}');
-      if (s.opt->build_columns && s.array_depth == 0) {
-        s.path.resize(f.path_len);
-        // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
-        if (f.first) {
-          s.column_name();
-          s.cols.append("\"{}\"", 4);
-        }
-      }
-      // Inside a container of this record the next member must get its comma.
-      return s.check_size(ec);
-    }
-    if (s.ignoring) {
-      if (s.level < s.ignore_base) s.ignoring = false;
-      return true;
-    }
-    if (s.level == 0 && !s.saw_records && !s.saw_digest_key)
-      return s.fail(decode_errc::records_missing, ec);
-    return true;
-  }
-
-  bool on_array_begin(ec_t& ec) {
-    JsonState& s = *st;
-    ++s.level;
-    if (s.in_record) [[likely]] {
-      s.element_prefix();
-      if (s.array_depth == 0) {
-        if (!s.write_compact) {
-          s.scratch.clear();
-          s.write_compact = true;
-        }
-        if (s.opt->build_columns) {
-          s.column_name();
-          s.cols.put('"');
-        }
-      }
-      s.frames.push_back({true, true, s.path.size(), s.compact->size()});
-      s.compact->put('[');
-      ++s.array_depth;
-      return s.check_size(ec);
-    }
-    if (s.ignoring) return true;
-    if (s.level == 1) return s.fail(decode_errc::not_an_object, ec);
-    if (s.level == 2) {
-      if (s.top_key_is_records) {
-        s.in_records = true;
-        s.saw_records = true;
-        return true;
-      }
-      s.ignoring = true;
-      s.ignore_base = s.level;
-      return true;
-    }
-    if (s.in_records) return s.fail(decode_errc::record_not_object, ec);
-    return true;
-  }
-
-  bool on_array_end(std::size_t, ec_t& ec) {
-    JsonState& s = *st;
-    --s.level;
-    if (s.in_record) [[likely]] {
-      const Frame f = s.frames.back();
-      s.frames.pop_back();
-      s.compact->put(']');
-      if (--s.array_depth == 0) {
-        if (s.opt->build_columns) {
-          s.cols.append_escaped(s.compact->view().substr(f.compact_start));
-          s.cols.put('"');
-        }
-        if (!s.opt->build_record) {
-          s.write_compact = false;
-          s.scratch.clear();
-        }
-      }
-      return s.check_size(ec);
-    }
-    if (s.ignoring) {
-      if (s.level < s.ignore_base) s.ignoring = false;
-      return true;
-    }
-    if (s.in_records && s.level == 1) s.in_records = false;
-    return true;
-  }
-
-  bool on_key_part(sv k, std::size_t, ec_t&) {
-    JsonState& s = *st;
-    if (s.ignoring) return true;
-    if (s.key_complete) {
-      s.key_parts.clear();
-      s.key_complete = false;
-    }
-    s.key_parts.append(k.data(), k.size());
-    return true;
-  }
-
-  bool on_key(sv k, std::size_t, ec_t& ec) {
-    JsonState& s = *st;
-    s.note_pos({k.data(), k.size()});
-    if (s.ignoring) return true;
-    s.key.clear();
-    if (s.key_complete) {
-      s.key.append_escaped({k.data(), k.size()});
-    } else {
-      s.key_parts.append(k.data(), k.size());
-      s.key.append_escaped(s.key_parts);
-    }
-    s.key_complete = true;
-    if (s.in_record) [[likely]] {
-      Frame& f = s.frames.back();
-      if (s.write_compact) {
-        if (!f.first) s.compact->put(',');
-        s.compact->put('"');
-        s.compact->append(s.key.view());
-        s.compact->append("\":", 2);
-      }
-      f.first = false;
-      return s.check_size(ec);
-    }
-    if (s.level == 1) {
-      s.top_key_is_records = s.key.view() == "Records";
-      if (is_digest_key(s.key.view())) s.saw_digest_key = true;
-    }
-    return true;
-  }
-
-  bool on_string_part(sv v, std::size_t, ec_t& ec) {
-    JsonState& s = *st;
-    if (s.in_record) [[likely]] {
-      if (!s.value_open) {
-        s.scalar_begin(true);
-        s.value_open = true;
-      }
-      s.string_data({v.data(), v.size()});
-      return s.check_size(ec);
-    }
-    if (s.ignoring || s.value_open) return true;
-    s.value_open = true;
-    return outside_scalar(ec);
-  }
-
-  bool on_string(sv v, std::size_t, ec_t& ec) {
-    JsonState& s = *st;
-    s.note_pos({v.data(), v.size()});
-    if (s.in_record) [[likely]] {
-      if (!s.value_open) s.scalar_begin(true);
-      s.value_open = false;
-      s.string_data({v.data(), v.size()});
-      s.string_end();
-      return s.check_size(ec);
-    }
-    const bool was_open = s.value_open;
-    s.value_open = false;
-    if (s.ignoring || was_open) return true;
-    return outside_scalar(ec);
-  }
-
-  bool on_number_part(sv v, ec_t& ec) {
-    JsonState& s = *st;
-    if (s.in_record) [[likely]] {
-      if (!s.value_open) {
-        s.scalar_begin(false);
-        s.value_open = true;
-      }
-      s.raw_data({v.data(), v.size()});
-      return s.check_size(ec);
-    }
-    if (s.ignoring || s.value_open) return true;
-    s.value_open = true;
-    return outside_scalar(ec);
-  }
-
-  bool number(sv v, ec_t& ec) {
-    JsonState& s = *st;
-    s.note_pos({v.data(), v.size()});
-    if (s.in_record) [[likely]] {
-      if (!s.value_open) s.scalar_begin(false);
-      s.value_open = false;
-      s.raw_data({v.data(), v.size()});
-      return s.check_size(ec);
-    }
-    const bool was_open = s.value_open;
-    s.value_open = false;
-    if (s.ignoring || was_open) return true;
-    return outside_scalar(ec);
-  }
-
-  bool on_int64(std::int64_t, sv v, ec_t& ec) { return number(v, ec); }
-  bool on_uint64(std::uint64_t, sv v, ec_t& ec) { return number(v, ec); }
-  bool on_double(double, sv v, ec_t& ec) { return number(v, ec); }
-
-  bool literal(std::string_view text, ec_t& ec) {
-    JsonState& s = *st;
-    if (s.in_record) [[likely]] {
-      s.scalar_begin(false);
-      s.raw_data(text);
-      return s.check_size(ec);
-    }
-    if (s.ignoring) return true;
-    return outside_scalar(ec);
-  }
-
-  bool on_bool(bool b, ec_t& ec) { return literal(b ? "true" : "false", ec); }
-  bool on_null(ec_t& ec) { return literal("null", ec); }
-  bool on_comment_part(sv, ec_t&) { return true; }
-  bool on_comment(sv, ec_t&) { return true; }
-};
-
-boost::json::parse_options parser_options(const DecoderOptions& o) {
-  boost::json::parse_options p;
-  p.max_depth = o.max_depth;
-  return p;
-}
+using records::Handler;
+using records::is_ws;
+using records::JsonState;
+using records::parser_options;
 
 }  // namespace
 
 const boost::system::error_category& decode_category() noexcept {
   static const DecodeCategory cat;
   return cat;
+}
+
+std::string_view to_string(RecordLayout l) noexcept {
+  switch (l) {
+    case RecordLayout::records_array: return "records_array";
+    case RecordLayout::json_values: return "json_values";
+    case RecordLayout::eventbridge_events: return "eventbridge_events";
+    case RecordLayout::cloudwatch_logs: return "cloudwatch_logs";
+  }
+  return "unknown";
 }
 
 std::string_view to_string(SkipReason r) noexcept {
@@ -558,12 +125,14 @@ struct CloudTrailDecoder::Impl {
   std::uint64_t member_start = 0;  // compressed offset where the current gzip member started
   std::uint64_t members = 0;
   bool nonws_seen = false;
+  bool doc_open = false;          // stream layouts: the parser holds a started top-level value
   error_code error;
   std::string error_message;
 
   explicit Impl(DecoderOptions o)
       : opt(o), parser(parser_options(opt), &js), inflate_buf(new char[inflate_chunk]) {
     js.opt = &opt;
+    js.layout = opt.layout;
   }
   ~Impl() {
     if (zs_ready) inflateEnd(&zs);
@@ -584,16 +153,13 @@ struct CloudTrailDecoder::Impl {
     error = {};
     error_message.clear();
     parser.reset();
-    js.level = 0;
-    js.in_records = js.in_record = js.ignoring = false;
-    js.top_key_is_records = js.saw_records = js.saw_digest_key = false;
-    js.key_complete = true;
-    js.value_open = false;
+    doc_open = false;
+    js.begin_value();
+    js.value_index = 0;
     js.record_index = 0;
     js.events = 0;
     js.failure = {};
-    js.frames.clear();
-    js.compact = &js.scratch;
+    js.failure_detail.clear();
     js.last_pos = nullptr;
     const SkipReason r = skip_reason_for_key(name);
     if (r != SkipReason::none) {
@@ -622,14 +188,23 @@ struct CloudTrailDecoder::Impl {
     return error;
   }
 
-  std::string where_json() const {
+  // " near uncompressed byte N (record index R)"; `offset_only`: without the parenthesis.
+  std::string where_json(bool offset_only = false) const {
     std::string w;
     std::uint64_t off = json_offset;
     if (js.last_pos && js.chunk_begin && js.last_pos >= js.chunk_begin &&
         js.last_pos <= js.chunk_end)
       off += static_cast<std::uint64_t>(js.last_pos - js.chunk_begin);
     w = " near uncompressed byte " + std::to_string(off);
-    if (js.in_record || js.in_records) w += " (record index " + std::to_string(js.record_index) + ")";
+    if (offset_only) return w;
+    if (js.stream()) {
+      w += " (" + js.value_name();
+      if (js.in_record && js.layout != RecordLayout::json_values)
+        w += ", record index " + std::to_string(js.record_index);
+      w += ")";
+    } else if (js.in_record || js.in_records) {
+      w += " (record index " + std::to_string(js.record_index) + ")";
+    }
     return w;
   }
 
@@ -654,6 +229,7 @@ struct CloudTrailDecoder::Impl {
           break;
         }
     }
+    if (js.stream()) return parse_values(data, n, diag);
     if (parser.done()) return trailing(data, 0, n, diag);
     js.chunk_begin = data;
     js.chunk_end = data + n;
@@ -662,6 +238,33 @@ struct CloudTrailDecoder::Impl {
     if (ec) return json_error(ec, diag);
     if (used < n) {
       if (auto r = trailing(data, used, n, diag); !r) return r;
+    }
+    json_offset += n;
+    js.chunk_begin = js.chunk_end = nullptr;
+    return {};
+  }
+
+  // Stream layouts: the parser takes one top-level value at a time and is reset between them;
+  // whitespace between values never reaches it.
+  result<void> parse_values(const char* data, std::size_t n, Diagnostics* diag) {
+    js.chunk_begin = data;
+    js.chunk_end = data + n;
+    std::size_t pos = 0;
+    while (pos < n) {
+      if (!doc_open) {
+        while (pos < n && is_ws(data[pos])) ++pos;
+        if (pos == n) break;
+        parser.reset();
+        js.begin_value();
+        doc_open = true;
+      }
+      boost::system::error_code ec;
+      pos += parser.write_some(true, data + pos, n - pos, ec);
+      if (ec) return json_error(ec, diag);
+      if (parser.done()) {
+        doc_open = false;
+        ++js.value_index;
+      }
     }
     json_offset += n;
     js.chunk_begin = js.chunk_end = nullptr;
@@ -683,6 +286,9 @@ struct CloudTrailDecoder::Impl {
     const std::string where = where_json();
     if (js.failure != decode_errc{}) {
       const decode_errc f = js.failure;
+      if (!js.failure_detail.empty()) return fail(f, js.failure_detail + where_json(true), diag);
+      if (f == decode_errc::not_an_object && js.stream())
+        return fail(f, js.value_name() + " is not a JSON object" + where_json(true), diag);
       switch (f) {
         case decode_errc::record_too_large:
           return fail(f, "record index " + std::to_string(js.record_index) + " exceeds " +
@@ -700,6 +306,11 @@ struct CloudTrailDecoder::Impl {
         default: return fail(f, make_error_code(f).message() + where, diag);
       }
     }
+    if (ec == boost::json::error::incomplete && js.stream())
+      return fail(decode_errc::truncated_json,
+                  "the object ends inside " + js.value_name() + " after uncompressed byte " +
+                      std::to_string(json_offset),
+                  diag);
     if (ec == boost::json::error::incomplete)
       return fail(decode_errc::truncated_json,
                   "the object ends inside the JSON document after uncompressed byte " +
@@ -901,7 +512,7 @@ struct CloudTrailDecoder::Impl {
       stage = Stage::done;
       return summary;
     }
-    if (!parser.done()) {
+    if (js.stream() ? doc_open : !parser.done()) {
       static const char nothing[1] = {0};
       js.chunk_begin = js.chunk_end = nullptr;
       boost::system::error_code ec;
@@ -910,6 +521,10 @@ struct CloudTrailDecoder::Impl {
       if (!parser.done())
         return fail(decode_errc::truncated_json, "the object ends inside the JSON document", diag)
             .error();
+      if (js.stream()) {
+        doc_open = false;
+        ++js.value_index;
+      }
     }
     summary.events = js.events;
     if (!js.saw_records && js.saw_digest_key) summary.skipped = SkipReason::digest;

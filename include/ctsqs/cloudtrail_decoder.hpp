@@ -53,8 +53,33 @@ std::string_view to_string(SkipReason r) noexcept;
 /// How an object's bytes were stored, detected from its magic bytes.
 enum class Compression { unknown, none, gzip };
 
+/// Where the records sit in the decompressed bytes of an object. Every layout reads gzip (one or
+/// several members) or plain bytes and streams: memory is bounded by the largest record.
+enum class RecordLayout {
+  /// One document `{"Records":[record,...]}`: CloudTrail log files (and inline events).
+  records_array,
+  /// Records as JSON objects one after another, newline-delimited or simply concatenated
+  /// (`}{`): GuardDuty findings exported to S3 (`.jsonl.gz`), CloudTrail records delivered by
+  /// Firehose with message extraction on.
+  json_values,
+  /// EventBridge events one after another (with or without newlines); each event's `detail`
+  /// is the record: GuardDuty findings delivered by EventBridge → Firehose.
+  eventbridge_events,
+  /// CloudWatch Logs subscription messages one after another (Firehose writes `}{`); the
+  /// `message` of each `logEvents` element is one record as JSON text; `CONTROL_MESSAGE`s are
+  /// skipped. A value whose first member is not one of such a message's (`messageType`,
+  /// `owner`, `logGroup`, `logStream`, `subscriptionFilters`, `logEvents`) is a record itself,
+  /// as Firehose writes them with message extraction on: CloudTrail through CloudWatch Logs.
+  cloudwatch_logs,
+};
+
+/// "records_array", "json_values", "eventbridge_events", "cloudwatch_logs".
+std::string_view to_string(RecordLayout l) noexcept;
+
 /// Settings of a CloudTrailDecoder. Plain aggregate; see `validate`.
 struct DecoderOptions {
+  /// Where the records are (the service's format; set by its handler, not by the user's caps).
+  RecordLayout layout = RecordLayout::records_array;
   /// Cap on the uncompressed size of one object (gzip-bomb protection).
   std::uint64_t max_object_bytes = std::uint64_t{4} << 30;
   /// Cap on one record: compact JSON plus flattened columns as built (bounds memory).

@@ -1,0 +1,753 @@
+// The record layer of the object decoder: a Boost.JSON SAX handler that finds the records in the
+// decompressed bytes of an object, whatever their layout (RecordLayout: CloudTrail's
+// `{"Records":[...]}`, a stream of JSON objects, EventBridge events carrying the record in
+// `detail`, CloudWatch Logs subscription messages carrying it as text), and flattens each record
+// into an Event as it streams by. Internal to lib/cloudtrail_decoder.cpp, the one TU that
+// instantiates the parser.
+#pragma once
+
+#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/detail/json_escape.hpp"
+#include "out_buf.hpp"
+#include "protocol_util.hpp"
+
+#include <boost/json/basic_parser.hpp>
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctsqs::records {
+
+inline bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Which top-level member names mark a CloudTrail digest file (see "CloudTrail digest file
+// structure" in the CloudTrail user guide).
+inline bool is_digest_key(std::string_view k) noexcept {
+  return k == "logFiles" || (k.size() > 6 && k.substr(0, 6) == "digest");
+}
+
+// One open container inside a record.
+struct Frame {
+  bool is_array;
+  bool first;                 // no member/element written yet (compact commas; empty objects)
+  std::size_t path_len;       // length of `path` to restore when the frame closes
+  std::size_t compact_start;  // for arrays: where their compact text starts
+};
+
+// The SAX handler's state: where we are in the layout (for CloudTrail, `{"Records":[{...},...]}`)
+// and the record being built.
+struct JsonState {
+  const DecoderOptions* opt = nullptr;
+  Event event;
+  detail::OutBuf record;       // compact JSON of the record being built
+  detail::OutBuf scratch;      // compact text of arrays when `record` is not built
+  detail::OutBuf cols;         // flattened columns being built
+  detail::OutBuf* compact = &scratch;
+  bool write_compact = false;  // compact text is being written now
+  std::string path;            // escaped column-name prefix of the current object ("" at top)
+  std::string key_parts;       // a member name arriving in parts, unescaped
+  detail::OutBuf key;          // the current member name, JSON-escaped (escaped once per key)
+  bool key_complete = true;    // the next key part starts a new key
+  std::vector<Frame> frames;   // open containers inside the record
+  int array_depth = 0;         // arrays open inside the record
+  bool value_open = false;     // a string/number arrived in parts and is not finished
+  std::string* route = nullptr;  // routing field receiving the current string
+
+  std::size_t level = 0;       // containers open in the whole document
+  bool in_records = false;     // inside the Records array (level 2)
+  bool in_record = false;      // inside a record (level >= 3)
+  bool ignoring = false;       // inside a top-level value we do not use
+  std::size_t ignore_base = 0;
+  bool top_key_is_records = false;
+  bool saw_records = false;
+  bool saw_digest_key = false;
+  std::uint64_t record_index = 0;  // index of the record being parsed (= records finished)
+  std::uint64_t events = 0;
+
+  // Stream layouts (every layout but records_array): one document per top-level value.
+  RecordLayout layout = RecordLayout::records_array;
+  std::uint64_t value_index = 0;  // top-level values finished
+  bool in_envelope = false;    // the level-1 object is an EventBridge event / CloudWatch message
+  bool pending_top = false;    // cloudwatch_logs: a level-1 object whose first key decides
+  // cloudwatch_logs envelope: messageType, the log event being read, its message text.
+  std::string cwl_type;
+  bool in_type = false;        // the current string is messageType
+  bool in_log_event = false;
+  std::uint64_t log_event_index = 0;
+  bool in_message = false;     // the current string is a log event's `message`
+  std::string message;
+  std::vector<std::pair<std::uint64_t, std::string>> pending_messages;  // before messageType
+  std::shared_ptr<struct NestedParser> nested;  // parses message texts as records
+
+  std::optional<EventHandler> emit;  // set during feed/finish
+  decode_errc failure{};       // set when the handler stops the parse
+  std::string failure_detail;  // the whole error text, when the handler composed one
+  // Input position tracking for error messages.
+  const char* chunk_begin = nullptr;
+  const char* chunk_end = nullptr;
+  const char* last_pos = nullptr;
+
+  void note_pos(std::string_view s) noexcept {
+    const char* e = s.data() + s.size();
+    if (e >= chunk_begin && e <= chunk_end) last_pos = e;
+  }
+
+  bool fail(decode_errc e, boost::system::error_code& ec) {
+    failure = e;
+    ec = e;
+    return false;
+  }
+  bool fail(decode_errc e, std::string detail, boost::system::error_code& ec) {
+    failure_detail = std::move(detail);
+    return fail(e, ec);
+  }
+
+  bool stream() const noexcept { return layout != RecordLayout::records_array; }
+
+  // "value index 3" (stream layouts): which top-level value of the object.
+  std::string value_name() const { return "value index " + std::to_string(value_index); }
+
+  // Resets what one document (records_array: the object; else one top-level value) tracks.
+  void begin_value() {
+    level = 0;
+    in_records = in_record = ignoring = false;
+    top_key_is_records = saw_records = saw_digest_key = false;
+    key_complete = true;
+    value_open = false;
+    frames.clear();
+    compact = &scratch;
+    in_envelope = pending_top = in_log_event = in_message = in_type = false;
+    cwl_type.clear();
+    log_event_index = 0;
+    pending_messages.clear();
+  }
+
+  bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
+
+  bool check_size(boost::system::error_code& ec) {
+    if (compact->size() + cols.size() > opt->max_record_bytes) [[unlikely]]
+      return fail(decode_errc::record_too_large, ec);
+    return true;
+  }
+
+  void column_name() {
+    detail::OutBuf& c = cols;
+    if (c.size() != 0) c.put(',');
+    c.put('"');
+    if (!path.empty()) {
+      c.append(path);
+      c.put('_');
+    }
+    c.append(key.view());
+    c.append("\":", 2);
+  }
+
+  // Comma before an array element in compact text (object members get theirs in on_key).
+  void element_prefix() {
+    Frame& f = frames.back();
+    if (f.is_array) {
+      if (!f.first && write_compact) compact->put(',');
+      f.first = false;
+    }
+  }
+
+  void start_record() {
+    record.clear();
+    cols.clear();
+    event.event_source.clear();
+    event.event_type.clear();
+    event.recipient_account.clear();
+    event.aws_region.clear();
+    event.tag.clear();
+    scratch.clear();
+    path.clear();
+    frames.clear();
+    array_depth = 0;
+    value_open = false;
+    route = nullptr;
+    write_compact = opt->build_record;
+    compact = opt->build_record ? &record : &scratch;
+    if (write_compact) compact->put('{');
+    frames.push_back({false, true, 0, 0});
+    in_record = true;
+  }
+
+  // Start of a scalar inside a record: commas, column name, routing capture.
+  void scalar_begin(bool quoted) {
+    element_prefix();
+    if (write_compact && quoted) compact->put('"');
+    if (columns_active()) {
+      column_name();
+      if (quoted) cols.put('"');
+    }
+    route = nullptr;
+    if (quoted && frames.size() == 1) {
+      // Escaped names equal the raw ones for these plain ASCII names.
+      const std::string_view k = key.view();
+      if (k == "eventSource") route = &event.event_source;
+      else if (k == "eventType") route = &event.event_type;
+      else if (k == "awsRegion") route = &event.aws_region;
+      else if (k == "recipientAccountId") route = &event.recipient_account;
+      // GuardDuty findings name them accountId and region; CloudTrail's names win.
+      else if (k == "accountId" && event.recipient_account.empty()) route = &event.recipient_account;
+      else if (k == "region" && event.aws_region.empty()) route = &event.aws_region;
+      if (route) route->clear();
+    }
+  }
+
+  void string_data(std::string_view s) {
+    if (write_compact) {
+      const std::size_t at = compact->size();
+      compact->append_escaped(s);
+      // Escape once; the columns get the same escaped bytes.
+      if (columns_active()) cols.append(compact->data() + at, compact->size() - at);
+    } else if (columns_active()) {
+      cols.append_escaped(s);
+    }
+    if (route) route->append(s);
+  }
+
+  void string_end() {
+    if (write_compact) compact->put('"');
+    if (columns_active()) cols.put('"');
+    route = nullptr;
+  }
+
+  void raw_data(std::string_view s) {
+    if (write_compact) compact->append(s);
+    if (columns_active()) cols.append(s);
+  }
+
+  void finish_record() {
+    if (write_compact) compact->put('}');
+    frames.pop_back();
+    in_record = false;
+    if (opt->build_record) event.record.assign(record.data(), record.size());
+    else event.record.clear();
+    event.columns.assign(cols.data(), cols.size());
+    ++record_index;
+    ++events;
+    (*emit)(event);
+  }
+};
+
+// Boost.JSON basic_parser handler: forwards to JsonState.
+struct Handler {
+  static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+
+  JsonState* st;
+
+  explicit Handler(JsonState* s) : st(s) {}
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+
+  // "logEvents index 2 of the CloudWatch Logs message (value index 0)".
+  std::string log_event_name(std::uint64_t index) const {
+    return "logEvents index " + std::to_string(index) + " of the CloudWatch Logs message (" +
+           st->value_name() + ")";
+  }
+
+  bool ignore_value() {
+    st->ignoring = true;
+    st->ignore_base = st->level;
+    return true;
+  }
+
+  // A scalar outside any record: only legal where the layout ignores values.
+  bool outside_scalar(ec_t& ec) {
+    JsonState& s = *st;
+    if (s.ignoring) return true;
+    if (s.level == 0) return s.fail(decode_errc::not_an_object, ec);
+    switch (s.layout) {
+      case RecordLayout::records_array:
+        if (s.level == 1) {
+          if (s.top_key_is_records) return s.fail(decode_errc::records_not_array, ec);
+          return true;
+        }
+        if (s.in_records) return s.fail(decode_errc::record_not_object, ec);
+        return true;
+      case RecordLayout::json_values: return true;  // level 1 is always a record
+      case RecordLayout::eventbridge_events:
+        if (s.level == 1 && s.top_key_is_records)
+          return s.fail(decode_errc::record_not_object,
+                        "the detail of the EventBridge event (" + s.value_name() + ") is not an object", ec);
+        return true;
+      case RecordLayout::cloudwatch_logs:
+        if (s.level == 1 && s.top_key_is_records)
+          return s.fail(decode_errc::records_not_array,
+                        "logEvents of the CloudWatch Logs message (" + s.value_name() + ") is not an array", ec);
+        if (s.level == 2 && s.in_records && !s.in_log_event)
+          return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
+        if (s.level == 3 && s.in_log_event && s.key.view() == "message")
+          return s.fail(decode_errc::record_not_object,
+                        log_event_name(s.log_event_index) + ": message is not a string", ec);
+        return true;
+    }
+    return true;
+  }
+
+  // A string outside any record (`part`: more of it follows). CloudWatch Logs envelopes keep
+  // their messageType and each log event's message; everything else is a scalar as above.
+  bool outside_string(sv v, bool part, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.ignoring) return true;
+    const bool first = !s.value_open;
+    s.value_open = part;
+    if (s.layout == RecordLayout::cloudwatch_logs) {
+      if (first) {
+        if (s.level == 3 && s.in_log_event && s.key.view() == "message") {
+          s.in_message = true;
+          s.message.clear();
+        } else if (s.level == 1 && s.in_envelope && s.key.view() == "messageType") {
+          s.in_type = true;
+          s.cwl_type.clear();
+        }
+      }
+      if (s.in_message) {
+        s.message.append(v.data(), v.size());
+        if (s.message.size() > s.opt->max_record_bytes)
+          return s.fail(decode_errc::record_too_large,
+                        log_event_name(s.log_event_index) + ": message exceeds " +
+                            std::to_string(s.opt->max_record_bytes) + " bytes",
+                        ec);
+        if (part) return true;
+        s.in_message = false;
+        return deliver_message(ec);
+      }
+      if (s.in_type) {
+        if (s.cwl_type.size() < 64) s.cwl_type.append(v.data(), std::min<std::size_t>(v.size(), 64 - s.cwl_type.size()));
+        if (!part) s.in_type = false;
+        return true;
+      }
+    }
+    return first ? outside_scalar(ec) : true;
+  }
+
+  // A log event's message is complete: decode it now, or keep it until messageType is known.
+  bool deliver_message(ec_t& ec) {
+    JsonState& s = *st;
+    if (s.cwl_type == "CONTROL_MESSAGE") return true;
+    if (s.cwl_type.empty()) {
+      s.pending_messages.emplace_back(s.log_event_index, std::move(s.message));
+      s.message = std::string();
+      return true;
+    }
+    return parse_message(s.message, s.log_event_index, ec);
+  }
+
+  // Parses one message text as a record (defined after NestedParser).
+  bool parse_message(std::string_view text, std::uint64_t index, ec_t& ec);
+
+  // cloudwatch_logs: the first member of a level-1 object decides what it is.
+  static bool is_cloudwatch_logs_key(std::string_view k) {
+    return k == "messageType" || k == "owner" || k == "logGroup" || k == "logStream" ||
+           k == "subscriptionFilters" || k == "logEvents";
+  }
+
+  bool on_object_begin(ec_t& ec) {
+    JsonState& s = *st;
+    ++s.level;
+    if (s.in_record) [[likely]] {
+      s.element_prefix();
+      if (s.write_compact) s.compact->put('{');
+      s.frames.push_back({false, true, s.path.size(), 0});
+      if (s.columns_active()) {
+        if (!s.path.empty()) s.path.push_back('_');
+        s.path.append(s.key.view());
+      }
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    switch (s.layout) {
+      case RecordLayout::records_array:
+        if (s.level == 1) return true;  // the document
+        if (s.level == 2) {
+          if (s.top_key_is_records) return s.fail(decode_errc::records_not_array, ec);
+          return ignore_value();
+        }
+        if (s.in_records && s.level == 3) s.start_record();
+        return true;
+      case RecordLayout::json_values:
+        s.start_record();  // level 1: every other level is inside the record
+        return true;
+      case RecordLayout::eventbridge_events:
+        if (s.level == 1) {
+          s.in_envelope = true;
+          return true;
+        }
+        if (s.level == 2 && s.top_key_is_records) {
+          s.saw_records = true;
+          s.start_record();
+          return true;
+        }
+        return ignore_value();
+      case RecordLayout::cloudwatch_logs:
+        if (s.level == 1) {
+          s.pending_top = true;
+          return true;
+        }
+        if (s.level == 2 && s.top_key_is_records)
+          return s.fail(decode_errc::records_not_array,
+                        "logEvents of the CloudWatch Logs message (" + s.value_name() + ") is not an array", ec);
+        if (s.level == 3 && s.in_records) {
+          s.in_log_event = true;
+          return true;
+        }
+        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+          return s.fail(decode_errc::record_not_object,
+                        log_event_name(s.log_event_index) + ": message is not a string", ec);
+        return ignore_value();
+    }
+    return true;
+  }
+
+  bool on_object_end(std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    --s.level;
+    if (s.in_record) [[likely]] {
+      if (s.frames.size() == 1) {
+        s.finish_record();
+        return true;
+      }
+      const Frame f = s.frames.back();
+      s.frames.pop_back();
+      if (s.write_compact) s.compact->put('}');
+      if (s.opt->build_columns && s.array_depth == 0) {
+        s.path.resize(f.path_len);
+        // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
+        if (f.first) {
+          s.column_name();
+          s.cols.append("\"{}\"", 4);
+        }
+      }
+      // Inside a container of this record the next member must get its comma.
+      return s.check_size(ec);
+    }
+    if (s.ignoring) {
+      if (s.level < s.ignore_base) s.ignoring = false;
+      return true;
+    }
+    switch (s.layout) {
+      case RecordLayout::records_array:
+        if (s.level == 0 && !s.saw_records && !s.saw_digest_key)
+          return s.fail(decode_errc::records_missing, ec);
+        return true;
+      case RecordLayout::json_values: return true;
+      case RecordLayout::eventbridge_events:
+        if (s.level == 0 && !s.saw_records)
+          return s.fail(decode_errc::records_missing,
+                        "the EventBridge event (" + s.value_name() + ") has no detail member", ec);
+        return true;
+      case RecordLayout::cloudwatch_logs:
+        if (s.level == 2 && s.in_log_event) {
+          s.in_log_event = false;
+          ++s.log_event_index;
+          return true;
+        }
+        if (s.level == 0) {
+          if (s.pending_top) {  // `{}`: a record without members
+            s.pending_top = false;
+            s.start_record();
+            s.finish_record();
+            return true;
+          }
+          // Messages that came before messageType: a CONTROL_MESSAGE's are not records.
+          auto pending = std::move(s.pending_messages);
+          s.pending_messages.clear();
+          if (s.cwl_type != "CONTROL_MESSAGE")
+            for (auto& [index, text] : pending)
+              if (!parse_message(text, index, ec)) return false;
+        }
+        return true;
+    }
+    return true;
+  }
+
+  bool on_array_begin(ec_t& ec) {
+    JsonState& s = *st;
+    ++s.level;
+    if (s.in_record) [[likely]] {
+      s.element_prefix();
+      if (s.array_depth == 0) {
+        if (!s.write_compact) {
+          s.scratch.clear();
+          s.write_compact = true;
+        }
+        if (s.opt->build_columns) {
+          s.column_name();
+          s.cols.put('"');
+        }
+      }
+      s.frames.push_back({true, true, s.path.size(), s.compact->size()});
+      s.compact->put('[');
+      ++s.array_depth;
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    if (s.level == 1) return s.fail(decode_errc::not_an_object, ec);
+    switch (s.layout) {
+      case RecordLayout::records_array:
+        if (s.level == 2) {
+          if (!s.top_key_is_records) return ignore_value();
+          s.in_records = true;
+          s.saw_records = true;
+          return true;
+        }
+        if (s.in_records) return s.fail(decode_errc::record_not_object, ec);
+        return true;
+      case RecordLayout::json_values: return true;  // unreachable: level 1 failed above
+      case RecordLayout::eventbridge_events:
+        if (s.level == 2 && s.top_key_is_records)
+          return s.fail(decode_errc::record_not_object,
+                        "the detail of the EventBridge event (" + s.value_name() + ") is not an object", ec);
+        return ignore_value();
+      case RecordLayout::cloudwatch_logs:
+        if (s.level == 2 && s.top_key_is_records) {
+          s.in_records = true;
+          s.saw_records = true;
+          return true;
+        }
+        if (s.level == 3 && s.in_records && !s.in_log_event)
+          return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
+        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+          return s.fail(decode_errc::record_not_object,
+                        log_event_name(s.log_event_index) + ": message is not a string", ec);
+        return ignore_value();
+    }
+    return true;
+  }
+
+  bool on_array_end(std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    --s.level;
+    if (s.in_record) [[likely]] {
+      const Frame f = s.frames.back();
+      s.frames.pop_back();
+      s.compact->put(']');
+      if (--s.array_depth == 0) {
+        if (s.opt->build_columns) {
+          s.cols.append_escaped(s.compact->view().substr(f.compact_start));
+          s.cols.put('"');
+        }
+        if (!s.opt->build_record) {
+          s.write_compact = false;
+          s.scratch.clear();
+        }
+      }
+      return s.check_size(ec);
+    }
+    if (s.ignoring) {
+      if (s.level < s.ignore_base) s.ignoring = false;
+      return true;
+    }
+    if (s.in_records && s.level == 1) s.in_records = false;
+    return true;
+  }
+
+  bool on_key_part(sv k, std::size_t, ec_t&) {
+    JsonState& s = *st;
+    if (s.ignoring) return true;
+    if (s.key_complete) {
+      s.key_parts.clear();
+      s.key_complete = false;
+    }
+    s.key_parts.append(k.data(), k.size());
+    return true;
+  }
+
+  bool on_key(sv k, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({k.data(), k.size()});
+    if (s.ignoring) return true;
+    s.key.clear();
+    if (s.key_complete) {
+      s.key.append_escaped({k.data(), k.size()});
+    } else {
+      s.key_parts.append(k.data(), k.size());
+      s.key.append_escaped(s.key_parts);
+    }
+    s.key_complete = true;
+    if (s.pending_top && s.level == 1) [[unlikely]] {
+      // cloudwatch_logs: a CloudWatch Logs message, or (message extraction on) a record.
+      s.pending_top = false;
+      if (is_cloudwatch_logs_key(s.key.view())) s.in_envelope = true;
+      else s.start_record();
+    }
+    if (s.in_record) [[likely]] {
+      Frame& f = s.frames.back();
+      if (s.write_compact) {
+        if (!f.first) s.compact->put(',');
+        s.compact->put('"');
+        s.compact->append(s.key.view());
+        s.compact->append("\":", 2);
+      }
+      f.first = false;
+      return s.check_size(ec);
+    }
+    if (s.level == 1) {
+      switch (s.layout) {
+        case RecordLayout::records_array:
+          s.top_key_is_records = s.key.view() == "Records";
+          if (is_digest_key(s.key.view())) s.saw_digest_key = true;
+          break;
+        case RecordLayout::eventbridge_events: s.top_key_is_records = s.key.view() == "detail"; break;
+        case RecordLayout::cloudwatch_logs: s.top_key_is_records = s.key.view() == "logEvents"; break;
+        case RecordLayout::json_values: break;
+      }
+    }
+    return true;
+  }
+
+  bool on_string_part(sv v, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) {
+        s.scalar_begin(true);
+        s.value_open = true;
+      }
+      s.string_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    return outside_string(v, true, ec);
+  }
+
+  bool on_string(sv v, std::size_t, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({v.data(), v.size()});
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) s.scalar_begin(true);
+      s.value_open = false;
+      s.string_data({v.data(), v.size()});
+      s.string_end();
+      return s.check_size(ec);
+    }
+    return outside_string(v, false, ec);
+  }
+
+  bool on_number_part(sv v, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) {
+        s.scalar_begin(false);
+        s.value_open = true;
+      }
+      s.raw_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    if (s.ignoring || s.value_open) return true;
+    s.value_open = true;
+    return outside_scalar(ec);
+  }
+
+  bool number(sv v, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos({v.data(), v.size()});
+    if (s.in_record) [[likely]] {
+      if (!s.value_open) s.scalar_begin(false);
+      s.value_open = false;
+      s.raw_data({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    const bool was_open = s.value_open;
+    s.value_open = false;
+    if (s.ignoring || was_open) return true;
+    return outside_scalar(ec);
+  }
+
+  bool on_int64(std::int64_t, sv v, ec_t& ec) { return number(v, ec); }
+  bool on_uint64(std::uint64_t, sv v, ec_t& ec) { return number(v, ec); }
+  bool on_double(double, sv v, ec_t& ec) { return number(v, ec); }
+
+  bool literal(std::string_view text, ec_t& ec) {
+    JsonState& s = *st;
+    if (s.in_record) [[likely]] {
+      s.scalar_begin(false);
+      s.raw_data(text);
+      return s.check_size(ec);
+    }
+    if (s.ignoring) return true;
+    return outside_scalar(ec);
+  }
+
+  bool on_bool(bool b, ec_t& ec) { return literal(b ? "true" : "false", ec); }
+  bool on_null(ec_t& ec) { return literal("null", ec); }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
+
+inline boost::json::parse_options parser_options(const DecoderOptions& o) {
+  boost::json::parse_options p;
+  p.max_depth = o.max_depth;
+  return p;
+}
+
+// Parses CloudWatch Logs message texts, each one record (a JsonState of layout json_values).
+struct NestedParser {
+  JsonState state;
+  boost::json::basic_parser<Handler> parser;
+  explicit NestedParser(const DecoderOptions* opt) : parser(parser_options(*opt), &state) {
+    state.opt = opt;
+    state.layout = RecordLayout::json_values;
+  }
+};
+
+inline bool Handler::parse_message(std::string_view text, std::uint64_t index, ec_t& ec) {
+  JsonState& s = *st;
+  if (!s.nested) s.nested = std::make_shared<NestedParser>(s.opt);
+  NestedParser& n = *s.nested;
+  n.parser.reset();
+  n.state.begin_value();
+  n.state.events = 0;
+  n.state.record_index = s.record_index;
+  n.state.failure = {};
+  n.state.failure_detail.clear();
+  n.state.emit = s.emit;
+  ec_t nec;
+  std::size_t used = 0;
+  try {
+    used = n.parser.write_some(false, text.data(), text.size(), nec);
+  } catch (...) {
+    n.state.emit.reset();
+    s.events += n.state.events;
+    s.record_index += n.state.events;
+    throw;  // the event handler's exception leaves feed/finish
+  }
+  n.state.emit.reset();
+  s.events += n.state.events;
+  s.record_index += n.state.events;
+  std::string why;
+  decode_errc code = decode_errc::invalid_json;
+  if (nec) {
+    if (n.state.failure != decode_errc{}) {
+      code = n.state.failure;
+      why = !n.state.failure_detail.empty() ? n.state.failure_detail
+            : code == decode_errc::not_an_object ? std::string("the JSON text is not an object")
+                                                  : make_error_code(code).message();
+    } else if (nec == boost::json::error::incomplete) {
+      code = decode_errc::truncated_json;
+      why = text.find_first_not_of(" \t\r\n") == std::string_view::npos ? "the message is empty"
+                                                                        : "the JSON text ends early";
+    } else {
+      why = "invalid JSON (" + nec.message() + ")";
+    }
+  } else if (used < text.size()) {
+    why = "more than one JSON value";
+  } else {
+    return true;
+  }
+  return s.fail(code,
+                log_event_name(index) + ": the message is not one record as JSON: " + why +
+                    " (message starts " + detail::quote_start(text, 64) + ")",
+                ec);
+}
+
+}  // namespace ctsqs::records
