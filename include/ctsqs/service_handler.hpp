@@ -171,7 +171,8 @@ class ServiceHandlerRegistry {
  public:
   ServiceHandlerRegistry() = default;
 
-  /// The registry with ctsqs's own handlers (currently `aws_sqs_cloudtrail`, alias `cloudtrail`).
+  /// The registry with ctsqs's own handlers: `aws_sqs_cloudtrail`, `aws_sqs_cloudtrail_kinesis`,
+  /// `aws_sqs_guard_duty`, `aws_sqs_guard_duty_kinesis`.
   static const ServiceHandlerRegistry& builtin();
 
   /// Registers a handler under its name and aliases. Fails (invalid_argument, diag names the
@@ -196,10 +197,30 @@ class ServiceHandlerRegistry {
   std::vector<Entry> keys_;
 };
 
-/// The CloudTrail handler (`aws_sqs_cloudtrail`, alias `cloudtrail`): tags
-/// `cloud.aws.cloudtrail.{service}`; options `routing_template`, `aws_services` (include list;
-/// also accepted as `services`), `ack_messages`. Its payload decoder is CloudTrailDecoder
-/// followed by a TagRouter.
+/// The CloudTrail handler (`aws_sqs_cloudtrail`, alias `cloudtrail`): CloudTrail log files
+/// (RecordLayout::records_array); tags `cloud.aws.cloudtrail.{service}`; options
+/// `routing_template`, `aws_services` (include list; also accepted as `services`),
+/// `ack_messages`, `claim_*`. Claims keys containing `/CloudTrail/` or `/CloudTrail-Insight/`
+/// and EventBridge source `aws.cloudtrail`. Its payload decoder is CloudTrailDecoder followed by
+/// a TagRouter.
 std::shared_ptr<const ServiceHandler> make_cloudtrail_service_handler();
+
+/// `aws_sqs_cloudtrail_kinesis` (alias `cloudtrail_kinesis`): CloudTrail through CloudWatch Logs
+/// and Kinesis Data Firehose (RecordLayout::cloudwatch_logs); options, tags and filter as
+/// `aws_sqs_cloudtrail`. No key rule by default (Firehose keys are the user's): set
+/// `claim_key_prefixes`, else content recognition decides.
+std::shared_ptr<const ServiceHandler> make_cloudtrail_kinesis_service_handler();
+
+/// `aws_sqs_guard_duty` (aliases `guardduty`, `guard_duty`): GuardDuty findings exported to S3
+/// (RecordLayout::json_values) and EventBridge "GuardDuty Finding" messages; tags
+/// `cloud.aws.guardduty.findings` (placeholders `{account}`, `{region}`); options
+/// `routing_template`, `ack_messages`, `claim_*`. Claims keys containing `/GuardDuty/` and
+/// EventBridge source `aws.guardduty`.
+std::shared_ptr<const ServiceHandler> make_guard_duty_service_handler();
+
+/// `aws_sqs_guard_duty_kinesis` (aliases `guardduty_kinesis`, `guard_duty_kinesis`): GuardDuty
+/// findings as EventBridge events delivered by Firehose (RecordLayout::eventbridge_events);
+/// options and tags as `aws_sqs_guard_duty`; no key rule by default.
+std::shared_ptr<const ServiceHandler> make_guard_duty_kinesis_service_handler();
 
 }  // namespace ctsqs

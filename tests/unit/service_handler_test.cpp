@@ -13,14 +13,14 @@ using namespace ctsqs;
 
 namespace {
 
-/// A stand-in for Devo's GuardDuty service, defined only in this test: it proves a new service
-/// needs no change to the parser or the registry.
-class GuardDutyHandler final : public ServiceHandler {
+/// A service defined only in this test (lines of JSON with a severity option): it proves a new
+/// service needs no change to the parser or the registry.
+class ExampleHandler final : public ServiceHandler {
  public:
-  std::string_view name() const override { return "aws_sqs_guard_duty"; }
-  std::vector<std::string> aliases() const override { return {"guardduty", "guard_duty"}; }
-  std::string_view description() const override { return "GuardDuty findings"; }
-  std::string_view default_routing_template() const override { return "cloud.aws.guardduty.findings"; }
+  std::string_view name() const override { return "aws_sqs_example_lines"; }
+  std::vector<std::string> aliases() const override { return {"example", "example_lines"}; }
+  std::string_view description() const override { return "example lines"; }
+  std::string_view default_routing_template() const override { return "cloud.aws.example.lines"; }
   result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override {
     ServiceSettings s;
     s.routing_template = std::string(default_routing_template());
@@ -73,16 +73,22 @@ class GuardDutyHandler final : public ServiceHandler {
 
 }  // namespace
 
-TEST_CASE("the builtin registry knows aws_sqs_cloudtrail and its alias", "[service_handler]") {
+TEST_CASE("the builtin registry knows the four services and their aliases", "[service_handler]") {
   const auto& reg = ServiceHandlerRegistry::builtin();
   auto h = reg.find("aws_sqs_cloudtrail");
   REQUIRE(h);
   CHECK(reg.find("cloudtrail") == h);
   CHECK(reg.find("CloudTrail") == nullptr);  // names are exact, as in Devo's templates
-  CHECK(reg.find("aws_sqs_guard_duty") == nullptr);
+  CHECK(reg.find("aws_sqs_vpcflow") == nullptr);
   CHECK(h->default_routing_template() == "cloud.aws.cloudtrail.{service}");
-  CHECK(reg.names() == std::vector<std::string>{"aws_sqs_cloudtrail"});
-  CHECK(reg.describe_known() == "aws_sqs_cloudtrail (alias cloudtrail)");
+  CHECK(reg.names() == std::vector<std::string>{"aws_sqs_cloudtrail", "aws_sqs_cloudtrail_kinesis",
+                                                "aws_sqs_guard_duty", "aws_sqs_guard_duty_kinesis"});
+  CHECK(reg.find("guardduty") == reg.find("aws_sqs_guard_duty"));
+  CHECK(reg.find("aws_sqs_guard_duty")->default_routing_template() == "cloud.aws.guardduty.findings");
+  CHECK(reg.describe_known() ==
+        "aws_sqs_cloudtrail (alias cloudtrail), aws_sqs_cloudtrail_kinesis (alias cloudtrail_kinesis), "
+        "aws_sqs_guard_duty (aliases guardduty, guard_duty), aws_sqs_guard_duty_kinesis (aliases "
+        "guardduty_kinesis, guard_duty_kinesis)");
 }
 
 TEST_CASE("registering a clashing name fails and names it", "[service_handler]") {
@@ -99,26 +105,26 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
   ServiceHandlerRegistry reg;
   Diagnostics d;
   REQUIRE(reg.add(make_cloudtrail_service_handler(), d).has_value());
-  auto gd = std::make_shared<GuardDutyHandler>();
+  auto gd = std::make_shared<ExampleHandler>();
   REQUIRE(reg.add(gd, d).has_value());
   CHECK(reg.describe_known() ==
-        "aws_sqs_cloudtrail (alias cloudtrail), aws_sqs_guard_duty (aliases guardduty, guard_duty)");
+        "aws_sqs_cloudtrail (alias cloudtrail), aws_sqs_example_lines (aliases example, example_lines)");
 
   ConfigParseOptions opts;
   opts.registry = &reg;
   auto c = parse_collector_config(
-      R"({"inputs":{"sqs_collector":{"id":"1","services":{"guardduty":{"min_severity":4,"extra":1},"aws_sqs_cloudtrail":{}},)"
+      R"({"inputs":{"sqs_collector":{"id":"1","services":{"example":{"min_severity":4,"extra":1},"aws_sqs_cloudtrail":{}},)"
       R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})",
       "gd.json", d, opts);
   INFO(d.message);
   REQUIRE(c.has_value());
   REQUIRE(c->services.size() == 2);
-  CHECK(c->services[0].name == "aws_sqs_guard_duty");
-  CHECK(c->services[0].configured_name == "guardduty");
-  CHECK(c->services[0].routing_template == "cloud.aws.guardduty.findings");
+  CHECK(c->services[0].name == "aws_sqs_example_lines");
+  CHECK(c->services[0].configured_name == "example");
+  CHECK(c->services[0].routing_template == "cloud.aws.example.lines");
   CHECK(gd->min_severity_seen == 4);
   // The pipeline drives any service's payloads the same way.
-  auto dec = reg.find("guardduty")->make_payload_decoder(c->services[0], DecoderOptions{});
+  auto dec = reg.find("example")->make_payload_decoder(c->services[0], DecoderOptions{});
   std::vector<Event> events;
   dec->begin("findings.jsonl");
   REQUIRE(dec->feed("{\"id\":1}\n{\"id\"", events, d).has_value());
@@ -126,28 +132,28 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
   REQUIRE(dec->finish(events, d).has_value());
   REQUIRE(events.size() == 2);
   CHECK(events[1].record == "{\"id\":2}");
-  CHECK(events[1].tag == "cloud.aws.guardduty.findings");
+  CHECK(events[1].tag == "cloud.aws.example.lines");
   CHECK(c->services[1].name == "aws_sqs_cloudtrail");
   REQUIRE(c->warnings.size() == 1);
-  CHECK(c->warnings[0].path == "inputs.sqs_collector.services.guardduty.extra");
+  CHECK(c->warnings[0].path == "inputs.sqs_collector.services.example.extra");
 
   // A type error inside a handler's options names the full path.
   auto bad = parse_collector_config(
-      R"({"inputs":{"sqs_collector":{"id":"1","services":{"guardduty":{"min_severity":"high"}},)"
+      R"({"inputs":{"sqs_collector":{"id":"1","services":{"example":{"min_severity":"high"}},)"
       R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}}})",
       "gd.json", d, opts);
   REQUIRE_FALSE(bad.has_value());
-  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty.min_severity: expected an integer") == 0);
+  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.example.min_severity: expected an integer") == 0);
 
   // validate() runs the handler's own check() through the same registry...
   auto settings = *c;
   settings.services[0].routing_template.clear();
   auto v = validate(settings, d, &reg);
   REQUIRE_FALSE(v.has_value());
-  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty.routing_template: empty") == 0);
+  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.example.routing_template: empty") == 0);
   // ...and, against a registry without the handler, names the service as unknown.
   REQUIRE_FALSE(validate(*c, d).has_value());
-  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.guardduty: unknown service \"aws_sqs_guard_duty\"") == 0);
+  CHECK(d.message.find("gd.json: inputs.sqs_collector.services.example: unknown service \"aws_sqs_example_lines\"") == 0);
 }
 
 TEST_CASE("CloudTrail handler options", "[service_handler]") {
