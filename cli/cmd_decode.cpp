@@ -1,8 +1,10 @@
-// `ctsqs decode`: decode CloudTrail log files (or stdin) into tagged, flattened events.
+// `ctsqs decode`: decode files of a service (CloudTrail log files by default; GuardDuty exports,
+// Firehose objects) or stdin into tagged, flattened events.
 #include "command.hpp"
 
 #include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/format.hpp"
+#include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
@@ -32,10 +34,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DecodeArgs {
+  std::string service = "aws_sqs_cloudtrail";
   std::string format = "flat";
   std::string output = "-";
   std::vector<std::string> services;
-  std::string routing_template = TagRouterOptions{}.routing_template;
+  std::string routing_template;  // empty: the service's default
   std::string hostname;
   std::uint64_t max_object_bytes = DecoderOptions{}.max_object_bytes;
   std::size_t max_record_bytes = DecoderOptions{}.max_record_bytes;
@@ -62,13 +65,19 @@ struct SinkFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-bool wanted_file(const fs::path& p) {
+// Which files a directory search takes: CloudTrail files are *.json(.gz), GuardDuty exports
+// *.jsonl(.gz); Firehose names objects as its user chose, so every file not starting with '.'.
+bool wanted_file(const fs::path& p, RecordLayout layout) {
   const std::string n = p.filename().string();
   auto ends = [&](std::string_view s) { return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0; };
-  return ends(".json") || ends(".json.gz");
+  switch (layout) {
+    case RecordLayout::records_array: return ends(".json") || ends(".json.gz");
+    case RecordLayout::json_values: return ends(".jsonl") || ends(".jsonl.gz");
+    default: return !n.empty() && n[0] != '.';
+  }
 }
 
-void collect_inputs(const std::vector<std::string>& paths, std::vector<Input>& out) {
+void collect_inputs(const std::vector<std::string>& paths, RecordLayout layout, std::vector<Input>& out) {
   for (const auto& p : paths) {
     if (p == "-") {
       out.push_back({"-", true, {}});
@@ -88,7 +97,7 @@ void collect_inputs(const std::vector<std::string>& paths, std::vector<Input>& o
     for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code fec;
-      if (it->is_regular_file(fec) && wanted_file(it->path())) found.push_back(it->path().string());
+      if (it->is_regular_file(fec) && wanted_file(it->path(), layout)) found.push_back(it->path().string());
     }
     if (ec) out.push_back({p, false, "listing failed: " + ec.message()});
     std::sort(found.begin(), found.end());
@@ -150,15 +159,26 @@ int run_decode(const DecodeArgs& a) {
   const auto fmt = to_devo ? std::optional<OutputFormat>(OutputFormat::devo) : parse_output_format(a.format);
   if (!fmt) throw std::invalid_argument("--format must be flat, raw or devo");
 
+  const auto& registry = ServiceHandlerRegistry::builtin();
+  auto service = registry.find(a.service);
+  if (!service || !service->record_layout())
+    throw std::invalid_argument("--service: unknown service \"" + a.service + "\"; known services: " +
+                                registry.describe_known());
+  ServiceSettings settings;
+  settings.name = std::string(service->name());
+  settings.routing_template =
+      a.routing_template.empty() ? std::string(service->default_routing_template()) : a.routing_template;
+  for (const auto& v : a.services) settings.aws_services.push_back(normalize_service(v));
+  if (auto m = service->check(settings, "--service " + settings.name); !m.empty()) throw std::invalid_argument(m);
+
   DecoderOptions dopt;
+  dopt.layout = *service->record_layout();
   dopt.build_record = needs_record(*fmt);
   dopt.build_columns = needs_columns(*fmt);
   dopt.max_object_bytes = a.max_object_bytes;
   dopt.max_record_bytes = a.max_record_bytes;
   if (Diagnostics d; !validate(dopt, &d)) throw std::invalid_argument(d.message);
-  TagRouterOptions ropt;
-  ropt.routing_template = a.routing_template;
-  ropt.services = a.services;
+  TagRouterOptions ropt = to_tag_router_options(settings);
   if (Diagnostics d; !validate(ropt, &d)) throw std::invalid_argument("--routing-template/--services: " + d.message);
 
   LineOptions line;
@@ -217,7 +237,7 @@ int run_decode(const DecodeArgs& a) {
   }
 
   std::vector<Input> inputs;
-  collect_inputs(a.paths, inputs);
+  collect_inputs(a.paths, dopt.layout, inputs);
 
   CloudTrailDecoder decoder(dopt);
   TagRouter router(ropt);
@@ -323,6 +343,12 @@ std::function<int()> setup_decode(CLI::App& sub) {
       "too when stderr is a terminal. Exit status: 0 every input decoded (skipped digest, Config\n"
       "check and empty objects count as decoded), 1 some input was bad (the good ones were still\n"
       "fully processed) or output failed, 2 usage error.");
+  sub.add_option("--service", a->service,
+                 "the format of the files, as the collector service that reads them: aws_sqs_cloudtrail "
+                 "(CloudTrail log files), aws_sqs_cloudtrail_kinesis (CloudTrail through CloudWatch Logs and "
+                 "Firehose), aws_sqs_guard_duty (GuardDuty exports), aws_sqs_guard_duty_kinesis (GuardDuty "
+                 "through EventBridge and Firehose), or an alias")
+      ->capture_default_str();
   sub.add_option("-f,--format", a->format,
                  "flat: {\"tag\":...,<flattened columns>}; raw: {\"tag\":...,\"event\":<record>}; "
                  "devo: <14>Mmm dd HH:MM:SS HOST TAG: <record>")
@@ -339,8 +365,8 @@ std::function<int()> setup_decode(CLI::App& sub) {
                  "s3.amazonaws.com); other events are dropped and counted")
       ->delimiter(',');
   sub.add_option("--routing-template", a->routing_template,
-                 "tag template with {service}, {account}, {region}")
-      ->capture_default_str();
+                 "tag template with {service}, {account}, {region} (default: the service's, "
+                 "cloud.aws.cloudtrail.{service} or cloud.aws.guardduty.findings)");
   sub.add_option("--hostname", a->hostname, "syslog HOSTNAME in devo lines (default: this host's name)");
   sub.add_option("--max-object-size", a->max_object_bytes,
                  "error out on an object whose uncompressed size exceeds this many bytes (gzip bombs)")
@@ -356,14 +382,15 @@ std::function<int()> setup_decode(CLI::App& sub) {
   sub.add_flag("--devo-no-tls", a->devo_no_tls, "with devo://: plain TCP to a Devo relay");
   sub.add_flag("-q,--quiet", a->quiet, "no progress display");
   sub.add_option("PATH", a->paths,
-                 "CloudTrail log file (gzip or plain JSON, detected from its bytes), directory "
-                 "(searched recursively for *.json and *.json.gz), or - for stdin")
+                 "a file of the service (gzip or plain JSON, detected from its bytes), directory "
+                 "(searched recursively: *.json and *.json.gz for CloudTrail, *.jsonl and *.jsonl.gz for "
+                 "GuardDuty, every file for the Firehose services), or - for stdin")
       ->required();
   return [a] { return run_decode(*a); };
 }
 
 const bool registered =
-    register_command("decode", "Decode CloudTrail log files into tagged, flattened events",
+    register_command("decode", "Decode CloudTrail or GuardDuty files into tagged, flattened events",
                      &setup_decode);
 
 }  // namespace

@@ -156,6 +156,11 @@ class ServiceHandler {
     return false;
   }
 
+  /// Where this service's records sit in an object when its payload decoder is a
+  /// CloudTrailDecoder (the built-in handlers); empty for handlers with decoders of their own.
+  /// Lets tools such as `ctsqs decode --service` run the decoder directly.
+  virtual std::optional<RecordLayout> record_layout() const { return std::nullopt; }
+
   /// Extension point for the pipeline: a decoder turning objects of this service into tagged,
   /// filtered events. `limits` carries the configured caps (`ctsqs.decoder`) and which event
   /// fields the output needs. Throws std::invalid_argument when `settings` fail check().

@@ -584,6 +584,12 @@ struct Handler {
     }
     if (s.in_record) [[likely]] {
       Frame& f = s.frames.back();
+      // Stream layouts: a record is a top-level value; one starting with Records is a CloudTrail
+      // log file sent to the wrong service, not a record.
+      if (s.level == 1 && f.first && s.key.view() == "Records") [[unlikely]]
+        return s.fail(decode_errc::not_an_object,
+                      s.value_name() + " is a CloudTrail log file ({\"Records\":[...]}), not a record of this "
+                      "format; CloudTrail log files belong to aws_sqs_cloudtrail", ec);
       if (s.write_compact) {
         if (!f.first) s.compact->put(',');
         s.compact->put('"');

@@ -44,6 +44,7 @@ class GuardDutyBase : public ServiceHandler {
     if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
     return std::make_unique<services::TaggingPayloadDecoder>(s, limits, layout());
   }
+  std::optional<RecordLayout> record_layout() const override { return layout(); }
 
  protected:
   virtual RecordLayout layout() const = 0;

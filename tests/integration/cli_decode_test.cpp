@@ -129,3 +129,42 @@ TEST_CASE("usage errors exit 2, --help documents every option", "[cli]") {
                           "--max-object-size", "--max-record-size", "--quiet", "PATH", "Exit status"})
     CHECK(h.out.find(opt) != std::string::npos);
 }
+
+TEST_CASE("decode with a service option: GuardDuty exports and Firehose objects", "[cli]") {
+  auto gd = run("decode --service aws_sqs_guard_duty " + q(logs));
+  INFO(gd.err);
+  CHECK(gd.rc == 0);
+  REQUIRE(gd.lines().size() == 3);  // only the *.jsonl.gz export, not the CloudTrail files
+  for (const auto& l : gd.lines()) {
+    const auto v = boost::json::parse(l);
+    CHECK(v.at("tag").as_string() == "cloud.aws.guardduty.findings");
+    CHECK(v.as_object().contains("service_action_actionType"));
+  }
+  CHECK(gd.lines()[1].find(R"("service_action_awsApiCallAction_api":"StopLogging")") != std::string::npos);
+
+  auto ck = run("decode --service cloudtrail_kinesis -f raw " + q(logs / "firehose" / "cloudtrail"));
+  INFO(ck.err);
+  CHECK(ck.rc == 0);
+  CHECK(ck.lines().size() == 4);  // the CONTROL_MESSAGE gives none
+  CHECK(ck.err.find("cloud.aws.cloudtrail.guardduty: 1") != std::string::npos);
+
+  auto gk = run("decode --service aws_sqs_guard_duty_kinesis --routing-template 'cloud.aws.guardduty.{account}' " +
+                q(logs / "firehose" / "guardduty"));
+  INFO(gk.err);
+  CHECK(gk.rc == 0);
+  CHECK(gk.err.find("cloud.aws.guardduty.111122223333: 2") != std::string::npos);
+
+  // A CloudTrail file is not a Firehose object: exit 1, the error names the file and the value.
+  const auto trail = find_log("us-west-2");
+  auto wrong = run("decode --service cloudtrail_kinesis " + q(trail));
+  CHECK(wrong.rc == 1);
+  CHECK(wrong.err.find("bad " + trail.string() + ": value index 0 is a CloudTrail log file") != std::string::npos);
+
+  auto unknown = run("decode --service aws_sqs_vpcflow " + q(trail));
+  CHECK(unknown.rc == 2);
+  CHECK(unknown.err.find("--service: unknown service \"aws_sqs_vpcflow\"; known services: aws_sqs_cloudtrail") !=
+        std::string::npos);
+  auto filter = run("decode --service guardduty --services ec2 " + q(trail));
+  CHECK(filter.rc == 2);
+  CHECK(filter.err.find("GuardDuty findings have none") != std::string::npos);
+}
