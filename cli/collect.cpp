@@ -199,8 +199,9 @@ int run_collect(const CollectArgs& a, bool drain) {
       for (auto& [tag, n] : per_tag) std::cerr << "    " << tag << " " << n << "\n";
     }
     if (const auto services = collector.per_service(); services.size() > 1) {
-      std::cerr << "  per service (objects, events decoded):\n";
-      for (auto& s : services) std::cerr << "    " << s.service << " " << s.objects << " " << s.events << "\n";
+      std::cerr << "  per service (objects or messages with events, events decoded):\n";
+      for (auto& s : services)
+        std::cerr << "    " << s.service << ": " << s.objects << " objects, " << s.events << " events\n";
     }
   }
   if (!rt.done) return exit_bad_input;  // the loop ended without the pipeline finishing

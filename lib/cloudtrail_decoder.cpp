@@ -36,6 +36,7 @@ class DecodeCategory final : public boost::system::error_category {
       case decode_errc::record_not_object: return "a record is not an object";
       case decode_errc::object_too_large: return "object exceeds the uncompressed size limit";
       case decode_errc::record_too_large: return "record exceeds the size limit";
+      case decode_errc::unclaimed: return "no configured service claims the object";
     }
     return "unknown decode error";
   }

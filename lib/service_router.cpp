@@ -89,9 +89,10 @@ class ClaimingDecoder final : public PayloadDecoder {
     held_.clear();
     return counted(out, [&] { return inner_->feed(held, out, diag); });
   }
+  // A decode error: permanent for the message (the bytes and the rules will not change).
   result<void> refusal(Diagnostics& diag) const {
     diag.message = refused_;
-    return make_error_code(client_errc::invalid_argument);
+    return make_error_code(decode_errc::unclaimed);
   }
   template <class F>
   result<void> counted(std::vector<Event>& out, F&& f) {

@@ -30,6 +30,7 @@ enum class decode_errc : int {
   record_not_object,     ///< an element of `Records` is not an object
   object_too_large,      ///< the uncompressed object exceeds DecoderOptions::max_object_bytes
   record_too_large,      ///< one record exceeds DecoderOptions::max_record_bytes
+  unclaimed,             ///< no configured service claims the object (ServiceRouter)
 };
 
 /// The category of decode_errc.

@@ -206,7 +206,7 @@ class ServiceHandlerRegistry {
 /// (RecordLayout::records_array); tags `cloud.aws.cloudtrail.{service}`; options
 /// `routing_template`, `aws_services` (include list; also accepted as `services`),
 /// `ack_messages`, `claim_*`. Claims keys containing `/CloudTrail/` or `/CloudTrail-Insight/`
-/// and EventBridge source `aws.cloudtrail`. Its payload decoder is CloudTrailDecoder followed by
+/// (and `/CloudTrail-Digest/`, skipped) and EventBridge source `aws.cloudtrail`. Its payload decoder is CloudTrailDecoder followed by
 /// a TagRouter.
 std::shared_ptr<const ServiceHandler> make_cloudtrail_service_handler();
 

@@ -86,7 +86,7 @@ class CloudTrailHandler final : public CloudTrailBase {
   }
   ClaimRule default_claim_rule() const override {
     ClaimRule r;
-    r.key_contains = {"/CloudTrail/", "/CloudTrail-Insight/"};
+    r.key_contains = {"/CloudTrail/", "/CloudTrail-Insight/", "/CloudTrail-Digest/"};
     r.event_sources = {"aws.cloudtrail"};
     return r;
   }

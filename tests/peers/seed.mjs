@@ -15,9 +15,12 @@
 // not, 2 on bad arguments).
 //
 // usage: node seed.mjs [options] [FILE|DIR ...]
-//   FILE|DIR                 CloudTrail files to upload (DIR: every *.json.gz / *.json below it, sorted).
-//                            A path containing "AWSLogs/" keeps its key from there; other files get a
-//                            key built from --account/--region and a fixed date. .json files are gzipped.
+//   FILE|DIR                 files to upload (DIR: every *.json(.gz), *.jsonl(.gz) and *.gz below it,
+//                            sorted). A path containing "AWSLogs/" or "firehose/" keeps its key from
+//                            there; other files get a CloudTrail key built from --account/--region
+//                            and a fixed date. Plain .json/.jsonl files are gzipped (key + ".gz").
+//   --notify-prefix P        key prefix rule of the S3 notifications (default AWSLogs/; "" none)
+//   --notify-suffix S        key suffix rule of the S3 -> SQS notification (default .json.gz; "" none)
 //   --sqs-endpoint URL       SQS and SNS (default $GATE_ENDPOINT, else $FAUXQS_ENDPOINT, else http://127.0.0.1:4566)
 //   --s3-endpoint URL        S3 (default $GATE_ENDPOINT, else $S3_ENDPOINT, else http://127.0.0.1:4568)
 //   --region R               (default $AWS_REGION or us-east-1)
@@ -68,7 +71,7 @@ try {
     options: {
       "sqs-endpoint": { type: "string" }, "s3-endpoint": { type: "string" }, region: { type: "string" },
       key: { type: "string" }, secret: { type: "string" }, bucket: { type: "string" }, account: { type: "string" },
-      files: { type: "string" }, records: { type: "string" }, "name-suffix": { type: "string" },
+      files: { type: "string" }, records: { type: "string" }, "name-suffix": { type: "string" }, "notify-prefix": { type: "string" }, "notify-suffix": { type: "string" },
       "queue-prefix": { type: "string" }, "max-receive-count": { type: "string" },
       "visibility-timeout": { type: "string" }, routes: { type: "string" },
       "manual-notify": { type: "boolean" }, "raw-delivery": { type: "boolean" }, "drop-test-events": { type: "boolean" },
@@ -99,6 +102,7 @@ const a = {
   files: int("files", o.files, parsed.positionals.length ? 0 : 3),
   records: int("records", o.records, 5),
   nameSuffix: o["name-suffix"] ?? "",
+  notifyPrefix: o["notify-prefix"] ?? "AWSLogs/", notifySuffix: o["notify-suffix"] ?? ".json.gz",
   prefix: o["queue-prefix"] ?? "",
   maxReceive: int("max-receive-count", o["max-receive-count"], 3),
   visibility: int("visibility-timeout", o["visibility-timeout"], 30),
@@ -179,11 +183,13 @@ if (!a.manual && mode !== "none") {
   const cfg = {};
   if (a.routes.has("s3")) cfg.QueueConfigurations = [{
     Id: "ct-to-sqs", QueueArn: queues["ct-s3-events"].arn, Events: ["s3:ObjectCreated:*"],
-    Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "AWSLogs/" }, { Name: "suffix", Value: ".json.gz" }] } },
+    Filter: { Key: { FilterRules: [
+      ...(a.notifyPrefix ? [{ Name: "prefix", Value: a.notifyPrefix }] : []),
+      ...(a.notifySuffix ? [{ Name: "suffix", Value: a.notifySuffix }] : [])] } },
   }];
   if (a.routes.has("sns")) cfg.TopicConfigurations = [{
     Id: "ct-to-sns", TopicArn: topics["ct-s3-topic"], Events: ["s3:ObjectCreated:*"],
-    Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "AWSLogs/" }] } },
+    Filter: { Key: { FilterRules: a.notifyPrefix ? [{ Name: "prefix", Value: a.notifyPrefix }] : [] } },
   }];
   try {
     await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: a.bucket, NotificationConfiguration: cfg }));
@@ -232,7 +238,7 @@ const uploads = []; // {key, body, records}
 function walk(p, out) {
   const st = fs.statSync(p);
   if (st.isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e), out);
-  else if (/\.json(\.gz)?$/.test(p)) out.push(p);
+  else if (/\.jsonl?(\.gz)?$|\.gz$/.test(p)) out.push(p);
 }
 const given = [];
 for (const p of parsed.positionals) {
@@ -246,8 +252,8 @@ given.forEach((file, i) => {
   if (!gz) body = zlib.gzipSync(body);
   let records = null;
   try { records = JSON.parse(zlib.gunzipSync(body).toString("utf8")).Records?.length ?? null; } catch { records = null; }
-  const at = file.lastIndexOf("AWSLogs/");
-  const key = at >= 0 ? file.slice(at).replace(/\.json$/, ".json.gz") : keyFor(new Date(base + i * 60000), "");
+  const at = Math.max(file.lastIndexOf("AWSLogs/"), file.lastIndexOf("firehose/"));
+  const key = at >= 0 ? file.slice(at).replace(/\.(jsonl?)$/, ".$1.gz") : keyFor(new Date(base + i * 60000), "");
   uploads.push({ key, body, records });
 });
 for (let i = 0; i < a.files; i++) {

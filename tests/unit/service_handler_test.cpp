@@ -201,7 +201,7 @@ TEST_CASE("CloudTrail handler options", "[service_handler]") {
   SECTION("claim rule: the handler's default, each claim_ option replacing its part") {
     auto c = parse("{}");
     REQUIRE(c.has_value());
-    CHECK(c->services[0].claim.key_contains == std::vector<std::string>{"/CloudTrail/", "/CloudTrail-Insight/"});
+    CHECK(c->services[0].claim.key_contains == std::vector<std::string>{"/CloudTrail/", "/CloudTrail-Insight/", "/CloudTrail-Digest/"});
     CHECK(c->services[0].claim.event_sources == std::vector<std::string>{"aws.cloudtrail"});
     CHECK(c->services[0].claim.by_content);
     CHECK(describe(c->services[0].claim) ==

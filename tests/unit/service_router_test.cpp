@@ -146,8 +146,10 @@ TEST_CASE("router: what no service claims fails, naming the object or source and
   CHECK(d.events.empty());
   CHECK(d.diag.message ==
         "no service claims object firehose/c by its key or content (aws_sqs_cloudtrail: key contains /CloudTrail/ "
-        "or /CloudTrail-Insight/; EventBridge source aws.cloudtrail; else content; test_findings: key contains "
-        "/GuardDuty/; EventBridge source aws.guardduty; else content)");
+        "or /CloudTrail-Insight/ or /CloudTrail-Digest/; EventBridge source aws.cloudtrail; else content; "
+        "test_findings: key contains /GuardDuty/; EventBridge source aws.guardduty; else content)");
+  // A decode error: permanent for its message, as a corrupt object is.
+  CHECK(d.r.error() == decode_errc::unclaimed);
   auto inline_events = decode(*router, ObjectRef{}, "aws.securityhub", R"({"Records":[{}]})");
   REQUIRE_FALSE(inline_events.r.has_value());
   CHECK(inline_events.diag.message.starts_with(
