@@ -205,7 +205,7 @@ TEST_CASE("CloudTrail handler options", "[service_handler]") {
     CHECK(c->services[0].claim.event_sources == std::vector<std::string>{"aws.cloudtrail"});
     CHECK(c->services[0].claim.by_content);
     CHECK(describe(c->services[0].claim) ==
-          "key contains /CloudTrail/ or /CloudTrail-Insight/; EventBridge source aws.cloudtrail; else content");
+          "key contains /CloudTrail/ or /CloudTrail-Insight/ or /CloudTrail-Digest/; EventBridge source aws.cloudtrail; else content");
     c = parse(R"({"claim_key_prefixes": "firehose/ct/", "claim_key_contains": [], "claim_by_content": false})");
     INFO(d.message);
     REQUIRE(c.has_value());
