@@ -3,16 +3,20 @@
 # corpus (../shared/tools/gen_corpus.py, 100 files x 1000 records, ~160 MB of JSON) generated
 # into a temporary directory. Prints records/s and MB/s (uncompressed JSON) per tool, CPU
 # seconds (user+sys, all processes of the pipeline), and ctsqs's peak RSS.
+# With --guardduty: GuardDuty findings instead (bench/gen_guardduty.py, 100 files x 200
+# findings, ~86 MB), decoded as the export (aws_sqs_guard_duty, JSON lines) and as Firehose
+# objects of EventBridge events (aws_sqs_guard_duty_kinesis), each beside zcat on the same files.
 #
-# usage: bench/decode_bench.sh [CTSQS_BINARY] [--files N] [--records-per-file M] [--keep DIR]
+# usage: bench/decode_bench.sh [CTSQS_BINARY] [--guardduty] [--files N] [--records-per-file M] [--keep DIR]
 # env:   GEN_CORPUS (path to gen_corpus.py), RUNS (best of N runs per tool, default 3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-$here/../build/release/cli/ctsqs}"
 [[ $# -gt 0 ]] && shift
-files=100 per_file=1000 keep=""
+files=100 per_file="" keep="" guardduty=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --guardduty) guardduty=1; shift ;;
     --files) files="$2"; shift 2 ;;
     --records-per-file) per_file="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
@@ -30,13 +34,14 @@ else
   dir="${keep:-$(mktemp -d)}"
   mkdir -p "$dir"
   [[ -z "$keep" ]] && trap 'rm -rf "$dir"' EXIT
-  echo "generating corpus ($files files x $per_file records) in $dir ..." >&2
-  python3 "$gen" --out "$dir/corpus" --files "$files" --records-per-file "$per_file" --seed 1 >&2
+  if [[ -n "$guardduty" ]]; then
+    echo "generating GuardDuty corpus ($files files x ${per_file:-200} findings) in $dir ..." >&2
+    python3 "$here/gen_guardduty.py" --out "$dir/corpus" --files "$files" --findings-per-file "${per_file:-200}" --seed 1 >&2
+  else
+    echo "generating corpus ($files files x ${per_file:-1000} records) in $dir ..." >&2
+    python3 "$gen" --out "$dir/corpus" --files "$files" --records-per-file "${per_file:-1000}" --seed 1 >&2
+  fi
 fi
-find "$dir/corpus" -name '*.json.gz' | sort > "$dir/list"
-bytes=$(xargs -a "$dir/list" -d '\n' zcat | wc -c)
-gz_bytes=$(xargs -a "$dir/list" -d '\n' cat | wc -c)
-records=$("$bin" decode -q --format raw "$dir/corpus" 2>/dev/null | wc -l)
 
 # best_of CMD...: runs CMD $runs times under /usr/bin/time; keeps the lowest CPU time.
 best_of() {
@@ -51,16 +56,37 @@ best_of() {
   echo "$best"
 }
 
-printf '%s records, %.1f MB JSON (%.1f MB gzip) in %s files; best of %s runs\n' \
-  "$records" "$(echo "$bytes/1000000" | bc -l)" "$(echo "$gz_bytes/1000000" | bc -l)" "$(wc -l < "$dir/list")" "$runs"
-printf '%-34s %9s %8s %12s %9s %9s\n' tool wall-s cpu-s records/s MB/s peak-RSS
+# measure LIST_FILE DIR SERVICE: sets bytes, gz_bytes, records for the files of LIST_FILE.
+measure() {
+  bytes=$(xargs -a "$1" -d '\n' zcat | wc -c)
+  gz_bytes=$(xargs -a "$1" -d '\n' cat | wc -c)
+  records=$("$bin" decode -q --service "$3" --format raw "$2" 2>/dev/null | wc -l)
+  printf '%s records, %.1f MB JSON (%.1f MB gzip) in %s files; best of %s runs\n' \
+    "$records" "$(echo "$bytes/1000000" | bc -l)" "$(echo "$gz_bytes/1000000" | bc -l)" "$(wc -l < "$1")" "$runs"
+  printf '%-58s %9s %8s %12s %9s %9s\n' tool wall-s cpu-s records/s MB/s peak-RSS
+}
 report() {
   local name="$1" t="$2"
   read -r wall user sys rss <<<"$t"
   local cpu; cpu=$(echo "$user + $sys" | bc -l)
-  printf '%-34s %9.2f %8.2f %12.0f %9.1f %7.1fMB\n' "$name" "$wall" "$cpu" \
+  printf '%-58s %9.2f %8.2f %12.0f %9.1f %7.1fMB\n' "$name" "$wall" "$cpu" \
     "$(echo "$records / $cpu" | bc -l)" "$(echo "$bytes / 1000000 / $cpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
+if [[ -n "$guardduty" ]]; then
+  for pair in "aws_sqs_guard_duty:export" "aws_sqs_guard_duty_kinesis:firehose"; do
+    service=${pair%%:*} sub=${pair#*:}
+    find "$dir/corpus/$sub" -name '*.gz' | sort > "$dir/list"
+    echo "== $service ($sub)"
+    measure "$dir/list" "$dir/corpus/$sub" "$service"
+    report "ctsqs decode --service $service (flat)" "$(best_of "'$bin' decode -q --service $service '$dir/corpus/$sub'")"
+    report "ctsqs decode --service $service --format raw" "$(best_of "'$bin' decode -q --service $service --format raw '$dir/corpus/$sub'")"
+    report "zcat alone" "$(best_of "xargs -a '$dir/list' -d '\n' zcat")"
+  done
+  echo "(cpu-s = user+sys of every process; records/s and MB/s per cpu-second; peak RSS of the largest process)"
+  exit 0
+fi
+find "$dir/corpus" -name '*.json.gz' | sort > "$dir/list"
+measure "$dir/list" "$dir/corpus" aws_sqs_cloudtrail
 report "ctsqs decode (flat) >/dev/null" "$(best_of "'$bin' decode -q '$dir/corpus'")"
 report "ctsqs decode --format raw" "$(best_of "'$bin' decode -q --format raw '$dir/corpus'")"
 report "ctsqs decode --format devo" "$(best_of "'$bin' decode -q --format devo '$dir/corpus'")"
