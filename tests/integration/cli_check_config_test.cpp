@@ -30,8 +30,14 @@ TEST_CASE("check-config accepts the shipped examples and prints the effective se
     INFO(r.err);
     CHECK(r.rc == 0);
     CHECK(r.err.empty());
-    CHECK(r.out.find("services: aws_sqs_cloudtrail -> cloud.aws.cloudtrail.{service}") != std::string::npos);
+    CHECK(r.out.find("aws_sqs_cloudtrail -> cloud.aws.cloudtrail.{service} [all AWS services]") != std::string::npos);
   }
+  // Three services in one file: each on its own line with the rule that decides what it takes.
+  auto local = run("check-config " + q(src / "examples" / "collector-local.json"));
+  CHECK(local.out.find("\n    aws_sqs_guard_duty -> cloud.aws.guardduty.findings; claims: key contains /GuardDuty/; "
+                       "EventBridge source aws.guardduty; else content\n") != std::string::npos);
+  CHECK(local.out.find("\n    aws_sqs_cloudtrail_kinesis -> cloud.aws.cloudtrail.{service} [all AWS services]; claims: "
+                       "key starts with firehose/cloudtrail/; else content\n") != std::string::npos);
   auto quiet = run("check-config --quiet " + q(src / "examples" / "collector.json"));
   CHECK(quiet.rc == 0);
   CHECK(quiet.out.empty());
