@@ -6,13 +6,10 @@
 
 #include "handler_common.hpp"
 
-#include <algorithm>
-#include <stdexcept>
 
 namespace ctsqs {
 namespace {
 
-using services::check_routing_template;
 using services::first_member;
 
 /// A CloudTrail log file: `{"Records":[` (whitespace allowed between tokens).
@@ -30,51 +27,13 @@ bool looks_like_cloudtrail_log(std::string_view head) {
   return expect("{") && expect("\"Records\"") && expect(":") && expect("[");
 }
 
-bool is_service_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
 /// What both CloudTrail services share: options, checks, tags; they differ in layout and claim.
-class CloudTrailBase : public ServiceHandler {
+class CloudTrailBase : public services::BuiltinHandler {
  public:
   std::string_view default_routing_template() const override { return "cloud.aws.cloudtrail.{service}"; }
 
-  result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override {
-    ServiceSettings s;
-    s.name = std::string(name());
-    s.routing_template = std::string(default_routing_template());
-    s.claim = default_claim_rule();
-    if (auto r = services::parse_aws_services(o, s, diag); !r) return r.error();
-    if (auto r = services::parse_common_options(o, s, name(), diag); !r) return r.error();
-    return s;
-  }
-
-  std::string check(const ServiceSettings& s, std::string_view path) const override {
-    auto p = std::string(path);
-    if (auto m = check_routing_template(s.routing_template, {"service", "account", "region"}); !m.empty())
-      return p + ".routing_template: " + m + " (got \"" + s.routing_template + "\")";
-    for (std::size_t i = 0; i < s.aws_services.size(); ++i) {
-      const auto& v = s.aws_services[i];
-      bool ok = !v.empty() && std::all_of(v.begin(), v.end(), is_service_char);
-      if (!ok)
-        return p + ".aws_services[" + std::to_string(i) +
-               "]: expected an AWS service name such as \"s3\" or \"iam\" (got \"" + v + "\")";
-    }
-    // Whatever the TagRouter would refuse is refused here, before anything runs.
-    Diagnostics d;
-    if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
-    return {};
-  }
-
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
-                                                       const DecoderOptions& limits) const override {
-    if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
-    return std::make_unique<services::TaggingPayloadDecoder>(s, limits, layout());
-  }
-  std::optional<RecordLayout> record_layout() const override { return layout(); }
-
  protected:
-  virtual RecordLayout layout() const = 0;
+  bool by_aws_service() const override { return true; }
 };
 
 class CloudTrailHandler final : public CloudTrailBase {

@@ -6,48 +6,19 @@
 
 #include "handler_common.hpp"
 
-#include <stdexcept>
-
 namespace ctsqs {
 namespace {
 
 using services::first_member;
 using services::has_member;
 
-class GuardDutyBase : public ServiceHandler {
+/// What both GuardDuty services share: options, checks, tags; they differ in layout and claim.
+class GuardDutyBase : public services::BuiltinHandler {
  public:
   std::string_view default_routing_template() const override { return "cloud.aws.guardduty.findings"; }
 
-  result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override {
-    ServiceSettings s;
-    s.name = std::string(name());
-    s.routing_template = std::string(default_routing_template());
-    s.claim = default_claim_rule();
-    if (auto r = services::parse_common_options(o, s, name(), diag); !r) return r.error();
-    return s;
-  }
-
-  std::string check(const ServiceSettings& s, std::string_view path) const override {
-    auto p = std::string(path);
-    // A finding has accountId and region (the {account} and {region} of the template).
-    if (auto m = services::check_routing_template(s.routing_template, {"account", "region"}); !m.empty())
-      return p + ".routing_template: " + m + " (got \"" + s.routing_template + "\")";
-    if (!s.aws_services.empty())
-      return p + ": aws_services filters CloudTrail events by AWS service; GuardDuty findings have none";
-    Diagnostics d;
-    if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
-    return {};
-  }
-
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
-                                                       const DecoderOptions& limits) const override {
-    if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
-    return std::make_unique<services::TaggingPayloadDecoder>(s, limits, layout());
-  }
-  std::optional<RecordLayout> record_layout() const override { return layout(); }
-
  protected:
-  virtual RecordLayout layout() const = 0;
+  bool by_aws_service() const override { return false; }
 };
 
 class GuardDutyHandler final : public GuardDutyBase {

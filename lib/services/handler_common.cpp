@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 namespace ctsqs::services {
 
@@ -67,6 +68,54 @@ std::string check_routing_template(std::string_view tmpl, const std::vector<std:
   if (std::count(rendered.begin(), rendered.end(), '.') < 1)
     return "a Devo tag has at least two levels, e.g. cloud.aws.cloudtrail.{service}";
   return {};
+}
+
+namespace {
+
+bool is_service_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+}  // namespace
+
+result<ServiceSettings> BuiltinHandler::parse_options(ServiceOptions& o, Diagnostics& diag) const {
+  ServiceSettings s;
+  s.name = std::string(name());
+  s.routing_template = std::string(default_routing_template());
+  s.claim = default_claim_rule();
+  if (by_aws_service())
+    if (auto r = parse_aws_services(o, s, diag); !r) return r.error();
+  if (auto r = parse_common_options(o, s, name(), diag); !r) return r.error();
+  return s;
+}
+
+std::string BuiltinHandler::check(const ServiceSettings& s, std::string_view path) const {
+  auto p = std::string(path);
+  // A finding has accountId and region (the {account} and {region} of the template), no service.
+  const auto placeholders = by_aws_service() ? std::vector<std::string_view>{"service", "account", "region"}
+                                             : std::vector<std::string_view>{"account", "region"};
+  if (auto m = check_routing_template(s.routing_template, placeholders); !m.empty())
+    return p + ".routing_template: " + m + " (got \"" + s.routing_template + "\")";
+  if (!by_aws_service() && !s.aws_services.empty())
+    return p + ": aws_services keeps events by the AWS service they come from; the events of " +
+           std::string(name()) + " (GuardDuty findings) have none";
+  for (std::size_t i = 0; i < s.aws_services.size(); ++i) {
+    const auto& v = s.aws_services[i];
+    bool ok = !v.empty() && std::all_of(v.begin(), v.end(), is_service_char);
+    if (!ok)
+      return p + ".aws_services[" + std::to_string(i) +
+             "]: expected an AWS service name such as \"s3\" or \"iam\" (got \"" + v + "\")";
+  }
+  // Whatever the TagRouter would refuse is refused here, before anything runs.
+  Diagnostics d;
+  if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
+  return {};
+}
+
+std::unique_ptr<PayloadDecoder> BuiltinHandler::make_payload_decoder(const ServiceSettings& s,
+                                                                     const DecoderOptions& limits) const {
+  if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
+  return std::make_unique<TaggingPayloadDecoder>(s, limits, layout());
 }
 
 result<void> parse_common_options(ServiceOptions& o, ServiceSettings& s, std::string_view service,

@@ -7,6 +7,8 @@
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/tag_router.hpp"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,23 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
   TagRouter router_;
   std::uint64_t filtered_at_begin_ = 0;
   std::uint64_t capped_at_begin_ = 0;
+};
+
+/// What the built-in handlers share: options, checks and the payload decoder. A handler names
+/// its record layout and what its events carry: CloudTrail events an AWS service (the
+/// `{service}` placeholder and the `aws_services` filter), GuardDuty findings none.
+class BuiltinHandler : public ServiceHandler {
+ public:
+  result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override;
+  std::string check(const ServiceSettings& s, std::string_view path) const override;
+  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
+                                                       const DecoderOptions& limits) const override;
+  std::optional<RecordLayout> record_layout() const override { return layout(); }
+
+ protected:
+  virtual RecordLayout layout() const = 0;
+  /// Whether events have an AWS service: `{service}` and `aws_services` are allowed.
+  virtual bool by_aws_service() const = 0;
 };
 
 /// "" when `tmpl` is a usable routing template with only the named placeholders.

@@ -166,5 +166,5 @@ TEST_CASE("decode with a service option: GuardDuty exports and Firehose objects"
         std::string::npos);
   auto filter = run("decode --service guardduty --services ec2 " + q(trail));
   CHECK(filter.rc == 2);
-  CHECK(filter.err.find("GuardDuty findings have none") != std::string::npos);
+  CHECK(filter.err.find("(GuardDuty findings) have none") != std::string::npos);
 }

@@ -84,10 +84,11 @@ inline std::string collector_config(const Peers& peers, const std::string& queue
   return s;
 }
 
-/// Every delivered event of a `--format raw` output directory: eventID -> times seen; also the
-/// per-tag counts.
+/// Every delivered event of a `--format raw` output directory: eventID -> times seen (CloudTrail
+/// events), the ids of GuardDuty findings; also the per-tag counts.
 struct Delivered {
   std::map<std::string, int> by_event_id;
+  std::set<std::string> finding_ids;
   std::map<std::string, std::uint64_t> by_tag;
   std::uint64_t lines = 0;
   std::uint64_t duplicates() const {
@@ -108,7 +109,9 @@ inline void read_delivered(const fs::path& dir, Delivered& out) {
       const std::string tag(v.at("tag").as_string());
       ++out.by_tag[tag];
       ++out.lines;
-      if (tag.rfind("cloud.aws.cloudtrail.", 0) != 0) continue;  // heartbeats
+      if (tag == "cloud.aws.guardduty.findings")
+        out.finding_ids.insert(std::string(v.at("event").as_object().at("id").as_string()));
+      if (tag.rfind("cloud.aws.cloudtrail.", 0) != 0) continue;  // findings, heartbeats
       ++out.by_event_id[std::string(v.at("event").as_object().at("eventID").as_string())];
     }
   }

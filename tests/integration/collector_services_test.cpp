@@ -29,9 +29,7 @@ std::string services_config(const Peers& peers, const std::string& queue, const 
 
 struct Drained {
   int exit_code = -1;
-  std::map<std::string, std::uint64_t> by_tag;
-  std::set<std::string> finding_ids;
-  std::uint64_t lines = 0;
+  Delivered delivered;
   std::string log;
 };
 
@@ -43,21 +41,14 @@ Drained drain(const Peers& peers, const TempDir& tmp, const std::string& queue, 
   Drained d;
   d.exit_code = run_drain(cfg, out, tmp.path, extra, name);
   d.log = read_file(tmp.path / (name + ".err"));
-  if (!fs::exists(out)) return d;
-  for (auto& e : fs::directory_iterator(out)) {
-    std::ifstream f(e.path());
-    std::string line;
-    while (std::getline(f, line)) {
-      if (line.empty()) continue;
-      auto v = boost::json::parse(line).as_object();
-      const std::string tag(v.at("tag").as_string());
-      ++d.by_tag[tag];
-      ++d.lines;
-      if (tag == "cloud.aws.guardduty.findings")
-        d.finding_ids.insert(std::string(v.at("event").as_object().at("id").as_string()));
-    }
-  }
+  read_delivered(out, d.delivered);
   return d;
+}
+
+std::uint64_t cloudtrail_events(const Delivered& d) {
+  std::uint64_t n = 0;
+  for (auto& [id, times] : d.by_event_id) n += static_cast<std::uint64_t>(times);
+  return n;
 }
 
 std::string gzip_bytes(const std::string& data) {
@@ -98,18 +89,16 @@ TEST_CASE("services: CloudTrail, GuardDuty and Firehose objects on one queue dra
     auto d = drain(peers, tmp, queue, queue);
     INFO(d.log);
     CHECK(d.exit_code == 0);
-    std::uint64_t cloudtrail = 0;
-    for (auto& [tag, n] : d.by_tag)
-      if (tag.rfind("cloud.aws.cloudtrail.", 0) == 0) cloudtrail += n;
-    // 16 events of the CloudTrail files and 4 of the Firehose-delivered CloudTrail object.
-    CHECK(cloudtrail == 20);
-    CHECK(d.by_tag["cloud.aws.cloudtrail.guardduty"] == 1);  // DeleteDetector, only in the Firehose object
+    // 16 events of the CloudTrail files and 4 of the Firehose-delivered CloudTrail object, each once.
+    CHECK(cloudtrail_events(d.delivered) == 20);
+    CHECK(d.delivered.by_event_id.size() == 20);
+    CHECK(d.delivered.by_tag["cloud.aws.cloudtrail.guardduty"] == 1);  // DeleteDetector, only in the Firehose object
     // 3 exported findings, 2 delivered by Firehose (ids 02 and 03 again: the same findings),
     // and on the S3 queue the 2 EventBridge ones.
     const bool s3_queue = queue == "ct-s3-events";
-    CHECK(d.by_tag["cloud.aws.guardduty.findings"] == (s3_queue ? 7u : 5u));
-    CHECK(d.finding_ids.count("01c2b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8") == 1);
-    CHECK(d.finding_ids.count("eventbridge-finding-2") == (s3_queue ? 1u : 0u));
+    CHECK(d.delivered.by_tag["cloud.aws.guardduty.findings"] == (s3_queue ? 7u : 5u));
+    CHECK(d.delivered.finding_ids.count("01c2b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8") == 1);
+    CHECK(d.delivered.finding_ids.count("eventbridge-finding-2") == (s3_queue ? 1u : 0u));
     // The summary counts per service.
     CHECK(d.log.find("aws_sqs_guard_duty_kinesis: 1 objects, 2 events") != std::string::npos);
     CHECK(d.log.find("aws_sqs_cloudtrail_kinesis: 1 objects, 4 events") != std::string::npos);
@@ -147,12 +136,9 @@ TEST_CASE("services: a poison object of each format is named, kept for the dead-
   INFO(d.log);
   CHECK(d.exit_code == 1);
   // Every good object delivered in full, nothing from the poison ones (each fails before its first event).
-  std::uint64_t cloudtrail = 0;
-  for (auto& [tag, n] : d.by_tag)
-    if (tag.rfind("cloud.aws.cloudtrail.", 0) == 0) cloudtrail += n;
-  CHECK(cloudtrail == 20);
-  CHECK(d.by_tag["cloud.aws.guardduty.findings"] == 5);
-  CHECK(d.finding_ids.count("poison") == 0);
+  CHECK(cloudtrail_events(d.delivered) == 20);
+  CHECK(d.delivered.by_tag["cloud.aws.guardduty.findings"] == 5);
+  CHECK(d.delivered.finding_ids.count("poison") == 0);
   // Each poison object is named with what was wrong.
   for (const char* what :
        {"cut.jsonl.gz: the object ends inside gzip member 1",

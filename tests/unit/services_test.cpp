@@ -99,7 +99,7 @@ TEST_CASE("services: GuardDuty routing templates take {account} and {region}, no
             "services.aws_sqs_guard_duty.routing_template: unknown placeholder {service}"));
   gd.settings.routing_template = "cloud.aws.guardduty.findings";
   gd.settings.aws_services = {"ec2"};
-  CHECK(has(gd.handler->check(gd.settings, "services.aws_sqs_guard_duty"), "GuardDuty findings have none"));
+  CHECK(has(gd.handler->check(gd.settings, "services.aws_sqs_guard_duty"), "(GuardDuty findings) have none"));
   CHECK_THROWS_AS(decoder(gd), std::invalid_argument);
 }
 
