@@ -110,7 +110,7 @@ TEST_CASE("services: CloudTrail, GuardDuty and Firehose objects on one queue dra
   CHECK(stats.at("rejected").as_int64() == 0);
 }
 
-TEST_CASE("services: a poison object of each format is named, kept for the dead-letter queue, and the rest delivered",
+TEST_CASE("services: a poison object of each format is named, kept for the dead-letter queue, the rest delivered",
           "[integration][collector][services]") {
   Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
   TempDir tmp;
@@ -128,15 +128,22 @@ TEST_CASE("services: a poison object of each format is named, kept for the dead-
   put("firehose/guardduty/2026/12/03/10/nodetail.gz", gzip_bytes(R"({"version":"0","source":"aws.guardduty"})"));
   put("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/03/cut.json.gz", gzip_bytes(R"({"Records":[{"eventVersion":"1.08")"));
   put("firehose/other/2026/12/03/10/unknown.gz", gzip_bytes("just a line of text\n"));
+  // A good one among them: Firehose with message extraction on writes the records one per line.
+  put("firehose/cloudtrail/2026/12/03/10/extracted.gz",
+      gzip_bytes(R"({"eventVersion":"1.09","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","eventID":"extracted-1"})"
+                 "\n"
+                 R"({"eventVersion":"1.09","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","eventID":"extracted-2"})"
+                 "\n"));
 
   const auto seeded = seed_or_throw(peers, {"--notify-prefix", "", "--notify-suffix", ".gz", "--routes", "s3",
                                             "--drop-test-events", kLogs.string(), poison.string()});
-  REQUIRE(seeded.objects == 13);
+  REQUIRE(seeded.objects == 14);
   auto d = drain(peers, tmp, "ct-s3-events", "poison", {"--retry-backoff", "1"});
   INFO(d.log);
   CHECK(d.exit_code == 1);
   // Every good object delivered in full, nothing from the poison ones (each fails before its first event).
-  CHECK(cloudtrail_events(d.delivered) == 20);
+  CHECK(cloudtrail_events(d.delivered) == 22);
+  CHECK(d.delivered.by_event_id.count("extracted-2") == 1);
   CHECK(d.delivered.by_tag["cloud.aws.guardduty.findings"] == 5);
   CHECK(d.delivered.finding_ids.count("poison") == 0);
   // Each poison object is named with what was wrong.
