@@ -239,7 +239,9 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_flag("--quiet,-q", a->quiet, "No progress lines and no summary");
   sub.footer(
       "Reads [prefix/]AWSLogs/[o-<org>/]<account>/CloudTrail[-Insight]/<region>/YYYY/MM/DD/ for the days of the "
-      "range, keeping the files whose name time is in [since, until); digests are never read. Exit 0 when every "
+      "range, keeping the files whose name time is in [since, until); digests are never read. With the service "
+      "aws_sqs_guard_duty in the collector file, also .../<account>/GuardDuty/<region>/YYYY/MM/DD/*.jsonl.gz of "
+      "every day that overlaps the range (their names carry no time). Exit 0 when every "
       "object in range was delivered (or enqueued), 1 when some failed (named) or the run was stopped, 2 for "
       "usage or configuration errors.");
   return [a] { return run_backfill(*a); };

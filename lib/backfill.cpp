@@ -11,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace ctsqs {
@@ -273,6 +274,17 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
                              " is not after --since " + format_backfill_time(options.range.since));
   if (options.max_receives < 1) return invalid(diag, "backfill: max_receives must be at least 1");
   if (!options.range.prefix.empty() && options.range.prefix.back() != '/') options.range.prefix += '/';
+  // The kinds of logs follow the configured services (unless the caller chose them): CloudTrail's
+  // files for aws_sqs_cloudtrail, GuardDuty's exports for aws_sqs_guard_duty.
+  if (options.range.kinds == BackfillRange{}.kinds) {
+    const auto has = [&](std::string_view name) {
+      return std::any_of(config.services.begin(), config.services.end(),
+                         [&](const ServiceSettings& s) { return s.name == name; });
+    };
+    const bool guardduty = has("aws_sqs_guard_duty");
+    if (guardduty && !has("aws_sqs_cloudtrail")) options.range.kinds.clear();
+    if (guardduty) options.range.kinds.push_back("GuardDuty");
+  }
   backfill_collector_settings(config);
 
   if (!options.state_file.empty() && !options.dry_run) {

@@ -35,6 +35,21 @@ std::string day_path(sys_days d) {
   return buf;
 }
 
+// Whether a listed object of a day is one of the range's logs. CloudTrail files carry their
+// time in the name and are kept by it; GuardDuty exports (`<uuid>.jsonl.gz`) do not, so a day
+// that overlaps the range is read whole.
+enum class Fit { not_a_log, out_of_range, in_range };
+Fit fit(const LogKey& k, std::string_view key, const BackfillRange& range) {
+  if (k.kind == "GuardDuty") {
+    if (!key.ends_with(".jsonl.gz")) return Fit::not_a_log;
+    const SysTime day_start{sys_days{year_month_day{year{k.year}, month{static_cast<unsigned>(k.month)},
+                                                    std::chrono::day{static_cast<unsigned>(k.day)}}}};
+    return day_start < range.until && day_start + hours(24) > range.since ? Fit::in_range : Fit::out_of_range;
+  }
+  if (!key.ends_with(".json.gz") || !k.file_time) return Fit::not_a_log;
+  return *k.file_time < range.since || *k.file_time >= range.until ? Fit::out_of_range : Fit::in_range;
+}
+
 std::string day_label(const LogKey& k) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", k.year, k.month, k.day);
@@ -316,11 +331,12 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     auto r = co_await list_all(day, "", after, [&](const s3::ListObjectsV2Page& p) {
       for (const auto& o : p.objects) {
         auto k = parse_log_key(o.key);
-        if (!k || k->day_prefix != day || !o.key.ends_with(".json.gz") || !k->file_time) {
+        const Fit f = k && k->day_prefix == day ? fit(*k, o.key, range) : Fit::not_a_log;
+        if (f == Fit::not_a_log) {
           ++totals.not_logs;
           continue;
         }
-        if (*k->file_time < range.since || *k->file_time >= range.until) {
+        if (f == Fit::out_of_range) {
           ++totals.out_of_range;
           continue;
         }

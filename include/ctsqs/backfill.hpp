@@ -72,7 +72,9 @@ struct BackfillRange {
   std::vector<std::string> regions;   ///< empty: every region found
   SysTime since{};                    ///< files whose name time is >= since...
   SysTime until{};                    ///< ...and < until
-  /// Which kinds of logs: CloudTrail and CloudTrail-Insight by default. Digests are never read.
+  /// Which kinds of logs: CloudTrail and CloudTrail-Insight by default; Backfill sets them from
+  /// the configured services (GuardDuty too with `aws_sqs_guard_duty`). Digests are never read.
+  /// GuardDuty exports have no time in their names: a day that overlaps the range is read whole.
   std::vector<std::string> kinds{"CloudTrail", "CloudTrail-Insight"};
 };
 

@@ -120,6 +120,58 @@ def events_in(d):
     return seen
 
 
+def guardduty(ctsqs, work, peers):
+    """A collector file with aws_sqs_guard_duty beside aws_sqs_cloudtrail: the GuardDuty exports of
+    the days that overlap the range are read whole (their names carry no time), with the trail."""
+    tree = os.path.join(work, "gd-tree")
+    want_findings, want_events = set(), set()
+    for day in ("01", "02", "03", "04"):
+        findings = [{"schemaVersion": "2.0", "accountId": "111111111111", "region": "us-east-1",
+                     "id": "gd-%s-%d" % (day, i), "type": "Recon:EC2/Portscan", "severity": 5} for i in range(2)]
+        d = os.path.join(tree, "AWSLogs/111111111111/GuardDuty/us-east-1/2026/09", day)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "5f2c9a4e-7d1b-4c3a-9e8f-0a1b2c3d4e%s.jsonl.gz" % day), "wb") as f:
+            f.write(gzip.compress("".join(json.dumps(x) + "\n" for x in findings).encode()))
+        with open(os.path.join(d, "readme.txt"), "wb") as f:
+            f.write(b"not an export")
+        if day in ("02", "03"):
+            want_findings |= {x["id"] for x in findings}
+        ct = os.path.join(tree, "AWSLogs/111111111111/CloudTrail/us-east-1/2026/09", day)
+        os.makedirs(ct, exist_ok=True)
+        eid = "gd-tree-ct-" + day
+        with open(os.path.join(ct, "111111111111_CloudTrail_us-east-1_202609%sT1200Z_x.json.gz" % day), "wb") as f:
+            f.write(gzip.compress(json.dumps({"Records": [{"eventVersion": "1.08", "eventSource": "iam.amazonaws.com",
+                                                           "eventName": "CreateUser", "eventID": eid}]}).encode()))
+        if day == "02":
+            want_events.add(eid)
+    r = subprocess.run(["node", os.path.join(PEERS_DIR, "put-objects.mjs"), "--s3-endpoint", peers.gate,
+                        "--sqs-endpoint", peers.gate, "--bucket", "gd-bucket", "--queue", "gd-replay", tree],
+                       capture_output=True, text=True, env=peers.env, timeout=300)
+    check(r.returncode == 0, "guardduty: objects uploaded (%s)" % r.stderr[-500:])
+    cfg = json.load(open(config(work, peers, "gd")))
+    cfg["inputs"]["sqs_collector"]["services"] = {"aws_sqs_cloudtrail": {}, "aws_sqs_guard_duty": {}}
+    path = os.path.join(work, "gd-both.json")
+    json.dump(cfg, open(path, "w"))
+    base = [ctsqs, "backfill", "--config", path, "--bucket", "gd-bucket", "--since", "2026-09-02T06:00Z",
+            "--until", "2026-09-03T06:00Z", "--format", "raw", "--progress", "0"]
+    r = subprocess.run(base + ["--dry-run"], capture_output=True, text=True, timeout=180)
+    check(r.returncode == 0 and "111111111111 us-east-1 2026-09-03 GuardDuty" in r.stdout,
+          "guardduty: the dry run lists the GuardDuty days (exit %d)\n%s%s" % (r.returncode, r.stdout, r.stderr[-500:]))
+    out = os.path.join(work, "gd-out")
+    r = subprocess.run(base + ["--output", out], capture_output=True, text=True, timeout=180)
+    findings, events = set(), set()
+    for f in (sorted(os.listdir(out)) if os.path.isdir(out) else []):
+        for line in open(os.path.join(out, f), "rb").read().split(b"\n"):
+            if line:
+                v = json.loads(line)
+                (findings.add(v["event"]["id"]) if v["tag"] == "cloud.aws.guardduty.findings"
+                 else events.add(v["event"]["eventID"]))
+    check(r.returncode == 0, "guardduty: exit 0 (%d)\n%s" % (r.returncode, r.stderr[-1500:]))
+    check(findings == want_findings, "guardduty: the findings of the two days that overlap the range, no others (%s)"
+          % sorted(findings))
+    check(events == want_events, "guardduty: the CloudTrail file in range beside them (%s)" % sorted(events))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ctsqs", required=True)
@@ -228,6 +280,7 @@ def main():
         drained = set(events_in(outs[0])) | set(events_in(outs[1]))
         check(drained == set(expected), "enqueue: two drains on the queue delivered every event (%d of %d)" % (
             len(drained & set(expected)), len(expected)))
+        guardduty(ctsqs, work, peers)
     finally:
         peers.stop()
         if not a.keep and not FAILED:
