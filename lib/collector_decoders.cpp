@@ -12,8 +12,9 @@ PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const Service
   return [handler = std::move(handler), settings = std::move(settings),
           decoder_options](const ObjectRef& object, std::string_view) -> std::unique_ptr<PayloadDecoder> {
     auto d = handler->make_payload_decoder(settings, decoder_options);
-    // The key drives digest / ConfigWritabilityCheckFile recognition and names errors.
-    d->begin(object.key.empty() ? std::string_view("inline event") : std::string_view(object.key));
+    // The key drives digest / ConfigWritabilityCheckFile recognition and names errors; an empty
+    // one means events carried in the message (PayloadDecoder::begin).
+    d->begin(object.key);
     return d;
   };
 }

@@ -214,3 +214,22 @@ TEST_CASE("services: four services on one router, as one collector file configur
   CHECK(counts[3].objects == 2);
   CHECK(counts[3].events == 3);
 }
+
+TEST_CASE("services: a single-service decoder factory reads objects and events carried in messages", "[services]") {
+  auto gd = configured("aws_sqs_guard_duty");
+  auto factory = make_payload_decoder_factory(gd.handler, gd.settings, DecoderOptions{});
+  std::vector<Event> out;
+  Diagnostics diag;
+  auto inl = factory(ObjectRef{}, "aws.guardduty");  // begun on no key: {"Records":[...]} of the message
+  REQUIRE(inl->feed(R"({"Records":[)" + finding(5) + "]}", out, diag));
+  REQUIRE(inl->finish(out, diag));
+  ObjectRef o;
+  o.bucket = "b";
+  o.key = kGuardDutyKey;
+  auto obj = factory(o, "");
+  REQUIRE(obj->feed(gzip(kExport), out, diag));
+  REQUIRE(obj->finish(out, diag));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].record == finding(5));
+  CHECK(out[2].record == finding(2));
+}
