@@ -274,14 +274,17 @@ const s3Event = (key, size, etag, configId) => JSON.stringify({ Records: [{
     bucket: { name: a.bucket, ownerIdentity: { principalId: "A3PEERSKITEXAMPLE" }, arn: `arn:aws:s3:::${a.bucket}` },
     object: { key: encodeKey(key), size, eTag: etag, sequencer: Date.now().toString(16).toUpperCase() } } }] });
 
+// Which keys the notification filters pass (the same rules for notifications sent by hand).
+const toQueue = (k) => k.startsWith(a.notifyPrefix) && k.endsWith(a.notifySuffix);
+const toTopic = (k) => k.startsWith(a.notifyPrefix);
 const objects = [];
 for (const u of uploads) {
   const put = await s3.send(new PutObjectCommand({ Bucket: a.bucket, Key: u.key, Body: u.body, ContentType: "application/json" }));
   const etag = (put.ETag ?? "").replace(/"/g, "");
   objects.push({ key: u.key, size: u.body.length, etag, records: u.records });
   if (mode === "manual") {
-    if (queues["ct-s3-events"]) await sqs.send(new SendMessageCommand({ QueueUrl: queues["ct-s3-events"].url, MessageBody: s3Event(u.key, u.body.length, etag, "ct-to-sqs") }));
-    if (topics["ct-s3-topic"]) await sns.send(new PublishCommand({ TopicArn: topics["ct-s3-topic"], Subject: "Amazon S3 Notification", Message: s3Event(u.key, u.body.length, etag, "ct-to-sns") }));
+    if (queues["ct-s3-events"] && toQueue(u.key)) await sqs.send(new SendMessageCommand({ QueueUrl: queues["ct-s3-events"].url, MessageBody: s3Event(u.key, u.body.length, etag, "ct-to-sqs") }));
+    if (topics["ct-s3-topic"] && toTopic(u.key)) await sns.send(new PublishCommand({ TopicArn: topics["ct-s3-topic"], Subject: "Amazon S3 Notification", Message: s3Event(u.key, u.body.length, etag, "ct-to-sns") }));
   }
   // CloudTrail's own SNS notification: one per delivered file, key not URL-encoded.
   if (topics["ct-native-topic"])
@@ -290,8 +293,9 @@ for (const u of uploads) {
 
 // ---------------------------------------------------------------- wait and report
 const expected = {};
+const passing = { "ct-s3-events": toQueue, "ct-sns-events": toTopic, "ct-native-events": () => true };
 for (const n of ["ct-s3-events", "ct-sns-events", "ct-native-events"])
-  if (queues[n]) expected[n] = objects.length + (testEvents[n] ?? 0);
+  if (queues[n]) expected[n] = objects.filter((o) => passing[n](o.key)).length + (testEvents[n] ?? 0);
 expected["ct-dlq"] = 0;
 const deadline = Date.now() + a.waitS * 1000;
 const counts = {};
