@@ -585,20 +585,32 @@ const DecoderOptions& CloudTrailDecoder::options() const noexcept { return impl_
 
 void CloudTrailDecoder::begin(std::string_view object_name) { impl_->begin(object_name); }
 
+namespace {
+
+// While the handler is installed; also when it throws: the summary counts what it was given.
+struct EmitScope {
+  JsonState& js;
+  ObjectSummary& summary;
+  EmitScope(JsonState& j, ObjectSummary& s, EventHandler h) : js(j), summary(s) { js.emit = h; }
+  ~EmitScope() {
+    js.emit.reset();
+    summary.events = js.events;
+  }
+  EmitScope(const EmitScope&) = delete;
+  EmitScope& operator=(const EmitScope&) = delete;
+};
+
+}  // namespace
+
 result<void> CloudTrailDecoder::feed(std::span<const std::byte> chunk, EventHandler handler,
                                      Diagnostics* diag) {
-  impl_->js.emit = handler;
-  auto r = impl_->feed(reinterpret_cast<const char*>(chunk.data()), chunk.size(), diag);
-  impl_->js.emit.reset();
-  impl_->summary.events = impl_->js.events;
-  return r;
+  EmitScope scope(impl_->js, impl_->summary, handler);
+  return impl_->feed(reinterpret_cast<const char*>(chunk.data()), chunk.size(), diag);
 }
 
 result<ObjectSummary> CloudTrailDecoder::finish(EventHandler handler, Diagnostics* diag) {
-  impl_->js.emit = handler;
+  EmitScope scope(impl_->js, impl_->summary, handler);
   auto r = impl_->finish(diag);
-  impl_->js.emit.reset();
-  impl_->summary.events = impl_->js.events;
   if (r) r->events = impl_->js.events;
   return r;
 }
@@ -617,12 +629,9 @@ result<ObjectSummary> CloudTrailDecoder::decode_buffer(std::string_view object_n
     m.summary.compression = Compression::gzip;
     m.summary.compressed_bytes = whole.size();
     m.stage = Impl::Stage::plain;
-    m.js.emit = handler;
-    auto r = m.parse(m.whole_buf.get(), out_len, diag);
-    m.js.emit.reset();
-    if (!r) {
-      m.summary.events = m.js.events;
-      return r.error();
+    {
+      EmitScope scope(m.js, m.summary, handler);
+      if (auto r = m.parse(m.whole_buf.get(), out_len, diag); !r) return r.error();
     }
     return finish(handler, diag);
   }

@@ -80,6 +80,8 @@ struct JsonState {
   bool in_message = false;     // the current string is a log event's `message`
   std::string message;
   std::vector<std::pair<std::uint64_t, std::string>> pending_messages;  // before messageType
+  std::size_t pending_bytes = 0;  // their size: bounded by max_record_bytes
+  bool saw_message = false;    // the current log event has its message
   std::shared_ptr<struct NestedParser> nested;  // parses message texts as records
 
   std::optional<EventHandler> emit;  // set during feed/finish
@@ -123,6 +125,8 @@ struct JsonState {
     cwl_type.clear();
     log_event_index = 0;
     pending_messages.clear();
+    pending_bytes = 0;
+    saw_message = false;
   }
 
   bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
@@ -333,10 +337,18 @@ struct Handler {
   }
 
   // A log event's message is complete: decode it now, or keep it until messageType is known.
+  // Messages kept are bounded like one record: CloudWatch Logs writes messageType first.
   bool deliver_message(ec_t& ec) {
     JsonState& s = *st;
+    s.saw_message = true;
     if (s.cwl_type == "CONTROL_MESSAGE") return true;
     if (s.cwl_type.empty()) {
+      s.pending_bytes += s.message.size();
+      if (s.pending_bytes > s.opt->max_record_bytes)
+        return s.fail(decode_errc::record_too_large,
+                      "the messages of the CloudWatch Logs message (" + s.value_name() + ") before its messageType exceed " +
+                          std::to_string(s.opt->max_record_bytes) + " bytes",
+                      ec);
       s.pending_messages.emplace_back(s.log_event_index, std::move(s.message));
       s.message = std::string();
       return true;
@@ -449,7 +461,10 @@ struct Handler {
         return true;
       case RecordLayout::cloudwatch_logs:
         if (s.level == 2 && s.in_log_event) {
+          if (!s.saw_message)
+            return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " has no message", ec);
           s.in_log_event = false;
+          s.saw_message = false;
           ++s.log_event_index;
           return true;
         }
@@ -460,6 +475,9 @@ struct Handler {
             s.finish_record();
             return true;
           }
+          if (!s.saw_records)
+            return s.fail(decode_errc::records_missing,
+                          "the CloudWatch Logs message (" + s.value_name() + ") has no logEvents member", ec);
           // Messages that came before messageType: a CONTROL_MESSAGE's are not records.
           auto pending = std::move(s.pending_messages);
           s.pending_messages.clear();

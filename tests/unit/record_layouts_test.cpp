@@ -236,6 +236,31 @@ TEST_CASE("layouts: CloudWatch Logs messages carry CloudTrail records as text") 
     REQUIRE_FALSE(c.summary);
     CHECK(has(c.diag.message, "logEvents index 0 of the CloudWatch Logs message (value index 0) is not an object"));
   }
+  SECTION("a message without logEvents, a log event without message") {
+    Out a = run(RecordLayout::cloudwatch_logs, R"({"messageType":"DATA_MESSAGE","owner":"1"})");
+    REQUIRE_FALSE(a.summary);
+    CHECK(a.summary.error() == decode_errc::records_missing);
+    CHECK(has(a.diag.message, "the CloudWatch Logs message (value index 0) has no logEvents member"));
+    Out b = run(RecordLayout::cloudwatch_logs, R"({"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1}]})");
+    REQUIRE_FALSE(b.summary);
+    CHECK(has(b.diag.message, "logEvents index 0 of the CloudWatch Logs message (value index 0) has no message"));
+  }
+  SECTION("messages before messageType are held within the record cap") {
+    DecoderOptions opt;
+    opt.layout = RecordLayout::cloudwatch_logs;
+    opt.max_record_bytes = 1000;
+    std::string late = R"({"logEvents":[)";
+    for (int i = 0; i < 8; ++i) late += std::string(i ? "," : "") + R"({"message":)" + quoted(ct_record(i)) + "}";
+    late += R"(],"messageType":"DATA_MESSAGE"})";
+    CloudTrailDecoder d(opt);
+    Diagnostics diag;
+    std::size_t n = 0;
+    auto r = d.decode_buffer("x", late, [&](Event&) { ++n; }, &diag);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == decode_errc::record_too_large);
+    CHECK(has(diag.message, "before its messageType exceed 1000 bytes"));
+    CHECK(n == 0);
+  }
   SECTION("a message over the record cap") {
     DecoderOptions opt;
     opt.layout = RecordLayout::cloudwatch_logs;
@@ -258,6 +283,7 @@ TEST_CASE("layouts: a handler that throws leaves the decoder usable for the next
   CHECK_THROWS(d.decode_buffer("a", data, [&](Event&) {
     if (++n == 2) throw std::runtime_error("sink full");
   }));
+  CHECK(d.summary().events == 2);  // the summary counts what the handler was given
   std::vector<std::string> got;
   auto r = d.decode_buffer("b", data, [&](Event& e) { got.push_back(e.record); });
   REQUIRE(r);
