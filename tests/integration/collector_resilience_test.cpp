@@ -180,9 +180,15 @@ TEST_CASE("collector: ctsqs run at SIGTERM releases what it cannot finish within
   Child run({ctsqs_exe().string(), "run", "--config", cfg.string(), "--output", (tmp.path / "out").string(),
              "--shutdown-grace", "1", "--progress", "0"},
             tmp.path / "run.out", tmp.path / "run.err");
-  // Wait until all three messages are in flight (received, hidden), then stop it.
+  // Wait until ctsqs holds all three messages: their fetches reached the gate (SQS counting them
+  // in flight is not enough: the receive's answer may still be on its way), then stop it.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (queue_depth(peers, "ct-s3-events").second < 3) {
+  auto fetches = [&] {
+    auto stats = boost::json::parse(peers.gate_stats()).as_object();
+    const auto& by_action = stats.at("byAction").as_object();
+    return by_action.contains("s3.GetObject") ? by_action.at("s3.GetObject").as_int64() : std::int64_t{0};
+  };
+  while (queue_depth(peers, "ct-s3-events").second < 3 || fetches() < 3) {
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     std::this_thread::sleep_for(100ms);
   }
