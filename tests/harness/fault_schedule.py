@@ -4,7 +4,10 @@
 instead of expected outputs.
 
 Each seed chooses, reproducibly (random.Random(seed)): the route (S3 -> SQS, S3 -> SNS -> SQS,
-CloudTrail's SNS notification, EventBridge), a corpus with known eventIDs, and a schedule of
+CloudTrail's SNS notification, EventBridge), a corpus with known event ids (for half the seeds,
+chosen by a second generator so the other choices stay as they were, the corpus also holds a
+GuardDuty export and a Firehose-delivered CloudTrail object, read by three services in one
+collector file: the ids are then eventIDs and finding ids), and a schedule of
 faults: gate faults before the emulator (5xx, throttling, resets, delays, STS refusing) and after
 it acted (lose, cutAfterBytes, dropRange), SIGTERM or SIGKILL of the collector at a random moment,
 a stdout reader that exits, a full output (/dev/full), a file-size limit on the output (RLIMIT_FSIZE),
@@ -14,7 +17,7 @@ it, ahead or behind), two collectors on one queue. Credentials
 are short-lived throughout (the gate's STS hands out 20 s sessions). After the faulty run, the
 follow-up drains a user would run (no faults) must finish the queue, and then:
 
-  I1 every eventID of the corpus is in some output at least once (nothing lost: no message was
+  I1 every event id of the corpus is in some output at least once (nothing lost: no message was
      deleted before its events were delivered);
   I2 no torn line in any output (every line is one JSON event);
   I3 no process died of a signal other than the SIGKILL the schedule sent (SIGPIPE, SIGXFSZ,
@@ -68,6 +71,11 @@ KINDS = ["sqs-5xx", "s3-5xx", "throttle", "reset", "delay", "sts-refuse", "lose-
 LOCAL_OUTPUT_KINDS = {"stdout-reader-exits", "dev-full", "fsize-limit"}
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 ROUTES = ["s3", "sns", "native", "eventbridge"]
+
+
+def event_id(event):
+    """A CloudTrail record's eventID, a GuardDuty finding's id."""
+    return event["eventID"] if "eventID" in event else event["id"]
 
 
 def free_port():
@@ -211,6 +219,8 @@ class Seed:
             self.skew_s = self.rng.choice([-1, 1]) * self.rng.choice([self.rng.randint(30, 840),
                                                                       self.rng.randint(960, 6 * 3600)])
         self.devo_mode = self.rng.choice(["late", "kill", "kill-twice"]) if "devo-restart" in self.kinds else None
+        # Several services in one collector (a separate generator: the schedules above are unchanged).
+        self.mixed = random.Random(n * 7919 + 1).random() < 0.5
         self.prefix = "h%d-" % n
         self.bucket = "harness-%d" % n
         self.violations = []
@@ -238,7 +248,46 @@ class Seed:
             name = "%s_CloudTrail_us-east-1_20240115T12%02dZ_%016x.json.gz" % (ACCOUNT, f, self.rng.getrandbits(64))
             with open(os.path.join(out, day, name), "wb") as fh:
                 fh.write(gzip.compress(json.dumps({"Records": recs}).encode()))
+        if self.mixed:
+            self.make_other_services(out)
         return out
+
+    def make_other_services(self, out):
+        """A GuardDuty export (findings one per line) and a Firehose object of CloudTrail through
+        CloudWatch Logs (a CONTROL_MESSAGE member, then DATA_MESSAGEs), ids known."""
+        r = random.Random(self.n * 7919 + 2)
+        gd_day = os.path.join(out, "AWSLogs/%s/GuardDuty/us-east-1/2024/01/15" % ACCOUNT)
+        os.makedirs(gd_day, exist_ok=True)
+        findings = []
+        for i in range(r.randint(1, 40)):
+            fid = "s%d-gd-%d" % (self.n, i)
+            self.expected.add(fid)
+            findings.append({"schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "id": fid,
+                             "type": "Recon:EC2/PortProbeUnprotectedPort", "severity": 2,
+                             "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-%d" % i}},
+                             "service": {"action": {"actionType": "PORT_PROBE"}, "pad": "y" * r.randint(0, 3000)}})
+        with open(os.path.join(gd_day, "%032x.jsonl.gz" % r.getrandbits(128)), "wb") as fh:
+            fh.write(gzip.compress("".join(json.dumps(x) + "\n" for x in findings).encode()))
+        fh_dir = os.path.join(out, "firehose/cloudtrail/2024/01/15/12")
+        os.makedirs(fh_dir, exist_ok=True)
+        control = {"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+                   "subscriptionFilters": [], "logEvents": [{"id": "0", "timestamp": 0,
+                                                             "message": "CWL CONTROL MESSAGE: Checking health"}]}
+        members = [gzip.compress(json.dumps(control).encode())]
+        for m in range(r.randint(1, 3)):
+            events = []
+            for i in range(r.randint(1, 20)):
+                eid = "s%d-fh-%d-%d" % (self.n, m, i)
+                self.expected.add(eid)
+                rec = {"eventVersion": "1.09", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
+                       "eventID": eid, "awsRegion": "us-east-1", "recipientAccountId": ACCOUNT,
+                       "requestParameters": {"pad": "z" * r.randint(0, 2000)}}
+                events.append({"id": "%d" % i, "timestamp": 1705320000000 + i, "message": json.dumps(rec)})
+            msg = {"messageType": "DATA_MESSAGE", "owner": ACCOUNT, "logGroup": "trail", "logStream": "s",
+                   "subscriptionFilters": ["to-firehose"], "logEvents": events}
+            members.append(gzip.compress(json.dumps(msg).encode()))
+        with open(os.path.join(fh_dir, "ct-1-2024-01-15-12-00-00-%032x.gz" % r.getrandbits(128)), "wb") as fh:
+            fh.write(b"".join(members))
 
     def seed_queue(self):
         corpus = self.make_corpus()
@@ -246,7 +295,10 @@ class Seed:
         cmd = ["node", os.path.join(PEERS_DIR, "seed.mjs"), "--sqs-endpoint", self.peers.gate, "--s3-endpoint",
                self.peers.gate, "--routes", routes, "--bucket", self.bucket, "--queue-prefix", self.prefix,
                "--drop-test-events", "--max-receive-count", "1000", "--visibility-timeout", str(VISIBILITY),
-               "--out", os.path.join(self.work, "seed.json"), corpus]
+               "--out", os.path.join(self.work, "seed.json")]
+        if self.mixed:  # every object announced: no prefix rule, any .gz key
+            cmd += ["--notify-prefix", "", "--notify-suffix", ".gz"]
+        cmd.append(corpus)
         r = subprocess.run(cmd, capture_output=True, text=True, env=self.peers.env, timeout=120)
         if r.returncode != 0:
             raise RuntimeError("seed.mjs failed: " + r.stderr[-1500:])
@@ -271,8 +323,12 @@ class Seed:
     def config(self, devo=False):
         path = os.path.join(self.work, "collector-devo.json" if devo else "collector.json")
         gate = self.peers.gate
+        services = {"aws_sqs_cloudtrail": {}}
+        if self.mixed:
+            services.update({"aws_sqs_guard_duty": {},
+                             "aws_sqs_cloudtrail_kinesis": {"claim_key_prefixes": ["firehose/cloudtrail/"]}})
         cfg = {"inputs": {"sqs_collector": {
-            "id": "harness-%d" % self.n, "services": {"aws_sqs_cloudtrail": {}}, "region": "us-east-1",
+            "id": "harness-%d" % self.n, "services": services, "region": "us-east-1",
             "base_url": "%s/000000000000/%s" % (gate, self.queue),
             "credentials": {"aws_access_key_id": "test", "aws_secret_access_key": "test",
                             "aws_cross_account_role": "arn:aws:iam::%s:role/Reader" % ACCOUNT,
@@ -470,7 +526,7 @@ class Seed:
         for line in getattr(self, "reader_lines", []):
             if line.endswith("\n"):
                 try:
-                    seen.add(json.loads(line)["event"]["eventID"])
+                    seen.add(event_id(json.loads(line)["event"]))
                 except (ValueError, KeyError):
                     self.violate("I2", "a torn or foreign line on stdout: %r" % line[:80])
         if self.devo_mode and os.path.exists(self.devo.output):
@@ -479,7 +535,7 @@ class Seed:
                 if not line:
                     continue
                 try:
-                    seen.add(json.loads(line[line.index(b": {") + 2:])["eventID"])
+                    seen.add(event_id(json.loads(line[line.index(b": {") + 2:])))
                 except (ValueError, KeyError):
                     self.violate("I2", "the Devo receiver got a torn line: %r" % line[:120])
         for d in sorted(os.listdir(self.work)):
@@ -494,7 +550,7 @@ class Seed:
                     if not line:
                         continue
                     try:
-                        seen.add(json.loads(line)["event"]["eventID"])
+                        seen.add(event_id(json.loads(line)["event"]))
                     except (ValueError, KeyError):
                         self.violate("I2", "%s/%s has a torn line: %r" % (d, f, line[:80]))
         missing = self.expected - seen
@@ -510,7 +566,7 @@ class Seed:
             self.receiver_lost = len(missing)
             missing = set()
         if missing:
-            self.violate("I1", "%d of %d eventIDs never delivered, e.g. %s" % (len(missing), len(self.expected),
+            self.violate("I1", "%d of %d event ids never delivered, e.g. %s" % (len(missing), len(self.expected),
                                                                                sorted(missing)[:3]))
 
     def devo_flush_failures(self):
@@ -583,6 +639,7 @@ def main():
         print("harness: %s" % e, file=sys.stderr)
         return 2
     per_kind, per_route, failed, receiver_losses = {}, {}, [], []
+    mixed_seeds = 0
     try:
         for n in parse_seeds(a):
             work = os.path.join(base, "seed-%d" % n)
@@ -600,6 +657,7 @@ def main():
             for k in s.kinds:
                 per_kind[k] = per_kind.get(k, 0) + 1
             per_route[s.route] = per_route.get(s.route, 0) + 1
+            mixed_seeds += 1 if s.mixed else 0
             runs = " ".join("%s=%s" % (l, rc) for l, rc, _, _ in s.runs)
             detail = "".join([" (clock %+ds)" % s.skew_s if s.skew_s else "",
                               " (receiver %s)" % s.devo_mode if s.devo_mode else "",
@@ -607,8 +665,9 @@ def main():
                               if s.receiver_lost else ""])
             if s.receiver_lost:
                 receiver_losses.append(n)
-            print("seed %d: route %s, %d x %d events, faults %s%s, %s, %.0f s: %s" % (
-                n, s.route, s.files, s.records, ",".join(s.kinds) or "none", detail, runs, time.monotonic() - t0,
+            print("seed %d: route %s, %d x %d events%s, faults %s%s, %s, %.0f s: %s" % (
+                n, s.route, s.files, s.records, " + GuardDuty and Firehose objects" if s.mixed else "",
+                ",".join(s.kinds) or "none", detail, runs, time.monotonic() - t0,
                 "ok" if ok else "VIOLATION"), flush=True)
             if not ok:
                 failed.append(n)
@@ -626,12 +685,13 @@ def main():
                                                           (": " + " ".join(map(str, failed))) if failed else ""))
     print("  per fault kind: " + ", ".join("%s %d" % kv for kv in sorted(per_kind.items())))
     print("  per route: " + ", ".join("%s %d" % kv for kv in sorted(per_route.items())))
+    print("  with GuardDuty and Firehose objects (three services): %d" % mixed_seeds)
     if receiver_losses:
         print("  seeds where the Devo receiver, killed, lost events its TCP had acknowledged (not covered): " +
               " ".join(map(str, receiver_losses)))
     if a.summary:
         json.dump({"seeds": len(seeds), "violations": failed, "per_kind": per_kind, "per_route": per_route,
-                   "receiver_losses": receiver_losses},
+                   "mixed": mixed_seeds, "receiver_losses": receiver_losses},
                   open(a.summary, "w"))
     if not failed and not a.keep:
         subprocess.run(["rm", "-rf", base])
