@@ -16,9 +16,7 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <iostream>
-#include <sstream>
 
 namespace ctsqs::cli {
 namespace {
@@ -33,29 +31,6 @@ struct BackfillArgs {
   int list_concurrency = 8;
   int max_receives = 3;
 };
-
-std::string human(double v, const char* unit) {
-  const char* prefixes[] = {"", "k", "M", "G", "T"};
-  int i = 0;
-  while (v >= 1000 && i < 4) {
-    v /= 1000;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i ? "%.1f%s%s" : "%.0f%s%s", v, prefixes[i], unit);
-  return buf;
-}
-
-std::string duration_text(double s) {
-  char buf[32];
-  if (s < 60)
-    std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 3600)
-    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
-  return buf;
-}
 
 // The io_context runs until every coroutine ended by itself (the run, then the signal wait and
 // the progress timer cancelled): no frame outlives the Backfill it refers to.
@@ -150,20 +125,11 @@ int run_backfill(const BackfillArgs& a) {
             std::chrono::duration<double>(progress)));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         if (rt.done) break;
-        const auto p = rt.backfill->progress();
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::ostringstream line;
-        line << "backfill: " << p.done_objects << "/" << p.listed_objects << (p.listing_done ? "" : "+")
-             << " objects, " << human(static_cast<double>(p.done_bytes), "B") << "/"
-             << human(static_cast<double>(p.listed_bytes), "B") << ", " << p.metrics.events_delivered << " events";
-        if (secs > 0) line << ", " << human(static_cast<double>(p.metrics.events_delivered) / secs, " ev/s");
-        if (p.listing_done && p.done_bytes > 0 && p.listed_bytes > p.done_bytes)
-          line << ", ETA " << duration_text(secs * static_cast<double>(p.listed_bytes - p.done_bytes) /
-                                             static_cast<double>(p.done_bytes));
+        const auto line = format_progress(rt.backfill->progress(), std::chrono::steady_clock::now() - started);
         if (tty)
-          std::cerr << "\r\033[K" << line.str() << std::flush;
+          std::cerr << "\r\033[K" << line << std::flush;
         else
-          std::cerr << line.str() << "\n" << std::flush;
+          std::cerr << line << "\n" << std::flush;
       }
       if (tty) std::cerr << "\r\033[K" << std::flush;
     }, asio::detached);
@@ -176,22 +142,22 @@ int run_backfill(const BackfillArgs& a) {
     std::cout << "account region day: objects bytes\n";
     for (auto& [day, n] : r.scan.per_day) std::cout << "  " << day << ": " << n.first << " " << n.second << "\n";
     std::cout << "total: " << r.scan.objects << " objects, " << r.scan.bytes << " bytes ("
-              << human(static_cast<double>(r.scan.bytes), "B") << ") in " << r.scan.days << " day prefixes";
+              << format_si(static_cast<double>(r.scan.bytes), "B") << ") in " << r.scan.days << " day prefixes";
     if (r.scan.already_done) std::cout << "; " << r.scan.already_done << " done by an earlier run";
     std::cout << "\n";
     if (r.estimate_seconds)
-      std::cout << "estimate: " << duration_text(*r.estimate_seconds) << " (at the speed of " << r.sample_objects
-                << " sample objects read together in " << duration_text(r.sample_seconds)
+      std::cout << "estimate: " << format_duration(*r.estimate_seconds) << " (at the speed of " << r.sample_objects
+                << " sample objects read together in " << format_duration(r.sample_seconds)
                 << "; more objects in flight are usually faster)\n";
   }
   if (!a.quiet) {
     std::cerr << cmd << ": " << r.scan.listings << " listings, " << r.scan.days << " day prefixes, "
-              << r.scan.objects << " objects in range to do (" << human(static_cast<double>(r.scan.bytes), "B")
+              << r.scan.objects << " objects in range to do (" << format_si(static_cast<double>(r.scan.bytes), "B")
               << "), " << r.scan.already_done << " done earlier, " << r.scan.out_of_range
               << " outside the range, " << r.scan.not_logs << " not logs (skipped)\n";
     if (!bo.dry_run)
       std::cerr << cmd << ": " << r.objects_done << " objects " << (bo.enqueue_url.empty() ? "delivered" : "enqueued")
-                << " (" << human(static_cast<double>(r.bytes_done), "B") << ") in " << duration_text(secs) << "\n";
+                << " (" << format_si(static_cast<double>(r.bytes_done), "B") << ") in " << format_duration(secs) << "\n";
     if (bo.enqueue_url.empty() && !bo.dry_run) {
       const auto p = backfill.progress();
       std::cerr << format_summary(p.metrics, std::chrono::duration<double>(secs));

@@ -387,4 +387,17 @@ Backfill::Progress Backfill::progress() const {
 
 const CollectorConfig& Backfill::config() const noexcept { return impl_->config; }
 
+std::string format_progress(const Backfill::Progress& p, std::chrono::duration<double> elapsed) {
+  const double secs = elapsed.count();
+  std::string line = "backfill: " + std::to_string(p.done_objects) + "/" + std::to_string(p.listed_objects) +
+                     (p.listing_done ? "" : "+") + " objects, " + format_si(static_cast<double>(p.done_bytes), "B") +
+                     "/" + format_si(static_cast<double>(p.listed_bytes), "B") + ", " +
+                     std::to_string(p.metrics.events_delivered) + " events";
+  if (secs > 0) line += ", " + format_si(static_cast<double>(p.metrics.events_delivered) / secs, " ev/s");
+  if (p.listing_done && p.done_bytes > 0 && p.listed_bytes > p.done_bytes)
+    line += ", ETA " + format_duration(secs * static_cast<double>(p.listed_bytes - p.done_bytes) /
+                                       static_cast<double>(p.done_bytes));
+  return line;
+}
+
 }  // namespace ctsqs

@@ -26,22 +26,6 @@ std::string prometheus_label(std::string_view s) {
   return out;
 }
 
-// 12345678 -> "12.3M"
-std::string human(double v, const char* unit = "") {
-  const char* suffix[] = {"", "k", "M", "G", "T"};
-  int i = 0;
-  while (v >= 1000.0 && i < 4) {
-    v /= 1000.0;
-    ++i;
-  }
-  char buf[48];
-  if (i == 0)
-    std::snprintf(buf, sizeof buf, "%.0f%s", v, unit);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f%s%s", v, suffix[i], unit);
-  return buf;
-}
-
 std::string lag_text(std::int64_t ms) {
   if (ms < 0) return "-";
   char buf[32];
@@ -55,6 +39,29 @@ std::string lag_text(std::int64_t ms) {
 }
 
 }  // namespace
+
+std::string format_si(double v, std::string_view unit) {
+  const char* suffix[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (v >= 1000.0 && i < 4) {
+    v /= 1000.0;
+    ++i;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, i ? "%.1f%s" : "%.0f%s", v, suffix[i]);
+  return buf + std::string(unit);
+}
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
+  return buf;
+}
 
 MetricsSnapshot Metrics::snapshot() const {
   MetricsSnapshot s;
@@ -148,9 +155,9 @@ std::string format_progress(const MetricsSnapshot& now, const MetricsSnapshot& p
   const double msg_rate = static_cast<double>(now.messages_deleted - prev.messages_deleted) / secs;
   std::string line = "ctsqs: messages " + std::to_string(now.messages_deleted) + " done/" +
                      std::to_string(now.messages_received) + " recv, objects " +
-                     std::to_string(now.objects_fetched) + ", events " + human(static_cast<double>(now.events_delivered)) +
-                     " (" + human(ev_rate, "/s") + ", " + human(msg_rate, " msg/s") + "), " +
-                     human(static_cast<double>(now.bytes_fetched), "B") + ", lag " + lag_text(now.queue_lag_ms) +
+                     std::to_string(now.objects_fetched) + ", events " + format_si(static_cast<double>(now.events_delivered)) +
+                     " (" + format_si(ev_rate, "/s") + ", " + format_si(msg_rate, " msg/s") + "), " +
+                     format_si(static_cast<double>(now.bytes_fetched), "B") + ", lag " + lag_text(now.queue_lag_ms) +
                      ", in flight " + std::to_string(now.messages_in_flight) + " msg/" +
                      std::to_string(now.objects_in_flight) + " obj";
   if (now.objects_in_flight_limit) line += " (limit " + std::to_string(now.objects_in_flight_limit) + ")";
@@ -173,8 +180,8 @@ std::string format_summary(const MetricsSnapshot& s, std::chrono::duration<doubl
                 (unsigned long long)s.messages_released, (unsigned long long)s.messages_failed,
                 (unsigned long long)s.messages_ignored, (unsigned long long)s.objects_fetched,
                 (unsigned long long)s.objects_skipped, (unsigned long long)s.objects_failed,
-                human(static_cast<double>(s.bytes_fetched), "B").c_str(), (unsigned long long)s.events_delivered,
-                human(static_cast<double>(s.events_delivered) / secs).c_str(), (unsigned long long)s.events_dropped,
+                format_si(static_cast<double>(s.bytes_fetched), "B").c_str(), (unsigned long long)s.events_delivered,
+                format_si(static_cast<double>(s.events_delivered) / secs).c_str(), (unsigned long long)s.events_dropped,
                 (unsigned long long)s.receives, (unsigned long long)s.empty_receives,
                 (unsigned long long)s.visibility_extensions, (unsigned long long)s.sqs_errors,
                 (unsigned long long)s.sink_flushes, (unsigned long long)s.sink_failures);

@@ -306,4 +306,8 @@ class Backfill {
   std::shared_ptr<Impl> impl_;
 };
 
+/// One progress line: "backfill: 12/40 objects, 3.1MB/9.8MB, 5120 events, 2.1k ev/s, ETA 1m05s"
+/// ("40+" while the listing goes on; the ETA from the bytes done in `elapsed`, once all is listed).
+std::string format_progress(const Backfill::Progress& p, std::chrono::duration<double> elapsed);
+
 }  // namespace ctsqs

@@ -72,6 +72,12 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
 std::string format_progress(const MetricsSnapshot& now, const MetricsSnapshot& prev,
                             std::chrono::duration<double> elapsed);
 
+/// A count or size with an SI prefix: 12345678 with unit "B" -> "12.3MB"; below 1000 no decimals.
+std::string format_si(double v, std::string_view unit = "");
+
+/// A duration for people: "42s", "3m05s", "2h10m".
+std::string format_duration(double seconds);
+
 /// The end-of-run summary (several lines, for stderr).
 std::string format_summary(const MetricsSnapshot& s, std::chrono::duration<double> elapsed);
 

@@ -9,20 +9,19 @@ namespace ctsqs::services {
 
 TaggingPayloadDecoder::TaggingPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits,
                                              RecordLayout layout)
-    : objects_([&] {
+    : inline_options_(limits),
+      objects_([&] {
         DecoderOptions o = limits;
         o.layout = layout;
         return o;
       }()),
-      inline_([&] {
-        DecoderOptions o = limits;
-        o.layout = RecordLayout::records_array;
-        return o;
-      }()),
-      router_(to_tag_router_options(s)) {}
+      router_(to_tag_router_options(s)) {
+  inline_options_.layout = RecordLayout::records_array;
+}
 
 void TaggingPayloadDecoder::begin(std::string_view object_name) {
-  current_ = object_name.empty() ? &inline_ : &objects_;
+  if (object_name.empty() && !inline_) inline_ = std::make_unique<CloudTrailDecoder>(inline_options_);
+  current_ = object_name.empty() ? inline_.get() : &objects_;
   current_->begin(object_name.empty() ? std::string_view("inline events") : object_name);
   filtered_at_begin_ = router_.filtered();
   capped_at_begin_ = router_.capped();

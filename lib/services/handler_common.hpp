@@ -32,8 +32,9 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
   void keep(Event& e, std::vector<Event>& out) {
     if (router_.route(e)) out.push_back(std::move(e));
   }
-  CloudTrailDecoder objects_;  // the service's layout
-  CloudTrailDecoder inline_;   // records_array, for events carried in messages
+  DecoderOptions inline_options_;  // records_array, for events carried in messages
+  CloudTrailDecoder objects_;       // the service's layout
+  std::unique_ptr<CloudTrailDecoder> inline_;  // made on the first such payload: most decoders read objects only
   CloudTrailDecoder* current_ = &objects_;
   TagRouter router_;
   std::uint64_t filtered_at_begin_ = 0;

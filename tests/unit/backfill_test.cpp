@@ -363,3 +363,16 @@ TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill
   CHECK(store.fetches >= 2);
   CHECK(sink.delivered.size() == 2);  // the slow one finished within the grace period
 }
+
+TEST_CASE("backfill: the progress line, with an ETA once everything is listed") {
+  Backfill::Progress p;
+  p.listed_objects = 40;
+  p.listed_bytes = 9'800'000;
+  p.done_objects = 12;
+  p.done_bytes = 2'450'000;
+  p.metrics.events_delivered = 5120;
+  CHECK(format_progress(p, std::chrono::seconds(10)) == "backfill: 12/40+ objects, 2.5MB/9.8MB, 5120 events, 512 ev/s");
+  p.listing_done = true;
+  CHECK(format_progress(p, std::chrono::seconds(10)) ==
+        "backfill: 12/40 objects, 2.5MB/9.8MB, 5120 events, 512 ev/s, ETA 30s");
+}

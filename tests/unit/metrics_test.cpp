@@ -99,3 +99,12 @@ TEST_CASE("metrics: heartbeat event carries id, counts and last event time", "[m
   auto e2 = make_heartbeat_event(opts, "id", "running", s, t);
   CHECK(boost::json::parse(e2.record).as_object().at("last_event_time").as_string() == "2023-11-14T22:12:20.123Z");
 }
+
+TEST_CASE("format_si and format_duration, for progress lines") {
+  CHECK(ctsqs::format_si(999) == "999");
+  CHECK(ctsqs::format_si(12345678, "B") == "12.3MB");
+  CHECK(ctsqs::format_si(2100, " ev/s") == "2.1k ev/s");
+  CHECK(ctsqs::format_duration(42) == "42s");
+  CHECK(ctsqs::format_duration(185) == "3m05s");
+  CHECK(ctsqs::format_duration(7800) == "2h10m");
+}
