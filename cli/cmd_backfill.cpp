@@ -64,9 +64,7 @@ int run_backfill(const BackfillArgs& a) {
     return exit_usage;
   }
   bo.range.since = *since;
-  if (a.until.empty()) {
-    bo.range.until = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now()) + std::chrono::minutes(1);
-  } else {
+  if (!a.until.empty()) {  // else the library's: the state file's when resuming, or now
     auto until = parse_backfill_time(a.until, "--until", diag);
     if (!until) {
       std::cerr << cmd << ": " << diag.message << "\n";
@@ -90,8 +88,9 @@ int run_backfill(const BackfillArgs& a) {
   rt.backfill = &backfill;
   const std::string what = bo.dry_run ? "listing" : !bo.enqueue_url.empty() ? "enqueueing" : "reading";
   if (!a.quiet)
-    std::cerr << cmd << ": " << what << " s3://" << bo.range.bucket << "/" << bo.range.prefix << " from "
-              << format_backfill_time(bo.range.since) << " to " << format_backfill_time(bo.range.until)
+    std::cerr << cmd << ": " << what << " s3://" << backfill.range().bucket << "/" << backfill.range().prefix
+              << " from " << format_backfill_time(backfill.range().since) << " to "
+              << format_backfill_time(backfill.range().until)
               << (bo.enqueue_url.empty() ? "" : " into " + bo.enqueue_url)
               << (bo.state_file.empty() ? "" : " (state " + bo.state_file.string() + ")") << "\n";
 
@@ -184,7 +183,7 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--regions", a->regions, "Only these regions (comma separated; default: every region found)")
       ->delimiter(',');
   sub.add_option("--since", a->since, "Files from this UTC time on: 2026-09-01 or 2026-09-01T06:00Z")->required();
-  sub.add_option("--until", a->until, "Files before this UTC time (default: now)");
+  sub.add_option("--until", a->until, "Files before this UTC time (default: the --state file's when resuming, else now)");
   sub.add_option("--state", a->state,
                  "Resume file: what is done is recorded here (durably, after delivery) and skipped by a rerun");
   sub.add_flag("--dry-run", a->dry_run,

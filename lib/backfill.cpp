@@ -269,6 +269,13 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
   impl->log = options.assembly.log ? options.assembly.log : [](std::string_view l) { std::cerr << l << '\n'; };
   options.assembly.log = impl->log;
   if (options.range.bucket.empty()) return invalid(diag, "backfill: --bucket is required");
+  if (options.range.until == SysTime{}) {
+    // No --until: a resumed run goes on with its state file's; a new one reads up to now.
+    auto stored = options.state_file.empty() ? std::nullopt : BackfillState::stored_until(options.state_file);
+    options.range.until = stored ? *stored
+                                 : std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now()) +
+                                       std::chrono::minutes(1);
+  }
   if (options.range.until <= options.range.since)
     return invalid(diag, "backfill: --until " + format_backfill_time(options.range.until) +
                              " is not after --since " + format_backfill_time(options.range.since));
@@ -287,19 +294,13 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
   }
   backfill_collector_settings(config);
 
-  if (!options.state_file.empty() && !options.dry_run) {
+  if (!options.state_file.empty()) {
+    // A dry run reads the state (to skip what is done) and never writes it.
     BackfillState::Identity id{options.enqueue_url.empty() ? "read" : "enqueue " + options.enqueue_url,
                                options.range.bucket, options.range.prefix, options.range.since, options.range.until};
     auto st = BackfillState::open(options.state_file, id, diag);
-    if (!st) return st.error();
+    if (!st) return invalid(diag, diag.message);
     impl->state = std::move(*st);
-  } else if (!options.state_file.empty()) {
-    // A dry run reads the state (to skip what is done) and never writes it.
-    BackfillState::Identity id{"read", options.range.bucket, options.range.prefix, options.range.since,
-                               options.range.until};
-    Diagnostics sd;
-    if (auto st = BackfillState::open(options.state_file, id, sd)) impl->state = std::move(*st);
-    else return invalid(diag, sd.message);
   }
 
   if (options.dry_run || !options.enqueue_url.empty()) {
@@ -386,6 +387,7 @@ Backfill::Progress Backfill::progress() const {
 }
 
 const CollectorConfig& Backfill::config() const noexcept { return impl_->config; }
+const BackfillRange& Backfill::range() const noexcept { return impl_->options.range; }
 
 std::string format_progress(const Backfill::Progress& p, std::chrono::duration<double> elapsed) {
   const double secs = elapsed.count();

@@ -1,6 +1,7 @@
 // Backfill, the pure parts: CloudTrail's key layout, range times, the durable resume state and
 // the S3 event notification body of a listed object.
 #include "ctsqs/backfill.hpp"
+#include "ctsqs/metrics.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -177,15 +178,7 @@ std::string format_backfill_time(SysTime t) {
 }
 
 std::string s3_event_notification_body(const ObjectRef& o, SysTime event_time) {
-  const auto ms = floor<milliseconds>(event_time);
-  const auto secs = floor<seconds>(ms);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>((ms - secs).count()));
-  std::string when = format_backfill_time(secs);
-  when.pop_back();  // 'Z'
-  if (when.size() == 16) when += ":00";
-  when += frac;
-  when += 'Z';
+  const std::string when = format_iso8601(event_time);  // "2026-09-01T06:05:00.000Z", as S3 writes it
   json::object object{{"key", s3_notification_key(o.key)}, {"size", o.size}};
   if (!o.etag.empty()) object.emplace("eTag", o.etag);
   if (!o.version_id.empty()) object.emplace("versionId", o.version_id);
@@ -211,6 +204,21 @@ std::string s3_event_notification_body(const ObjectRef& o, SysTime event_time) {
 
 // ---------------------------------------------------------------------------------------------
 // BackfillState
+
+std::optional<SysTime> BackfillState::stored_until(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code jec;
+  auto v = json::parse(ss.str(), jec);
+  if (jec || !v.is_object()) return std::nullopt;
+  auto* u = v.as_object().if_contains("until");
+  if (!u || !u->is_string()) return std::nullopt;
+  Diagnostics d;
+  auto t = parse_backfill_time(std::string_view(u->as_string()), "until", d);
+  return t ? std::optional<SysTime>(*t) : std::nullopt;
+}
 
 result<std::unique_ptr<BackfillState>> BackfillState::open(const std::filesystem::path& path, Identity identity,
                                                            Diagnostics& diag) {

@@ -71,7 +71,9 @@ struct BackfillRange {
   std::vector<std::string> accounts;  ///< empty: every account found
   std::vector<std::string> regions;   ///< empty: every region found
   SysTime since{};                    ///< files whose name time is >= since...
-  SysTime until{};                    ///< ...and < until
+  /// ...and < until. Left unset (the epoch): resuming from a state file, that file's `until`;
+  /// else now, to the next minute.
+  SysTime until{};
   /// Which kinds of logs: CloudTrail and CloudTrail-Insight by default; Backfill sets them from
   /// the configured services (GuardDuty too with `aws_sqs_guard_duty`). Digests are never read.
   /// GuardDuty exports have no time in their names: a day that overlaps the range is read whole.
@@ -106,6 +108,9 @@ class BackfillState {
   /// file and what was wrong), or made for another bucket, prefix, range or mode.
   static result<std::unique_ptr<BackfillState>> open(const std::filesystem::path& path, Identity identity,
                                                      Diagnostics& diag);
+  /// The `until` a state file was made for, or nullopt (no file, or not a readable state): what a
+  /// resumed run without --until goes on with.
+  static std::optional<SysTime> stored_until(const std::filesystem::path& path);
 
   /// True when the whole day prefix was done in an earlier run.
   bool day_complete(const std::string& day_prefix) const;
@@ -298,6 +303,8 @@ class Backfill {
   };
   Progress progress() const;
   const CollectorConfig& config() const noexcept;
+  /// What is read, as resolved by create() (its `until` when none was given, the kinds).
+  const BackfillRange& range() const noexcept;
 
   struct Impl;
   explicit Backfill(std::shared_ptr<Impl> impl);

@@ -3,6 +3,7 @@
 
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/detail/xml_text.hpp"
+#include "ctsqs/notification.hpp"
 #include "ctsqs/sigv4/canonical_request.hpp"
 
 #include "../detail/protocol_util.hpp"
@@ -224,36 +225,6 @@ private:
   std::string why_;
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// URL decoding as botocore's unquote_plus: `+` is a space, `%XY` a byte; nullopt when a '%'
-/// is not followed by two hex digits.
-std::optional<std::string> url_decode_plus(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 /// A non-negative decimal integer that fits 64 bits (surrounding whitespace allowed).
 std::optional<std::uint64_t> parse_uint(std::string_view text) noexcept {
   text = trim(text);
@@ -408,12 +379,13 @@ result<ListObjectsV2Page> parse_list_objects_v2_response(std::string_view body, 
   std::string bad;
   auto decode = [&](std::string& value, const std::string& what) {
     if (!url_encoded) return true;
-    auto d = url_decode_plus(value);
-    if (!d) {
+    // encoding-type=url encodes as S3 event notifications do ('+' a space, %XY a byte).
+    std::string d;
+    if (!decode_s3_event_key(value, d)) {
       bad = "bad %-escape in " + what + ": " + quoted(value);
       return false;
     }
-    value = std::move(*d);
+    value = std::move(d);
     return true;
   };
 

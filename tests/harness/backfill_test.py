@@ -170,6 +170,26 @@ def guardduty(ctsqs, work, peers):
     check(findings == want_findings, "guardduty: the findings of the two days that overlap the range, no others (%s)"
           % sorted(findings))
     check(events == want_events, "guardduty: the CloudTrail file in range beside them (%s)" % sorted(events))
+    # A resumed run without --until goes on with its state file's range (not "now"), and a dry run
+    # takes a state made by --enqueue.
+    state = os.path.join(work, "gd-state.json")
+    r = subprocess.run(base + ["--output", os.path.join(work, "gd-out2"), "--state", state],
+                       capture_output=True, text=True, timeout=180)
+    check(r.returncode == 0, "resume: a run with --state (exit %d)\n%s" % (r.returncode, r.stderr[-800:]))
+    no_until = [a for a in base if a not in ("--until", "2026-09-03T06:00Z")]
+    out3 = os.path.join(work, "gd-out3")
+    r = subprocess.run(no_until + ["--output", out3, "--state", state], capture_output=True, text=True, timeout=180)
+    check(r.returncode == 0 and "to 2026-09-03T06:00Z" in r.stderr and lines_in(out3) == 0,
+          "resume: without --until the state file's range goes on, nothing again (exit %d)\n%s" % (
+              r.returncode, r.stderr[-800:]))
+    qurl = peers.gate + "/000000000000/gd-replay"
+    estate = os.path.join(work, "gd-enqueue-state.json")
+    r1 = subprocess.run(base + ["--enqueue", qurl, "--state", estate], capture_output=True, text=True, timeout=180)
+    r2 = subprocess.run(base + ["--enqueue", qurl, "--state", estate, "--dry-run"], capture_output=True, text=True,
+                        timeout=180)
+    check(r1.returncode == 0 and r2.returncode == 0 and "total: 0 objects" in r2.stdout,
+          "resume: a dry run reads the state of an --enqueue run (exit %d, %d)\n%s%s" % (
+              r1.returncode, r2.returncode, r2.stdout[-400:], r2.stderr[-400:]))
 
 
 def main():
