@@ -327,6 +327,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       co_return result<void>{};
     }
     std::vector<ListedLog> logs;
+    std::pair<std::uint64_t, std::uint64_t>* label = nullptr;  // this day's entry of totals.per_day
     const std::string after = state ? state->high_water(day) : std::string();
     auto r = co_await list_all(day, "", after, [&](const s3::ListObjectsV2Page& p) {
       for (const auto& o : p.objects) {
@@ -353,7 +354,8 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         l.object.etag = o.etag;
         ++totals.objects;
         totals.bytes += o.size;
-        auto& pd = totals.per_day[day_label(*k)];
+        if (!label) label = &totals.per_day[day_label(*k)];  // the same for every object of the day
+        auto& pd = *label;
         ++pd.first;
         pd.second += o.size;
         logs.push_back(std::move(l));
