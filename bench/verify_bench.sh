@@ -69,10 +69,13 @@ if [[ -z "$no_aws" ]]; then
     aws_sum="no aws CLI installed"
   else
     cfg="$work/aws-config"; printf '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n' >"$cfg"
+    # S3/CloudTrail to the gate also for CLIs that ignore AWS_ENDPOINT_URL (Debian 12's 2.9.19)
+    PYTHONPATH="$root/tests/integrity" python3 -c 'import sys, trailkit; trailkit.write_endpoint_rulesets(sys.argv[1], sys.argv[2])' \
+      "$work/aws-data" "$gate"
     echo "running aws cloudtrail validate-logs ($("$aws" --version 2>&1)) ..." >&2
     t=$(python3 -c 'import time; print(time.time())')
     set +e
-    env -u AWS_PROFILE AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL="$gate" AWS_CONFIG_FILE="$cfg" \
+    env -u AWS_PROFILE AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL="$gate" AWS_DATA_PATH="$work/aws-data" AWS_CONFIG_FILE="$cfg" \
       AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
       "$aws" cloudtrail validate-logs --region us-east-1 --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/ct-trail \
       --s3-bucket ct-bench --start-time "$start" --end-time "$end" >"$work/aws.out" 2>&1

@@ -85,8 +85,7 @@ def make_trail(peers, command, *args, keys_dir=None):
 # ---------------------------------------------------------------- aws cloudtrail validate-logs
 
 def find_aws(explicit=None):
-    """The aws CLI to use, or (None, why) when none can be pointed at the emulators: validate-logs
-    sends S3 and CloudTrail to AWS_ENDPOINT_URL, which botocore honours from 1.31 on."""
+    """The aws CLI to use and its version text, or (None, why)."""
     aws = explicit or shutil.which("aws")
     if not aws:
         return None, "no aws CLI on PATH"
@@ -94,24 +93,64 @@ def find_aws(explicit=None):
         r = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, "%s --version failed: %s" % (aws, e)
-    text = (r.stdout + r.stderr).strip()
-    m = re.search(r"botocore/(\d+)\.(\d+)", text)
-    if m and (int(m.group(1)), int(m.group(2))) < (1, 31):
-        return None, "%s (%s): botocore older than 1.31 ignores AWS_ENDPOINT_URL" % (aws, text)
-    return aws, text
+    if r.returncode != 0:
+        return None, "%s --version failed: %s" % (aws, (r.stdout + r.stderr).strip()[-300:])
+    return aws, (r.stdout + r.stderr).strip()
+
+
+def write_endpoint_rulesets(data_dir, gate):
+    """Endpoint rule sets that send S3 (path style), CloudTrail and Organizations to the gate, for
+    AWS_DATA_PATH. validate-logs's --endpoint-url moves only its CloudTrail client, and
+    AWS_ENDPOINT_URL needs botocore >= 1.31 / aws-cli >= 2.13; Debian 12's awscli 2.9.19 and
+    pip's 1.x both resolve endpoints with these rule sets, which a data path overrides."""
+    def ruleset(service, bucket):
+        params = {"Region": {"builtIn": "AWS::Region", "required": False, "documentation": "", "type": "String"}}
+        auth = {"authSchemes": [{"name": "sigv4", "signingName": service, "signingRegion": "us-east-1",
+                                 "disableDoubleEncoding": True}]}
+        rules = []
+        if bucket:   # S3 operations lost {Bucket} from their paths: the rule set puts it back
+            params["Bucket"] = {"required": False, "documentation": "", "type": "String"}
+            rules.append({"conditions": [{"fn": "isSet", "argv": [{"ref": "Bucket"}]}], "type": "endpoint",
+                          "endpoint": {"url": gate + "/{Bucket}", "properties": auth, "headers": {}}})
+        rules.append({"conditions": [], "type": "endpoint", "endpoint": {"url": gate, "properties": auth, "headers": {}}})
+        return {"version": "1.0", "parameters": params, "rules": rules}
+    for service, version, bucket in (("s3", "2006-03-01", True), ("cloudtrail", "2013-11-01", False),
+                                     ("organizations", "2016-11-28", False)):
+        d = os.path.join(data_dir, service, version)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "endpoint-rule-set-1.json"), "w") as f:
+            json.dump(ruleset(service, bucket), f)
+    return data_dir
 
 
 def aws_env(peers, home):
-    """Environment of the aws CLI: the gate for every service, test credentials, no user config."""
+    """Environment of the aws CLI: the gate for every service (AWS_ENDPOINT_URL and, for CLIs that
+    ignore it, endpoint rule sets on AWS_DATA_PATH), test credentials, no user config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     cfg = os.path.join(home, "aws-config")
     if not os.path.exists(cfg):
         with open(cfg, "w") as f:
             f.write("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
+    data = os.path.join(home, "aws-data")
+    if not os.path.isdir(data):
+        write_endpoint_rulesets(data, peers.gate)
     env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_ENDPOINT_URL=peers.gate,
-               AWS_CONFIG_FILE=cfg, AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "no-credentials"),
+               AWS_DATA_PATH=data, AWS_CONFIG_FILE=cfg, AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "no-credentials"),
                AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="3", PYTHONUNBUFFERED="1")
     return env
+
+
+def probe_aws(aws, peers, home, bucket):
+    """None when the CLI reaches the gate for S3 and CloudTrail, else why not."""
+    env = aws_env(peers, home)
+    for args in (["s3api", "list-objects", "--bucket", bucket, "--max-items", "1"], ["cloudtrail", "list-public-keys"]):
+        try:
+            r = subprocess.run([aws] + args, env=env, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return "`aws %s` timed out" % " ".join(args[:2])
+        if r.returncode != 0:
+            return "`aws %s` did not reach the emulators: %s" % (" ".join(args[:2]), (r.stdout + r.stderr).strip()[-400:])
+    return None
 
 
 def validate_logs_args(manifest, account, region, start, end):

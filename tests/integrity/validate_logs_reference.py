@@ -166,6 +166,11 @@ def main():
             m = trailkit.make_trail(peers, "generate", "--bucket", "ct-" + name, "--seed", str(len(runs) + 1), *args,
                                     keys_dir=keys)
             runs.append((name, m, tamper(peers, m)))
+        if runs:
+            why = trailkit.probe_aws(aws, peers, work, runs[0][1]["bucket"])
+            if why:
+                print("SKIP: %s (%s)" % (why, version), flush=True)
+                return SKIP
         jobs = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             for name, m, facts in runs:
