@@ -171,9 +171,9 @@ def validate_logs_args(manifest, account, region, start, end):
     return args
 
 
-LINE_DIGEST = re.compile(r"^(?:\(backfill\) )?Digest file\t(s3://[^\t]+)\t(valid|INVALID: (.*))$")
+LINE_DIGEST = re.compile(r"^(\(backfill\) )?Digest file\t(s3://[^\t]+)\t(valid|INVALID: (.*))$")
 LINE_LOG = re.compile(r"^Log file\t(s3://[^\t]+)\t(valid|INVALID: (.*))$")
-LINE_GAP = re.compile(r"^(?:\(backfill\) )?No log files were delivered by CloudTrail between (\S+) and (\S+)$")
+LINE_GAP = re.compile(r"^(\(backfill\) )?No log files were delivered by CloudTrail between (\S+) and (\S+)$")
 
 
 def normalise_validate_logs(text, account, region):
@@ -183,10 +183,12 @@ def normalise_validate_logs(text, account, region):
     for line in text.splitlines():
         m = LINE_DIGEST.match(line)
         if m:
-            uri, ok, reason = m.group(1), m.group(2) == "valid", m.group(3)
+            uri, ok, reason = m.group(2), m.group(3) == "valid", m.group(4)
             v = {"type": "digest", "uri": uri, "status": "valid" if ok else ("missing" if reason == "not found" else "invalid")}
             if not ok:
                 v["reason"] = reason
+            if m.group(1):
+                v["backfill"] = True
             digest = uri if ok else digest
             out.append(v)
             continue
@@ -202,7 +204,12 @@ def normalise_validate_logs(text, account, region):
         m = LINE_GAP.match(line)
         if m:
             # validate-logs prints the older digest's end first, then the restart digest's start.
-            out.append({"type": "gap", "account": account, "region": region, "from": m.group(1), "to": m.group(2)})
+            # A backfill "gap" is validate-logs walking backfill digests as if chained (each has
+            # previousDigest* null): marked, and left out of the comparisons.
+            g = {"type": "gap", "account": account, "region": region, "from": m.group(2), "to": m.group(3)}
+            if m.group(1):
+                g["backfill"] = True
+            out.append(g)
     return out
 
 
@@ -250,14 +257,15 @@ def is_insights(uri):
     return "/CloudTrail-Insight/" in uri or "/CloudTrail-Insight-Digest/" in uri
 
 
-def compare(reference, ours):
+def compare(reference, ours, extra_ok=()):
     """File-for-file agreement of validate-logs (reference) and ctsqs verify (ours). Every digest
     and log file validate-logs judged must have the same status in ours, every gap it reported the
-    same bounds. Ours may say more where validate-logs cannot: unlisted files and Insights files.
-    Returns a list of differences (empty when they agree)."""
+    same bounds (backfill "gaps" aside). Ours may say more where validate-logs cannot: unlisted
+    files, Insights files, and the URIs in extra_ok (backfill digests and their files for a CLI
+    older than backfill digests). Returns a list of differences (empty when they agree)."""
     diffs = []
     key = lambda v: (v["type"], v.get("uri") or "%s/%s/%s/%s" % (v.get("account"), v.get("region"), v.get("from"), v.get("to")))
-    ref = {key(v): v for v in reference}
+    ref = {key(v): v for v in reference if not (v["type"] == "gap" and v.get("backfill"))}
     got = {key(v): v for v in ours}
     for k, v in sorted(ref.items()):
         g = got.get(k)
@@ -267,7 +275,7 @@ def compare(reference, ours):
             diffs.append("%s %s: validate-logs %s (%s), ctsqs %s (%s)" % (
                 k[0], k[1], v.get("status"), v.get("reason", ""), g.get("status"), g.get("reason", "")))
     for k, g in sorted(got.items()):
-        if k in ref or g["type"] == "unlisted" or is_insights(k[1]):
+        if k in ref or g["type"] == "unlisted" or is_insights(k[1]) or k[1] in extra_ok:
             continue
         diffs.append("ctsqs %s %s: %s; validate-logs: not reported" % (k[0], k[1], g.get("status", "")))
     return diffs

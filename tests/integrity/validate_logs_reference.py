@@ -98,17 +98,19 @@ SCENARIOS = [
     ("prefix-regions", ["--hours", "3", "--prefix", "trails/prod", "--accounts", "111122223333,222233334444",
                         "--regions", "us-east-1,eu-west-1"], t_none, False),
     ("insights", ["--hours", "3", "--insight-files-per-hour", "1"], t_none, False),
+    ("backfill", ["--hours", "4", "--backfill-hours", "1,2"], t_none, False),
 ]
 
 
-def expected_reference(m, facts):
+def expected_reference(m, facts, knows_backfill=True):
     """What validate-logs must report: every digest of every CloudTrail-Digest chain (walked from
-    the newest), the log files of the valid ones, the gaps. Sets of (type, uri-or-gap, status)."""
+    the newest), the log files of the valid ones, the gaps; backfill digests only when the CLI
+    knows them. Sets of (type, uri-or-gap, status)."""
     uri = lambda k: "s3://%s/%s" % (m["bucket"], k)
     out = set()
     modified, deleted = set(facts.get("modified", [])), set(facts.get("deleted_logs", []))
     for d in m["digests"]:
-        if d["kind"] != "digest":
+        if d["kind"] != "digest" or (d.get("backfill") and not knows_backfill):
             continue
         if d["key"] in facts.get("deleted_digests", []):
             out.add(("digest", uri(d["key"]), "missing"))
@@ -127,7 +129,13 @@ def expected_reference(m, facts):
 
 def as_set(verdicts):
     return {(v["type"], v.get("uri") or "%s/%s/%s/%s" % (v["account"], v["region"], v["from"], v["to"]),
-             v.get("status", "")) for v in verdicts}
+             v.get("status", "")) for v in verdicts if not (v["type"] == "gap" and v.get("backfill"))}
+
+
+def backfill_uris(m):
+    """Backfill digests and the log files they list, as URIs."""
+    return {"s3://%s/%s" % (m["bucket"], k) for d in m["digests"] if d.get("backfill")
+            for k in [d["key"]] + d["log_files"]}
 
 
 def main():
@@ -190,7 +198,12 @@ def main():
             for v in verdicts:
                 out.write(json.dumps(dict(v, scenario=name, tool="validate-logs")) + "\n")
             out.flush()
-            want = expected_reference(m, facts)
+            # validate-logs learnt backfill digests in 2026 (Debian 12's 2.9.19 skips them)
+            knows_backfill = any(v.get("backfill") for v in verdicts)
+            if backfill_uris(m) and not knows_backfill:
+                print("note   %s: this aws CLI does not validate backfill digests: they are not compared" % name,
+                      file=sys.stderr)
+            want = expected_reference(m, facts, knows_backfill)
             got = as_set(verdicts)
             check(got == want, "%s: validate-logs reports what the tampering implies (%d verdicts)%s" % (
                 name, len(got), "" if got == want else "; missing %s; unexpected %s" % (sorted(want - got)[:4], sorted(got - want)[:4])))
@@ -200,7 +213,7 @@ def main():
                 crc, ours, err = trailkit.run_ctsqs_verify(a.ctsqs, peers, work, m, m["start"], m["end"])
                 for v in ours:
                     out.write(json.dumps(dict(v, scenario=name, tool="ctsqs")) + "\n")
-                diffs = trailkit.compare(verdicts, ours)
+                diffs = trailkit.compare(verdicts, ours, () if knows_backfill else backfill_uris(m))
                 check(not diffs, "%s: ctsqs verify agrees with validate-logs file for file%s" % (
                     name, "" if not diffs else ":\n    " + "\n    ".join(diffs[:8])))
                 injected = set("s3://%s/%s" % (m["bucket"], k) for k in facts.get("injected", []))

@@ -35,6 +35,9 @@
 //                           restarts the chain (previousDigest* null)
 //   --gap-logs              log files are still delivered during the gap (covered by no digest)
 //   --empty-hours H,H       hours whose digest lists no log file (no log delivered)
+//   --backfill-hours H,H    the last log file of these hours is listed not by the hour's digest but
+//                           by a backfill digest (same name + "_backfill", previousDigest* null,
+//                           x-amz-meta-backfill-generation-timestamp two hours after its end)
 //   --insight-files-per-hour N   Insights files (CloudTrail-Insight/) and their own digest chain
 //                           (CloudTrail-Insight-Digest/, ..._CloudTrail-Insight-Digest_...)
 //   --log-source DIR        take the records of the log files from the *.json.gz below DIR
@@ -86,7 +89,7 @@ try {
       "home-region": { type: "string" }, trail: { type: "string" }, "trail-account": { type: "string" },
       "org-id": { type: "string" }, start: { type: "string" }, hours: { type: "string" },
       "files-per-hour": { type: "string" }, records: { type: "string" }, "rotate-at": { type: "string" },
-      gap: { type: "string" }, "gap-logs": { type: "boolean" }, "empty-hours": { type: "string" },
+      gap: { type: "string" }, "gap-logs": { type: "boolean" }, "empty-hours": { type: "string" }, "backfill-hours": { type: "string" },
       "insight-files-per-hour": { type: "string" }, "log-source": { type: "string" }, seed: { type: "string" },
       "keys-dir": { type: "string" }, "keys-file": { type: "string" }, "trails-file": { type: "string" },
       concurrency: { type: "string" }, out: { type: "string" },
@@ -280,6 +283,11 @@ async function generate() {
     if (!Number.isInteger(n) || n < 0 || n >= hours) die(`--empty-hours: "${h}" is not an hour index below --hours`);
     return n;
   }));
+  const backfill = new Set((o["backfill-hours"] ?? "").split(",").filter(Boolean).map((h) => {
+    const n = Number(h);
+    if (!Number.isInteger(n) || n < 0 || n >= hours || empty.has(n)) die(`--backfill-hours: "${h}" is not a non-empty hour index below --hours`);
+    return n;
+  }));
   const insightsPerHour = int("insight-files-per-hour", 0);
   const concurrency = int("concurrency", 16, 1);
   if (o["log-source"]) loadSource(o["log-source"]);
@@ -337,6 +345,7 @@ async function generate() {
       if (gapFrom !== null) { manifest.gaps.push({ account, region, kind: digestKind, from: iso(gapFrom), to: iso(from) }); gapFrom = null; }
       const key = `${base(account)}/${digestDir}/${region}/${ymd(to)}/${account}_${digestDir}_${region}_${trail}_${homeRegion}_${stampSec(to)}.json.gz`;
       const k = keys[region][rotateAt !== null && h >= rotateAt ? 1 : 0];
+      const late = backfill.has(h) && logKind === "log" && logFiles.length ? [logFiles.pop()] : [];
       const newest = logFiles.map((l) => l.newestEventTime).sort().pop() ?? null;
       const oldest = logFiles.map((l) => l.oldestEventTime).sort()[0] ?? null;
       const digest = {
@@ -358,6 +367,19 @@ async function generate() {
         signature, previous: prev ? prev.key : null, log_files: logFiles.map((l) => l.s3Object) });
       chain.digests.push(key);
       prev = { key, sha256: sha256(raw), signature };
+      if (late.length) {   // a backfill digest: the hour's late log file, in a chain of its own
+        const bkey = key.replace(/\.json\.gz$/, "_backfill.json.gz");
+        const b = { ...digest, digestS3Object: bkey, newestEventTime: late[0].newestEventTime, oldestEventTime: late[0].oldestEventTime,
+          previousDigestS3Bucket: null, previousDigestS3Object: null, previousDigestHashValue: null,
+          previousDigestHashAlgorithm: null, previousDigestSignature: null, logFiles: late };
+        const braw = Buffer.from(JSON.stringify(b));
+        const bsig = crypto.sign("sha256", Buffer.from(`${b.digestEndTime}\n${bucket}/${bkey}\n${sha256(braw)}\nnull`), k.priv).toString("hex");
+        const generated = iso(to + 2 * 3600000);
+        uploads.push([bkey, gzip(braw), { signature: bsig, "signature-algorithm": "SHA256withRSA", "backfill-generation-timestamp": generated }]);
+        manifest.objects.push({ key: bkey, kind: digestKind, size: gzip(braw).length, sha256: sha256(braw), account, region, time: iso(to), backfill: true });
+        manifest.digests.push({ key: bkey, kind: digestKind, backfill: true, generated, account, region, start: iso(from), end: iso(to),
+          fingerprint: k.fingerprint, signature: bsig, previous: null, log_files: [late[0].s3Object] });
+      }
       lastEnd = Math.max(lastEnd, to);
     }
   }
