@@ -76,6 +76,12 @@ def t_strip(peers, m):
     return {"invalid_digests": [key]}
 
 
+def t_move(peers, m):
+    key = m["digests"][1]["key"]
+    r = trailkit.make_trail(peers, "move-digest", "--bucket", m["bucket"], "--digest", key, "--seconds", "1")
+    return {"deleted_digests": [key], "invalid_digests": [r["to"]], "extra_digests": [r["to"]]}
+
+
 def t_inject(peers, m):
     r = trailkit.make_trail(peers, "inject-log", "--bucket", m["bucket"], "--like", log_of(m, 1), "--minutes", "2")
     return {"injected": [r["key"]]}
@@ -89,6 +95,7 @@ SCENARIOS = [
     ("deleted-digest", ["--hours", "4"], t_delete_digest, False),
     ("hidden-log", ["--hours", "3"], t_hide, False),
     ("unsigned-digest", ["--hours", "3"], t_strip, False),
+    ("moved-digest", ["--hours", "3"], t_move, False),
     ("injected-log", ["--hours", "3"], t_inject, False),
     ("key-rotation", ["--hours", "4", "--rotate-at", "2"], t_none, True),
     ("logging-gap", ["--hours", "6", "--gap", "2:2", "--gap-logs"], t_none, False),
@@ -121,6 +128,8 @@ def expected_reference(m, facts, knows_backfill=True):
         out.add(("digest", uri(d["key"]), "valid"))
         for lf in d["log_files"]:
             out.add(("log", uri(lf), "invalid" if lf in modified else "missing" if lf in deleted else "valid"))
+    for k in facts.get("extra_digests", []):   # a digest moved to a name of its own
+        out.add(("digest", uri(k), "invalid"))
     for g in m["gaps"]:
         if g["kind"] == "digest":
             out.add(("gap", "%s/%s/%s/%s" % (g["account"], g["region"], g["from"], g["to"]), ""))

@@ -10,6 +10,8 @@
 //                                                     re-upload the digest with its OLD signature
 //        node make-trail.mjs strip-signature --digest K      re-upload a digest without its
 //                                                     x-amz-meta-signature(-algorithm)
+//        node make-trail.mjs move-digest --digest K [--seconds S]   move a digest (with its
+//                                                     metadata) to the name S seconds earlier (default 1)
 //        node make-trail.mjs inject-log --like LOG [--minutes M]   a new log file beside LOG, M
 //                                                     minutes later (default 1), listed by no digest
 //        node make-trail.mjs check-metadata           PutObject with user metadata, then GetObject
@@ -71,7 +73,7 @@ process.removeAllListeners("warning");
 process.on("warning", (w) => { if (!/NodeVersionSupport/.test(`${w.name} ${w.message}`)) console.error(`${w.name}: ${w.message}`); });
 const env = process.env;
 const die = (msg) => { console.error(`make-trail: ${msg}`); process.exit(2); };
-const COMMANDS = ["generate", "modify-log", "regzip-log", "delete", "hide-log", "strip-signature", "inject-log", "check-metadata"];
+const COMMANDS = ["generate", "modify-log", "regzip-log", "delete", "hide-log", "strip-signature", "move-digest", "inject-log", "check-metadata"];
 const command = process.argv[2];
 if (command === "--help" || command === "-h" || command === undefined) {
   const src = fs.readFileSync(new URL(import.meta.url), "utf8").split("\n");
@@ -93,7 +95,7 @@ try {
       "insight-files-per-hour": { type: "string" }, "log-source": { type: "string" }, seed: { type: "string" },
       "keys-dir": { type: "string" }, "keys-file": { type: "string" }, "trails-file": { type: "string" },
       concurrency: { type: "string" }, out: { type: "string" },
-      key: { type: "string" }, digest: { type: "string" }, like: { type: "string" }, minutes: { type: "string" },
+      key: { type: "string" }, digest: { type: "string" }, like: { type: "string" }, minutes: { type: "string" }, seconds: { type: "string" },
     },
   }).values;
 } catch (e) { die(e.message); }
@@ -467,6 +469,19 @@ async function stripSignature() {
   await put(key, body);
   print({ action: "strip-signature", digest: key });
 }
+async function moveDigest() {
+  const key = need("digest");
+  const m = /^(.*\/)(\d{4}\/\d{2}\/\d{2}\/)(.*_)(\d{8}T\d{6}Z)((?:_backfill)?\.json\.gz)$/.exec(key);
+  if (!m) die(`move-digest: --digest "${key}" is not a digest key`);
+  const [, dir, , name, stamp, tail] = m;
+  const t = Date.parse(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`)
+    - int("seconds", 1) * 1000;
+  const to = `${dir}${ymd(t)}/${name}${stampSec(t)}${tail}`;
+  const { body, metadata } = await get(key);
+  await put(to, body, metadata);
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  print({ action: "move-digest", digest: key, to });
+}
 async function injectLog() {
   const like = need("like");
   const m = /^(.*\/)(\d{12})_(CloudTrail(?:-Insight)?)_([a-z0-9-]+)_(\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$/.exec(like);
@@ -495,7 +510,7 @@ async function checkMetadata() {
 }
 
 const run = { generate, "modify-log": modifyLog, "regzip-log": regzipLog, delete: del, "hide-log": hideLog,
-  "strip-signature": stripSignature, "inject-log": injectLog, "check-metadata": checkMetadata }[command];
+  "strip-signature": stripSignature, "move-digest": moveDigest, "inject-log": injectLog, "check-metadata": checkMetadata }[command];
 try {
   await run();
 } catch (e) {
