@@ -257,7 +257,7 @@ def is_insights(uri):
     return "/CloudTrail-Insight/" in uri or "/CloudTrail-Insight-Digest/" in uri
 
 
-def compare(reference, ours, extra_ok=()):
+def compare(reference, ours, extra_ok=(), ref_name="validate-logs"):
     """File-for-file agreement of validate-logs (reference) and ctsqs verify (ours). Every digest
     and log file validate-logs judged must have the same status in ours, every gap it reported the
     same bounds (backfill "gaps" aside). Ours may say more where validate-logs cannot: unlisted
@@ -270,12 +270,14 @@ def compare(reference, ours, extra_ok=()):
     for k, v in sorted(ref.items()):
         g = got.get(k)
         if g is None:
-            diffs.append("validate-logs %s %s: %s; ctsqs: not reported" % (k[0], k[1], v.get("status", "")))
+            diffs.append("%s %s %s: %s; ctsqs: not reported" % (ref_name, k[0], k[1], v.get("status", "")))
         elif v.get("status") != g.get("status"):
-            diffs.append("%s %s: validate-logs %s (%s), ctsqs %s (%s)" % (
-                k[0], k[1], v.get("status"), v.get("reason", ""), g.get("status"), g.get("reason", "")))
+            diffs.append("%s %s: %s %s (%s), ctsqs %s (%s)" % (
+                k[0], k[1], ref_name, v.get("status"), v.get("reason", ""), g.get("status"), g.get("reason", "")))
+        elif v.get("digest") and g.get("digest") != v["digest"]:
+            diffs.append("log %s: %s checked it against %s, ctsqs against %s" % (k[1], ref_name, v["digest"], g.get("digest")))
     for k, g in sorted(got.items()):
         if k in ref or g["type"] == "unlisted" or is_insights(k[1]) or k[1] in extra_ok:
             continue
-        diffs.append("ctsqs %s %s: %s; validate-logs: not reported" % (k[0], k[1], g.get("status", "")))
+        diffs.append("ctsqs %s %s: %s; %s: not reported" % (k[0], k[1], g.get("status", ""), ref_name))
     return diffs
