@@ -77,7 +77,7 @@ def make_trail(peers, command, *args, keys_dir=None):
             cmd += ["--keys-dir", keys_dir]
     r = subprocess.run(cmd, env=dict(peers.env, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test"),
                        capture_output=True, text=True)
-    if r.returncode != 0:
+    if r.returncode != 0 and not (command == "check-metadata" and r.returncode == 1 and r.stdout.strip()):
         raise RuntimeError("make-trail %s failed (%d): %s" % (command, r.returncode, r.stderr[-2000:]))
     return json.loads(r.stdout)
 

@@ -216,6 +216,8 @@ def main():
 
     peers = trailkit.Peers(os.path.join(work, "peers"))
     try:
+        md = trailkit.make_trail(peers, "check-metadata", "--bucket", "ct-metadata-check")
+        check(md["get_object"] and md["head_object"], "the emulator's S3 keeps x-amz-meta-signature(-algorithm) for GetObject and HeadObject")
         runs = []   # (scenario, manifest, facts)
         for name, args, tamper, own_keys in SCENARIOS:
             if only and name not in only:
