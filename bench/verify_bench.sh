@@ -6,13 +6,15 @@
 # both wall times, their exit codes and verdict counts, and the ratio (the goal: >= 10x).
 #
 # usage: bench/verify_bench.sh [--ctsqs BIN] [--aws PATH] [--hours N] [--files N] [--records N]
-#                              [--delay-ms MS] [--no-aws] [--keep DIR]
+#                              [--delay-ms MS] [--no-aws] [--runs N] [--ctsqs-args "..."] [--keep DIR]
 #   --ctsqs BIN   default build/release/cli/ctsqs; a binary without `verify` is reported and skipped
-#   --no-aws      time ctsqs only (validate-logs takes minutes: ~1 GetObject at a time)
+#   --no-aws      time ctsqs only (validate-logs fetches one object at a time)
+#   --runs N      ctsqs verify runs (default 3): each run's wall time, the median for the ratio
+#   --ctsqs-args  more arguments for ctsqs verify, e.g. "--objects-in-flight 32"
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-ctsqs="$root/build/release/cli/ctsqs" aws="" hours=24 files=20 records=200 delay=50 no_aws="" keep=""
+ctsqs="$root/build/release/cli/ctsqs" aws="" hours=24 files=20 records=200 delay=50 no_aws="" keep="" runs=3 ctsqs_args=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ctsqs) ctsqs="$2"; shift 2 ;;
@@ -22,6 +24,8 @@ while [[ $# -gt 0 ]]; do
     --records) records="$2"; shift 2 ;;
     --delay-ms) delay="$2"; shift 2 ;;
     --no-aws) no_aws=1; shift ;;
+    --runs) runs="$2"; shift 2 ;;
+    --ctsqs-args) ctsqs_args="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     *) echo "verify_bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -86,7 +90,7 @@ if [[ -z "$no_aws" ]]; then
   fi
 fi
 
-ct_s="" ct_rc="" ct_sum="skipped"
+ct_s="" ct_rc="" ct_sum="skipped" ct_all=""
 if [[ ! -x "$ctsqs" ]]; then
   ct_sum="no ctsqs binary at $ctsqs"
 elif ! "$ctsqs" verify --help >/dev/null 2>&1 && ! "$ctsqs" --help 2>&1 | grep -q '\bverify\b'; then
@@ -98,14 +102,20 @@ else
  "ctsqs": {"heartbeat": {"enabled": false},
   "endpoints": {"sqs": "$gate", "s3": "$gate", "sts": "$gate", "s3_force_path_style": true}}}
 EOF
-  echo "running ctsqs verify ..." >&2
-  t=$(python3 -c 'import time; print(time.time())')
-  set +e
-  env -u AWS_PROFILE AWS_ENDPOINT_URL_CLOUDTRAIL="$gate" AWS_EC2_METADATA_DISABLED=true "$ctsqs" verify --config "$work/collector.json" \
-    --bucket ct-bench --since "$start" --until "$end" --report "$work/ctsqs-report.jsonl" -q >"$work/ctsqs.out" 2>&1
-  ct_rc=$?
-  set -e
-  ct_s=$(wall "$t")
+  times=()
+  for ((i = 1; i <= runs; i++)); do
+    echo "running ctsqs verify $ctsqs_args ($i/$runs) ..." >&2
+    t=$(python3 -c 'import time; print(time.time())')
+    set +e
+    # shellcheck disable=SC2086
+    env -u AWS_PROFILE AWS_ENDPOINT_URL_CLOUDTRAIL="$gate" AWS_EC2_METADATA_DISABLED=true "$ctsqs" verify --config "$work/collector.json" \
+      --bucket ct-bench --since "$start" --until "$end" --report "$work/ctsqs-report.jsonl" -q $ctsqs_args >"$work/ctsqs.out" 2>&1
+    ct_rc=$?
+    set -e
+    times+=("$(wall "$t")")
+  done
+  ct_s=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  ct_all="${times[*]}"
   ct_sum=$(python3 -c '
 import json,sys,collections; c=collections.Counter()
 for l in open(sys.argv[1]):
@@ -115,7 +125,7 @@ fi
 
 printf '\n%-40s %10s %5s  %s\n' "tool ($nlogs log files, $hours digests, +${delay} ms/GetObject)" "wall s" "exit" "verdicts"
 printf '%-40s %10s %5s  %s\n' "aws cloudtrail validate-logs" "${aws_s:--}" "${aws_rc:--}" "$aws_sum"
-printf '%-40s %10s %5s  %s\n' "ctsqs verify" "${ct_s:--}" "${ct_rc:--}" "$ct_sum"
+printf '%-40s %10s %5s  %s\n' "ctsqs verify (median of: ${ct_all:--})" "${ct_s:--}" "${ct_rc:--}" "$ct_sum"
 if [[ -n "$aws_s" && -n "$ct_s" ]]; then
   printf 'ratio: ctsqs verify is %.1fx faster than validate-logs\n' "$(echo "$aws_s / $ct_s" | bc -l)"
 fi
