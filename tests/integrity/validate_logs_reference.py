@@ -8,7 +8,9 @@ per line with "scenario"; shapes in trailkit.py, the same as `ctsqs verify --rep
 them against what the manifest and the tampering say validate-logs must find. With --ctsqs, also
 run `ctsqs verify` on the same bucket and range and check that both agree file for file (ctsqs may
 add what validate-logs cannot see: unlisted files, Insights files); the injected file must be
-reported unlisted and the exit codes must say the same.
+reported unlisted and the exit codes must say the same. One scenario is where validate-logs is
+wrong and ctsqs must not follow it: a log file with a second gzip member appended (forged records)
+still "valid" for validate-logs, which hashes the first member only; ctsqs must say invalid.
 
 usage: validate_logs_reference.py [--aws PATH] [--ctsqs BIN] [--only NAME,...] [--out FILE] [--keep]
 exit 0 when every check held, 1 when one failed, 77 (skip) when no usable aws CLI is installed.
@@ -70,6 +72,27 @@ def t_hide(peers, m):
     return {"invalid_digests": [d["key"]], "hidden": [d["log_files"][0]]}
 
 
+def t_hide_resign(peers, m):
+    d = m["digests"][1]
+    trailkit.make_trail(peers, "hide-log", "--bucket", m["bucket"], "--digest", d["key"], "--key", d["log_files"][0], "--resign")
+    return {"invalid_digests": [d["key"]], "hidden": [d["log_files"][0]]}
+
+
+def t_corrupt(peers, m):
+    key = log_of(m, 1)
+    trailkit.make_trail(peers, "corrupt-log", "--bucket", m["bucket"], "--key", key)
+    return {"modified": [key]}
+
+
+def t_append(peers, m):
+    """A second gzip member after the first: validate-logs hashes the first member only (zlib's
+    decompressobj stops there) and calls the file valid, while gzip readers, ctsqs's decoder among
+    them, read the forged record too. ctsqs verify must call it invalid."""
+    key = log_of(m, 1)
+    trailkit.make_trail(peers, "append-member", "--bucket", m["bucket"], "--key", key)
+    return {"appended": [key]}
+
+
 def t_strip(peers, m):
     key = m["digests"][1]["key"]
     trailkit.make_trail(peers, "strip-signature", "--bucket", m["bucket"], "--digest", key)
@@ -94,7 +117,10 @@ SCENARIOS = [
     ("deleted-log", ["--hours", "3"], t_delete_log, False),
     ("deleted-digest", ["--hours", "4"], t_delete_digest, False),
     ("hidden-log", ["--hours", "3"], t_hide, False),
+    ("resigned-digest", ["--hours", "3"], t_hide_resign, False),
     ("unsigned-digest", ["--hours", "3"], t_strip, False),
+    ("corrupt-log", ["--hours", "3"], t_corrupt, False),
+    ("appended-member", ["--hours", "3"], t_append, False),
     ("moved-digest", ["--hours", "3"], t_move, False),
     ("injected-log", ["--hours", "3"], t_inject, False),
     ("key-rotation", ["--hours", "4", "--rotate-at", "2"], t_none, True),
@@ -249,6 +275,10 @@ def main():
             else:
                 verdicts, knows_backfill, bad = reference_run(name, m, facts, jobs, out, check)
             if a.ctsqs:
+                # Where ctsqs must be stricter than validate-logs (a file with an appended member).
+                stricter = {"s3://%s/%s" % (m["bucket"], k) for k in facts.get("appended", [])}
+                verdicts = [dict(v, status="invalid") if v.get("uri") in stricter else v for v in verdicts]
+                bad = bad or bool(stricter)
                 crc, ours, err = trailkit.run_ctsqs_verify(a.ctsqs, peers, work, m, m["start"], m["end"])
                 for v in ours:
                     out.write(json.dumps(dict(v, scenario=name, tool="ctsqs")) + "\n")

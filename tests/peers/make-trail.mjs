@@ -6,8 +6,13 @@
 //        node make-trail.mjs modify-log --key K       change one record of a log file (re-gzipped)
 //        node make-trail.mjs regzip-log --key K       same content, other gzip bytes (still valid)
 //        node make-trail.mjs delete --key K           delete a log file or a digest
-//        node make-trail.mjs hide-log --digest K --key LOG   drop LOG from the digest's logFiles and
-//                                                     re-upload the digest with its OLD signature
+//        node make-trail.mjs hide-log --digest K --key LOG [--resign]   drop LOG from the digest's
+//                                                     logFiles and re-upload the digest with its OLD
+//                                                     signature (--resign: signed anew with a key of the
+//                                                     attacker's, whose fingerprint the digest then names)
+//        node make-trail.mjs corrupt-log --key K      replace a log file with bytes that are not gzip
+//        node make-trail.mjs append-member --key K    append a second gzip member (one forged record)
+//                                                     to a log file: its first member still hashes right
 //        node make-trail.mjs strip-signature --digest K      re-upload a digest without its
 //                                                     x-amz-meta-signature(-algorithm)
 //        node make-trail.mjs move-digest --digest K [--seconds S]   move a digest (with its
@@ -73,7 +78,8 @@ process.removeAllListeners("warning");
 process.on("warning", (w) => { if (!/NodeVersionSupport/.test(`${w.name} ${w.message}`)) console.error(`${w.name}: ${w.message}`); });
 const env = process.env;
 const die = (msg) => { console.error(`make-trail: ${msg}`); process.exit(2); };
-const COMMANDS = ["generate", "modify-log", "regzip-log", "delete", "hide-log", "strip-signature", "move-digest", "inject-log", "check-metadata"];
+const COMMANDS = ["generate", "modify-log", "regzip-log", "delete", "hide-log", "strip-signature", "move-digest", "inject-log",
+  "corrupt-log", "append-member", "check-metadata"];
 const command = process.argv[2];
 if (command === "--help" || command === "-h" || command === undefined) {
   const src = fs.readFileSync(new URL(import.meta.url), "utf8").split("\n");
@@ -95,7 +101,7 @@ try {
       "insight-files-per-hour": { type: "string" }, "log-source": { type: "string" }, seed: { type: "string" },
       "keys-dir": { type: "string" }, "keys-file": { type: "string" }, "trails-file": { type: "string" },
       concurrency: { type: "string" }, out: { type: "string" },
-      key: { type: "string" }, digest: { type: "string" }, like: { type: "string" }, minutes: { type: "string" }, seconds: { type: "string" },
+      key: { type: "string" }, digest: { type: "string" }, like: { type: "string" }, minutes: { type: "string" }, seconds: { type: "string" }, resign: { type: "boolean" },
     },
   }).values;
 } catch (e) { die(e.message); }
@@ -460,8 +466,35 @@ async function hideLog() {
   const before = doc.logFiles.length;
   doc.logFiles = doc.logFiles.filter((l) => l.s3Object !== log);
   if (doc.logFiles.length === before) { console.error(`make-trail: hide-log: ${log} is not listed by ${key}`); process.exit(1); }
-  await put(key, gzip(Buffer.from(JSON.stringify(doc))), metadata);
-  print({ action: "hide-log", digest: key, key: log, signature_kept: metadata.signature ?? null });
+  if (!o.resign) {
+    await put(key, gzip(Buffer.from(JSON.stringify(doc))), metadata);
+    print({ action: "hide-log", digest: key, key: log, signature_kept: metadata.signature ?? null });
+    return;
+  }
+  const priv = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  const der = crypto.createPublicKey(priv).export({ type: "pkcs1", format: "der" });
+  doc.digestPublicKeyFingerprint = crypto.createHash("md5").update(der).digest("hex");
+  const raw = Buffer.from(JSON.stringify(doc));
+  const toSign = `${doc.digestEndTime}\n${doc.digestS3Bucket}/${doc.digestS3Object}\n${sha256(raw)}\n${doc.previousDigestSignature ?? "null"}`;
+  const signature = crypto.sign("sha256", Buffer.from(toSign), priv).toString("hex");
+  await put(key, gzip(raw), { ...metadata, signature });
+  print({ action: "hide-log", digest: key, key: log, resigned_with: doc.digestPublicKeyFingerprint });
+}
+async function corruptLog() {
+  const key = need("key");
+  await get(key);   // it must exist
+  await put(key, Buffer.from("this is not gzip: the log file was overwritten\n"));
+  print({ action: "corrupt-log", key });
+}
+async function appendMember() {
+  const key = need("key");
+  const { body } = await get(key);
+  const first = zlib.gunzipSync(body);   // Node reads every member: this is the first one only as long as there is one
+  const doc = JSON.parse(first);
+  const r = { ...doc.Records[0], eventID: uuid(), eventName: "DeleteTrail", sourceIPAddress: "203.0.113.66" };
+  const extra = gzip(Buffer.from(JSON.stringify({ Records: [r] })));
+  await put(key, Buffer.concat([body, extra]));
+  print({ action: "append-member", key, first_member_sha256: sha256(first), appended_bytes: extra.length });
 }
 async function stripSignature() {
   const key = need("digest");
@@ -510,7 +543,8 @@ async function checkMetadata() {
 }
 
 const run = { generate, "modify-log": modifyLog, "regzip-log": regzipLog, delete: del, "hide-log": hideLog,
-  "strip-signature": stripSignature, "move-digest": moveDigest, "inject-log": injectLog, "check-metadata": checkMetadata }[command];
+  "strip-signature": stripSignature, "move-digest": moveDigest, "inject-log": injectLog,
+  "corrupt-log": corruptLog, "append-member": appendMember, "check-metadata": checkMetadata }[command];
 try {
   await run();
 } catch (e) {
