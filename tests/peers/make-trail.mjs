@@ -56,6 +56,10 @@
 //   --trails-file FILE      the gate's GATE_CLOUDTRAIL_TRAILS file (DescribeTrails answer and
 //                           organization id), merged by trail ARN (default $GATE_CLOUDTRAIL_TRAILS)
 //   --concurrency N         uploads in flight (default 16)   --out FILE  also write the manifest
+//   --notify-queue-url URL  after each object is written, send its S3 event notification
+//                           (ObjectCreated:Put, as S3 sends them) to this SQS queue, for drain tests
+//   --sqs-endpoint URL      the queue's endpoint (default: the S3 endpoint)
+// Objects are written in delivery order: the log files of an hour, then the digest listing them.
 // Manifest: {bucket, prefix, trail, trail_arn, home_region, organization_id, accounts, regions,
 //   start, end, keys:[{fingerprint, region, valid_from, valid_to}],
 //   chains:[{account, region, kind, digests:[key...]}],
@@ -69,6 +73,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
 import { parseArgs } from "node:util";
+import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand,
 } from "@aws-sdk/client-s3";
@@ -100,7 +105,7 @@ try {
       gap: { type: "string" }, "gap-logs": { type: "boolean" }, "empty-hours": { type: "string" }, "backfill-hours": { type: "string" },
       "insight-files-per-hour": { type: "string" }, "log-source": { type: "string" }, seed: { type: "string" },
       "keys-dir": { type: "string" }, "keys-file": { type: "string" }, "trails-file": { type: "string" },
-      concurrency: { type: "string" }, out: { type: "string" },
+      concurrency: { type: "string" }, out: { type: "string" }, "notify-queue-url": { type: "string" }, "sqs-endpoint": { type: "string" },
       key: { type: "string" }, digest: { type: "string" }, like: { type: "string" }, minutes: { type: "string" }, seconds: { type: "string" }, resign: { type: "boolean" },
     },
   }).values;
@@ -156,6 +161,16 @@ async function pool(items, n, fn) {
   }));
 }
 const print = (obj) => console.log(JSON.stringify(obj));
+// An S3 event notification for one written object, as S3 sends it to a queue.
+const encodeKey = (k) => encodeURIComponent(k).replace(/%2F/g, "/").replace(/%20/g, "+")
+  .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const s3Event = (key, body) => JSON.stringify({ Records: [{
+  eventVersion: "2.1", eventSource: "aws:s3", awsRegion: o.region ?? "us-east-1", eventTime: new Date().toISOString(),
+  eventName: "ObjectCreated:Put", userIdentity: { principalId: "AWS:AIDACLOUDTRAILEXAMPLE" },
+  requestParameters: { sourceIPAddress: "127.0.0.1" }, responseElements: { "x-amz-request-id": hex(16).toUpperCase(), "x-amz-id-2": "make-trail" },
+  s3: { s3SchemaVersion: "1.0", configurationId: "make-trail",
+    bucket: { name: bucket, ownerIdentity: { principalId: "A3CLOUDTRAILEXAMPLE" }, arn: `arn:aws:s3:::${bucket}` },
+    object: { key: encodeKey(key), size: body.length, eTag: crypto.createHash("md5").update(body).digest("hex"), sequencer: Date.now().toString(16).toUpperCase() } } }] });
 
 // ---------------------------------------------------------------- records
 const SERVICES = [
@@ -310,7 +325,7 @@ async function generate() {
     ? { from: start - 30 * 86400000, to: rotateAt === null ? start + 365 * 86400000 : start + (rotateAt + 1) * 3600000 + 3600000 }
     : { from: start + rotateAt * 3600000, to: start + 365 * 86400000 };
 
-  const uploads = [];   // [key, body, metadata] in write order: logs before the digest listing them
+  const uploads = [];   // [key, body, metadata, delivery time]
   const manifest = {
     bucket, prefix, trail, trail_arn: trailArn, home_region: homeRegion, organization_id: org, accounts, regions,
     start: iso(start), end: null, keys: [], chains: [], objects: [], digests: [], gaps: [], uncovered: [],
@@ -339,7 +354,7 @@ async function generate() {
         const raw = Buffer.from(JSON.stringify({ Records: recs }));
         const key = `${base(account)}/${logDir}/${region}/${ymd(delivered)}/${account}_${logDir}_${region}_${stampMin(delivered)}_${alnum(16)}.json.gz`;
         const body = gzip(raw);
-        uploads.push([key, body, undefined]);
+        uploads.push([key, body, undefined, delivered]);
         manifest.objects.push({ key, kind: logKind, size: body.length, sha256: sha256(raw), account, region, time: iso(delivered) });
         if (inGap) manifest.uncovered.push(key);
         logFiles.push({ s3Bucket: bucket, s3Object: key, hashValue: sha256(raw), hashAlgorithm: "SHA-256",
@@ -369,7 +384,7 @@ async function generate() {
       const toSign = `${digest.digestEndTime}\n${bucket}/${key}\n${sha256(raw)}\n${prev ? prev.signature : "null"}`;
       const signature = crypto.sign("sha256", Buffer.from(toSign), k.priv).toString("hex");
       const body = gzip(raw);
-      uploads.push([key, body, { signature, "signature-algorithm": "SHA256withRSA" }]);
+      uploads.push([key, body, { signature, "signature-algorithm": "SHA256withRSA" }, to]);
       manifest.objects.push({ key, kind: digestKind, size: body.length, sha256: sha256(raw), account, region, time: iso(to) });
       manifest.digests.push({ key, kind: digestKind, account, region, start: iso(from), end: iso(to), fingerprint: k.fingerprint,
         signature, previous: prev ? prev.key : null, log_files: logFiles.map((l) => l.s3Object) });
@@ -383,7 +398,7 @@ async function generate() {
         const braw = Buffer.from(JSON.stringify(b));
         const bsig = crypto.sign("sha256", Buffer.from(`${b.digestEndTime}\n${bucket}/${bkey}\n${sha256(braw)}\nnull`), k.priv).toString("hex");
         const generated = iso(to + 2 * 3600000);
-        uploads.push([bkey, gzip(braw), { signature: bsig, "signature-algorithm": "SHA256withRSA", "backfill-generation-timestamp": generated }]);
+        uploads.push([bkey, gzip(braw), { signature: bsig, "signature-algorithm": "SHA256withRSA", "backfill-generation-timestamp": generated }, to + 2 * 3600000]);
         manifest.objects.push({ key: bkey, kind: digestKind, size: gzip(braw).length, sha256: sha256(braw), account, region, time: iso(to), backfill: true });
         manifest.digests.push({ key: bkey, kind: digestKind, backfill: true, generated, account, region, start: iso(from), end: iso(to),
           fingerprint: k.fingerprint, signature: bsig, previous: null, log_files: [late[0].s3Object] });
@@ -418,9 +433,23 @@ async function generate() {
   try { await s3.send(new CreateBucketCommand({ Bucket: bucket })); } catch (e) {
     if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test(e.name)) throw e;
   }
-  // Logs first, then digests, as CloudTrail delivers them.
-  const logsFirst = [...uploads.filter((u) => !u[2]), ...uploads.filter((u) => u[2])];
-  await pool(logsFirst, concurrency, ([key, body, md]) => put(key, body, md));
+  // In delivery order, as CloudTrail writes them: log files (many at once), and a digest only
+  // once every log file delivered before it is written.
+  const sqs = o["notify-queue-url"] ? new SQSClient({ region: o.region ?? "us-east-1", endpoint: o["sqs-endpoint"] ?? endpoint,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "test", secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "test" }, maxAttempts: 3 }) : null;
+  const write = async ([key, body, md]) => {
+    await put(key, body, md);
+    if (sqs) await sqs.send(new SendMessageCommand({ QueueUrl: o["notify-queue-url"], MessageBody: s3Event(key, body) }));
+  };
+  const ordered = uploads.map((u, i) => [u, i]).sort((x, y) => x[0][3] - y[0][3] || x[1] - y[1]).map((x) => x[0]);
+  let batch = [];
+  for (const u of ordered) {
+    if (!u[2]) { batch.push(u); continue; }
+    await pool(batch, concurrency, write);
+    batch = [];
+    await write(u);
+  }
+  await pool(batch, concurrency, write);
   const text = JSON.stringify(manifest);
   if (o.out) fs.writeFileSync(o.out, text + "\n");
   console.log(text);
