@@ -30,6 +30,7 @@ struct BackfillArgs {
   double progress_seconds = 10;
   int list_concurrency = 8;
   int max_receives = 3;
+  std::string ledger;  ///< override ctsqs.ledger
 };
 
 // The io_context runs until every coroutine ended by itself (the run, then the signal wait and
@@ -52,6 +53,7 @@ int run_backfill(const BackfillArgs& a) {
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (!a.services.empty())
     for (auto& s : cfg->services) s.aws_services = a.services;
+  if (!a.ledger.empty()) cfg->ledger = a.ledger;
 
   BackfillOptions bo;
   bo.range.bucket = a.bucket;
@@ -196,6 +198,8 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
                  "Send one S3 event notification per object to this SQS queue instead of reading them");
   sub.add_option("--services", a->services, "Keep only these AWS services (s3,iam,...), as the services' aws_services")
       ->delimiter(',');
+  sub.add_option("--ledger", a->ledger,
+                 "Override ctsqs.ledger (file path or dynamodb://TABLE): objects it holds are not delivered again");
   sub.add_option("--list-concurrency", a->list_concurrency, "Day prefixes listed at once")->capture_default_str();
   sub.add_option("--max-receives", a->max_receives, "Failed reads of one object before it is given up")
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include "ctsqs/collector.hpp"
 
 #include "ctsqs/adaptive_concurrency.hpp"
+#include "ctsqs/ledger/ledger.hpp"
 
 #include "collector_async.hpp"
 #include "collector_sink_worker.hpp"
@@ -229,8 +230,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         msg_slots_.release(msgs.size());
         break;
       }
+      // With a ledger: plan the batch's messages and look their objects up in one call.
+      std::vector<std::shared_ptr<Prepared>> prepared(msgs.size());
+      if (opts_.ledger) prepared = co_await prepare_batch(msgs);
       const auto now_sys = std::chrono::system_clock::now();
-      for (auto& m : msgs) {
+      for (std::size_t i = 0; i < msgs.size(); ++i) {
+        auto& m = msgs[i];
         metrics_.messages_received.fetch_add(1, std::memory_order_relaxed);
         if (m.sent_time)
           metrics_.queue_lag_ms.store(
@@ -240,7 +245,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         in_flight_[seq] = InFlight{m.message_id, m.receipt_handle, m.receive_count, steady::now()};
         metrics_.messages_in_flight.store(in_flight_.size(), std::memory_order_relaxed);
         ++workers_;
-        asio::co_spawn(ex_, worker(seq, std::move(m)), asio::detached);
+        asio::co_spawn(ex_, worker(seq, std::move(m), std::move(prepared[i])), asio::detached);
       }
     }
     --receivers_;
@@ -250,12 +255,68 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ message worker
   // Whatever happens inside, a worker ends: an exception is the outcome "failed, released"
   // (logged with the message id), and its slot and heartbeat entry are given up.
-  asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m) {
+  // ------------------------------------------------------------------ ledger
+  /// What the receiver learned of a message before its worker starts (with a ledger only).
+  struct Prepared {
+    std::optional<result<MessagePlan>> plan;  ///< the message's plan (made once)
+    Diagnostics plan_diag;
+    std::vector<std::optional<LedgerRecord>> records;  ///< per plan objects: the ledger's record
+  };
+
+  /// One ledger lookup for every object the batch announces. A lookup that fails leaves the
+  /// records empty: everything is delivered (at-least-once, as without a ledger).
+  asio::awaitable<std::vector<std::shared_ptr<Prepared>>> prepare_batch(const std::vector<SqsMessage>& msgs) {
+    std::vector<std::shared_ptr<Prepared>> out;
+    std::vector<ObjectRef> objects;
+    for (const auto& m : msgs) {
+      auto p = std::make_shared<Prepared>();
+      p->plan = planner_(m, p->plan_diag);
+      if (*p->plan && (*p->plan)->kind == MessagePlan::Kind::objects)
+        objects.insert(objects.end(), (*p->plan)->objects.begin(), (*p->plan)->objects.end());
+      out.push_back(std::move(p));
+    }
+    if (objects.empty()) co_return out;
+    Diagnostics d;
+    const auto n = objects.size();
+    auto found = co_await opts_.ledger->async_lookup(std::move(objects), d);
+    if (!found || found->size() != n) {
+      metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
+      log("ctsqs: ledger " + opts_.ledger->describe() + ": lookup of " + std::to_string(n) + " object(s) failed (" +
+          (found ? std::string("wrong answer size") : found.error().message()) + (d.empty() ? "" : " — " + to_string(d)) +
+          "); delivering them without it");
+      co_return out;
+    }
+    std::size_t at = 0;
+    for (auto& p : out) {
+      if (!*p->plan || (*p->plan)->kind != MessagePlan::Kind::objects) continue;
+      for (std::size_t i = 0; i < (*p->plan)->objects.size(); ++i) p->records.push_back(std::move((*found)[at++]));
+    }
+    co_return out;
+  }
+
+  /// Records the objects a message delivered (after the flush, before the delete). A failure
+  /// is logged and counted; the message is deleted anyway (its events were delivered).
+  asio::awaitable<void> record_delivered(std::vector<LedgerRecord> records, std::string message_id) {
+    if (records.empty()) co_return;
+    const auto n = records.size();
+    Diagnostics d;
+    auto r = co_await opts_.ledger->async_record(std::move(records), d);
+    if (r) {
+      metrics_.ledger_records.fetch_add(n, std::memory_order_relaxed);
+      co_return;
+    }
+    metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
+    log("ctsqs: ledger " + opts_.ledger->describe() + ": recording " + std::to_string(n) + " delivered object(s) of message " +
+        message_id + " failed (" + r.error().message() + (d.empty() ? "" : " — " + to_string(d)) +
+        "); the message is deleted all the same (a redelivery of it would be delivered again)");
+  }
+
+  asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m, std::shared_ptr<Prepared> pre) {
     auto self = shared_from_this();
     MessageOutcome outcome = MessageOutcome::retryable_failure;
     std::string thrown;
     try {
-      outcome = co_await process(m);  // a copy: coroutine parameters by value
+      outcome = co_await process(m, pre);  // a copy: coroutine parameters by value
     } catch (const std::exception& e) {
       thrown = e.what();
     } catch (...) {
@@ -282,11 +343,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Everything a message announced, into the sink, then a flush barrier.
-  asio::awaitable<MessageOutcome> process(SqsMessage m) {
+  asio::awaitable<MessageOutcome> process(SqsMessage m, std::shared_ptr<Prepared> pre) {
     // Whatever this message pushes comes after this mark: its barrier fails if any of it was lost.
     const std::uint64_t since = sink_worker_->mark();
     Diagnostics diag;
-    auto plan = planner_(m, diag);
+    if (pre && pre->plan) diag = pre->plan_diag;
+    auto plan = pre && pre->plan ? std::move(*pre->plan) : planner_(m, diag);
     if (!plan) {
       log("ctsqs: message " + m.message_id + ": permanent failure: " +
           (plan.error() == notification_errc::refused ? "" : "unrecognised notification: ") +
@@ -323,10 +385,32 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       case MessagePlan::Kind::objects: {
         bool retry = false, permanent = false;
-        for (auto& obj : plan->objects) {
+        std::vector<LedgerRecord> delivered;
+        std::size_t skipped = 0;
+        for (std::size_t i = 0; i < plan->objects.size(); ++i) {
+          auto& obj = plan->objects[i];
+          if (pre && i < pre->records.size() && pre->records[i]) {
+            const auto& known = *pre->records[i];
+            if (match_record(obj, known) == LedgerMatch::same) {
+              ++skipped;
+              metrics_.duplicates_skipped.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+            log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + "): delivered before as " +
+                (known.version_id.empty() ? "ETag " + known.etag : "version " + known.version_id) + " by collector " +
+                known.collector_id + " at " + format_iso8601(known.delivered_at) + "; announced now as " +
+                (obj.version_id.empty() || known.version_id.empty() ? "ETag " + obj.etag : "version " + obj.version_id) +
+                ": the object was overwritten, delivering it again");
+          }
           Diagnostics d;
-          const error_code ec = co_await fetch_object(obj, d);
-          if (!ec) continue;
+          std::uint64_t events = 0;
+          const error_code ec = co_await fetch_object(obj, d, &events);
+          if (!ec) {
+            if (opts_.ledger)
+              delivered.push_back(LedgerRecord{obj.bucket, obj.key, obj.version_id, std::string(unquoted_etag(obj.etag)),
+                                               {}, events, {}, opts_.collector_id});
+            continue;
+          }
           if (abandoned_) co_return MessageOutcome::retryable_failure;
           if (!is_message_failure(ec)) {
             // Not the message's fault: it comes back, uncounted, and the collector pauses.
@@ -347,11 +431,18 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         }
         if (retry) co_return MessageOutcome::retryable_failure;
         pause_streak_ = 0;
+        // Every object delivered before: nothing was pushed, nothing to flush.
+        if (skipped == plan->objects.size()) co_return MessageOutcome::delivered;
         auto b = co_await sink_worker_->barrier(since);
         if (!b) {
           log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
               "); the message will come back");
           co_return MessageOutcome::retryable_failure;
+        }
+        if (opts_.ledger && !delivered.empty()) {
+          const auto now = std::chrono::system_clock::now();
+          for (auto& r : delivered) r.delivered_at = now;
+          co_await record_delivered(std::move(delivered), m.message_id);
         }
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
@@ -421,7 +512,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     metrics_.objects_in_flight_limit.store(adaptive_.limit(), std::memory_order_relaxed);
   }
 
-  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag) {
+  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag, std::uint64_t* events_out = nullptr) {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     const auto started = AdaptiveConcurrency::clock::now();
     adaptive_.started(metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
@@ -463,6 +554,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       metrics_.objects_fetched.fetch_add(1, std::memory_order_relaxed);
       if (st->decoder->skipped() != SkipReason::none) metrics_.objects_skipped.fetch_add(1, std::memory_order_relaxed);
     }
+    if (events_out) *events_out = st->events;
     co_return ec;
   }
 

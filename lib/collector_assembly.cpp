@@ -4,6 +4,7 @@
 
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/ledger/open_ledger.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
@@ -201,6 +202,7 @@ struct AssembledCollector::Impl {
   std::unique_ptr<SqsSource> source;
   std::unique_ptr<MessageQueue> queue;  // from AssemblyOptions::queue_factory
   std::unique_ptr<S3ObjectStore> store;
+  std::unique_ptr<Ledger> ledger;  // ctsqs.ledger, when set
   Metrics metrics;
   std::shared_ptr<ServiceRouter> router;
   std::unique_ptr<Collector> collector;
@@ -296,6 +298,12 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
   auto co = collector_options(cfg, opts);
+  if (cfg.ledger) {
+    auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);
+    if (!l) return l.error();
+    impl->ledger = std::move(*l);
+    co.ledger = impl->ledger.get();
+  }
   if (auto v = validate(co, diag); !v) return v.error();
   try {
     impl->router = ServiceRouter::create(std::move(services), dopt);

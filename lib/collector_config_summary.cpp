@@ -104,6 +104,11 @@ std::string describe(const CollectorConfig& c) {
   os << "  heartbeat: "
      << (c.heartbeat.enabled ? "every " + secs(c.heartbeat.interval) + " tag " + c.heartbeat.tag : std::string("off"))
      << "; metrics: " << (c.metrics.listen ? *c.metrics.listen : std::string("off")) << '\n';
+  os << "  ledger: "
+     << (c.ledger ? *c.ledger + " (records kept " + std::to_string(c.ledger_retention.count() / 86400) + " d " +
+                        std::to_string(c.ledger_retention.count() % 86400 / 3600) + " h)"
+                  : std::string("off"))
+     << '\n';
   const auto& e = c.aws;
   os << "  endpoints: sqs " << or_unset(e.sqs_endpoint, "(default)") << ", s3 " << or_unset(e.s3_endpoint, "(default)")
      << ", sts " << or_unset(e.sts_endpoint, "(default)") << "; fips=" << yn(e.use_fips)

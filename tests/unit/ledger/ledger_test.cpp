@@ -1,6 +1,8 @@
 // Unit tests of the ledger's pure parts (matching, locations) and of the in-memory ledger.
 #include "ctsqs/ledger/ledger.hpp"
 
+#include "ctsqs/collector_config.hpp"
+
 #include "unit/catch_result.hpp"
 #include "unit/ledger/ledger_test_util.hpp"
 
@@ -92,4 +94,31 @@ TEST_CASE("memory ledger: batched lookup in order, record replaces, claims") {
   CHECK_FALSE((*found)[0]);  // a claim is not a delivery
   REQUIRE(run_awaitable(ledger->async_record({rec("b", "hole")}, d)));
   CHECK(run_awaitable(ledger->async_claim(c, d)).value() == ClaimOutcome::already_delivered);
+}
+
+TEST_CASE("collector file: ctsqs.ledger and ctsqs.ledger_retention are parsed, validated, summarised") {
+  const std::string base =
+      R"({"inputs":{"sqs_collector":{"id":"12345","services":{"aws_sqs_cloudtrail":{}},)"
+      R"("region":"us-east-1","base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}},"ctsqs":)";
+  Diagnostics d;
+  auto c = parse_collector_config(base + R"({"ledger":"/var/lib/ctsqs/ledger.db","ledger_retention":"40d"}})", "t.json", d);
+  INFO(d.message);
+  REQUIRE(c);
+  CHECK(c->ledger == "/var/lib/ctsqs/ledger.db");
+  CHECK(c->ledger_retention == std::chrono::hours(40 * 24));
+  CHECK(describe(*c).find("ledger: /var/lib/ctsqs/ledger.db (records kept 40 d") != std::string::npos);
+  auto dflt = parse_collector_config(base + R"({"ledger":"dynamodb://ctsqs-ledger"}})", "t.json", d);
+  REQUIRE(dflt);
+  CHECK(dflt->ledger_retention == std::chrono::hours(35 * 24));
+  auto none = parse_collector_config(base + R"({}})", "t.json", d);
+  REQUIRE(none);
+  CHECK_FALSE(none->ledger);
+  CHECK(describe(*none).find("ledger: off") != std::string::npos);
+  CHECK_FALSE(parse_collector_config(base + R"({"ledger":"dynamodb://x"}})", "t.json", d));
+  CHECK(d.message.find("ctsqs.ledger") != std::string::npos);
+  CHECK(d.message.find("3 to 255") != std::string::npos);
+  CHECK_FALSE(parse_collector_config(base + R"({"ledger":42}})", "t.json", d));
+  CHECK(d.message.find("ctsqs.ledger") != std::string::npos);
+  CHECK_FALSE(parse_collector_config(base + R"({"ledger":"l.db","ledger_retention":"10m"}})", "t.json", d));
+  CHECK(d.message.find("ctsqs.ledger_retention") != std::string::npos);
 }
