@@ -294,21 +294,59 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     co_return out;
   }
 
-  /// Records the objects a message delivered (after the flush, before the delete). A failure
-  /// is logged and counted; the message is deleted anyway (its events were delivered).
+  /// Records the objects a message delivered (after the flush, before the delete) and returns
+  /// once they are durable. Messages finishing meanwhile share one ledger call (group commit:
+  /// one SQLite transaction, BatchWriteItems of 25). A failure is logged and counted; the
+  /// message is deleted anyway (its events were delivered).
+  struct RecordBatch {
+    std::vector<LedgerRecord> records;
+    std::vector<std::string> message_ids;
+    bool done = false;
+  };
+  std::shared_ptr<RecordBatch> record_pending_;  // filled while a ledger call runs
+  bool recording_ = false;
+  AsyncEvent recorded_{ex_};
+
   asio::awaitable<void> record_delivered(std::vector<LedgerRecord> records, std::string message_id) {
     if (records.empty()) co_return;
-    const auto n = records.size();
-    Diagnostics d;
-    auto r = co_await opts_.ledger->async_record(std::move(records), d);
-    if (r) {
-      metrics_.ledger_records.fetch_add(n, std::memory_order_relaxed);
-      co_return;
+    if (!record_pending_) record_pending_ = std::make_shared<RecordBatch>();
+    auto batch = record_pending_;
+    for (auto& r : records) batch->records.push_back(std::move(r));
+    batch->message_ids.push_back(std::move(message_id));
+    if (!recording_) {
+      recording_ = true;
+      asio::co_spawn(ex_, recorder(), asio::detached);
     }
-    metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
-    log("ctsqs: ledger " + opts_.ledger->describe() + ": recording " + std::to_string(n) + " delivered object(s) of message " +
-        message_id + " failed (" + r.error().message() + (d.empty() ? "" : " — " + to_string(d)) +
-        "); the message is deleted all the same (a redelivery of it would be delivered again)");
+    while (!batch->done) co_await recorded_.wait();
+  }
+
+  asio::awaitable<void> recorder() {
+    auto self = shared_from_this();
+    while (record_pending_) {
+      auto batch = std::move(record_pending_);
+      record_pending_.reset();
+      const auto n = batch->records.size();
+      Diagnostics d;
+      result<void> r = make_error_code(client_errc::io_error);
+      try {
+        r = co_await opts_.ledger->async_record(batch->records, d);
+      } catch (const std::exception& e) {
+        d.message = std::string("it threw: ") + e.what();
+      }
+      if (r) {
+        metrics_.ledger_records.fetch_add(n, std::memory_order_relaxed);
+      } else {
+        metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
+        std::string ids;
+        for (const auto& id : batch->message_ids) ids += (ids.empty() ? "" : ", ") + id;
+        log("ctsqs: ledger " + opts_.ledger->describe() + ": recording " + std::to_string(n) +
+            " delivered object(s) failed (" + r.error().message() + (d.empty() ? "" : " — " + to_string(d)) +
+            "); their message(s) " + ids + " are deleted all the same (a redelivery would be delivered again)");
+      }
+      batch->done = true;
+      recorded_.notify_all();
+    }
+    recording_ = false;
   }
 
   asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m, std::shared_ptr<Prepared> pre) {

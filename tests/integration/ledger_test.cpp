@@ -193,7 +193,7 @@ struct EnvVar {
 
 }  // namespace
 
-TEST_CASE("ledger: kill -9 mid-drain then a re-drain, without and with the SQLite ledger: duplicate records",
+TEST_CASE("kill -9 mid-drain then a re-drain without and with the SQLite ledger: duplicate records",
           "[integration][ledger]") {
   TempDir tmp;
   const auto without = kill_and_redrain({});
@@ -214,7 +214,7 @@ TEST_CASE("ledger: kill -9 mid-drain then a re-drain, without and with the SQLit
   CHECK(without.duplicates <= 10 * 50);
 }
 
-TEST_CASE("ledger: deletes that fail bring delivered messages back; with the ledger they are not delivered twice",
+TEST_CASE("deletes that fail bring delivered messages back: with the ledger they are not delivered twice",
           "[integration][ledger]") {
   // DeleteMessageBatch answered 500 30 times (each batch is tried 4 times by SqsSource, each of
   // those 3 times by the AWS client: 2 batches fail for good): their messages come back after the
@@ -254,7 +254,7 @@ TEST_CASE("ledger: deletes that fail bring delivered messages back; with the led
   CHECK(log_with.find(" 0 duplicates skipped") == std::string::npos);
 }
 
-TEST_CASE("ledger: DynamoDB on dynalite through the SigV4 gate: lookups, records, claims, ledger init",
+TEST_CASE("DynamoDB ledger on dynalite through the SigV4 gate: lookups and records and claims and init",
           "[integration][ledger]") {
   Peers peers({.peers = "gate dynalite", .env = {}});
   boost::asio::io_context io;
@@ -331,7 +331,7 @@ TEST_CASE("ledger: DynamoDB on dynalite through the SigV4 gate: lookups, records
   CHECK(stats.at("byAction").as_object().at("dynamodb.BatchGetItem").as_int64() >= 2);
 }
 
-TEST_CASE("ledger: ctsqs ledger init names the missing permissions; a drain with the DynamoDB ledger skips what it delivered",
+TEST_CASE("ctsqs ledger init names missing permissions and a drain with the DynamoDB ledger skips what it delivered",
           "[integration][ledger]") {
   Peers peers({.peers = "fauxqs s3rver gate dynalite", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
   EnvVar endpoint("AWS_ENDPOINT_URL_DYNAMODB", peers.gate_endpoint());
