@@ -50,10 +50,10 @@ int run_backfill(const BackfillArgs& a) {
   auto cfg = load_config_unvalidated(cmd, a.config_file);
   if (!cfg) return exit_usage;
   apply_output_flags(*cfg, a.output, a.format);
+  if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (!a.services.empty())
     for (auto& s : cfg->services) s.aws_services = a.services;
-  if (!a.ledger.empty()) cfg->ledger = a.ledger;
 
   BackfillOptions bo;
   bo.range.bucket = a.bucket;

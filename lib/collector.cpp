@@ -467,10 +467,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
               std::to_string(m.receive_count) + "): permanent failure: " + (d.message.empty() ? ec.message() : to_string(d)));
           permanent = true;
         }
+        // Every object delivered before: nothing was pushed, nothing to flush.
+        if (!retry && skipped == plan->objects.size()) co_return MessageOutcome::delivered;
         if (retry) co_return MessageOutcome::retryable_failure;
         pause_streak_ = 0;
-        // Every object delivered before: nothing was pushed, nothing to flush.
-        if (skipped == plan->objects.size()) co_return MessageOutcome::delivered;
         auto b = co_await sink_worker_->barrier(since);
         if (!b) {
           log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +

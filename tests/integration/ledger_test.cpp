@@ -374,7 +374,8 @@ TEST_CASE("ctsqs ledger init names missing permissions and a drain with the Dyna
                                                 << receives << " ReceiveMessage");
   CHECK(gets >= 1);
   CHECK(gets <= receives);  // one lookup per received batch at most
-  CHECK(writes == 30);      // one record call per delivered message
+  CHECK(writes >= 2);       // 25 items at most per BatchWriteItem...
+  CHECK(writes <= 30);      // ...and messages that finish together share one (group commit)
   for (auto& o : seeded.summary.at("objects").as_array()) {
     const std::string key(o.as_object().at("key").as_string());
     boost::json::object rec{{"s3", boost::json::object{{"bucket", boost::json::object{{"name", seeded.summary.at("bucket")}}},
