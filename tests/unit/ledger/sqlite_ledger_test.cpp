@@ -61,7 +61,7 @@ std::unique_ptr<SqliteLedger> open_ledger(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("SqliteLedger: records survive reopening; WAL; schema version") {
+TEST_CASE("SqliteLedger: records survive reopening, WAL mode, schema version") {
   TempDir dir;
   const auto file = dir.path / "ledger.db";
   {
