@@ -99,7 +99,7 @@ TEST_CASE("dynamodb: BatchWriteItem: puts with the TTL attribute, unprocessed it
   CHECK(dynamodb::parse_batch_write_item_response(ok(R"({"UnprocessedItems":{}})"), "ledger", d)->empty());
 }
 
-TEST_CASE("dynamodb: the claim is a conditional UpdateItem; a refused condition is recognised") {
+TEST_CASE("dynamodb: the claim is a conditional UpdateItem, a refused condition is recognised") {
   Diagnostics d;
   const auto t = std::chrono::system_clock::time_point(std::chrono::seconds(100));
   auto req = dynamodb::make_claim_request(ep(), "ledger", {"b", "k", "me", t, t + std::chrono::seconds(60)}, 7, d);
