@@ -401,3 +401,52 @@ TEST_CASE("ctsqs ledger init names missing permissions and a drain with the Dyna
   CHECK(first.by_event_id.size() == ids.size());
   CHECK(first.duplicates() == 0);
 }
+
+TEST_CASE("two collectors on one queue share the DynamoDB ledger: messages whose delete failed are not delivered twice",
+          "[integration][ledger]") {
+  // Two drains at once on one queue, DeleteMessageBatch failing 30 times: the messages of the
+  // failed batches come back after the visibility timeout, to either collector; the one that gets
+  // them finds them in the shared table and deletes them without a delivery.
+  Peers peers({.peers = "fauxqs s3rver gate dynalite", .env = {{"GATE_EXTERNAL_ID", kExternalId}}});
+  EnvVar endpoint("AWS_ENDPOINT_URL_DYNAMODB", peers.gate_endpoint());
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, config_text(peers, R"("ledger":"dynamodb://ctsqs-fleet")"));
+  Child init({ctsqs_exe().string(), "ledger", "init", "--config", cfg.string()}, tmp.path / "init.out",
+             tmp.path / "init.err");
+  REQUIRE(init.wait(60s) == 0);
+  const auto seeded = seed_or_throw(peers, {"--files", "40", "--records", "10", "--routes", "s3", "--drop-test-events"});
+  const auto ids = seeded_event_ids(peers, seeded);
+  REQUIRE(ids.size() == 400);
+  peers.gate_add_faults(R"([{"service":"sqs","action":"DeleteMessageBatch","status":500,"code":"InternalError","times":30}])");
+  const auto out_a = tmp.path / "out-a", out_b = tmp.path / "out-b";
+  auto drain = [&](const fs::path& out, const std::string& name) {
+    return std::make_unique<Child>(std::vector<std::string>{ctsqs_exe().string(), "drain", "--config", cfg.string(),
+                                                           "--output", out.string(), "--format", "raw", "--progress",
+                                                           "1", "--empty-polls", "3"},
+                                   tmp.path / (name + ".out"), tmp.path / (name + ".err"));
+  };
+  auto a = drain(out_a, "a");
+  auto b = drain(out_b, "b");
+  const int rc_a = a->wait(240s), rc_b = b->wait(240s);
+  const auto log_a = read_file(tmp.path / "a.err"), log_b = read_file(tmp.path / "b.err");
+  INFO("collector a:\n" << log_a << "\ncollector b:\n" << log_b);
+  // A drain may end 1 when the other took a message back after it had polled empty; what counts
+  // is the queue and the outputs.
+  CHECK((rc_a == 0 || rc_b == 0));
+  Delivered da, db, all;
+  read_delivered(out_a, da);
+  read_delivered(out_b, db);
+  read_delivered(out_a, all);
+  read_delivered(out_b, all);
+  for (auto& id : ids) CHECK(all.by_event_id.count(id) == 1);
+  CHECK(all.by_event_id.size() == ids.size());
+  CHECK(all.duplicates() == 0);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+  const bool skipped = log_a.find("duplicates skipped") != std::string::npos ||
+                       log_b.find("duplicates skipped") != std::string::npos;
+  CHECK(skipped);
+  WARN("two collectors, DeleteMessageBatch failing 30 times: " << da.by_event_id.size() << " + "
+                                                                << db.by_event_id.size() << " records, "
+                                                                << all.duplicates() << " duplicates");
+}
