@@ -104,9 +104,10 @@ std::string describe(const CollectorConfig& c) {
   os << "  heartbeat: "
      << (c.heartbeat.enabled ? "every " + secs(c.heartbeat.interval) + " tag " + c.heartbeat.tag : std::string("off"))
      << "; metrics: " << (c.metrics.listen ? *c.metrics.listen : std::string("off")) << '\n';
+  const auto kept = c.ledger_retention.count();
   os << "  ledger: "
-     << (c.ledger ? *c.ledger + " (records kept " + std::to_string(c.ledger_retention.count() / 86400) + " d " +
-                        std::to_string(c.ledger_retention.count() % 86400 / 3600) + " h)"
+     << (c.ledger ? *c.ledger + " (records kept " +
+                        (kept % 86400 == 0 ? std::to_string(kept / 86400) + " days)" : std::to_string(kept) + " s)")
                   : std::string("off"))
      << '\n';
   const auto& e = c.aws;

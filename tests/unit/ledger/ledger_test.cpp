@@ -106,7 +106,7 @@ TEST_CASE("collector file: ctsqs.ledger and ctsqs.ledger_retention are parsed, v
   REQUIRE(c);
   CHECK(c->ledger == "/var/lib/ctsqs/ledger.db");
   CHECK(c->ledger_retention == std::chrono::hours(40 * 24));
-  CHECK(describe(*c).find("ledger: /var/lib/ctsqs/ledger.db (records kept 40 d") != std::string::npos);
+  CHECK(describe(*c).find("ledger: /var/lib/ctsqs/ledger.db (records kept 40 days)") != std::string::npos);
   auto dflt = parse_collector_config(base + R"({"ledger":"dynamodb://ctsqs-ledger"}})", "t.json", d);
   REQUIRE(dflt);
   CHECK(dflt->ledger_retention == std::chrono::hours(35 * 24));
