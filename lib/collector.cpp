@@ -3,9 +3,9 @@
 #include "ctsqs/collector.hpp"
 
 #include "ctsqs/adaptive_concurrency.hpp"
-#include "ctsqs/ledger/ledger.hpp"
 
 #include "collector_async.hpp"
+#include "collector_ledger.hpp"
 #include "collector_sink_worker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,6 +26,8 @@ namespace ctsqs {
 
 namespace asio = boost::asio;
 using detail::AsyncEvent;
+using detail::LedgerHook;
+using Prepared = detail::LedgerHook::Prepared;
 using detail::AsyncSemaphore;
 using detail::sleep_for;
 using steady = std::chrono::steady_clock;
@@ -59,6 +61,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
                                              .max = std::max(opts_.objects_in_flight, opts_.max_objects_in_flight)}),
         changed_(ex) {
     if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
+    if (opts_.ledger) ledger_ = std::make_shared<LedgerHook>(ex_, *opts_.ledger, planner_, metrics_, opts_.log);
   }
 
   // ---- state (loop thread only) ----
@@ -79,6 +82,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   Metrics& metrics_;
   MessagePlanner planner_;
   std::shared_ptr<detail::SinkWorker> sink_worker_;
+  std::shared_ptr<LedgerHook> ledger_;  // with CollectorOptions::ledger
 
   AsyncSemaphore msg_slots_;
   AsyncSemaphore obj_slots_;
@@ -232,7 +236,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       // With a ledger: plan the batch's messages and look their objects up in one call.
       std::vector<std::shared_ptr<Prepared>> prepared(msgs.size());
-      if (opts_.ledger) prepared = co_await prepare_batch(msgs);
+      if (ledger_) prepared = co_await ledger_->prepare(msgs);
       const auto now_sys = std::chrono::system_clock::now();
       for (std::size_t i = 0; i < msgs.size(); ++i) {
         auto& m = msgs[i];
@@ -255,100 +259,6 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ message worker
   // Whatever happens inside, a worker ends: an exception is the outcome "failed, released"
   // (logged with the message id), and its slot and heartbeat entry are given up.
-  // ------------------------------------------------------------------ ledger
-  /// What the receiver learned of a message before its worker starts (with a ledger only).
-  struct Prepared {
-    std::optional<result<MessagePlan>> plan;  ///< the message's plan (made once)
-    Diagnostics plan_diag;
-    std::vector<std::optional<LedgerRecord>> records;  ///< per plan objects: the ledger's record
-  };
-
-  /// One ledger lookup for every object the batch announces. A lookup that fails leaves the
-  /// records empty: everything is delivered (at-least-once, as without a ledger).
-  asio::awaitable<std::vector<std::shared_ptr<Prepared>>> prepare_batch(const std::vector<SqsMessage>& msgs) {
-    std::vector<std::shared_ptr<Prepared>> out;
-    std::vector<ObjectRef> objects;
-    for (const auto& m : msgs) {
-      auto p = std::make_shared<Prepared>();
-      p->plan = planner_(m, p->plan_diag);
-      if (*p->plan && (*p->plan)->kind == MessagePlan::Kind::objects)
-        objects.insert(objects.end(), (*p->plan)->objects.begin(), (*p->plan)->objects.end());
-      out.push_back(std::move(p));
-    }
-    if (objects.empty()) co_return out;
-    Diagnostics d;
-    const auto n = objects.size();
-    auto found = co_await opts_.ledger->async_lookup(std::move(objects), d);
-    if (!found || found->size() != n) {
-      metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
-      log("ctsqs: ledger " + opts_.ledger->describe() + ": lookup of " + std::to_string(n) + " object(s) failed (" +
-          (found ? std::string("wrong answer size") : found.error().message()) + (d.empty() ? "" : " — " + to_string(d)) +
-          "); delivering them without it");
-      co_return out;
-    }
-    std::size_t at = 0;
-    for (auto& p : out) {
-      if (!*p->plan || (*p->plan)->kind != MessagePlan::Kind::objects) continue;
-      for (std::size_t i = 0; i < (*p->plan)->objects.size(); ++i) p->records.push_back(std::move((*found)[at++]));
-    }
-    co_return out;
-  }
-
-  /// Records the objects a message delivered (after the flush, before the delete) and returns
-  /// once they are durable. Messages finishing meanwhile share one ledger call (group commit:
-  /// one SQLite transaction, BatchWriteItems of 25). A failure is logged and counted; the
-  /// message is deleted anyway (its events were delivered).
-  struct RecordBatch {
-    std::vector<LedgerRecord> records;
-    std::vector<std::string> message_ids;
-    bool done = false;
-  };
-  std::shared_ptr<RecordBatch> record_pending_;  // filled while a ledger call runs
-  bool recording_ = false;
-  AsyncEvent recorded_{ex_};
-
-  asio::awaitable<void> record_delivered(std::vector<LedgerRecord> records, std::string message_id) {
-    if (records.empty()) co_return;
-    if (!record_pending_) record_pending_ = std::make_shared<RecordBatch>();
-    auto batch = record_pending_;
-    for (auto& r : records) batch->records.push_back(std::move(r));
-    batch->message_ids.push_back(std::move(message_id));
-    if (!recording_) {
-      recording_ = true;
-      asio::co_spawn(ex_, recorder(), asio::detached);
-    }
-    while (!batch->done) co_await recorded_.wait();
-  }
-
-  asio::awaitable<void> recorder() {
-    auto self = shared_from_this();
-    while (record_pending_) {
-      auto batch = std::move(record_pending_);
-      record_pending_.reset();
-      const auto n = batch->records.size();
-      Diagnostics d;
-      result<void> r = make_error_code(client_errc::io_error);
-      try {
-        r = co_await opts_.ledger->async_record(batch->records, d);
-      } catch (const std::exception& e) {
-        d.message = std::string("it threw: ") + e.what();
-      }
-      if (r) {
-        metrics_.ledger_records.fetch_add(n, std::memory_order_relaxed);
-      } else {
-        metrics_.ledger_errors.fetch_add(1, std::memory_order_relaxed);
-        std::string ids;
-        for (const auto& id : batch->message_ids) ids += (ids.empty() ? "" : ", ") + id;
-        log("ctsqs: ledger " + opts_.ledger->describe() + ": recording " + std::to_string(n) +
-            " delivered object(s) failed (" + r.error().message() + (d.empty() ? "" : " — " + to_string(d)) +
-            "); their message(s) " + ids + " are deleted all the same (a redelivery would be delivered again)");
-      }
-      batch->done = true;
-      recorded_.notify_all();
-    }
-    recording_ = false;
-  }
-
   asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m, std::shared_ptr<Prepared> pre) {
     auto self = shared_from_this();
     MessageOutcome outcome = MessageOutcome::retryable_failure;
@@ -427,26 +337,15 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         std::size_t skipped = 0;
         for (std::size_t i = 0; i < plan->objects.size(); ++i) {
           auto& obj = plan->objects[i];
-          if (pre && i < pre->records.size() && pre->records[i]) {
-            const auto& known = *pre->records[i];
-            if (match_record(obj, known) == LedgerMatch::same) {
-              ++skipped;
-              metrics_.duplicates_skipped.fetch_add(1, std::memory_order_relaxed);
-              continue;
-            }
-            log("ctsqs: " + describe_object(obj) + " (message " + m.message_id + "): delivered before as " +
-                (known.version_id.empty() ? "ETag " + known.etag : "version " + known.version_id) + " by collector " +
-                known.collector_id + " at " + format_iso8601(known.delivered_at) + "; announced now as " +
-                (obj.version_id.empty() || known.version_id.empty() ? "ETag " + obj.etag : "version " + obj.version_id) +
-                ": the object was overwritten, delivering it again");
+          if (ledger_ && ledger_->delivered_before(obj, pre.get(), i, m.message_id)) {
+            ++skipped;
+            continue;
           }
           Diagnostics d;
           std::uint64_t events = 0;
           const error_code ec = co_await fetch_object(obj, d, &events);
           if (!ec) {
-            if (opts_.ledger)
-              delivered.push_back(LedgerRecord{obj.bucket, obj.key, obj.version_id, std::string(unquoted_etag(obj.etag)),
-                                               {}, events, {}, opts_.collector_id});
+            if (ledger_) delivered.push_back(LedgerHook::record_of(obj, events, opts_.collector_id));
             continue;
           }
           if (abandoned_) co_return MessageOutcome::retryable_failure;
@@ -477,11 +376,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
               "); the message will come back");
           co_return MessageOutcome::retryable_failure;
         }
-        if (opts_.ledger && !delivered.empty()) {
-          const auto now = std::chrono::system_clock::now();
-          for (auto& r : delivered) r.delivered_at = now;
-          co_await record_delivered(std::move(delivered), m.message_id);
-        }
+        if (ledger_) co_await ledger_->record(std::move(delivered), m.message_id);
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
     }
