@@ -24,13 +24,13 @@ namespace {
 namespace asio = boost::asio;
 
 struct BackfillArgs {
+  std::string ledger;  ///< override ctsqs.ledger
   std::string config_file, bucket, prefix, since, until, state, output, format, enqueue, objects_in_flight;
   std::vector<std::string> accounts, regions, services;
   bool dry_run = false, quiet = false;
   double progress_seconds = 10;
   int list_concurrency = 8;
   int max_receives = 3;
-  std::string ledger;  ///< override ctsqs.ledger
 };
 
 // The io_context runs until every coroutine ended by itself (the run, then the signal wait and

@@ -4,7 +4,6 @@
 
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/endpoints.hpp"
-#include "ctsqs/ledger/open_ledger.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
@@ -14,6 +13,7 @@
 #include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/sqs_source.hpp"
 #include "ctsqs/tag_router.hpp"
+#include "ctsqs/ledger/open_ledger.hpp"
 
 #include <unistd.h>
 
@@ -298,13 +298,13 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
   auto co = collector_options(cfg, opts);
+  if (auto v = validate(co, diag); !v) return v.error();
   if (cfg.ledger) {
     auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);
     if (!l) return l.error();
     impl->ledger = std::move(*l);
     co.ledger = impl->ledger.get();
   }
-  if (auto v = validate(co, diag); !v) return v.error();
   try {
     impl->router = ServiceRouter::create(std::move(services), dopt);
   } catch (const std::invalid_argument& e) {

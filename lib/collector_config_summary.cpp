@@ -104,12 +104,6 @@ std::string describe(const CollectorConfig& c) {
   os << "  heartbeat: "
      << (c.heartbeat.enabled ? "every " + secs(c.heartbeat.interval) + " tag " + c.heartbeat.tag : std::string("off"))
      << "; metrics: " << (c.metrics.listen ? *c.metrics.listen : std::string("off")) << '\n';
-  const auto kept = c.ledger_retention.count();
-  os << "  ledger: "
-     << (c.ledger ? *c.ledger + " (records kept " +
-                        (kept % 86400 == 0 ? std::to_string(kept / 86400) + " days)" : std::to_string(kept) + " s)")
-                  : std::string("off"))
-     << '\n';
   const auto& e = c.aws;
   os << "  endpoints: sqs " << or_unset(e.sqs_endpoint, "(default)") << ", s3 " << or_unset(e.s3_endpoint, "(default)")
      << ", sts " << or_unset(e.sts_endpoint, "(default)") << "; fips=" << yn(e.use_fips)
@@ -122,6 +116,12 @@ std::string describe(const CollectorConfig& c) {
   os << "  decoder: max object " << dec.max_object_bytes << " bytes"
      << (c.decoder.max_object_bytes ? "" : " (default)") << ", max record " << dec.max_record_bytes
      << " bytes" << (c.decoder.max_record_bytes ? "" : " (default)") << '\n';
+  const auto kept = c.ledger_retention.count();
+  os << "  ledger: "
+     << (c.ledger ? *c.ledger + " (records kept " +
+                        (kept % 86400 == 0 ? std::to_string(kept / 86400) + " days)" : std::to_string(kept) + " s)")
+                  : std::string("off"))
+     << '\n';
   return os.str();
 }
 
