@@ -2,7 +2,7 @@
 # A Devo HTTP ingestion receiver for the tests (stream mode over TLS): checks the request path,
 # token, gzip framing and line splitting, records every event, and plays faults from a file.
 #
-# Usage: devo_http_receiver.py --port P --cert C --key K --domain D --token T --dir DIR
+# Usage: devo_http_receiver.py --port P --cert C --key K --domain D --token T --dir DIR [--count-only]
 #   DIR/events.jsonl      one {"host","tag","line","req"} per event of a request answered 2xx
 #                         (or recorded before a "reset-after")
 #   DIR/requests.jsonl    one {"req","t","tag","events","bytes","status","fault"} per request
@@ -32,6 +32,7 @@ ap.add_argument("--domain", required=True)
 ap.add_argument("--token", required=True)
 ap.add_argument("--dir", required=True)
 ap.add_argument("--max-bytes", type=int, default=32 * 1000 * 1000)
+ap.add_argument("--count-only", action="store_true", help="check and count events, do not record them (benchmarks)")
 args = ap.parse_args()
 
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -164,6 +165,8 @@ class Handler(BaseHTTPRequestHandler):
         record["events"] = len(lines)
 
         def keep():
+            if args.count_only:
+                return
             with LOCK:
                 with open(path_of("events.jsonl"), "a") as f:
                     for line in lines:
