@@ -104,14 +104,22 @@ cmake --build "$tmp/consumer" >> "$tmp/consumer.log" 2>&1 || { cat "$tmp/consume
 
 step "dpkg -r removes it cleanly"
 DEBIAN_FRONTEND=noninteractive dpkg -r ctsqs-dev ctsqs > "$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log"; fail "dpkg -r"; }
+# A package with a postrm stays "config-files" until purged (so purge can run it); it must not
+# own any configuration file, though.
 for p in ctsqs ctsqs-dev; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  case $st in ""|"unknown ok not-installed"|"deinstall ok not-installed") ;; *) fail "$p left as '$st'" ;; esac
+  case $st in ""|*not-installed|"deinstall ok config-files") ;; *) fail "$p left as '$st'" ;; esac
+  [ -z "$(dpkg-query -W -f='${Conffiles}' "$p" 2>/dev/null)" ] || fail "$p left configuration files"
 done
 left=0
 while read -r f; do
   if [ -e "$f" ] && [ ! -d "$f" ]; then echo "left behind: $f" >&2; left=1; fi
 done < "$tmp/files.txt"
 [ "$left" = 0 ] || fail "files left after dpkg -r"
+DEBIAN_FRONTEND=noninteractive dpkg -P ctsqs-dev ctsqs > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "dpkg -P"; }
+for p in ctsqs ctsqs-dev; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case $st in ""|*not-installed) ;; *) fail "$p left as '$st' after purge" ;; esac
+done
 installed=0
 step "ok"
