@@ -29,6 +29,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace ctsqs {
 
@@ -97,8 +98,10 @@ struct DevoHttpSink::Impl {
   std::uint64_t abandon_upto = 0;   // batches up to this were given up by a failed flush
   std::uint64_t last_failed = 0;    // last sequence that failed (not abandoned)
   Diagnostics failed_diag;          // why
+  bool dropped = false;             // a batch was dropped (buffer full) since the last flush
   bool refused = false;             // Devo refused for good: the sink is closed
   Diagnostics refused_diag;
+  Diagnostics dropped_diag;
   bool stopping = false;
   bool loop_done = false;
   Diagnostics last_diag;
@@ -140,6 +143,8 @@ struct DevoHttpSink::Impl {
                     " bytes) stayed full for " + seconds_text(opts.flush_timeout) +
                     ": Devo does not take batches fast enough" +
                     (failed_diag.message.empty() ? "" : " (last: " + failed_diag.message + ")");
+        dropped = true;  // its events are gone: the next flush must fail too
+        dropped_diag = d;
         return fail(lk, make_error_code(client_errc::sink_failed), std::move(d));
       }
     }
@@ -191,6 +196,7 @@ struct DevoHttpSink::Impl {
       if (auto r = hand_on(std::move(b), lk, deadline); !r) {
         pending.clear();
         ++stats.failed_flushes;
+        dropped = false;  // this flush fails for it
         flushed_upto = submitted;
         abandon_upto = std::max(abandon_upto, submitted);
         return r;
@@ -201,6 +207,7 @@ struct DevoHttpSink::Impl {
     cv.wait_until(lk, deadline, [&] { return completed >= upto || refused; });
     const std::uint64_t since = flushed_upto;
     flushed_upto = upto;
+    const bool was_dropped = std::exchange(dropped, false);
     if (refused) {
       ++stats.failed_flushes;
       abandon_upto = std::max(abandon_upto, upto);
@@ -220,6 +227,10 @@ struct DevoHttpSink::Impl {
     if (last_failed > since) {
       ++stats.failed_flushes;
       return fail(lk, make_error_code(client_errc::sink_failed), failed_diag);
+    }
+    if (was_dropped) {
+      ++stats.failed_flushes;
+      return fail(lk, make_error_code(client_errc::sink_failed), dropped_diag);
     }
     return {};
   }

@@ -358,3 +358,34 @@ TEST_CASE("DevoHttpSink: kept-alive POSTs are not held back by Nagle's algorithm
   CHECK(took < 1200ms);
   CHECK(rx.requests().size() == 41);
 }
+
+TEST_CASE("DevoHttpSink: a batch dropped because the buffer stayed full fails the next flush",
+          "[devo_http]") {
+  TempDir tmp;
+  TestPki pki(tmp.path);
+  Receiver rx(pki, tmp.path / "rx");
+  auto o = options_for(pki, rx);
+  o.batch_bytes = 1024;
+  o.buffer_bytes = 2048;  // one batch in flight and one queued
+  o.flush_timeout = 1500ms;
+  auto sink = make_sink(o);
+  rx.faults("slow 2\n");  // the first answer takes 2 s, the rest are quick
+  Event e;
+  e.tag = "cloud.aws.cloudtrail.s3";
+  bool write_failed = false;
+  for (int i = 0; i < 40 && !write_failed; ++i) {
+    e.record = R"({"id":)" + std::to_string(i) + R"(,"pad":")" + std::string(90, 'x') + R"("})";
+    write_failed = !sink->write(e).has_value();
+  }
+  REQUIRE(write_failed);  // the buffer stayed full for flush_timeout: a batch was dropped
+  INFO(sink->last_error());
+  CHECK(sink->last_error().find("stayed full") != std::string::npos);
+  // Devo answers again in time for this flush, but the dropped batch is not delivered: it fails.
+  auto f = sink->flush();
+  CHECK_FALSE(f.has_value());
+  // The next window is clean again.
+  REQUIRE(sink->write(e).has_value());
+  auto g = sink->flush();
+  INFO(sink->last_error());
+  CHECK(g.has_value());
+}
