@@ -18,7 +18,7 @@ if(CTSQS_BUILD_CLI)
         DEPENDS ctsqs_cli ${CMAKE_CURRENT_SOURCE_DIR}/packaging/man_pages.sh
         COMMENT "Generating man pages from the CLI's help")
       add_custom_target(ctsqs_man ALL DEPENDS ${man_dir}/ctsqs.1.gz)
-      install(DIRECTORY ${man_dir}/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime
+      install(DIRECTORY ${man_dir}/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime OPTIONAL
               FILES_MATCHING PATTERN "*.1.gz")
     else()
       message(STATUS "help2man not found: no man pages (scripts/deps installs it)")
