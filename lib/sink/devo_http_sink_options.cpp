@@ -91,7 +91,11 @@ result<DevoHttpTarget> parse_devo_http_endpoint(std::string_view url, Diagnostic
   DevoHttpTarget t;
   t.scheme = lower(u->scheme());
   if (t.scheme != "https" && t.scheme != "http") return fail("expected an https:// URL");
-  if (u->has_userinfo()) return fail("user info is not allowed (the token goes in its own field)");
+  if (u->has_userinfo()) {  // may hold a secret: not echoed
+    diag.clear();
+    diag.message = "devo_http: endpoint: user info (user:password@) is not allowed; the token goes in its own field";
+    return make_error_code(client_errc::invalid_argument);
+  }
   if (u->has_query() || u->has_fragment()) return fail("a query or fragment is not allowed");
   if (u->encoded_host().empty()) return fail("no host");
   if (u->has_port() && (u->port_number() == 0)) return fail("expected a port 1-65535");
