@@ -389,3 +389,22 @@ TEST_CASE("DevoHttpSink: a batch dropped because the buffer stayed full fails th
   INFO(sink->last_error());
   CHECK(g.has_value());
 }
+
+TEST_CASE("DevoHttpSink: destroying the sink with a request in flight cancels it promptly", "[devo_http]") {
+  TempDir tmp;
+  TestPki pki(tmp.path);
+  Receiver rx(pki, tmp.path / "rx");
+  auto o = options_for(pki, rx);
+  o.batch_bytes = 1024;
+  o.request_timeout = 20s;
+  auto sink = make_sink(o);
+  rx.faults("slow 10\n");
+  Event e = make_event(1);
+  e.record = R"({"id":1,"pad":")" + std::string(2000, 'x') + R"("})";
+  REQUIRE(sink->write(e).has_value());  // over batch_bytes: handed on and posted at once
+  std::this_thread::sleep_for(500ms);    // the POST is waiting for its (slow) answer
+  CHECK(sink->stats().requests == 1);
+  const auto start = std::chrono::steady_clock::now();
+  sink.reset();
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
