@@ -3,6 +3,7 @@
 #include "collect.hpp"
 
 #include "command.hpp"
+#include "systemd_notify.hpp"
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/metrics.hpp"
@@ -11,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -75,7 +77,19 @@ asio::awaitable<void> signal_loop(Runtime* rt) {
     }
     rt->stop_requested = true;
     std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received\n";
+    notify_stopping("finishing the messages in flight");
     rt->collector->request_stop();
+  }
+}
+
+// systemd's watchdog (WatchdogSec=): pinged from the collector's own event loop, so a loop that
+// stops turning gets the service restarted.
+asio::awaitable<void> watchdog_loop(Runtime* rt, std::chrono::microseconds interval) {
+  asio::steady_timer t(rt->ioc);
+  while (!rt->done) {
+    notify_watchdog();
+    t.expires_after(interval / 2);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
@@ -192,6 +206,8 @@ int run_collect(const CollectArgs& a, bool drain) {
   asio::co_spawn(rt.ioc, signal_loop(&rt), asio::detached);
   if (rt.progress_seconds > 0) asio::co_spawn(rt.ioc, progress_loop(&rt), asio::detached);
   asio::co_spawn(rt.ioc, run_pipeline(&rt), asio::detached);
+  if (auto wd = watchdog_interval()) asio::co_spawn(rt.ioc, watchdog_loop(&rt, *wd), asio::detached);
+  asio::post(rt.ioc, [&] { notify_ready("collecting from " + config.queue_url); });
   rt.ioc.run();
 
   const auto snap = collector.metrics().snapshot();

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"ctsqs: collect AWS CloudTrail logs from an SQS queue, or decode CloudTrail files"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("ctsqs 0.1.0"));
+  app.set_version_flag("--version", std::string("ctsqs ") + CTSQS_VERSION);
 
   auto& cmds = registry();
   std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });

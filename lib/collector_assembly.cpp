@@ -8,6 +8,7 @@
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/service_router.hpp"
+#include "ctsqs/sink/devo_http_sink.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
@@ -152,6 +153,18 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     }
     needs.record = true;
     multi.own(std::move(*devo));
+  }
+  if (cfg.outputs.devo_http) {
+    auto http_options = *cfg.outputs.devo_http;
+    if (!http_options.log) http_options.log = opts.log;
+    if (http_options.hostname.empty()) http_options.hostname = line.hostname;
+    auto http = DevoHttpSink::create(std::move(http_options), diag);
+    if (!http) {
+      diag.message = "ctsqs.outputs.devo_http: " + diag.message;
+      return http.error();
+    }
+    needs.record = true;
+    multi.own(std::move(*http));
   }
   for (auto* s : opts.extra_sinks) {
     multi.add(s);

@@ -524,6 +524,29 @@ DevoSinkOptions parse_devo(ObjReader& r) {
   return d;
 }
 
+DevoHttpSinkOptions parse_devo_http(ObjReader& r) {
+  DevoHttpSinkOptions d;
+  if (auto v = r.str("endpoint")) d.endpoint = *v;
+  if (auto v = r.str("region")) d.region = *v;
+  if (auto v = r.str("domain")) d.domain = *v;
+  if (auto v = r.str("token")) d.token = *v;
+  if (auto v = r.str("hostname")) d.hostname = *v;
+  for (auto k : {"chain", "ca_bundle"})
+    if (auto v = r.str(k)) d.ca_bundle = *v;
+  if (auto v = r.boolean("verify_server")) d.verify_server = *v;
+  if (auto v = r.size("batch_bytes")) d.batch_bytes = static_cast<std::size_t>(*v);
+  if (auto v = r.size("buffer_bytes")) d.buffer_bytes = static_cast<std::size_t>(*v);
+  if (auto v = r.integer("compression_level", 1, 12)) d.compression_level = static_cast<int>(*v);
+  if (auto v = r.duration("connect_timeout")) d.connect_timeout = *v;
+  if (auto v = r.duration("request_timeout")) d.request_timeout = *v;
+  if (auto v = r.duration("flush_timeout")) d.flush_timeout = *v;
+  if (auto v = r.duration("backoff_initial")) d.backoff_initial = *v;
+  if (auto v = r.duration("backoff_max")) d.backoff_max = *v;
+  if (auto v = r.duration("retry_after_max")) d.retry_after_max = *v;
+  r.finish();
+  return d;
+}
+
 void parse_outputs(ObjReader& r, OutputsConfig& o) {
   if (auto v = r.take("stdout")) {
     if (v->is_bool()) {
@@ -558,6 +581,7 @@ void parse_outputs(ObjReader& r, OutputsConfig& o) {
     o.directory = std::move(d);
   }
   if (auto d = r.object("devo")) o.devo = parse_devo(*d);
+  if (auto d = r.object("devo_http")) o.devo_http = parse_devo_http(*d);
   r.finish();
 }
 

@@ -79,6 +79,11 @@ std::string describe(const CollectorConfig& c) {
        << (d.tls ? " tls" : " tcp");
     if (!d.cert_file.empty()) os << " cert " << d.cert_file;
   }
+  if (c.outputs.devo_http) {
+    const auto& d = *c.outputs.devo_http;
+    os << " devo_http " << (d.endpoint.empty() ? "region " + or_unset(d.region) : d.endpoint) << " domain "
+       << or_unset(d.domain) << " (token " << (d.token.empty() ? "missing" : "redacted") << ")";
+  }
   os << '\n';
   os << "  concurrency: messages " << c.concurrency.messages_in_flight << ", objects ";
   if (c.concurrency.adaptive_objects_in_flight)

@@ -289,6 +289,28 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
       }
     }
   }
+  if (o.devo_http) {
+    const auto& d = *o.devo_http;
+    const std::string dp = "ctsqs.outputs.devo_http";
+    const std::size_t before = is.list.size();
+    for (auto [key, v] : {std::pair<const char*, const std::string*>{"endpoint", &d.endpoint},
+                          {"region", &d.region}, {"domain", &d.domain}, {"hostname", &d.hostname},
+                          {"chain", &d.ca_bundle}})
+      if (!v->empty()) is.placeholder(p(dp, key), *v);
+    if (!d.token.empty()) is.placeholder(p(dp, "token"), d.token, /*secret=*/true);
+    // Whatever the sink itself would refuse is refused here (its messages never hold the token).
+    if (is.list.size() == before) {
+      Diagnostics dd;
+      if (auto v = validate(d, dd); !v) {
+        std::string m = dd.message;
+        if (m.starts_with("devo_http: ")) m.erase(0, 11);
+        const auto colon = m.find(": ");
+        const auto key = m.substr(0, colon);
+        const bool field = colon != std::string::npos && key.find(' ') == std::string::npos;
+        is.add(field ? p(dp, key) : dp, field ? m.substr(colon + 2) : m);
+      }
+    }
+  }
   // concurrency and SQS
   const auto& q = c.sqs;
   if (q.wait_time < seconds(0) || q.wait_time > seconds(20))

@@ -8,6 +8,7 @@
 #include "ctsqs/format.hpp"
 #include "ctsqs/notification.hpp"
 #include "ctsqs/service_handler.hpp"
+#include "ctsqs/sink/devo_http_sink_options.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
 
 #include <chrono>
@@ -38,8 +39,9 @@ struct OutputsConfig {
   std::optional<StdoutOutputConfig> standard_output;  ///< `stdout`
   std::optional<DirectoryOutputConfig> directory;     ///< `directory`
   std::optional<DevoSinkOptions> devo;                ///< `devo`
+  std::optional<DevoHttpSinkOptions> devo_http;       ///< `devo_http`
   /// True when no output is configured (the collector then uses stdout/flat).
-  bool empty() const noexcept { return !standard_output && !directory && !devo; }
+  bool empty() const noexcept { return !standard_output && !directory && !devo && !devo_http; }
 };
 
 /// `ctsqs.concurrency`: bounds on work in flight.

@@ -345,6 +345,10 @@ asio::awaitable<result<std::unique_ptr<Connection>>> open_connection(
     diag.message = "connecting to " + where + ": " + describe(cec);
     co_return cec;
   }
+  // Beast writes a request's header and body in separate sends: with Nagle's algorithm the body
+  // would wait for the ACK of the header, which the peer delays (~40 ms per request).
+  boost::system::error_code nodelay_ec;
+  stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
   auto conn = std::make_unique<Connection>();
   if (proxy && t.tls) {
     // CONNECT tunnel (RFC 9110 9.3.6); TLS then runs end to end through it.

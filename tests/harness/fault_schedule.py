@@ -59,6 +59,8 @@ import threading
 import time
 import urllib.request
 
+import devo_http_route  # the Devo HTTP route (tests/harness/devo_http_route.py)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS_DIR = os.path.join(ROOT, "tests", "peers")
 ACCOUNT = "123456789012"
@@ -202,7 +204,7 @@ class DevoReceiver:
 
 
 class Seed:
-    def __init__(self, n, peers, work, ctsqs, kinds_allowed, devo=None):
+    def __init__(self, n, peers, work, ctsqs, kinds_allowed, devo=None, http=None):
         self.n, self.peers, self.work, self.ctsqs, self.devo = n, peers, work, ctsqs, devo
         self.rng = random.Random(n)
         self.route = self.rng.choice(ROUTES)
@@ -221,6 +223,9 @@ class Seed:
         self.devo_mode = self.rng.choice(["late", "kill", "kill-twice"]) if "devo-restart" in self.kinds else None
         # Several services in one collector (a separate generator: the schedules above are unchanged).
         self.mixed = random.Random(n * 7919 + 1).random() < 0.5
+        # The Devo HTTP route for the faulty run (devo_http_route.py; its own generator too).
+        self.http = http if http and devo_http_route.chosen(n) and not self.devo_mode and \
+            not LOCAL_OUTPUT_KINDS & set(self.kinds) else None
         self.prefix = "h%d-" % n
         self.bucket = "harness-%d" % n
         self.violations = []
@@ -339,7 +344,9 @@ class Seed:
                       "run": {"shutdown_grace": "5s"},
                       "on_sink_failure": {"give_up_after_flushes": 3, "give_up_after": "2s"},
                       "endpoints": {"sqs": gate, "s3": gate, "sts": gate, "s3_force_path_style": True}}}
-        if devo:
+        if devo and self.http:
+            cfg["ctsqs"]["outputs"] = self.http.output_config()
+        elif devo:
             cfg["ctsqs"]["outputs"] = {"devo": {"address": "127.0.0.1", "port": self.devo.port,
                                        "cert_file": self.devo.file("client.pem"),
                                        "key_file": self.devo.file("client.key"),
@@ -471,6 +478,10 @@ class Seed:
             if self.devo_mode != "late":
                 self.devo.start()
             receiver_schedule = threading.Thread(target=self.run_receiver_schedule, daemon=True)
+        if self.http:
+            cfg = self.config(devo=True)
+            outs = ["devo"] * len(outs)
+            receiver_schedule = self.http.begin()
         # A file-size limit on the first collector: its output files stop growing past a few KB.
         fsize = r.randint(2000, 30000) if "fsize-limit" in self.kinds else None
         procs = [self.start("faulty-%d" % i, cfg, out_dir=o, fsize=fsize if i == 0 else None, skew_s=self.skew_s)
@@ -490,7 +501,7 @@ class Seed:
             rcs.append(self.finish("faulty-%d" % i, p, err, t0, bound, sent if i == 0 else None))
         if receiver_schedule:
             receiver_schedule.join()
-            self.devo.kill(signal.SIGTERM)
+            (self.http or self.devo).kill(signal.SIGTERM)
         if len(procs) == 1 and rcs[0] == 0 and sent is None:
             self.alone_drain_exit0_check("faulty-0")
 
@@ -538,6 +549,8 @@ class Seed:
                     seen.add(event_id(json.loads(line[line.index(b": {") + 2:])))
                 except (ValueError, KeyError):
                     self.violate("I2", "the Devo receiver got a torn line: %r" % line[:120])
+        if self.http:
+            seen |= self.http.delivered(event_id, self.violate)
         for d in sorted(os.listdir(self.work)):
             path = os.path.join(self.work, d)
             if not (d.startswith("out-") and os.path.isdir(path)):
@@ -592,6 +605,8 @@ class Seed:
     def run(self):
         if self.devo_mode:
             self.devo.setup(self.work)
+        if self.http:
+            self.http.setup(self.work, self.n)
         self.seed_queue()
         cfg = self.config()
         self.phase_faulty(cfg)
@@ -635,6 +650,8 @@ def main():
     try:
         peers = Peers(os.path.join(base, "peers"))
         devo = DevoReceiver(os.path.join(base, "pki")) if "devo-restart" in allowed else None
+        http = devo_http_route.DevoHttpReceiver(os.path.join(base, "pki-http")) \
+            if devo_http_route.KIND not in a.skip_kinds.split(",") else None
     except (RuntimeError, subprocess.CalledProcessError) as e:
         print("harness: %s" % e, file=sys.stderr)
         return 2
@@ -644,7 +661,7 @@ def main():
         for n in parse_seeds(a):
             work = os.path.join(base, "seed-%d" % n)
             os.makedirs(work)
-            s = Seed(n, peers, work, os.path.abspath(a.ctsqs), allowed, devo)
+            s = Seed(n, peers, work, os.path.abspath(a.ctsqs), allowed, devo, http)
             t0 = time.monotonic()
             try:
                 ok = s.run()
@@ -654,13 +671,16 @@ def main():
             finally:
                 if devo:
                     devo.kill()
-            for k in s.kinds:
+                if http:
+                    http.kill()
+            for k in s.kinds + ([devo_http_route.KIND] if s.http else []):
                 per_kind[k] = per_kind.get(k, 0) + 1
             per_route[s.route] = per_route.get(s.route, 0) + 1
             mixed_seeds += 1 if s.mixed else 0
             runs = " ".join("%s=%s" % (l, rc) for l, rc, _, _ in s.runs)
             detail = "".join([" (clock %+ds)" % s.skew_s if s.skew_s else "",
                               " (receiver %s)" % s.devo_mode if s.devo_mode else "",
+                              " (%s)" % s.http.describe() if s.http else "",
                               " [receiver lost %d acknowledged events: not covered]" % s.receiver_lost
                               if s.receiver_lost else ""])
             if s.receiver_lost:
