@@ -124,8 +124,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     save_state();
     res.objects_done = queue->delivered();
     res.bytes_done = queue->delivered_bytes();
-    for (auto& f : queue->failed()) res.failed.push_back(f + ": failed " + std::to_string(options.max_receives) +
-                                                         " times (the reason is logged above)");
+    res.failed = queue->failed();
     res.interrupted = interrupted;
     res.state_error = state_error;
     co_return res;

@@ -416,7 +416,9 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
   struct Entry {
     ListedLog log;
     int receives = 0;
+    int failures = 0;           // receives that failed for a reason of the object's own
     std::uint64_t receipt = 0;  // current receipt number; 0 = not in flight
+    std::optional<MessageOutcome> outcome;  // of the current receipt, as the collector told it
   };
   asio::any_io_executor ex;
   Options options;
@@ -437,6 +439,7 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
   SqsMessage message_for(std::uint64_t id, Entry& e) {
     e.receipt = next_receipt++;
     ++e.receives;
+    e.outcome.reset();
     in_flight[e.receipt] = id;
     SqsMessage m;
     m.message_id = "backfill-" + std::to_string(id);
@@ -494,7 +497,7 @@ asio::awaitable<bool> BackfillQueue::async_add(std::vector<ListedLog> logs) {
     while (self->visible.size() >= self->options.max_buffered && !self->abandoned) co_await self->changed.wait();
     if (self->abandoned) co_return false;
     const auto id = self->next_id++;
-    self->entries[id] = Impl::Entry{std::move(l), 0, 0};
+    self->entries[id] = Impl::Entry{std::move(l), 0, 0, 0, std::nullopt};
     self->visible.push_back(id);
     self->changed.notify_all();
   }
@@ -537,6 +540,7 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_del
                                                                                    Diagnostics&) {
   auto self = impl_;
   std::vector<BatchEntryFailure> failures;
+  std::size_t marked = 0;
   for (const auto& h : handles) {
     auto id = self->take(h);
     if (!id) {
@@ -544,12 +548,27 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_del
       continue;
     }
     auto it = self->entries.find(*id);
-    if (self->state) self->state->mark_done(it->second.log.day_prefix, it->second.log.object.key);
-    ++self->delivered;
-    self->delivered_bytes += it->second.log.object.size;
+    Impl::Entry& e = it->second;
+    // Only an object whose events a flush acknowledged is done; a collector also deletes what
+    // failed permanently (on_permanent_error.delete_after_receives): given up, never done.
+    const bool delivered = e.outcome == MessageOutcome::delivered || e.outcome == MessageOutcome::ignored;
+    if (delivered) {
+      if (self->state) self->state->mark_done(e.log.day_prefix, e.log.object.key);
+      ++self->delivered;
+      self->delivered_bytes += e.log.object.size;
+      ++marked;
+    } else {
+      self->failed_objects.push_back(
+          "s3://" + e.log.object.bucket + "/" + e.log.object.key +
+          (e.outcome == MessageOutcome::permanent_failure
+               ? ": failed permanently on receive " + std::to_string(e.receives) +
+                     " and was deleted by on_permanent_error.delete_after_receives (the reason is logged above); "
+                     "not recorded done"
+               : ": deleted without a delivery; not recorded done"));
+    }
     self->entries.erase(it);
   }
-  if (self->options.on_done && failures.size() < handles.size()) self->options.on_done();
+  if (self->options.on_done && marked > 0) self->options.on_done();
   self->changed.notify_all();
   co_return failures;
 }
@@ -571,9 +590,13 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_cha
     // in flight; any other change ends its receive.
     if (c.timeout == self->options.extension_timeout) continue;
     self->take(c.receipt_handle);
-    if (c.timeout.count() > 0 && e.receives >= self->options.max_receives) {
+    // Only the object's own failures count (corrupt, over the caps, gone): an outage of S3 or of
+    // the output is waited out (the collector pauses, and a drain gives up on a long one).
+    if (c.timeout.count() > 0 && e.outcome == MessageOutcome::permanent_failure &&
+        ++e.failures >= self->options.max_receives) {
       // Failed on its last receive: given up, as a redrive policy would.
-      self->failed_objects.push_back("s3://" + e.log.object.bucket + "/" + e.log.object.key);
+      self->failed_objects.push_back("s3://" + e.log.object.bucket + "/" + e.log.object.key + ": failed " +
+                                     std::to_string(e.failures) + " times (the reason is logged above)");
       self->entries.erase(id);
       continue;
     }
@@ -588,6 +611,12 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_cha
   }
   self->changed.notify_all();
   co_return failures;
+}
+
+void BackfillQueue::note_outcome(const std::string& receipt_handle, MessageOutcome outcome) {
+  const auto receipt = Impl::receipt_of(receipt_handle);
+  auto it = receipt ? impl_->in_flight.find(*receipt) : impl_->in_flight.end();
+  if (it != impl_->in_flight.end()) impl_->entries[it->second].outcome = outcome;
 }
 
 asio::awaitable<result<QueueCounts>> BackfillQueue::async_queue_counts(Diagnostics&) {

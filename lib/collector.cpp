@@ -469,6 +469,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ finishing a message
   asio::awaitable<void> finish(std::uint64_t seq, SqsMessage m, MessageOutcome outcome) {
     if (abandoned_) co_return;  // already released at the end of the grace period
+    queue_.note_outcome(m.receipt_handle, outcome);
     // From here on its visibility is the outcome's (a backoff, or gone): no more extensions
     // that could land after the backoff and hide it for a whole visibility timeout.
     if (auto it = in_flight_.find(seq); it != in_flight_.end()) it->second.finishing = true;

@@ -202,8 +202,11 @@ class BucketScanner {
 std::string s3_event_notification_body(const ObjectRef& object, SysTime event_time);
 
 /// A MessageQueue over listed objects, so a Collector reads them with every guarantee it has
-/// for SQS: a delete marks the object done in the state; a visibility change hides it for that
-/// long; an object received `max_receives` times and failing again is given up (listed by
+/// for SQS: a delete of an object the collector reported delivered (note_outcome) marks it done
+/// in the state, a delete of anything else (a permanent failure under
+/// `delete_after_receives`) gives it up and never marks it done; a visibility change hides it
+/// for that long; an object that failed `max_receives` times for a reason of its own (corrupt,
+/// over the caps, gone; failures of the environment do not count) is given up (listed by
 /// failed()), as a redrive policy would move it to a dead-letter queue.
 class BackfillQueue final : public MessageQueue {
  public:
@@ -235,8 +238,9 @@ class BackfillQueue final : public MessageQueue {
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
   /// Empty only when closed with nothing waiting, in flight or hidden for a retry.
   boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override;
+  void note_outcome(const std::string& receipt_handle, MessageOutcome outcome) override;
 
-  /// Objects given up after `max_receives` failed receives: "s3://bucket/key".
+  /// Objects given up: "s3://bucket/key: why".
   std::vector<std::string> failed() const;
   std::uint64_t delivered() const noexcept;
   std::uint64_t delivered_bytes() const noexcept;

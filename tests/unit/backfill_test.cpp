@@ -312,7 +312,7 @@ TEST_CASE("backfill: a Collector reads a BackfillQueue; delivered objects are do
   CHECK(sink.delivered.size() == 12);  // 4 objects of 3 events
   CHECK(queue.delivered() == 4);
   REQUIRE(queue.failed().size() == 1);
-  CHECK(queue.failed()[0] == "s3://b/" + keys[2]);
+  CHECK(queue.failed()[0].find("s3://b/" + keys[2] + ": failed 2 times") == 0);
   CHECK(store.fetches == 4 + 2);  // the failing one twice (max_receives)
   for (int i = 0; i < 5; ++i) CHECK(state.done(day, keys[i]) == (i != 2));
   CHECK_FALSE(state.day_complete(day));
