@@ -98,24 +98,24 @@ std::string identity_text(const BackfillState::Identity& id) {
 }  // namespace
 
 std::optional<LogKey> parse_log_key(std::string_view key) {
-  // Find "AWSLogs/" at the start or after a '/'.
-  std::size_t at = std::string_view::npos;
-  for (std::size_t p = key.find("AWSLogs/"); p != std::string_view::npos; p = key.find("AWSLogs/", p + 1))
-    if (p == 0 || key[p - 1] == '/') {
-      at = p;
-      break;
-    }
-  if (at == std::string_view::npos) return std::nullopt;
+  // Read from the end: <file>, DD, MM, YYYY, region, kind, account, [o-org], "AWSLogs"; what
+  // precedes is the trail's prefix, which may itself hold an "AWSLogs" segment.
+  const auto parts = split_slash(key);
+  const std::size_t n = parts.size();
+  if (n < 8) return std::nullopt;
   LogKey k;
-  k.prefix = std::string(key.substr(0, at));
-  auto parts = split_slash(key.substr(at + 8));
-  std::size_t i = 0;
-  if (!parts.empty() && parts[0].starts_with("o-")) {
-    k.org_id = std::string(parts[0]);
-    i = 1;
+  std::size_t logs_at = 0;  // index of the "AWSLogs" segment
+  if (parts[n - 8] == "AWSLogs") {
+    logs_at = n - 8;
+  } else if (n >= 9 && parts[n - 9] == "AWSLogs" && parts[n - 8].starts_with("o-")) {
+    logs_at = n - 9;
+    k.org_id = std::string(parts[n - 8]);
+  } else {
+    return std::nullopt;
   }
+  k.prefix = std::string(key.substr(0, static_cast<std::size_t>(parts[logs_at].data() - key.data())));
+  const std::size_t i = n - 7;
   // account / kind / region / YYYY / MM / DD / file
-  if (parts.size() != i + 7) return std::nullopt;
   if (parts[i].size() != 12 || !all_digits(parts[i])) return std::nullopt;
   k.account = std::string(parts[i]);
   k.kind = std::string(parts[i + 1]);

@@ -327,14 +327,17 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       co_return result<void>{};
     }
     std::vector<ListedLog> logs;
+    std::uint64_t listed = 0, not_logs = 0;  // objects of this day, and those that are no logs
     std::pair<std::uint64_t, std::uint64_t>* label = nullptr;  // this day's entry of totals.per_day
     const std::string after = state ? state->high_water(day) : std::string();
     auto r = co_await list_all(day, "", after, [&](const s3::ListObjectsV2Page& p) {
       for (const auto& o : p.objects) {
+        ++listed;
         auto k = parse_log_key(o.key);
         const Fit f = k && k->day_prefix == day ? fit(*k, o.key, range) : Fit::not_a_log;
         if (f == Fit::not_a_log) {
           ++totals.not_logs;
+          ++not_logs;
           continue;
         }
         if (f == Fit::out_of_range) {
@@ -363,6 +366,14 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     }, diag);
     if (!r) co_return r.error();
     ++totals.days;
+    if (listed > 0 && not_logs == listed) {
+      // Files, and not one log among them: a layout this scanner does not read (or a wrong
+      // --prefix). Never recorded complete, so a fixed rerun reads the day.
+      totals.days_without_logs.push_back(day);
+      log("ctsqs backfill: warning: s3://" + range.bucket + "/" + day + " holds " + std::to_string(listed) +
+          " object(s) and not one log of CloudTrail's layout; the day is skipped, not recorded");
+      co_return result<void>{};
+    }
     const bool go_on = co_await on_day(day, std::move(logs));
     if (!go_on) stopped = true;
     co_return result<void>{};

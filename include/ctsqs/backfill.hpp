@@ -13,6 +13,7 @@
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/error.hpp"
+#include "ctsqs/log_key.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/sqs_source.hpp"
 
@@ -36,26 +37,6 @@
 namespace ctsqs {
 
 class AwsClient;
-
-using SysTime = std::chrono::system_clock::time_point;
-
-/// A key of CloudTrail's layout:
-/// `[prefix/]AWSLogs/[o-<org-id>/]<account>/<kind>/<region>/YYYY/MM/DD/<file>`, where kind is
-/// CloudTrail, CloudTrail-Insight, CloudTrail-Digest (or GuardDuty for its exports) and the file
-/// name of a log carries its time: `<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`.
-struct LogKey {
-  std::string prefix;   ///< what precedes "AWSLogs/" ("" or ending in '/')
-  std::string org_id;   ///< "o-..." for organization trails, else ""
-  std::string account;  ///< 12 digits
-  std::string kind;     ///< "CloudTrail", "CloudTrail-Insight", "CloudTrail-Digest", "GuardDuty"
-  std::string region;
-  int year = 0, month = 0, day = 0;
-  std::optional<SysTime> file_time;  ///< from the file name, when it has one
-  std::string day_prefix;            ///< the key up to and including "DD/"
-};
-
-/// Reads `key` as a CloudTrail (or GuardDuty) log key; nullopt when it does not follow the layout.
-std::optional<LogKey> parse_log_key(std::string_view key);
 
 /// "2026-09-01", "2026-09-01T06:00Z", "2026-09-01T06:00:00Z" (UTC) to a time; an error naming
 /// `what` (e.g. "--since") and the text otherwise.
@@ -159,6 +140,9 @@ struct ScanTotals {
   std::uint64_t already_done = 0;        ///< in range, done by an earlier run (state file)
   std::uint64_t out_of_range = 0;        ///< in a listed day, outside [since, until)
   std::uint64_t not_logs = 0;            ///< not a .json.gz log of the layout (skipped unread)
+  /// Day prefixes with objects and not one log among them: skipped with a warning, never
+  /// recorded done (a layout the scanner does not read, or a wrong prefix).
+  std::vector<std::string> days_without_logs;
   /// Per account/region/day ("<account> <region> <YYYY-MM-DD>"): objects and bytes to do.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> per_day;
 };
