@@ -38,6 +38,21 @@ void backfill_collector_settings(CollectorConfig& cfg) {
 
 }  // namespace
 
+std::string backfill_delivery(const CollectorConfig& config) {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+  for (const auto& s : config.services) {
+    if (s.aws_services.empty()) continue;
+    std::vector<std::string> kept = s.aws_services;
+    std::sort(kept.begin(), kept.end());
+    std::string list;
+    for (const auto& k : kept) list += (list.empty() ? "" : ",") + k;
+    add(s.name + " keeps only " + list);
+  }
+  if (config.do_not_send) add("do_not_send (nothing sent)");
+  return out;
+}
+
 struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   asio::any_io_executor ex;
   CollectorConfig config;
@@ -87,7 +102,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (stop) co_return false;
     std::vector<std::string> keys;
     for (const auto& l : logs) keys.push_back(l.object.key);
-    if (state) state->day_listed(day, keys);
+    if (state) state->day_listed(day, keys, BackfillState::settled(day, options.range.until, system_clock::now()));
     const bool more = co_await queue->async_add(std::move(logs));
     co_return more;
   }
@@ -135,7 +150,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (stop) co_return false;
     std::vector<std::string> keys;
     for (const auto& l : logs) keys.push_back(l.object.key);
-    if (state) state->day_listed(day, keys);
+    if (state) state->day_listed(day, keys, BackfillState::settled(day, options.range.until, system_clock::now()));
     for (std::size_t i = 0; i < logs.size() && !stop; i += 10) {
       std::vector<std::string> bodies;
       const std::size_t end = std::min(logs.size(), i + 10);
@@ -295,9 +310,16 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
 
   if (!options.state_file.empty()) {
     // A dry run reads the state (to skip what is done) and never writes it.
+    // An enqueued notification is read by other collectors with their own files: what this
+    // file delivers does not matter then.
     BackfillState::Identity id{options.enqueue_url.empty() ? "read" : "enqueue " + options.enqueue_url,
-                               options.range.bucket, options.range.prefix, options.range.since, options.range.until};
-    auto st = BackfillState::open(options.state_file, id, diag);
+                               options.range.bucket,
+                               options.range.prefix,
+                               options.range.since,
+                               options.range.until,
+                               options.enqueue_url.empty() ? backfill_delivery(config) : std::string()};
+    auto st = BackfillState::open(options.state_file, id, diag,
+                                  options.dry_run ? BackfillState::Access::read_only : BackfillState::Access::exclusive);
     if (!st) return invalid(diag, diag.message);
     impl->state = std::move(*st);
   }

@@ -67,12 +67,22 @@ struct ListedLog {
   ObjectRef object;
 };
 
+/// What a run delivers, as a backfill state's identity holds it: "" for every event of the
+/// configured services, sent; else which services keep only some AWS services, and whether
+/// `do_not_send` is on. A run that recorded objects done under a filter did not deliver their
+/// other events, so a state made under one is refused by a run without it (and the reverse).
+std::string backfill_delivery(const CollectorConfig& config);
+
 /// The resume file of a backfill. Per day prefix it records either "complete", or a high-water
 /// key (every key of the day up to it is done; S3 lists keys in order) plus the keys done above
-/// it. It is written whole to a temporary file, fsync'ed, renamed over the old one and the
-/// directory fsync'ed, so a crash leaves the old or the new state, never a torn one. A state
-/// records only objects whose events a sink flush acknowledged (or, with --enqueue, whose
-/// notifications SQS accepted).
+/// it; a day that may still be written (GuardDuty's export names are random, so a later export
+/// can sort below a done key) records its done keys only and is never completed. Completed days
+/// are stored as runs of consecutive days per region directory. It is written whole to a
+/// temporary file, fsync'ed, renamed over the old one and the directory fsync'ed, so a crash
+/// leaves the old or the new state, never a torn one. A state records only objects whose events
+/// a sink flush acknowledged (or, with --enqueue, whose notifications SQS accepted). While open
+/// for writing it holds an exclusive lock (flock on `<file>.lock`): a second backfill on the same
+/// file is refused.
 class BackfillState {
  public:
   /// What the state belongs to; a file made for another identity is refused.
@@ -80,15 +90,23 @@ class BackfillState {
     std::string mode;  ///< "read" or "enqueue <queue url>"
     std::string bucket, prefix;
     SysTime since{}, until{};
+    std::string delivery;  ///< backfill_delivery() of the run ("" in files written before it)
     bool operator==(const Identity&) const = default;
   };
+  /// `exclusive`: locked for this process, saved by save(). `read_only` (a dry run): not locked,
+  /// and save() never writes (the file is neither created nor changed).
+  enum class Access { exclusive, read_only };
 
   /// Without a file: an in-memory state (nothing survives the process).
   BackfillState() = default;
+  ~BackfillState();
+  BackfillState(const BackfillState&) = delete;
+  BackfillState& operator=(const BackfillState&) = delete;
   /// Opens `path` (a missing file starts empty). Errors: unreadable or malformed (naming the
-  /// file and what was wrong), or made for another bucket, prefix, range or mode.
+  /// file and what was wrong), made for another bucket, prefix, range, mode or delivery, or
+  /// (exclusive) locked by another backfill.
   static result<std::unique_ptr<BackfillState>> open(const std::filesystem::path& path, Identity identity,
-                                                     Diagnostics& diag);
+                                                     Diagnostics& diag, Access access = Access::exclusive);
   /// The `until` a state file was made for, or nullopt (no file, or not a readable state): what a
   /// resumed run without --until goes on with.
   static std::optional<SysTime> stored_until(const std::filesystem::path& path);
@@ -101,12 +119,29 @@ class BackfillState {
   bool done(const std::string& day_prefix, const std::string& key) const;
 
   /// The listing of a day prefix is complete: these keys (in listed order) remain to do.
-  void day_listed(const std::string& day_prefix, const std::vector<std::string>& pending);
+  /// `settled`: nothing more will be written to the day (else it records done keys only, no
+  /// high water, and is never completed).
+  void day_listed(const std::string& day_prefix, const std::vector<std::string>& pending, bool settled = true);
+  /// Whether nothing more will be written to a day prefix
+  /// (`.../<kind>/<region>/YYYY/MM/DD/`) at `now`: an hour after the day ends (CloudTrail: after
+  /// the day or `until`, whichever is first, as later files are out of the range). A day prefix
+  /// of another shape is settled.
+  static bool settled(std::string_view day_prefix, SysTime until, SysTime now);
   /// One object is done (delivered, or enqueued).
   void mark_done(const std::string& day_prefix, const std::string& key);
 
-  /// Writes the state durably when it changed since the last save (no-op without a file).
+  /// Writes the state durably when it changed since the last save (no-op without a file, or
+  /// read-only). Blocking (two fsyncs): Backfill calls snapshot() on its thread and
+  /// write_file() on another.
   result<void> save(Diagnostics& diag);
+  /// Whether it changed since the last snapshot or save.
+  bool dirty() const noexcept { return dirty_; }
+  /// The text to write (serialize()) and clears dirty; nullopt when there is nothing to write
+  /// (clean, no file, read-only). After a failed write_file, call mark_dirty().
+  std::optional<std::string> snapshot();
+  void mark_dirty() noexcept { dirty_ = true; }
+  /// Writes `text` to `path` durably (temporary file, fsync, rename, directory fsync).
+  static result<void> write_file(const std::filesystem::path& path, const std::string& text, Diagnostics& diag);
 
   std::uint64_t objects_done_this_run() const noexcept { return done_this_run_; }
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -117,6 +152,7 @@ class BackfillState {
  private:
   struct Day {
     bool complete = false;
+    bool keys_only = false;        ///< this run: the day may still be written (no high water)
     std::string high_water;        ///< every listed key <= it is done
     std::set<std::string> done;    ///< done keys above the high water
     std::set<std::string> pending; ///< this run: listed, not yet done
@@ -128,6 +164,8 @@ class BackfillState {
   Identity identity_;
   std::map<std::string, Day> days_;
   bool dirty_ = false;
+  bool read_only_ = false;
+  int lock_fd_ = -1;
   std::uint64_t done_this_run_ = 0;
 };
 
