@@ -46,7 +46,7 @@ class Store final : public ObjectStore {
   }
 };
 
-class Sink final : public ctsqs::Sink {
+class MemorySink final : public ctsqs::Sink {
  public:
   result<void> write(const Event& e) override {
     std::lock_guard lk(mu_);
@@ -103,7 +103,7 @@ const std::string day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/09/01/";
 struct Run {
   BackfillState state;
   Store store;
-  Sink sink;
+  MemorySink sink;
   std::vector<ListedLog> logs;
   std::vector<std::string> keys;
   CollectorResult result;
@@ -222,4 +222,54 @@ TEST_CASE("backfill queue: a permanently failing object is given up after max_re
   REQUIRE(r.failed.size() == 1);
   CHECK(r.failed[0].find("s3://b/" + r.keys[1]) == 0);
   CHECK_FALSE(r.state.done(day, r.keys[1]));
+}
+
+// Issue 17, item 8: the drain's wait for a queue that still reports messages (a listing still
+// running) was bounded from the first empty poll of the whole run: a listing that stalled again
+// later, past that bound, ended the run with "not drained". The bound starts again whenever
+// messages arrive.
+TEST_CASE("backfill queue: the drain's wait for the listing starts again when objects arrive", "[backfill][slow]") {
+  asio::io_context ioc;
+  BackfillState state;
+  BackfillQueue::Options qo;
+  qo.wait_time = 200ms;
+  qo.extension_timeout = 2s;
+  BackfillQueue queue(ioc.get_executor(), qo, &state);
+  Store store;
+  MemorySink sink;
+  std::vector<ListedLog> logs;
+  for (int i = 0; i < 2; ++i) {
+    ListedLog l;
+    l.day_prefix = day;
+    l.object = {"b", day + "g" + std::to_string(i) + ".json.gz", "us-east-1", 10, "e", ""};
+    store.objects[l.object.key] = trail_file("g" + std::to_string(i) + "-", 1);
+    logs.push_back(l);
+  }
+  auto o = options();
+  o.visibility_timeout = 2s;  // the drain waits up to 2 + 5 s for a queue that reports messages
+  o.visibility_extension_interval = 1s;
+  Metrics metrics;
+  Collector c(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    // Two stalls of the listing, each shorter than the bound, together longer.
+    std::vector<ListedLog> first{logs[0]}, second{logs[1]};
+    co_await queue.async_add(first);
+    asio::steady_timer tm(ioc, 5s);
+    co_await tm.async_wait(asio::use_awaitable);
+    co_await queue.async_add(second);
+    tm.expires_after(5500ms);
+    co_await tm.async_wait(asio::use_awaitable);
+    queue.close();
+  }, asio::detached);
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    res = co_await c.async_run();
+    done = true;
+  }, asio::detached);
+  ioc.run_for(40s);
+  REQUIRE(done);
+  CHECK(res.drain_incomplete == "");
+  CHECK(queue.delivered() == 2);
+  CHECK(res.clean());
 }
