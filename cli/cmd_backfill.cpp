@@ -46,8 +46,6 @@ int run_backfill(const BackfillArgs& a) {
   if (!cfg) return exit_usage;
   apply_output_flags(*cfg, a.output, a.format);
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
-  if (!a.services.empty())
-    for (auto& s : cfg->services) s.aws_services = a.services;
 
   BackfillOptions bo;
   bo.range.bucket = a.bucket;
@@ -73,6 +71,7 @@ int run_backfill(const BackfillArgs& a) {
   bo.enqueue_url = a.enqueue;
   bo.list_concurrency = static_cast<std::size_t>(std::max(1, a.list_concurrency));
   bo.max_receives = a.max_receives;
+  bo.aws_services = a.services;
 
   RunLoop rt;
   BackfillResult result;
@@ -130,6 +129,7 @@ int run_backfill(const BackfillArgs& a) {
     }
   }
   for (auto& f : r.failed) std::cerr << cmd << ": failed: " << f << "\n";
+  for (auto& m : r.scan.missing) std::cerr << cmd << ": nothing found for " << m << "\n";
   if (r.scan_failed) std::cerr << cmd << ": listing failed: " << r.scan_error << "\n";
   if (!r.state_error.empty()) std::cerr << cmd << ": state not saved: " << r.state_error << "\n";
   if (r.collector.sink_error) std::cerr << cmd << ": output failed: " << r.collector.sink_error_message << "\n";

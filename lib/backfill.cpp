@@ -6,6 +6,7 @@
 #include "collector_async.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/tag_router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -66,6 +67,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   std::unique_ptr<BucketScanner> scanner;
   bool stop = false;
   bool listing_done = false;
+  bool accounts_required = true;
   std::uint64_t enqueued = 0, enqueued_bytes = 0;
   std::vector<std::string> failed;
   std::string state_error;
@@ -90,6 +92,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     so.force_path_style = config.aws.s3_force_path_style;
     so.list_concurrency = options.list_concurrency;
     so.log = log;
+    so.accounts_required = accounts_required;
     scanner = std::make_unique<BucketScanner>(aws(), options.range, so, state.get());
     auto r = co_await scanner->async_scan(std::move(on_day), diag);
     co_return r;
@@ -294,6 +297,52 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     return invalid(diag, "backfill: --until " + format_backfill_time(options.range.until) +
                              " is not after --since " + format_backfill_time(options.range.since));
   if (options.max_receives < 1) return invalid(diag, "backfill: max_receives must be at least 1");
+  // The run against the collector file, before anything is listed: what its allow-lists would
+  // refuse object by object is refused here at once.
+  const std::string file = config.source_name.empty() ? "the collector file" : config.source_name;
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  const auto& allow = config.allow;
+  if (!allow.buckets.empty() &&
+      std::find(allow.buckets.begin(), allow.buckets.end(), options.range.bucket) == allow.buckets.end())
+    return invalid(diag, "backfill: --bucket " + options.range.bucket + " is not in ctsqs.allowed_buckets of " + file +
+                             " (" + join(allow.buckets) + "): every object would be refused");
+  bool accounts_required = true;
+  if (!allow.accounts.empty()) {
+    if (options.range.accounts.empty()) {
+      // The allow-list is the default filter: other accounts' objects would only be refused.
+      options.range.accounts = allow.accounts;
+      accounts_required = false;
+    }
+    for (const auto& a : options.range.accounts)
+      if (std::find(allow.accounts.begin(), allow.accounts.end(), a) == allow.accounts.end())
+        return invalid(diag, "backfill: account " + a + " is not in ctsqs.allowed_accounts of " + file + " (" +
+                                 join(allow.accounts) + "): its objects would be refused");
+  }
+  for (const auto& a : options.range.accounts)
+    if (a.size() != 12 || !std::all_of(a.begin(), a.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return invalid(diag, "backfill: --accounts: expected 12-digit account ids, got \"" + a + "\"");
+  if (!options.aws_services.empty()) {
+    for (const auto& s : config.services)
+      if (s.name == "aws_sqs_guard_duty")
+        return invalid(diag, "backfill: --services keeps events by the AWS service they come from; " + file +
+                                 " also reads aws_sqs_guard_duty, whose findings have none: use a collector file "
+                                 "without it, or no --services");
+    std::vector<std::string> kept;
+    for (const auto& v : options.aws_services) {
+      const bool ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!ok)
+        return invalid(diag, "backfill: --services: expected an AWS service name such as s3 or an event source "
+                             "such as s3.amazonaws.com, got \"" + v + "\"");
+      kept.push_back(normalize_service(v));  // "S3", "s3.amazonaws.com" -> "s3"
+    }
+    for (auto& s : config.services) s.aws_services = kept;
+  }
   if (!options.range.prefix.empty() && options.range.prefix.back() != '/') options.range.prefix += '/';
   // The kinds of logs follow the configured services (unless the caller chose them): CloudTrail's
   // files for aws_sqs_cloudtrail, GuardDuty's exports for aws_sqs_guard_duty.
@@ -307,6 +356,7 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     if (guardduty) options.range.kinds.push_back("GuardDuty");
   }
   backfill_collector_settings(config);
+  impl->accounts_required = accounts_required;
 
   if (!options.state_file.empty()) {
     // A dry run reads the state (to skip what is done) and never writes it.

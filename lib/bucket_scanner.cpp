@@ -205,9 +205,16 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         if (std::find(range.accounts.begin(), range.accounts.end(), seg) != range.accounts.end()) kept.push_back(dir);
       }
       for (const auto& a : range.accounts)
-        if (!found.count(a))
-          log("ctsqs backfill: warning: account " + a + " has no logs under s3://" + range.bucket + "/" + base);
+        if (!found.count(a)) {
+          log("ctsqs backfill: " + std::string(options.accounts_required ? "" : "warning: ") + "account " + a +
+              " has no logs under s3://" + range.bucket + "/" + base);
+          if (options.accounts_required) totals.missing.push_back("account " + a + " (s3://" + range.bucket + "/" + base + ")");
+        }
       out = std::move(kept);
+    }
+    if (found.empty()) {
+      log("ctsqs backfill: no account under s3://" + range.bucket + "/" + base + " (check --prefix)");
+      totals.missing.push_back("s3://" + range.bucket + "/" + base + " (no account under it; check --prefix)");
     }
     co_return out;
   }
@@ -220,6 +227,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     auto accounts = co_await account_dirs(base, diag);
     if (!accounts) co_return accounts.error();
     std::vector<std::string> regions_found;
+    std::set<std::string> region_names;
     for (const auto& acct : *accounts)
       for (const auto& kind : range.kinds) {
         const std::string kind_dir = acct + kind + "/";
@@ -227,11 +235,18 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         if (!regions) co_return regions.error();
         for (const auto& reg : *regions) {
           const auto name = last_segment(reg, kind_dir);
+          region_names.insert(std::string(name));
           if (range.regions.empty() ||
               std::find(range.regions.begin(), range.regions.end(), name) != range.regions.end())
             regions_found.push_back(reg);
         }
       }
+    if (!accounts->empty())
+      for (const auto& r : range.regions)
+        if (!region_names.count(r)) {
+          log("ctsqs backfill: region " + r + " has no logs in s3://" + range.bucket + "/" + base);
+          totals.missing.push_back("region " + r);
+        }
     // The days that exist in each region, found with delimiter listings (years, months, days)
     // and kept when in range: a few listings per region instead of one per day of the range;
     // `list_concurrency` regions at once.

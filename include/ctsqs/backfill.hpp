@@ -178,6 +178,9 @@ struct ScanTotals {
   std::uint64_t already_done = 0;        ///< in range, done by an earlier run (state file)
   std::uint64_t out_of_range = 0;        ///< in a listed day, outside [since, until)
   std::uint64_t not_logs = 0;            ///< not a .json.gz log of the layout (skipped unread)
+  /// What was asked for and has nothing in the bucket: the prefix itself (no account under
+  /// it), an account of `accounts`, a region of `regions` (a typo reads nothing: the run fails).
+  std::vector<std::string> missing;
   /// Day prefixes with objects and not one log among them: skipped with a warning, never
   /// recorded done (a layout the scanner does not read, or a wrong prefix).
   std::vector<std::string> days_without_logs;
@@ -190,6 +193,9 @@ struct BucketScannerOptions {
   bool force_path_style = false;
   std::size_t list_concurrency = 8;  ///< day prefixes listed at once
   std::function<void(std::string_view line)> log;  ///< warnings (an account asked for that is not there)
+  /// An account of `range.accounts` with no logs is in ScanTotals::missing (false when the
+  /// accounts are only a default filter, e.g. the collector file's allowed_accounts).
+  bool accounts_required = true;
 };
 
 /// Lists a CloudTrail bucket over its layout with ListObjectsV2 (through an AwsClient: SigV4,
@@ -280,6 +286,10 @@ struct BackfillOptions {
   std::string enqueue_url;           ///< send notifications to this queue instead of reading
   int max_receives = 3;              ///< failed reads of one object before it is given up
   std::size_t list_concurrency = 8;
+  /// Keep only these AWS services (`--services`): set as the `aws_services` of every service of
+  /// the file; "S3" and "s3.amazonaws.com" are "s3". Refused when the file reads GuardDuty
+  /// (its findings have no AWS service).
+  std::vector<std::string> aws_services;
   AssemblyOptions assembly;          ///< sinks, hostname, log (drain and the queue are set here)
 };
 
@@ -299,7 +309,8 @@ struct BackfillResult {
   std::uint64_t sample_objects = 0;
   double sample_seconds = 0;
   bool clean() const noexcept {
-    return !scan_failed && failed.empty() && !interrupted && state_error.empty() && collector.clean();
+    return !scan_failed && scan.missing.empty() && failed.empty() && !interrupted && state_error.empty() &&
+           collector.clean();
   }
 };
 
