@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <random>
 #include <iostream>
 
 namespace ctsqs {
@@ -38,6 +39,17 @@ void backfill_collector_settings(CollectorConfig& cfg) {
 }
 
 }  // namespace
+
+void BackfillSample::add(ListedLog log) {
+  ++seen_;
+  if (sample_.size() < size_) {
+    sample_.push_back(std::move(log));
+    return;
+  }
+  // Reservoir sampling: every object listed so far is in the sample with the same chance.
+  const auto j = std::uniform_int_distribution<std::uint64_t>(0, seen_ - 1)(rng_);
+  if (j < size_) sample_[static_cast<std::size_t>(j)] = std::move(log);
+}
 
 std::string backfill_delivery(const CollectorConfig& config) {
   std::string out;
@@ -94,8 +106,20 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     so.log = log;
     so.accounts_required = accounts_required;
     scanner = std::make_unique<BucketScanner>(aws(), options.range, so, state.get());
+    if (stop) {
+      diag.message = "stopped before the listing";
+      co_return make_error_code(client_errc::cancelled);
+    }
     auto r = co_await scanner->async_scan(std::move(on_day), diag);
     co_return r;
+  }
+
+  /// A listing that failed; one cut short by a stop is the stop's, not a failure.
+  void scan_failed(BackfillResult& res, const error_code& ec, const Diagnostics& d) {
+    res.scan = scanner ? scanner->totals() : ScanTotals{};
+    if (stop && ec == client_errc::cancelled) return;
+    res.scan_failed = true;
+    res.scan_error = d.message.empty() ? ec.message() : d.message;
   }
 
   // ---- read: scan into the queue while the collector reads it
@@ -118,10 +142,8 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (r) {
       res->scan = *r;
     } else {
-      res->scan = scanner->totals();
-      res->scan_failed = true;
-      res->scan_error = d.message.empty() ? r.error().message() : d.message;
-      log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
+      scan_failed(*res, r.error(), d);
+      if (res->scan_failed) log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
     }
     listing_done = true;
     queue->close();
@@ -192,9 +214,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (r) {
       res.scan = *r;
     } else {
-      res.scan = scanner->totals();
-      res.scan_failed = true;
-      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+      scan_failed(res, r.error(), d);
     }
     save_state();
     res.objects_done = enqueued;
@@ -206,32 +226,30 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   }
 
   // ---- dry run: list, then read a sample into nothing to measure the speed
-  asio::awaitable<bool> collect_day(std::vector<ListedLog>* all, std::vector<ListedLog> logs) {
-    for (auto& l : logs) all->push_back(std::move(l));
+  // Only counts (the scanner's) and a fixed-size sample are kept, not every listed object.
+  asio::awaitable<bool> collect_day(BackfillSample* sample, std::vector<ListedLog> logs) {
+    for (auto& l : logs) sample->add(std::move(l));
     co_return !stop;
   }
 
   asio::awaitable<BackfillResult> run_dry() {
     BackfillResult res;
-    std::vector<ListedLog> all;
+    BackfillSample reservoir(8);
     Diagnostics d;
-    auto r = co_await scan([this, &all](std::string, std::vector<ListedLog> logs) {
-      return collect_day(&all, std::move(logs));
+    auto r = co_await scan([this, &reservoir](std::string, std::vector<ListedLog> logs) {
+      return collect_day(&reservoir, std::move(logs));
     }, d);
     listing_done = true;
     if (!r) {
-      res.scan = scanner->totals();
-      res.scan_failed = true;
-      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+      scan_failed(res, r.error(), d);
+      res.interrupted = interrupted;
       co_return res;
     }
     res.scan = *r;
-    if (all.empty() || stop) co_return res;
+    res.interrupted = interrupted;
+    if (reservoir.sample().empty() || stop) co_return res;
     // A sample spread over the range, read with the file's settings into a null output.
-    constexpr std::size_t sample_size = 8;
-    std::vector<ListedLog> sample;
-    for (std::size_t i = 0; i < std::min(sample_size, all.size()); ++i)
-      sample.push_back(all[i * all.size() / std::min(sample_size, all.size())]);
+    std::vector<ListedLog> sample = reservoir.sample();
     CollectorConfig cfg = config;
     cfg.do_not_send = true;
     cfg.outputs = {};
@@ -433,6 +451,7 @@ void Backfill::request_stop() {
   asio::post(impl->ex, [impl] {
     impl->stop = true;
     impl->interrupted = true;
+    if (impl->scanner) impl->scanner->stop();
     if (impl->queue) impl->queue->abandon();
     if (impl->collector) impl->collector->request_stop();
   });

@@ -73,8 +73,10 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
   const BackfillState* state;
   std::string region;  // the bucket's region (a redirect may change it once); "" -> us-east-1
   bool redirected = false;
-  bool stopped = false;  // the day handler asked to stop
+  bool stopped = false;  // the day handler asked to stop, or stop() was called
   ScanTotals totals;
+  std::set<asio::steady_timer*> waits;  // outage waits in progress (stop() cuts them)
+  JitterSource jitter = default_jitter();
 
   Impl(AwsClient& c, BackfillRange r, BucketScannerOptions o, const BackfillState* s)
       : client(c), range(std::move(r)), options(std::move(o)), state(s),
@@ -110,13 +112,18 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       ++totals.listings;
       auto resp = co_await client.async_call("s3", std::move(*req), co, d);
-      if (!resp && is_retryable(resp.error()) && outage_rounds < 4) {
+      if (!resp && is_retryable(resp.error()) && outage_rounds < 4 && !stopped) {
         // An outage longer than the client's retries: a backfill runs for hours, so wait and
-        // ask again (2, 4, 8, 16 s) before giving the listing up.
+        // ask again (about 2, 4, 8, 16 s, each between half and one and a half of it, so the
+        // listings that failed together do not ask again together) before giving it up.
         ++outage_rounds;
+        const auto wait = duration_cast<milliseconds>(seconds(1 << outage_rounds) * (0.5 + jitter()));
         log("ctsqs backfill: " + where + ": " + (d.message.empty() ? resp.error().message() : d.message) +
-            "; asking again in " + std::to_string(1 << outage_rounds) + " s");
-        co_await detail::sleep_for(seconds(1 << outage_rounds));
+            "; asking again in " + std::to_string(static_cast<double>(wait.count()) / 1000.0).substr(0, 4) + " s");
+        asio::steady_timer t(co_await asio::this_coro::executor, wait);
+        waits.insert(&t);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        waits.erase(&t);
         --attempt;
         continue;
       }
@@ -151,6 +158,10 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
                                          std::function<void(const s3::ListObjectsV2Page&)> on_page, Diagnostics& diag) {
     std::string token;
     for (int pages = 0;; ++pages) {
+      if (stopped) {
+        diag.message = "listing s3://" + range.bucket + "/" + prefix + ": stopped";
+        co_return make_error_code(client_errc::cancelled);
+      }
       // No ?: in a co_await's arguments: g++ 12 destroys the temporary twice.
       std::string after;
       if (pages == 0) after = start_after;
@@ -320,7 +331,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
 
   static asio::awaitable<void> discover_worker(std::shared_ptr<Impl> self, std::shared_ptr<Shared> sh,
                                                std::shared_ptr<std::vector<std::string>> days) {
-    while (!sh->todo.empty() && !sh->first_error) {
+    while (!sh->todo.empty() && !sh->first_error && !self->stopped) {
       auto reg = std::move(sh->todo.front());
       sh->todo.pop_front();
       Diagnostics d;
@@ -434,6 +445,11 @@ asio::awaitable<result<ScanTotals>> BucketScanner::async_scan(DayHandler on_day,
 }
 
 ScanTotals BucketScanner::totals() const { return impl_->totals; }
+
+void BucketScanner::stop() {
+  impl_->stopped = true;
+  for (auto* t : impl_->waits) t->cancel();
+}
 
 // ---------------------------------------------------------------------------------------------
 // BackfillQueue

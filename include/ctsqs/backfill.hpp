@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -169,6 +170,22 @@ class BackfillState {
   std::uint64_t done_this_run_ = 0;
 };
 
+/// A fixed-size, uniform sample of the objects a dry run lists (reservoir sampling with a fixed
+/// seed): the dry run keeps counts and this, never every object.
+class BackfillSample {
+ public:
+  explicit BackfillSample(std::size_t size) : size_(size) {}
+  void add(ListedLog log);
+  const std::vector<ListedLog>& sample() const noexcept { return sample_; }
+  std::uint64_t seen() const noexcept { return seen_; }
+
+ private:
+  std::size_t size_;
+  std::uint64_t seen_ = 0;
+  std::vector<ListedLog> sample_;
+  std::mt19937_64 rng_{20261206};
+};
+
 /// Counts of a scan.
 struct ScanTotals {
   std::uint64_t listings = 0;            ///< ListObjectsV2 calls
@@ -219,6 +236,9 @@ class BucketScanner {
 
   /// The counts so far (progress while a scan runs).
   ScanTotals totals() const;
+  /// Stops the scan (on its executor): no more listings, outage waits cut short; a listing call
+  /// in progress ends by its own timeout. async_scan then fails with client_errc::cancelled.
+  void stop();
 
  private:
   struct Impl;

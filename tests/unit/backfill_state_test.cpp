@@ -167,3 +167,19 @@ TEST_CASE("backfill state: completed days are compacted", "[backfill]") {
   CHECK_FALSE((*st)->day_complete("p/AWSLogs/111122220000/CloudTrail/us-east-1/2025/04/11/"));  // the gap
   std::filesystem::remove_all(dir);
 }
+
+// Issue 17, item 13: a dry run keeps a fixed sample, not every listed object.
+TEST_CASE("backfill: the dry run's sample stays fixed in size and spreads over the listing", "[backfill]") {
+  BackfillSample sample(8);
+  for (int i = 0; i < 100000; ++i) {
+    ListedLog l;
+    l.object.key = std::to_string(i);
+    sample.add(std::move(l));
+  }
+  CHECK(sample.seen() == 100000);
+  REQUIRE(sample.sample().size() == 8);
+  int late = 0;  // a sample of the first objects only would have none from the second half
+  for (const auto& l : sample.sample()) late += std::stoi(l.object.key) >= 50000;
+  CHECK(late > 0);
+  CHECK(late < 8);
+}
