@@ -475,6 +475,9 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
   std::vector<std::string> failed_objects;
   std::uint64_t delivered = 0, delivered_bytes = 0;
   detail::AsyncEvent changed;
+  // Timers of receive waits and retry backoffs: abandon() cancels them, so none keeps the
+  // io_context running after the run.
+  std::set<std::shared_ptr<asio::steady_timer>> timers;
 
   Impl(asio::any_io_executor e, Options o, BackfillState* s) : ex(e), options(o), state(s), changed(e) {}
 
@@ -492,17 +495,19 @@ struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
   }
 
   // Wakes the receives at the end of their wait (without keeping the queue alive).
-  static asio::awaitable<void> wake_at(std::weak_ptr<Impl> weak, asio::any_io_executor ex, std::shared_ptr<bool> waker,
-                                       steady_clock::time_point until) {
-    asio::steady_timer tt(ex, until);
-    co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
+  static asio::awaitable<void> wake_at(std::weak_ptr<Impl> weak, std::shared_ptr<asio::steady_timer> tt,
+                                       std::shared_ptr<bool> waker) {
+    co_await tt->async_wait(asio::as_tuple(asio::use_awaitable));
     auto me = weak.lock();
+    if (me) me->timers.erase(tt);
     if (me && !*waker) me->changed.notify_all();
   }
 
   // A message hidden for `t` (a retry backoff) becomes visible again.
-  static asio::awaitable<void> unhide(std::shared_ptr<Impl> self, std::uint64_t id, std::chrono::seconds t) {
-    co_await detail::sleep_for(t);
+  static asio::awaitable<void> unhide(std::shared_ptr<Impl> self, std::uint64_t id,
+                                      std::shared_ptr<asio::steady_timer> tt) {
+    co_await tt->async_wait(asio::as_tuple(asio::use_awaitable));
+    self->timers.erase(tt);
     --self->hidden;
     if (self->entries.count(id)) self->visible.push_back(id);
     self->changed.notify_all();
@@ -548,6 +553,7 @@ asio::awaitable<bool> BackfillQueue::async_add(std::vector<ListedLog> logs) {
 
 void BackfillQueue::abandon() {
   impl_->abandoned = true;
+  for (auto& t : impl_->timers) t->cancel();
   impl_->changed.notify_all();
 }
 
@@ -561,10 +567,13 @@ asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(in
   const auto until = steady_clock::now() + self->options.wait_time;
   // A long poll: an empty answer only after the wait (answering at once would let the collector
   // spin while it waits out a retry backoff before it counts empty polls).
-  while (self->visible.empty() && steady_clock::now() < until) {
+  while (self->visible.empty() && steady_clock::now() < until && !self->abandoned) {
     // Wake on a change, or at the end of the wait.
     auto waker = std::make_shared<bool>(false);
-    asio::co_spawn(self->ex, Impl::wake_at(self, self->ex, waker, until), asio::detached);
+    auto tt = std::make_shared<asio::steady_timer>(self->ex, until);
+    if (self->abandoned) tt->cancel();
+    self->timers.insert(tt);
+    asio::co_spawn(self->ex, Impl::wake_at(self, tt, waker), asio::detached);
     co_await self->changed.wait();
     *waker = true;
   }
@@ -649,7 +658,10 @@ asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_cha
       continue;
     }
     ++self->hidden;
-    asio::co_spawn(self->ex, Impl::unhide(self, id, c.timeout), asio::detached);
+    auto tt = std::make_shared<asio::steady_timer>(self->ex, c.timeout);
+    self->timers.insert(tt);
+    if (self->abandoned) tt->cancel();
+    asio::co_spawn(self->ex, Impl::unhide(self, id, tt), asio::detached);
   }
   self->changed.notify_all();
   co_return failures;

@@ -716,14 +716,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> settle_watch(steady::duration d) {
     auto self = shared_from_this();
-    co_await sleep_for(d);
+    co_await bg_sleep(d);  // cancelled at the end of the run: no timer outlives it
     settle_expired_ = true;
     changed_.notify_all();
   }
 
   asio::awaitable<void> grace_watch() {
     auto self = shared_from_this();
-    co_await sleep_for(opts_.shutdown_grace);
+    co_await bg_sleep(opts_.shutdown_grace);  // cancelled at the end of the run: no timer outlives it
     grace_expired_ = true;
     changed_.notify_all();
   }

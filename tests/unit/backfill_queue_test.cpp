@@ -273,3 +273,41 @@ TEST_CASE("backfill queue: the drain's wait for the listing starts again when ob
   CHECK(queue.delivered() == 2);
   CHECK(res.clean());
 }
+
+// Issue 17, item 15: no timer of the queue keeps the loop alive after the run: an object hidden
+// for a long retry backoff when the run stops does not hold io_context::run() for that long.
+TEST_CASE("backfill queue: no timer outlives the run", "[backfill]") {
+  asio::io_context ioc;
+  BackfillState state;
+  BackfillQueue::Options qo;
+  qo.wait_time = 200ms;
+  BackfillQueue queue(ioc.get_executor(), qo, &state);
+  Store store;
+  MemorySink sink;
+  ListedLog l;
+  l.day_prefix = day;
+  l.object = {"b", day + "slow.json.gz", "us-east-1", 10, "e", ""};
+  store.failures[l.object.key] = {make_error_code(aws_errc::no_such_key), 1000};  // its own: hidden for the backoff
+  auto o = options();
+  o.drain_empty_polls = 0;
+  o.retry_backoff_min = 60s;
+  o.retry_backoff_max = 60s;
+  Metrics metrics;
+  Collector c(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics);
+  bool done = false;
+  std::vector<ListedLog> one{l};
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { co_await queue.async_add(one); }, asio::detached);
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    co_await c.async_run();
+    done = true;
+    queue.abandon();  // as Backfill does at the end of its run
+  }, asio::detached);
+  asio::steady_timer stop_at(ioc, 1s);
+  stop_at.async_wait([&](auto) { c.request_stop(); });
+  const auto t0 = std::chrono::steady_clock::now();
+  ioc.run_for(90s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(done);
+  CHECK(store.fetches[l.object.key] == 1);
+  CHECK(took < 20s);
+}
