@@ -31,6 +31,8 @@ struct BackfillArgs {
   double progress_seconds = 10;
   int list_concurrency = 8;
   int max_receives = 3;
+  std::uint64_t state_save_objects = 1000;
+  double state_save_seconds = 10;
 };
 
 asio::awaitable<bool> run(Backfill* backfill, BackfillResult* result) {
@@ -72,6 +74,9 @@ int run_backfill(const BackfillArgs& a) {
   bo.list_concurrency = static_cast<std::size_t>(std::max(1, a.list_concurrency));
   bo.max_receives = a.max_receives;
   bo.aws_services = a.services;
+  bo.state_save_objects = std::max<std::uint64_t>(1, a.state_save_objects);
+  bo.state_save_interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::max(0.0, a.state_save_seconds)));
 
   RunLoop rt;
   BackfillResult result;
@@ -168,6 +173,12 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--until", a->until, "Files before this UTC time (default: the --state file's when resuming, else now)");
   sub.add_option("--state", a->state,
                  "Resume file: what is done is recorded here (durably, after delivery) and skipped by a rerun");
+  sub.add_option("--state-save-objects", a->state_save_objects,
+                 "Write the --state file once this many objects were done since the last write...")
+      ->capture_default_str();
+  sub.add_option("--state-save-seconds", a->state_save_seconds,
+                 "...or this many seconds passed (and at the end); a crash reads again at most that")
+      ->capture_default_str();
   sub.add_flag("--dry-run", a->dry_run,
                "List only: objects and bytes per account, region and day, and an estimate of the time");
   sub.add_option("--output", a->output, "Where events go instead of the config's outputs: '-' or a directory");

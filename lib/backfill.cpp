@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
 #include <random>
@@ -84,19 +85,65 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   std::vector<std::string> failed;
   std::string state_error;
 
-  Impl(asio::any_io_executor e) : ex(std::move(e)) {}
+  Impl(asio::any_io_executor e) : ex(std::move(e)), save_changed(std::make_unique<detail::AsyncEvent>(ex)) {}
+  ~Impl() {
+    if (writer) writer->join();
+  }
 
   AwsClient& aws() { return collector ? collector->aws_client() : *client; }
 
-  void save_state() {
-    if (!state) return;
-    Diagnostics d;
-    if (auto r = state->save(d); !r) {
-      if (state_error != d.message) log("ctsqs backfill: " + d.message);
-      state_error = d.message;
+  // ---- the state file: serialized here, written (two fsyncs) on the writer thread, at most
+  // every `state_save_objects` objects or `state_save_interval`, and at the end.
+  std::unique_ptr<asio::thread_pool> writer;
+  bool writing = false;
+  std::uint64_t saved_at = 0;  // objects_done_this_run() at the last save
+  steady_clock::time_point last_save = steady_clock::now();
+  std::unique_ptr<detail::AsyncEvent> save_changed;
+
+  void start_save() {
+    if (!state || writing) return;
+    auto text = state->snapshot();
+    if (!text) return;
+    if (!writer) writer = std::make_unique<asio::thread_pool>(1);
+    writing = true;
+    saved_at = state->objects_done_this_run();
+    last_save = steady_clock::now();
+    auto self = shared_from_this();
+    asio::post(*writer, [self, text = std::move(*text)]() mutable {
+      Diagnostics d;
+      const bool ok = static_cast<bool>(BackfillState::write_file(self->state->path(), text, d));
+      auto ex2 = self->ex;
+      // The handler takes the last reference of this thread: the Impl is never freed here.
+      asio::post(ex2, [self = std::move(self), ok, m = std::move(d.message)] { self->save_finished(ok, m); });
+    });
+  }
+
+  void save_finished(bool ok, const std::string& message) {
+    writing = false;
+    if (!ok) {
+      state->mark_dirty();  // written again at the next save
+      if (state_error != message) log("ctsqs backfill: " + message);
+      state_error = message;
     } else {
       state_error.clear();
     }
+    save_changed->notify_all();
+  }
+
+  /// After a delete marked objects done: a save when enough objects or time passed.
+  void objects_done() {
+    if (!state || writing) return;
+    if (state->objects_done_this_run() - saved_at >= options.state_save_objects ||
+        steady_clock::now() - last_save >= options.state_save_interval)
+      start_save();
+  }
+
+  /// Writes what is not written yet (waiting for a write in flight), off this thread.
+  asio::awaitable<void> save_now() {
+    if (!state) co_return;
+    while (writing) co_await save_changed->wait();
+    start_save();
+    while (writing) co_await save_changed->wait();
   }
 
   asio::awaitable<result<ScanTotals>> scan(BucketScanner::DayHandler on_day, Diagnostics& diag) {
@@ -161,7 +208,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     stop = true;
     queue->abandon();
     while (!scan_done) co_await scan_changed.wait();
-    save_state();
+    co_await save_now();
     res.objects_done = queue->delivered();
     res.bytes_done = queue->delivered_bytes();
     res.failed = queue->failed();
@@ -199,7 +246,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
         enqueued_bytes += logs[k].object.size;
       }
       // Durable before the next batch: a rerun after a crash sends at most this batch again.
-      save_state();
+      co_await save_now();
     }
     co_return !stop;
   }
@@ -216,7 +263,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     } else {
       scan_failed(res, r.error(), d);
     }
-    save_state();
+    co_await save_now();
     res.objects_done = enqueued;
     res.bytes_done = enqueued_bytes;
     res.failed = failed;
@@ -415,7 +462,7 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     qo.max_receives = options.max_receives;
     qo.extension_timeout = config.sqs.visibility_timeout;
     Impl* raw = impl.get();
-    qo.on_done = [raw] { raw->save_state(); };
+    qo.on_done = [raw] { raw->objects_done(); };
     ao.queue_factory = [raw, qo](AwsClient&) {
       auto q = std::make_unique<BackfillQueue>(raw->ex, qo, raw->state.get());
       raw->queue = q.get();

@@ -305,6 +305,11 @@ struct BackfillOptions {
   bool dry_run = false;              ///< list only: what would be read, and an estimate
   std::string enqueue_url;           ///< send notifications to this queue instead of reading
   int max_receives = 3;              ///< failed reads of one object before it is given up
+  /// The state file is written (off the I/O thread) once this many objects were done since the
+  /// last write, or `state_save_interval` passed, and at the end: a crash reads again at most
+  /// what was done since (and what was in flight). --enqueue writes it after every batch.
+  std::uint64_t state_save_objects = 1000;
+  std::chrono::steady_clock::duration state_save_interval = std::chrono::seconds(10);
   std::size_t list_concurrency = 8;
   /// Keep only these AWS services (`--services`): set as the `aws_services` of every service of
   /// the file; "S3" and "s3.amazonaws.com" are "s3". Refused when the file reads GuardDuty

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <random>
 
@@ -182,4 +183,55 @@ TEST_CASE("backfill: the dry run's sample stays fixed in size and spreads over t
   for (const auto& l : sample.sample()) late += std::stoi(l.object.key) >= 50000;
   CHECK(late > 0);
   CHECK(late < 8);
+}
+
+// Issue 17, item 12, measured (not part of the suite): an organization-year state of 51,100
+// completed days and 100 days in progress. Run:
+//   build/release/tests/ctsqs_unit_tests "[.bench]" -s
+TEST_CASE("backfill state: 51,100 completed days, figures", "[.bench]") {
+  using clock = std::chrono::steady_clock;
+  const auto dir = temp_dir();
+  const auto path = dir / "state.json";
+  const auto first = std::chrono::sys_days{std::chrono::year{2025} / 1 / 1};
+  std::vector<std::string> days;
+  for (int acct = 0; acct < 10; ++acct)
+    for (int reg = 0; reg < 14; ++reg)
+      for (int d = 0; d < 365; ++d) {
+        const std::chrono::year_month_day ymd{first + std::chrono::days{d}};
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "logs/AWSLogs/o-abc123/11112222%04d/CloudTrail/region-%02d/%04d/%02u/%02u/", acct,
+                      reg, static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                      static_cast<unsigned>(ymd.day()));
+        days.push_back(buf);
+      }
+  Diagnostics d;
+  auto st = BackfillState::open(path, identity(), d);
+  REQUIRE(st);
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    if (i % 511 == 0) {  // 100 days in progress: a high water and keys done above it
+      std::vector<std::string> keys;
+      for (int k = 0; k < 40; ++k) keys.push_back(days[i] + "111122220000_CloudTrail_x_" + std::to_string(1000 + k) + ".json.gz");
+      (*st)->day_listed(days[i], keys);
+      for (int k = 0; k < 10; ++k) (*st)->mark_done(days[i], keys[static_cast<std::size_t>(k)]);
+      for (int k = 20; k < 25; ++k) (*st)->mark_done(days[i], keys[static_cast<std::size_t>(k)]);
+      continue;
+    }
+    (*st)->day_listed(days[i], {});
+  }
+  auto t0 = clock::now();
+  auto text = (*st)->snapshot();
+  auto t1 = clock::now();
+  REQUIRE(text);
+  REQUIRE(BackfillState::write_file(path, *text, d));
+  auto t2 = clock::now();
+  st->reset();
+  auto reopened = BackfillState::open(path, identity(), d);
+  auto t3 = clock::now();
+  REQUIRE(reopened);
+  CHECK((*reopened)->day_complete(days[1]));
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  std::cout << "state of " << days.size() << " days (100 in progress): " << text->size() << " bytes; snapshot "
+            << ms(t0, t1) << " ms (on the I/O thread), write with two fsyncs " << ms(t1, t2)
+            << " ms (writer thread), open " << ms(t2, t3) << " ms\n";
+  std::filesystem::remove_all(dir);
 }
