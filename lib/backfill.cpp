@@ -161,6 +161,13 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     co_return r;
   }
 
+  /// Listings that failed for good while the others went on.
+  static void listing_failures(BackfillResult& res) {
+    if (res.scan.failed_listings.empty()) return;
+    res.scan_failed = true;
+    for (const auto& f : res.scan.failed_listings) res.scan_error += (res.scan_error.empty() ? "" : "; ") + f;
+  }
+
   /// A listing that failed; one cut short by a stop is the stop's, not a failure.
   void scan_failed(BackfillResult& res, const error_code& ec, const Diagnostics& d) {
     res.scan = scanner ? scanner->totals() : ScanTotals{};
@@ -188,6 +195,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     }, d);
     if (r) {
       res->scan = *r;
+      listing_failures(*res);
     } else {
       scan_failed(*res, r.error(), d);
       if (res->scan_failed) log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
@@ -231,7 +239,14 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
       Diagnostics sd;
       auto sent = co_await target->async_send(bodies, sd);
       std::set<std::size_t> bad;
-      if (sent) {
+      if (!sent) {
+        // The whole call failed (after the client's retries): none of the batch is enqueued.
+        const std::string why = sd.message.empty() ? sent.error().message() : sd.message;
+        for (std::size_t k = i; k < end; ++k) {
+          bad.insert(k);
+          failed.push_back("s3://" + logs[k].object.bucket + "/" + logs[k].object.key + ": not enqueued: " + why);
+        }
+      } else {
         for (auto& f : *sent) {
           const auto k = i + std::stoul(f.receipt_handle);
           bad.insert(k);
@@ -260,6 +275,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     listing_done = true;
     if (r) {
       res.scan = *r;
+      listing_failures(res);
     } else {
       scan_failed(res, r.error(), d);
     }
@@ -293,6 +309,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
       co_return res;
     }
     res.scan = *r;
+    listing_failures(res);
     res.interrupted = interrupted;
     if (reservoir.sample().empty() || stop) co_return res;
     // A sample spread over the range, read with the file's settings into a null output.

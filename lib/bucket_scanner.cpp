@@ -242,8 +242,17 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     for (const auto& acct : *accounts)
       for (const auto& kind : range.kinds) {
         const std::string kind_dir = acct + kind + "/";
-        auto regions = co_await subdirs(kind_dir, diag);
-        if (!regions) co_return regions.error();
+        Diagnostics kd;
+        auto regions = co_await subdirs(kind_dir, kd);
+        if (!regions && (regions.error() == client_errc::cancelled || stopped)) {
+          diag = kd;
+          co_return regions.error();
+        }
+        if (!regions) {
+          log("ctsqs backfill: listing failed: " + kd.message + "; the other listings go on");
+          totals.failed_listings.push_back(kd.message.empty() ? regions.error().message() : kd.message);
+          continue;
+        }
         for (const auto& reg : *regions) {
           const auto name = last_segment(reg, kind_dir);
           region_names.insert(std::string(name));
@@ -279,6 +288,22 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     co_return *days;
   }
 
+  /// A listing that failed for good: named in the totals, the other listings go on (a stop
+  /// ends them all).
+  struct Shared;
+  void listing_failed(Shared& sh, const error_code& ec, const Diagnostics& d) {
+    if (ec == client_errc::cancelled || stopped) {
+      if (!sh.first_error) {
+        sh.first_error = ec;
+        sh.first_diag = d;
+      }
+      return;
+    }
+    const std::string what = d.message.empty() ? ec.message() : d.message;
+    log("ctsqs backfill: listing failed: " + what + "; the other listings go on");
+    totals.failed_listings.push_back(what);
+  }
+
   struct Shared {
     std::deque<std::string> todo;
     std::size_t running = 0;
@@ -294,10 +319,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       sh->todo.pop_front();
       Diagnostics d;
       auto r = co_await self->scan_day(day, *on_day, d);
-      if (!r && !sh->first_error) {
-        sh->first_error = r.error();
-        sh->first_diag = d;
-      }
+      if (!r) self->listing_failed(*sh, r.error(), d);
     }
     --sh->running;
     sh->changed.notify_all();
@@ -337,10 +359,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       std::vector<std::string> found;
       auto r = co_await self->region_days(reg, found, d);
-      if (!r && !sh->first_error) {
-        sh->first_error = r.error();
-        sh->first_diag = d;
-      }
+      if (!r) self->listing_failed(*sh, r.error(), d);
       days->insert(days->end(), found.begin(), found.end());
     }
     --sh->running;

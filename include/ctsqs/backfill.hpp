@@ -198,6 +198,9 @@ struct ScanTotals {
   /// What was asked for and has nothing in the bucket: the prefix itself (no account under
   /// it), an account of `accounts`, a region of `regions` (a typo reads nothing: the run fails).
   std::vector<std::string> missing;
+  /// Listings that failed for good (after the client's retries and the outage waits), each
+  /// naming its prefix and the error; their days are not read (nor recorded), the rest is.
+  std::vector<std::string> failed_listings;
   /// Day prefixes with objects and not one log among them: skipped with a warning, never
   /// recorded done (a layout the scanner does not read, or a wrong prefix).
   std::vector<std::string> days_without_logs;
