@@ -92,6 +92,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
                                                       std::string start_after, Diagnostics& diag) {
     const std::string where = "listing s3://" + range.bucket + "/" + prefix;
     int outage_rounds = 0;
+    int asked_there = 0;
     for (int attempt = 1;; ++attempt) {
       const auto& cfg = client.endpoint_config();
       auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), &diag);
@@ -112,6 +113,19 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       ++totals.listings;
       auto resp = co_await client.async_call("s3", std::move(*req), co, d);
+      if (!resp) {
+        // The bucket's region first (S3's 301 may count as retryable): followed once, at once.
+        std::string other = redirect_region(resp.error(), d);
+        if (!other.empty() && !redirected && other != region) {
+          redirected = true;
+          log("ctsqs backfill: bucket " + range.bucket + " is in region " + other + " (not " + region +
+              "): listing there");
+          region = other;
+          continue;
+        }
+        // Another listing followed it while this one was under way: ask again there.
+        if (!other.empty() && other == region && ++asked_there <= 1) continue;
+      }
       if (!resp && is_retryable(resp.error()) && outage_rounds < 4 && !stopped) {
         // An outage longer than the client's retries: a backfill runs for hours, so wait and
         // ask again (about 2, 4, 8, 16 s, each between half and one and a half of it, so the
@@ -129,14 +143,6 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       }
       if (!resp) {
         const error_code ec = resp.error();
-        std::string other = redirect_region(ec, d);
-        if (!other.empty() && !redirected && other != region) {
-          redirected = true;
-          log("ctsqs backfill: bucket " + range.bucket + " is in region " + other + " (not " + region +
-              "): listing there");
-          region = other;
-          continue;
-        }
         diag = d;
         diag.message = where + ": " + (d.message.empty() ? ec.message() : d.message);
         co_return ec;
