@@ -217,8 +217,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       consecutive_empty_ = 0;
-      // Messages came: a later stall of the queue (a backfill's listing) gets its own bound.
-      drain_wait_until_.reset();
+      // New messages came (first receives, not the same ones coming back): a later stall of the
+      // queue (a backfill's listing) gets its own bound.
+      if (std::any_of(msgs.begin(), msgs.end(), [](const SqsMessage& m) { return m.receive_count <= 1; }))
+        drain_wait_until_.reset();
       if (stopping_) {
         // Received after the stop: hand them straight back.
         std::vector<VisibilityChange> back;
