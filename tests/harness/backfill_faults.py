@@ -9,6 +9,9 @@ event ids, and per seed (random.Random(seed)) a schedule drawn from:
   slow       GetObject slowed (so kills land with objects in flight)
   shared     a `ctsqs drain` writing into the same output directory during the backfill (its
              queue filled by `backfill --enqueue` of a second bucket)
+  poison     the range also holds a corrupt object, and the collector file says
+             on_permanent_error.delete_after_receives N (1..3): the object is given up, never
+             recorded done (every run exits 1 naming it)
 
 Each run uses the same --state file; the seed reruns (no faults) until a run exits 0 (at most 4
 reruns). Invariants:
@@ -17,7 +20,7 @@ reruns). Invariants:
      the output directory), and the shared drain's events too;
   B2 the state never claims an object whose events were not flushed: after every run (also one
      killed by SIGKILL), every object the state file records done has all its events in the
-     output directory;
+     output directory, and the corrupt object is never recorded;
   B3 no torn line: every line of the output is one JSON event;
   B4 no hang: every run ends within its bound (a SIGTERM'ed run by itself), and the final run
      exits 0.
@@ -124,9 +127,21 @@ def upload(peers, tree, bucket):
         raise RuntimeError("put-objects failed: " + r.stderr[-2000:])
 
 
+HAS_SAVE_FLAG = True
+CORRUPT = ("trail/AWSLogs/111111111111/CloudTrail/us-east-1/2026/09/03/"
+           "111111111111_CloudTrail_us-east-1_20260903T0105Z_corrupt.json.gz")
+
+
 def run_seed(seed, ctsqs, peers, work, objects, shared_objects, cfg_path):
     rng = random.Random(seed)
     kinds = set(k for k in ("kill9", "sigterm", "listing", "slow", "shared") if rng.random() < 0.45)
+    poison = random.Random(seed * 7919 + 1).random() < 0.4  # a second generator: the other draws stay
+    if poison:
+        kinds.add("poison")
+        pcfg = json.load(open(cfg_path))
+        pcfg["ctsqs"]["on_permanent_error"] = {"delete_after_receives": random.Random(seed).randint(1, 3)}
+        cfg_path = os.path.join(work, "poison-%d.json" % seed)
+        json.dump(pcfg, open(cfg_path, "w"))
     if "kill9" in kinds and "sigterm" in kinds:
         kinds.discard(rng.choice(["kill9", "sigterm"]))
     d = os.path.join(work, "seed%d" % seed)
@@ -136,14 +151,21 @@ def run_seed(seed, ctsqs, peers, work, objects, shared_objects, cfg_path):
     problems = []
     claims = [0]  # objects the state recorded done, checked against the output (B2 is not vacuous)
     base = [ctsqs, "backfill", "--config", cfg_path, "--bucket", "bf-bucket", "--prefix", "trail",
-            "--since", "2026-09-01", "--until", "2026-09-03", "--format", "raw", "--progress", "0",
-            "--output", out, "--state", state, "--state-save-objects", str(rng.choice([1, 3, 1000]))]
+            "--since", "2026-09-01", "--until", "2026-09-04" if poison else "2026-09-03", "--format", "raw",
+            "--progress", "0", "--output", out, "--state", state]
+    save_every = str(rng.choice([1, 3, 1000]))
+    if HAS_SAVE_FLAG:  # (a binary from before --state-save-objects writes after every delete)
+        base += ["--state-save-objects", save_every]
 
     def check_state(when):
         got, torn = output_events(out)
         if torn:
             problems.append("B3 %s: %d torn line(s)" % (when, torn))
-        for key in sorted(state_done(state, objects)):
+        claimed = state_done(state, dict(objects, **{CORRUPT: ["never"]}))
+        if CORRUPT in claimed:
+            problems.append("B2 %s: the state records the corrupt object done" % when)
+            claimed.discard(CORRUPT)
+        for key in sorted(claimed):
             claims[0] += 1
             missing = [e for e in objects[key] if e not in got]
             if missing:
@@ -204,14 +226,19 @@ def run_seed(seed, ctsqs, peers, work, objects, shared_objects, cfg_path):
     peers.gate_call("/__gate/faults", method="DELETE")
     check_state("after run 1 (exit %s)" % rc)
     runs = 1
-    while rc != 0 and runs < 5:
+    # Done: exit 0; with the corrupt object, exit 1 naming it and nothing else as failed.
+    finished = lambda rc_, err_: rc_ == 0 if not poison else (
+        rc_ == 1 and [l for l in err_.splitlines() if ": failed: " in l] and
+        all(CORRUPT in l for l in err_.splitlines() if ": failed: " in l) and "stopped before" not in err_)
+    last_err = open(os.path.join(d, "run1.err")).read()
+    while not finished(rc, last_err) and runs < 5:
         runs += 1
         r = subprocess.run(base, capture_output=True, text=True, timeout=180)
-        rc = r.returncode
+        rc, last_err = r.returncode, r.stderr
         open(os.path.join(d, "run%d.err" % runs), "w").write(r.stderr)
         check_state("after run %d (exit %s)" % (runs, rc))
-    if rc != 0:
-        problems.append("B4 no run exited 0 in %d runs (last %s)" % (runs, rc))
+    if not finished(rc, last_err):
+        problems.append("B4 no run finished in %d runs (last exit %s)" % (runs, rc))
     if drain is not None:
         try:
             drain.wait(timeout=180)
@@ -241,12 +268,17 @@ def main():
     lo, _, hi = a.seeds.partition("..")
     seeds = range(int(lo), int(hi or lo) + 1)
     ctsqs = os.path.abspath(a.ctsqs)
+    global HAS_SAVE_FLAG
+    HAS_SAVE_FLAG = "--state-save-objects" in subprocess.run([ctsqs, "backfill", "--help"], capture_output=True,
+                                                             text=True).stdout
     work = tempfile.mkdtemp(prefix="ctsqs-backfill-faults-")
     peers = Peers(os.path.join(work, "peers"), s3_on_fauxqs=True)
     failed = []
     counts = {}
     try:
         objects = make_tree(os.path.join(work, "tree"), "bf")
+        os.makedirs(os.path.dirname(os.path.join(work, "tree", CORRUPT)), exist_ok=True)
+        open(os.path.join(work, "tree", CORRUPT), "wb").write(b"not gzip: corrupt")
         shared = make_tree(os.path.join(work, "shared-tree"), "sh", files_per_day=3)
         upload(peers, os.path.join(work, "tree"), "bf-bucket")
         upload(peers, os.path.join(work, "shared-tree"), "shared-bucket")
