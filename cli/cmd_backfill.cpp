@@ -1,6 +1,7 @@
 // `ctsqs backfill`: flags over the collector file, a Backfill on one io_context, signals,
 // progress on stderr, summary, exit code. Everything else is the library's (ctsqs/backfill.hpp).
 #include "collect.hpp"
+#include "run_loop.hpp"
 #include "command.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/collector_config.hpp"
@@ -31,18 +32,15 @@ struct BackfillArgs {
   double progress_seconds = 10;
   int list_concurrency = 8;
   int max_receives = 3;
+  std::uint64_t state_save_objects = 1000;
+  double state_save_seconds = 10;
 };
 
-// The io_context runs until every coroutine ended by itself (the run, then the signal wait and
-// the progress timer cancelled): no frame outlives the Backfill it refers to.
-struct Runtime {
-  asio::io_context ioc{1};
-  Backfill* backfill = nullptr;
-  BackfillResult result;
-  bool done = false, stop_requested = false;
-  asio::signal_set signals{ioc, SIGINT, SIGTERM};
-  asio::steady_timer progress_timer{ioc};
-};
+asio::awaitable<bool> run(Backfill* backfill, BackfillResult* result) {
+  *result = co_await backfill->async_run();
+  // Workers abandoned after the grace period (a sink write stuck) never complete: stop the loop.
+  co_return result->collector.abandoned;
+}
 
 int run_backfill(const BackfillArgs& a) {
   const char* cmd = "ctsqs backfill";
@@ -52,8 +50,6 @@ int run_backfill(const BackfillArgs& a) {
   apply_output_flags(*cfg, a.output, a.format);
   if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
-  if (!a.services.empty())
-    for (auto& s : cfg->services) s.aws_services = a.services;
 
   BackfillOptions bo;
   bo.range.bucket = a.bucket;
@@ -79,15 +75,19 @@ int run_backfill(const BackfillArgs& a) {
   bo.enqueue_url = a.enqueue;
   bo.list_concurrency = static_cast<std::size_t>(std::max(1, a.list_concurrency));
   bo.max_receives = a.max_receives;
+  bo.aws_services = a.services;
+  bo.state_save_objects = std::max<std::uint64_t>(1, a.state_save_objects);
+  bo.state_save_interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::max(0.0, a.state_save_seconds)));
 
-  Runtime rt;
+  RunLoop rt;
+  BackfillResult result;
   auto built = Backfill::create(std::move(*cfg), rt.ioc.get_executor(), bo, diag);
   if (!built) {
     std::cerr << cmd << ": " << diag.message << "\n";
     return exit_usage;
   }
   Backfill& backfill = **built;
-  rt.backfill = &backfill;
   const std::string what = bo.dry_run ? "listing" : !bo.enqueue_url.empty() ? "enqueueing" : "reading";
   if (!a.quiet)
     std::cerr << cmd << ": " << what << " s3://" << backfill.range().bucket << "/" << backfill.range().prefix
@@ -97,47 +97,18 @@ int run_backfill(const BackfillArgs& a) {
               << (bo.state_file.empty() ? "" : " (state " + bo.state_file.string() + ")") << "\n";
 
   const auto started = std::chrono::steady_clock::now();
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    rt.result = co_await rt.backfill->async_run();
-    rt.done = true;
-    rt.signals.cancel();
-    rt.progress_timer.cancel();
-  }, asio::detached);
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    for (;;) {
-      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      if (rt.stop_requested) {
-        std::cerr << "ctsqs: second signal: exiting now (what is not in the state file is read again next time)\n";
-        std::_Exit(130);
-      }
-      rt.stop_requested = true;
-      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
-      rt.backfill->request_stop();
-    }
-  }, asio::detached);
-  const double progress = a.quiet ? 0 : a.progress_seconds;
-  if (progress > 0)
-    asio::co_spawn(rt.ioc, [&rt, progress, started]() -> asio::awaitable<void> {
-      const bool tty = isatty(STDERR_FILENO) == 1;
-      auto& t = rt.progress_timer;
-      while (!rt.done) {
-        t.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(progress)));
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (rt.done) break;
-        const auto line = format_progress(rt.backfill->progress(), std::chrono::steady_clock::now() - started);
-        if (tty)
-          std::cerr << "\r\033[K" << line << std::flush;
-        else
-          std::cerr << line << "\n" << std::flush;
-      }
-      if (tty) std::cerr << "\r\033[K" << std::flush;
-    }, asio::detached);
-  rt.ioc.run();
-  if (!rt.done) return exit_bad_input;
+  RunLoop::Settings rs;
+  rs.on_stop = [&backfill] { backfill.request_stop(); };
+  rs.stop_note = ": finishing what is in flight";
+  rs.second_signal_note = " (what is not in the state file is read again next time)";
+  rs.progress_seconds = a.quiet ? 0 : a.progress_seconds;
+  rs.progress_line = [&backfill, started] {
+    return format_progress(backfill.progress(), std::chrono::steady_clock::now() - started);
+  };
+  const bool done = rt.run([&backfill, &result] { return run(&backfill, &result); }, std::move(rs));
+  if (!done) return exit_bad_input;
 
-  const auto& r = rt.result;
+  const auto& r = result;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (bo.dry_run) {
     std::cout << "account region day: objects bytes\n";
@@ -165,12 +136,28 @@ int run_backfill(const BackfillArgs& a) {
     }
   }
   for (auto& f : r.failed) std::cerr << cmd << ": failed: " << f << "\n";
+  for (auto& m : r.scan.missing) std::cerr << cmd << ": nothing found for " << m << "\n";
   if (r.scan_failed) std::cerr << cmd << ": listing failed: " << r.scan_error << "\n";
   if (!r.state_error.empty()) std::cerr << cmd << ": state not saved: " << r.state_error << "\n";
   if (r.collector.sink_error) std::cerr << cmd << ": output failed: " << r.collector.sink_error_message << "\n";
   if (r.collector.receive_error) std::cerr << cmd << ": " << r.collector.receive_error_message << "\n";
+  if (!r.collector.drain_incomplete.empty())
+    std::cerr << cmd << ": not everything was read: " << r.collector.drain_incomplete << "\n";
+  if (r.collector.unfinished > 0)
+    std::cerr << cmd << ": " << r.collector.unfinished << " object(s) left unfinished (read again by a rerun)\n";
+  for (auto& d : r.scan.days_without_logs)
+    std::cerr << cmd << ": warning: s3://" << backfill.range().bucket << "/" << d
+              << " holds objects and not one log of CloudTrail's layout (skipped, not recorded)\n";
   if (r.interrupted) std::cerr << cmd << ": stopped before the end; rerun with the same --state to go on\n";
-  return r.clean() ? exit_ok : exit_bad_input;
+  const int code = r.clean() ? exit_ok : exit_bad_input;
+  if (r.collector.abandoned) {
+    // Workers stuck past the grace period still hold the client and sinks: leave without
+    // unwinding them (their objects were released, not recorded done).
+    std::cout.flush();
+    std::cerr << cmd << ": workers stuck past the grace period were abandoned\n" << std::flush;
+    std::_Exit(code);
+  }
+  return code;
 }
 
 CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
@@ -188,6 +175,12 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--until", a->until, "Files before this UTC time (default: the --state file's when resuming, else now)");
   sub.add_option("--state", a->state,
                  "Resume file: what is done is recorded here (durably, after delivery) and skipped by a rerun");
+  sub.add_option("--state-save-objects", a->state_save_objects,
+                 "Write the --state file once this many objects were done since the last write...")
+      ->capture_default_str();
+  sub.add_option("--state-save-seconds", a->state_save_seconds,
+                 "...or this many seconds passed (and at the end); a crash reads again at most that")
+      ->capture_default_str();
   sub.add_flag("--dry-run", a->dry_run,
                "List only: objects and bytes per account, region and day, and an estimate of the time");
   sub.add_option("--output", a->output, "Where events go instead of the config's outputs: '-' or a directory");

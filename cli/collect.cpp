@@ -1,6 +1,7 @@
 // `ctsqs run` / `ctsqs drain`: flags over the collector file, build_collector() on one io_context,
 // signals, progress on stderr, summary, exit code.
 #include "collect.hpp"
+#include "run_loop.hpp"
 
 #include "command.hpp"
 #include "systemd_notify.hpp"
@@ -12,14 +13,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <unistd.h>
 
-#include <csignal>
 #include <iostream>
 
 namespace ctsqs::cli {
@@ -28,69 +26,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct Runtime {
-  asio::io_context ioc{1};
-  AssembledCollector* collector = nullptr;
-  CollectorResult result;
-  bool done = false;
-  bool stop_requested = false;
-  double progress_seconds = 0;
-};
-
-asio::awaitable<void> run_pipeline(Runtime* rt) {
-  rt->result = co_await rt->collector->async_run();
-  rt->done = true;
-  rt->ioc.stop();
-}
-
-asio::awaitable<void> progress_loop(Runtime* rt) {
-  const bool tty = isatty(STDERR_FILENO) == 1;
-  auto prev = rt->collector->metrics().snapshot();
-  auto prev_t = std::chrono::steady_clock::now();
-  asio::steady_timer t(rt->ioc);
-  while (!rt->done) {
-    t.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(rt->progress_seconds)));
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (rt->done) break;
-    const auto now = rt->collector->metrics().snapshot();
-    const auto now_t = std::chrono::steady_clock::now();
-    const auto line = format_progress(now, prev, now_t - prev_t);
-    if (tty)
-      std::cerr << "\r\033[K" << line << std::flush;
-    else
-      std::cerr << line << "\n" << std::flush;
-    prev = now;
-    prev_t = now_t;
-  }
-  if (tty) std::cerr << "\r\033[K" << std::flush;
-}
-
-asio::awaitable<void> signal_loop(Runtime* rt) {
-  asio::signal_set signals(rt->ioc, SIGINT, SIGTERM);
-  for (;;) {
-    auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    if (rt->stop_requested) {
-      std::cerr << "ctsqs: second signal: exiting now (in-flight messages come back after their visibility timeout)\n";
-      std::_Exit(130);
-    }
-    rt->stop_requested = true;
-    std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received\n";
-    notify_stopping("finishing the messages in flight");
-    rt->collector->request_stop();
-  }
-}
-
-// systemd's watchdog (WatchdogSec=): pinged from the collector's own event loop, so a loop that
-// stops turning gets the service restarted.
-asio::awaitable<void> watchdog_loop(Runtime* rt, std::chrono::microseconds interval) {
-  asio::steady_timer t(rt->ioc);
-  while (!rt->done) {
-    notify_watchdog();
-    t.expires_after(interval / 2);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+asio::awaitable<bool> run_pipeline(AssembledCollector* collector, CollectorResult* result) {
+  *result = co_await collector->async_run();
+  co_return true;  // stop the loop at once: abandoned workers never complete
 }
 
 }  // namespace
@@ -184,8 +122,8 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_output_flags(*cfg, a.output, a.format);
 
-  Runtime rt;
-  rt.progress_seconds = a.quiet ? 0 : a.progress_seconds;
+  RunLoop rt;
+  CollectorResult result;
   AssemblyOptions ao;
   ao.drain = drain;
   if (a.retry_backoff >= 0) ao.retry_backoff_min = std::chrono::seconds(a.retry_backoff);
@@ -195,7 +133,6 @@ int run_collect(const CollectArgs& a, bool drain) {
     return exit_usage;
   }
   AssembledCollector& collector = **built;
-  rt.collector = &collector;
   const auto& config = collector.config();
   if (auto port = collector.metrics_port(); port && !a.quiet)
     std::cerr << cmd << ": metrics on http://" << *config.metrics.listen << "/metrics (port " << *port << ")\n";
@@ -203,12 +140,30 @@ int run_collect(const CollectArgs& a, bool drain) {
     std::cerr << cmd << ": collector " << config.id << " on " << config.queue_url << " (SQS endpoint "
               << collector.sqs_endpoint() << ")\n";
   const auto started = std::chrono::steady_clock::now();
-  asio::co_spawn(rt.ioc, signal_loop(&rt), asio::detached);
-  if (rt.progress_seconds > 0) asio::co_spawn(rt.ioc, progress_loop(&rt), asio::detached);
-  asio::co_spawn(rt.ioc, run_pipeline(&rt), asio::detached);
-  if (auto wd = watchdog_interval()) asio::co_spawn(rt.ioc, watchdog_loop(&rt, *wd), asio::detached);
-  asio::post(rt.ioc, [&] { notify_ready("collecting from " + config.queue_url); });
-  rt.ioc.run();
+  RunLoop::Settings rs;
+  rs.on_stop = [&collector] {
+    notify_stopping("finishing the messages in flight");
+    collector.request_stop();
+  };
+  rs.on_started = [&config] { notify_ready("collecting from " + config.queue_url); };
+  // systemd's watchdog (WatchdogSec=): pinged from the collector's own event loop, so a loop
+  // that stops turning gets the service restarted.
+  if (auto wd = watchdog_interval()) {
+    rs.watchdog_interval = *wd;
+    rs.watchdog_ping = [] { notify_watchdog(); };
+  }
+  rs.second_signal_note = " (in-flight messages come back after their visibility timeout)";
+  rs.progress_seconds = a.quiet ? 0 : a.progress_seconds;
+  auto prev = std::make_shared<std::pair<MetricsSnapshot, std::chrono::steady_clock::time_point>>(
+      collector.metrics().snapshot(), started);
+  rs.progress_line = [&collector, prev] {
+    const auto now = collector.metrics().snapshot();
+    const auto now_t = std::chrono::steady_clock::now();
+    auto line = format_progress(now, prev->first, now_t - prev->second);
+    *prev = {now, now_t};
+    return line;
+  };
+  const bool done = rt.run([&collector, &result] { return run_pipeline(&collector, &result); }, std::move(rs));
 
   const auto snap = collector.metrics().snapshot();
   if (!a.quiet) {
@@ -224,32 +179,32 @@ int run_collect(const CollectArgs& a, bool drain) {
         std::cerr << "    " << s.service << ": " << s.objects << " objects, " << s.events << " events\n";
     }
   }
-  if (!rt.done) return exit_bad_input;  // the loop ended without the pipeline finishing
-  if (rt.result.abandoned) {
+  if (!done) return exit_bad_input;  // the loop ended without the pipeline finishing
+  if (result.abandoned) {
     // Workers stuck past the grace period still hold the client and sinks: leave without
     // unwinding them (their messages were released and will be redelivered).
     std::cout.flush();
     std::cerr.flush();
     std::_Exit(drain ? exit_bad_input : exit_ok);
   }
-  if (rt.result.sink_error) {
-    std::cerr << cmd << ": output failed: " << rt.result.sink_error_message << "; " << rt.result.unfinished
+  if (result.sink_error) {
+    std::cerr << cmd << ": output failed: " << result.sink_error_message << "; " << result.unfinished
               << " message(s) released for redelivery, none of them deleted\n";
     return exit_bad_input;
   }
   if (drain) {
-    if (rt.result.receive_error) {
-      std::cerr << cmd << ": gave up on " << config.queue_url << ": " << rt.result.receive_error_message
+    if (result.receive_error) {
+      std::cerr << cmd << ": gave up on " << config.queue_url << ": " << result.receive_error_message
                 << "\n";
       // Permissions, credentials or a wrong queue are configuration problems.
-      return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;
+      return is_retryable_failure(result.receive_error) ? exit_bad_input : exit_usage;
     }
-    if (!rt.result.drain_incomplete.empty())
-      std::cerr << cmd << ": " << cfg->queue_url << " is not drained: " << rt.result.drain_incomplete << "\n";
-    if (rt.result.permanent_failures > 0 || rt.result.unfinished > 0 || !rt.result.drain_incomplete.empty()) {
+    if (!result.drain_incomplete.empty())
+      std::cerr << cmd << ": " << cfg->queue_url << " is not drained: " << result.drain_incomplete << "\n";
+    if (result.permanent_failures > 0 || result.unfinished > 0 || !result.drain_incomplete.empty()) {
       if (!a.quiet)
-        std::cerr << cmd << ": " << rt.result.permanent_failures << " message(s) failed permanently, "
-                  << rt.result.unfinished << " left for a retry\n";
+        std::cerr << cmd << ": " << result.permanent_failures << " message(s) failed permanently, "
+                  << result.unfinished << " left for a retry\n";
       return exit_bad_input;
     }
     return exit_ok;

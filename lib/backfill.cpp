@@ -6,12 +6,15 @@
 #include "collector_async.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/tag_router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
+#include <random>
 #include <iostream>
 
 namespace ctsqs {
@@ -38,6 +41,32 @@ void backfill_collector_settings(CollectorConfig& cfg) {
 
 }  // namespace
 
+void BackfillSample::add(ListedLog log) {
+  ++seen_;
+  if (sample_.size() < size_) {
+    sample_.push_back(std::move(log));
+    return;
+  }
+  // Reservoir sampling: every object listed so far is in the sample with the same chance.
+  const auto j = std::uniform_int_distribution<std::uint64_t>(0, seen_ - 1)(rng_);
+  if (j < size_) sample_[static_cast<std::size_t>(j)] = std::move(log);
+}
+
+std::string backfill_delivery(const CollectorConfig& config) {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+  for (const auto& s : config.services) {
+    if (s.aws_services.empty()) continue;
+    std::vector<std::string> kept = s.aws_services;
+    std::sort(kept.begin(), kept.end());
+    std::string list;
+    for (const auto& k : kept) list += (list.empty() ? "" : ",") + k;
+    add(s.name + " keeps only " + list);
+  }
+  if (config.do_not_send) add("do_not_send (nothing sent)");
+  return out;
+}
+
 struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   asio::any_io_executor ex;
   CollectorConfig config;
@@ -51,23 +80,70 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   std::unique_ptr<BucketScanner> scanner;
   bool stop = false;
   bool listing_done = false;
+  bool accounts_required = true;
   std::uint64_t enqueued = 0, enqueued_bytes = 0;
   std::vector<std::string> failed;
   std::string state_error;
 
-  Impl(asio::any_io_executor e) : ex(std::move(e)) {}
+  Impl(asio::any_io_executor e) : ex(std::move(e)), save_changed(std::make_unique<detail::AsyncEvent>(ex)) {}
+  ~Impl() {
+    if (writer) writer->join();
+  }
 
   AwsClient& aws() { return collector ? collector->aws_client() : *client; }
 
-  void save_state() {
-    if (!state) return;
-    Diagnostics d;
-    if (auto r = state->save(d); !r) {
-      if (state_error != d.message) log("ctsqs backfill: " + d.message);
-      state_error = d.message;
+  // ---- the state file: serialized here, written (two fsyncs) on the writer thread, at most
+  // every `state_save_objects` objects or `state_save_interval`, and at the end.
+  std::unique_ptr<asio::thread_pool> writer;
+  bool writing = false;
+  std::uint64_t saved_at = 0;  // objects_done_this_run() at the last save
+  steady_clock::time_point last_save = steady_clock::now();
+  std::unique_ptr<detail::AsyncEvent> save_changed;
+
+  void start_save() {
+    if (!state || writing) return;
+    auto text = state->snapshot();
+    if (!text) return;
+    if (!writer) writer = std::make_unique<asio::thread_pool>(1);
+    writing = true;
+    saved_at = state->objects_done_this_run();
+    last_save = steady_clock::now();
+    auto self = shared_from_this();
+    asio::post(*writer, [self, text = std::move(*text)]() mutable {
+      Diagnostics d;
+      const bool ok = static_cast<bool>(BackfillState::write_file(self->state->path(), text, d));
+      auto ex2 = self->ex;
+      // The handler takes the last reference of this thread: the Impl is never freed here.
+      asio::post(ex2, [self = std::move(self), ok, m = std::move(d.message)] { self->save_finished(ok, m); });
+    });
+  }
+
+  void save_finished(bool ok, const std::string& message) {
+    writing = false;
+    if (!ok) {
+      state->mark_dirty();  // written again at the next save
+      if (state_error != message) log("ctsqs backfill: " + message);
+      state_error = message;
     } else {
       state_error.clear();
     }
+    save_changed->notify_all();
+  }
+
+  /// After a delete marked objects done: a save when enough objects or time passed.
+  void objects_done() {
+    if (!state || writing) return;
+    if (state->objects_done_this_run() - saved_at >= options.state_save_objects ||
+        steady_clock::now() - last_save >= options.state_save_interval)
+      start_save();
+  }
+
+  /// Writes what is not written yet (waiting for a write in flight), off this thread.
+  asio::awaitable<void> save_now() {
+    if (!state) co_return;
+    while (writing) co_await save_changed->wait();
+    start_save();
+    while (writing) co_await save_changed->wait();
   }
 
   asio::awaitable<result<ScanTotals>> scan(BucketScanner::DayHandler on_day, Diagnostics& diag) {
@@ -75,9 +151,29 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     so.force_path_style = config.aws.s3_force_path_style;
     so.list_concurrency = options.list_concurrency;
     so.log = log;
+    so.accounts_required = accounts_required;
     scanner = std::make_unique<BucketScanner>(aws(), options.range, so, state.get());
+    if (stop) {
+      diag.message = "stopped before the listing";
+      co_return make_error_code(client_errc::cancelled);
+    }
     auto r = co_await scanner->async_scan(std::move(on_day), diag);
     co_return r;
+  }
+
+  /// Listings that failed for good while the others went on.
+  static void listing_failures(BackfillResult& res) {
+    if (res.scan.failed_listings.empty()) return;
+    res.scan_failed = true;
+    for (const auto& f : res.scan.failed_listings) res.scan_error += (res.scan_error.empty() ? "" : "; ") + f;
+  }
+
+  /// A listing that failed; one cut short by a stop is the stop's, not a failure.
+  void scan_failed(BackfillResult& res, const error_code& ec, const Diagnostics& d) {
+    res.scan = scanner ? scanner->totals() : ScanTotals{};
+    if (stop && ec == client_errc::cancelled) return;
+    res.scan_failed = true;
+    res.scan_error = d.message.empty() ? ec.message() : d.message;
   }
 
   // ---- read: scan into the queue while the collector reads it
@@ -87,7 +183,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (stop) co_return false;
     std::vector<std::string> keys;
     for (const auto& l : logs) keys.push_back(l.object.key);
-    if (state) state->day_listed(day, keys);
+    if (state) state->day_listed(day, keys, BackfillState::settled(day, options.range.until, system_clock::now()));
     const bool more = co_await queue->async_add(std::move(logs));
     co_return more;
   }
@@ -99,11 +195,10 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     }, d);
     if (r) {
       res->scan = *r;
+      listing_failures(*res);
     } else {
-      res->scan = scanner->totals();
-      res->scan_failed = true;
-      res->scan_error = d.message.empty() ? r.error().message() : d.message;
-      log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
+      scan_failed(*res, r.error(), d);
+      if (res->scan_failed) log("ctsqs backfill: listing failed: " + res->scan_error + "; what was listed is read");
     }
     listing_done = true;
     queue->close();
@@ -121,11 +216,10 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     stop = true;
     queue->abandon();
     while (!scan_done) co_await scan_changed.wait();
-    save_state();
+    co_await save_now();
     res.objects_done = queue->delivered();
     res.bytes_done = queue->delivered_bytes();
-    for (auto& f : queue->failed()) res.failed.push_back(f + ": failed " + std::to_string(options.max_receives) +
-                                                         " times (the reason is logged above)");
+    res.failed = queue->failed();
     res.interrupted = interrupted;
     res.state_error = state_error;
     co_return res;
@@ -136,7 +230,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     if (stop) co_return false;
     std::vector<std::string> keys;
     for (const auto& l : logs) keys.push_back(l.object.key);
-    if (state) state->day_listed(day, keys);
+    if (state) state->day_listed(day, keys, BackfillState::settled(day, options.range.until, system_clock::now()));
     for (std::size_t i = 0; i < logs.size() && !stop; i += 10) {
       std::vector<std::string> bodies;
       const std::size_t end = std::min(logs.size(), i + 10);
@@ -145,7 +239,14 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
       Diagnostics sd;
       auto sent = co_await target->async_send(bodies, sd);
       std::set<std::size_t> bad;
-      if (sent) {
+      if (!sent) {
+        // The whole call failed (after the client's retries): none of the batch is enqueued.
+        const std::string why = sd.message.empty() ? sent.error().message() : sd.message;
+        for (std::size_t k = i; k < end; ++k) {
+          bad.insert(k);
+          failed.push_back("s3://" + logs[k].object.bucket + "/" + logs[k].object.key + ": not enqueued: " + why);
+        }
+      } else {
         for (auto& f : *sent) {
           const auto k = i + std::stoul(f.receipt_handle);
           bad.insert(k);
@@ -160,7 +261,7 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
         enqueued_bytes += logs[k].object.size;
       }
       // Durable before the next batch: a rerun after a crash sends at most this batch again.
-      save_state();
+      co_await save_now();
     }
     co_return !stop;
   }
@@ -174,12 +275,11 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
     listing_done = true;
     if (r) {
       res.scan = *r;
+      listing_failures(res);
     } else {
-      res.scan = scanner->totals();
-      res.scan_failed = true;
-      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+      scan_failed(res, r.error(), d);
     }
-    save_state();
+    co_await save_now();
     res.objects_done = enqueued;
     res.bytes_done = enqueued_bytes;
     res.failed = failed;
@@ -189,32 +289,31 @@ struct Backfill::Impl : std::enable_shared_from_this<Backfill::Impl> {
   }
 
   // ---- dry run: list, then read a sample into nothing to measure the speed
-  asio::awaitable<bool> collect_day(std::vector<ListedLog>* all, std::vector<ListedLog> logs) {
-    for (auto& l : logs) all->push_back(std::move(l));
+  // Only counts (the scanner's) and a fixed-size sample are kept, not every listed object.
+  asio::awaitable<bool> collect_day(BackfillSample* sample, std::vector<ListedLog> logs) {
+    for (auto& l : logs) sample->add(std::move(l));
     co_return !stop;
   }
 
   asio::awaitable<BackfillResult> run_dry() {
     BackfillResult res;
-    std::vector<ListedLog> all;
+    BackfillSample reservoir(8);
     Diagnostics d;
-    auto r = co_await scan([this, &all](std::string, std::vector<ListedLog> logs) {
-      return collect_day(&all, std::move(logs));
+    auto r = co_await scan([this, &reservoir](std::string, std::vector<ListedLog> logs) {
+      return collect_day(&reservoir, std::move(logs));
     }, d);
     listing_done = true;
     if (!r) {
-      res.scan = scanner->totals();
-      res.scan_failed = true;
-      res.scan_error = d.message.empty() ? r.error().message() : d.message;
+      scan_failed(res, r.error(), d);
+      res.interrupted = interrupted;
       co_return res;
     }
     res.scan = *r;
-    if (all.empty() || stop) co_return res;
+    listing_failures(res);
+    res.interrupted = interrupted;
+    if (reservoir.sample().empty() || stop) co_return res;
     // A sample spread over the range, read with the file's settings into a null output.
-    constexpr std::size_t sample_size = 8;
-    std::vector<ListedLog> sample;
-    for (std::size_t i = 0; i < std::min(sample_size, all.size()); ++i)
-      sample.push_back(all[i * all.size() / std::min(sample_size, all.size())]);
+    std::vector<ListedLog> sample = reservoir.sample();
     CollectorConfig cfg = config;
     cfg.do_not_send = true;
     cfg.outputs = {};
@@ -280,6 +379,52 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     return invalid(diag, "backfill: --until " + format_backfill_time(options.range.until) +
                              " is not after --since " + format_backfill_time(options.range.since));
   if (options.max_receives < 1) return invalid(diag, "backfill: max_receives must be at least 1");
+  // The run against the collector file, before anything is listed: what its allow-lists would
+  // refuse object by object is refused here at once.
+  const std::string file = config.source_name.empty() ? "the collector file" : config.source_name;
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  const auto& allow = config.allow;
+  if (!allow.buckets.empty() &&
+      std::find(allow.buckets.begin(), allow.buckets.end(), options.range.bucket) == allow.buckets.end())
+    return invalid(diag, "backfill: --bucket " + options.range.bucket + " is not in ctsqs.allowed_buckets of " + file +
+                             " (" + join(allow.buckets) + "): every object would be refused");
+  bool accounts_required = true;
+  if (!allow.accounts.empty()) {
+    if (options.range.accounts.empty()) {
+      // The allow-list is the default filter: other accounts' objects would only be refused.
+      options.range.accounts = allow.accounts;
+      accounts_required = false;
+    }
+    for (const auto& a : options.range.accounts)
+      if (std::find(allow.accounts.begin(), allow.accounts.end(), a) == allow.accounts.end())
+        return invalid(diag, "backfill: account " + a + " is not in ctsqs.allowed_accounts of " + file + " (" +
+                                 join(allow.accounts) + "): its objects would be refused");
+  }
+  for (const auto& a : options.range.accounts)
+    if (a.size() != 12 || !std::all_of(a.begin(), a.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return invalid(diag, "backfill: --accounts: expected 12-digit account ids, got \"" + a + "\"");
+  if (!options.aws_services.empty()) {
+    for (const auto& s : config.services)
+      if (s.name == "aws_sqs_guard_duty")
+        return invalid(diag, "backfill: --services keeps events by the AWS service they come from; " + file +
+                                 " also reads aws_sqs_guard_duty, whose findings have none: use a collector file "
+                                 "without it, or no --services");
+    std::vector<std::string> kept;
+    for (const auto& v : options.aws_services) {
+      const bool ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!ok)
+        return invalid(diag, "backfill: --services: expected an AWS service name such as s3 or an event source "
+                             "such as s3.amazonaws.com, got \"" + v + "\"");
+      kept.push_back(normalize_service(v));  // "S3", "s3.amazonaws.com" -> "s3"
+    }
+    for (auto& s : config.services) s.aws_services = kept;
+  }
   if (!options.range.prefix.empty() && options.range.prefix.back() != '/') options.range.prefix += '/';
   // The kinds of logs follow the configured services (unless the caller chose them): CloudTrail's
   // files for aws_sqs_cloudtrail, GuardDuty's exports for aws_sqs_guard_duty.
@@ -293,12 +438,20 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     if (guardduty) options.range.kinds.push_back("GuardDuty");
   }
   backfill_collector_settings(config);
+  impl->accounts_required = accounts_required;
 
   if (!options.state_file.empty()) {
     // A dry run reads the state (to skip what is done) and never writes it.
+    // An enqueued notification is read by other collectors with their own files: what this
+    // file delivers does not matter then.
     BackfillState::Identity id{options.enqueue_url.empty() ? "read" : "enqueue " + options.enqueue_url,
-                               options.range.bucket, options.range.prefix, options.range.since, options.range.until};
-    auto st = BackfillState::open(options.state_file, id, diag);
+                               options.range.bucket,
+                               options.range.prefix,
+                               options.range.since,
+                               options.range.until,
+                               options.enqueue_url.empty() ? backfill_delivery(config) : std::string()};
+    auto st = BackfillState::open(options.state_file, id, diag,
+                                  options.dry_run ? BackfillState::Access::read_only : BackfillState::Access::exclusive);
     if (!st) return invalid(diag, diag.message);
     impl->state = std::move(*st);
   }
@@ -326,7 +479,7 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
     qo.max_receives = options.max_receives;
     qo.extension_timeout = config.sqs.visibility_timeout;
     Impl* raw = impl.get();
-    qo.on_done = [raw] { raw->save_state(); };
+    qo.on_done = [raw] { raw->objects_done(); };
     ao.queue_factory = [raw, qo](AwsClient&) {
       auto q = std::make_unique<BackfillQueue>(raw->ex, qo, raw->state.get());
       raw->queue = q.get();
@@ -362,6 +515,7 @@ void Backfill::request_stop() {
   asio::post(impl->ex, [impl] {
     impl->stop = true;
     impl->interrupted = true;
+    if (impl->scanner) impl->scanner->stop();
     if (impl->queue) impl->queue->abandon();
     if (impl->collector) impl->collector->request_stop();
   });

@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,30 +93,64 @@ error_code bad(Diagnostics& diag, std::string message) {
 
 std::string identity_text(const BackfillState::Identity& id) {
   return "mode " + id.mode + ", bucket " + id.bucket + ", prefix \"" + id.prefix + "\", range " +
-         format_backfill_time(id.since) + " .. " + format_backfill_time(id.until);
+         format_backfill_time(id.since) + " .. " + format_backfill_time(id.until) + ", delivering " +
+         (id.delivery.empty() ? "every event" : id.delivery);
+}
+
+// Completed days are stored per directory (the day prefix without "YYYY/MM/DD/") as runs of
+// consecutive days: "2025/01/01..2025/04/10".
+bool split_day(const std::string& day, std::string& dir, sys_days& d) {
+  if (day.size() < 11 || day.back() != '/') return false;
+  const std::string_view ymd(day.data() + day.size() - 11, 11);  // YYYY/MM/DD/
+  if (ymd[4] != '/' || ymd[7] != '/' || !all_digits(ymd.substr(0, 4)) || !all_digits(ymd.substr(5, 2)) ||
+      !all_digits(ymd.substr(8, 2)))
+    return false;
+  if (day.size() > 11 && day[day.size() - 12] != '/') return false;
+  auto t = civil(to_int(ymd.substr(0, 4)), to_int(ymd.substr(5, 2)), to_int(ymd.substr(8, 2)));
+  if (!t) return false;
+  dir = day.substr(0, day.size() - 11);
+  d = floor<days>(*t);
+  return true;
+}
+
+std::string ymd_text(sys_days d) {
+  const year_month_day ymd{d};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d/%02u/%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<sys_days> parse_ymd(std::string_view s) {
+  if (s.size() != 10 || s[4] != '/' || s[7] != '/' || !all_digits(s.substr(0, 4)) || !all_digits(s.substr(5, 2)) ||
+      !all_digits(s.substr(8, 2)))
+    return std::nullopt;
+  auto t = civil(to_int(s.substr(0, 4)), to_int(s.substr(5, 2)), to_int(s.substr(8, 2)));
+  if (!t) return std::nullopt;
+  return floor<days>(*t);
 }
 
 }  // namespace
 
 std::optional<LogKey> parse_log_key(std::string_view key) {
-  // Find "AWSLogs/" at the start or after a '/'.
-  std::size_t at = std::string_view::npos;
-  for (std::size_t p = key.find("AWSLogs/"); p != std::string_view::npos; p = key.find("AWSLogs/", p + 1))
-    if (p == 0 || key[p - 1] == '/') {
-      at = p;
-      break;
-    }
-  if (at == std::string_view::npos) return std::nullopt;
+  // Read from the end: <file>, DD, MM, YYYY, region, kind, account, [o-org], "AWSLogs"; what
+  // precedes is the trail's prefix, which may itself hold an "AWSLogs" segment.
+  const auto parts = split_slash(key);
+  const std::size_t n = parts.size();
+  if (n < 8) return std::nullopt;
   LogKey k;
-  k.prefix = std::string(key.substr(0, at));
-  auto parts = split_slash(key.substr(at + 8));
-  std::size_t i = 0;
-  if (!parts.empty() && parts[0].starts_with("o-")) {
-    k.org_id = std::string(parts[0]);
-    i = 1;
+  std::size_t logs_at = 0;  // index of the "AWSLogs" segment
+  if (parts[n - 8] == "AWSLogs") {
+    logs_at = n - 8;
+  } else if (n >= 9 && parts[n - 9] == "AWSLogs" && parts[n - 8].starts_with("o-")) {
+    logs_at = n - 9;
+    k.org_id = std::string(parts[n - 8]);
+  } else {
+    return std::nullopt;
   }
+  k.prefix = std::string(key.substr(0, static_cast<std::size_t>(parts[logs_at].data() - key.data())));
+  const std::size_t i = n - 7;
   // account / kind / region / YYYY / MM / DD / file
-  if (parts.size() != i + 7) return std::nullopt;
   if (parts[i].size() != 12 || !all_digits(parts[i])) return std::nullopt;
   k.account = std::string(parts[i]);
   k.kind = std::string(parts[i + 1]);
@@ -220,11 +255,36 @@ std::optional<SysTime> BackfillState::stored_until(const std::filesystem::path& 
   return t ? std::optional<SysTime>(*t) : std::nullopt;
 }
 
+BackfillState::~BackfillState() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
 result<std::unique_ptr<BackfillState>> BackfillState::open(const std::filesystem::path& path, Identity identity,
-                                                           Diagnostics& diag) {
+                                                           Diagnostics& diag, Access access) {
   auto st = std::make_unique<BackfillState>();
   st->path_ = path;
   st->identity_ = identity;
+  st->read_only_ = access == Access::read_only;
+  if (!st->read_only_) {
+    // The state file itself is replaced by rename at each save: the lock lives on a sidecar.
+    const std::string lock_path = path.string() + ".lock";
+    st->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (st->lock_fd_ < 0)
+      return bad(diag, "state file " + path.string() + ": cannot open its lock " + lock_path + ": " + std::strerror(errno));
+    if (::flock(st->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      char pid[32] = {};
+      const auto n = ::pread(st->lock_fd_, pid, sizeof pid - 1, 0);
+      std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : std::string();
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      return bad(diag, "state file " + path.string() + " is in use by another backfill" +
+                           (holder.empty() ? "" : " (pid " + holder + ")") +
+                           (e == EWOULDBLOCK ? "" : std::string(": ") + std::strerror(e)) +
+                           "; wait for it to end, or use another --state file");
+    }
+    const std::string me = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(st->lock_fd_, 0) == 0) (void)!::pwrite(st->lock_fd_, me.data(), me.size(), 0);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
@@ -257,7 +317,7 @@ result<std::unique_ptr<BackfillState>> BackfillState::open(const std::filesystem
   auto s = parse_backfill_time(*since, "since", td);
   auto u = parse_backfill_time(*until, "until", td);
   if (!s || !u) return malformed("since/until: " + td.message);
-  Identity found{*mode, *bucket, *prefix, *s, *u};
+  Identity found{*mode, *bucket, *prefix, *s, *u, str("delivery").value_or("")};
   if (!(found == identity))
     return bad(diag, "state file " + path.string() + " belongs to another backfill (" + identity_text(found) +
                          "), not this one (" + identity_text(identity) +
@@ -274,6 +334,22 @@ result<std::unique_ptr<BackfillState>> BackfillState::open(const std::filesystem
       for (const auto& e : dn->as_array())
         if (e.is_string()) d.done.insert(std::string(e.as_string()));
     st->days_.emplace(std::string(k), std::move(d));
+  }
+  if (auto* complete = o.if_contains("complete")) {
+    if (!complete->is_object()) return malformed("\"complete\" is not an object");
+    for (const auto& [dir, runs] : complete->as_object()) {
+      if (!runs.is_array()) return malformed("complete." + std::string(dir) + " is not an array");
+      for (const auto& run : runs.as_array()) {
+        const std::string_view rt = run.is_string() ? std::string_view(run.as_string()) : std::string_view();
+        const auto dots = rt.find("..");
+        auto from = parse_ymd(rt.substr(0, dots));
+        auto to = dots == std::string_view::npos ? from : parse_ymd(rt.substr(dots + 2));
+        if (!from || !to || *to < *from)
+          return malformed("complete." + std::string(dir) + ": expected \"YYYY/MM/DD\" or \"YYYY/MM/DD..YYYY/MM/DD\", got " +
+                           json::serialize(run));
+        for (auto d = *from; d <= *to; d += std::chrono::days{1}) st->days_[std::string(dir) + ymd_text(d) + "/"].complete = true;
+      }
+    }
   }
   return st;
 }
@@ -295,12 +371,23 @@ bool BackfillState::done(const std::string& day_prefix, const std::string& key) 
   return d.complete || (!d.high_water.empty() && key <= d.high_water) || d.done.count(key) > 0;
 }
 
-void BackfillState::day_listed(const std::string& day_prefix, const std::vector<std::string>& pending) {
+void BackfillState::day_listed(const std::string& day_prefix, const std::vector<std::string>& pending, bool settled) {
   Day& d = days_[day_prefix];
   d.listed = true;
+  d.keys_only = !settled;
   d.pending.insert(pending.begin(), pending.end());
   advance(d);
   dirty_ = true;
+}
+
+bool BackfillState::settled(std::string_view day_prefix, SysTime until, SysTime now) {
+  std::string dir;
+  sys_days day{};
+  if (!split_day(std::string(day_prefix), dir, day)) return true;
+  SysTime end = day + std::chrono::days{1};
+  // GuardDuty's names carry no time: the whole day is read, whatever `until` says.
+  if (dir.find("/GuardDuty/") == std::string::npos) end = std::min(end, until);
+  return end + hours{1} <= now;
 }
 
 void BackfillState::mark_done(const std::string& day_prefix, const std::string& key) {
@@ -315,6 +402,7 @@ void BackfillState::mark_done(const std::string& day_prefix, const std::string& 
 // Moves the high water up over the done keys below the first pending one; a day whose listing
 // ended with nothing pending is complete.
 void BackfillState::advance(Day& d) {
+  if (d.keys_only) return;  // may still be written: its done keys are the record
   if (d.listed && d.pending.empty()) {
     d.complete = true;
     d.done.clear();
@@ -330,8 +418,32 @@ void BackfillState::advance(Day& d) {
 
 std::string BackfillState::serialize() const {
   json::object days;
+  json::object complete;  // dir -> runs of days
+  std::string run_dir;
+  sys_days run_from{}, run_to{};
+  auto end_run = [&] {
+    if (run_dir.empty()) return;
+    auto& arr = complete[run_dir];
+    if (!arr.is_array()) arr = json::array();
+    arr.as_array().emplace_back(run_from == run_to ? ymd_text(run_from)
+                                                   : ymd_text(run_from) + ".." + ymd_text(run_to));
+    run_dir.clear();
+  };
   for (const auto& [k, d] : days_) {
     json::object o;
+    std::string dir;
+    sys_days day{};
+    if (d.complete && split_day(k, dir, day)) {
+      // Keys sort by directory, then by date: consecutive days of a directory are adjacent.
+      if (!run_dir.empty() && dir == run_dir && day == run_to + std::chrono::days{1}) {
+        run_to = day;
+      } else {
+        end_run();
+        run_dir = dir;
+        run_from = run_to = day;
+      }
+      continue;
+    }
     if (d.complete) {
       o.emplace("complete", true);
     } else {
@@ -343,19 +455,34 @@ std::string BackfillState::serialize() const {
     }
     days.emplace(k, std::move(o));
   }
+  end_run();
   json::object root{{"ctsqs_backfill_state", 1},
                     {"mode", identity_.mode},
                     {"bucket", identity_.bucket},
                     {"prefix", identity_.prefix},
                     {"since", format_backfill_time(identity_.since)},
                     {"until", format_backfill_time(identity_.until)},
-                    {"days", std::move(days)}};
+                    {"days", std::move(days)},
+                    {"complete", std::move(complete)}};
+  if (!identity_.delivery.empty()) root.emplace("delivery", identity_.delivery);
   return json::serialize(root) + "\n";
 }
 
+std::optional<std::string> BackfillState::snapshot() {
+  if (path_.empty() || read_only_ || !dirty_) return std::nullopt;
+  dirty_ = false;
+  return serialize();
+}
+
 result<void> BackfillState::save(Diagnostics& diag) {
-  if (path_.empty() || !dirty_) return {};
-  const std::string text = serialize();
+  auto text = snapshot();
+  if (!text) return {};
+  auto r = write_file(path_, *text, diag);
+  if (!r) dirty_ = true;
+  return r;
+}
+
+result<void> BackfillState::write_file(const std::filesystem::path& path_, const std::string& text, Diagnostics& diag) {
   const std::filesystem::path tmp = path_.string() + ".tmp";
   auto sys_fail = [&](const std::string& what) {
     diag.message = "state file " + path_.string() + ": " + what + ": " + std::strerror(errno);
@@ -393,7 +520,6 @@ result<void> BackfillState::save(Diagnostics& diag) {
   const int r = ::fsync(dfd);
   ::close(dfd);
   if (r != 0) return sys_fail("cannot fsync directory " + dir.string());
-  dirty_ = false;
   return {};
 }
 

@@ -1,5 +1,5 @@
 // BucketScanner: ListObjectsV2 over CloudTrail's key layout (accounts, regions, day prefixes of
-// the range, every page), and BackfillQueue: listed objects as a MessageQueue for a Collector.
+// the range, every page). BackfillQueue is in backfill_queue.cpp.
 #include "collector_async.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
@@ -73,8 +73,10 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
   const BackfillState* state;
   std::string region;  // the bucket's region (a redirect may change it once); "" -> us-east-1
   bool redirected = false;
-  bool stopped = false;  // the day handler asked to stop
+  bool stopped = false;  // the day handler asked to stop, or stop() was called
   ScanTotals totals;
+  std::set<asio::steady_timer*> waits;  // outage waits in progress (stop() cuts them)
+  JitterSource jitter = default_jitter();
 
   Impl(AwsClient& c, BackfillRange r, BucketScannerOptions o, const BackfillState* s)
       : client(c), range(std::move(r)), options(std::move(o)), state(s),
@@ -90,6 +92,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
                                                       std::string start_after, Diagnostics& diag) {
     const std::string where = "listing s3://" + range.bucket + "/" + prefix;
     int outage_rounds = 0;
+    int asked_there = 0;
     for (int attempt = 1;; ++attempt) {
       const auto& cfg = client.endpoint_config();
       auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), &diag);
@@ -110,19 +113,9 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       Diagnostics d;
       ++totals.listings;
       auto resp = co_await client.async_call("s3", std::move(*req), co, d);
-      if (!resp && is_retryable(resp.error()) && outage_rounds < 4) {
-        // An outage longer than the client's retries: a backfill runs for hours, so wait and
-        // ask again (2, 4, 8, 16 s) before giving the listing up.
-        ++outage_rounds;
-        log("ctsqs backfill: " + where + ": " + (d.message.empty() ? resp.error().message() : d.message) +
-            "; asking again in " + std::to_string(1 << outage_rounds) + " s");
-        co_await detail::sleep_for(seconds(1 << outage_rounds));
-        --attempt;
-        continue;
-      }
       if (!resp) {
-        const error_code ec = resp.error();
-        std::string other = redirect_region(ec, d);
+        // The bucket's region first (S3's 301 may count as retryable): followed once, at once.
+        std::string other = redirect_region(resp.error(), d);
         if (!other.empty() && !redirected && other != region) {
           redirected = true;
           log("ctsqs backfill: bucket " + range.bucket + " is in region " + other + " (not " + region +
@@ -130,6 +123,26 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
           region = other;
           continue;
         }
+        // Another listing followed it while this one was under way: ask again there.
+        if (!other.empty() && other == region && ++asked_there <= 1) continue;
+      }
+      if (!resp && is_retryable(resp.error()) && outage_rounds < 4 && !stopped) {
+        // An outage longer than the client's retries: a backfill runs for hours, so wait and
+        // ask again (about 2, 4, 8, 16 s, each between half and one and a half of it, so the
+        // listings that failed together do not ask again together) before giving it up.
+        ++outage_rounds;
+        const auto wait = duration_cast<milliseconds>(seconds(1 << outage_rounds) * (0.5 + jitter()));
+        log("ctsqs backfill: " + where + ": " + (d.message.empty() ? resp.error().message() : d.message) +
+            "; asking again in " + std::to_string(static_cast<double>(wait.count()) / 1000.0).substr(0, 4) + " s");
+        asio::steady_timer t(co_await asio::this_coro::executor, wait);
+        waits.insert(&t);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        waits.erase(&t);
+        --attempt;
+        continue;
+      }
+      if (!resp) {
+        const error_code ec = resp.error();
         diag = d;
         diag.message = where + ": " + (d.message.empty() ? ec.message() : d.message);
         co_return ec;
@@ -151,6 +164,10 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
                                          std::function<void(const s3::ListObjectsV2Page&)> on_page, Diagnostics& diag) {
     std::string token;
     for (int pages = 0;; ++pages) {
+      if (stopped) {
+        diag.message = "listing s3://" + range.bucket + "/" + prefix + ": stopped";
+        co_return make_error_code(client_errc::cancelled);
+      }
       // No ?: in a co_await's arguments: g++ 12 destroys the temporary twice.
       std::string after;
       if (pages == 0) after = start_after;
@@ -205,9 +222,16 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
         if (std::find(range.accounts.begin(), range.accounts.end(), seg) != range.accounts.end()) kept.push_back(dir);
       }
       for (const auto& a : range.accounts)
-        if (!found.count(a))
-          log("ctsqs backfill: warning: account " + a + " has no logs under s3://" + range.bucket + "/" + base);
+        if (!found.count(a)) {
+          log("ctsqs backfill: " + std::string(options.accounts_required ? "" : "warning: ") + "account " + a +
+              " has no logs under s3://" + range.bucket + "/" + base);
+          if (options.accounts_required) totals.missing.push_back("account " + a + " (s3://" + range.bucket + "/" + base + ")");
+        }
       out = std::move(kept);
+    }
+    if (found.empty()) {
+      log("ctsqs backfill: no account under s3://" + range.bucket + "/" + base + " (check --prefix)");
+      totals.missing.push_back("s3://" + range.bucket + "/" + base + " (no account under it; check --prefix)");
     }
     co_return out;
   }
@@ -220,18 +244,35 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     auto accounts = co_await account_dirs(base, diag);
     if (!accounts) co_return accounts.error();
     std::vector<std::string> regions_found;
+    std::set<std::string> region_names;
     for (const auto& acct : *accounts)
       for (const auto& kind : range.kinds) {
         const std::string kind_dir = acct + kind + "/";
-        auto regions = co_await subdirs(kind_dir, diag);
-        if (!regions) co_return regions.error();
+        Diagnostics kd;
+        auto regions = co_await subdirs(kind_dir, kd);
+        if (!regions && (regions.error() == client_errc::cancelled || stopped)) {
+          diag = kd;
+          co_return regions.error();
+        }
+        if (!regions) {
+          log("ctsqs backfill: listing failed: " + kd.message + "; the other listings go on");
+          totals.failed_listings.push_back(kd.message.empty() ? regions.error().message() : kd.message);
+          continue;
+        }
         for (const auto& reg : *regions) {
           const auto name = last_segment(reg, kind_dir);
+          region_names.insert(std::string(name));
           if (range.regions.empty() ||
               std::find(range.regions.begin(), range.regions.end(), name) != range.regions.end())
             regions_found.push_back(reg);
         }
       }
+    if (!accounts->empty())
+      for (const auto& r : range.regions)
+        if (!region_names.count(r)) {
+          log("ctsqs backfill: region " + r + " has no logs in s3://" + range.bucket + "/" + base);
+          totals.missing.push_back("region " + r);
+        }
     // The days that exist in each region, found with delimiter listings (years, months, days)
     // and kept when in range: a few listings per region instead of one per day of the range;
     // `list_concurrency` regions at once.
@@ -253,6 +294,22 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     co_return *days;
   }
 
+  /// A listing that failed for good: named in the totals, the other listings go on (a stop
+  /// ends them all).
+  struct Shared;
+  void listing_failed(Shared& sh, const error_code& ec, const Diagnostics& d) {
+    if (ec == client_errc::cancelled || stopped) {
+      if (!sh.first_error) {
+        sh.first_error = ec;
+        sh.first_diag = d;
+      }
+      return;
+    }
+    const std::string what = d.message.empty() ? ec.message() : d.message;
+    log("ctsqs backfill: listing failed: " + what + "; the other listings go on");
+    totals.failed_listings.push_back(what);
+  }
+
   struct Shared {
     std::deque<std::string> todo;
     std::size_t running = 0;
@@ -268,10 +325,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       sh->todo.pop_front();
       Diagnostics d;
       auto r = co_await self->scan_day(day, *on_day, d);
-      if (!r && !sh->first_error) {
-        sh->first_error = r.error();
-        sh->first_diag = d;
-      }
+      if (!r) self->listing_failed(*sh, r.error(), d);
     }
     --sh->running;
     sh->changed.notify_all();
@@ -305,16 +359,13 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
 
   static asio::awaitable<void> discover_worker(std::shared_ptr<Impl> self, std::shared_ptr<Shared> sh,
                                                std::shared_ptr<std::vector<std::string>> days) {
-    while (!sh->todo.empty() && !sh->first_error) {
+    while (!sh->todo.empty() && !sh->first_error && !self->stopped) {
       auto reg = std::move(sh->todo.front());
       sh->todo.pop_front();
       Diagnostics d;
       std::vector<std::string> found;
       auto r = co_await self->region_days(reg, found, d);
-      if (!r && !sh->first_error) {
-        sh->first_error = r.error();
-        sh->first_diag = d;
-      }
+      if (!r) self->listing_failed(*sh, r.error(), d);
       days->insert(days->end(), found.begin(), found.end());
     }
     --sh->running;
@@ -327,14 +378,17 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
       co_return result<void>{};
     }
     std::vector<ListedLog> logs;
+    std::uint64_t listed = 0, not_logs = 0;  // objects of this day, and those that are no logs
     std::pair<std::uint64_t, std::uint64_t>* label = nullptr;  // this day's entry of totals.per_day
     const std::string after = state ? state->high_water(day) : std::string();
     auto r = co_await list_all(day, "", after, [&](const s3::ListObjectsV2Page& p) {
       for (const auto& o : p.objects) {
+        ++listed;
         auto k = parse_log_key(o.key);
         const Fit f = k && k->day_prefix == day ? fit(*k, o.key, range) : Fit::not_a_log;
         if (f == Fit::not_a_log) {
           ++totals.not_logs;
+          ++not_logs;
           continue;
         }
         if (f == Fit::out_of_range) {
@@ -363,6 +417,14 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     }, diag);
     if (!r) co_return r.error();
     ++totals.days;
+    if (listed > 0 && not_logs == listed) {
+      // Files, and not one log among them: a layout this scanner does not read (or a wrong
+      // --prefix). Never recorded complete, so a fixed rerun reads the day.
+      totals.days_without_logs.push_back(day);
+      log("ctsqs backfill: warning: s3://" + range.bucket + "/" + day + " holds " + std::to_string(listed) +
+          " object(s) and not one log of CloudTrail's layout; the day is skipped, not recorded");
+      co_return result<void>{};
+    }
     const bool go_on = co_await on_day(day, std::move(logs));
     if (!go_on) stopped = true;
     co_return result<void>{};
@@ -409,197 +471,9 @@ asio::awaitable<result<ScanTotals>> BucketScanner::async_scan(DayHandler on_day,
 
 ScanTotals BucketScanner::totals() const { return impl_->totals; }
 
-// ---------------------------------------------------------------------------------------------
-// BackfillQueue
-
-struct BackfillQueue::Impl : std::enable_shared_from_this<BackfillQueue::Impl> {
-  struct Entry {
-    ListedLog log;
-    int receives = 0;
-    std::uint64_t receipt = 0;  // current receipt number; 0 = not in flight
-  };
-  asio::any_io_executor ex;
-  Options options;
-  BackfillState* state;
-  std::map<std::uint64_t, Entry> entries;  // id -> entry
-  std::deque<std::uint64_t> visible;
-  std::map<std::uint64_t, std::uint64_t> in_flight;  // receipt -> id
-  std::size_t hidden = 0;                            // waiting out a visibility change
-  std::uint64_t next_id = 1, next_receipt = 1;
-  bool closed = false;
-  bool abandoned = false;
-  std::vector<std::string> failed_objects;
-  std::uint64_t delivered = 0, delivered_bytes = 0;
-  detail::AsyncEvent changed;
-
-  Impl(asio::any_io_executor e, Options o, BackfillState* s) : ex(e), options(o), state(s), changed(e) {}
-
-  SqsMessage message_for(std::uint64_t id, Entry& e) {
-    e.receipt = next_receipt++;
-    ++e.receives;
-    in_flight[e.receipt] = id;
-    SqsMessage m;
-    m.message_id = "backfill-" + std::to_string(id);
-    m.receipt_handle = std::to_string(e.receipt);
-    m.body = s3_event_notification_body(e.log.object, std::chrono::system_clock::now());
-    m.receive_count = e.receives;
-    return m;
-  }
-
-  // Wakes the receives at the end of their wait (without keeping the queue alive).
-  static asio::awaitable<void> wake_at(std::weak_ptr<Impl> weak, asio::any_io_executor ex, std::shared_ptr<bool> waker,
-                                       steady_clock::time_point until) {
-    asio::steady_timer tt(ex, until);
-    co_await tt.async_wait(asio::as_tuple(asio::use_awaitable));
-    auto me = weak.lock();
-    if (me && !*waker) me->changed.notify_all();
-  }
-
-  // A message hidden for `t` (a retry backoff) becomes visible again.
-  static asio::awaitable<void> unhide(std::shared_ptr<Impl> self, std::uint64_t id, std::chrono::seconds t) {
-    co_await detail::sleep_for(t);
-    --self->hidden;
-    if (self->entries.count(id)) self->visible.push_back(id);
-    self->changed.notify_all();
-  }
-
-  /// The receipt number of a handle this queue gave out, or nullopt.
-  static std::optional<std::uint64_t> receipt_of(const std::string& handle) {
-    std::uint64_t r = 0;
-    const auto* end = handle.data() + handle.size();
-    auto [p, ec] = std::from_chars(handle.data(), end, r);
-    if (ec != std::errc() || p != end) return std::nullopt;
-    return r;
-  }
-
-  std::optional<std::uint64_t> take(const std::string& handle) {
-    const auto receipt = receipt_of(handle);
-    if (!receipt) return std::nullopt;
-    auto it = in_flight.find(*receipt);
-    if (it == in_flight.end()) return std::nullopt;
-    const auto id = it->second;
-    in_flight.erase(it);
-    entries[id].receipt = 0;
-    return id;
-  }
-};
-
-BackfillQueue::BackfillQueue(asio::any_io_executor executor, Options options, BackfillState* state)
-    : impl_(std::make_shared<Impl>(std::move(executor), options, state)) {}
-BackfillQueue::~BackfillQueue() = default;
-
-asio::awaitable<bool> BackfillQueue::async_add(std::vector<ListedLog> logs) {
-  auto self = impl_;
-  for (auto& l : logs) {
-    while (self->visible.size() >= self->options.max_buffered && !self->abandoned) co_await self->changed.wait();
-    if (self->abandoned) co_return false;
-    const auto id = self->next_id++;
-    self->entries[id] = Impl::Entry{std::move(l), 0, 0};
-    self->visible.push_back(id);
-    self->changed.notify_all();
-  }
-  co_return !self->abandoned;
+void BucketScanner::stop() {
+  impl_->stopped = true;
+  for (auto* t : impl_->waits) t->cancel();
 }
-
-void BackfillQueue::abandon() {
-  impl_->abandoned = true;
-  impl_->changed.notify_all();
-}
-
-void BackfillQueue::close() {
-  impl_->closed = true;
-  impl_->changed.notify_all();
-}
-
-asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(int max_messages, Diagnostics&) {
-  auto self = impl_;
-  const auto until = steady_clock::now() + self->options.wait_time;
-  // A long poll: an empty answer only after the wait (answering at once would let the collector
-  // spin while it waits out a retry backoff before it counts empty polls).
-  while (self->visible.empty() && steady_clock::now() < until) {
-    // Wake on a change, or at the end of the wait.
-    auto waker = std::make_shared<bool>(false);
-    asio::co_spawn(self->ex, Impl::wake_at(self, self->ex, waker, until), asio::detached);
-    co_await self->changed.wait();
-    *waker = true;
-  }
-  std::vector<SqsMessage> out;
-  while (!self->visible.empty() && static_cast<int>(out.size()) < std::max(1, max_messages)) {
-    const auto id = self->visible.front();
-    self->visible.pop_front();
-    out.push_back(self->message_for(id, self->entries[id]));
-  }
-  if (!out.empty()) self->changed.notify_all();
-  co_return out;
-}
-
-asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_delete(std::vector<std::string> handles,
-                                                                                   Diagnostics&) {
-  auto self = impl_;
-  std::vector<BatchEntryFailure> failures;
-  for (const auto& h : handles) {
-    auto id = self->take(h);
-    if (!id) {
-      failures.push_back({h, "ReceiptHandleIsInvalid", "not in flight", true});
-      continue;
-    }
-    auto it = self->entries.find(*id);
-    if (self->state) self->state->mark_done(it->second.log.day_prefix, it->second.log.object.key);
-    ++self->delivered;
-    self->delivered_bytes += it->second.log.object.size;
-    self->entries.erase(it);
-  }
-  if (self->options.on_done && failures.size() < handles.size()) self->options.on_done();
-  self->changed.notify_all();
-  co_return failures;
-}
-
-asio::awaitable<result<std::vector<BatchEntryFailure>>> BackfillQueue::async_change_visibility(
-    std::vector<VisibilityChange> changes, Diagnostics&) {
-  auto self = impl_;
-  std::vector<BatchEntryFailure> failures;
-  for (const auto& c : changes) {
-    const auto receipt = Impl::receipt_of(c.receipt_handle);
-    auto it = receipt ? self->in_flight.find(*receipt) : self->in_flight.end();
-    if (it == self->in_flight.end()) {
-      failures.push_back({c.receipt_handle, "ReceiptHandleIsInvalid", "not in flight", true});
-      continue;
-    }
-    const auto id = it->second;
-    auto& e = self->entries[id];
-    // An extension of a message still being read (the collector's visibility timeout) keeps it
-    // in flight; any other change ends its receive.
-    if (c.timeout == self->options.extension_timeout) continue;
-    self->take(c.receipt_handle);
-    if (c.timeout.count() > 0 && e.receives >= self->options.max_receives) {
-      // Failed on its last receive: given up, as a redrive policy would.
-      self->failed_objects.push_back("s3://" + e.log.object.bucket + "/" + e.log.object.key);
-      self->entries.erase(id);
-      continue;
-    }
-    if (c.timeout.count() == 0) {
-      // Released (shutdown, sink gave up): visible again, and a receive it does not count.
-      --e.receives;
-      self->visible.push_front(id);
-      continue;
-    }
-    ++self->hidden;
-    asio::co_spawn(self->ex, Impl::unhide(self, id, c.timeout), asio::detached);
-  }
-  self->changed.notify_all();
-  co_return failures;
-}
-
-asio::awaitable<result<QueueCounts>> BackfillQueue::async_queue_counts(Diagnostics&) {
-  QueueCounts c;
-  c.visible = static_cast<std::int64_t>(impl_->visible.size());
-  c.in_flight = static_cast<std::int64_t>(impl_->in_flight.size());
-  c.delayed = static_cast<std::int64_t>(impl_->hidden) + (impl_->closed ? 0 : 1);
-  co_return c;
-}
-
-std::vector<std::string> BackfillQueue::failed() const { return impl_->failed_objects; }
-std::uint64_t BackfillQueue::delivered() const noexcept { return impl_->delivered; }
-std::uint64_t BackfillQueue::delivered_bytes() const noexcept { return impl_->delivered_bytes; }
 
 }  // namespace ctsqs

@@ -222,6 +222,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       consecutive_empty_ = 0;
+      // New messages came (first receives, not the same ones coming back): a later stall of the
+      // queue (a backfill's listing) gets its own bound.
+      if (std::any_of(msgs.begin(), msgs.end(), [](const SqsMessage& m) { return m.receive_count <= 1; }))
+        drain_wait_until_.reset();
       if (stopping_) {
         // Received after the stop: hand them straight back.
         std::vector<VisibilityChange> back;
@@ -494,6 +498,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ finishing a message
   asio::awaitable<void> finish(std::uint64_t seq, SqsMessage m, MessageOutcome outcome) {
     if (abandoned_) co_return;  // already released at the end of the grace period
+    queue_.note_outcome(m.receipt_handle, outcome);
     // From here on its visibility is the outcome's (a backoff, or gone): no more extensions
     // that could land after the backoff and hide it for a whole visibility timeout.
     if (auto it = in_flight_.find(seq); it != in_flight_.end()) it->second.finishing = true;
@@ -738,14 +743,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> settle_watch(steady::duration d) {
     auto self = shared_from_this();
-    co_await sleep_for(d);
+    co_await bg_sleep(d);  // cancelled at the end of the run: no timer outlives it
     settle_expired_ = true;
     changed_.notify_all();
   }
 
   asio::awaitable<void> grace_watch() {
     auto self = shared_from_this();
-    co_await sleep_for(opts_.shutdown_grace);
+    co_await bg_sleep(opts_.shutdown_grace);  // cancelled at the end of the run: no timer outlives it
     grace_expired_ = true;
     changed_.notify_all();
   }

@@ -1,5 +1,6 @@
 // parse_notification: S3 events, s3:TestEvent, SNS envelopes, CloudTrail SNS and EventBridge bodies (Boost.JSON).
 #include "ctsqs/notification.hpp"
+#include "ctsqs/log_key.hpp"
 
 #include "detail/protocol_util.hpp"
 
@@ -327,20 +328,24 @@ std::string cloudtrail_key_account(std::string_view key) {
   auto is_account = [](std::string_view v) {
     return v.size() == 12 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
+  // A key of the whole layout is read from its end (the trail's prefix may itself hold an
+  // "AWSLogs/" segment); otherwise the first "AWSLogs/" segment followed by an account.
+  if (auto k = parse_log_key(key)) return k->account;
   constexpr std::string_view logs = "AWSLogs/";
-  std::size_t at = key.substr(0, logs.size()) == logs ? 0 : key.find("/AWSLogs/");
-  if (at == std::string_view::npos) return {};
-  if (at != 0) ++at;
-  std::string_view rest = key.substr(at + logs.size());
-  auto segment = [&rest]() {
-    auto slash = rest.find('/');
-    auto seg = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-    return seg;
-  };
-  auto first = segment();
-  if (first.substr(0, 2) == "o-") first = segment();  // organization trail: AWSLogs/o-org/<account>/
-  return is_account(first) ? std::string(first) : std::string();
+  for (std::size_t at = key.find(logs); at != std::string_view::npos; at = key.find(logs, at + 1)) {
+    if (at != 0 && key[at - 1] != '/') continue;
+    std::string_view rest = key.substr(at + logs.size());
+    auto segment = [&rest]() {
+      auto slash = rest.find('/');
+      auto seg = rest.substr(0, slash);
+      rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+      return seg;
+    };
+    auto first = segment();
+    if (first.substr(0, 2) == "o-") first = segment();  // organization trail: AWSLogs/o-org/<account>/
+    if (is_account(first)) return std::string(first);
+  }
+  return {};
 }
 
 result<void> check_allowed(const Notification& n, const NotificationAllowList& allow, Diagnostics& diag) {

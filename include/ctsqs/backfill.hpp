@@ -13,6 +13,7 @@
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/error.hpp"
+#include "ctsqs/log_key.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/sqs_source.hpp"
 
@@ -28,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,26 +38,6 @@
 namespace ctsqs {
 
 class AwsClient;
-
-using SysTime = std::chrono::system_clock::time_point;
-
-/// A key of CloudTrail's layout:
-/// `[prefix/]AWSLogs/[o-<org-id>/]<account>/<kind>/<region>/YYYY/MM/DD/<file>`, where kind is
-/// CloudTrail, CloudTrail-Insight, CloudTrail-Digest (or GuardDuty for its exports) and the file
-/// name of a log carries its time: `<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`.
-struct LogKey {
-  std::string prefix;   ///< what precedes "AWSLogs/" ("" or ending in '/')
-  std::string org_id;   ///< "o-..." for organization trails, else ""
-  std::string account;  ///< 12 digits
-  std::string kind;     ///< "CloudTrail", "CloudTrail-Insight", "CloudTrail-Digest", "GuardDuty"
-  std::string region;
-  int year = 0, month = 0, day = 0;
-  std::optional<SysTime> file_time;  ///< from the file name, when it has one
-  std::string day_prefix;            ///< the key up to and including "DD/"
-};
-
-/// Reads `key` as a CloudTrail (or GuardDuty) log key; nullopt when it does not follow the layout.
-std::optional<LogKey> parse_log_key(std::string_view key);
 
 /// "2026-09-01", "2026-09-01T06:00Z", "2026-09-01T06:00:00Z" (UTC) to a time; an error naming
 /// `what` (e.g. "--since") and the text otherwise.
@@ -86,12 +68,22 @@ struct ListedLog {
   ObjectRef object;
 };
 
+/// What a run delivers, as a backfill state's identity holds it: "" for every event of the
+/// configured services, sent; else which services keep only some AWS services, and whether
+/// `do_not_send` is on. A run that recorded objects done under a filter did not deliver their
+/// other events, so a state made under one is refused by a run without it (and the reverse).
+std::string backfill_delivery(const CollectorConfig& config);
+
 /// The resume file of a backfill. Per day prefix it records either "complete", or a high-water
 /// key (every key of the day up to it is done; S3 lists keys in order) plus the keys done above
-/// it. It is written whole to a temporary file, fsync'ed, renamed over the old one and the
-/// directory fsync'ed, so a crash leaves the old or the new state, never a torn one. A state
-/// records only objects whose events a sink flush acknowledged (or, with --enqueue, whose
-/// notifications SQS accepted).
+/// it; a day that may still be written (GuardDuty's export names are random, so a later export
+/// can sort below a done key) records its done keys only and is never completed. Completed days
+/// are stored as runs of consecutive days per region directory. It is written whole to a
+/// temporary file, fsync'ed, renamed over the old one and the directory fsync'ed, so a crash
+/// leaves the old or the new state, never a torn one. A state records only objects whose events
+/// a sink flush acknowledged (or, with --enqueue, whose notifications SQS accepted). While open
+/// for writing it holds an exclusive lock (flock on `<file>.lock`): a second backfill on the same
+/// file is refused.
 class BackfillState {
  public:
   /// What the state belongs to; a file made for another identity is refused.
@@ -99,15 +91,23 @@ class BackfillState {
     std::string mode;  ///< "read" or "enqueue <queue url>"
     std::string bucket, prefix;
     SysTime since{}, until{};
+    std::string delivery;  ///< backfill_delivery() of the run ("" in files written before it)
     bool operator==(const Identity&) const = default;
   };
+  /// `exclusive`: locked for this process, saved by save(). `read_only` (a dry run): not locked,
+  /// and save() never writes (the file is neither created nor changed).
+  enum class Access { exclusive, read_only };
 
   /// Without a file: an in-memory state (nothing survives the process).
   BackfillState() = default;
+  ~BackfillState();
+  BackfillState(const BackfillState&) = delete;
+  BackfillState& operator=(const BackfillState&) = delete;
   /// Opens `path` (a missing file starts empty). Errors: unreadable or malformed (naming the
-  /// file and what was wrong), or made for another bucket, prefix, range or mode.
+  /// file and what was wrong), made for another bucket, prefix, range, mode or delivery, or
+  /// (exclusive) locked by another backfill.
   static result<std::unique_ptr<BackfillState>> open(const std::filesystem::path& path, Identity identity,
-                                                     Diagnostics& diag);
+                                                     Diagnostics& diag, Access access = Access::exclusive);
   /// The `until` a state file was made for, or nullopt (no file, or not a readable state): what a
   /// resumed run without --until goes on with.
   static std::optional<SysTime> stored_until(const std::filesystem::path& path);
@@ -120,12 +120,29 @@ class BackfillState {
   bool done(const std::string& day_prefix, const std::string& key) const;
 
   /// The listing of a day prefix is complete: these keys (in listed order) remain to do.
-  void day_listed(const std::string& day_prefix, const std::vector<std::string>& pending);
+  /// `settled`: nothing more will be written to the day (else it records done keys only, no
+  /// high water, and is never completed).
+  void day_listed(const std::string& day_prefix, const std::vector<std::string>& pending, bool settled = true);
+  /// Whether nothing more will be written to a day prefix
+  /// (`.../<kind>/<region>/YYYY/MM/DD/`) at `now`: an hour after the day ends (CloudTrail: after
+  /// the day or `until`, whichever is first, as later files are out of the range). A day prefix
+  /// of another shape is settled.
+  static bool settled(std::string_view day_prefix, SysTime until, SysTime now);
   /// One object is done (delivered, or enqueued).
   void mark_done(const std::string& day_prefix, const std::string& key);
 
-  /// Writes the state durably when it changed since the last save (no-op without a file).
+  /// Writes the state durably when it changed since the last save (no-op without a file, or
+  /// read-only). Blocking (two fsyncs): Backfill calls snapshot() on its thread and
+  /// write_file() on another.
   result<void> save(Diagnostics& diag);
+  /// Whether it changed since the last snapshot or save.
+  bool dirty() const noexcept { return dirty_; }
+  /// The text to write (serialize()) and clears dirty; nullopt when there is nothing to write
+  /// (clean, no file, read-only). After a failed write_file, call mark_dirty().
+  std::optional<std::string> snapshot();
+  void mark_dirty() noexcept { dirty_ = true; }
+  /// Writes `text` to `path` durably (temporary file, fsync, rename, directory fsync).
+  static result<void> write_file(const std::filesystem::path& path, const std::string& text, Diagnostics& diag);
 
   std::uint64_t objects_done_this_run() const noexcept { return done_this_run_; }
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -136,6 +153,7 @@ class BackfillState {
  private:
   struct Day {
     bool complete = false;
+    bool keys_only = false;        ///< this run: the day may still be written (no high water)
     std::string high_water;        ///< every listed key <= it is done
     std::set<std::string> done;    ///< done keys above the high water
     std::set<std::string> pending; ///< this run: listed, not yet done
@@ -147,7 +165,25 @@ class BackfillState {
   Identity identity_;
   std::map<std::string, Day> days_;
   bool dirty_ = false;
+  bool read_only_ = false;
+  int lock_fd_ = -1;
   std::uint64_t done_this_run_ = 0;
+};
+
+/// A fixed-size, uniform sample of the objects a dry run lists (reservoir sampling with a fixed
+/// seed): the dry run keeps counts and this, never every object.
+class BackfillSample {
+ public:
+  explicit BackfillSample(std::size_t size) : size_(size) {}
+  void add(ListedLog log);
+  const std::vector<ListedLog>& sample() const noexcept { return sample_; }
+  std::uint64_t seen() const noexcept { return seen_; }
+
+ private:
+  std::size_t size_;
+  std::uint64_t seen_ = 0;
+  std::vector<ListedLog> sample_;
+  std::mt19937_64 rng_{20261206};
 };
 
 /// Counts of a scan.
@@ -159,6 +195,15 @@ struct ScanTotals {
   std::uint64_t already_done = 0;        ///< in range, done by an earlier run (state file)
   std::uint64_t out_of_range = 0;        ///< in a listed day, outside [since, until)
   std::uint64_t not_logs = 0;            ///< not a .json.gz log of the layout (skipped unread)
+  /// What was asked for and has nothing in the bucket: the prefix itself (no account under
+  /// it), an account of `accounts`, a region of `regions` (a typo reads nothing: the run fails).
+  std::vector<std::string> missing;
+  /// Listings that failed for good (after the client's retries and the outage waits), each
+  /// naming its prefix and the error; their days are not read (nor recorded), the rest is.
+  std::vector<std::string> failed_listings;
+  /// Day prefixes with objects and not one log among them: skipped with a warning, never
+  /// recorded done (a layout the scanner does not read, or a wrong prefix).
+  std::vector<std::string> days_without_logs;
   /// Per account/region/day ("<account> <region> <YYYY-MM-DD>"): objects and bytes to do.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> per_day;
 };
@@ -168,6 +213,9 @@ struct BucketScannerOptions {
   bool force_path_style = false;
   std::size_t list_concurrency = 8;  ///< day prefixes listed at once
   std::function<void(std::string_view line)> log;  ///< warnings (an account asked for that is not there)
+  /// An account of `range.accounts` with no logs is in ScanTotals::missing (false when the
+  /// accounts are only a default filter, e.g. the collector file's allowed_accounts).
+  bool accounts_required = true;
 };
 
 /// Lists a CloudTrail bucket over its layout with ListObjectsV2 (through an AwsClient: SigV4,
@@ -191,6 +239,9 @@ class BucketScanner {
 
   /// The counts so far (progress while a scan runs).
   ScanTotals totals() const;
+  /// Stops the scan (on its executor): no more listings, outage waits cut short; a listing call
+  /// in progress ends by its own timeout. async_scan then fails with client_errc::cancelled.
+  void stop();
 
  private:
   struct Impl;
@@ -202,8 +253,11 @@ class BucketScanner {
 std::string s3_event_notification_body(const ObjectRef& object, SysTime event_time);
 
 /// A MessageQueue over listed objects, so a Collector reads them with every guarantee it has
-/// for SQS: a delete marks the object done in the state; a visibility change hides it for that
-/// long; an object received `max_receives` times and failing again is given up (listed by
+/// for SQS: a delete of an object the collector reported delivered (note_outcome) marks it done
+/// in the state, a delete of anything else (a permanent failure under
+/// `delete_after_receives`) gives it up and never marks it done; a visibility change hides it
+/// for that long; an object that failed `max_receives` times for a reason of its own (corrupt,
+/// over the caps, gone; failures of the environment do not count) is given up (listed by
 /// failed()), as a redrive policy would move it to a dead-letter queue.
 class BackfillQueue final : public MessageQueue {
  public:
@@ -235,8 +289,9 @@ class BackfillQueue final : public MessageQueue {
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
   /// Empty only when closed with nothing waiting, in flight or hidden for a retry.
   boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override;
+  void note_outcome(const std::string& receipt_handle, MessageOutcome outcome) override;
 
-  /// Objects given up after `max_receives` failed receives: "s3://bucket/key".
+  /// Objects given up: "s3://bucket/key: why".
   std::vector<std::string> failed() const;
   std::uint64_t delivered() const noexcept;
   std::uint64_t delivered_bytes() const noexcept;
@@ -253,7 +308,16 @@ struct BackfillOptions {
   bool dry_run = false;              ///< list only: what would be read, and an estimate
   std::string enqueue_url;           ///< send notifications to this queue instead of reading
   int max_receives = 3;              ///< failed reads of one object before it is given up
+  /// The state file is written (off the I/O thread) once this many objects were done since the
+  /// last write, or `state_save_interval` passed, and at the end: a crash reads again at most
+  /// what was done since (and what was in flight). --enqueue writes it after every batch.
+  std::uint64_t state_save_objects = 1000;
+  std::chrono::steady_clock::duration state_save_interval = std::chrono::seconds(10);
   std::size_t list_concurrency = 8;
+  /// Keep only these AWS services (`--services`): set as the `aws_services` of every service of
+  /// the file; "S3" and "s3.amazonaws.com" are "s3". Refused when the file reads GuardDuty
+  /// (its findings have no AWS service).
+  std::vector<std::string> aws_services;
   AssemblyOptions assembly;          ///< sinks, hostname, log (drain and the queue are set here)
 };
 
@@ -273,7 +337,8 @@ struct BackfillResult {
   std::uint64_t sample_objects = 0;
   double sample_seconds = 0;
   bool clean() const noexcept {
-    return !scan_failed && failed.empty() && !interrupted && state_error.empty() && collector.clean();
+    return !scan_failed && scan.missing.empty() && failed.empty() && !interrupted && state_error.empty() &&
+           collector.clean();
   }
 };
 

@@ -62,6 +62,8 @@ struct QueueCounts {
 result<QueueCounts> queue_counts_from_attributes(const std::map<std::string, std::string>& attributes,
                                                  Diagnostics& diag);
 
+enum class MessageOutcome;  // collector.hpp
+
 /// The SQS operations the pipeline needs. Implementations must allow several calls in flight at
 /// once on one executor.
 class MessageQueue {
@@ -87,6 +89,15 @@ class MessageQueue {
   /// queue drained. The default says the queue cannot tell (`client_errc::invalid_argument`),
   /// so a drain over such a queue never claims it is empty.
   virtual boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag);
+
+  /// How the collector ended the work of a received message, told before it deletes the
+  /// message or changes its visibility. SQS does not need it; a queue that keeps its own record
+  /// does (BackfillQueue records an object done on a delete only when it was delivered, and
+  /// counts only the object's own failures towards its receive limit). Default: nothing.
+  virtual void note_outcome(const std::string& receipt_handle, MessageOutcome outcome) {
+    (void)receipt_handle;
+    (void)outcome;
+  }
 };
 
 /// Settings of an SqsSource.

@@ -258,7 +258,8 @@ def main():
         peers.gate_call("/__gate/faults", [{"service": "s3", "action": "GetObject", "delayMs": 400, "times": 100000}])
         state2 = os.path.join(work, "state2.json")
         out4, out5 = os.path.join(work, "out4"), os.path.join(work, "out5")
-        p = subprocess.Popen(base + ["--until", "2026-09-03T06:00Z", "--output", out4, "--state", state2, "--objects-in-flight", "2"],
+        p = subprocess.Popen(base + ["--until", "2026-09-03T06:00Z", "--output", out4, "--state", state2, "--objects-in-flight", "2",
+                              "--state-save-objects", "1"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Killed once some objects were delivered (not at a fixed time: a loaded machine starts late).
         t_end = time.monotonic() + 60
