@@ -116,9 +116,18 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
 // Thrown inside a worker's event handler when the caller stopped: unwinds the decode.
 struct Stopped {};
 
+// Events on their way to the caller. Batches are recycled and events swapped into them, so the
+// strings keep their capacity: no copy and no allocation per event, nothing freed on another
+// thread.
+struct Batch {
+  std::vector<Event> events;
+  std::size_t used = 0;
+  std::size_t bytes = 0;
+};
+
 // An input being decoded: its events wait here for the caller.
 struct Slot {
-  std::deque<std::vector<Event>> batches;
+  std::deque<Batch> batches;
   std::size_t bytes = 0;
   bool done = false;
   bool taken = false;  // the caller is reading it (unordered)
@@ -158,18 +167,22 @@ class Pool {
         slot->taken = true;
       }
       if (on_begin) on_begin(inputs_[idx]);
+      Batch batch;
       for (;;) {
-        std::vector<Event> batch;
         {
           std::unique_lock lk(m_);
+          if (batch.events.capacity() != 0) {
+            batch.used = batch.bytes = 0;
+            free_.push_back(std::move(batch));
+          }
           cv_caller_.wait(lk, [&] { return !slot->batches.empty() || slot->done; });
           if (slot->batches.empty()) break;
           batch = std::move(slot->batches.front());
           slot->batches.pop_front();
-          for (const auto& e : batch) slot->bytes -= event_bytes(e);
+          slot->bytes -= batch.bytes;
         }
         cv_work_.notify_all();
-        for (auto& e : batch) on_event(e);
+        for (std::size_t i = 0; i < batch.used; ++i) on_event(batch.events[i]);
       }
       FileOutcome outcome = std::move(slot->outcome);
       {
@@ -216,28 +229,34 @@ class Pool {
         slot = slots_[idx].get();
       }
       cv_caller_.notify_all();
-      std::vector<Event> batch;
-      std::size_t batch_bytes = 0;
+      Batch batch;
       auto push = [&] {
         std::unique_lock lk(m_);
         cv_work_.wait(lk, [&] { return stop_ || slot->bytes < opt_.queue_bytes; });
         if (stop_) throw Stopped{};
-        slot->bytes += batch_bytes;
+        slot->bytes += batch.bytes;
         slot->batches.push_back(std::move(batch));
+        batch = Batch{};
+        if (!free_.empty()) {
+          batch = std::move(free_.back());
+          free_.pop_back();
+        }
         lk.unlock();
         cv_caller_.notify_all();
-        batch.clear();
-        batch_bytes = 0;
       };
-      const std::size_t batch_limit = std::max<std::size_t>(opt_.queue_bytes / 8, 1);
+      const std::size_t batch_limit = std::max<std::size_t>(opt_.queue_bytes / 4, 1);
       FileOutcome outcome;
       try {
         outcome = decode_one(decoder, inputs_[idx], buf, opt_, [&](Event& e) {
-          batch_bytes += event_bytes(e);
-          batch.push_back(std::move(e));
-          if (batch_bytes >= batch_limit) push();
+          batch.bytes += event_bytes(e);
+          // Swapped, not copied: the decoder overwrites every field of its event for the next
+          // record, into the strings of an event already handed over (their capacity kept).
+          if (batch.used == batch.events.size()) batch.events.emplace_back();
+          std::swap(batch.events[batch.used], e);
+          ++batch.used;
+          if (batch.bytes >= batch_limit) push();
         });
-        if (!batch.empty()) push();
+        if (batch.used != 0) push();
       } catch (const Stopped&) {
         return;
       } catch (const std::exception& e) {
@@ -259,6 +278,7 @@ class Pool {
   std::condition_variable cv_work_;    // workers wait: room in a queue, a slot free, stop
   std::condition_variable cv_caller_;  // the caller waits: events, an input done or started
   std::vector<std::unique_ptr<Slot>> slots_;  // by input index, while in flight
+  std::vector<Batch> free_;                   // consumed batches, for the workers to refill
   std::size_t next_ = 0;                      // next input to start
   std::size_t in_flight_ = 0;                 // started, not yet handed over whole
   const std::size_t max_in_flight_;

@@ -33,7 +33,7 @@ struct FileDecodeOptions {
   /// Events of one file waiting for the caller are held up to about this many bytes (record +
   /// columns); its worker waits beyond. Memory: about (threads + 2) times this, plus each
   /// worker's decoder and read buffer.
-  std::size_t queue_bytes = std::size_t{4} << 20;
+  std::size_t queue_bytes = std::size_t{1} << 20;
   std::size_t whole_read_limit = std::size_t{8} << 20;  ///< files up to this are read whole
   std::size_t chunk_bytes = std::size_t{1} << 20;       ///< larger ones and stdin in such chunks
 };
