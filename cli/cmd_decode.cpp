@@ -273,10 +273,12 @@ std::function<int()> setup_decode(CLI::App& sub) {
   sub.add_flag("-q,--quiet", a->quiet, "no progress display");
   sub.add_option("-j,--threads", a->threads,
                  "decode this many inputs at once on worker threads (0: one per core); each "
-                 "input's events stay in order and together")
+                 "input's events stay in order, inputs interleave unless --ordered")
       ->capture_default_str();
   sub.add_flag("--ordered", a->ordered,
-               "write the inputs in the order given (directories: sorted), not as they finish");
+               "write the inputs in the order given (directories: sorted), each whole, not "
+               "interleaved as they are decoded (less parallel: a worker waits once 1 MiB of "
+               "its input's events wait)");
   sub.add_option("PATH", a->paths,
                  "a file of the service (gzip or plain JSON, detected from its bytes), directory "
                  "(searched recursively: *.json and *.json.gz for CloudTrail, *.jsonl and *.jsonl.gz for "

@@ -140,7 +140,6 @@ struct Slot {
   std::deque<Batch> batches;
   std::size_t bytes = 0;
   bool done = false;
-  bool taken = false;  // the caller is reading it (unordered)
   FileOutcome outcome;
 };
 
@@ -167,14 +166,15 @@ class Pool {
   void run(const std::function<void(const FileInput&)>& on_begin,
            const std::function<void(Event&)>& on_event,
            const std::function<void(const FileInput&, FileOutcome&)>& on_done) {
+    if (!opt_.ordered) return run_interleaved(on_begin, on_event, on_done);
     for (std::size_t k = 0; k < inputs_.size(); ++k) {
       std::size_t idx = 0;
       Slot* slot = nullptr;
       {
         std::unique_lock lk(m_);
-        cv_caller_.wait(lk, [&] { return pick(k, idx); });
+        cv_caller_.wait(lk, [&] { return slots_[k] != nullptr; });
+        idx = k;
         slot = slots_[idx].get();
-        slot->taken = true;
       }
       if (on_begin) on_begin(inputs_[idx]);
       Batch batch;
@@ -206,21 +206,65 @@ class Pool {
   }
 
  private:
-  // The input the caller reads next: the k-th under `ordered`, else the first with events or
-  // finished (the lowest index among them).
-  bool pick(std::size_t k, std::size_t& idx) {
-    if (opt_.ordered) {
-      idx = k;
-      return slots_[k] != nullptr;
-    }
-    for (std::size_t i = 0; i < next_; ++i) {
-      const Slot* s = slots_[i].get();
-      if (s && !s->taken && (s->done || !s->batches.empty())) {
-        idx = i;
-        return true;
+  // Unordered: the caller takes the next batch of any input, in turn, so that no worker waits
+  // for another input to be written whole; each input's events stay in order, and its
+  // `on_begin` comes before them, its `on_done` after them.
+  void run_interleaved(const std::function<void(const FileInput&)>& on_begin,
+                       const std::function<void(Event&)>& on_event,
+                       const std::function<void(const FileInput&, FileOutcome&)>& on_done) {
+    std::vector<char> begun(inputs_.size(), 0);
+    std::size_t lo = 0;    // inputs below were all handed over
+    std::size_t last = 0;  // the input served last: the search starts after it
+    Batch batch;
+    for (std::size_t finished = 0; finished < inputs_.size();) {
+      std::size_t idx = 0;
+      bool end = false;
+      FileOutcome outcome;
+      {
+        std::unique_lock lk(m_);
+        if (batch.events.capacity() != 0) {
+          batch.used = batch.bytes = 0;
+          free_.push_back(std::move(batch));
+          batch = Batch{};
+        }
+        cv_caller_.wait(lk, [&] {
+          while (lo < next_ && !slots_[lo]) ++lo;
+          const std::size_t n = next_ - lo;
+          for (std::size_t k = 0; k < n; ++k) {
+            const std::size_t i = lo + (last + 1 - lo + k) % n;
+            const Slot* sl = slots_[i].get();
+            if (sl && (!sl->batches.empty() || sl->done)) {
+              idx = i;
+              return true;
+            }
+          }
+          return false;
+        });
+        last = idx;
+        Slot* sl = slots_[idx].get();
+        if (!sl->batches.empty()) {
+          batch = std::move(sl->batches.front());
+          sl->batches.pop_front();
+          sl->bytes -= batch.bytes;
+        } else {
+          outcome = std::move(sl->outcome);
+          slots_[idx].reset();
+          --in_flight_;
+          end = true;
+        }
       }
+      cv_work_.notify_all();
+      if (!begun[idx]) {
+        begun[idx] = 1;
+        if (on_begin) on_begin(inputs_[idx]);
+      }
+      if (end) {
+        on_done(inputs_[idx], outcome);
+        ++finished;
+        continue;
+      }
+      for (std::size_t i = 0; i < batch.used; ++i) on_event(batch.events[i]);
     }
-    return false;
   }
 
   void work() {

@@ -29,7 +29,10 @@ std::vector<FileInput> collect_file_inputs(const std::vector<std::string>& paths
 struct FileDecodeOptions {
   DecoderOptions decoder;       ///< for every input
   unsigned threads = 0;         ///< worker threads; 0 = the machine's cores; 1 = the caller's thread only
-  bool ordered = false;         ///< events in input order (else each file whole, files as they finish)
+  /// Events in input order, each input whole before the next. Else the inputs' events
+  /// interleave (in batches of about queue_bytes / 4), each input's in order: no worker waits
+  /// for another input to be written, where under `ordered` one waits once it holds queue_bytes.
+  bool ordered = false;
   /// Events of one file waiting for the caller are held up to about this many bytes (record +
   /// columns); its worker waits beyond. Memory: about (threads + 2) times this, plus each
   /// worker's decoder and read buffer.
@@ -48,7 +51,8 @@ struct FileOutcome {
 
 /// Decodes `inputs` on `opt.threads` workers. `on_begin`, `on_event` and `on_done` run on the
 /// caller's thread: for each input its `on_begin` (may be empty), every event in order, then its
-/// `on_done`; inputs never interleave. An exception from a callback stops the workers and is
+/// `on_done`; inputs interleave unless `opt.ordered` (or one thread). An exception from a
+/// callback stops the workers and is
 /// rethrown once they have ended. The FileInput given to the callbacks is the element of
 /// `inputs`.
 void decode_files(const std::vector<FileInput>& inputs, const FileDecodeOptions& opt,
