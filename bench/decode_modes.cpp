@@ -1,6 +1,7 @@
-// Decoder-only throughput (no output): CloudTrailDecoder::decode_buffer (libdeflate, whole
-// object), feed() in 64 KiB chunks as an S3 body stream gets them (default: gathers small gzip
-// objects, then libdeflate), and feed() with gather_bytes = 0 (pure zlib streaming), over every
+// Decoder-only throughput (no output): CloudTrailDecoder::decode_buffer (whole object),
+// feed() in 64 KiB chunks as an S3 body stream gets them (default: gathers small gzip objects,
+// then whole), and feed() with gather_bytes = 0 (pure streaming); the inflate library is the
+// build's (CTSQS_INFLATE: isal, libdeflate or zlib). Over every
 // *.json.gz / *.json file under DIR, loaded into memory first. CPU time per mode, best of 3.
 //
 //   bench_decode_modes DIR        (e.g. a corpus from ../shared/tools/gen_corpus.py)
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
         if (sink == 0) std::puts("");
       }
       static const char* const names[] = {"decode_buffer", "feed 64 KiB chunks",
-                                          "feed 64 KiB, gather_bytes=0 (zlib)"};
+                                          "feed 64 KiB, gather_bytes=0 (stream)"};
       std::printf("%-13s %-35s %6.3f cpu-s %9.0f records/s %7.1f MB/s\n", what, names[mode], best,
                   double(events) / best, double(bytes) / 1e6 / best);
     }

@@ -3,6 +3,7 @@
 #include "command.hpp"
 
 #include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/file_decode.hpp"
 #include "ctsqs/format.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
@@ -24,8 +25,6 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace ctsqs::cli {
@@ -43,67 +42,18 @@ struct DecodeArgs {
   std::uint64_t max_object_bytes = DecoderOptions{}.max_object_bytes;
   std::size_t max_record_bytes = DecoderOptions{}.max_record_bytes;
   bool quiet = false;
+  unsigned threads = 0;  // 0: the machine's cores
+  bool ordered = false;
   std::vector<std::string> paths;
   // --output devo://HOST:PORT
   std::string devo_cert, devo_key, devo_chain;
   bool devo_no_tls = false;
 };
 
-// Objects no larger than this are read whole and inflated in one go (libdeflate); larger ones
-// and stdin are streamed in `chunk_bytes` pieces so memory stays bounded.
-constexpr std::size_t whole_read_limit = std::size_t{8} << 20;
-constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-
-struct Input {
-  std::string name;  // path as given/found, or "-" for stdin
-  bool stdin_input = false;
-  std::string open_error;  // set when the path could not be listed
-};
-
 // Thrown from the event handler when the sink fails: output is broken, stop everything.
 struct SinkFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// Which files a directory search takes: CloudTrail files are *.json(.gz), GuardDuty exports
-// *.jsonl(.gz); Firehose names objects as its user chose, so every file not starting with '.'.
-bool wanted_file(const fs::path& p, RecordLayout layout) {
-  const std::string n = p.filename().string();
-  auto ends = [&](std::string_view s) { return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0; };
-  switch (layout) {
-    case RecordLayout::records_array: return ends(".json") || ends(".json.gz");
-    case RecordLayout::json_values: return ends(".jsonl") || ends(".jsonl.gz");
-    default: return !n.empty() && n[0] != '.';
-  }
-}
-
-void collect_inputs(const std::vector<std::string>& paths, RecordLayout layout, std::vector<Input>& out) {
-  for (const auto& p : paths) {
-    if (p == "-") {
-      out.push_back({"-", true, {}});
-      continue;
-    }
-    std::error_code ec;
-    const auto st = fs::status(p, ec);
-    if (ec || !fs::exists(st)) {
-      out.push_back({p, false, "no such file or directory"});
-      continue;
-    }
-    if (!fs::is_directory(st)) {
-      out.push_back({p, false, {}});
-      continue;
-    }
-    std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code fec;
-      if (it->is_regular_file(fec) && wanted_file(it->path(), layout)) found.push_back(it->path().string());
-    }
-    if (ec) out.push_back({p, false, "listing failed: " + ec.message()});
-    std::sort(found.begin(), found.end());
-    for (auto& f : found) out.push_back({std::move(f), false, {}});
-  }
-}
 
 std::string this_hostname() {
   char buf[256] = {};
@@ -133,25 +83,6 @@ class Progress {
   bool shown_ = false;
   std::chrono::steady_clock::time_point last_{};
 };
-
-// Reads `fd` to the end into `buf`, or until `limit` bytes (then returns false: too big).
-bool read_whole(int fd, std::string& buf, std::size_t expect, std::string& err) {
-  buf.resize(expect + 1);
-  std::size_t len = 0;
-  for (;;) {
-    if (len == buf.size()) buf.resize(buf.size() * 2);
-    const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = std::strerror(errno);
-      return false;
-    }
-    if (n == 0) break;
-    len += static_cast<std::size_t>(n);
-  }
-  buf.resize(len);
-  return true;
-}
 
 int run_decode(const DecodeArgs& a) {
   const bool to_devo = a.output.rfind("devo://", 0) == 0;
@@ -236,84 +167,41 @@ int run_decode(const DecodeArgs& a) {
     sink = std::move(s);
   }
 
-  std::vector<Input> inputs;
-  collect_inputs(a.paths, dopt.layout, inputs);
+  const std::vector<FileInput> inputs = collect_file_inputs(a.paths, dopt.layout);
+  FileDecodeOptions fopt;
+  fopt.decoder = dopt;
+  fopt.threads = a.threads;
+  fopt.ordered = a.ordered;
 
-  CloudTrailDecoder decoder(dopt);
   TagRouter router(ropt);
   Progress progress(!a.quiet && ::isatty(2));
-  std::string buf;
   std::uint64_t objects_done = 0, decoded = 0, events = 0;
-  std::vector<std::string> skipped, bad;
+  // (input index, text): listed in input order, however the workers finished.
+  std::vector<std::pair<std::size_t, std::string>> skipped, bad;
 
-  auto handler = [&](Event& e) {
+  auto on_begin = [&](const FileInput&) {
+    progress.update(objects_done, inputs.size(), events);
+    sink_line->time = std::chrono::system_clock::now();
+  };
+  auto on_event = [&](Event& e) {
     if (!router.route(e)) return;
     if (!sink->write(e)) throw SinkFailure(sink_error());
-    ++events;
+    if ((++events & 0x3fff) == 0) progress.update(objects_done, inputs.size(), events);
+  };
+  auto on_done = [&](const FileInput& in, FileOutcome& o) {
+    ++objects_done;
+    const auto index = static_cast<std::size_t>(&in - inputs.data());
+    if (!o.summary) bad.emplace_back(index, o.message);
+    else if (o.summary->skipped != SkipReason::none)
+      skipped.emplace_back(index, in.name + " (" + std::string(to_string(o.summary->skipped)) + ")");
+    else ++decoded;
+    // Everything of this object so far is handed over before the next one starts.
+    if (!sink->flush()) throw SinkFailure(sink_error());
   };
 
   int rc = exit_ok;
   try {
-    for (const auto& in : inputs) {
-      progress.update(objects_done, inputs.size(), events);
-      if (!in.open_error.empty()) {
-        bad.push_back(in.name + ": " + in.open_error);
-        ++objects_done;
-        continue;
-      }
-      sink_line->time = std::chrono::system_clock::now();
-      Diagnostics diag;
-      result<ObjectSummary> r = make_error_code(client_errc::io_error);
-      int fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        bad.push_back(in.name + ": " + std::strerror(errno));
-        ++objects_done;
-        continue;
-      }
-      struct stat st {};
-      const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-      std::string read_err;
-      if (regular && static_cast<std::uint64_t>(st.st_size) <= whole_read_limit) {
-        if (read_whole(fd, buf, static_cast<std::size_t>(st.st_size), read_err))
-          r = decoder.decode_buffer(in.name, buf, handler, &diag);
-      } else {
-        if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        decoder.begin(in.name);
-        buf.resize(chunk_bytes);
-        bool ok = true;
-        for (;;) {
-          const ssize_t n = ::read(fd, buf.data(), buf.size());
-          if (n < 0) {
-            if (errno == EINTR) continue;
-            read_err = std::strerror(errno);
-            ok = false;
-            break;
-          }
-          if (n == 0) break;
-          if (auto f = decoder.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), handler, &diag); !f) {
-            r = f.error();
-            ok = false;
-            break;
-          }
-          progress.update(objects_done, inputs.size(), events);
-        }
-        if (ok) r = decoder.finish(handler, &diag);
-      }
-      if (!in.stdin_input) ::close(fd);
-      ++objects_done;
-      if (!read_err.empty()) {
-        bad.push_back(in.name + ": read failed: " + read_err + "; " +
-                      std::to_string(decoder.summary().events) + " events from it were already written");
-      } else if (!r) {
-        bad.push_back(diag.message.empty() ? in.name + ": " + r.error().message() : diag.message);
-      } else if (r->skipped != SkipReason::none) {
-        skipped.push_back(in.name + " (" + std::string(to_string(r->skipped)) + ")");
-      } else {
-        ++decoded;
-      }
-      // Everything of this object so far is handed over before the next one starts.
-      if (!sink->flush()) throw SinkFailure(sink_error());
-    }
+    decode_files(inputs, fopt, on_begin, on_event, on_done);
   } catch (const SinkFailure& e) {
     progress.clear();
     std::cerr << "ctsqs decode: output failed: " << e.what() << "\n";
@@ -328,8 +216,10 @@ int run_decode(const DecodeArgs& a) {
   for (const auto& [tag, n] : router.counts()) s += "  " + tag + ": " + std::to_string(n) + "\n";
   if (router.filtered() > 0)
     s += "  filtered out by --services: " + std::to_string(router.filtered()) + "\n";
-  for (const auto& k : skipped) s += "  skipped " + k + "\n";
-  for (const auto& b : bad) s += "  bad " + b + "\n";
+  std::sort(skipped.begin(), skipped.end());
+  std::sort(bad.begin(), bad.end());
+  for (const auto& k : skipped) s += "  skipped " + k.second + "\n";
+  for (const auto& b : bad) s += "  bad " + b.second + "\n";
   std::cerr << s;
   if (!bad.empty()) rc = exit_bad_input;
   return rc;
@@ -381,6 +271,14 @@ std::function<int()> setup_decode(CLI::App& sub) {
                  "with devo://: CA chain to verify the collector (default: system store)");
   sub.add_flag("--devo-no-tls", a->devo_no_tls, "with devo://: plain TCP to a Devo relay");
   sub.add_flag("-q,--quiet", a->quiet, "no progress display");
+  sub.add_option("-j,--threads", a->threads,
+                 "decode this many inputs at once on worker threads (0: one per core); each "
+                 "input's events stay in order, inputs interleave unless --ordered")
+      ->capture_default_str();
+  sub.add_flag("--ordered", a->ordered,
+               "write the inputs in the order given (directories: sorted), each whole, not "
+               "interleaved as they are decoded (less parallel: a worker waits once 1 MiB of "
+               "its input's events wait)");
   sub.add_option("PATH", a->paths,
                  "a file of the service (gzip or plain JSON, detected from its bytes), directory "
                  "(searched recursively: *.json and *.json.gz for CloudTrail, *.jsonl and *.jsonl.gz for "

@@ -1,13 +1,12 @@
-// CloudTrailDecoder, the object layer: gzip/plain detection, streaming inflate (zlib) or
-// whole-buffer inflate (libdeflate), caps, and the errors that name the object; the records are
+// CloudTrailDecoder, the object layer: gzip/plain detection, streaming or whole-buffer inflate
+// (lib/detail/gzip_inflate.hpp: ISA-L, libdeflate or zlib), caps, and the errors that name the object; the records are
 // found and flattened by the SAX handler of lib/detail/json_records.hpp, for every RecordLayout.
 #include "ctsqs/cloudtrail_decoder.hpp"
 
+#include "detail/gzip_inflate.hpp"
 #include "detail/json_records.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <libdeflate.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -111,12 +110,13 @@ struct CloudTrailDecoder::Impl {
   DecoderOptions opt;
   JsonState js;
   boost::json::basic_parser<Handler> parser;
-  z_stream zs{};
-  bool zs_ready = false;
+  gzip::Stream zs;
+  std::unique_ptr<gzip::Whole> whole;  // made on the first whole-buffer inflate
   std::unique_ptr<char[]> inflate_buf;
   std::unique_ptr<char[]> whole_buf;
   std::size_t whole_cap = 0;
-  libdeflate_decompressor* ld = nullptr;
+  std::uint64_t member_out = 0;  // uncompressed bytes of the current gzip member
+  int magic_seen = 2;            // bytes of the current member's gzip magic checked (of 2)
 
   ObjectSummary summary;
   Stage stage = Stage::detect;
@@ -135,10 +135,7 @@ struct CloudTrailDecoder::Impl {
     js.opt = &opt;
     js.layout = opt.layout;
   }
-  ~Impl() {
-    if (zs_ready) inflateEnd(&zs);
-    if (ld) libdeflate_free_decompressor(ld);
-  }
+  ~Impl() = default;
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -150,6 +147,7 @@ struct CloudTrailDecoder::Impl {
     json_offset = 0;
     member_start = 0;
     members = 0;
+    magic_seen = 2;
     nonws_seen = false;
     error = {};
     error_message.clear();
@@ -323,23 +321,16 @@ struct CloudTrailDecoder::Impl {
   }
 
   result<void> ensure_inflate(Diagnostics* diag) {
-    if (!zs_ready) {
-      zs = z_stream{};
-      if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-        return fail(decode_errc::corrupt_gzip, "zlib could not start", diag);
-      }
-      zs_ready = true;
-    } else {
-      inflateReset(&zs);
-    }
+    member_out = 0;
+    if (!zs.start()) return fail(decode_errc::corrupt_gzip, "the inflater could not start", diag);
     return {};
   }
 
-  // Inflate gzip bytes (one or more members) and parse the output as it comes. zlib counts
-  // its input in uInt: a chunk over 4 GiB goes through in slices it can take.
+  // Inflate gzip bytes (one or more members) and parse the output as it comes. zlib and ISA-L
+  // count their input in 32 bits: a chunk over 4 GiB goes through in slices they can take.
   result<void> inflate_some(const char* data, std::size_t n, std::uint64_t chunk_offset,
                             Diagnostics* diag) {
-    constexpr std::size_t max_slice = std::numeric_limits<uInt>::max();
+    constexpr std::size_t max_slice = gzip::Stream::max_input;
     while (n > 0) {
       const std::size_t len = std::min(n, max_slice);
       if (auto r = inflate_slice(data, len, chunk_offset, diag); !r) return r;
@@ -353,43 +344,51 @@ struct CloudTrailDecoder::Impl {
   // inflate_some for at most max_slice bytes.
   result<void> inflate_slice(const char* data, std::size_t n, std::uint64_t chunk_offset,
                              Diagnostics* diag) {
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    zs.avail_in = static_cast<uInt>(n);
-    while (zs.avail_in > 0) {
+    zs.input(data, n);
+    while (zs.avail_in() > 0) {
       if (stage == Stage::gzip_between_members) {
-        member_start = chunk_offset + (n - zs.avail_in);
-        inflateReset(&zs);
+        member_start = chunk_offset + (n - zs.avail_in());
+        if (auto r = ensure_inflate(diag); !r) return r;
         stage = Stage::gzip;
+        magic_seen = 0;
       }
-      int r;
+      // Bytes after a member must start another one: said at once, whatever the inflater
+      // would wait for (ISA-L reads a whole header before it judges it).
+      for (std::size_t i = n - zs.avail_in(); magic_seen < 2 && i < n; ++i, ++magic_seen)
+        if (static_cast<unsigned char>(data[i]) != (magic_seen == 0 ? 0x1f : 0x8b))
+          return fail(decode_errc::corrupt_gzip,
+                      "bytes after the end of gzip member " + std::to_string(members) +
+                          " are not another gzip member (at compressed byte " +
+                          std::to_string(member_start) + ")",
+                      diag);
+      gzip::Stream::Status st;
+      std::size_t produced = 0;
       do {
-        zs.next_out = reinterpret_cast<Bytef*>(inflate_buf.get());
-        zs.avail_out = static_cast<uInt>(inflate_chunk);
-        r = inflate(&zs, Z_NO_FLUSH);
-        const std::size_t produced = inflate_chunk - zs.avail_out;
+        st = zs.run(inflate_buf.get(), inflate_chunk, produced);
+        member_out += produced;
         // Output before a failure is parsed first: a stream cannot unsay what it already emitted.
         if (produced > 0) {
           if (auto p = parse(inflate_buf.get(), produced, diag); !p) return p;
         }
-        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
-          const std::uint64_t at = chunk_offset + (n - zs.avail_in);
+        if (st == gzip::Stream::Status::error) {
+          const std::uint64_t at = chunk_offset + (n - zs.avail_in());
           std::string what;
-          if (members > 0 && member_start + 2 >= at)
+          if (members > 0 && (member_start + 2 >= at || member_out == 0))
             what = "bytes after the end of gzip member " + std::to_string(members) +
                    " are not another gzip member (at compressed byte " +
                    std::to_string(member_start) + ")";
           else
-            what = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "zlib error") +
-                   ") at compressed byte " + std::to_string(at);
+            what = "corrupt gzip data (" + zs.message() + ") at compressed byte " +
+                   std::to_string(at);
           return fail(decode_errc::corrupt_gzip, what, diag);
         }
-        if (r == Z_STREAM_END) {
+        if (st == gzip::Stream::Status::member_end) {
           ++members;
           stage = Stage::gzip_between_members;
           break;
         }
-      } while (zs.avail_out == 0);
-      if (r == Z_BUF_ERROR || (r == Z_OK && zs.avail_in == 0)) break;
+      } while (produced == inflate_chunk);
+      if (st == gzip::Stream::Status::more) break;  // all input used
     }
     return {};
   }
@@ -533,7 +532,7 @@ struct CloudTrailDecoder::Impl {
     return summary;
   }
 
-  // Inflate a whole gzip object with libdeflate; false = not possible here (caller streams).
+  // Inflate a whole gzip object in one go; false = not possible here (caller streams).
   bool inflate_whole(const unsigned char* in, std::size_t n, std::size_t& out_len) {
     if (n < 18 || opt.whole_buffer_limit == 0) return false;
     const std::uint32_t isize = static_cast<std::uint32_t>(in[n - 4]) |
@@ -541,9 +540,10 @@ struct CloudTrailDecoder::Impl {
                                 static_cast<std::uint32_t>(in[n - 2]) << 16 |
                                 static_cast<std::uint32_t>(in[n - 1]) << 24;
     if (isize > opt.whole_buffer_limit) return false;
-    if (!ld) ld = libdeflate_alloc_decompressor();
-    if (!ld) return false;
-    std::size_t cap = std::max<std::size_t>(isize, 4096);
+    if (!whole) whole = std::make_unique<gzip::Whole>();
+    // Room for the size the trailer announces, and a little more: ISA-L reads the trailer only
+    // when output room is left (with none it would be restarted with twice the room).
+    std::size_t cap = std::max<std::size_t>(std::size_t{isize} + 64, 4096);
     auto reserve = [&](std::size_t want) {
       if (whole_cap < want) {
         std::unique_ptr<char[]> nb(new char[want]);
@@ -558,15 +558,15 @@ struct CloudTrailDecoder::Impl {
     std::size_t pos = 0;
     while (pos < n) {
       std::size_t in_used = 0, out_used = 0;
-      const auto r = libdeflate_gzip_decompress_ex(ld, in + pos, n - pos, whole_buf.get() + out_len,
-                                                   cap - out_len, &in_used, &out_used);
-      if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+      const auto r =
+          whole->member(in + pos, n - pos, whole_buf.get() + out_len, cap - out_len, in_used, out_used);
+      if (r == gzip::Whole::Status::no_space) {
         if (cap >= opt.whole_buffer_limit) return false;
         cap = std::min(opt.whole_buffer_limit, cap * 2);
         reserve(cap);
         continue;
       }
-      if (r != LIBDEFLATE_SUCCESS) return false;
+      if (r != gzip::Whole::Status::ok) return false;
       pos += in_used;
       out_len += out_used;
       ++members;

@@ -89,12 +89,13 @@ struct DecoderOptions {
   bool build_record = true;
   /// Build `Event::columns` (flattened; needed by flat output).
   bool build_columns = true;
-  /// `decode_buffer` inflates a whole gzip object at once (libdeflate, faster than streaming)
-  /// when its uncompressed size is at most this; larger objects are streamed.
+  /// `decode_buffer` inflates a whole gzip object at once (ISA-L or libdeflate, see the build
+  /// option CTSQS_INFLATE) when its uncompressed size is at most this; larger objects are
+  /// streamed.
   std::size_t whole_buffer_limit = std::size_t{32} << 20;
   /// `feed` gathers up to this many bytes of a gzip object before decoding it: an object that
   /// ends within it is inflated in one go like `decode_buffer` (faster); a larger one is then
-  /// streamed through zlib from the start. Events of a gathered object come out in `finish`.
+  /// streamed (ISA-L, or zlib) from the start. Events of a gathered object come out in `finish`.
   /// 0 = always stream. Memory per decoder: this plus `whole_buffer_limit`, at most.
   std::size_t gather_bytes = std::size_t{4} << 20;
   /// Maximum JSON nesting depth (the whole document, including `{"Records":[`).
@@ -169,7 +170,7 @@ class CloudTrailDecoder {
   /// The object so far (events emitted, bytes seen): valid after an error too.
   const ObjectSummary& summary() const noexcept;
 
-  /// `begin` + `feed(whole)` + `finish`, inflating small gzip objects in one go with libdeflate.
+  /// `begin` + `feed(whole)` + `finish`, inflating small gzip objects in one go.
   result<ObjectSummary> decode_buffer(std::string_view object_name,
                                       std::span<const std::byte> whole, EventHandler handler,
                                       Diagnostics* diag = nullptr);

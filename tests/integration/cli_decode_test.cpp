@@ -118,6 +118,34 @@ TEST_CASE("bad inputs give exit 1 with errors while good inputs are fully proces
   CHECK(r.err.find("does-not-exist.json: no such file or directory") != std::string::npos);
 }
 
+TEST_CASE("worker threads: the ordered output equals one thread's, unordered the same lines, bad inputs in input order", "[cli]") {
+  const auto dir = work / "threads";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& e : fs::recursive_directory_iterator(logs))
+    if (e.is_regular_file() && e.path().filename().string().find("CloudTrail_") != std::string::npos &&
+        (e.path().extension() == ".gz" || e.path().extension() == ".json"))
+      fs::copy_file(e.path(), dir / e.path().filename(), fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "a-bad.json") << "{\"Records\":[1]}";
+  std::ofstream(dir / "z-bad.json") << "[]";
+  const auto one = run("decode --threads 1 " + q(dir));
+  const auto ordered = run("decode --threads 3 --ordered " + q(dir));
+  const auto any = run("decode -j 3 " + q(dir));
+  INFO(one.err);
+  CHECK(one.rc == 1);
+  CHECK(one.lines().size() >= 10);
+  CHECK(ordered.rc == 1);
+  CHECK(ordered.out == one.out);
+  CHECK(ordered.err == one.err);
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(sorted(any.lines()) == sorted(one.lines()));
+  CHECK(any.err == one.err);  // the summary lists bad inputs in input order, however they finished
+  CHECK(one.err.find("a-bad.json") < one.err.find("z-bad.json"));
+}
+
 TEST_CASE("usage errors exit 2, --help documents every option", "[cli]") {
   CHECK(run("decode").rc == 2);
   CHECK(run("decode --format xml " + q(logs)).rc == 2);
