@@ -119,7 +119,7 @@ void apply_output_flags(CollectorConfig& cfg, const std::string& output, const s
     if (cfg.outputs.directory) cfg.outputs.directory->format = *fmt;
     if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{*fmt};
   }
-  if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{};
+  // No output at all: build_collector() writes to stdout (flat), the library's default.
 }
 
 void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {

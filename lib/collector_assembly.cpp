@@ -29,6 +29,7 @@ namespace {
 class MultiSink final : public Sink {
  public:
   void add(Sink* s) { sinks_.push_back(s); }
+  bool empty() const noexcept { return sinks_.empty(); }
   void own(std::unique_ptr<Sink> s) {
     sinks_.push_back(s.get());
     owned_.push_back(std::move(s));
@@ -115,9 +116,14 @@ struct SinkNeeds {
   }
 };
 
-/// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks.
+/// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks. A file
+/// with no output and no sink of the embedder's writes to stdout (flat); a pipeline that would
+/// still have no sink is refused: its flushes would "succeed" and delete every message.
 result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOptions& opts, MultiSink& multi,
                                   SinkNeeds& needs, Diagnostics& diag) {
+  for (std::size_t i = 0; i < opts.extra_sinks.size(); ++i)
+    if (!opts.extra_sinks[i])
+      return fail(diag, "AssemblyOptions::extra_sinks[" + std::to_string(i) + "] is null: no output to write to");
   LineOptions line;
   line.hostname = opts.hostname.empty() ? host_name() : opts.hostname;
   line.time = std::chrono::system_clock::now();
@@ -126,9 +132,11 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     needs.columns = true;
     return {};
   }
-  if (cfg.outputs.standard_output) {
+  std::optional<StdoutOutputConfig> standard_output = cfg.outputs.standard_output;
+  if (cfg.outputs.empty() && opts.extra_sinks.empty()) standard_output = StdoutOutputConfig{};
+  if (standard_output) {
     StdoutSinkOptions so;
-    so.format = cfg.outputs.standard_output->format;
+    so.format = standard_output->format;
     so.line = line;
     needs.add(so.format);
     multi.own(std::make_unique<StdoutSink>(so));
@@ -156,6 +164,7 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     multi.add(s);
     needs.record = needs.columns = true;
   }
+  if (multi.empty()) return fail(diag, "ctsqs.outputs: no output: events would go nowhere");
   return {};
 }
 

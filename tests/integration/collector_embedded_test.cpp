@@ -18,7 +18,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 
 using namespace ctsqs;
@@ -194,6 +199,68 @@ TEST_CASE("build_collector: a Devo template file runs embedded, with the applica
   CHECK(per_tag == 21);
   CHECK((*built)->metrics().snapshot().messages_deleted == 3);
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
+TEST_CASE("build_collector: a file with no output writes to stdout, the library's default",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  const auto seeded = seed_or_throw(peers, {"--files", "2", "--records", "4", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.records == 8);
+  TempDir tmp;
+  write_text(tmp.path / "collector.json", collector_config(peers, "ct-s3-events", "embed-ext-id"));
+  Diagnostics diag;
+  auto cfg = load_collector_config(tmp.path / "collector.json", diag);
+  REQUIRE(cfg.has_value());
+  REQUIRE(cfg->outputs.empty());
+  asio::io_context ioc{1};
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.log = [](std::string_view) {};
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  // Standard output goes to a file for the run, as a user's `> file` would send it.
+  const auto captured = tmp.path / "stdout.txt";
+  std::fflush(stdout);
+  const int saved = ::dup(1);
+  const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  ::dup2(fd, 1);
+  ::close(fd);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(
+      ioc, [&]() -> asio::awaitable<void> {
+        res = co_await (*built)->async_run();
+        done = true;
+      },
+      asio::detached);
+  ioc.run_for(90s);
+  ::dup2(saved, 1);
+  ::close(saved);
+  REQUIRE(done);
+  CHECK(res.clean());
+  std::ifstream in(captured);
+  std::string line;
+  std::size_t lines = 0;
+  while (std::getline(in, line))
+    if (line.find("\"eventID\"") != std::string::npos) ++lines;
+  CHECK(lines == 8);  // not zero sinks: the messages were deleted, so the events must be here
+  CHECK((*built)->metrics().snapshot().messages_deleted == 2);
+}
+
+TEST_CASE("build_collector: refuses a pipeline with no output", "[integration][collector]") {
+  asio::io_context ioc{1};
+  Diagnostics diag;
+  const std::string json =
+      R"({"inputs":{"sqs_collector":{"id":"1","region":"us-east-1","credentials":{"aws_access_key_id":"test","aws_secret_access_key":"test"},)"
+      R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q","services":{"aws_sqs_cloudtrail":{}}}}})";
+  auto cfg = parse_collector_config(json, "t.json", diag, {.validate = false});
+  REQUIRE(cfg.has_value());
+  AssemblyOptions opts;
+  opts.extra_sinks.push_back(nullptr);  // an embedder's sink that is not there
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE_FALSE(built.has_value());
+  CHECK(diag.message.find("extra_sinks") != std::string::npos);
 }
 
 TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
