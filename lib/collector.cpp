@@ -347,18 +347,20 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         }
         if (retry) co_return MessageOutcome::retryable_failure;
         pause_streak_ = 0;
-        auto b = co_await sink_worker_->barrier(since);
+        std::string why;
+        auto b = co_await sink_worker_->barrier(since, &why);
         if (!b) {
-          log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+          log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
               "); the message will come back");
           co_return MessageOutcome::retryable_failure;
         }
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
     }
-    auto b = co_await sink_worker_->barrier(since);
+    std::string why;
+    auto b = co_await sink_worker_->barrier(since, &why);
     if (!b) {
-      log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+      log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
           "); the message will come back");
       co_return MessageOutcome::retryable_failure;
     }
@@ -687,7 +689,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(failing_for).count();
     log("ctsqs: the output " + std::string(closed ? "was closed by its reader" : "keeps failing") + " (" +
         sink_error_message_ +
-        (closed ? "" : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s") +
+        (closed ? ""
+                : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s" +
+                      (f.tag.empty() ? "" : ", events tagged " + f.tag)) +
         "): giving up; messages in flight are released (visibility 0), none of them is deleted");
     on_stop();
   }
