@@ -188,7 +188,6 @@ int run_decode(const DecodeArgs& a) {
 
   std::unique_ptr<Sink> sink;
   LineOptions* sink_line = nullptr;
-  std::function<std::string()> sink_error;
   LineOptions devo_line;  // the Devo sink stamps its own time; this one is unused
   if (to_devo) {
     DevoSinkOptions o;
@@ -210,7 +209,6 @@ int run_decode(const DecodeArgs& a) {
       return exit_bad_input;
     }
     sink_line = &devo_line;
-    sink_error = [p = s->get()] { return to_string(p->last_diagnostics()); };
     sink = std::move(*s);
   } else if (a.output == "-") {
     StdoutSinkOptions so;
@@ -218,7 +216,6 @@ int run_decode(const DecodeArgs& a) {
     so.line = line;
     auto s = std::make_unique<StdoutSink>(1, so);
     sink_line = &s->line_options();
-    sink_error = [p = s.get()] { return p->last_error(); };
     sink = std::move(s);
   } else {
     DirectorySinkOptions o;
@@ -232,7 +229,6 @@ int run_decode(const DecodeArgs& a) {
       throw std::invalid_argument("--output " + a.output + ": " + e.code().message());
     }
     sink_line = &s->line_options();
-    sink_error = [p = s.get()] { return p->last_error(); };
     sink = std::move(s);
   }
 
@@ -248,7 +244,7 @@ int run_decode(const DecodeArgs& a) {
 
   auto handler = [&](Event& e) {
     if (!router.route(e)) return;
-    if (!sink->write(e)) throw SinkFailure(sink_error());
+    if (!sink->write(e)) throw SinkFailure(sink->last_error());
     ++events;
   };
 
@@ -312,7 +308,7 @@ int run_decode(const DecodeArgs& a) {
         ++decoded;
       }
       // Everything of this object so far is handed over before the next one starts.
-      if (!sink->flush()) throw SinkFailure(sink_error());
+      if (!sink->flush()) throw SinkFailure(sink->last_error());
     }
   } catch (const SinkFailure& e) {
     progress.clear();

@@ -263,6 +263,49 @@ TEST_CASE("build_collector: refuses a pipeline with no output", "[integration][c
   CHECK(diag.message.find("extra_sinks") != std::string::npos);
 }
 
+TEST_CASE("build_collector: a Devo output that fails ends the drain with Devo's own reason, not a generic one",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  seed_or_throw(peers, {"--files", "1", "--records", "3", "--routes", "s3", "--drop-test-events",
+                        "--max-receive-count", "100"});
+  const auto port = free_port();  // nothing listens there
+  TempDir tmp;
+  write_text(tmp.path / "collector.json",
+             collector_config(peers, "ct-s3-events", "embed-ext-id",
+                              R"("outputs":{"devo":{"address":"127.0.0.1","port":)" + std::to_string(port) +
+                                  R"(,"tls":false,"flush_timeout":"1s","connect_timeout":"1s","backoff_max":"200ms"}},)"
+                                  R"("on_sink_failure":{"give_up_after_flushes":1,"give_up_after":"0s"})"));
+  Diagnostics diag;
+  auto cfg = load_collector_config(tmp.path / "collector.json", diag);
+  REQUIRE(cfg.has_value());
+  asio::io_context ioc{1};
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.retry_backoff_min = 1s;
+  std::vector<std::string> log;
+  opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(
+      ioc, [&]() -> asio::awaitable<void> {
+        res = co_await (*built)->async_run();
+        done = true;
+      },
+      asio::detached);
+  ioc.run_for(60s);
+  REQUIRE(done);
+  std::string all;
+  for (auto& l : log) all += l + "\n";
+  INFO(all);
+  CHECK(res.sink_error == client_errc::sink_failed);
+  const std::string endpoint = "127.0.0.1:" + std::to_string(port);
+  CHECK(res.sink_error_message.find("devo: connection to " + endpoint + " refused") != std::string::npos);
+  CHECK(all.find("sink flush failed (sink failed to deliver)") == std::string::npos);
+  CHECK((*built)->metrics().snapshot().messages_deleted == 0);
+}
+
 TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
   asio::io_context ioc{1};
   Diagnostics diag;
