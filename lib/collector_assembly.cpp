@@ -304,6 +304,10 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_record = needs.record;
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
+  // The collector's own tag bounds: another collector in the process keeps its own.
+  dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
+                                                cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
+  dopt.tag_limits->log = opts.log;
   auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();
   try {
@@ -311,7 +315,6 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   } catch (const std::invalid_argument& e) {
     return fail(diag, e.what());
   }
-  if (cfg.max_distinct_tags) TagLimits::process_wide()->set_max_tags(*cfg.max_distinct_tags);
   impl->collector =
       std::make_unique<Collector>(executor, queue, *impl->store, *impl->counting, impl->router->make_factory(),
                                   std::move(co), impl->metrics, make_notification_planner(cfg.allow));

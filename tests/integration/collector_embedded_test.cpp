@@ -60,6 +60,11 @@ class SlowSink final : public Sink {
   std::vector<std::string> pending_, delivered_;
 };
 
+asio::awaitable<void> run_assembled(AssembledCollector* c, int* done) {
+  co_await c->async_run();
+  ++*done;
+}
+
 asio::awaitable<void> run(Collector* c, CollectorResult* out, bool* done) {
   *out = co_await c->async_run();
   *done = true;
@@ -304,6 +309,59 @@ TEST_CASE("build_collector: a Devo output that fails ends the drain with Devo's 
   CHECK(res.sink_error_message.find("devo: connection to " + endpoint + " refused") != std::string::npos);
   CHECK(all.find("sink flush failed (sink failed to deliver)") == std::string::npos);
   CHECK((*built)->metrics().snapshot().messages_deleted == 0);
+}
+
+TEST_CASE("build_collector: two collectors in one process keep their own tag limits", "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  TempDir tmp;
+  // Three services, one file each; every object announced on two queues (S3 -> SQS, S3 -> SNS -> SQS).
+  const auto corpus = tmp.path / "corpus";
+  fs::create_directories(corpus);
+  const char* sources[] = {"s3.amazonaws.com", "iam.amazonaws.com", "sts.amazonaws.com"};
+  for (int f = 0; f < 3; ++f)
+    write_text(corpus / ("file" + std::to_string(f) + ".json"),
+               std::string(R"({"Records":[{"eventVersion":"1.08","eventSource":")") + sources[f] +
+                   R"(","eventName":"Call","awsRegion":"us-east-1","eventID":"e)" + std::to_string(f) + R"("}]})");
+  seed_or_throw(peers, {"--routes", "s3,sns", "--drop-test-events", corpus.string()});
+  // A: at most one distinct tag. B: the default (256). Built A first, then B, run together.
+  auto build = [&](const std::string& queue, const std::string& extra) {
+    write_text(tmp.path / (queue + ".json"), collector_config(peers, queue, "embed-ext-id", extra));
+    Diagnostics diag;
+    auto cfg = load_collector_config(tmp.path / (queue + ".json"), diag);
+    REQUIRE(cfg.has_value());
+    return std::move(*cfg);
+  };
+  asio::io_context ioc{1};
+  SlowSink sink_a(0ms), sink_b(0ms);
+  std::vector<std::string> log;
+  auto assemble = [&](CollectorConfig cfg, Sink& sink) {
+    AssemblyOptions opts;
+    opts.drain = true;
+    opts.extra_sinks.push_back(&sink);
+    opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+    Diagnostics diag;
+    auto built = build_collector(std::move(cfg), ioc.get_executor(), opts, diag);
+    REQUIRE(built.has_value());
+    return std::move(*built);
+  };
+  auto a = assemble(build("ct-sns-events", R"("tags":{"max_distinct":1})"), sink_a);
+  auto b = assemble(build("ct-s3-events", ""), sink_b);
+  int done = 0;
+  asio::co_spawn(ioc, run_assembled(a.get(), &done), asio::detached);
+  asio::co_spawn(ioc, run_assembled(b.get(), &done), asio::detached);
+  ioc.run_for(90s);
+  REQUIRE(done == 2);
+  std::string all;
+  for (auto& l : log) all += l + "\n";
+  INFO(all);
+  std::map<std::string, std::uint64_t> want_b{{"cloud.aws.cloudtrail.iam", 1}, {"cloud.aws.cloudtrail.s3", 1},
+                                              {"cloud.aws.cloudtrail.sts", 1}};
+  CHECK(b->delivered_per_tag() == want_b);  // B's bound is its own, not A's
+  std::uint64_t a_events = 0;
+  for (auto& [tag, n] : a->delivered_per_tag()) a_events += n;
+  CHECK(a_events == 3);
+  CHECK(a->delivered_per_tag().size() == 2);  // one tag admitted, the rest as service "unknown"
+  CHECK(a->delivered_per_tag().count("cloud.aws.cloudtrail.unknown") == 1);
 }
 
 TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
