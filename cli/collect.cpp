@@ -225,7 +225,7 @@ int run_collect(const CollectArgs& a, bool drain) {
       return is_retryable_failure(rt.result.receive_error) ? exit_bad_input : exit_usage;
     }
     if (!rt.result.drain_incomplete.empty())
-      std::cerr << cmd << ": " << cfg->queue_url << " is not drained: " << rt.result.drain_incomplete << "\n";
+      std::cerr << cmd << ": " << config.queue_url << " is not drained: " << rt.result.drain_incomplete << "\n";
     if (rt.result.permanent_failures > 0 || rt.result.unfinished > 0 || !rt.result.drain_incomplete.empty()) {
       if (!a.quiet)
         std::cerr << cmd << ": " << rt.result.permanent_failures << " message(s) failed permanently, "
