@@ -579,3 +579,43 @@ TEST_CASE("collector: a failed visibility extension is logged naming the message
   for (const auto& id : queue.ids) CHECK(ext.find(id) != std::string::npos);
   CHECK(sink.delivered().size() == 10);
 }
+
+namespace {
+asio::awaitable<void> send_bodies(SqsSource* source, std::vector<std::string> bodies,
+                                  result<std::vector<BatchEntryFailure>>* out) {
+  Diagnostics diag;
+  *out = co_await source->async_send(std::move(bodies), diag);
+}
+}  // namespace
+
+TEST_CASE("SqsSource::async_send: a refused batch is sent again, entries that fail for good are named by index",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  create_queue(peers, "ct-send");
+  Embedded e(peers, "ct-send", 30s);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 12; ++i) bodies.push_back("body-" + std::to_string(i));
+  // The first batch call is refused once (retryable): sent again, every body arrives once.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"SendMessageBatch","status":503,"code":"ServiceUnavailable","times":1}])");
+  result<std::vector<BatchEntryFailure>> sent = make_error_code(client_errc::cancelled);
+  asio::co_spawn(e.ioc, send_bodies(e.source.get(), bodies, &sent), asio::detached);
+  e.ioc.run_for(60s);
+  REQUIRE(sent.has_value());
+  CHECK(sent->empty());
+  CHECK(queue_depth(peers, "ct-send") == std::pair<long, long>{12, 0});
+  // Refused for good (not retryable): each entry fails once, named by its index in `bodies`.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"SendMessageBatch","status":400,"code":"AccessDenied","times":2}])");
+  e.ioc.restart();
+  asio::co_spawn(e.ioc, send_bodies(e.source.get(), bodies, &sent), asio::detached);
+  e.ioc.run_for(60s);
+  REQUIRE(sent.has_value());
+  std::vector<std::string> named;
+  for (auto& f : *sent) {
+    named.push_back(f.receipt_handle);
+    CHECK(f.code == "AccessDenied");
+  }
+  std::vector<std::string> want;
+  for (int i = 0; i < 12; ++i) want.push_back(std::to_string(i));
+  CHECK(named == want);
+  CHECK(queue_depth(peers, "ct-send") == std::pair<long, long>{12, 0});
+}
