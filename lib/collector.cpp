@@ -715,16 +715,20 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     for (auto& c : receive_cancels_) c->emit(asio::cancellation_type::terminal);
   }
 
+  // On bg_sleep: the run's end cancels them, so no timer of the collector keeps the caller's
+  // io_context busy after async_run completed (a grace period kept it 30 s).
   asio::awaitable<void> settle_watch(steady::duration d) {
     auto self = shared_from_this();
-    co_await sleep_for(d);
+    co_await bg_sleep(d);
+    if (finished_) co_return;
     settle_expired_ = true;
     changed_.notify_all();
   }
 
   asio::awaitable<void> grace_watch() {
     auto self = shared_from_this();
-    co_await sleep_for(opts_.shutdown_grace);
+    co_await bg_sleep(opts_.shutdown_grace);
+    if (finished_) co_return;
     grace_expired_ = true;
     changed_.notify_all();
   }
