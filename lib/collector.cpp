@@ -779,12 +779,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
     // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
+    bool drain_ended = false;  // the drain's end was decided (empty, or not drained and said why)
     for (;;) {
       const bool work = workers_ > 0 || deleters_ > 0 || !delete_queue_.empty();
       if (!work && (receivers_ == 0 || stopping_)) {
         if (stopping_ || receive_error_ || !drain_done()) break;
         // No co_await inside || or ?: — g++ 12 evaluates it even when the left side decides.
         const bool confirmed = co_await drain_confirmed();
+        drain_ended = confirmed;
         if (confirmed || stopping_) break;
         consecutive_empty_ = 0;
         start_receivers();
@@ -795,6 +797,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       co_await changed_.wait();
+    }
+    // A drain stopped before SQS confirmed its queue empty has not drained it: exit 0 would say so.
+    if (opts_.drain_empty_polls > 0 && stopping_ && !drain_ended && drain_incomplete_.empty() && !receive_error_ &&
+        !sink_error_) {
+      drain_incomplete_ = "stopped before the queue was confirmed empty";
+      log("ctsqs: drain: " + drain_incomplete_);
     }
     if (grace_over) co_await release_all_in_flight();
     // A poll still open at SQS takes the messages just released (at the end of the grace period,
