@@ -24,7 +24,7 @@ follow-up drains a user would run (no faults) must finish the queue, and then:
      SIGTERM all handled);
   I4 no hang: every process ended within its bound;
   I5 a drain that exited 0, alone on its queue, left the queue empty (nothing visible, in flight
-     or delayed);
+     or delayed), SIGTERM or not;
   I6 every failure line names the message or the object it concerns.
 
 For the Devo kind, the receiver's file counts as an output (I1) and each of its lines must hold one
@@ -548,7 +548,8 @@ class Seed:
                 self.ran.add(k)
         fired = json.loads(self.peers.gate_call("/__gate/faults", method="GET"))
         self.ran.update(f["kind"] for f in fired if f.get("fired") and f.get("kind") in self.kinds)
-        if len(procs) == 1 and rcs[0] == 0 and sent is None:
+        if len(procs) == 1 and rcs[0] == 0 and sent != signal.SIGKILL:
+            # Also after SIGTERM: a drain stopped early must not exit 0 (seed 125 did).
             self.alone_drain_exit0_check("faulty-0")
 
     def read_then_leave(self, fd, want):
