@@ -119,7 +119,6 @@ int run_decode(const DecodeArgs& a) {
 
   std::unique_ptr<Sink> sink;
   LineOptions* sink_line = nullptr;
-  std::function<std::string()> sink_error;
   LineOptions devo_line;  // the Devo sink stamps its own time; this one is unused
   if (to_devo) {
     DevoSinkOptions o;
@@ -141,7 +140,6 @@ int run_decode(const DecodeArgs& a) {
       return exit_bad_input;
     }
     sink_line = &devo_line;
-    sink_error = [p = s->get()] { return to_string(p->last_diagnostics()); };
     sink = std::move(*s);
   } else if (a.output == "-") {
     StdoutSinkOptions so;
@@ -149,7 +147,6 @@ int run_decode(const DecodeArgs& a) {
     so.line = line;
     auto s = std::make_unique<StdoutSink>(1, so);
     sink_line = &s->line_options();
-    sink_error = [p = s.get()] { return p->last_error(); };
     sink = std::move(s);
   } else {
     DirectorySinkOptions o;
@@ -163,7 +160,6 @@ int run_decode(const DecodeArgs& a) {
       throw std::invalid_argument("--output " + a.output + ": " + e.code().message());
     }
     sink_line = &s->line_options();
-    sink_error = [p = s.get()] { return p->last_error(); };
     sink = std::move(s);
   }
 
@@ -185,7 +181,7 @@ int run_decode(const DecodeArgs& a) {
   };
   auto on_event = [&](Event& e) {
     if (!router.route(e)) return;
-    if (!sink->write(e)) throw SinkFailure(sink_error());
+    if (!sink->write(e)) throw SinkFailure(sink->last_error());
     if ((++events & 0x3fff) == 0) progress.update(objects_done, inputs.size(), events);
   };
   auto on_done = [&](const FileInput& in, FileOutcome& o) {
@@ -196,7 +192,7 @@ int run_decode(const DecodeArgs& a) {
       skipped.emplace_back(index, in.name + " (" + std::string(to_string(o.summary->skipped)) + ")");
     else ++decoded;
     // Everything of this object so far is handed over before the next one starts.
-    if (!sink->flush()) throw SinkFailure(sink_error());
+    if (!sink->flush()) throw SinkFailure(sink->last_error());
   };
 
   int rc = exit_ok;

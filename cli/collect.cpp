@@ -71,7 +71,7 @@ void apply_output_flags(CollectorConfig& cfg, const std::string& output, const s
     if (cfg.outputs.directory) cfg.outputs.directory->format = *fmt;
     if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{*fmt};
   }
-  if (cfg.outputs.empty()) cfg.outputs.standard_output = StdoutOutputConfig{};
+  // No output at all: build_collector() writes to stdout (flat), the library's default.
 }
 
 void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
@@ -200,7 +200,7 @@ int run_collect(const CollectArgs& a, bool drain) {
       return is_retryable_failure(result.receive_error) ? exit_bad_input : exit_usage;
     }
     if (!result.drain_incomplete.empty())
-      std::cerr << cmd << ": " << cfg->queue_url << " is not drained: " << result.drain_incomplete << "\n";
+      std::cerr << cmd << ": " << config.queue_url << " is not drained: " << result.drain_incomplete << "\n";
     if (result.permanent_failures > 0 || result.unfinished > 0 || !result.drain_incomplete.empty()) {
       if (!a.quiet)
         std::cerr << cmd << ": " << result.permanent_failures << " message(s) failed permanently, "

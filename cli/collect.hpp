@@ -37,7 +37,8 @@ std::optional<CollectorConfig> load_config_unvalidated(const char* cmd, const st
 /// --objects-in-flight: "auto" (adaptive) or a fixed number; empty = the file's.
 void apply_objects_in_flight_flag(CollectorConfig& cfg, const std::string& value);
 
-/// --output ('-' or a directory) and --format over the file's outputs (stdout when none).
+/// --output ('-' or a directory) and --format over the file's outputs (none set: build_collector()
+/// writes to stdout).
 /// Throws CLI::ValidationError for an unknown format.
 void apply_output_flags(CollectorConfig& cfg, const std::string& output, const std::string& format);
 

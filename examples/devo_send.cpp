@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   }
   // Success here is the delivery acknowledgement: only now may the source be deleted.
   if (!(*sink)->flush()) {
-    std::cerr << "not delivered: " << (*sink)->last_diagnostics() << "\n";
+    std::cerr << "not delivered: " << (*sink)->last_error() << "\n";
     return 1;
   }
   std::cout << "delivered " << count << " events to " << argv[1] << "\n";

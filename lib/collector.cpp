@@ -374,9 +374,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         if (!retry && skipped == plan->objects.size()) co_return MessageOutcome::delivered;
         if (retry) co_return MessageOutcome::retryable_failure;
         pause_streak_ = 0;
-        auto b = co_await sink_worker_->barrier(since);
+        std::string why;
+        auto b = co_await sink_worker_->barrier(since, &why);
         if (!b) {
-          log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+          log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
               "); the message will come back");
           co_return MessageOutcome::retryable_failure;
         }
@@ -384,9 +385,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
     }
-    auto b = co_await sink_worker_->barrier(since);
+    std::string why;
+    auto b = co_await sink_worker_->barrier(since, &why);
     if (!b) {
-      log("ctsqs: message " + m.message_id + ": sink flush failed (" + b.error().message() +
+      log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
           "); the message will come back");
       co_return MessageOutcome::retryable_failure;
     }
@@ -717,7 +719,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(failing_for).count();
     log("ctsqs: the output " + std::string(closed ? "was closed by its reader" : "keeps failing") + " (" +
         sink_error_message_ +
-        (closed ? "" : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s") +
+        (closed ? ""
+                : "; " + std::to_string(f.streak) + " flushes in a row over " + std::to_string(secs) + " s" +
+                      (f.tag.empty() ? "" : ", events tagged " + f.tag)) +
         "): giving up; messages in flight are released (visibility 0), none of them is deleted");
     on_stop();
   }
@@ -741,9 +745,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     for (auto& c : receive_cancels_) c->emit(asio::cancellation_type::terminal);
   }
 
+  // On bg_sleep: the run's end cancels them, so no timer of the collector keeps the caller's
+  // io_context busy after async_run completed (a grace period kept it 30 s).
   asio::awaitable<void> settle_watch(steady::duration d) {
     auto self = shared_from_this();
     co_await bg_sleep(d);  // cancelled at the end of the run: no timer outlives it
+    if (finished_) co_return;
     settle_expired_ = true;
     changed_.notify_all();
   }
@@ -751,6 +758,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> grace_watch() {
     auto self = shared_from_this();
     co_await bg_sleep(opts_.shutdown_grace);  // cancelled at the end of the run: no timer outlives it
+    if (finished_) co_return;
     grace_expired_ = true;
     changed_.notify_all();
   }
@@ -801,12 +809,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     // Wait for the work in flight to end and, unless stopping, for the receivers (drained or a
     // receive error). A stop waits for the work up to the grace period.
     bool grace_over = false;
+    bool drain_ended = false;  // the drain's end was decided (empty, or not drained and said why)
     for (;;) {
       const bool work = workers_ > 0 || deleters_ > 0 || !delete_queue_.empty();
       if (!work && (receivers_ == 0 || stopping_)) {
         if (stopping_ || receive_error_ || !drain_done()) break;
         // No co_await inside || or ?: — g++ 12 evaluates it even when the left side decides.
         const bool confirmed = co_await drain_confirmed();
+        drain_ended = confirmed;
         if (confirmed || stopping_) break;
         consecutive_empty_ = 0;
         start_receivers();
@@ -817,6 +827,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       co_await changed_.wait();
+    }
+    // A drain stopped before SQS confirmed its queue empty has not drained it: exit 0 would say so.
+    if (opts_.drain_empty_polls > 0 && stopping_ && !drain_ended && drain_incomplete_.empty() && !receive_error_ &&
+        !sink_error_) {
+      drain_incomplete_ = "stopped before the queue was confirmed empty";
+      log("ctsqs: drain: " + drain_incomplete_);
     }
     if (grace_over) co_await release_all_in_flight();
     // A poll still open at SQS takes the messages just released (at the end of the grace period,

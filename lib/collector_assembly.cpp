@@ -31,6 +31,7 @@ namespace {
 class MultiSink final : public Sink {
  public:
   void add(Sink* s) { sinks_.push_back(s); }
+  bool empty() const noexcept { return sinks_.empty(); }
   void own(std::unique_ptr<Sink> s) {
     sinks_.push_back(s.get());
     owned_.push_back(std::move(s));
@@ -117,9 +118,14 @@ struct SinkNeeds {
   }
 };
 
-/// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks.
+/// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks. A file
+/// with no output and no sink of the embedder's writes to stdout (flat); a pipeline that would
+/// still have no sink is refused: its flushes would "succeed" and delete every message.
 result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOptions& opts, MultiSink& multi,
                                   SinkNeeds& needs, Diagnostics& diag) {
+  for (std::size_t i = 0; i < opts.extra_sinks.size(); ++i)
+    if (!opts.extra_sinks[i])
+      return fail(diag, "AssemblyOptions::extra_sinks[" + std::to_string(i) + "] is null: no output to write to");
   LineOptions line;
   line.hostname = opts.hostname.empty() ? host_name() : opts.hostname;
   line.time = std::chrono::system_clock::now();
@@ -128,9 +134,11 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     needs.columns = true;
     return {};
   }
-  if (cfg.outputs.standard_output) {
+  std::optional<StdoutOutputConfig> standard_output = cfg.outputs.standard_output;
+  if (cfg.outputs.empty() && opts.extra_sinks.empty()) standard_output = StdoutOutputConfig{};
+  if (standard_output) {
     StdoutSinkOptions so;
-    so.format = cfg.outputs.standard_output->format;
+    so.format = standard_output->format;
     so.line = line;
     needs.add(so.format);
     multi.own(std::make_unique<StdoutSink>(so));
@@ -170,6 +178,7 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     multi.add(s);
     needs.record = needs.columns = true;
   }
+  if (multi.empty()) return fail(diag, "ctsqs.outputs: no output: events would go nowhere");
   return {};
 }
 
@@ -310,6 +319,10 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_record = needs.record;
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
+  // The collector's own tag bounds: another collector in the process keeps its own.
+  dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
+                                                cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
+  dopt.tag_limits->log = opts.log;
   auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();
   if (cfg.ledger) {
@@ -323,7 +336,6 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   } catch (const std::invalid_argument& e) {
     return fail(diag, e.what());
   }
-  if (cfg.max_distinct_tags) TagLimits::process_wide()->set_max_tags(*cfg.max_distinct_tags);
   impl->collector =
       std::make_unique<Collector>(executor, queue, *impl->store, *impl->counting, impl->router->make_factory(),
                                   std::move(co), impl->metrics, make_notification_planner(cfg.allow));

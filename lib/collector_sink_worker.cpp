@@ -57,7 +57,7 @@ asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) 
   cv_.notify_one();
 }
 
-asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since) {
+asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since, std::string* detail) {
   auto b = std::make_shared<Barrier>(loop_);
   b->since = since;
   {
@@ -67,7 +67,10 @@ asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since) {
   }
   cv_.notify_one();
   while (!b->done) co_await b->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (b->ec) co_return b->ec;
+  if (b->ec) {
+    if (detail) *detail = b->detail;
+    co_return b->ec;
+  }
   co_return result<void>{};
 }
 
@@ -101,6 +104,7 @@ void SinkWorker::run() {
   std::string window_detail;
   std::uint64_t window_events = 0;
   std::uint64_t window_last_seq = 0;  // last batch taken into this window
+  std::vector<std::string> window_tags;  // the distinct tags of the window's events
   std::vector<std::shared_ptr<Barrier>> barriers;
   for (;;) {
     std::deque<Item> items;
@@ -121,6 +125,9 @@ void SinkWorker::run() {
         continue;
       }
       window_last_seq = it.seq;
+      for (const auto& e : it.events)
+        if (std::find(window_tags.begin(), window_tags.end(), e.tag) == window_tags.end())
+          window_tags.push_back(e.tag);
       for (const auto& e : it.events) {
         if (window_error) break;  // the window will not count; don't pile more on a failing sink
         if (auto ec = call_sink([&] { return sink_.write(e); }, window_detail)) {
@@ -161,22 +168,39 @@ void SinkWorker::run() {
     // Every batch of a failed window is lost, whichever barrier happened to close the window.
     if (ec) {
       failed_upto_ = std::max(failed_upto_, window_last_seq);
-      if (streak_++ == 0) first_failure_ = std::chrono::steady_clock::now();
-      if (on_failure_)
-        asio::post(loop_, [self, f = Failure{ec, detail, streak_, first_failure_}] { self->on_failure_(f); });
+      failed_detail_ = detail.empty() ? ec.message() : detail;
+      const auto now = std::chrono::steady_clock::now();
+      if (window_tags.empty()) window_tags.emplace_back();
+      Failure f{ec, detail, 0, now, {}};
+      for (const auto& tag : window_tags) {
+        auto& st = streaks_[tag];
+        if (st.failed++ == 0) st.first = now;
+        if (st.failed > f.streak || (st.failed == f.streak && st.first < f.first)) {
+          f.streak = st.failed;
+          f.first = st.first;
+          f.tag = tag;
+        }
+      }
+      if (on_failure_) asio::post(loop_, [self, f = std::move(f)] { self->on_failure_(f); });
     }
     bool acknowledged = false;
     for (auto& b : barriers) {
       b->ec = ec;
       if (!ec && b->since <= failed_upto_) b->ec = make_error_code(client_errc::sink_failed);
+      if (b->ec) b->detail = failed_detail_;
       acknowledged = acknowledged || !b->ec;
     }
-    // Only a flush that acknowledged something ends a streak: one that "succeeded" with nothing
-    // left to write (the failed window's lines were discarded) proves nothing about the sink.
-    if (acknowledged) streak_ = 0;
+    // Only a flush that acknowledged something ends streaks, those of the tags it delivered:
+    // one that "succeeded" with nothing left to write (the failed window's lines were
+    // discarded) proves nothing about the sink.
+    if (acknowledged) {
+      streaks_.erase(std::string());
+      for (const auto& tag : window_tags) streaks_.erase(tag);
+    }
     window_error = {};
     window_detail.clear();
     window_events = 0;
+    window_tags.clear();
     asio::post(loop_, [bs = std::move(barriers)] {
       for (auto& b : bs) {
         b->done = true;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <memory>
 #include <mutex>
@@ -39,11 +40,18 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   ~SinkWorker();
 
   /// A flush round that failed, as reported to `on_failure`.
+  ///
+  /// Streaks are counted per tag: a failed round adds one to the streak of every tag written in
+  /// its window (an empty window: to the sink's own, tag ""), a round that acknowledged something
+  /// ends the streaks of the tags it delivered (and the sink's own). One file of a directory
+  /// output that cannot grow (EFBIG) keeps failing while other tags' files and the heartbeats
+  /// still take writes: their good flushes prove nothing about it.
   struct Failure {
     error_code ec;             ///< the write's or the flush's error
     std::string detail;        ///< the sink's last_error() (or what it threw)
-    std::uint64_t streak = 0;  ///< failed rounds in a row, this one included
-    std::chrono::steady_clock::time_point first;  ///< when the first of them failed
+    std::uint64_t streak = 0;  ///< the longest streak of a tag of this round, this one included
+    std::chrono::steady_clock::time_point first;  ///< when the first of that tag's failures was
+    std::string tag;           ///< that tag ("" when the window held no event)
   };
   /// Called on the loop after each failed round, before that round's barriers complete. Set
   /// before start().
@@ -60,8 +68,9 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   /// collector's own events (heartbeats), which stay out of the delivered-events metrics.
   asio::awaitable<void> push(std::vector<Event> events, bool counted = true);
   /// Resolves once a flush covering everything pushed before succeeded, or with an error when
-  /// that flush failed or any batch pushed since the mark `since` was in a failed window.
-  asio::awaitable<result<void>> barrier(std::uint64_t since);
+  /// that flush failed or any batch pushed since the mark `since` was in a failed window; then
+  /// `*detail` (when given) is the sink's report of that failure.
+  asio::awaitable<result<void>> barrier(std::uint64_t since, std::string* detail = nullptr);
 
  private:
   struct Barrier {
@@ -69,6 +78,7 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
     asio::steady_timer timer;  // loop-side; cancelled on completion
     bool done = false;
     error_code ec;
+    std::string detail;       // the failure's report
     std::uint64_t since = 0;  // the producer's mark
   };
   struct Item {
@@ -95,8 +105,12 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   std::size_t queued_events_ = 0;  // guarded by mu_
   std::uint64_t next_seq_ = 1;     // guarded by mu_
   std::uint64_t failed_upto_ = 0;  // sink thread only: last batch of any failed window (0: none)
-  std::uint64_t streak_ = 0;       // sink thread only: failed rounds in a row
-  std::chrono::steady_clock::time_point first_failure_;  // sink thread only
+  struct Streak {
+    std::uint64_t failed = 0;
+    std::chrono::steady_clock::time_point first;
+  };
+  std::map<std::string, Streak, std::less<>> streaks_;  // sink thread only: per tag, see Failure
+  std::string failed_detail_;      // sink thread only: the report of the last failed window
   std::function<void(const Failure&)> on_failure_;
   bool stopping_ = false;
   std::thread thread_;

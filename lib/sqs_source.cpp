@@ -200,54 +200,70 @@ asio::awaitable<result<QueueCounts>> SqsSource::async_queue_counts(Diagnostics& 
 }
 
 // One batch call (<= 10 entries) with its retryable entries sent again; returns final failures.
-asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(bool is_delete,
-                                                                      std::vector<VisibilityChange> entries) {
+asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(BatchKind kind, std::vector<BatchItem> entries) {
   std::vector<BatchEntryFailure> failures;
   for (int attempt = 0; !entries.empty(); ++attempt) {
     if (attempt > 0) co_await detail::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
     Diagnostics diag;
     result<HttpRequest> req = make_error_code(client_errc::invalid_argument);
-    if (is_delete) {
-      sqs::DeleteMessageBatchParams p;
-      p.endpoint = target_->endpoint;
-      p.queue_url = options_.queue_url;
-      for (std::size_t i = 0; i < entries.size(); ++i)
-        p.entries.push_back({"m" + std::to_string(i), entries[i].receipt_handle});
-      req = sqs::make_delete_message_batch_request(p, diag);
-    } else {
-      sqs::ChangeMessageVisibilityBatchParams p;
-      p.endpoint = target_->endpoint;
-      p.queue_url = options_.queue_url;
-      for (std::size_t i = 0; i < entries.size(); ++i)
-        p.entries.push_back({"m" + std::to_string(i), entries[i].receipt_handle, entries[i].timeout});
-      req = sqs::make_change_message_visibility_batch_request(p, diag);
+    CallOptions co;
+    co.region = target_->region;
+    switch (kind) {
+      case BatchKind::delete_messages: {
+        sqs::DeleteMessageBatchParams p;
+        p.endpoint = target_->endpoint;
+        p.queue_url = options_.queue_url;
+        for (std::size_t i = 0; i < entries.size(); ++i) p.entries.push_back({"m" + std::to_string(i), entries[i].value});
+        req = sqs::make_delete_message_batch_request(p, diag);
+        co.operation = "DeleteMessageBatch";
+        break;
+      }
+      case BatchKind::change_visibility: {
+        sqs::ChangeMessageVisibilityBatchParams p;
+        p.endpoint = target_->endpoint;
+        p.queue_url = options_.queue_url;
+        for (std::size_t i = 0; i < entries.size(); ++i)
+          p.entries.push_back({"m" + std::to_string(i), entries[i].value, entries[i].timeout});
+        req = sqs::make_change_message_visibility_batch_request(p, diag);
+        co.operation = "ChangeMessageVisibilityBatch";
+        break;
+      }
+      case BatchKind::send_messages: {
+        sqs::SendMessageBatchParams p;
+        p.endpoint = target_->endpoint;
+        p.queue_url = options_.queue_url;
+        for (std::size_t i = 0; i < entries.size(); ++i) p.entries.push_back({"m" + std::to_string(i), entries[i].value});
+        req = sqs::make_send_message_batch_request(p, diag);
+        co.operation = "SendMessageBatch";
+        break;
+      }
     }
     if (!req) {
-      for (auto& e : entries) failures.push_back({e.receipt_handle, "InvalidRequest", diag.message, true});
+      for (auto& e : entries) failures.push_back({e.name, "InvalidRequest", diag.message, true});
       break;
     }
-    CallOptions co;
-    co.operation = is_delete ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
-    co.region = target_->region;
     auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
     result<sqs::BatchResult> br = make_error_code(client_errc::invalid_argument);
-    if (resp)
-      br = is_delete ? sqs::parse_delete_message_batch_response(*resp, diag)
-                     : sqs::parse_change_message_visibility_batch_response(*resp, diag);
-    else
+    if (!resp)
       br = resp.error();
+    else if (kind == BatchKind::delete_messages)
+      br = sqs::parse_delete_message_batch_response(*resp, diag);
+    else if (kind == BatchKind::change_visibility)
+      br = sqs::parse_change_message_visibility_batch_response(*resp, diag);
+    else
+      br = sqs::parse_send_message_batch_response(*resp, diag);
     if (!br) {
       // The whole call failed after the client's own retries.
       if (attempt < options_.batch_retries && is_retryable(br.error())) continue;
       const std::string code = diag.aws_code.empty() ? br.error().message() : diag.aws_code;
-      for (auto& e : entries) failures.push_back({e.receipt_handle, code, diag.message, false});
+      for (auto& e : entries) failures.push_back({e.name, code, diag.message, false});
       break;
     }
-    std::vector<VisibilityChange> again;
+    std::vector<BatchItem> again;
     auto round = classify_batch_round(entries.size(), *br, attempt < options_.batch_retries);
     for (auto i : round.retry) again.push_back(entries[i]);
     for (auto& [i, f] : round.failed) {
-      f.receipt_handle = entries[i].receipt_handle;
+      f.receipt_handle = entries[i].name;
       if (!round.unknown_ids.empty() && f.code == "MissingFromResponse")
         f.message += " (it named unknown ids instead, e.g. " + detail::quote_start(round.unknown_ids.front(), 40) + ")";
       failures.push_back(std::move(f));
@@ -257,77 +273,42 @@ asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::batch_call(bool is_de
   co_return failures;
 }
 
-asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::in_batches(bool is_delete,
-                                                                      std::vector<VisibilityChange> entries) {
+asio::awaitable<std::vector<BatchEntryFailure>> SqsSource::in_batches(BatchKind kind, std::vector<BatchItem> entries) {
   std::vector<BatchEntryFailure> failures;
   for (std::size_t i = 0; i < entries.size(); i += sqs::max_batch_entries) {
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
     const auto last = entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), i + sqs::max_batch_entries));
-    auto f = co_await batch_call(is_delete, std::vector<VisibilityChange>(first, last));
+    auto f = co_await batch_call(kind, std::vector<BatchItem>(std::make_move_iterator(first), std::make_move_iterator(last)));
     failures.insert(failures.end(), f.begin(), f.end());
   }
   co_return failures;
 }
 
-// Both answer with the entries that failed for good; a call never fails as a whole (its entries
-// do), so `diag` stays empty.
+// All three answer with the entries that failed for good; a call never fails as a whole (its
+// entries do), so `diag` stays empty.
 asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_delete(std::vector<std::string> handles,
                                                                                  Diagnostics& /*diag*/) {
-  std::vector<VisibilityChange> entries;
+  std::vector<BatchItem> entries;
   entries.reserve(handles.size());
-  for (auto& h : handles) entries.push_back({std::move(h), std::chrono::seconds(0)});
-  co_return co_await in_batches(true, std::move(entries));
+  for (auto& h : handles) entries.push_back({h, std::chrono::seconds(0), h});
+  co_return co_await in_batches(BatchKind::delete_messages, std::move(entries));
 }
 
 asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_send(std::vector<std::string> bodies,
                                                                                Diagnostics& /*diag*/) {
-  std::vector<BatchEntryFailure> failures;
-  for (std::size_t first = 0; first < bodies.size(); first += sqs::max_batch_entries) {
-    std::vector<std::size_t> pending;
-    for (std::size_t i = first; i < std::min(bodies.size(), first + sqs::max_batch_entries); ++i) pending.push_back(i);
-    for (int attempt = 0; !pending.empty(); ++attempt) {
-      if (attempt > 0) co_await detail::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
-      Diagnostics diag;
-      sqs::SendMessageBatchParams p;
-      p.endpoint = target_->endpoint;
-      p.queue_url = options_.queue_url;
-      for (std::size_t k = 0; k < pending.size(); ++k) p.entries.push_back({"m" + std::to_string(k), bodies[pending[k]]});
-      auto req = sqs::make_send_message_batch_request(p, diag);
-      if (!req) {
-        for (auto i : pending) failures.push_back({std::to_string(i), "InvalidRequest", diag.message, true});
-        break;
-      }
-      CallOptions co;
-      co.operation = "SendMessageBatch";
-      co.region = target_->region;
-      auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
-      result<sqs::BatchResult> br = make_error_code(client_errc::invalid_argument);
-      if (resp)
-        br = sqs::parse_send_message_batch_response(*resp, diag);
-      else
-        br = resp.error();
-      if (!br) {
-        if (attempt < options_.batch_retries && is_retryable(br.error())) continue;
-        const std::string code = diag.aws_code.empty() ? br.error().message() : diag.aws_code;
-        for (auto i : pending) failures.push_back({std::to_string(i), code, diag.message, false});
-        break;
-      }
-      auto round = classify_batch_round(pending.size(), *br, attempt < options_.batch_retries);
-      for (auto& [k, f] : round.failed) {
-        f.receipt_handle = std::to_string(pending[k]);
-        failures.push_back(std::move(f));
-      }
-      std::vector<std::size_t> again;
-      for (auto k : round.retry) again.push_back(pending[k]);
-      pending = std::move(again);
-    }
-  }
-  co_return failures;
+  std::vector<BatchItem> entries;
+  entries.reserve(bodies.size());
+  for (std::size_t i = 0; i < bodies.size(); ++i)
+    entries.push_back({std::move(bodies[i]), std::chrono::seconds(0), std::to_string(i)});
+  co_return co_await in_batches(BatchKind::send_messages, std::move(entries));
 }
 
 asio::awaitable<result<std::vector<BatchEntryFailure>>> SqsSource::async_change_visibility(
     std::vector<VisibilityChange> changes, Diagnostics& /*diag*/) {
-  co_return co_await in_batches(false, std::move(changes));
+  std::vector<BatchItem> entries;
+  entries.reserve(changes.size());
+  for (auto& c : changes) entries.push_back({c.receipt_handle, c.timeout, c.receipt_handle});
+  co_return co_await in_batches(BatchKind::change_visibility, std::move(entries));
 }
 
 }  // namespace ctsqs

@@ -16,6 +16,8 @@
 
 namespace ctsqs {
 
+class TagLimits;
+
 /// Why a CloudTrail object could not be decoded. Category "ctsqs.decode".
 enum class decode_errc : int {
   corrupt_gzip = 1,      ///< gzip data is invalid (bad header, bad block, CRC/length mismatch)
@@ -100,6 +102,10 @@ struct DecoderOptions {
   std::size_t gather_bytes = std::size_t{4} << 20;
   /// Maximum JSON nesting depth (the whole document, including `{"Records":[`).
   std::size_t max_depth = 100;
+  /// The tag bounds the service decoders' TagRouters share: one set per collector
+  /// (build_collector makes it from `tags.max_distinct`); null = TagLimits::process_wide().
+  /// The CloudTrailDecoder itself does not use it.
+  std::shared_ptr<TagLimits> tag_limits;
 };
 
 /// `invalid_argument` with a message naming the field when a setting is unusable.

@@ -83,6 +83,9 @@ struct PermanentFailurePolicy {
 /// (received, failed, hidden for the retry backoff, received again) forever.
 struct SinkFailurePolicy {
   /// Give up once this many flushes in a row failed (no success between)... 0: never give up.
+  /// Counted per tag: a flush that delivered only other tags' events (or heartbeats) does not
+  /// end a tag's streak, so one file of a directory output that can no longer grow (EFBIG) ends
+  /// the run as a full disk does.
   int give_up_after_flushes = 5;
   /// ...and the first of them failed at least this long ago (an outage of the Devo relay
   /// shorter than this is ridden out).

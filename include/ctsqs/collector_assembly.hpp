@@ -38,6 +38,8 @@ struct AssemblyOptions {
   /// Sinks of the embedder's own, written beside the configured outputs: a message is deleted
   /// only once every sink (configured and extra) flushed its events. Not owned; they must
   /// outlive the AssembledCollector. Their lines get the `record` and `columns` of each event.
+  /// A file with no output writes to stdout (flat) only when this is empty: the embedder's
+  /// sinks are then the outputs. A null entry is refused.
   std::vector<Sink*> extra_sinks;
   /// Host name written into syslog-style lines (empty: gethostname()).
   std::string hostname;
@@ -91,7 +93,8 @@ class AssembledCollector {
 /// Validates `config` and builds its collector on `executor`. Errors are
 /// client_errc::invalid_argument (or the sink's/metrics endpoint's own) with `diag.message`
 /// naming the setting: an invalid file, `enabled: false`, `direct_mode`/`compressed_events`
-/// (not supported), an unknown service, a Devo output that cannot be set up, a metrics address
+/// (not supported), an unknown service, a null extra sink (a pipeline with no output), a Devo
+/// output that cannot be set up, a metrics address
 /// that cannot be bound. The configuration's warnings go to `options.log`.
 result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig config,
                                                             boost::asio::any_io_executor executor,

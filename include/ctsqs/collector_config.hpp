@@ -33,8 +33,8 @@ struct DirectoryOutputConfig {
   OutputFormat format = OutputFormat::flat;  ///< `format`
 };
 
-/// `ctsqs.outputs`: where events go. Several outputs may be set; when none is, events go to
-/// stdout in `flat` format.
+/// `ctsqs.outputs`: where events go. Several outputs may be set; when none is (and the embedder
+/// passes no sink of its own to build_collector()), events go to stdout in `flat` format.
 struct OutputsConfig {
   std::optional<StdoutOutputConfig> standard_output;  ///< `stdout`
   std::optional<DirectoryOutputConfig> directory;     ///< `directory`

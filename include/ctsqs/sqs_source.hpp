@@ -161,10 +161,19 @@ class SqsSource final : public MessageQueue {
 
  private:
   struct Target;
-  /// DeleteMessageBatch / ChangeMessageVisibilityBatch over any number of entries, 10 per call.
-  boost::asio::awaitable<std::vector<BatchEntryFailure>> in_batches(bool is_delete, std::vector<VisibilityChange> entries);
-  boost::asio::awaitable<std::vector<BatchEntryFailure>> batch_call(bool is_delete,
-                                                                   std::vector<VisibilityChange> entries);
+  enum class BatchKind { delete_messages, change_visibility, send_messages };
+  /// One entry of a batch call: a receipt handle (delete, visibility: with its timeout) or a
+  /// body (send), and the name its failure carries (the receipt handle, the body's index).
+  struct BatchItem {
+    std::string value;
+    std::chrono::seconds timeout{0};
+    std::string name;
+  };
+  /// Any number of entries, 10 per call, each call through batch_call.
+  boost::asio::awaitable<std::vector<BatchEntryFailure>> in_batches(BatchKind kind, std::vector<BatchItem> entries);
+  /// One batch call (<= 10 entries) with its retryable entries sent again: the one retry loop
+  /// of the three batch actions.
+  boost::asio::awaitable<std::vector<BatchEntryFailure>> batch_call(BatchKind kind, std::vector<BatchItem> entries);
   AwsClient& client_;
   SqsSourceOptions options_;
   std::shared_ptr<Target> target_;

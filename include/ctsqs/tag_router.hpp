@@ -17,7 +17,7 @@
 
 namespace ctsqs {
 
-/// Bounds on the tags made from event fields, shared by the TagRouters of a process: a forged
+/// Bounds on the tags made from event fields, shared by the TagRouters of a collector: a forged
 /// event with a 300-character `eventSource` must not make a file name too long, and thousands of
 /// made-up services must not grow files and counters without bound. What exceeds them is routed
 /// as service `unknown` (counted; the first of each kind is logged). Thread-safe.
@@ -25,9 +25,14 @@ class TagLimits {
  public:
   /// `max_value_length`: longest substituted value (service, account, region) kept;
   /// `max_tags`: distinct tags admitted (the `unknown` fallback always is).
-  explicit TagLimits(std::size_t max_value_length = 64, std::size_t max_tags = 256);
+  static constexpr std::size_t default_max_value_length = 64;
+  static constexpr std::size_t default_max_tags = 256;
+  explicit TagLimits(std::size_t max_value_length = default_max_value_length,
+                     std::size_t max_tags = default_max_tags);
 
-  /// The limits every TagRouter uses unless given others: one set per process.
+  /// The limits a TagRouter uses when given none (`ctsqs decode`, a router of one's own). A
+  /// collector has its own set (build_collector), so collectors in one process do not share
+  /// their distinct tags or their bound.
   static const std::shared_ptr<TagLimits>& process_wide();
 
   std::size_t max_value_length() const noexcept { return max_value_length_; }

@@ -39,6 +39,14 @@ bool is_true(const std::optional<std::string>& v) {
   return s == "true" || s == "1";
 }
 
+// Whether a profile says where credentials come from (else it holds settings only).
+bool has_credential_settings(const ProfileSettings& p) {
+  for (const char* k : {"aws_access_key_id", "aws_secret_access_key", "role_arn", "credential_source",
+                        "credential_process", "web_identity_token_file", "sso_start_url", "sso_session"})
+    if (p.find(k) != p.end()) return true;
+  return false;
+}
+
 std::string config_file_path(const EnvLookup& env) {
   const std::string home = env_value(env, "HOME").value_or(env_value(env, "USERPROFILE").value_or(""));
   return env_value(env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
@@ -286,6 +294,15 @@ asio::awaitable<result<Credentials>> ecs_fetch(CredentialsContext ctx, Diagnosti
   co_return last;
 }
 
+// What forbids the IMDSv1 fallback ("" when nothing does): the variable, else the profile.
+std::string imds_v1_disabled_by(const CredentialsContext& ctx) {
+  if (auto v = env_value(ctx.env, "AWS_EC2_METADATA_V1_DISABLED"))
+    return is_true(v) ? "AWS_EC2_METADATA_V1_DISABLED=true" : "";
+  if (!ctx.ec2_metadata_v1_disabled_by.empty())
+    return "ec2_metadata_v1_disabled = true (profile " + ctx.ec2_metadata_v1_disabled_by + ")";
+  return "";
+}
+
 asio::awaitable<result<Credentials>> imds_fetch(CredentialsContext ctx, Diagnostics& diag) {
   std::string base = ctx.imds_endpoint;
   if (base.empty()) base = env_value(ctx.env, "AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
@@ -321,11 +338,11 @@ asio::awaitable<result<Credentials>> imds_fetch(CredentialsContext ctx, Diagnost
     diag.http_status = token_resp->status;
     diag.message = "EC2 instance metadata: token request answered HTTP " + std::to_string(token_resp->status);
     co_return make_error_code(aws_errc::malformed_response);
-  } else if (is_true(env_value(ctx.env, "AWS_EC2_METADATA_V1_DISABLED"))) {
+  } else if (const auto why = imds_v1_disabled_by(ctx); !why.empty()) {
     diag.http_status = token_resp->status;
     diag.message = "EC2 instance metadata (" + u->host + "): the session token request answered HTTP " +
-                   std::to_string(token_resp->status) +
-                   " and AWS_EC2_METADATA_V1_DISABLED=true forbids falling back to IMDSv1 without a token";
+                   std::to_string(token_resp->status) + " and " + why +
+                   " forbids falling back to IMDSv1 without a token";
     co_return make_error_code(aws_errc::access_denied);
   }  // 403/404/405: IMDSv1-only endpoint; continue without a token
   auto get = [&](std::string path) {
@@ -502,23 +519,32 @@ class ChainProvider final : public CredentialsProvider {
     auto loaded = load_shared_config(env, ctx_.read_file, diag);
     if (!loaded) return loaded.error();
     const SharedConfig& files = *loaded;
-    if (files.has(profile)) {
+    CredentialsContext ctx = ctx_;
+    const auto settings = files.profiles.find(profile);
+    if (settings != files.profiles.end()) {
+      if (auto v = settings->second.find("ec2_metadata_v1_disabled");
+          v != settings->second.end() && is_true(v->second))
+        ctx.ec2_metadata_v1_disabled_by = profile;
+    }
+    // The default profile may hold settings only (a region, IMDS options: common on EC2): the
+    // chain then goes on, as the SDKs do. A profile named explicitly must give credentials.
+    if (settings != files.profiles.end() && (explicit_profile || has_credential_settings(settings->second))) {
       auto plan = plan_profile(files, profile, diag);
       if (!plan) return plan.error();
-      auto p = provider_from_plan(ctx_, *plan, diag);
+      auto p = provider_from_plan(ctx, *plan, diag);
       if (!p) return p.error();
       return std::shared_ptr<CredentialsProvider>(std::make_shared<DescribedProvider>(
           std::move(*p), "profile " + profile));
     }
-    if (explicit_profile) {
+    if (explicit_profile && settings == files.profiles.end()) {
       diag.message = "profile '" + profile + "' not found in the shared config/credentials files (" +
                      shared_file_paths(env) + ")";
       return make_error_code(client_errc::invalid_argument);
     }
-    tried_ += ", profile " + profile;
+    tried_ += ", profile " + profile + (settings != files.profiles.end() ? " (no credentials in it)" : "");
 
     if (env_value(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") || env_value(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI"))
-      return make_ecs_provider(ctx_);
+      return make_ecs_provider(ctx);
     tried_ += ", ECS container";
 
     if (is_true(env_value(env, "AWS_EC2_METADATA_DISABLED"))) {
@@ -526,7 +552,7 @@ class ChainProvider final : public CredentialsProvider {
                      "; EC2 instance metadata is disabled by AWS_EC2_METADATA_DISABLED)";
       return make_error_code(client_errc::invalid_argument);
     }
-    return make_imds_provider(ctx_);
+    return make_imds_provider(ctx);
   }
 
   /// Prefixes a provider's description ("profile dev: assume-role ...").

@@ -164,21 +164,6 @@ S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::strin
   return out;
 }
 
-bool is_permanent(const error_code& ec) noexcept {
-  if (ec.category() != aws_category()) return false;
-  switch (static_cast<aws_errc>(ec.value())) {
-    case aws_errc::no_such_key:
-    case aws_errc::no_such_bucket:
-    case aws_errc::access_denied:
-    case aws_errc::kms_error:
-    case aws_errc::invalid_object_state:
-    case aws_errc::invalid_request:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool should_retry_in_region(const S3Error& error, std::string_view current_region) noexcept {
   if (error.code != aws_errc::permanent_redirect && error.code != aws_errc::wrong_region) return false;
   return !error.region.empty() && error.region != current_region;

@@ -15,7 +15,11 @@ TaggingPayloadDecoder::TaggingPayloadDecoder(const ServiceSettings& s, const Dec
         o.layout = layout;
         return o;
       }()),
-      router_(to_tag_router_options(s)) {
+      router_([&] {
+        TagRouterOptions o = to_tag_router_options(s);
+        o.limits = limits.tag_limits;
+        return o;
+      }()) {
   inline_options_.layout = RecordLayout::records_array;
 }
 

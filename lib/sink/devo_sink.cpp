@@ -795,9 +795,9 @@ result<void> DevoSink::connect(Diagnostics& diag) {
   return client_errc::sink_failed;
 }
 
-Diagnostics DevoSink::last_diagnostics() const {
+std::string DevoSink::last_error() const {
   std::lock_guard lk(impl_->m);
-  return impl_->last_diag;
+  return to_string(impl_->last_diag);
 }
 
 DevoSink::Stats DevoSink::stats() const {

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,11 +28,9 @@ void create_private_directories(const std::filesystem::path& dir) {
 
 // Where the last complete line of the open file `fd` ends (0 when it has none): a write that
 // failed half-way leaves a torn line behind it.
-std::optional<off_t> end_of_last_line(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return std::nullopt;
+std::optional<off_t> end_of_last_line(int fd, off_t size) {
   char buf[4096];
-  for (off_t end = st.st_size; end > 0;) {
+  for (off_t end = size; end > 0;) {
     const off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
     const ssize_t n = ::pread(fd, buf, static_cast<std::size_t>(end - start), start);
     if (n != end - start) return std::nullopt;
@@ -41,6 +40,41 @@ std::optional<off_t> end_of_last_line(int fd) {
   }
   return 0;
 }
+
+// With the file's lock held: cuts a torn last line, returns where the file now ends.
+std::optional<off_t> repair_torn_tail(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  if (st.st_size == 0) return 0;
+  char last = 0;
+  if (::pread(fd, &last, 1, st.st_size - 1) != 1) return std::nullopt;
+  if (last == '\n') return st.st_size;
+  const auto end = end_of_last_line(fd, st.st_size);
+  if (!end || ::ftruncate(fd, *end) != 0) return std::nullopt;
+  return end;
+}
+
+// Holds a file's flock for one append: every DirectorySink (of this or another process) takes
+// it around a write, a cut and a repair, so none of them sees another's line half-written.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {
+    while ((ok_ = ::flock(fd_, LOCK_EX) == 0) == false && errno == EINTR) {
+    }
+  }
+  ~FileLock() {
+    if (ok_) ::flock(fd_, LOCK_UN);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool ok() const noexcept { return ok_; }
+  /// The descriptor is about to be closed, which releases the lock.
+  void forget() noexcept { ok_ = false; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
 
 }  // namespace
 
@@ -68,28 +102,43 @@ std::filesystem::path DirectorySink::path_for(std::string_view tag) const {
 
 result<void> DirectorySink::drain(const std::string& tag, File& f) {
   if (f.buffer.empty()) return {};
+  auto discard = [&] {
+    buffered_ -= f.buffer.size();
+    f.buffer.clear();
+  };
   if (f.fd < 0) {
     if (auto r = open_file(tag, f); !r) {
-      buffered_ -= f.buffer.size();
-      f.buffer.clear();
+      discard();
       return r;
     }
   }
-  const int err = detail::write_all(f.fd, f.buffer.data(), f.buffer.size());
-  buffered_ -= f.buffer.size();
-  f.buffer.clear();
-  if (err != 0) {
-    last_error_ = "write " + path_for(tag).string() + ": " + std::strerror(err);
-    // Cut off the part that was written, so the next line does not continue a torn one. When
-    // that fails too, the file is closed and repaired when it is opened again.
-    if (::ftruncate(f.fd, f.size) != 0) {
-      ::close(f.fd);
-      f.fd = -1;
-    }
+  const auto p = path_for(tag);
+  auto fail = [&](std::string what, int err) {
+    last_error_ = what + " " + p.string() + ": " + std::strerror(err);
+    discard();
     return make_error_code(client_errc::sink_failed);
+  };
+  {
+    FileLock lock(f.fd);
+    if (!lock.ok()) return fail("lock", errno);
+    // A torn last line can only be left by a writer that no longer holds the lock (it died, or
+    // its own cut failed): cut it, so no line continues it.
+    const auto start = repair_torn_tail(f.fd);
+    if (!start) return fail("restore the last complete line of", errno);
+    const int err = detail::write_all(f.fd, f.buffer.data(), f.buffer.size());
+    if (err != 0) {
+      // Cut off what this write appended (the lock kept everyone else out since `start`), so
+      // the next line does not continue a torn one. When that fails too, the file is closed
+      // and the next writer to take the lock repairs it.
+      if (::ftruncate(f.fd, *start) != 0) {
+        lock.forget();
+        ::close(f.fd);  // releases the lock with the descriptor
+        f.fd = -1;
+      }
+      return fail("write", err);
+    }
   }
-  struct stat st {};
-  f.size = ::fstat(f.fd, &st) == 0 ? st.st_size : f.size;
+  discard();
   f.unsynced = true;
   return {};
 }
@@ -103,17 +152,6 @@ result<void> DirectorySink::open_file(const std::string& tag, File& f) {
                   (errno == ELOOP ? std::string("is a symbolic link, refused") : std::strerror(errno));
     return make_error_code(client_errc::sink_failed);
   }
-  // A file left with a torn last line (a write that failed before this process, or one whose
-  // truncation failed) is cut back to its last complete line.
-  const auto end = end_of_last_line(f.fd);
-  struct stat st {};
-  if (!end || ::fstat(f.fd, &st) != 0 || (*end < st.st_size && ::ftruncate(f.fd, *end) != 0)) {
-    last_error_ = "open " + p.string() + ": cannot restore its last complete line: " + std::strerror(errno);
-    ::close(f.fd);
-    f.fd = -1;
-    return make_error_code(client_errc::sink_failed);
-  }
-  f.size = *end;
   dir_unsynced_ = true;
   return {};
 }

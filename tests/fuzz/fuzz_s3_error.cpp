@@ -1,6 +1,8 @@
 // Fuzz target: S3 XML error classification (parse_error, xml_element) over arbitrary bodies and statuses.
 #include "ctsqs/s3/protocol.hpp"
 
+#include "ctsqs/collector.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto e = s3::parse_error(res, "bucket", "key", diag);
   if (!e.code || e.code.category() != aws_category()) __builtin_trap();
   if (diag.message.find("s3://bucket/key") != 0) __builtin_trap();
-  (void)s3::is_permanent(e.code);
+  (void)is_message_failure(e.code);
   (void)s3::should_retry_in_region(e, "us-east-1");
   for (const char* name : {"Code", "Message", "Region", "Endpoint"}) (void)s3::xml_element(res.body, name);
   return 0;

@@ -24,7 +24,7 @@ follow-up drains a user would run (no faults) must finish the queue, and then:
      SIGTERM all handled);
   I4 no hang: every process ended within its bound;
   I5 a drain that exited 0, alone on its queue, left the queue empty (nothing visible, in flight
-     or delayed);
+     or delayed), SIGTERM or not;
   I6 every failure line names the message or the object it concerns.
 
 For the Devo kind, the receiver's file counts as an output (I1) and each of its lines must hold one
@@ -36,9 +36,17 @@ receiver-side loss, not a violation; any missing event with a failed flush, or w
 a violation.
 
 Not covered (see README "Guarantees"): events a stdout reader received in its pipe buffer but
-never read before exiting are gone with it (the pipe acknowledged them); for the stdout-reader
-kind I1 counts the lines the reader read plus the outputs of the later drains, and only events
-whose messages were still queued must appear.
+never read before exiting are gone with it (the pipe acknowledged them). For the stdout-reader
+kind the pipe is one page (F_SETPIPE_SZ 4096) and the reader reads without read-ahead, keeping
+every whole line it read: I1 still holds for every event except those that fit in the pipe when
+the reader left (their records' total size at most the pipe's, plus the line it read the start
+of); more missing is a violation.
+
+Kinds run together: the stdout kinds are the first collector's output (a second collector, if
+drawn, may take /dev/full), signals go to the first collector, a file-size limit to the first
+collector writing a directory. A kind that cannot run in the drawn combination is dropped, and
+each seed counts only the kinds that happened: a gate rule that fired, a signal sent while the
+collector ran, a reader that left while the collector still wrote, a limit that refused a write.
 
 usage: fault_schedule.py --ctsqs BIN [--seed N | --seeds A..B] [--kinds k1,k2] [--skip-kinds ...]
                          [--keep] [--summary FILE]
@@ -46,6 +54,7 @@ exit 0 when every seed held every invariant; 1 otherwise (each failing seed prin
 command); 2 on bad arguments or when the peers cannot start.
 """
 import argparse
+import fcntl
 import gzip
 import json
 import os
@@ -214,6 +223,30 @@ class Seed:
         self.kinds = sorted(set(self.rng.sample(pool, k=min(len(pool), self.rng.randint(1, 3))))) if pool else []
         if "devo-restart" in self.kinds:  # events go to the receiver, not to stdout or a directory
             self.kinds = [k for k in self.kinds if k not in LOCAL_OUTPUT_KINDS]
+        # Each faulty collector's output: "pipe" (a reader that exits), "/dev/full", or a directory.
+        # Kinds that cannot run in the drawn combination are dropped (and so not counted): one
+        # stdout cannot be both a pipe and /dev/full unless a second collector takes /dev/full, and
+        # a file-size limit needs a directory output.
+        self.outputs = ["dir", "dir"] if "two-collectors" in self.kinds else ["dir"]
+        if "stdout-reader-exits" in self.kinds:
+            self.outputs[0] = "pipe"
+        if "dev-full" in self.kinds:
+            if self.outputs[0] == "dir":
+                self.outputs[0] = "/dev/full"
+            elif len(self.outputs) > 1:
+                self.outputs[1] = "/dev/full"
+            else:
+                self.kinds.remove("dev-full")
+        self.fsize_collector = None
+        if "fsize-limit" in self.kinds:
+            if "dir" in self.outputs:
+                self.fsize_collector = self.outputs.index("dir")
+            else:
+                self.kinds.remove("fsize-limit")
+        self.ran = set()  # the drawn kinds that really happened (a rule fired, a signal was sent...)
+        self.sizes = {}  # event id -> length of its record as compact JSON (a lower bound of its line)
+        self.pipe_size = 0
+        self.pipe_lost = 0
         # Clock skew: inside AWS's 15-minute window (credentials' expiry judged on a wrong clock) or
         # outside it (every request refused until the Date header corrects the clock).
         self.skew_s = 0
@@ -250,6 +283,7 @@ class Seed:
                              "recipientAccountId": ACCOUNT,
                              "userIdentity": {"type": "IAMUser", "principalId": "AIDA%d" % f, "accountId": ACCOUNT},
                              "requestParameters": {"pad": "x" * self.rng.randint(0, 3000)}})
+                self.sizes[eid] = len(json.dumps(recs[-1], separators=(",", ":")))
             name = "%s_CloudTrail_us-east-1_20240115T12%02dZ_%016x.json.gz" % (ACCOUNT, f, self.rng.getrandbits(64))
             with open(os.path.join(out, day, name), "wb") as fh:
                 fh.write(gzip.compress(json.dumps({"Records": recs}).encode()))
@@ -271,6 +305,7 @@ class Seed:
                              "type": "Recon:EC2/PortProbeUnprotectedPort", "severity": 2,
                              "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-%d" % i}},
                              "service": {"action": {"actionType": "PORT_PROBE"}, "pad": "y" * r.randint(0, 3000)}})
+            self.sizes[fid] = len(json.dumps(findings[-1], separators=(",", ":")))
         with open(os.path.join(gd_day, "%032x.jsonl.gz" % r.getrandbits(128)), "wb") as fh:
             fh.write(gzip.compress("".join(json.dumps(x) + "\n" for x in findings).encode()))
         fh_dir = os.path.join(out, "firehose/cloudtrail/2024/01/15/12")
@@ -287,6 +322,7 @@ class Seed:
                 rec = {"eventVersion": "1.09", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
                        "eventID": eid, "awsRegion": "us-east-1", "recipientAccountId": ACCOUNT,
                        "requestParameters": {"pad": "z" * r.randint(0, 2000)}}
+                self.sizes[eid] = len(json.dumps(rec, separators=(",", ":")))
                 events.append({"id": "%d" % i, "timestamp": 1705320000000 + i, "message": json.dumps(rec)})
             msg = {"messageType": "DATA_MESSAGE", "owner": ACCOUNT, "logGroup": "trail", "logStream": "s",
                    "subscriptionFilters": ["to-firehose"], "logEvents": events}
@@ -387,10 +423,13 @@ class Seed:
             elif k == "drop-range":
                 rules.append({"service": "s3", "action": "GetObject", "cutAfterBytes": r.randint(10, 4000), "times": 1})
                 rules.append({"service": "s3", "action": "GetObject", "dropRange": True, "times": 2})
+            for rule in rules:
+                rule.setdefault("kind", k)  # the gate keeps unknown fields: which kind fired
         if self.devo_mode in ("kill", "kill-twice"):
             # Spread the deliveries over seconds (one object at a time, each GetObject slowed), so
             # the receiver's deaths land while events are being sent.
-            rules.append({"service": "s3", "action": "GetObject", "delayMs": r.randint(200, 700), "times": 1000})
+            rules.append({"service": "s3", "action": "GetObject", "delayMs": r.randint(200, 700), "times": 1000,
+                          "kind": "devo-restart"})
         return rules
 
     # ------------------------------------------------------------------ running ctsqs
@@ -449,43 +488,44 @@ class Seed:
         if rules:
             self.peers.gate_call("/__gate/faults", rules)
         bound = 90
-        if "stdout-reader-exits" in self.kinds:
-            p, err, t0 = self.start("faulty", cfg, stdout=subprocess.PIPE, skew_s=self.skew_s)
-            want = r.randint(1, max(1, self.files * self.records // 2))
-            read = []
-            for line in p.stdout:
-                read.append(line)
-                if len(read) >= want:
-                    break
-            p.stdout.close()  # the reader goes away
-            self.reader_lines = [l.decode(errors="replace") for l in read]
-            rc = self.finish("faulty", p, err, t0, bound)
-            return
-        if "dev-full" in self.kinds:
-            with open("/dev/full", "wb") as full:
-                p, err, t0 = self.start("faulty", cfg, stdout=full, skew_s=self.skew_s)
-                rc = self.finish("faulty", p, err, t0, bound)
-            if rc == 0:
-                self.violate("I1", "a drain into /dev/full exited 0")
-            return
-        outs = [os.path.join(self.work, "out-faulty-a")]
-        if "two-collectors" in self.kinds:
-            outs.append(os.path.join(self.work, "out-faulty-b"))
+        outputs = list(self.outputs)
         receiver_schedule = None
         if self.devo_mode:
             cfg = self.config(devo=True)
-            outs = ["devo"] * len(outs)
+            outputs = ["devo"] * len(outputs)
             if self.devo_mode != "late":
                 self.devo.start()
             receiver_schedule = threading.Thread(target=self.run_receiver_schedule, daemon=True)
         if self.http:
             cfg = self.config(devo=True)
-            outs = ["devo"] * len(outs)
+            outputs = ["devo"] * len(outputs)
             receiver_schedule = self.http.begin()
-        # A file-size limit on the first collector: its output files stop growing past a few KB.
+        # A file-size limit on one collector with a directory output: its files stop growing
+        # past a few KB.
         fsize = r.randint(2000, 30000) if "fsize-limit" in self.kinds else None
-        procs = [self.start("faulty-%d" % i, cfg, out_dir=o, fsize=fsize if i == 0 else None, skew_s=self.skew_s)
-                 for i, o in enumerate(outs)]
+        procs, reader = [], None
+        for i, out in enumerate(outputs):
+            label = "faulty-%d" % i
+            limit = fsize if i == self.fsize_collector else None
+            if out == "pipe":
+                # A small pipe (one page), read without read-ahead: what the reader never took is
+                # at most what the pipe held when it left, so I1 can still be checked.
+                rfd, wfd = os.pipe()
+                fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 4096)
+                self.pipe_size = fcntl.fcntl(wfd, fcntl.F_GETPIPE_SZ)
+                procs.append(self.start(label, cfg, stdout=wfd, skew_s=self.skew_s))
+                os.close(wfd)
+                want = r.randint(1, max(1, self.files * self.records // 2))
+                reader = threading.Thread(target=self.read_then_leave, args=(rfd, want), daemon=True)
+                reader.start()
+            elif out == "/dev/full":
+                with open("/dev/full", "wb") as full:
+                    procs.append(self.start(label, cfg, stdout=full, skew_s=self.skew_s))
+            elif out == "devo":
+                procs.append(self.start(label, cfg, out_dir="devo", skew_s=self.skew_s))
+            else:
+                procs.append(self.start(label, cfg, out_dir=os.path.join(self.work, "out-faulty-" + "ab"[i]),
+                                        fsize=limit, skew_s=self.skew_s))
         if receiver_schedule:
             receiver_schedule.start()
         sent = None
@@ -494,16 +534,51 @@ class Seed:
             time.sleep(r.uniform(0.05, 1.2))
             if procs[0][0].poll() is None:
                 procs[0][0].send_signal(sent)
+                self.ran.add("sigkill" if sent == signal.SIGKILL else "sigterm")
             else:
                 sent = None
         rcs = []
         for i, (p, err, t0) in enumerate(procs):
             rcs.append(self.finish("faulty-%d" % i, p, err, t0, bound, sent if i == 0 else None))
+        if reader:
+            reader.join(timeout=30)
         if receiver_schedule:
             receiver_schedule.join()
             (self.http or self.devo).kill(signal.SIGTERM)
-        if len(procs) == 1 and rcs[0] == 0 and sent is None:
+            if self.devo_mode:
+                self.ran.add("devo-restart")
+        for i, out in enumerate(outputs):
+            if out == "/dev/full":
+                self.ran.add("dev-full")
+                if rcs[i] == 0 and len(procs) == 1 and (sent is None or i > 0):
+                    self.violate("I1", "a drain into /dev/full exited 0")
+        if fsize is not None and "File too large" in open(os.path.join(
+                self.work, "faulty-%d.err" % self.fsize_collector), errors="replace").read():
+            self.ran.add("fsize-limit")
+        for k in ("clock-skew", "two-collectors"):
+            if k in self.kinds:
+                self.ran.add(k)
+        fired = json.loads(self.peers.gate_call("/__gate/faults", method="GET"))
+        self.ran.update(f["kind"] for f in fired if f.get("fired") and f.get("kind") in self.kinds)
+        if len(procs) == 1 and rcs[0] == 0 and sent != signal.SIGKILL:
+            # Also after SIGTERM: a drain stopped early must not exit 0 (seed 125 did).
             self.alone_drain_exit0_check("faulty-0")
+
+    def read_then_leave(self, fd, want):
+        """The stdout reader: reads (no read-ahead beyond what it keeps) until `want` lines came,
+        then closes its end. Every whole line it read counts as delivered."""
+        data = b""
+        while data.count(b"\n") < want:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        else:
+            self.ran.add("stdout-reader-exits")  # it left while the collector was still writing
+        os.close(fd)
+        lines = data.split(b"\n")
+        self.reader_tail = len(lines[-1])  # a line it read only the start of
+        self.reader_lines = [l.decode(errors="replace") + "\n" for l in lines[:-1]]
 
     def run_receiver_schedule(self):
         """The Devo receiver's schedule, beside the collectors: start late, or die (SIGKILL) once or
@@ -567,11 +642,17 @@ class Seed:
                     except (ValueError, KeyError):
                         self.violate("I2", "%s/%s has a torn line: %r" % (d, f, line[:80]))
         missing = self.expected - seen
-        if "stdout-reader-exits" in self.kinds and missing:
-            # Lines the pipe took but the reader never read are not covered; the rest must be there.
-            # Their messages were deleted after a successful write to the pipe, so they are not an
-            # error of ctsqs; we can only require that every file was either delivered or read.
-            missing = set()
+        if "stdout-reader-exits" in self.ran and missing:
+            # Lines the pipe held when the reader left are gone with it (their writes succeeded, so
+            # their messages were deleted): not covered (README "Guarantees"). They fit in the pipe
+            # (plus the line the reader read the start of); anything more is a loss.
+            lost = sum(self.sizes.get(e, 0) for e in missing)
+            if lost <= self.pipe_size + getattr(self, "reader_tail", 0):
+                self.pipe_lost = len(missing)
+                missing = set()
+            else:
+                self.violate("I1", "%d event(s) (%d bytes of records) never delivered: more than the %d bytes the "
+                             "pipe held when its reader left" % (len(missing), lost, self.pipe_size))
         if missing and self.devo_mode in ("kill", "kill-twice") and self.devo_flush_failures() == 0:
             # The receiver died (SIGKILL) after its TCP acknowledged bytes it never wrote: the
             # sender saw every flush acknowledged and no connection lost during one. Not covered
@@ -655,7 +736,7 @@ def main():
     except (RuntimeError, subprocess.CalledProcessError) as e:
         print("harness: %s" % e, file=sys.stderr)
         return 2
-    per_kind, per_route, failed, receiver_losses = {}, {}, [], []
+    per_kind, per_route, failed, receiver_losses, not_run = {}, {}, [], [], {}
     mixed_seeds = 0
     try:
         for n in parse_seeds(a):
@@ -673,12 +754,21 @@ def main():
                     devo.kill()
                 if http:
                     http.kill()
-            for k in s.kinds + ([devo_http_route.KIND] if s.http else []):
-                per_kind[k] = per_kind.get(k, 0) + 1
+            if s.http:
+                per_kind[devo_http_route.KIND] = per_kind.get(devo_http_route.KIND, 0) + 1
+            for k in s.kinds:  # only what ran: a rule that fired, a signal sent, a reader that left...
+                if k in s.ran:
+                    per_kind[k] = per_kind.get(k, 0) + 1
+                else:
+                    not_run[k] = not_run.get(k, 0) + 1
             per_route[s.route] = per_route.get(s.route, 0) + 1
             mixed_seeds += 1 if s.mixed else 0
             runs = " ".join("%s=%s" % (l, rc) for l, rc, _, _ in s.runs)
-            detail = "".join([" (clock %+ds)" % s.skew_s if s.skew_s else "",
+            detail = "".join([" (did not happen: %s)" % ",".join(k for k in s.kinds if k not in s.ran)
+                              if any(k not in s.ran for k in s.kinds) else "",
+                              " [the exiting reader's pipe lost %d events: not covered]" % s.pipe_lost
+                              if s.pipe_lost else "",
+                              " (clock %+ds)" % s.skew_s if s.skew_s else "",
                               " (receiver %s)" % s.devo_mode if s.devo_mode else "",
                               " (%s)" % s.http.describe() if s.http else "",
                               " [receiver lost %d acknowledged events: not covered]" % s.receiver_lost
@@ -703,14 +793,17 @@ def main():
     seeds = parse_seeds(a)
     print("harness: %d seed(s), %d with a violation%s" % (len(seeds), len(failed),
                                                           (": " + " ".join(map(str, failed))) if failed else ""))
-    print("  per fault kind: " + ", ".join("%s %d" % kv for kv in sorted(per_kind.items())))
+    print("  per fault kind (seeds where it happened): " + ", ".join("%s %d" % kv for kv in sorted(per_kind.items())))
+    if not_run:
+        print("  drawn but did not happen (not counted): " + ", ".join("%s %d" % kv for kv in sorted(not_run.items())))
     print("  per route: " + ", ".join("%s %d" % kv for kv in sorted(per_route.items())))
     print("  with GuardDuty and Firehose objects (three services): %d" % mixed_seeds)
     if receiver_losses:
         print("  seeds where the Devo receiver, killed, lost events its TCP had acknowledged (not covered): " +
               " ".join(map(str, receiver_losses)))
     if a.summary:
-        json.dump({"seeds": len(seeds), "violations": failed, "per_kind": per_kind, "per_route": per_route,
+        json.dump({"seeds": len(seeds), "violations": failed, "per_kind": per_kind, "not_run": not_run,
+                   "per_route": per_route,
                    "mixed": mixed_seeds, "receiver_losses": receiver_losses},
                   open(a.summary, "w"))
     if not failed and not a.keep:

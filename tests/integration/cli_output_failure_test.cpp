@@ -150,3 +150,48 @@ TEST_CASE("cli drain: a stdout that is always full ends the drain with exit 1, n
   CHECK(visible == 3);
   CHECK(hidden == 0);
 }
+
+TEST_CASE("cli drain: a directory file that can no longer grow (ulimit -f) ends the drain, naming the file",
+          "[integration][cli]") {
+  // One tag's file is past the file-size limit (EFBIG on every append) while the other tags'
+  // files and the heartbeats still take writes: their good flushes must not keep the drain
+  // going for ever, as a full disk would not.
+  Peers peers(peers_options());
+  TempDir tmp;
+  const auto corpus = tmp.path / "corpus";
+  fs::create_directories(corpus);
+  for (int f = 0; f < 6; ++f) {
+    const std::string source = f % 2 == 0 ? "s3.amazonaws.com" : "iam.amazonaws.com";
+    std::string doc = R"({"Records":[)";
+    for (int r = 0; r < 5; ++r)
+      doc += std::string(r ? "," : "") + R"({"eventVersion":"1.08","eventSource":")" + source +
+             R"(","eventName":"Call","awsRegion":"us-east-1","eventID":"f)" + std::to_string(f) + "-r" +
+             std::to_string(r) + R"("})";
+    write_text(corpus / ("file" + std::to_string(f) + ".json"), doc + "]}");
+  }
+  seed_or_throw(peers, {"--routes", "s3", "--drop-test-events", "--max-receive-count", "100", corpus.string()});
+  const auto out = tmp.path / "out";
+  fs::create_directories(out);
+  const auto full = out / "cloud.aws.cloudtrail.s3.jsonl";
+  write_text(full, std::string(40000, 'x') + "\n");  // past the 32 KiB limit below
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId,
+                                   R"("heartbeat":{"enabled":true,"interval":"1s"},)"
+                                   R"("on_sink_failure":{"give_up_after_flushes":3,"give_up_after":"2s"})"));
+  // As a user would: `ulimit -f 64` (512-byte blocks) in the shell that starts the drain.
+  Child c({"/bin/sh", "-c", "ulimit -f 64 && exec \"$0\" \"$@\"", ctsqs_exe().string(), "drain", "--config",
+           cfg.string(), "--output", out.string(), "--format", "raw", "--retry-backoff", "1"},
+          tmp.path / "drain.out", tmp.path / "drain.err");
+  const int rc = c.wait(75s);
+  const auto err = read_file(tmp.path / "drain.err");
+  INFO(err);
+  REQUIRE(rc != -1);  // it ended
+  CHECK(rc == 1);
+  CHECK(err.find("keeps failing (write " + full.string() + ": File too large") != std::string::npos);
+  CHECK(err.find("output failed: write " + full.string() + ": File too large") != std::string::npos);
+  // Each failed flush says why, not only "sink failed to deliver".
+  CHECK(err.find("sink flush failed (write " + full.string() + ": File too large") != std::string::npos);
+  // None of the s3 messages was deleted (iam ones may have been, or released with them).
+  const auto [visible, hidden] = settled_depth(peers, 20s);
+  CHECK(visible + hidden >= 3);
+}

@@ -18,7 +18,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 
 using namespace ctsqs;
@@ -54,6 +59,11 @@ class SlowSink final : public Sink {
   mutable std::mutex mu_;
   std::vector<std::string> pending_, delivered_;
 };
+
+asio::awaitable<void> run_assembled(AssembledCollector* c, int* done) {
+  co_await c->async_run();
+  ++*done;
+}
 
 asio::awaitable<void> run(Collector* c, CollectorResult* out, bool* done) {
   *out = co_await c->async_run();
@@ -194,6 +204,169 @@ TEST_CASE("build_collector: a Devo template file runs embedded, with the applica
   CHECK(per_tag == 21);
   CHECK((*built)->metrics().snapshot().messages_deleted == 3);
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
+TEST_CASE("build_collector: a file with no output writes to stdout, the library's default",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  const auto seeded = seed_or_throw(peers, {"--files", "2", "--records", "4", "--routes", "s3", "--drop-test-events"});
+  REQUIRE(seeded.records == 8);
+  TempDir tmp;
+  write_text(tmp.path / "collector.json", collector_config(peers, "ct-s3-events", "embed-ext-id"));
+  Diagnostics diag;
+  auto cfg = load_collector_config(tmp.path / "collector.json", diag);
+  REQUIRE(cfg.has_value());
+  REQUIRE(cfg->outputs.empty());
+  asio::io_context ioc{1};
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.log = [](std::string_view) {};
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  // Standard output goes to a file for the run, as a user's `> file` would send it.
+  const auto captured = tmp.path / "stdout.txt";
+  std::fflush(stdout);
+  const int saved = ::dup(1);
+  const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  ::dup2(fd, 1);
+  ::close(fd);
+  CollectorResult res;
+  bool done = false;
+  asio::co_spawn(
+      ioc, [&]() -> asio::awaitable<void> {
+        res = co_await (*built)->async_run();
+        done = true;
+      },
+      asio::detached);
+  ioc.run_for(90s);
+  ::dup2(saved, 1);
+  ::close(saved);
+  REQUIRE(done);
+  CHECK(res.clean());
+  std::ifstream in(captured);
+  std::string line;
+  std::size_t lines = 0;
+  while (std::getline(in, line))
+    if (line.find("\"eventID\"") != std::string::npos) ++lines;
+  CHECK(lines == 8);  // not zero sinks: the messages were deleted, so the events must be here
+  CHECK((*built)->metrics().snapshot().messages_deleted == 2);
+}
+
+TEST_CASE("build_collector: refuses a pipeline with no output", "[integration][collector]") {
+  asio::io_context ioc{1};
+  Diagnostics diag;
+  const std::string json =
+      R"({"inputs":{"sqs_collector":{"id":"1","region":"us-east-1","credentials":{"aws_access_key_id":"test","aws_secret_access_key":"test"},)"
+      R"("base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q","services":{"aws_sqs_cloudtrail":{}}}}})";
+  auto cfg = parse_collector_config(json, "t.json", diag, {.validate = false});
+  REQUIRE(cfg.has_value());
+  AssemblyOptions opts;
+  opts.extra_sinks.push_back(nullptr);  // an embedder's sink that is not there
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE_FALSE(built.has_value());
+  CHECK(diag.message.find("extra_sinks") != std::string::npos);
+}
+
+TEST_CASE("build_collector: a Devo output that fails ends the drain with Devo's own reason, not a generic one",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  seed_or_throw(peers, {"--files", "1", "--records", "3", "--routes", "s3", "--drop-test-events",
+                        "--max-receive-count", "100"});
+  const auto port = free_port();  // nothing listens there
+  TempDir tmp;
+  write_text(tmp.path / "collector.json",
+             collector_config(peers, "ct-s3-events", "embed-ext-id",
+                              R"("outputs":{"devo":{"address":"127.0.0.1","port":)" + std::to_string(port) +
+                                  R"(,"tls":false,"flush_timeout":"1s","connect_timeout":"1s","backoff_max":"200ms"}},)"
+                                  R"("on_sink_failure":{"give_up_after_flushes":1,"give_up_after":"0s"})"));
+  Diagnostics diag;
+  auto cfg = load_collector_config(tmp.path / "collector.json", diag);
+  REQUIRE(cfg.has_value());
+  asio::io_context ioc{1};
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.retry_backoff_min = 1s;
+  std::vector<std::string> log;
+  opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+  auto built = build_collector(std::move(*cfg), ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  CollectorResult res;
+  bool done = false;
+  std::chrono::steady_clock::time_point done_at;
+  asio::co_spawn(
+      ioc, [&]() -> asio::awaitable<void> {
+        res = co_await (*built)->async_run();
+        done = true;
+        done_at = std::chrono::steady_clock::now();
+      },
+      asio::detached);
+  ioc.run_for(60s);
+  REQUIRE(done);
+  // Nothing of the collector keeps the embedder's io_context busy after the run (a grace
+  // period timer kept it running 30 s longer).
+  CHECK(std::chrono::steady_clock::now() - done_at < 5s);
+  std::string all;
+  for (auto& l : log) all += l + "\n";
+  INFO(all);
+  CHECK(res.sink_error == client_errc::sink_failed);
+  const std::string endpoint = "127.0.0.1:" + std::to_string(port);
+  CHECK(res.sink_error_message.find("devo: connection to " + endpoint + " refused") != std::string::npos);
+  CHECK(all.find("sink flush failed (sink failed to deliver)") == std::string::npos);
+  CHECK((*built)->metrics().snapshot().messages_deleted == 0);
+}
+
+TEST_CASE("build_collector: two collectors in one process keep their own tag limits", "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {{"GATE_EXTERNAL_ID", "embed-ext-id"}}});
+  TempDir tmp;
+  // Three services, one file each; every object announced on two queues (S3 -> SQS, S3 -> SNS -> SQS).
+  const auto corpus = tmp.path / "corpus";
+  fs::create_directories(corpus);
+  const char* sources[] = {"s3.amazonaws.com", "iam.amazonaws.com", "sts.amazonaws.com"};
+  for (int f = 0; f < 3; ++f)
+    write_text(corpus / ("file" + std::to_string(f) + ".json"),
+               std::string(R"({"Records":[{"eventVersion":"1.08","eventSource":")") + sources[f] +
+                   R"(","eventName":"Call","awsRegion":"us-east-1","eventID":"e)" + std::to_string(f) + R"("}]})");
+  seed_or_throw(peers, {"--routes", "s3,sns", "--drop-test-events", corpus.string()});
+  // A: at most one distinct tag. B: the default (256). Built A first, then B, run together.
+  auto build = [&](const std::string& queue, const std::string& extra) {
+    write_text(tmp.path / (queue + ".json"), collector_config(peers, queue, "embed-ext-id", extra));
+    Diagnostics diag;
+    auto cfg = load_collector_config(tmp.path / (queue + ".json"), diag);
+    REQUIRE(cfg.has_value());
+    return std::move(*cfg);
+  };
+  asio::io_context ioc{1};
+  SlowSink sink_a(0ms), sink_b(0ms);
+  std::vector<std::string> log;
+  auto assemble = [&](CollectorConfig cfg, Sink& sink) {
+    AssemblyOptions opts;
+    opts.drain = true;
+    opts.extra_sinks.push_back(&sink);
+    opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+    Diagnostics diag;
+    auto built = build_collector(std::move(cfg), ioc.get_executor(), opts, diag);
+    REQUIRE(built.has_value());
+    return std::move(*built);
+  };
+  auto a = assemble(build("ct-sns-events", R"("tags":{"max_distinct":1})"), sink_a);
+  auto b = assemble(build("ct-s3-events", ""), sink_b);
+  int done = 0;
+  asio::co_spawn(ioc, run_assembled(a.get(), &done), asio::detached);
+  asio::co_spawn(ioc, run_assembled(b.get(), &done), asio::detached);
+  ioc.run_for(90s);
+  REQUIRE(done == 2);
+  std::string all;
+  for (auto& l : log) all += l + "\n";
+  INFO(all);
+  std::map<std::string, std::uint64_t> want_b{{"cloud.aws.cloudtrail.iam", 1}, {"cloud.aws.cloudtrail.s3", 1},
+                                              {"cloud.aws.cloudtrail.sts", 1}};
+  CHECK(b->delivered_per_tag() == want_b);  // B's bound is its own, not A's
+  std::uint64_t a_events = 0;
+  for (auto& [tag, n] : a->delivered_per_tag()) a_events += n;
+  CHECK(a_events == 3);
+  CHECK(a->delivered_per_tag().size() == 2);  // one tag admitted, the rest as service "unknown"
+  CHECK(a->delivered_per_tag().count("cloud.aws.cloudtrail.unknown") == 1);
 }
 
 TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
@@ -410,4 +583,44 @@ TEST_CASE("collector: a failed visibility extension is logged naming the message
   // Each line names the messages it concerns; between them, both were named.
   for (const auto& id : queue.ids) CHECK(ext.find(id) != std::string::npos);
   CHECK(sink.delivered().size() == 10);
+}
+
+namespace {
+asio::awaitable<void> send_bodies(SqsSource* source, std::vector<std::string> bodies,
+                                  result<std::vector<BatchEntryFailure>>* out) {
+  Diagnostics diag;
+  *out = co_await source->async_send(std::move(bodies), diag);
+}
+}  // namespace
+
+TEST_CASE("SqsSource::async_send: a refused batch is sent again, entries that fail for good are named by index",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  create_queue(peers, "ct-send");
+  Embedded e(peers, "ct-send", 30s);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 12; ++i) bodies.push_back("body-" + std::to_string(i));
+  // The first batch call is refused once (retryable): sent again, every body arrives once.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"SendMessageBatch","status":503,"code":"ServiceUnavailable","times":1}])");
+  result<std::vector<BatchEntryFailure>> sent = make_error_code(client_errc::cancelled);
+  asio::co_spawn(e.ioc, send_bodies(e.source.get(), bodies, &sent), asio::detached);
+  e.ioc.run_for(60s);
+  REQUIRE(sent.has_value());
+  CHECK(sent->empty());
+  CHECK(queue_depth(peers, "ct-send") == std::pair<long, long>{12, 0});
+  // Refused for good (not retryable): each entry fails once, named by its index in `bodies`.
+  peers.gate_add_faults(R"([{"service":"sqs","action":"SendMessageBatch","status":400,"code":"AccessDenied","times":2}])");
+  e.ioc.restart();
+  asio::co_spawn(e.ioc, send_bodies(e.source.get(), bodies, &sent), asio::detached);
+  e.ioc.run_for(60s);
+  REQUIRE(sent.has_value());
+  std::vector<std::string> named;
+  for (auto& f : *sent) {
+    named.push_back(f.receipt_handle);
+    CHECK(f.code == "AccessDenied");
+  }
+  std::vector<std::string> want;
+  for (int i = 0; i < 12; ++i) want.push_back(std::to_string(i));
+  CHECK(named == want);
+  CHECK(queue_depth(peers, "ct-send") == std::pair<long, long>{12, 0});
 }

@@ -68,6 +68,8 @@ TEST_CASE("collector: a drain that ends with messages still in flight elsewhere 
   INFO(d.log);
   CHECK(d.exit_code == 1);
   CHECK(d.log.find("is not drained: the queue still reports 0 visible, 1 in flight, 0 delayed") != std::string::npos);
+  CHECK(d.log.find("ctsqs drain: " + peers.gate_endpoint() + "/000000000000/ct-held is not drained") !=
+        std::string::npos);  // the queue is named
   // It waited out the visibility timeout before giving up, and not much longer.
   const auto took = std::chrono::steady_clock::now() - started;
   CHECK(took >= std::chrono::seconds(30));

@@ -234,6 +234,29 @@ TEST_CASE("collector: ctsqs run at SIGTERM during a long poll ends without waiti
   CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
 }
 
+TEST_CASE("collector: ctsqs drain stopped by SIGTERM before the queue was emptied does not exit 0",
+          "[integration][collector]") {
+  // Exit 0 from a drain says the queue is empty. Stopped early (here it could not even receive:
+  // STS refuses the role), it must say the queue is not drained and exit 1.
+  Peers peers(peers_options());
+  seed_or_throw(peers, {"--files", "1", "--records", "5", "--routes", "s3", "--drop-test-events"});
+  peers.gate_add_faults(R"([{"service":"sts","status":503,"code":"ServiceUnavailable","times":100000}])");
+  TempDir tmp;
+  const auto cfg = tmp.path / "c.json";
+  write_text(cfg, collector_config(peers, "ct-s3-events", kExternalId));
+  Child drain({ctsqs_exe().string(), "drain", "--config", cfg.string(), "--output", (tmp.path / "out").string(),
+               "--format", "raw", "--shutdown-grace", "1", "--progress", "0"},
+              tmp.path / "drain.out", tmp.path / "drain.err");
+  std::this_thread::sleep_for(1500ms);
+  drain.signal(SIGTERM);
+  const int rc = drain.wait(60s);
+  const auto err = read_file(tmp.path / "drain.err");
+  INFO(err);
+  CHECK(rc == 1);
+  CHECK(err.find("ct-s3-events is not drained: stopped before the queue was confirmed empty") != std::string::npos);
+  CHECK(queue_depth(peers, "ct-s3-events").first == 1);
+}
+
 TEST_CASE("collector: ctsqs run at SIGTERM while backing off after failed receives ends at once",
           "[integration][collector]") {
   // Nothing listens on the queue's port: every receive fails (connection refused) and the

@@ -261,6 +261,40 @@ TEST_CASE("chain: AWS_EC2_METADATA_V1_DISABLED forbids the IMDSv1 fallback", "[i
   CHECK(log.find("GET ") == std::string::npos);  // no tokenless metadata request
 }
 
+TEST_CASE("chain: ec2_metadata_v1_disabled in the shared config's profile forbids the IMDSv1 fallback too",
+          "[integration][chain]") {
+  // On EC2 the default profile often holds settings only (region, IMDS options): the chain goes
+  // on to the instance metadata, with the profile's IMDS settings.
+  Fixture f("imdsv1");
+  std::ofstream(f.tmp.path / "config") << "[default]\nregion = eu-west-1\n";
+  AwsClient v1(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()},
+                                               {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()}}));
+  auto [id, diag] = f.whoami(v1);
+  INFO(to_string(diag));
+  CHECK(id);
+
+  Fixture g("imdsv1");
+  std::ofstream(g.tmp.path / "config") << "[default]\nregion = eu-west-1\nec2_metadata_v1_disabled = true\n";
+  AwsClient strict(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
+                                                   {"AWS_CONFIG_FILE", (g.tmp.path / "config").string()}}));
+  auto [bad, bad_diag] = g.whoami(strict);
+  REQUIRE(bad.has_error());
+  INFO(bad_diag.message);
+  CHECK(bad_diag.message.find("HTTP 403") != std::string::npos);
+  CHECK(bad_diag.message.find("ec2_metadata_v1_disabled") != std::string::npos);
+  CHECK(g.fake_log().find("GET ") == std::string::npos);  // no tokenless metadata request
+
+  // The environment variable wins over the profile, as in the AWS SDKs.
+  Fixture h("imdsv1");
+  std::ofstream(h.tmp.path / "config") << "[default]\nec2_metadata_v1_disabled = true\n";
+  AwsClient env_wins(h.io.get_executor(), h.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", h.fake_url()},
+                                                     {"AWS_CONFIG_FILE", (h.tmp.path / "config").string()},
+                                                     {"AWS_EC2_METADATA_V1_DISABLED", "false"}}));
+  auto [ok, ok_diag] = h.whoami(env_wins);
+  INFO(to_string(ok_diag));
+  CHECK(ok);
+}
+
 TEST_CASE("chain: EC2 instance metadata with an IMDSv2 session token", "[integration][chain]") {
   Fixture f;
   AwsClient client(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));

@@ -198,7 +198,7 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
     // Writing anyway: the flush fails (quickly, with the same reason) and nothing arrives.
     REQUIRE(sink->write(make_event(1)));
     CHECK_FALSE(sink->flush());
-    CHECK(sink->last_diagnostics().message.find("rejected the client certificate") !=
+    CHECK(sink->last_error().find("rejected the client certificate") !=
           std::string::npos);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK(rx.lines().empty());
@@ -253,7 +253,7 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
     CHECK(diag.message == "devo: connection to " + endpoint + " refused");
     REQUIRE(sink->write(make_event(1)));
     CHECK_FALSE(sink->flush());
-    CHECK(sink->last_diagnostics().message.find("last error: devo: connection to " + endpoint +
+    CHECK(sink->last_error().find("last error: devo: connection to " + endpoint +
                                                 " refused") != std::string::npos);
   }
 }
@@ -355,7 +355,7 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
         break;
       }
       ++failed_flushes;
-      INFO(sink->last_diagnostics().message);
+      INFO(sink->last_error());
       CHECK(attempt == 0);  // only the flush across the disruption may fail
     }
   }
@@ -400,15 +400,15 @@ TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "
   const auto waited = std::chrono::steady_clock::now() - t0;
   CHECK(write_failed);
   CHECK(waited >= std::chrono::milliseconds(1400));
-  CHECK(sink->last_diagnostics().message.find("devo: buffer to 127.0.0.1:" + std::to_string(rx.port()) +
+  CHECK(sink->last_error().find("devo: buffer to 127.0.0.1:" + std::to_string(rx.port()) +
                                               " stayed full for 1500 ms") == 0);
   CHECK_FALSE(sink->flush());  // the events of this flush are not all delivered
 
   // Still stalled: a small flush times out (the receiver's TCP does not acknowledge).
   REQUIRE(sink->write(make_event(100000)));
   CHECK_FALSE(sink->flush());
-  INFO(sink->last_diagnostics().message);
-  CHECK(sink->last_diagnostics().message.find("not confirmed within 1500 ms") != std::string::npos);
+  INFO(sink->last_error());
+  CHECK(sink->last_error().find("not confirmed within 1500 ms") != std::string::npos);
 
   rx.resume();
   // The re-sent events (the SQS messages coming back) get through on a fresh connection.

@@ -6,6 +6,7 @@
 
 #include "blocking_http.hpp"
 #include "catch.hpp"
+#include "ctsqs/collector.hpp"
 #include "peers.hpp"
 
 #include <boost/json/parse.hpp>
@@ -291,7 +292,7 @@ TEST_CASE("Visibility changes, partial batch failures and error responses agains
   CHECK(none.error() == aws_errc::queue_does_not_exist);
   CHECK(diag.http_status == 400);
 
-  // An object that does not exist: NoSuchKey, permanent.
+  // An object that does not exist: NoSuchKey, the message's own failure.
   s3::GetObjectParams gp;
   gp.endpoint = gate.endpoint("s3");
   gp.bucket = bucket;
@@ -302,7 +303,7 @@ TEST_CASE("Visibility changes, partial batch failures and error responses agains
   CHECK(res.status == 404);
   auto err = s3::parse_error(res, gp.bucket, gp.key, diag);
   CHECK(err.code == aws_errc::no_such_key);
-  CHECK(s3::is_permanent(err.code));
+  CHECK(is_message_failure(err.code));
   CHECK(diag.message.find("s3://" + bucket + "/AWSLogs/missing file+.json.gz") != std::string::npos);
 
   // Resume with Range: the tail of a real object.

@@ -74,3 +74,75 @@ TEST_CASE("sink worker: a message that lost events in another message's failed f
   CHECK(res.a.has_error());  // A1 died with B's window: A must come back
   CHECK(res.c.has_value());
 }
+
+namespace {
+// Fails every flush whose window holds an event tagged "bad" (one file that can no longer grow).
+struct OneBadFileSink final : Sink {
+  std::atomic<bool> broken{true};
+  bool bad_in_window = false;
+  result<void> write(const Event& e) override {
+    bad_in_window = bad_in_window || e.tag == "bad";
+    return {};
+  }
+  result<void> flush() override {
+    const bool failed = bad_in_window && broken;
+    bad_in_window = false;
+    if (failed) return make_error_code(client_errc::sink_failed);
+    return {};
+  }
+  std::string last_error() const override { return "write /out/bad.jsonl: File too large"; }
+};
+std::vector<Event> tagged(const std::string& tag) {
+  Event e;
+  e.tag = tag;
+  e.record = "{}";
+  return {e};
+}
+}  // namespace
+
+TEST_CASE("sink worker: good flushes of other tags do not end the failure streak of a tag whose file fails",
+          "[collector]") {
+  asio::io_context io;
+  OneBadFileSink sink;
+  Metrics metrics;
+  auto worker = std::make_shared<detail::SinkWorker>(io.get_executor(), sink, metrics, 1000);
+  std::vector<detail::SinkWorker::Failure> failures;
+  worker->on_failure([&](const detail::SinkWorker::Failure& f) { failures.push_back(f); });
+  worker->start();
+  std::vector<std::string> details;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    for (int round = 0; round < 3; ++round) {
+      auto since = worker->mark();
+      co_await worker->push(tagged("bad"));
+      std::string why;
+      if (!co_await worker->barrier(since, &why)) details.push_back(why);
+      since = worker->mark();
+      co_await worker->push(tagged("good"));  // another tag's file still takes writes
+      CHECK(co_await worker->barrier(since));
+    }
+    // A good flush of the failing tag itself ends its streak.
+    sink.broken = false;
+    auto since = worker->mark();
+    co_await worker->push(tagged("bad"));
+    CHECK(co_await worker->barrier(since));
+    sink.broken = true;
+    since = worker->mark();
+    co_await worker->push(tagged("bad"));
+    CHECK_FALSE(co_await worker->barrier(since));
+  };
+  auto done = asio::co_spawn(io, scenario(), asio::use_future);
+  io.run();
+  done.get();
+  worker->stop();
+  worker->join();
+  REQUIRE(failures.size() == 4);
+  CHECK(failures[0].streak == 1);
+  CHECK(failures[1].streak == 2);
+  CHECK(failures[2].streak == 3);
+  CHECK(failures[2].tag == "bad");
+  CHECK(failures[2].first == failures[0].first);
+  CHECK(failures[2].detail == "write /out/bad.jsonl: File too large");
+  CHECK(failures[3].streak == 1);
+  // The barrier says why, not only "sink failed to deliver".
+  CHECK(details == std::vector<std::string>(3, "write /out/bad.jsonl: File too large"));
+}

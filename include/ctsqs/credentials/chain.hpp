@@ -47,6 +47,10 @@ struct CredentialsContext {
   /// EC2 instance metadata endpoint; empty: AWS_EC2_METADATA_SERVICE_ENDPOINT or
   /// http://169.254.169.254.
   std::string imds_endpoint;
+  /// A shared-config profile whose `ec2_metadata_v1_disabled` is true ("": none): EC2 instance
+  /// metadata then never falls back to IMDSv1. AWS_EC2_METADATA_V1_DISABLED, when set, wins.
+  /// The default chain sets it from the profile it reads.
+  std::string ec2_metadata_v1_disabled_by;
   /// ECS container endpoint host for relative URIs (tests point it at loopback).
   std::string ecs_host = "169.254.170.2";
 };
@@ -77,7 +81,9 @@ bool is_allowed_container_address(const boost::asio::ip::address& address) noexc
 /// ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
 /// AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]; a plain-http full URI only to the addresses
 /// is_allowed_container_address() accepts); EC2 instance metadata with IMDSv2 tokens (unless
-/// AWS_EC2_METADATA_DISABLED=true; no IMDSv1 fallback when AWS_EC2_METADATA_V1_DISABLED=true).
+/// AWS_EC2_METADATA_DISABLED=true; no IMDSv1 fallback when AWS_EC2_METADATA_V1_DISABLED=true
+/// or, without that variable, the profile's `ec2_metadata_v1_disabled = true`). A profile that
+/// holds no credential setting (only a region, IMDS options) is passed over, as the SDKs do.
 /// The first source that is configured is used for good.
 std::shared_ptr<CredentialsProvider> make_default_chain(const CredentialsContext& ctx,
                                                         std::string profile = {});

@@ -55,11 +55,9 @@ struct S3Error {
 S3Error parse_error(const HttpResponse& response, std::string_view bucket, std::string_view key,
                     Diagnostics& diag);
 
-/// True when the object itself is the problem and retrying will not help: NoSuchKey,
-/// NoSuchBucket, AccessDenied, KMS errors, InvalidObjectState (archived), invalid requests.
-/// Systemic failures (bad credentials, signature, clock) and retryable ones are not permanent:
-/// the message should come back later instead of going to the dead-letter queue.
-bool is_permanent(const error_code& ec) noexcept;
+// Whether a failure is the object's own (NoSuchKey, NoSuchBucket, an archived object) or the
+// collector's environment (AccessDenied, KMS, credentials, 5xx) is decided in one place for
+// every source: ctsqs::is_message_failure (collector.hpp).
 
 /// True when trying again later may succeed (SlowDown, InternalError, 503, timeouts, expired
 /// credentials, redirects); see is_retryable_aws_error.

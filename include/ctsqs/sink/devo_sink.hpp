@@ -25,7 +25,7 @@ namespace ctsqs {
 /// only while the bounded buffer (`buffer_bytes`) is full (at most `flush_timeout`).
 ///
 /// Thread safety: one thread at a time calls write/flush/connect (the Sink contract);
-/// `last_diagnostics` and `stats` may be called from any thread.
+/// `last_error` and `stats` may be called from any thread.
 class DevoSink final : public Sink {
  public:
   /// Counters for monitoring and tests.
@@ -51,15 +51,16 @@ class DevoSink final : public Sink {
   result<void> write(const Event& event) override;
 
   /// Deliver everything written so far (see the class comment); waits at most `flush_timeout`.
-  /// On failure `last_diagnostics()` says why (refused, certificate rejected, lost connection).
+  /// On failure `last_error()` says why (refused, certificate rejected, lost connection).
   result<void> flush() override;
 
   /// Connect now if not connected (one try, no backoff) and report why it failed: lets a
   /// program check its certificate and address at start-up.
   result<void> connect(Diagnostics& diag);
 
-  /// The detail of the last failure of write, flush or connect (empty if none).
-  Diagnostics last_diagnostics() const;
+  /// The last failure of write, flush or connect, naming the receiver (empty if none): the
+  /// report every Sink gives, which the collector's logs and summary carry.
+  std::string last_error() const override;
 
   /// Counters so far.
   Stats stats() const;

@@ -37,8 +37,13 @@ struct DirectorySinkOptions {
 /// the directory too when files were created). A failure discards the buffered lines and leaves
 /// the sink usable.
 ///
-/// Line integrity: a write that fails half-way (ENOSPC, EFBIG) is cut back to the last complete
-/// line, and a file opened with a torn last line is too, so no line ever continues a torn one.
+/// Line integrity: every append holds the file's `flock` (exclusive) from before it looks at the
+/// file's end until its write is done or cut, so several sinks, in this process or others (e.g.
+/// `ctsqs run` and `ctsqs backfill` on one directory), can append to the same files. A write that
+/// fails half-way (ENOSPC, EFBIG) is cut back to where it started, never further: the lines of
+/// other writers stay. A torn last line found under the lock (its writer died, or its cut failed)
+/// is cut before appending, so no line ever continues a torn one. Other programs that append to
+/// these files must take the same lock.
 /// A write past a file-size limit (RLIMIT_FSIZE) raises SIGXFSZ, which kills a process by
 /// default: ignore or block it in the writing thread (the Collector's sink thread blocks it, the
 /// CLI ignores it) so it is an ordinary EFBIG failure. Single-threaded.
@@ -64,7 +69,6 @@ class DirectorySink final : public Sink {
  private:
   struct File {
     int fd = -1;
-    off_t size = 0;  // where its last complete line ends
     std::string buffer;
     bool unsynced = false;
   };

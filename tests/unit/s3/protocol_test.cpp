@@ -2,6 +2,7 @@
 #include "ctsqs/s3/protocol.hpp"
 
 #include "catch.hpp"
+#include "ctsqs/collector.hpp"
 #include "test_paths.hpp"
 #include "unit/catch_result.hpp"
 
@@ -84,13 +85,13 @@ TEST_CASE("GetObject resume asks a Range and pins the ETag", "[s3]") {
   CHECK(diag.message.find("bucket") != std::string::npos);
 }
 
-TEST_CASE("S3 errors: NoSuchKey is permanent, SlowDown/InternalError retryable", "[s3]") {
+TEST_CASE("S3 errors: NoSuchKey is the message's failure, SlowDown/InternalError retryable", "[s3]") {
   Diagnostics diag;
   HttpResponse nsk{404, {{"x-amz-request-id", "REQ1"}},
                    "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"};
   auto e = parse_error(nsk, "ct-logs", "AWSLogs/x.json.gz", diag);
   CHECK(e.code == aws_errc::no_such_key);
-  CHECK(is_permanent(e.code));
+  CHECK(is_message_failure(e.code));
   CHECK_FALSE(is_retryable(e.code));
   CHECK(diag.aws_code == "NoSuchKey");
   CHECK(diag.request_id == "REQ1");
@@ -102,7 +103,7 @@ TEST_CASE("S3 errors: NoSuchKey is permanent, SlowDown/InternalError retryable",
     auto x = parse_error(r, "b", "k", diag);
     INFO(code);
     CHECK(is_retryable(x.code));
-    CHECK_FALSE(is_permanent(x.code));
+    CHECK_FALSE(is_message_failure(x.code));
   }
   // A HEAD 404 has no body.
   auto head = parse_error(HttpResponse{404, {}, ""}, "b", "k", diag);
@@ -120,10 +121,10 @@ TEST_CASE("S3 errors: a 403/404 page that is not from S3 does not condemn the ob
   for (int status : {403, 404}) {
     INFO(status);
     auto e = parse_error(HttpResponse{status, {}, "<html><body>Not here</body></html>"}, "b", "k", diag);
-    CHECK_FALSE(is_permanent(e.code));
+    CHECK_FALSE(is_message_failure(e.code));
     CHECK(diag.message.find("non-S3 body") != std::string::npos);
     auto json = parse_error(HttpResponse{status, {}, R"({"error":"forbidden"})"}, "b", "k", diag);
-    CHECK_FALSE(is_permanent(json.code));
+    CHECK_FALSE(is_message_failure(json.code));
   }
   // S3's own bodiless answers (HEAD) and XML errors keep their meaning.
   CHECK(parse_error(HttpResponse{403, {}, ""}, "b", "k", diag).code == aws_errc::access_denied);
@@ -135,7 +136,7 @@ TEST_CASE("S3 AccessDenied explains what the role needs, with a KMS hint when th
   HttpResponse plain{403, {}, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"};
   auto e = parse_error(plain, "ct-logs", "k", diag);
   CHECK(e.code == aws_errc::access_denied);
-  CHECK(is_permanent(e.code));
+  CHECK_FALSE(is_message_failure(e.code));  // the role's or the key policy's: the environment
   CHECK_FALSE(e.kms_hint);
   CHECK(diag.message.find("s3:GetObject") != std::string::npos);
 
@@ -152,7 +153,7 @@ TEST_CASE("S3 AccessDenied explains what the role needs, with a KMS hint when th
   HttpResponse kms_code{400, {}, "<Error><Code>KMS.DisabledException</Code><Message>key disabled</Message></Error>"};
   auto kc = parse_error(kms_code, "b", "k", diag);
   CHECK(kc.code == aws_errc::kms_error);
-  CHECK(is_permanent(kc.code));
+  CHECK_FALSE(is_message_failure(kc.code));
 }
 
 TEST_CASE("S3 PermanentRedirect and AuthorizationHeaderMalformed name the bucket's region", "[s3]") {
@@ -228,4 +229,25 @@ TEST_CASE("S3 error samples from the shared test data", "[s3][shared]") {
   CHECK(t.code == aws_errc::temporary_redirect);
   CHECK(t.endpoint == "awsexamplebucket1.s3-gztb4pa9sq.amazonaws.com");
   CHECK(is_retryable(t.code));
+}
+
+TEST_CASE("S3 errors: one classification, the pipeline's", "[s3]") {
+  // AccessDenied and KMS errors are the collector's environment (a role, a key policy): fixing
+  // them makes every object readable again, so they never count against a message.
+  Diagnostics diag;
+  auto code = [&](int status, const char* c) {
+    return parse_error(HttpResponse{status, {}, std::string("<Error><Code>") + c + "</Code><Message>m</Message></Error>"},
+                       "b", "k", diag)
+        .code;
+  };
+  for (auto [status, c] : {std::pair{403, "AccessDenied"}, std::pair{400, "KMS.DisabledException"},
+                           std::pair{400, "InvalidRequest"}, std::pair{503, "SlowDown"}}) {
+    INFO(c);
+    CHECK_FALSE(is_message_failure(code(status, c)));
+  }
+  for (auto [status, c] : {std::pair{404, "NoSuchKey"}, std::pair{404, "NoSuchBucket"},
+                           std::pair{403, "InvalidObjectState"}}) {
+    INFO(c);
+    CHECK(is_message_failure(code(status, c)));
+  }
 }

@@ -6,9 +6,12 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,5 +171,149 @@ TEST_CASE("DirectorySink refuses a symbolic link planted in a file's place, nami
   CHECK_FALSE(s.flush());
   CHECK(s.last_error() == "open " + (dir / "t.jsonl").string() + ": is a symbolic link, refused");
   CHECK(slurp(target).empty());
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+// One byte over a pipe: the two processes of a test take turns.
+void signal_peer(int fd) {
+  const char c = 1;
+  (void)!::write(fd, &c, 1);
+}
+bool wait_peer(int fd) {
+  char c = 0;
+  return ::read(fd, &c, 1) == 1;
+}
+std::vector<std::string> lines_of(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+}  // namespace
+
+TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, never another's lines", "[sink]") {
+  // `run --output D` and `backfill --output D` append to the same files. One of them fails a
+  // write (here a file-size limit of its own) after the other appended and acknowledged lines:
+  // cutting back to where *it* last ended would delete the other's delivered lines.
+  const auto dir = fresh_dir("directory_sink_two_writers");
+  const std::string pad(100, 'p');
+  int to_child[2], to_parent[2];
+  REQUIRE(::pipe(to_child) == 0);
+  REQUIRE(::pipe(to_parent) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small{};
+    ::getrlimit(RLIMIT_FSIZE, &small);
+    small.rlim_cur = 1000;
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    DirectorySinkOptions o;
+    o.directory = dir;
+    DirectorySink s(o);
+    const bool first = s.write(ev("t", R"({"n":"child-1"})")) && s.flush();
+    signal_peer(to_parent[1]);
+    if (!wait_peer(to_child[0])) std::_Exit(3);
+    // The file is now past this process's limit: this write fails with EFBIG.
+    const bool failed = !(s.write(ev("t", R"({"n":"child-2"})")) && s.flush());
+    const bool efbig = s.last_error().find("File too large") != std::string::npos;
+    std::_Exit(first && failed && efbig ? 0 : 1);
+  }
+  REQUIRE(wait_peer(to_parent[0]));
+  {
+    DirectorySinkOptions o;
+    o.directory = dir;
+    DirectorySink s(o);
+    for (int i = 0; i < 20; ++i) REQUIRE(s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")));
+    REQUIRE(s.flush());  // acknowledged: these lines must stay
+  }
+  signal_peer(to_child[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  const auto lines = lines_of(slurp(dir / "t.jsonl"));
+  REQUIRE(lines.size() == 21);
+  CHECK(lines[0] == R"({"tag":"t","n":"child-1"})");
+  for (int i = 0; i < 20; ++i)
+    CHECK(lines[static_cast<std::size_t>(i) + 1] ==
+          "{\"tag\":\"t\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("DirectorySink: the torn-tail repair never cuts a line another process is still writing", "[sink]") {
+  // Another writer holds the file's lock (flock, as every DirectorySink takes it around a
+  // write) and has written half a line: it is not torn, it is being written.
+  const auto dir = fresh_dir("directory_sink_writing");
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "t.jsonl";
+  int to_parent[2];
+  REQUIRE(::pipe(to_parent) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) std::_Exit(2);
+    const std::string head = R"({"tag":"t","n":)", tail = "\"other\"}\n";
+    if (::write(fd, head.data(), head.size()) != static_cast<ssize_t>(head.size())) std::_Exit(2);
+    signal_peer(to_parent[1]);
+    ::usleep(500 * 1000);
+    if (::write(fd, tail.data(), tail.size()) != static_cast<ssize_t>(tail.size())) std::_Exit(2);
+    std::_Exit(0);  // closing the descriptor releases the lock
+  }
+  REQUIRE(wait_peer(to_parent[0]));
+  {
+    DirectorySinkOptions o;
+    o.directory = dir;
+    DirectorySink s(o);
+    REQUIRE(s.write(ev("t", R"({"n":"mine"})")));
+    REQUIRE(s.flush());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(to_parent[0]);
+  ::close(to_parent[1]);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  const auto lines = lines_of(slurp(file));
+  CHECK(lines == std::vector<std::string>{R"({"tag":"t","n":"other"})", R"({"tag":"t","n":"mine"})"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("DirectorySink: two processes appending at once leave every line whole", "[sink]") {
+  const auto dir = fresh_dir("directory_sink_concurrent");
+  const std::string pad(300, 'q');
+  auto write_lines = [&](const std::string& who) {
+    DirectorySinkOptions o;
+    o.directory = dir;
+    o.sync = false;
+    o.buffer_bytes = 700;  // a write every few lines
+    DirectorySink s(o);
+    for (int i = 0; i < 2000; ++i)
+      if (!s.write(ev("t", "{\"who\":\"" + who + "\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")))
+        return false;
+    return static_cast<bool>(s.flush());
+  };
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) std::_Exit(write_lines("child") ? 0 : 1);
+  CHECK(write_lines("parent"));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::map<std::string, int> next{{"child", 0}, {"parent", 0}};
+  std::size_t bad = 0;
+  for (const auto& l : lines_of(slurp(dir / "t.jsonl"))) {
+    const auto who = l.find("\"who\":\"child\"") != std::string::npos ? "child" : "parent";
+    if (l != "{\"tag\":\"t\",\"who\":\"" + std::string(who) + "\",\"n\":" + std::to_string(next[who]++) +
+                 ",\"pad\":\"" + pad + "\"}")
+      ++bad;
+  }
+  CHECK(bad == 0);
+  CHECK(next["child"] == 2000);
+  CHECK(next["parent"] == 2000);
   std::filesystem::remove_all(dir);
 }
