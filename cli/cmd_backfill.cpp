@@ -24,6 +24,7 @@ namespace {
 namespace asio = boost::asio;
 
 struct BackfillArgs {
+  std::string ledger;  ///< override ctsqs.ledger
   std::string config_file, bucket, prefix, since, until, state, output, format, enqueue, objects_in_flight;
   std::vector<std::string> accounts, regions, services;
   bool dry_run = false, quiet = false;
@@ -49,6 +50,7 @@ int run_backfill(const BackfillArgs& a) {
   auto cfg = load_config_unvalidated(cmd, a.config_file);
   if (!cfg) return exit_usage;
   apply_output_flags(*cfg, a.output, a.format);
+  if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (!a.services.empty())
     for (auto& s : cfg->services) s.aws_services = a.services;
@@ -196,6 +198,8 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
                  "Send one S3 event notification per object to this SQS queue instead of reading them");
   sub.add_option("--services", a->services, "Keep only these AWS services (s3,iam,...), as the services' aws_services")
       ->delimiter(',');
+  sub.add_option("--ledger", a->ledger,
+                 "Override ctsqs.ledger (file path or dynamodb://TABLE): objects it holds are not delivered again");
   sub.add_option("--list-concurrency", a->list_concurrency, "Day prefixes listed at once")->capture_default_str();
   sub.add_option("--max-receives", a->max_receives, "Failed reads of one object before it is given up")
       ->capture_default_str();

@@ -147,6 +147,9 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--max-messages", a.max_messages, "Override sqs.max_messages: messages per receive (1..10)");
   sub.add_option("--metrics-listen", a.metrics_listen,
                  "Serve Prometheus metrics on this loopback HOST:PORT (overrides metrics.listen)");
+  sub.add_option("--ledger", a.ledger,
+                 "Override ctsqs.ledger: the delivery ledger, a SQLite file path or dynamodb://TABLE "
+                 "(objects delivered before are not delivered again)");
   sub.add_flag("--quiet,-q", a.quiet, "No progress lines and no summary");
 }
 
@@ -164,6 +167,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;
+  if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_output_flags(*cfg, a.output, a.format);
 
   Runtime rt;

@@ -26,6 +26,7 @@ struct CollectArgs {
   int messages_in_flight = -1;    ///< override concurrency.messages_in_flight
   int max_messages = -1;          ///< override sqs.max_messages
   std::string metrics_listen;     ///< override metrics.listen
+  std::string ledger;             ///< override ctsqs.ledger: a file path or dynamodb://TABLE
   bool quiet = false;             ///< no progress and no summary
 };
 

@@ -5,6 +5,7 @@
 #include "ctsqs/adaptive_concurrency.hpp"
 
 #include "collector_async.hpp"
+#include "collector_ledger.hpp"
 #include "collector_sink_worker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,6 +26,8 @@ namespace ctsqs {
 
 namespace asio = boost::asio;
 using detail::AsyncEvent;
+using detail::LedgerHook;
+using Prepared = detail::LedgerHook::Prepared;
 using detail::AsyncSemaphore;
 using detail::sleep_for;
 using steady = std::chrono::steady_clock;
@@ -58,6 +61,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
                                              .max = std::max(opts_.objects_in_flight, opts_.max_objects_in_flight)}),
         changed_(ex) {
     if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
+    if (opts_.ledger) ledger_ = std::make_shared<LedgerHook>(ex_, *opts_.ledger, planner_, metrics_, opts_.log);
   }
 
   // ---- state (loop thread only) ----
@@ -78,6 +82,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   Metrics& metrics_;
   MessagePlanner planner_;
   std::shared_ptr<detail::SinkWorker> sink_worker_;
+  std::shared_ptr<LedgerHook> ledger_;  // with CollectorOptions::ledger
 
   AsyncSemaphore msg_slots_;
   AsyncSemaphore obj_slots_;
@@ -229,8 +234,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         msg_slots_.release(msgs.size());
         break;
       }
+      // With a ledger: plan the batch's messages and look their objects up in one call.
+      std::vector<std::shared_ptr<Prepared>> prepared(msgs.size());
+      if (ledger_) prepared = co_await ledger_->prepare(msgs);
       const auto now_sys = std::chrono::system_clock::now();
-      for (auto& m : msgs) {
+      for (std::size_t i = 0; i < msgs.size(); ++i) {
+        auto& m = msgs[i];
         metrics_.messages_received.fetch_add(1, std::memory_order_relaxed);
         if (m.sent_time)
           metrics_.queue_lag_ms.store(
@@ -240,7 +249,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         in_flight_[seq] = InFlight{m.message_id, m.receipt_handle, m.receive_count, steady::now()};
         metrics_.messages_in_flight.store(in_flight_.size(), std::memory_order_relaxed);
         ++workers_;
-        asio::co_spawn(ex_, worker(seq, std::move(m)), asio::detached);
+        asio::co_spawn(ex_, worker(seq, std::move(m), std::move(prepared[i])), asio::detached);
       }
     }
     --receivers_;
@@ -250,12 +259,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ message worker
   // Whatever happens inside, a worker ends: an exception is the outcome "failed, released"
   // (logged with the message id), and its slot and heartbeat entry are given up.
-  asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m) {
+  asio::awaitable<void> worker(std::uint64_t seq, SqsMessage m, std::shared_ptr<Prepared> pre) {
     auto self = shared_from_this();
     MessageOutcome outcome = MessageOutcome::retryable_failure;
     std::string thrown;
     try {
-      outcome = co_await process(m);  // a copy: coroutine parameters by value
+      outcome = co_await process(m, pre);  // a copy: coroutine parameters by value
     } catch (const std::exception& e) {
       thrown = e.what();
     } catch (...) {
@@ -282,11 +291,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Everything a message announced, into the sink, then a flush barrier.
-  asio::awaitable<MessageOutcome> process(SqsMessage m) {
+  asio::awaitable<MessageOutcome> process(SqsMessage m, std::shared_ptr<Prepared> pre) {
     // Whatever this message pushes comes after this mark: its barrier fails if any of it was lost.
     const std::uint64_t since = sink_worker_->mark();
     Diagnostics diag;
-    auto plan = planner_(m, diag);
+    if (pre && pre->plan) diag = pre->plan_diag;
+    auto plan = pre && pre->plan ? std::move(*pre->plan) : planner_(m, diag);
     if (!plan) {
       log("ctsqs: message " + m.message_id + ": permanent failure: " +
           (plan.error() == notification_errc::refused ? "" : "unrecognised notification: ") +
@@ -323,10 +333,21 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       }
       case MessagePlan::Kind::objects: {
         bool retry = false, permanent = false;
-        for (auto& obj : plan->objects) {
+        std::vector<LedgerRecord> delivered;
+        std::size_t skipped = 0;
+        for (std::size_t i = 0; i < plan->objects.size(); ++i) {
+          auto& obj = plan->objects[i];
+          if (ledger_ && ledger_->delivered_before(obj, pre.get(), i, m.message_id)) {
+            ++skipped;
+            continue;
+          }
           Diagnostics d;
-          const error_code ec = co_await fetch_object(obj, d);
-          if (!ec) continue;
+          std::uint64_t events = 0;
+          const error_code ec = co_await fetch_object(obj, d, &events);
+          if (!ec) {
+            if (ledger_) delivered.push_back(LedgerHook::record_of(obj, events, opts_.collector_id));
+            continue;
+          }
           if (abandoned_) co_return MessageOutcome::retryable_failure;
           if (!is_message_failure(ec)) {
             // Not the message's fault: it comes back, uncounted, and the collector pauses.
@@ -345,6 +366,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
               std::to_string(m.receive_count) + "): permanent failure: " + (d.message.empty() ? ec.message() : to_string(d)));
           permanent = true;
         }
+        // Every object delivered before: nothing was pushed, nothing to flush.
+        if (!retry && skipped == plan->objects.size()) co_return MessageOutcome::delivered;
         if (retry) co_return MessageOutcome::retryable_failure;
         pause_streak_ = 0;
         auto b = co_await sink_worker_->barrier(since);
@@ -353,6 +376,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
               "); the message will come back");
           co_return MessageOutcome::retryable_failure;
         }
+        if (ledger_) co_await ledger_->record(std::move(delivered), m.message_id);
         co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
       }
     }
@@ -421,7 +445,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     metrics_.objects_in_flight_limit.store(adaptive_.limit(), std::memory_order_relaxed);
   }
 
-  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag) {
+  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag, std::uint64_t* events_out = nullptr) {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     const auto started = AdaptiveConcurrency::clock::now();
     adaptive_.started(metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
@@ -463,6 +487,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       metrics_.objects_fetched.fetch_add(1, std::memory_order_relaxed);
       if (st->decoder->skipped() != SkipReason::none) metrics_.objects_skipped.fetch_add(1, std::memory_order_relaxed);
     }
+    if (events_out) *events_out = st->events;
     co_return ec;
   }
 

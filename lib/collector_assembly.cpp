@@ -13,6 +13,7 @@
 #include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/sqs_source.hpp"
 #include "ctsqs/tag_router.hpp"
+#include "ctsqs/ledger/open_ledger.hpp"
 
 #include <unistd.h>
 
@@ -201,6 +202,7 @@ struct AssembledCollector::Impl {
   std::unique_ptr<SqsSource> source;
   std::unique_ptr<MessageQueue> queue;  // from AssemblyOptions::queue_factory
   std::unique_ptr<S3ObjectStore> store;
+  std::unique_ptr<Ledger> ledger;  // ctsqs.ledger, when set
   Metrics metrics;
   std::shared_ptr<ServiceRouter> router;
   std::unique_ptr<Collector> collector;
@@ -297,6 +299,12 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt = apply(cfg.decoder, dopt);
   auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();
+  if (cfg.ledger) {
+    auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);
+    if (!l) return l.error();
+    impl->ledger = std::move(*l);
+    co.ledger = impl->ledger.get();
+  }
   try {
     impl->router = ServiceRouter::create(std::move(services), dopt);
   } catch (const std::invalid_argument& e) {

@@ -107,7 +107,7 @@ std::string_view kind_name(const json::value& v) {
   return "a value";
 }
 
-/// Parses "20", "1.5" (seconds) or "500ms", "20s", "5m", "1h", "1h30m".
+/// Parses "20", "1.5" (seconds) or "500ms", "20s", "5m", "1h", "1h30m", "35d".
 std::optional<milliseconds> parse_duration_text(std::string_view s) {
   if (s.empty()) return std::nullopt;
   double total_ms = 0;
@@ -128,6 +128,7 @@ std::optional<milliseconds> parse_duration_text(std::string_view s) {
     else if (unit == "s" || (unit.empty() && s.empty() && total_ms == 0)) scale = 1000;
     else if (unit == "m" || unit == "min") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
+    else if (unit == "d") scale = 86'400'000;
     else return std::nullopt;
     total_ms += num * scale;
     if (total_ms > 1e15) return std::nullopt;
@@ -678,6 +679,8 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
     if (auto v = o->integer("max_distinct", 1, 1000000)) c.max_distinct_tags = static_cast<std::size_t>(*v);
     o->finish();
   }
+  if (auto v = r.str("ledger")) c.ledger = *v;
+  if (auto v = r.whole_seconds("ledger_retention")) c.ledger_retention = *v;
   r.finish();
 }
 

@@ -116,6 +116,12 @@ std::string describe(const CollectorConfig& c) {
   os << "  decoder: max object " << dec.max_object_bytes << " bytes"
      << (c.decoder.max_object_bytes ? "" : " (default)") << ", max record " << dec.max_record_bytes
      << " bytes" << (c.decoder.max_record_bytes ? "" : " (default)") << '\n';
+  const auto kept = c.ledger_retention.count();
+  os << "  ledger: "
+     << (c.ledger ? *c.ledger + " (records kept " +
+                        (kept % 86400 == 0 ? std::to_string(kept / 86400) + " days)" : std::to_string(kept) + " s)")
+                  : std::string("off"))
+     << '\n';
   return os.str();
 }
 

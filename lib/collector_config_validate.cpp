@@ -3,6 +3,7 @@
 #include "ctsqs/collector_config.hpp"
 
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/ledger/ledger.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -319,6 +320,13 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
   if (c.metrics.listen) {
     if (auto m = check_listen(*c.metrics.listen); !m.empty()) is.add("ctsqs.metrics.listen", m);
   }
+  if (c.ledger) {
+    Diagnostics d;
+    if (!parse_ledger_location(*c.ledger, "ctsqs.ledger", d))
+      is.add("ctsqs.ledger", d.message.substr(std::string_view("ctsqs.ledger: ").size()));
+  }
+  if (c.ledger_retention < std::chrono::hours(1))
+    is.add("ctsqs.ledger_retention", "expected at least 1 hour (records must outlive a redelivery), e.g. \"35d\"");
 
   // endpoints
   const auto& e = c.aws;

@@ -75,6 +75,9 @@ MetricsSnapshot Metrics::snapshot() const {
   s.objects_fetched = ld(objects_fetched);
   s.objects_failed = ld(objects_failed);
   s.objects_skipped = ld(objects_skipped);
+  s.duplicates_skipped = ld(duplicates_skipped);
+  s.ledger_records = ld(ledger_records);
+  s.ledger_errors = ld(ledger_errors);
   s.events_written = ld(events_written);
   s.events_delivered = ld(events_delivered);
   s.events_dropped = ld(events_dropped);
@@ -126,6 +129,10 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
   counter("objects_fetched_total", "S3 objects fetched and decoded.", s.objects_fetched);
   counter("objects_failed_total", "S3 objects that failed.", s.objects_failed);
   counter("objects_skipped_total", "S3 objects without events (digests, empty files).", s.objects_skipped);
+  counter("duplicates_skipped_total", "Announced S3 objects the ledger says were delivered already (not fetched).",
+          s.duplicates_skipped);
+  counter("ledger_records_total", "Objects recorded in the delivery ledger.", s.ledger_records);
+  counter("ledger_errors_total", "Ledger lookups or writes that failed.", s.ledger_errors);
   counter("events_written_total", "Events handed to the sink.", s.events_written);
   counter("events_delivered_total", "Events covered by a successful sink flush.", s.events_delivered);
   counter("events_dropped_total", "Events dropped by the service filter.", s.events_dropped);
@@ -185,7 +192,12 @@ std::string format_summary(const MetricsSnapshot& s, std::chrono::duration<doubl
                 (unsigned long long)s.receives, (unsigned long long)s.empty_receives,
                 (unsigned long long)s.visibility_extensions, (unsigned long long)s.sqs_errors,
                 (unsigned long long)s.sink_flushes, (unsigned long long)s.sink_failures);
-  return buf;
+  std::string out = buf;
+  if (s.duplicates_skipped || s.ledger_records || s.ledger_errors)
+    out += "  ledger: " + std::to_string(s.ledger_records) + " objects recorded, " +
+           std::to_string(s.duplicates_skipped) + " duplicates skipped, " + std::to_string(s.ledger_errors) +
+           " errors\n";
+  return out;
 }
 
 std::string format_iso8601(std::chrono::system_clock::time_point t) {

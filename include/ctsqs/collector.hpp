@@ -26,6 +26,8 @@
 
 namespace ctsqs {
 
+class Ledger;
+
 /// What one SQS message asks the pipeline to do (from its notification body).
 struct MessagePlan {
   enum class Kind {
@@ -115,6 +117,14 @@ struct CollectorOptions {
   /// (visibility 0) and the result carries `sink_error`.
   SinkFailurePolicy on_sink_failure;
   bool ack_messages = true;               ///< false: never delete (the message comes back)
+  /// The delivery ledger (ledger/ledger.hpp), or nullptr for none; not owned, it must outlive
+  /// the Collector. With one: the objects announced by each received batch are looked up in one
+  /// call before any is fetched; one delivered already with the same version/ETag is not fetched
+  /// again (its message is deleted, `duplicates_skipped` counts it), one with another ETag is
+  /// delivered again (logged). Each delivered object is recorded after the flush that covered
+  /// its events and before its message is deleted. A failing ledger is logged and counted
+  /// (`ledger_errors`); delivery goes on without it (at-least-once, as with no ledger).
+  Ledger* ledger = nullptr;
   /// Drain mode: stop once this many consecutive long polls came back empty while nothing was
   /// in flight and the queue's counts (MessageQueue::async_queue_counts) say it is empty;
   /// messages it reports in flight elsewhere are waited for up to the visibility timeout (the

@@ -169,6 +169,11 @@ struct CollectorConfig {
   /// `ctsqs.tags.max_distinct`: distinct tags per process before new ones go to `unknown`;
   /// unset = TagLimits' default (256).
   std::optional<std::size_t> max_distinct_tags;
+  /// `ctsqs.ledger` (or `--ledger`): where the delivery ledger lives, a file path (SQLite) or
+  /// "dynamodb://TABLE"; unset = no ledger (ledger/ledger.hpp).
+  std::optional<std::string> ledger;
+  /// `ctsqs.ledger_retention`: how long ledger records are kept (default 35 days).
+  std::chrono::seconds ledger_retention{35 * 24 * 3600};
 
   // ---- provenance ----
   std::string source_name;              ///< file name (or label) the config was read from

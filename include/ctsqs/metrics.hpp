@@ -26,6 +26,9 @@ struct MetricsSnapshot {
   std::uint64_t objects_fetched = 0;        ///< S3 objects fetched and decoded completely
   std::uint64_t objects_failed = 0;         ///< S3 objects that failed (any reason)
   std::uint64_t objects_skipped = 0;        ///< digest files and other objects with no events
+  std::uint64_t duplicates_skipped = 0;     ///< announced objects the ledger says were delivered already
+  std::uint64_t ledger_records = 0;         ///< objects recorded in the ledger after their flush
+  std::uint64_t ledger_errors = 0;          ///< ledger lookups or writes that failed (delivery went on)
   std::uint64_t events_written = 0;         ///< events handed to the sink
   std::uint64_t events_delivered = 0;       ///< events covered by a successful sink flush
   std::uint64_t events_dropped = 0;         ///< events filtered out by the service filter
@@ -54,6 +57,7 @@ class Metrics {
       events_delivered{0}, events_dropped{0}, events_retagged{0}, bytes_fetched{0}, visibility_extensions{0},
       sqs_errors{0}, s3_errors{0}, sink_flushes{0}, sink_failures{0}, messages_in_flight{0},
       objects_in_flight{0};
+  std::atomic<std::uint64_t> duplicates_skipped{0}, ledger_records{0}, ledger_errors{0};
   std::atomic<std::uint64_t> objects_in_flight_limit{0};
   std::atomic<std::int64_t> queue_lag_ms{-1};
   /// Milliseconds since the Unix epoch of the last delivered event; 0 = none yet.

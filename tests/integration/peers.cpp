@@ -147,6 +147,7 @@ bool Peers::try_start(std::string& output) {
   s3rver_port_ = free_port(taken);
   sqslite_port_ = free_port(taken);
   gate_port_ = free_port(taken);
+  dynalite_port_ = free_port(taken);
   auto out = run_dir_ / "start-peers.out";
   // start-peers.sh records each PID before waiting for health, and stops them itself if one
   // fails; so from here on stop-peers.sh on this run dir is always right.
@@ -165,6 +166,7 @@ std::vector<std::string> Peers::environment() const {
       "S3RVER_PORT=" + std::to_string(s3rver_port_),
       "SQSLITE_PORT=" + std::to_string(sqslite_port_),
       "GATE_PORT=" + std::to_string(gate_port_),
+      "DYNALITE_PORT=" + std::to_string(dynalite_port_),
       "PEERS=" + options_.peers,
       "PEERS_RUN_DIR=" + run_dir_.string(),
   };

@@ -12,7 +12,8 @@ namespace ctsqs::test {
 
 /// What to start and with which extra environment.
 struct PeersOptions {
-  /// Space-separated subset of "fauxqs s3rver sqslite gate" (start-peers.sh's PEERS).
+  /// Space-separated subset of "fauxqs s3rver sqslite gate dynalite" (start-peers.sh's PEERS);
+  /// add "dynalite" for DynamoDB (the gate forwards service dynamodb to it).
   std::string peers = "fauxqs s3rver gate";
   /// Extra environment for the servers, e.g. {"GATE_STS_TTL_S","5"}, {"GATE_EXTERNAL_ID","X"},
   /// {"GATE_CREDENTIALS","AKID:SECRET"}, {"GATE_FAULTS","[...]"}, {"GATE_LOG","1"}.
@@ -47,6 +48,7 @@ class Peers {
   unsigned short s3rver_port() const noexcept { return s3rver_port_; }
   unsigned short sqslite_port() const noexcept { return sqslite_port_; }
   unsigned short gate_port() const noexcept { return gate_port_; }
+  unsigned short dynalite_port() const noexcept { return dynalite_port_; }
 
   /// "http://127.0.0.1:<port>" of fauxqs (SQS JSON 1.0 + SNS; no auth).
   std::string fauxqs_endpoint() const { return endpoint(fauxqs_port_); }
@@ -94,7 +96,7 @@ class Peers {
 
   PeersOptions options_;
   std::filesystem::path run_dir_;
-  unsigned short fauxqs_port_ = 0, s3rver_port_ = 0, sqslite_port_ = 0, gate_port_ = 0;
+  unsigned short fauxqs_port_ = 0, s3rver_port_ = 0, sqslite_port_ = 0, gate_port_ = 0, dynalite_port_ = 0;
   bool started_ = false;
   int watchdog_ = 0;  ///< pid of the detached process that stops the peers if this process dies
 };

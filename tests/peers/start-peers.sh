@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Start the AWS test peers on loopback (the project's pinned copy of the shared peers kit), wait until each answers, record PIDs.
-#   usage: ./start-peers.sh            (starts $PEERS, default: fauxqs s3rver sqslite gate)
+#   usage: ./start-peers.sh            (starts $PEERS, default: fauxqs s3rver sqslite gate; add dynalite for DynamoDB)
 #          PEERS="fauxqs gate" ./start-peers.sh
 # env (all optional):
-#   FAUXQS_PORT=4566  S3RVER_PORT=4568  SQSLITE_PORT=4576  GATE_PORT=4600
+#   FAUXQS_PORT=4566  S3RVER_PORT=4568  SQSLITE_PORT=4576  GATE_PORT=4600  DYNALITE_PORT=4569
 #   PEERS_RUN_DIR=<kit>/.run   (peers.pids, peers.env, *.log)   PEERS_START_TIMEOUT=30 (s per server)
 #   plus the per-server variables documented in bin/*.{mjs,cjs} (GATE_CREDENTIALS, GATE_FAULTS, ...)
 # Writes $PEERS_RUN_DIR/peers.env (endpoints + test credentials) for test harnesses to source.
@@ -13,10 +13,10 @@ SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${PEERS_HOME:=$SRC_DIR}"
 KIT_DIR=$PEERS_HOME
 : "${PEERS_RUN_DIR:=$KIT_DIR/.run}"
-: "${FAUXQS_PORT:=4566}" "${S3RVER_PORT:=4568}" "${SQSLITE_PORT:=4576}" "${GATE_PORT:=4600}"
+: "${FAUXQS_PORT:=4566}" "${S3RVER_PORT:=4568}" "${SQSLITE_PORT:=4576}" "${GATE_PORT:=4600}" "${DYNALITE_PORT:=4569}"
 : "${PEERS:=fauxqs s3rver sqslite gate}"
 : "${PEERS_START_TIMEOUT:=30}"
-export FAUXQS_PORT S3RVER_PORT SQSLITE_PORT GATE_PORT
+export FAUXQS_PORT S3RVER_PORT SQSLITE_PORT GATE_PORT DYNALITE_PORT
 PIDFILE="$PEERS_RUN_DIR/peers.pids"
 mkdir -p "$PEERS_RUN_DIR"
 
@@ -34,6 +34,7 @@ healthy() { # name port
     sqslite) curl -fsS -m 2 -o /dev/null -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
                --data "Action=ListQueues" "http://127.0.0.1:$2/" 2>/dev/null ;;
     gate)    curl -fsS -m 2 "http://127.0.0.1:$2/__gate/health" >/dev/null 2>&1 ;;
+    dynalite) curl -sS -m 2 -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null ;;   # any answer (unsigned: 400)
   esac
 }
 
@@ -65,6 +66,7 @@ for p in $PEERS; do
     s3rver)  start_one s3rver  "$S3RVER_PORT"  env S3RVER_PORT="$S3RVER_PORT" S3RVER_DIR="${S3RVER_DIR:-$PEERS_RUN_DIR/s3rver-data}" node bin/s3rver-notify.cjs ;;
     sqslite) start_one sqslite "$SQSLITE_PORT" node node_modules/sqslite/bin/cli.js --host 127.0.0.1 --port "$SQSLITE_PORT" ;;
     gate)    start_one gate    "$GATE_PORT"    env GATE_PORT="$GATE_PORT" node bin/sigv4-gate.mjs ;;
+    dynalite) start_one dynalite "$DYNALITE_PORT" node node_modules/dynalite/cli.js --host 127.0.0.1 --port "$DYNALITE_PORT" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 ;;
     *) echo "start-peers: unknown peer '$p'" >&2; exit 2 ;;
   esac || { "$KIT_DIR/stop-peers.sh" || true; exit 1; }
 done
@@ -76,5 +78,6 @@ export FAUXQS_ENDPOINT=http://127.0.0.1:$FAUXQS_PORT     # SQS (JSON 1.0) + SNS 
 export S3_ENDPOINT=http://127.0.0.1:$S3RVER_PORT         # s3rver + notifications -> fauxqs, key-id check only
 export SQSLITE_ENDPOINT=http://127.0.0.1:$SQSLITE_PORT   # SQS query protocol (limited), queue URLs must use localhost:$SQSLITE_PORT
 export GATE_ENDPOINT=http://127.0.0.1:$GATE_PORT         # SigV4-verifying front for all of the above + STS AssumeRole + faults
+export DYNALITE_ENDPOINT=http://127.0.0.1:$DYNALITE_PORT # DynamoDB (when started), no auth; through the gate: GATE_ENDPOINT
 ENV
 echo "start-peers: endpoints in $PEERS_RUN_DIR/peers.env, pids in $PIDFILE"
