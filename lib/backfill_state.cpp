@@ -123,7 +123,8 @@ std::optional<LogKey> parse_log_key(std::string_view key) {
   if (parts[i].size() != 12 || !all_digits(parts[i])) return std::nullopt;
   k.account = std::string(parts[i]);
   k.kind = std::string(parts[i + 1]);
-  if (k.kind != "CloudTrail" && k.kind != "CloudTrail-Insight" && k.kind != "CloudTrail-Digest" && k.kind != "GuardDuty")
+  if (k.kind != "CloudTrail" && k.kind != "CloudTrail-Insight" && k.kind != "CloudTrail-Digest" &&
+      k.kind != "CloudTrail-Insight-Digest" && k.kind != "GuardDuty")
     return std::nullopt;
   k.region = std::string(parts[i + 2]);
   if (k.region.empty()) return std::nullopt;

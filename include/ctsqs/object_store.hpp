@@ -98,6 +98,11 @@ class S3ObjectStore final : public ObjectStore {
   boost::asio::awaitable<result<void>> async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
                                                    Diagnostics& diag) override;
 
+  /// As async_fetch; on success `head` (when not null) receives the status and headers of the
+  /// answer that delivered the body (user metadata: s3::user_metadata).
+  boost::asio::awaitable<result<void>> async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                             HttpResponse* head, Diagnostics& diag);
+
  private:
   AwsClient& client_;
   S3ObjectStoreOptions options_;

@@ -53,7 +53,7 @@ std::string lower(std::string_view s) {
 
 std::optional<DigestKey> parse_digest_key(std::string_view key) {
   auto layout = parse_log_key(key);
-  if (!layout || layout->kind != "CloudTrail-Digest") return std::nullopt;
+  if (!layout || (layout->kind != "CloudTrail-Digest" && layout->kind != "CloudTrail-Insight-Digest")) return std::nullopt;
   std::string_view name = key.substr(layout->day_prefix.size());
   if (!name.ends_with(".json.gz")) return std::nullopt;
   name.remove_suffix(8);
@@ -67,7 +67,7 @@ std::optional<DigestKey> parse_digest_key(std::string_view key) {
   if (!t) return std::nullopt;
   k.end_time = *t;
   name.remove_suffix(17);
-  const std::string head = layout->account + "_CloudTrail-Digest_" + layout->region + "_";
+  const std::string head = layout->account + "_" + layout->kind + "_" + layout->region + "_";
   if (!name.starts_with(head)) return std::nullopt;
   name.remove_prefix(head.size());
   const auto us = name.rfind('_');

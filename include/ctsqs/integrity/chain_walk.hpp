@@ -3,8 +3,9 @@
 //
 // Key layout: `[prefix/]AWSLogs/[o-<org>/]<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/
 // <account>_CloudTrail-Digest_<region>_<trail>_<home region>_<YYYYMMDDTHHMMSSZ>[_backfill].json.gz`
-// (AWS CloudTrail User Guide, "CloudTrail digest file structure"); the layout part is read by
-// the backfill's parse_log_key.
+// (AWS CloudTrail User Guide, "CloudTrail digest file structure"); Insights files have their own
+// chain under `CloudTrail-Insight-Digest/` (`..._CloudTrail-Insight-Digest_...`). The layout part
+// is read by the backfill's parse_log_key.
 #pragma once
 
 #include "ctsqs/backfill.hpp"
@@ -23,7 +24,7 @@ namespace ctsqs::integrity {
 
 /// A digest file's key.
 struct DigestKey {
-  LogKey layout;            ///< prefix, organization, account, region, day (kind "CloudTrail-Digest")
+  LogKey layout;            ///< prefix, organization, account, region, day; kind "CloudTrail-Digest" or "CloudTrail-Insight-Digest"
   std::string trail_name;
   std::string home_region;  ///< the trail's home region
   SysTime end_time{};       ///< the digest's end time, from its name
@@ -65,9 +66,10 @@ struct FoundLog {
   SysTime name_time{};  ///< the minute its name carries
 };
 
-/// What the walk needs: the digests of one folder (prefix, organization, account, region) whose
-/// name time lies in [since, until + 1 h], checked, and the log files of the same folder whose
-/// name time lies in [since, until).
+/// What the walk needs: the digests of one folder (prefix, organization, account, region, digest
+/// kind) whose name time lies in [since, until + 1 h], checked, and the log files of the kind
+/// they cover (CloudTrail-Digest: CloudTrail, CloudTrail-Insight-Digest: CloudTrail-Insight) of
+/// the same folder whose name time lies in [since, until).
 struct WalkInput {
   std::string bucket;
   std::string account, region;  ///< for gap records

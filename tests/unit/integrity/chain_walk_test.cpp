@@ -90,7 +90,14 @@ TEST_CASE("integrity: digest keys", "[integrity]") {
   CHECK(b->backfill);
   CHECK(b->trail_name == "t");
 
+  auto ins = parse_digest_key("AWSLogs/111122223333/CloudTrail-Insight-Digest/us-east-1/2026/11/01/"
+                              "111122223333_CloudTrail-Insight-Digest_us-east-1_t_us-east-1_20261101T050131Z.json.gz");
+  REQUIRE(ins);
+  CHECK(ins->layout.kind == "CloudTrail-Insight-Digest");
+  CHECK(ins->trail_name == "t");
+
   for (const char* bad : {"AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/111122223333_CloudTrail_us-east-1_20261101T0501Z_x.json.gz",
+                          "AWSLogs/111122223333/CloudTrail-Insight-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T050131Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T0501Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/222233334444_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T050131Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_nohome_20261101T050131Z.json.gz",
