@@ -84,6 +84,12 @@ result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& 
   return s3::make_get_object_request(gp, diag);
 }
 
+asio::awaitable<result<void>> ObjectStore::async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                                 HttpResponse* head, Diagnostics& diag) {
+  if (head) *head = HttpResponse{};
+  co_return co_await async_fetch(std::move(object), std::move(on_chunk), diag);
+}
+
 S3ObjectStore::S3ObjectStore(AwsClient& client, S3ObjectStoreOptions options)
     : client_(client), options_(options) {}
 
