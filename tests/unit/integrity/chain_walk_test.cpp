@@ -42,7 +42,9 @@ struct Trail {
       s.previous = h == 0 || h == restart_at ? nullptr : &digests.back();
       for (int m : {17, 41}) {
         const auto minute = s.start.substr(0, 14) + std::to_string(m);
-        auto k = test::log_key(minute, "f" + std::to_string(h) + "-" + std::to_string(m), prefix);
+        std::string id = "f";  // (appended: GCC 12 warns falsely, -Wrestrict, on "f" + std::to_string)
+        id.append(std::to_string(h)).append("-").append(std::to_string(m));
+        auto k = test::log_key(minute, id, prefix);
         s.logs.emplace_back(k, sha256_hex("content of " + k));
         logs.push_back({k, at(minute + "Z")});
       }
