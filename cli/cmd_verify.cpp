@@ -179,6 +179,10 @@ int run_verify(const VerifyArgs& a) {
     }
     if (c.unlisted) std::cerr << c.unlisted << " log files UNLISTED (in the bucket, listed by no digest)\n";
     if (c.gaps) std::cerr << c.gaps << " gaps (no digests: logging or validation was off)\n";
+    if (r.logs_uncovered)
+      std::cerr << r.logs_uncovered
+                << " log files in the range are covered by no valid digest (validation off, a gap, or their digest "
+                   "invalid or missing): not proven\n";
     std::cerr << "(" << r.digests_listed << " digests and " << r.logs_listed << " log files listed, "
               << format_si(static_cast<double>(r.bytes_read), "B") << " read in " << format_duration(secs) << ")\n";
   }

@@ -268,7 +268,10 @@ WalkResult walk_digest_chains(const WalkInput& in) {
     if (l.name_time < in.since || l.name_time >= in.until) continue;
     const SysTime lo = l.name_time - in.unlisted_margin, hi = l.name_time + minutes(1) + in.unlisted_margin;
     const bool inside = std::any_of(merged.begin(), merged.end(), [&](const auto& m) { return m.first <= lo && hi <= m.second; });
-    if (!inside) continue;
+    if (!inside) {
+      ++out.uncovered;
+      continue;
+    }
     ReportRecord r;
     r.type = ReportRecord::Type::unlisted;
     r.uri = "s3://" + in.bucket + "/" + l.key;

@@ -346,7 +346,10 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
       auto k = parse_log_key(l.object.key);
       if (!k || !k->file_time) continue;
       auto it = folders.find(folder_of(*k));
-      if (it == folders.end()) continue;  // no digest at all there: validation off, nothing to claim
+      if (it == folders.end()) {  // no digest at all there: validation off, nothing to claim
+        if (*k->file_time >= opt.since && *k->file_time < opt.until) ++res.logs_uncovered;
+        continue;
+      }
       it->second.logs.push_back({l.object.key, *k->file_time});
     }
     std::map<std::string, FileStatus> digest_status;
@@ -365,6 +368,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
       }
       for (const auto& r : w.gaps) emit(r);
       for (const auto& r : w.unlisted) emit(r);
+      res.logs_uncovered += w.uncovered;
       for (auto& e : w.logs) expectations.push_back(std::move(e));
     }
     for (const auto& [uri, st] : digest_status) {

@@ -8,6 +8,8 @@ validate_logs_reference.py). Checks, each an assertion with a message:
   usage      a bad --since, --until before --since, no --bucket, a missing collector file: exit 2
   fetch      GetObject refused (AccessDenied) once: exit 1, the object named as not read
   keys       ListPublicKeys failing (500) for good: exit 1, named; the digests are not valid
+  gap        a logging gap with files delivered in it: exit 0, one gap line, the files said to be
+             not proven
   range      a range with no digests: exit 0, "No digests found"
 
 usage: verify_cli_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
@@ -95,6 +97,17 @@ def main():
         check(k.returncode == 1 and "ListPublicKeys" in k.stderr and
               all(v["status"] == "invalid" for v in kl if v["type"] == "digest") and kl,
               "keys: ListPublicKeys failing: exit 1 naming it, no digest valid (%d: %s)" % (k.returncode, k.stderr[-300:]))
+
+        g = trailkit.make_trail(peers, "generate", "--bucket", "ct-cli-gap", "--hours", "6", "--gap", "2:2", "--gap-logs",
+                                "--seed", "5", keys_dir=os.path.join(work, "keys"))
+        gr = run(a.ctsqs, peers, cfg, "--bucket", g["bucket"], "--since", g["start"], "--until", g["end"], "--report", "-")
+        gl = [json.loads(l) for l in gr.stdout.splitlines() if l.strip()]
+        gaps = [v for v in gl if v["type"] == "gap"]
+        check(gr.returncode == 0 and len(gaps) == 1 and set(gaps[0]) == FIELDS["gap"] and
+              "1 gaps (no digests" in gr.stderr and "covered by no valid digest" in gr.stderr and
+              "%d log files in the range" % len(g["uncovered"]) in gr.stderr,
+              "gap: exit 0, one gap line, the %d files delivered in it said to be not proven (%d: %s)" % (
+                  len(g["uncovered"]), gr.returncode, gr.stderr[-400:]))
 
         e = run(a.ctsqs, peers, cfg, "--bucket", m["bucket"], "--since", "2026-01-01", "--until", "2026-01-02")
         check(e.returncode == 0 and "No digests found" in e.stderr, "range: no digests in the range: exit 0, said (%s)" % e.stderr[-200:])

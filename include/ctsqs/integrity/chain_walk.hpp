@@ -96,6 +96,9 @@ struct WalkResult {
   std::vector<ReportRecord> gaps;     ///< the chain restarted (previousDigestSignature null after earlier digests)
   std::vector<LogExpectation> logs;   ///< to fetch and hash, from valid digests only
   std::vector<ReportRecord> unlisted; ///< in the bucket, covered by valid digests, listed by none
+  /// Log files in the range listed by no digest and outside the time valid digests cover (a
+  /// gap, an invalid or missing digest's hour): nothing is proven about them.
+  std::uint64_t uncovered = 0;
 };
 
 /// The walk. Per chain (trail, home region, backfill or not), in time order:

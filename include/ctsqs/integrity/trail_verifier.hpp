@@ -52,6 +52,9 @@ struct VerifyResult {
   /// then proves nothing about what they concern.
   std::vector<std::string> errors;
   std::uint64_t digests_listed = 0, logs_listed = 0;
+  /// Log files in the range that no digest lists and no valid digest's time covers (validation
+  /// or logging off, or their digest invalid or missing): not proven, not failures by themselves.
+  std::uint64_t logs_uncovered = 0;
   std::uint64_t bytes_read = 0;  ///< compressed bytes fetched
   bool interrupted = false;
   /// Every digest and log file in the range valid, nothing unlisted, nothing failed.

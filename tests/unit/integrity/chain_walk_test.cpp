@@ -163,6 +163,7 @@ TEST_CASE("integrity: an intact chain", "[integrity]") {
   CHECK(count(r.digests, FileStatus::valid) == 6);
   CHECK(r.gaps.empty());
   CHECK(r.unlisted.empty());
+  CHECK(r.uncovered == 0);
   CHECK(r.logs.size() == 12);
   CHECK(r.logs[0].digest == "s3://trail-bucket/" + t.digests[0].key);
   CHECK(r.logs[0].sha256 == sha256_hex("content of " + r.logs[0].key));
@@ -180,8 +181,10 @@ TEST_CASE("integrity: a deleted digest is missing, its neighbours stay valid", "
   CHECK(m->uri == "s3://trail-bucket/" + gone);
   CHECK(m->reason.starts_with("not found (named as the previous digest by s3://trail-bucket/"));
   CHECK(r.gaps.empty());
-  // Its hour is no longer covered: its log files are not called unlisted (they may be its own).
+  // Its hour is no longer covered: its log files are not called unlisted (they may be its own),
+  // they are counted as not proven.
   CHECK(r.unlisted.empty());
+  CHECK(r.uncovered == 2);
   CHECK(r.logs.size() == 10);
 
   // The first digest of the range points before the range: not checked there.
@@ -248,6 +251,7 @@ TEST_CASE("integrity: a log file no digest lists is unlisted when valid digests 
   in.logs.push_back({test::log_key("2026-11-01T00:02", "edge"), at("2026-11-01T00:02Z")});
   in.logs.push_back({test::log_key("2026-11-01T04:30", "later"), at("2026-11-01T04:30Z")});
   auto r = walk_digest_chains(in);
+  CHECK(r.uncovered == 1);  // the edge one (04:30 is outside the range)
   REQUIRE(r.unlisted.size() == 1);
   CHECK(r.unlisted[0].uri == "s3://trail-bucket/" + injected);
   CHECK(to_json_line(r.unlisted[0]) ==
