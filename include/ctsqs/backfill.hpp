@@ -41,14 +41,13 @@ using SysTime = std::chrono::system_clock::time_point;
 
 /// A key of CloudTrail's layout:
 /// `[prefix/]AWSLogs/[o-<org-id>/]<account>/<kind>/<region>/YYYY/MM/DD/<file>`, where kind is
-/// CloudTrail, CloudTrail-Insight, CloudTrail-Digest, CloudTrail-Insight-Digest (or GuardDuty for
-/// its exports) and the file
+/// CloudTrail, CloudTrail-Insight, CloudTrail-Digest (or GuardDuty for its exports) and the file
 /// name of a log carries its time: `<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`.
 struct LogKey {
   std::string prefix;   ///< what precedes "AWSLogs/" ("" or ending in '/')
   std::string org_id;   ///< "o-..." for organization trails, else ""
   std::string account;  ///< 12 digits
-  std::string kind;     ///< "CloudTrail", "CloudTrail-Insight", "CloudTrail-Digest", "CloudTrail-Insight-Digest", "GuardDuty"
+  std::string kind;     ///< "CloudTrail", "CloudTrail-Insight", "CloudTrail-Digest", "GuardDuty"
   std::string region;
   int year = 0, month = 0, day = 0;
   std::optional<SysTime> file_time;  ///< from the file name, when it has one
