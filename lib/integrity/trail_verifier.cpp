@@ -54,6 +54,15 @@ asio::awaitable<result<void>> feed(GunzipSha256* g, Diagnostics* d, bool* bad, s
   co_return r;
 }
 
+/// Listings the scanner reports as failed for good in its totals while the scan goes on (helper
+/// A's scanner, issue 17, names them in ScanTotals::failed_listings): each one is an error of the
+/// run, never a silent hole. A no-op with a scanner that fails the whole scan instead.
+template <class Totals>
+void add_failed_listings(const Totals& totals, std::vector<std::string>& errors) {
+  if constexpr (requires { totals.failed_listings; })
+    for (const auto& f : totals.failed_listings) errors.push_back("listing failed: " + std::string(f));
+}
+
 /// The folder of a key: prefix, organization, account, region, and the kind of log files (a
 /// digest's folder is that of the files its kind covers).
 std::string folder_of(const LogKey& k) {
@@ -124,6 +133,9 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
       log("ctsqs verify: " + res.errors.back());
       co_return false;
     }
+    const std::size_t before = res.errors.size();
+    add_failed_listings(*r, res.errors);
+    for (std::size_t i = before; i < res.errors.size(); ++i) log("ctsqs verify: " + res.errors[i]);
     co_return true;
   }
 
