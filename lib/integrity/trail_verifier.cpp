@@ -63,6 +63,14 @@ void add_failed_listings(const Totals& totals, std::vector<std::string>& errors)
     for (const auto& f : totals.failed_listings) errors.push_back("listing failed: " + std::string(f));
 }
 
+/// What was asked for (--prefix, --accounts, --regions) and has no digest at all, when the
+/// scanner reports it (ScanTotals::missing, issue 17): a typo proves nothing, so it fails the run.
+template <class Totals>
+void add_missing(const Totals& totals, std::vector<std::string>& errors) {
+  if constexpr (requires { totals.missing; })
+    for (const auto& m : totals.missing) errors.push_back("no digests for " + std::string(m));
+}
+
 /// The folder of a key: prefix, organization, account, region, and the kind of log files (a
 /// digest's folder is that of the files its kind covers).
 std::string folder_of(const LogKey& k) {
@@ -135,6 +143,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     }
     const std::size_t before = res.errors.size();
     add_failed_listings(*r, res.errors);
+    if (into == &digest_objects) add_missing(*r, res.errors);
     for (std::size_t i = before; i < res.errors.size(); ++i) log("ctsqs verify: " + res.errors[i]);
     co_return true;
   }
