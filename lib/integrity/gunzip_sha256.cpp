@@ -1,10 +1,13 @@
-// Streaming gunzip + SHA-256 (zlib, OpenSSL EVP) in bounded memory.
+// Gunzip + SHA-256 in bounded memory: small objects gathered and inflated in one go (libdeflate,
+// faster), larger ones streamed through zlib; OpenSSL EVP for the hash.
 #include "ctsqs/integrity/gunzip_sha256.hpp"
 
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
 #include <array>
+#include <memory>
 
 namespace ctsqs::integrity {
 
@@ -39,9 +42,18 @@ std::string Sha256Stream::finish_hex() {
   return out;
 }
 
+namespace {
+// Objects up to this many compressed bytes are gathered and inflated whole (when their
+// uncompressed size is at most whole_max); beyond, the gathered bytes are streamed.
+constexpr std::size_t gather_max = std::size_t{4} << 20;
+constexpr std::size_t whole_max = std::size_t{32} << 20;
+}  // namespace
+
 struct GunzipSha256::Impl {
   z_stream zs{};
   bool init = false;
+  bool streaming = false;   // past gathering: every byte goes through zlib
+  std::string gathered;     // compressed bytes while gathering
   bool in_member = false;   // inside a gzip member (its end not seen yet)
   bool any_member = false;
   std::size_t keep_max;
@@ -60,7 +72,73 @@ struct GunzipSha256::Impl {
 GunzipSha256::GunzipSha256(std::size_t keep_max) : impl_(std::make_unique<Impl>(keep_max)) {}
 GunzipSha256::~GunzipSha256() = default;
 
+namespace {
+
+/// Hashes (and keeps) uncompressed bytes.
+result<void> take(std::string_view chunk, Sha256Stream& sha, std::uint64_t& size, std::string& kept, std::size_t keep_max,
+                  Diagnostics& diag) {
+  sha.update(chunk);
+  size += chunk.size();
+  if (keep_max > 0) {
+    if (kept.size() + chunk.size() > keep_max) {
+      diag.message = "more than " + std::to_string(keep_max) + " uncompressed bytes";
+      return make_error_code(client_errc::limit_exceeded);
+    }
+    kept.append(chunk);
+  }
+  return {};
+}
+
+/// Inflates a whole gzip object (several members too) with libdeflate into `out`; false when it
+/// is larger than whole_max or libdeflate refuses it (the caller streams it then, with zlib's
+/// error messages).
+bool inflate_whole(const std::string& in, std::string& out) {
+  const std::size_t n = in.size();
+  if (n < 18) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::uint32_t isize = static_cast<std::uint32_t>(p[n - 4]) | static_cast<std::uint32_t>(p[n - 3]) << 8 |
+                              static_cast<std::uint32_t>(p[n - 2]) << 16 | static_cast<std::uint32_t>(p[n - 1]) << 24;
+  if (isize > whole_max) return false;
+  std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> ld(libdeflate_alloc_decompressor(),
+                                                                                      libdeflate_free_decompressor);
+  if (!ld) return false;
+  std::size_t cap = std::max<std::size_t>(isize, 4096), len = 0, pos = 0;
+  out.resize(cap);
+  while (pos < n) {
+    std::size_t in_used = 0, out_used = 0;
+    const auto r = libdeflate_gzip_decompress_ex(ld.get(), p + pos, n - pos, out.data() + len, cap - len, &in_used, &out_used);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+      if (cap >= whole_max) return false;
+      cap = std::min(whole_max, cap * 2);
+      out.resize(cap);
+      continue;
+    }
+    if (r != LIBDEFLATE_SUCCESS) return false;
+    pos += in_used;
+    len += out_used;
+  }
+  out.resize(len);
+  return true;
+}
+
+}  // namespace
+
 result<void> GunzipSha256::update(std::span<const std::byte> in, Diagnostics& diag) {
+  auto& m = *impl_;
+  if (!m.streaming) {
+    if (m.gathered.size() + in.size() <= gather_max) {
+      m.gathered.append(reinterpret_cast<const char*>(in.data()), in.size());
+      return {};
+    }
+    m.streaming = true;
+    std::string g = std::move(m.gathered);
+    m.gathered = std::string();
+    if (auto r = stream(std::as_bytes(std::span(g.data(), g.size())), diag); !r) return r;
+  }
+  return stream(in, diag);
+}
+
+result<void> GunzipSha256::stream(std::span<const std::byte> in, Diagnostics& diag) {
   auto& m = *impl_;
   if (!m.init) {
     diag.message = "zlib could not be initialised";
@@ -83,15 +161,7 @@ result<void> GunzipSha256::update(std::span<const std::byte> in, Diagnostics& di
     pending = m.zs.avail_out == 0;
     if (produced > 0) {
       const std::string_view chunk(reinterpret_cast<const char*>(m.out.data()), produced);
-      m.sha.update(chunk);
-      m.size += produced;
-      if (m.keep_max > 0) {
-        if (m.kept.size() + produced > m.keep_max) {
-          diag.message = "more than " + std::to_string(m.keep_max) + " uncompressed bytes";
-          return make_error_code(client_errc::limit_exceeded);
-        }
-        m.kept.append(chunk);
-      }
+      if (auto r = take(chunk, m.sha, m.size, m.kept, m.keep_max, diag); !r) return r;
     }
     if (rc == Z_STREAM_END) {
       m.in_member = false;
@@ -109,6 +179,19 @@ result<void> GunzipSha256::update(std::span<const std::byte> in, Diagnostics& di
 
 result<std::string> GunzipSha256::finish(Diagnostics& diag) {
   auto& m = *impl_;
+  if (!m.streaming) {
+    // Gathered whole: one libdeflate inflate; if it cannot, zlib streams it (and says why).
+    std::string out;
+    if (inflate_whole(m.gathered, out)) {
+      if (auto r = take(out, m.sha, m.size, m.kept, m.keep_max, diag); !r) return r.error();
+      m.gathered = std::string();
+      return m.sha.finish_hex();
+    }
+    m.streaming = true;
+    std::string g = std::move(m.gathered);
+    m.gathered = std::string();
+    if (auto r = stream(std::as_bytes(std::span(g.data(), g.size())), diag); !r) return r.error();
+  }
   if (!m.any_member) {
     diag.message = "empty object (no gzip data)";
     return make_error_code(client_errc::invalid_argument);

@@ -58,11 +58,41 @@ TEST_CASE("integrity: SHA-256 of the uncompressed bytes, whatever the chunks", "
   CHECK(over.error() == client_errc::limit_exceeded);
 }
 
+TEST_CASE("integrity: large objects are streamed, with the same hash", "[integrity]") {
+  Diagnostics d;
+  // Over 4 MiB compressed (random bytes do not compress): streamed through zlib from the start.
+  std::mt19937 rng(11);
+  std::string noise(5u << 20, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  const auto gz = test::gzip(noise, 1);
+  REQUIRE(gz.size() > (4u << 20));
+  auto h = hash_in_chunks(gz, 64 * 1024, d);
+  REQUIRE(h);
+  CHECK(*h == sha256_hex(noise));
+  // Small compressed, over 32 MiB uncompressed: not inflated whole, streamed.
+  const std::string zeros(40u << 20, '0');
+  const auto zgz = test::gzip(zeros);
+  REQUIRE(zgz.size() < (4u << 20));
+  GunzipSha256 g;
+  REQUIRE(g.update(bytes(zgz), d));
+  auto zh = g.finish(d);
+  REQUIRE(zh);
+  CHECK(*zh == sha256_hex(zeros));
+  CHECK(g.uncompressed_size() == zeros.size());
+}
+
 TEST_CASE("integrity: corrupt, truncated and empty gzip are refused", "[integrity]") {
   Diagnostics d;
   auto gz = test::gzip(std::string(5000, 'x'));
   auto cut = hash_in_chunks(gz.substr(0, gz.size() / 2), 100, d);
   REQUIRE_FALSE(cut);
+  CHECK(d.message.find("truncated") != std::string::npos);
+  std::mt19937 rng(3);
+  std::string noise(5u << 20, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  const auto big = test::gzip(noise, 1);
+  auto big_cut = hash_in_chunks(std::string_view(big).substr(0, big.size() - 100), 1 << 20, d);
+  REQUIRE_FALSE(big_cut);
   CHECK(d.message.find("truncated") != std::string::npos);
   auto junk = hash_in_chunks("this is not gzip", 4, d);
   REQUIRE_FALSE(junk);
