@@ -330,7 +330,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     log_kinds.push_back("CloudTrail");
     log_kinds.push_back("CloudTrail-Insight");
     bool listed = co_await list(std::move(digest_kinds), opt.since, digests_until, &digest_objects);
-    if (listed) listed = co_await list(std::move(log_kinds), opt.since, opt.until, &log_objects);
+    if (listed && !opt.digests_only) listed = co_await list(std::move(log_kinds), opt.since, opt.until, &log_objects);
     if (!listed) {
       res.interrupted = stop;
       co_return res;
@@ -402,6 +402,12 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
       res.counts.found = true;
     }
 
+    res.bucket_region = bucket_region;
+    if (opt.digests_only) {  // the caller decides what to do with the listed files
+      res.listed = std::move(expectations);
+      prog.phase = "done";
+      co_return res;
+    }
     prog.phase = "logs";
     prog.logs_total = expectations.size();
     co_await run_pool(expectations.size(), [this](std::size_t i) { return log_job(i); });

@@ -4,6 +4,7 @@
 
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/error.hpp"
+#include "ctsqs/integrity/chain_walk.hpp"
 #include "ctsqs/integrity/report.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -39,6 +40,10 @@ struct VerifyOptions {
   std::size_t list_concurrency = 8;          ///< day prefixes listed at once
   std::chrono::minutes unlisted_margin{5};   ///< see WalkInput::unlisted_margin
   std::size_t max_digest_bytes = 64u << 20;  ///< an uncompressed digest larger than this is invalid
+  /// Digests only (`ctsqs audit`): the digests are listed, fetched, checked and walked, but no
+  /// log file is listed or fetched; what the valid digests list is handed back in
+  /// VerifyResult::listed instead (no unlisted files are sought, logs_uncovered stays 0).
+  bool digests_only = false;
   /// Every record as it is decided (from the I/O thread).
   std::function<void(const ReportRecord&)> on_record;
   /// Warnings and failures as they happen (default: stderr).
@@ -57,6 +62,10 @@ struct VerifyResult {
   std::uint64_t logs_uncovered = 0;
   std::uint64_t bytes_read = 0;  ///< compressed bytes fetched
   bool interrupted = false;
+  /// digests_only: every log file a valid digest lists (bucket, key, SHA-256, the digest).
+  std::vector<LogExpectation> listed;
+  /// The bucket's region, as its listing found it ("" when nothing was listed).
+  std::string bucket_region;
   /// Every digest and log file in the range valid, nothing unlisted, nothing failed.
   bool clean() const noexcept { return counts.clean() && errors.empty() && !interrupted; }
 };
