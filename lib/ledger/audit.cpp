@@ -161,11 +161,8 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
 
     co_await heal(missing, res.verify.bucket_region, res);
     if (!res.heal_ran) co_return res;
-    std::map<std::string, std::string> failed;  // uri -> why, as the queue gave them up
-    for (const auto& f : queue->failed()) {
-      const auto colon = f.find(": ", 5);
-      failed[f.substr(0, colon)] = colon == std::string::npos ? std::string() : f.substr(colon + 2);
-    }
+    std::set<std::string> failed;  // given up by the queue after max_receives failed reads
+    for (const auto& f : queue->failed()) failed.insert(f);
     // A failed lookup is an error of the run (so not clean), its files are not claimed absent.
     std::set<std::string> unknown;
     auto still = co_await absent(missing, res, &unknown);
@@ -177,10 +174,11 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
       for (const auto* f : g.files) {
         if (left.count(f->uri() + "\n" + g.digest) || unknown.count(g.digest)) {
           ++res.remaining;
-          auto it = failed.find(f->uri());
-          std::string why = unknown.count(g.digest)                        ? "the ledger lookup after the heal failed"
-                            : it != failed.end() && !it->second.empty() ? it->second
-                                                                          : "not delivered by the heal";
+          std::string why = unknown.count(g.digest) ? "the ledger lookup after the heal failed"
+                            : failed.count(f->uri())
+                                ? "read " + std::to_string(std::max(1, opt.max_receives)) +
+                                      " times and given up (the reason is logged above)"
+                                : "not delivered by the heal";
           log("ctsqs audit: still undelivered after the heal: " + f->uri() + " (" + why + ")");
           emit({AuditRecord::Type::undelivered, f->uri(), g.digest, why});
         } else {

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """`ctsqs audit` against the delivery ledger: a trail written by make-trail.mjs, an SQS queue that
-gets the notifications of all its log files but three (one per digest hour), drained through the
+gets the notifications of all its log files but four (one per digest hour, and a second one of
+the last hour that is then deleted from the bucket), drained through the
 SigV4 gate with a SQLite ledger. Checks, each an assertion with a message:
-  audit   exit 1; exactly the three held-back files are reported undelivered, each naming the
-          digest that lists it (as make-trail's manifest says); nothing else; the summary says 3
-  heal    `audit --heal` delivers them through the collector (events written to its --output, none
-          of them an event the drain already delivered), reports each as healed, exit 0
-  again   a second audit: exit 0, nothing undelivered (the heal recorded them in the ledger)
+  audit   exit 1; only the digests fetched from S3 (no log file); exactly the four held-back files
+          are reported undelivered, each naming the digest that lists it (as make-trail's manifest
+          says); nothing else; the summary says 4
+  heal    `audit --heal` delivers the three still in the bucket through the collector (events
+          written to its --output, none of them an event the drain already delivered), reports each
+          as healed; the deleted one stays undelivered, with a reason, named; exit 1
+  again   a second audit: exit 1, only the deleted file undelivered (the heal recorded the others)
+  ok      a second trail missing one file still in the bucket: `--heal` (report on stdout) exits 0,
+          and so does the audit after it, reporting nothing
   usage   no ledger: exit 2 naming it; a bad --since: exit 2
 
 usage: audit_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
@@ -69,9 +74,12 @@ def main():
         for d in m["digests"]:
             for k in d["log_files"]:
                 listing[k] = uri(d["key"])
-        held = [d["log_files"][0] for d in m["digests"] if d["kind"] == "digest" and d["log_files"]][:3]
-        check(len(held) == 3, "setup: three digests with log files (%d)" % len(held))
-        logs = [o["key"] for o in m["objects"] if o["kind"] == "log" and o["key"] not in held]
+        with_logs = [d for d in m["digests"] if d["kind"] == "digest" and len(d["log_files"]) >= 2][:3]
+        check(len(with_logs) == 3, "setup: three digests with two log files or more (%d)" % len(with_logs))
+        held = [d["log_files"][0] for d in with_logs]
+        gone = with_logs[-1]["log_files"][1]  # held back too, and deleted from the bucket before the heal
+        held_all = held + [gone]
+        logs = [o["key"] for o in m["objects"] if o["kind"] == "log" and o["key"] not in held_all]
 
         empty = os.path.join(work, "empty")
         os.makedirs(empty, exist_ok=True)
@@ -108,28 +116,70 @@ def main():
                     recs = [json.loads(line) for line in f if line.strip()]
             return r, recs
 
+        import urllib.request
+        urllib.request.urlopen(urllib.request.Request(peers.gate + "/__gate/reset", data=b"", method="POST"), timeout=10).read()
         r1, recs1 = audit("audit1")
+        gets = {k: v for k, v in peers.stats()["byAction"].items() if k.startswith("s3.") and "Get" in k}
+        check(sum(gets.values()) == len(m["digests"]),
+              "audit: only the %d digests fetched, no log file (%s)" % (len(m["digests"]), gets))
         und = sorted((x["uri"], x["digest"]) for x in recs1 if x["type"] == "undelivered")
         want = sorted((uri(k), listing[k]) for k in held)
+        want_all = sorted((uri(k), listing[k]) for k in held_all)
         check(r1.returncode == 1, "audit: exit 1 with files missing (%d: %s)" % (r1.returncode, r1.stderr[-500:]))
-        check(und == want, "audit: exactly the held-back files, each with its digest (%s)" % und)
+        check(und == want_all, "audit: exactly the held-back files, each with its digest (%s)" % und)
         check(len(recs1) == len(und), "audit: nothing else reported (%s)" % [x for x in recs1 if x["type"] != "undelivered"])
-        check("3 UNDELIVERED" in r1.stderr and all(uri(k) in r1.stderr for k in held),
+        check("4 UNDELIVERED" in r1.stderr and all(uri(k) in r1.stderr for k in held_all),
               "audit: the summary and the log lines name them (%s)" % r1.stderr[-600:])
 
+        trailkit.make_trail(peers, "delete", "--bucket", m["bucket"], "--key", gone)
         out2 = os.path.join(work, "heal-out")
         r2, recs2 = audit("heal", "--heal", "--output", out2)
         healed = sorted((x["uri"], x["digest"]) for x in recs2 if x["type"] == "healed")
-        check(r2.returncode == 0, "heal: exit 0 (%d: %s)" % (r2.returncode, r2.stderr[-800:]))
-        check(healed == want, "heal: each held-back file reported healed (%s)" % healed)
+        left = [x for x in recs2 if x["type"] == "undelivered" and x.get("reason")]
+        check(r2.returncode == 1, "heal: exit 1, one file is gone (%d: %s)" % (r2.returncode, r2.stderr[-800:]))
+        check(healed == want, "heal: each held-back file still in the bucket reported healed (%s)" % healed)
+        check([(x["uri"], x["digest"]) for x in left] == [(uri(gone), listing[gone])],
+              "heal: the deleted file reported undelivered with a reason (%s)" % left)
+        check("still undelivered after the heal: " + uri(gone) in r2.stderr and "NoSuchKey" in r2.stderr
+              and "given up" in (left[0].get("reason", "") if left else ""),
+              "heal: log lines name the deleted file and why (NoSuchKey), its reason says it was given up")
         got = events_in(out2)
         ids1 = {json.dumps(e, sort_keys=True) for e in drained}
         check(len(got) > 0 and not any(json.dumps(e, sort_keys=True) in ids1 for e in got),
               "heal: events delivered (%d), none the drain already delivered" % len(got))
 
         r3, recs3 = audit("audit2")
-        check(r3.returncode == 0 and not recs3, "again: a second audit exits 0 with nothing undelivered (%d: %s %s)"
+        check(r3.returncode == 1 and [(x["type"], x["uri"]) for x in recs3] == [("undelivered", uri(gone))],
+              "again: a second audit names only the deleted file, exit 1 (%d: %s %s)"
               % (r3.returncode, recs3[:3], r3.stderr[-400:]))
+
+        # A trail whose one missing file is still there: --heal exits 0, and so does the audit after it.
+        m2 = trailkit.make_trail(peers, "generate", "--bucket", "ct-audit-ok", "--hours", "2", "--seed", "2")
+        logs2 = [o["key"] for o in m2["objects"] if o["kind"] == "log"]
+        q2 = node(peers, "put-objects.mjs", "--s3-endpoint", peers.gate, "--bucket", m2["bucket"], "--sqs-endpoint",
+                  peers.gate, "--queue", "q-audit-ok", empty)
+        url2 = q2["queues"]["q-audit-ok"]
+        node(peers, "send-notifications.mjs", "--sqs-endpoint", peers.gate, "--queue-url", url2, "--bucket", m2["bucket"],
+             *logs2[1:])
+        cfg2 = json.loads(json.dumps(cfg))
+        cfg2["inputs"]["sqs_collector"]["base_url"] = url2
+        cfg2_path = os.path.join(work, "collector2.json")
+        with open(cfg2_path, "w") as f:
+            json.dump(cfg2, f)
+        r = subprocess.run([a.ctsqs, "drain", "--config", cfg2_path, "--output", os.path.join(work, "drain2-out")],
+                           env=env_for(peers), capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, "ok: drain exit 0 (%d: %s)" % (r.returncode, r.stderr[-500:]))
+        base2 = [a.ctsqs, "audit", "--config", cfg2_path, "--bucket", m2["bucket"], "--since", m2["start"], "--until",
+                 m2["end"], "--report", "-"]
+        h = subprocess.run(base2 + ["--heal", "--output", os.path.join(work, "heal2-out")], env=env_for(peers),
+                           capture_output=True, text=True, timeout=300)
+        hrecs = [json.loads(line) for line in h.stdout.splitlines() if line.startswith("{")]
+        check(h.returncode == 0 and [(x["type"], x["uri"]) for x in hrecs] ==
+              [("undelivered", "s3://%s/%s" % (m2["bucket"], logs2[0])), ("healed", "s3://%s/%s" % (m2["bucket"], logs2[0]))],
+              "ok: --heal reports the file undelivered then healed, exit 0 (%d: %s %s)" % (h.returncode, hrecs, h.stderr[-400:]))
+        h2 = subprocess.run(base2, env=env_for(peers), capture_output=True, text=True, timeout=300)
+        check(h2.returncode == 0 and not h2.stdout.strip(), "ok: the audit after it exits 0, nothing reported (%d: %s %s)"
+              % (h2.returncode, h2.stdout[-300:], h2.stderr[-300:]))
 
         bare = dict(cfg)
         bare["ctsqs"] = {k: v for k, v in cfg["ctsqs"].items() if k != "ledger"}
