@@ -10,8 +10,9 @@ SigV4 gate with a SQLite ledger. Checks, each an assertion with a message:
           written to its --output, none of them an event the drain already delivered), reports each
           as healed; the deleted one stays undelivered, with a reason, named; exit 1
   again   a second audit: exit 1, only the deleted file undelivered (the heal recorded the others)
-  ok      a second trail missing one file still in the bucket: `--heal` (report on stdout) exits 0,
-          and so does the audit after it, reporting nothing
+  sqlite, dynamodb   a trail missing one file still in the bucket, with the SQLite ledger and with
+          a DynamoDB table (dynalite through the gate, `ledger init`): `--heal` (report on stdout)
+          exits 0, and so does the audit after it, reporting nothing
   usage   no ledger: exit 2 naming it; a bad --since: exit 2
 
 usage: audit_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
@@ -61,13 +62,62 @@ def events_in(out):
     return events
 
 
+def heal_clean(ctsqs, peers, work, cfg, empty, name, ledger):
+    m2 = trailkit.make_trail(peers, "generate", "--bucket", "ct-audit-" + name, "--hours", "2", "--seed", "2")
+    logs2 = [o["key"] for o in m2["objects"] if o["kind"] == "log"]
+    q2 = node(peers, "put-objects.mjs", "--s3-endpoint", peers.gate, "--bucket", m2["bucket"], "--sqs-endpoint",
+              peers.gate, "--queue", "q-audit-" + name, empty)
+    url2 = q2["queues"]["q-audit-" + name]
+    node(peers, "send-notifications.mjs", "--sqs-endpoint", peers.gate, "--queue-url", url2, "--bucket", m2["bucket"],
+         *logs2[1:])
+    cfg2 = json.loads(json.dumps(cfg))
+    cfg2["inputs"]["sqs_collector"]["base_url"] = url2
+    cfg2["ctsqs"]["ledger"] = ledger
+    cfg2_path = os.path.join(work, "collector-%s.json" % name)
+    with open(cfg2_path, "w") as f:
+        json.dump(cfg2, f)
+    env = env_for(peers)
+    env["AWS_ENDPOINT_URL_DYNAMODB"] = peers.gate
+    if ledger.startswith("dynamodb://"):
+        r = subprocess.run([ctsqs, "ledger", "init", "--config", cfg2_path], env=env, capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 0, "%s: ledger init exit 0 (%d: %s)" % (name, r.returncode, (r.stdout + r.stderr)[-500:]))
+    r = subprocess.run([ctsqs, "drain", "--config", cfg2_path, "--output", os.path.join(work, name + "-drain-out")],
+                       env=env, capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, "%s: drain exit 0 (%d: %s)" % (name, r.returncode, r.stderr[-500:]))
+    base2 = [ctsqs, "audit", "--config", cfg2_path, "--bucket", m2["bucket"], "--since", m2["start"], "--until",
+             m2["end"], "--report", "-"]
+    first = "s3://%s/%s" % (m2["bucket"], logs2[0])
+    h = subprocess.run(base2 + ["--heal", "--output", os.path.join(work, name + "-heal-out")], env=env,
+                       capture_output=True, text=True, timeout=300)
+    hrecs = [json.loads(line) for line in h.stdout.splitlines() if line.startswith("{")]
+    check(h.returncode == 0 and [(x["type"], x["uri"]) for x in hrecs] == [("undelivered", first), ("healed", first)],
+          "%s: --heal reports the one missing file undelivered then healed, exit 0 (%d: %s %s)"
+          % (name, h.returncode, hrecs, h.stderr[-400:]))
+    import urllib.request
+    urllib.request.urlopen(urllib.request.Request(peers.gate + "/__gate/reset", data=b"", method="POST"), timeout=10).read()
+    h2 = subprocess.run(base2, env=env, capture_output=True, text=True, timeout=300)
+    check(h2.returncode == 0 and not h2.stdout.strip(), "%s: the audit after it exits 0, nothing reported (%d: %s %s)"
+          % (name, h2.returncode, h2.stdout[-300:], h2.stderr[-300:]))
+    if ledger.startswith("dynamodb://"):
+        with_files = len([d for d in m2["digests"] if d["log_files"]])
+        calls = {k: v for k, v in peers.stats()["byAction"].items() if k.startswith("dynamodb.")}
+        check(calls == {"dynamodb.BatchGetItem": with_files},
+              "%s: one BatchGetItem per digest listing files (%d): %s" % (name, with_files, calls))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ctsqs", required=True)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="ct-audit-")
+    os.environ["DYNALITE_PORT"] = str(trailkit.free_port())  # the gate forwards DynamoDB there
     peers = trailkit.Peers(os.path.join(work, "peers"))
     try:
+        d = subprocess.run([os.path.join(PEERS_DIR, "start-peers.sh")], env=dict(peers.env, PEERS="dynalite"),
+                           capture_output=True, text=True)
+        if d.returncode != 0:
+            raise RuntimeError("dynalite did not start: " + (d.stdout + d.stderr)[-2000:])
         m = trailkit.make_trail(peers, "generate", "--bucket", "ct-audit", "--hours", "3")
         uri = lambda k: "s3://%s/%s" % (m["bucket"], k)
         listing = {}  # log key -> the digest that lists it
@@ -153,33 +203,10 @@ def main():
               "again: a second audit names only the deleted file, exit 1 (%d: %s %s)"
               % (r3.returncode, recs3[:3], r3.stderr[-400:]))
 
-        # A trail whose one missing file is still there: --heal exits 0, and so does the audit after it.
-        m2 = trailkit.make_trail(peers, "generate", "--bucket", "ct-audit-ok", "--hours", "2", "--seed", "2")
-        logs2 = [o["key"] for o in m2["objects"] if o["kind"] == "log"]
-        q2 = node(peers, "put-objects.mjs", "--s3-endpoint", peers.gate, "--bucket", m2["bucket"], "--sqs-endpoint",
-                  peers.gate, "--queue", "q-audit-ok", empty)
-        url2 = q2["queues"]["q-audit-ok"]
-        node(peers, "send-notifications.mjs", "--sqs-endpoint", peers.gate, "--queue-url", url2, "--bucket", m2["bucket"],
-             *logs2[1:])
-        cfg2 = json.loads(json.dumps(cfg))
-        cfg2["inputs"]["sqs_collector"]["base_url"] = url2
-        cfg2_path = os.path.join(work, "collector2.json")
-        with open(cfg2_path, "w") as f:
-            json.dump(cfg2, f)
-        r = subprocess.run([a.ctsqs, "drain", "--config", cfg2_path, "--output", os.path.join(work, "drain2-out")],
-                           env=env_for(peers), capture_output=True, text=True, timeout=300)
-        check(r.returncode == 0, "ok: drain exit 0 (%d: %s)" % (r.returncode, r.stderr[-500:]))
-        base2 = [a.ctsqs, "audit", "--config", cfg2_path, "--bucket", m2["bucket"], "--since", m2["start"], "--until",
-                 m2["end"], "--report", "-"]
-        h = subprocess.run(base2 + ["--heal", "--output", os.path.join(work, "heal2-out")], env=env_for(peers),
-                           capture_output=True, text=True, timeout=300)
-        hrecs = [json.loads(line) for line in h.stdout.splitlines() if line.startswith("{")]
-        check(h.returncode == 0 and [(x["type"], x["uri"]) for x in hrecs] ==
-              [("undelivered", "s3://%s/%s" % (m2["bucket"], logs2[0])), ("healed", "s3://%s/%s" % (m2["bucket"], logs2[0]))],
-              "ok: --heal reports the file undelivered then healed, exit 0 (%d: %s %s)" % (h.returncode, hrecs, h.stderr[-400:]))
-        h2 = subprocess.run(base2, env=env_for(peers), capture_output=True, text=True, timeout=300)
-        check(h2.returncode == 0 and not h2.stdout.strip(), "ok: the audit after it exits 0, nothing reported (%d: %s %s)"
-              % (h2.returncode, h2.stdout[-300:], h2.stderr[-300:]))
+        # A trail whose one missing file is still there: --heal exits 0, and so does the audit after it;
+        # with the SQLite ledger and with the DynamoDB one (dynalite through the gate).
+        heal_clean(a.ctsqs, peers, work, cfg, empty, "sqlite", ledger)
+        heal_clean(a.ctsqs, peers, work, cfg, empty, "dynamodb", "dynamodb://ctsqs-audit")
 
         bare = dict(cfg)
         bare["ctsqs"] = {k: v for k, v in cfg["ctsqs"].items() if k != "ledger"}
