@@ -51,7 +51,8 @@ std::vector<std::string_view> split_slash(std::string_view s) {
 
 std::optional<SysTime> civil(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (y < 1970 || y > 9999 || !ymd.ok() || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
+  // SysTime counts nanoseconds from 1970 and ends in 2262: later years would overflow.
+  if (y < 1970 || y > 2200 || !ymd.ok() || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
     return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }

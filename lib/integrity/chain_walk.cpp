@@ -27,7 +27,8 @@ std::optional<SysTime> digest_name_time(std::string_view t) {
   const year_month_day ymd{year{to_int(t.substr(0, 4))}, month{static_cast<unsigned>(to_int(t.substr(4, 2)))},
                            day{static_cast<unsigned>(to_int(t.substr(6, 2)))}};
   const int h = to_int(t.substr(9, 2)), mi = to_int(t.substr(11, 2)), s = to_int(t.substr(13, 2));
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  // SysTime (nanoseconds from 1970) ends in 2262: later years would overflow.
+  if (!ymd.ok() || ymd.year() < year{1970} || ymd.year() > year{2200} || h > 23 || mi > 59 || s > 60) return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }
 

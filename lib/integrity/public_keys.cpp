@@ -43,7 +43,9 @@ std::optional<system_clock::time_point> timestamp(const json::value& v) {
   } else {
     return std::nullopt;
   }
-  if (!std::isfinite(secs) || secs < 0 || secs > 253402300799.0) return std::nullopt;  // up to 9999-12-31
+  if (!std::isfinite(secs) || secs < 0) return std::nullopt;
+  // A time_point of nanoseconds ends in 2262: later times (a key "valid forever") are 2200.
+  secs = std::min(secs, 7258118400.0);
   return system_clock::time_point(duration_cast<system_clock::duration>(duration<double>(secs)));
 }
 

@@ -98,7 +98,18 @@ TEST_CASE("integrity: digest keys", "[integrity]") {
   CHECK(ins->layout.kind == "CloudTrail-Insight-Digest");
   CHECK(ins->trail_name == "t");
 
+  // Years a system_clock time cannot hold (nanoseconds since 1970 end in 2262) are not of the
+  // layout: they overflowed (undefined behaviour, found by fuzz_digest_file under libFuzzer).
+  CHECK_FALSE(parse_log_key("AWSLogs/111122223333/CloudTrail/us-east-1/3026/11/01/"
+                            "111122223333_CloudTrail_us-east-1_20261101T0501Z_x.json.gz"));
+  auto far_name = parse_log_key("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/"
+                                "111122223333_CloudTrail_us-east-1_30261101T0501Z_x.json.gz");
+  REQUIRE(far_name);
+  CHECK_FALSE(far_name->file_time);
+
   for (const char* bad : {"AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/111122223333_CloudTrail_us-east-1_20261101T0501Z_x.json.gz",
+                          "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/3026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_30261101T050131Z.json.gz",
+                          "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_30261101T050131Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Insight-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T050131Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T0501Z.json.gz",
                           "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/222233334444_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T050131Z.json.gz",

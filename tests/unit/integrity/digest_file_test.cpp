@@ -236,6 +236,12 @@ TEST_CASE("integrity: ListPublicKeys answer", "[integrity]") {
   CHECK(ring.find("ABCD01")->der == der);
   CHECK_FALSE(ring.find("abcd02"));
 
+  // A validity end past what a time_point holds (2262) is clamped, not overflowed.
+  auto forever = parse_list_public_keys_response(
+      R"({"PublicKeyList":[{"Value":"AAAA","ValidityStartTime":0,"ValidityEndTime":1e15,"Fingerprint":"f"}]})", diag);
+  REQUIRE(forever);
+  CHECK(forever->keys[0].valid_until == std::chrono::sys_days{std::chrono::year{2200} / 1 / 1});
+
   auto empty = parse_list_public_keys_response(R"({"PublicKeyList":[]})", diag);
   REQUIRE(empty);
   CHECK(empty->keys.empty());
