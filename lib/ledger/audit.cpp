@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -199,6 +200,15 @@ result<std::unique_ptr<LedgerAudit>> LedgerAudit::create(CollectorConfig config,
   impl->log = options.verify.log ? options.verify.log : [](std::string_view l) { std::cerr << l << '\n'; };
   if (!config.ledger || config.ledger->empty())
     return invalid(diag, "audit needs a ledger (--ledger PATH|dynamodb://TABLE, or ctsqs.ledger)");
+  // An audit reads a ledger that exists: opening a mistyped path would create an empty one, and
+  // every listed file would be reported (and with --heal delivered) again.
+  auto where = parse_ledger_location(*config.ledger, "--ledger", diag);
+  if (!where) return where.error();
+  if (where->kind == LedgerLocation::Kind::sqlite) {
+    std::error_code fe;
+    if (!std::filesystem::is_regular_file(where->path, fe))
+      return invalid(diag, "--ledger " + where->path + ": no such ledger file (an audit does not create one)");
+  }
   options.verify.digests_only = true;
   options.verify.log = impl->log;
   config.queue_required = false;

@@ -13,7 +13,7 @@ SigV4 gate with a SQLite ledger. Checks, each an assertion with a message:
   sqlite, dynamodb   a trail missing one file still in the bucket, with the SQLite ledger and with
           a DynamoDB table (dynalite through the gate, `ledger init`): `--heal` (report on stdout)
           exits 0, and so does the audit after it, reporting nothing
-  usage   no ledger: exit 2 naming it; a bad --since: exit 2
+  usage   no ledger, or a ledger file that does not exist: exit 2 naming it; a bad --since: exit 2
 
 usage: audit_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
 """
@@ -216,6 +216,13 @@ def main():
         u = subprocess.run([a.ctsqs, "audit", "--config", bare_path, "--bucket", m["bucket"], "--since", m["start"]],
                            env=env_for(peers), capture_output=True, text=True, timeout=60)
         check(u.returncode == 2 and "ledger" in u.stderr, "usage: no ledger: exit 2 naming it (%d: %s)" % (u.returncode, u.stderr))
+        nowhere = os.path.join(work, "no-such-ledger.db")
+        u3 = subprocess.run([a.ctsqs, "audit", "--config", cfg_path, "--ledger", nowhere, "--bucket", m["bucket"],
+                             "--since", m["start"], "--until", m["end"]], env=env_for(peers), capture_output=True,
+                            text=True, timeout=60)
+        check(u3.returncode == 2 and nowhere in u3.stderr and not os.path.exists(nowhere),
+              "usage: a ledger file that does not exist (a typo would report, and heal, everything): exit 2 naming "
+              "it, not created (%d: %s)" % (u3.returncode, u3.stderr[-300:]))
         u2 = subprocess.run([a.ctsqs, "audit", "--config", cfg_path, "--bucket", m["bucket"], "--since", "yesterday"],
                             env=env_for(peers), capture_output=True, text=True, timeout=60)
         check(u2.returncode == 2 and "--since" in u2.stderr, "usage: a bad --since: exit 2 (%d: %s)" % (u2.returncode, u2.stderr))
