@@ -53,6 +53,7 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
   std::unique_ptr<integrity::TrailVerifier> verifier;
   std::unique_ptr<AssembledCollector> collector;  // heal
   BackfillQueue* queue = nullptr;                 // owned by the collector
+  std::map<std::string, std::string> not_healed;  // uri -> why it was not handed to the heal
   bool stop = false;
 
   explicit Impl(asio::any_io_executor e) : ex(std::move(e)) {}
@@ -123,9 +124,31 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
     collector = std::move(*built);
     std::vector<ListedLog> logs;
     std::set<std::string> seen;  // a file two digests list is read once
+    const auto now = system_clock::now();
     for (const auto& g : missing)
       for (const auto* f : g.files) {
         if (!seen.insert(f->uri()).second) continue;
+        // Claim it first (a conditional write): of several audits, or healing drains, sharing the
+        // ledger only one delivers it. A claim that fails is logged and the file delivered all the
+        // same (at least once).
+        LedgerClaim c;
+        c.bucket = f->bucket;
+        c.key = f->key;
+        c.claimant = "audit:" + (config.id.empty() ? std::string("ctsqs") : config.id);
+        c.now = now;
+        c.until = now + opt.claim_for;
+        Diagnostics cd;
+        auto claimed = co_await ledger->async_claim(std::move(c), cd);
+        if (!claimed) {
+          log("ctsqs audit: claim of " + f->uri() + " failed (delivering it all the same): " +
+              (cd.message.empty() ? claimed.error().message() : cd.message));
+        } else if (*claimed == ClaimOutcome::held_by_other) {
+          not_healed[f->uri()] = "claimed by another collector";
+          log("ctsqs audit: " + f->uri() + " is claimed by another collector: not delivered here");
+          continue;
+        } else if (*claimed == ClaimOutcome::already_delivered) {
+          continue;  // recorded since the lookup: the lookup after the heal finds it
+        }
         ListedLog l;
         l.object.bucket = f->bucket;
         l.object.key = f->key;
@@ -175,7 +198,9 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
       for (const auto* f : g.files) {
         if (left.count(f->uri() + "\n" + g.digest) || unknown.count(g.digest)) {
           ++res.remaining;
+          const auto nh = not_healed.find(f->uri());
           std::string why = unknown.count(g.digest) ? "the ledger lookup after the heal failed"
+                            : nh != not_healed.end() ? nh->second
                             : failed.count(f->uri())
                                 ? "read " + std::to_string(std::max(1, opt.max_receives)) +
                                       " times and given up (the reason is logged above)"

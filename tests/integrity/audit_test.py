@@ -12,7 +12,8 @@ SigV4 gate with a SQLite ledger. Checks, each an assertion with a message:
   again   a second audit: exit 1, only the deleted file undelivered (the heal recorded the others)
   sqlite, dynamodb   a trail missing one file still in the bucket, with the SQLite ledger and with
           a DynamoDB table (dynalite through the gate, `ledger init`): `--heal` (report on stdout)
-          exits 0, and so does the audit after it, reporting nothing
+          exits 0, and so does the audit after it, reporting nothing; (sqlite) before that, while
+          another collector holds a claim on the file, the heal leaves it alone and exits 1
   usage   no ledger, or a ledger file that does not exist: exit 2 naming it; a bad --since: exit 2
 
 usage: audit_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
@@ -25,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
@@ -88,6 +90,24 @@ def heal_clean(ctsqs, peers, work, cfg, empty, name, ledger):
     base2 = [ctsqs, "audit", "--config", cfg2_path, "--bucket", m2["bucket"], "--since", m2["start"], "--until",
              m2["end"], "--report", "-"]
     first = "s3://%s/%s" % (m2["bucket"], logs2[0])
+    if not ledger.startswith("dynamodb://"):
+        # Another collector holds a claim on the missing file: the heal leaves it to it.
+        import sqlite3
+        db = sqlite3.connect(ledger)
+        db.execute("INSERT INTO delivered (bucket, key, claim_owner, claim_until) VALUES (?, ?, 'other', ?)",
+                   (m2["bucket"], logs2[0], int((time.time() + 3600) * 1000)))
+        db.commit()
+        c = subprocess.run(base2 + ["--heal", "--output", os.path.join(work, name + "-claimed-out")], env=env,
+                           capture_output=True, text=True, timeout=300)
+        crecs = [json.loads(line) for line in c.stdout.splitlines() if line.startswith("{")]
+        check(c.returncode == 1 and [(x["type"], x["uri"], x.get("reason")) for x in crecs] ==
+              [("undelivered", first, None), ("undelivered", first, "claimed by another collector")]
+              and not glob.glob(os.path.join(work, name + "-claimed-out", "**", "*.*"), recursive=True),
+              "%s: a file another collector claimed is left to it, reported with why, exit 1 (%d: %s %s)"
+              % (name, c.returncode, crecs, c.stderr[-400:]))
+        db.execute("DELETE FROM delivered WHERE claim_owner = 'other'")
+        db.commit()
+        db.close()
     h = subprocess.run(base2 + ["--heal", "--output", os.path.join(work, name + "-heal-out")], env=env,
                        capture_output=True, text=True, timeout=300)
     hrecs = [json.loads(line) for line in h.stdout.splitlines() if line.startswith("{")]

@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,9 @@ struct AuditOptions {
   AssemblyOptions assembly;
   /// heal: reads of one object before it is given up.
   int max_receives = 3;
+  /// heal: each file is claimed in the ledger (Ledger::async_claim) for this long before it is
+  /// delivered; a file another claimant holds is left to it (reported undelivered, with why).
+  std::chrono::seconds claim_for{1800};
   /// Every undelivered file as found, and after a heal each one's outcome (I/O thread).
   std::function<void(const AuditRecord&)> on_record;
 };
