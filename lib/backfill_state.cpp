@@ -52,18 +52,23 @@ std::vector<std::string_view> split_slash(std::string_view s) {
 
 std::optional<SysTime> civil(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (y < 1970 || y > 9999 || !ymd.ok() || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
+  // SysTime counts nanoseconds from 1970 and ends in 2262: later years would overflow.
+  if (y < 1970 || y > 2200 || !ymd.ok() || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
     return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }
 
-/// `_YYYYMMDDTHHMMZ_` (CloudTrail) somewhere in the file name.
+/// `_YYYYMMDDTHHMMZ_` (CloudTrail logs) or `_YYYYMMDDTHHMMSSZ` (digests) somewhere in the file name.
 std::optional<SysTime> name_time(std::string_view name) {
   for (std::size_t p = name.find('_'); p != std::string_view::npos && p + 15 <= name.size(); p = name.find('_', p + 1)) {
     auto t = name.substr(p + 1, 14);  // YYYYMMDDTHHMMZ
     if (t.size() == 14 && t[8] == 'T' && t[13] == 'Z' && all_digits(t.substr(0, 8)) && all_digits(t.substr(9, 4)))
       return civil(to_int(t.substr(0, 4)), to_int(t.substr(4, 2)), to_int(t.substr(6, 2)), to_int(t.substr(9, 2)),
                    to_int(t.substr(11, 2)));
+    auto d = name.substr(p + 1, 16);  // YYYYMMDDTHHMMSSZ
+    if (d.size() == 16 && d[8] == 'T' && d[15] == 'Z' && all_digits(d.substr(0, 8)) && all_digits(d.substr(9, 6)))
+      return civil(to_int(d.substr(0, 4)), to_int(d.substr(4, 2)), to_int(d.substr(6, 2)), to_int(d.substr(9, 2)),
+                   to_int(d.substr(11, 2)), to_int(d.substr(13, 2)));
   }
   return std::nullopt;
 }
@@ -154,7 +159,8 @@ std::optional<LogKey> parse_log_key(std::string_view key) {
   if (parts[i].size() != 12 || !all_digits(parts[i])) return std::nullopt;
   k.account = std::string(parts[i]);
   k.kind = std::string(parts[i + 1]);
-  if (k.kind != "CloudTrail" && k.kind != "CloudTrail-Insight" && k.kind != "CloudTrail-Digest" && k.kind != "GuardDuty")
+  if (k.kind != "CloudTrail" && k.kind != "CloudTrail-Insight" && k.kind != "CloudTrail-Digest" &&
+      k.kind != "CloudTrail-Insight-Digest" && k.kind != "GuardDuty")
     return std::nullopt;
   k.region = std::string(parts[i + 2]);
   if (k.region.empty()) return std::nullopt;

@@ -3,6 +3,9 @@
 #include "ctsqs/collector.hpp"
 
 #include "ctsqs/adaptive_concurrency.hpp"
+#include "ctsqs/integrity/drain_integrity.hpp"
+#include "ctsqs/integrity/gunzip_sha256.hpp"
+#include "ctsqs/s3/protocol.hpp"
 
 #include "collector_async.hpp"
 #include "collector_ledger.hpp"
@@ -422,11 +425,20 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     std::vector<Event> batch;
     Diagnostics diag;
     std::uint64_t events = 0;
+    // ctsqs.integrity: the SHA-256 of the uncompressed bytes (log files), or the digest's bytes.
+    std::unique_ptr<integrity::GunzipSha256> hash;
+    bool hash_failed = false;
+    bool digest = false;
+    HttpResponse head;
   };
 
   asio::awaitable<result<void>> on_chunk(std::shared_ptr<FetchState> st, std::span<const std::byte> chunk) {
     metrics_.bytes_fetched.fetch_add(chunk.size(), std::memory_order_relaxed);
     std::string_view text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    if (st->hash && !st->hash_failed) {
+      Diagnostics hd;
+      if (!st->hash->update(chunk, hd)) st->hash_failed = true;  // the decoder judges the object
+    }
     auto r = st->decoder->feed(text, st->batch, st->diag);
     if (!r) co_return r.error();
     if (!st->batch.empty()) {
@@ -468,8 +480,15 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     } slot_guard{this, started, ec};
     auto st = std::make_shared<FetchState>();
     st->decoder = decoders_(obj, {});
+    if (opts_.integrity) {
+      st->digest = integrity::is_digest_key(obj.key);
+      if (st->digest || integrity::is_log_key(obj.key))
+        st->hash = std::make_unique<integrity::GunzipSha256>(st->digest ? std::size_t(64) << 20 : 0);
+    }
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
-    auto r = co_await store_.async_fetch(obj, std::move(handler), diag);
+    HttpResponse* head = nullptr;  // (no ?: in a co_await's arguments: g++ 12)
+    if (st->digest) head = &st->head;
+    auto r = co_await store_.async_fetch_with_head(obj, std::move(handler), head, diag);
     ec = {};
     if (!r) {
       ec = r.error();
@@ -481,6 +500,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       ec = f.error();
       diag = st->diag;
     }
+    if (!ec && st->hash) ec = co_await check_integrity(obj, *st, diag);
     if (!st->batch.empty()) {
       st->events += st->batch.size();
       co_await sink_worker_->push(std::move(st->batch));
@@ -495,6 +515,41 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     }
     if (events_out) *events_out = st->events;
     co_return ec;
+  }
+
+  /// ctsqs.integrity after an object was read: a log file's hash is remembered; a digest is
+  /// verified and its findings become log lines, metrics and events in the object's batch (so
+  /// the message is deleted only once they are delivered). Keys that cannot be loaded fail the
+  /// object retryably.
+  asio::awaitable<error_code> check_integrity(ObjectRef obj, FetchState& st, Diagnostics& diag) {
+    Diagnostics hd;
+    auto sha = st.hash_failed ? result<std::string>(make_error_code(client_errc::invalid_argument)) : st.hash->finish(hd);
+    const std::string name = "s3://" + obj.bucket + "/" + obj.key;
+    if (!st.digest) {
+      if (sha) opts_.integrity->log_read(obj.bucket, obj.key, std::move(*sha));
+      co_return error_code{};
+    }
+    std::vector<integrity::IntegrityFinding> findings;
+    if (!sha) {
+      findings.push_back({"invalid_digest", name, name, "invalid format: not gzip or cut short"});
+    } else {
+      Diagnostics idiag;
+      auto r = co_await opts_.integrity->async_digest(obj.bucket, obj.key, st.hash->kept(), s3::user_metadata(st.head),
+                                                      idiag);
+      if (!r) {
+        diag = idiag;
+        diag.message = name + ": digest not verified: " + idiag.message;
+        co_return r.error();
+      }
+      findings = std::move(*r);
+      metrics_.integrity_digests_verified.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (const auto& f : findings) {
+      log("ctsqs: integrity: " + f.kind + " " + f.file + " (digest " + f.digest + "): " + f.reason);
+      metrics_.integrity_findings.fetch_add(1, std::memory_order_relaxed);
+      st.batch.push_back(integrity::make_integrity_event(f, opts_.collector_id));
+    }
+    co_return error_code{};
   }
 
   // ------------------------------------------------------------------ finishing a message

@@ -4,6 +4,7 @@
 
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/integrity/drain_integrity.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/service_handler.hpp"
@@ -324,6 +325,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
                                                 cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
   dopt.tag_limits->log = opts.log;
   auto co = collector_options(cfg, opts);
+  if (cfg.integrity.verify_digests) co.integrity = std::make_shared<integrity::DrainIntegrity>(*impl->client);
   if (auto v = validate(co, diag); !v) return v.error();
   if (cfg.ledger) {
     auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);

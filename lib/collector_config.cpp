@@ -658,6 +658,10 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
     if (auto v = o->str("listen")) c.metrics.listen = *v;
     o->finish();
   }
+  if (auto o = r.object("integrity")) {
+    if (auto v = o->boolean("verify_digests")) c.integrity.verify_digests = *v;
+    o->finish();
+  }
   if (auto o = r.object("endpoints")) {
     auto& e = c.aws;
     if (auto v = o->str("sqs")) e.sqs_endpoint = *v;

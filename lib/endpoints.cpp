@@ -128,6 +128,7 @@ std::string_view service_name(AwsService s) noexcept {
     case AwsService::sqs: return "sqs";
     case AwsService::s3: return "s3";
     case AwsService::sts: return "sts";
+    case AwsService::cloudtrail: return "cloudtrail";
     case AwsService::dynamodb: return "dynamodb";
   }
   return "";
@@ -202,6 +203,7 @@ result<Endpoint> resolve_endpoint(AwsService service, std::string_view region,
     case AwsService::sqs: configured = &cfg.sqs_endpoint; field = "config sqs_endpoint"; break;
     case AwsService::s3: configured = &cfg.s3_endpoint; field = "config s3_endpoint"; break;
     case AwsService::sts: configured = &cfg.sts_endpoint; field = "config sts_endpoint"; break;
+    case AwsService::cloudtrail: break;  // no setting in the collector file: the environment or the default
     case AwsService::dynamodb: break;  // environment overrides only
   }
   if (configured && !configured->empty())

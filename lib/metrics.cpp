@@ -91,6 +91,8 @@ MetricsSnapshot Metrics::snapshot() const {
   s.messages_in_flight = ld(messages_in_flight);
   s.objects_in_flight = ld(objects_in_flight);
   s.objects_in_flight_limit = ld(objects_in_flight_limit);
+  s.integrity_digests_verified = ld(integrity_digests_verified);
+  s.integrity_findings = ld(integrity_findings);
   s.queue_lag_ms = queue_lag_ms.load(std::memory_order_relaxed);
   if (auto ms = last_event_unix_ms.load(std::memory_order_relaxed); ms > 0)
     s.last_event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
@@ -144,6 +146,9 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
   counter("s3_errors_total", "S3 GetObject calls that failed after retries.", s.s3_errors);
   counter("sink_flushes_total", "Successful sink flushes.", s.sink_flushes);
   counter("sink_failures_total", "Failed sink writes or flushes.", s.sink_failures);
+  counter("integrity_digests_verified_total", "CloudTrail digests verified in the drain.", s.integrity_digests_verified);
+  counter("integrity_findings_total", "Integrity findings: invalid digests, mismatched or unlisted log files.",
+          s.integrity_findings);
   series("messages_in_flight", "gauge", "Messages being worked on.", static_cast<double>(s.messages_in_flight));
   series("objects_in_flight", "gauge", "Objects being fetched and decoded.", static_cast<double>(s.objects_in_flight));
   series("objects_in_flight_limit", "gauge", "Adaptive limit on objects in flight (0: fixed).",

@@ -84,11 +84,22 @@ result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& 
   return s3::make_get_object_request(gp, diag);
 }
 
+asio::awaitable<result<void>> ObjectStore::async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                                 HttpResponse* head, Diagnostics& diag) {
+  if (head) *head = HttpResponse{};
+  co_return co_await async_fetch(std::move(object), std::move(on_chunk), diag);
+}
+
 S3ObjectStore::S3ObjectStore(AwsClient& client, S3ObjectStoreOptions options)
     : client_(client), options_(options) {}
 
 asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
                                                          Diagnostics& diag) {
+  co_return co_await async_fetch_with_head(std::move(object), std::move(on_chunk), nullptr, diag);
+}
+
+asio::awaitable<result<void>> S3ObjectStore::async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                                   HttpResponse* head, Diagnostics& diag) {
   const auto& cfg = client_.endpoint_config();
   std::string region = object.region.empty() ? client_.region() : object.region;
   auto ep = resolve_endpoint(AwsService::s3, region, cfg, client_.env(), &diag);
@@ -113,9 +124,9 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
       // Judge the answer from its status before any byte reaches the decoder: a 206 goes on; a
       // 200 is the whole object (Range ignored): its first `offset` bytes are skipped when its
       // ETag is the one read so far, else it is refused and the message redone from the start.
-      co.on_stream_header = [pos, offset, etag = object.etag](const HttpResponse& head) -> result<void> {
-        auto r = check_resumed_answer(head, etag, offset, pos->refused);
-        if (r && head.status == 200) {
+      co.on_stream_header = [pos, offset, etag = object.etag](const HttpResponse& answer) -> result<void> {
+        auto r = check_resumed_answer(answer, etag, offset, pos->refused);
+        if (r && answer.status == 200) {
           pos->whole_object = true;
           pos->skip = offset;
         }
@@ -127,7 +138,13 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch(ObjectRef object, Objec
     auto resp = co_await client_.async_call_streaming("s3", std::move(*req), co, feed, d, &delivered);
     // `delivered` counts this answer's bytes from its own start, skipped ones included.
     offset = pos->whole_object ? std::max(offset, delivered) : offset + delivered;
-    if (resp) co_return result<void>{};
+    if (resp) {
+      if (head) {
+        head->status = resp->status;
+        head->headers = resp->headers;
+      }
+      co_return result<void>{};
+    }
     if (!pos->refused.empty()) {
       diag = d;
       diag.message = name + ": " + pos->refused + "; the message is redone from the start";

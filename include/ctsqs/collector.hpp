@@ -94,6 +94,10 @@ struct SinkFailurePolicy {
 };
 
 /// Settings of a Collector.
+namespace integrity {
+class DrainIntegrity;
+}
+
 struct CollectorOptions {
   std::string collector_id;               ///< carried by heartbeat events and metrics
   std::size_t messages_in_flight = 32;    ///< messages received and not yet deleted/released
@@ -142,6 +146,10 @@ struct CollectorOptions {
   std::chrono::seconds release_settle{7};
   std::size_t sink_queue_events = 20000;  ///< events queued towards the sink thread before producers wait
   HeartbeatOptions heartbeat;             ///< periodic heartbeat event into the sink
+  /// Digest checks in passing (`ctsqs.integrity.verify_digests`); null = off, and no log file
+  /// is hashed. Findings become log lines, metrics and events tagged
+  /// `cloud.aws.cloudtrail.integrity`, delivered with the digest's message.
+  std::shared_ptr<integrity::DrainIntegrity> integrity;
   /// Where log lines go (permanent failures with object and reason, retries, shutdown);
   /// default: stderr.
   std::function<void(std::string_view line)> log;

@@ -116,6 +116,14 @@ struct MetricsConfig {
   std::optional<std::string> listen;
 };
 
+/// `ctsqs.integrity`: CloudTrail digest checks in the drain (see ctsqs/integrity/drain_integrity.hpp).
+struct IntegrityConfig {
+  /// `verify_digests`: each digest file that arrives is verified (signature, chain link) and the
+  /// log files it lists compared with the SHA-256 computed while decoding them; off by default
+  /// (the hash costs CPU).
+  bool verify_digests = false;
+};
+
 /// `ctsqs.decoder`: caps against gzip bombs and giant records; unset = the decoder's defaults
 /// (DecoderOptions: 4 GiB per object, 16 MiB per record).
 struct DecoderLimits {
@@ -165,6 +173,7 @@ struct CollectorConfig {
   HeartbeatConfig heartbeat;
   MetricsConfig metrics;
   DecoderLimits decoder;
+  IntegrityConfig integrity;
   /// `ctsqs.allowed_buckets`, `ctsqs.allowed_accounts`, `ctsqs.allowed_eventbridge_sources`:
   /// opt-in allow-lists; a message announcing anything else is refused (a permanent failure).
   NotificationAllowList allow;

@@ -42,9 +42,9 @@ const Partition& partition_for_region(std::string_view region) noexcept;
 bool is_valid_region(std::string_view region) noexcept;
 
 /// Services ctsqs talks to.
-enum class AwsService { sqs, s3, sts, dynamodb };
+enum class AwsService { sqs, s3, sts, cloudtrail, dynamodb };
 
-/// The lowercase signing/endpoint name: "sqs", "s3", "sts", "dynamodb".
+/// The lowercase signing/endpoint name: "sqs", "s3", "sts", "cloudtrail", "dynamodb".
 std::string_view service_name(AwsService s) noexcept;
 
 /// Where requests for one service go and how they are signed.
@@ -76,7 +76,7 @@ result<Endpoint> parse_endpoint_url(std::string_view url, AwsService service,
                                     Diagnostics* diag = nullptr);
 
 /// The endpoint of `service`, the way the AWS SDKs pick it: the configuration's
-/// `sqs_endpoint`/`s3_endpoint`/`sts_endpoint` (DynamoDB has none), else `AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `sqs_endpoint`/`s3_endpoint`/`sts_endpoint` (CloudTrail and DynamoDB have none), else `AWS_ENDPOINT_URL_<SERVICE>`, else
 /// `AWS_ENDPOINT_URL`, else the AWS default for `region` (FIPS/dual-stack from the
 /// configuration, or `AWS_USE_FIPS_ENDPOINT` / `AWS_USE_DUALSTACK_ENDPOINT` = true). Setting
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` ignores the environment overrides. Overrides may

@@ -42,6 +42,8 @@ struct MetricsSnapshot {
   std::uint64_t messages_in_flight = 0;     ///< gauge: messages being worked on
   std::uint64_t objects_in_flight = 0;      ///< gauge: objects being fetched/decoded
   std::uint64_t objects_in_flight_limit = 0;  ///< gauge: the adaptive limit on them (0 = fixed)
+  std::uint64_t integrity_digests_verified = 0;  ///< digests verified in the drain (ctsqs.integrity)
+  std::uint64_t integrity_findings = 0;     ///< integrity findings: invalid digests, mismatched or unlisted files
   std::int64_t queue_lag_ms = -1;           ///< age (now - SentTimestamp) of the last message received; -1 unknown
   /// Time of the last event delivered (its receipt by the sink); unset before the first.
   std::optional<std::chrono::system_clock::time_point> last_event_time;
@@ -59,6 +61,7 @@ class Metrics {
       objects_in_flight{0};
   std::atomic<std::uint64_t> duplicates_skipped{0}, ledger_records{0}, ledger_errors{0};
   std::atomic<std::uint64_t> objects_in_flight_limit{0};
+  std::atomic<std::uint64_t> integrity_digests_verified{0}, integrity_findings{0};
   std::atomic<std::int64_t> queue_lag_ms{-1};
   /// Milliseconds since the Unix epoch of the last delivered event; 0 = none yet.
   std::atomic<std::int64_t> last_event_unix_ms{0};

@@ -46,6 +46,12 @@ class ObjectStore {
   /// the AWS code); `is_retryable` on the code tells whether trying later may help.
   virtual boost::asio::awaitable<result<void>> async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
                                                            Diagnostics& diag) = 0;
+
+  /// As async_fetch; on success `head` (when not null) receives the status and headers of the
+  /// answer that delivered the body (its user metadata: s3::user_metadata). The default leaves
+  /// `head` empty (a store without headers).
+  virtual boost::asio::awaitable<result<void>> async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                                     HttpResponse* head, Diagnostics& diag);
 };
 
 /// The bucket's region named by a PermanentRedirect / wrong-region error `ec` whose
@@ -97,6 +103,9 @@ class S3ObjectStore final : public ObjectStore {
 
   boost::asio::awaitable<result<void>> async_fetch(ObjectRef object, ObjectChunkHandler on_chunk,
                                                    Diagnostics& diag) override;
+
+  boost::asio::awaitable<result<void>> async_fetch_with_head(ObjectRef object, ObjectChunkHandler on_chunk,
+                                                             HttpResponse* head, Diagnostics& diag) override;
 
  private:
   AwsClient& client_;

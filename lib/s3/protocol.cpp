@@ -95,6 +95,19 @@ result<HttpRequest> make_get_object_request(const GetObjectParams& p, Diagnostic
   return req;
 }
 
+std::map<std::string, std::string, std::less<>> user_metadata(const HttpResponse& response) {
+  static constexpr std::string_view prefix = "x-amz-meta-";
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& h : response.headers) {
+    if (h.name.size() <= prefix.size() || !iequals(std::string_view(h.name).substr(0, prefix.size()), prefix)) continue;
+    std::string name = h.name.substr(prefix.size());
+    for (char& c : name)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    out.emplace(std::move(name), h.value);
+  }
+  return out;
+}
+
 S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::string_view key, Diagnostics& diag) {
   diag.clear();
   diag.http_status = res.status;

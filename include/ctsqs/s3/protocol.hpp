@@ -12,6 +12,7 @@
 #include "ctsqs/http.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ struct GetObjectParams {
 /// Fails with client_errc::invalid_argument when bucket, key or endpoint host is empty.
 /// Unsigned: the AWS client glue signs it (service "s3", x-amz-content-sha256 added there).
 result<HttpRequest> make_get_object_request(const GetObjectParams& params, Diagnostics& diag);
+
+/// The user metadata of a GetObject/HeadObject answer: every `x-amz-meta-<name>` header, by
+/// `<name>` lowercased (e.g. CloudTrail digests' "signature" and "signature-algorithm").
+std::map<std::string, std::string, std::less<>> user_metadata(const HttpResponse& response);
 
 /// A classified S3 error response.
 struct S3Error {
