@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -185,8 +186,13 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
 
     co_await heal(missing, res.verify.bucket_region, res);
     if (!res.heal_ran) co_return res;
-    std::set<std::string> failed;  // given up by the queue after max_receives failed reads
-    for (const auto& f : queue->failed()) failed.insert(f);
+    // Given up by the queue after max_receives failed reads: its entries read "s3://bucket/key: why".
+    const auto given_up = queue->failed();
+    auto was_given_up = [&given_up](const std::string& u) {
+      return std::any_of(given_up.begin(), given_up.end(), [&u](const std::string& f) {
+        return f.size() > u.size() && f.compare(0, u.size(), u) == 0 && f[u.size()] == ':';
+      });
+    };
     // A failed lookup is an error of the run (so not clean), its files are not claimed absent.
     std::set<std::string> unknown;
     auto still = co_await absent(missing, res, &unknown);
@@ -201,7 +207,7 @@ struct LedgerAudit::Impl : std::enable_shared_from_this<LedgerAudit::Impl> {
           const auto nh = not_healed.find(f->uri());
           std::string why = unknown.count(g.digest) ? "the ledger lookup after the heal failed"
                             : nh != not_healed.end() ? nh->second
-                            : failed.count(f->uri())
+                            : was_given_up(f->uri())
                                 ? "read " + std::to_string(std::max(1, opt.max_receives)) +
                                       " times and given up (the reason is logged above)"
                                 : "not delivered by the heal";

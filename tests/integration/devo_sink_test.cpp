@@ -464,7 +464,8 @@ TEST_CASE("ctsqs decode --output devo:// sends the devo lines to the receiver", 
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
   RsyslogReceiver rx(dir.path() / "rx", tls_receiver(pki));
-  const std::string common = bin.string() + " decode -q --hostname cli-host ";
+  // --ordered: files decode in parallel, and the two runs are compared line by line.
+  const std::string common = bin.string() + " decode -q --ordered --hostname cli-host ";
   const std::string expected_file = (dir.path() / "expected.log").string();
   REQUIRE(std::system((common + "-f devo '" + logs.string() + "' > '" + expected_file + "' 2>/dev/null").c_str()) == 0);
   const std::string to_devo = common + "--output devo://127.0.0.1:" + std::to_string(rx.port()) +
