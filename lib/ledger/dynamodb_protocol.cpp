@@ -3,6 +3,7 @@
 
 #include "ctsqs/aws_error_response.hpp"
 
+#include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"
 
 #include <boost/json/array.hpp>
@@ -44,22 +45,13 @@ result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, 
 }
 
 error_code malformed(Diagnostics& diag, const HttpResponse& res, std::string_view op, std::string what) {
-  diag.clear();
-  diag.http_status = res.status;
-  diag.request_id = std::string(res.header("x-amzn-RequestId"));
-  diag.message = "DynamoDB " + std::string(op) + " response: " + what + "; body starts " + detail::quote_start(res.body);
-  return make_error_code(aws_errc::malformed_response);
+  return detail::malformed_response(diag, res, "DynamoDB", op, std::move(what));
 }
 
 result<json::object> parse_object(const HttpResponse& res, std::string_view op, Diagnostics& diag) {
   if (res.status < 200 || res.status > 299)
     return aws_error_to_code(parse_aws_error(res), "dynamodb " + std::string(op), diag);
-  if (res.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(res.body, ec);
-  if (ec) return malformed(diag, res, op, "not JSON (" + ec.message() + ")");
-  if (!v.is_object()) return malformed(diag, res, op, "not a JSON object");
-  return std::move(v.as_object());
+  return detail::parse_object_body(res, "DynamoDB", op, diag);
 }
 
 json::object s(std::string_view v) { return json::object{{"S", v}}; }

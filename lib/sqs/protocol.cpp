@@ -3,6 +3,7 @@
 
 #include "ctsqs/aws_error_response.hpp"
 
+#include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"
 
 #include <boost/json/array.hpp>
@@ -88,22 +89,13 @@ result<void> check_visibility(std::string_view op, std::chrono::seconds t, Diagn
 bool is_success(int status) noexcept { return status >= 200 && status <= 299; }
 
 error_code malformed(Diagnostics& diag, const HttpResponse& res, std::string_view op, std::string what) {
-  diag.clear();
-  diag.http_status = res.status;
-  diag.request_id = std::string(res.header("x-amzn-RequestId"));
-  diag.message = "SQS " + std::string(op) + " response: " + what + "; body starts " + detail::quote_start(res.body);
-  return make_error_code(aws_errc::malformed_response);
+  return detail::malformed_response(diag, res, "SQS", op, std::move(what));
 }
 
 // Parses a 2xx body as a JSON object; an empty body counts as {}.
 result<json::object> parse_object(const HttpResponse& res, std::string_view op, Diagnostics& diag) {
   if (!is_success(res.status)) return parse_error(res, diag);
-  if (res.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(res.body, ec);
-  if (ec) return malformed(diag, res, op, "not JSON (" + ec.message() + ")");
-  if (!v.is_object()) return malformed(diag, res, op, "not a JSON object");
-  return std::move(v.as_object());
+  return detail::parse_object_body(res, "SQS", op, diag);
 }
 
 const json::string* get_string(const json::object& o, std::string_view key) {
