@@ -1,12 +1,25 @@
-// A 2xx JSON protocol body read as an object, and the malformed-response error (sqs, dynamodb).
+// The JSON 1.0 protocol's request, a 2xx body read as an object, and the malformed-response error
+// (sqs, dynamodb).
 #include "json_response.hpp"
 
 #include "protocol_util.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 namespace ctsqs::detail {
+
+HttpRequest json_post_request(const Endpoint& endpoint, std::string target, const boost::json::object& body) {
+  HttpRequest req;
+  req.method = "POST";
+  req.scheme = endpoint.scheme;
+  req.host = endpoint.host;
+  req.path = endpoint.base_path + "/";
+  req.headers = {{"Content-Type", "application/x-amz-json-1.0"}, {"X-Amz-Target", std::move(target)}};
+  req.body = boost::json::serialize(body);
+  return req;
+}
 
 error_code malformed_response(Diagnostics& diag, const HttpResponse& res, std::string_view service,
                               std::string_view op, std::string what) {

@@ -1,9 +1,10 @@
-// Private helpers shared by the JSON protocol modules (sqs, dynamodb): a 2xx body read as a JSON
-// object, and the malformed-response error naming the service, operation and body.
+// Private helpers shared by the JSON protocol modules (sqs, dynamodb): the POST request of the
+// JSON 1.0 protocol, a 2xx body read as a JSON object, and the malformed-response error.
 #pragma once
 
 #include "ctsqs/error.hpp"
 #include "ctsqs/aws_error.hpp"
+#include "ctsqs/endpoints.hpp"
 #include "ctsqs/http.hpp"
 
 #include <boost/json/object.hpp>
@@ -12,6 +13,10 @@
 #include <string_view>
 
 namespace ctsqs::detail {
+
+/// POST <endpoint's base path>/ with Content-Type application/x-amz-json-1.0, X-Amz-Target
+/// `target` ("AmazonSQS.ReceiveMessage") and `body` serialized.
+HttpRequest json_post_request(const Endpoint& endpoint, std::string target, const boost::json::object& body);
 
 /// aws_errc::malformed_response; diag cleared, then the response's status and x-amzn-RequestId
 /// and "<service> <op> response: <what>; body starts <quoted start of the body>".

@@ -33,15 +33,7 @@ result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, 
   if (table.size() < 3 || table.size() > 255)
     return invalid(diag, "DynamoDB " + std::string(op) + ": table name " + detail::quote_start(table) +
                              " must be 3 to 255 characters long");
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = endpoint.scheme;
-  req.host = endpoint.host;
-  req.path = endpoint.base_path + "/";
-  req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                 {"X-Amz-Target", "DynamoDB_20120810." + std::string(op)}};
-  req.body = json::serialize(body);
-  return req;
+  return detail::json_post_request(endpoint, "DynamoDB_20120810." + std::string(op), body);
 }
 
 error_code malformed(Diagnostics& diag, const HttpResponse& res, std::string_view op, std::string what) {

@@ -41,16 +41,8 @@ result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, 
                       " is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)");
     return make_error_code(client_errc::invalid_argument);
   }
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = endpoint.scheme;
-  req.host = endpoint.host;
-  req.path = endpoint.base_path + "/";
-  req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                 {"X-Amz-Target", "AmazonSQS." + std::string(op)}};
   body.emplace("QueueUrl", queue_url);
-  req.body = json::serialize(body);
-  return req;
+  return detail::json_post_request(endpoint, "AmazonSQS." + std::string(op), body);
 }
 
 bool valid_entry_id(std::string_view id) noexcept {
