@@ -3,6 +3,7 @@
 // (ctsqs/ledger/audit.hpp).
 #include "collect.hpp"
 #include "command.hpp"
+#include "stop_signals.hpp"
 #include "trail_range.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/ledger/audit.hpp"
@@ -94,16 +95,7 @@ int run_audit(const AuditArgs& a) {
     rt.done = true;
     rt.signals.cancel();
   }, asio::detached);
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    for (;;) {
-      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      if (rt.stop_requested) std::_Exit(130);
-      rt.stop_requested = true;
-      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
-      rt.audit->request_stop();
-    }
-  }, asio::detached);
+  stop_on_signals(rt.signals, rt.stop_requested, [&rt] { rt.audit->request_stop(); });
   rt.ioc.run();
   if (report) report->flush();
   if (!rt.done) return exit_bad_input;

@@ -3,6 +3,7 @@
 // Everything else is the library's (ctsqs/integrity/trail_verifier.hpp).
 #include "collect.hpp"
 #include "command.hpp"
+#include "stop_signals.hpp"
 #include "trail_range.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
@@ -111,16 +112,7 @@ int run_verify(const VerifyArgs& a) {
     rt.signals.cancel();
     rt.progress_timer.cancel();
   }, asio::detached);
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    for (;;) {
-      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      if (rt.stop_requested) std::_Exit(130);
-      rt.stop_requested = true;
-      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
-      rt.verifier->request_stop();
-    }
-  }, asio::detached);
+  stop_on_signals(rt.signals, rt.stop_requested, [&rt] { rt.verifier->request_stop(); });
   if (!a.quiet && tty)
     asio::co_spawn(rt.ioc, [&rt, &progress_shown]() -> asio::awaitable<void> {
       while (!rt.done) {
