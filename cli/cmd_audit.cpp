@@ -3,6 +3,8 @@
 // (ctsqs/ledger/audit.hpp).
 #include "collect.hpp"
 #include "command.hpp"
+#include "stop_signals.hpp"
+#include "trail_range.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/ledger/audit.hpp"
 
@@ -24,8 +26,8 @@ using integrity::FileStatus;
 using integrity::ReportRecord;
 
 struct AuditArgs {
-  std::string config_file, ledger, bucket, prefix, since, until, report, output, format;
-  std::vector<std::string> accounts, regions;
+  std::string config_file, ledger, report, output, format;
+  TrailRangeArgs range;
   bool heal = false, quiet = false;
 };
 
@@ -51,36 +53,11 @@ int run_audit(const AuditArgs& a) {
   }
   AuditOptions ao;
   ao.heal = a.heal;
-  ao.verify.bucket = a.bucket;
-  ao.verify.prefix = a.prefix;
-  ao.verify.accounts = a.accounts;
-  ao.verify.regions = a.regions;
-  auto since = parse_backfill_time(a.since, "--since", diag);
-  if (!since) {
-    std::cerr << cmd << ": " << diag.message << "\n";
-    return exit_usage;
-  }
-  ao.verify.since = *since;
-  if (!a.until.empty()) {
-    auto until = parse_backfill_time(a.until, "--until", diag);
-    if (!until) {
-      std::cerr << cmd << ": " << diag.message << "\n";
-      return exit_usage;
-    }
-    ao.verify.until = *until;
-  }
+  if (!apply_trail_range(cmd, a.range, ao.verify)) return exit_usage;
   std::ofstream report_file;
-  std::ostream* report = nullptr;
-  if (a.report == "-") {
-    report = &std::cout;
-  } else if (!a.report.empty()) {
-    report_file.open(a.report, std::ios::trunc);
-    if (!report_file) {
-      std::cerr << cmd << ": --report " << a.report << ": cannot be written\n";
-      return exit_usage;
-    }
-    report = &report_file;
-  }
+  auto opened = open_report(cmd, a.report, report_file);
+  if (!opened) return exit_usage;
+  std::ostream* report = *opened;
   // Digests that are not valid, and gaps, are named (and reported): what they cover is not proven.
   ao.verify.on_record = [report](const ReportRecord& r) {
     const bool bad_digest = r.type == ReportRecord::Type::digest && r.status != FileStatus::valid;
@@ -118,16 +95,7 @@ int run_audit(const AuditArgs& a) {
     rt.done = true;
     rt.signals.cancel();
   }, asio::detached);
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    for (;;) {
-      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      if (rt.stop_requested) std::_Exit(130);
-      rt.stop_requested = true;
-      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
-      rt.audit->request_stop();
-    }
-  }, asio::detached);
+  stop_on_signals(rt.signals, rt.stop_requested, [&rt] { rt.audit->request_stop(); });
   rt.ioc.run();
   if (report) report->flush();
   if (!rt.done) return exit_bad_input;
@@ -159,14 +127,8 @@ CommandSetup setup_audit = [](CLI::App& sub) -> std::function<int()> {
                  "Collector file: credentials, role, endpoints, proxies, ledger (and for --heal its outputs)")
       ->required();
   sub.add_option("--ledger", a->ledger, "Override ctsqs.ledger: a SQLite file path or dynamodb://TABLE");
-  sub.add_option("--bucket", a->bucket, "The CloudTrail bucket")->required();
-  sub.add_option("--prefix", a->prefix, "The trail's S3 key prefix (what precedes AWSLogs/)");
-  sub.add_option("--accounts", a->accounts, "Only these accounts (comma separated; default: every account found)")
-      ->delimiter(',');
-  sub.add_option("--regions", a->regions, "Only these regions (comma separated; default: every region found)")
-      ->delimiter(',');
-  sub.add_option("--since", a->since, "Digests ending from this UTC time on: 2026-11-01 or 2026-11-01T00:00Z")->required();
-  sub.add_option("--until", a->until, "End of the range (default: now); digests up to an hour after it are read");
+  add_trail_range_options(sub, a->range, "Digests ending from this UTC time on: 2026-11-01 or 2026-11-01T00:00Z",
+                          "End of the range (default: now); digests up to an hour after it are read");
   sub.add_option("--report", a->report,
                  "Write one JSON object per undelivered (and, with --heal, healed) log file, invalid digest and gap "
                  "here ('-': stdout)");

@@ -3,6 +3,7 @@
 #include "collect.hpp"
 #include "run_loop.hpp"
 #include "command.hpp"
+#include "trail_range.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/metrics.hpp"
@@ -26,8 +27,9 @@ namespace asio = boost::asio;
 
 struct BackfillArgs {
   std::string ledger;  ///< override ctsqs.ledger
-  std::string config_file, bucket, prefix, since, until, state, output, format, enqueue, objects_in_flight;
-  std::vector<std::string> accounts, regions, services;
+  std::string config_file, state, output, format, enqueue, objects_in_flight;
+  TrailRangeArgs range;
+  std::vector<std::string> services;
   bool dry_run = false, quiet = false;
   double progress_seconds = 10;
   int list_concurrency = 8;
@@ -52,24 +54,8 @@ int run_backfill(const BackfillArgs& a) {
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
 
   BackfillOptions bo;
-  bo.range.bucket = a.bucket;
-  bo.range.prefix = a.prefix;
-  bo.range.accounts = a.accounts;
-  bo.range.regions = a.regions;
-  auto since = parse_backfill_time(a.since, "--since", diag);
-  if (!since) {
-    std::cerr << cmd << ": " << diag.message << "\n";
-    return exit_usage;
-  }
-  bo.range.since = *since;
-  if (!a.until.empty()) {  // else the library's: the state file's when resuming, or now
-    auto until = parse_backfill_time(a.until, "--until", diag);
-    if (!until) {
-      std::cerr << cmd << ": " << diag.message << "\n";
-      return exit_usage;
-    }
-    bo.range.until = *until;
-  }
+  // Without --until, the library's: the state file's when resuming, or now.
+  if (!apply_trail_range(cmd, a.range, bo.range)) return exit_usage;
   bo.state_file = a.state;
   bo.dry_run = a.dry_run;
   bo.enqueue_url = a.enqueue;
@@ -165,14 +151,8 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--config", a->config_file,
                  "Collector file: credentials, role, endpoints, outputs, services and caps (its queue is not needed)")
       ->required();
-  sub.add_option("--bucket", a->bucket, "The CloudTrail bucket")->required();
-  sub.add_option("--prefix", a->prefix, "The trail's S3 key prefix (what precedes AWSLogs/)");
-  sub.add_option("--accounts", a->accounts, "Only these accounts (comma separated; default: every account found)")
-      ->delimiter(',');
-  sub.add_option("--regions", a->regions, "Only these regions (comma separated; default: every region found)")
-      ->delimiter(',');
-  sub.add_option("--since", a->since, "Files from this UTC time on: 2026-09-01 or 2026-09-01T06:00Z")->required();
-  sub.add_option("--until", a->until, "Files before this UTC time (default: the --state file's when resuming, else now)");
+  add_trail_range_options(sub, a->range, "Files from this UTC time on: 2026-09-01 or 2026-09-01T06:00Z",
+                          "Files before this UTC time (default: the --state file's when resuming, else now)");
   sub.add_option("--state", a->state,
                  "Resume file: what is done is recorded here (durably, after delivery) and skipped by a rerun");
   sub.add_option("--state-save-objects", a->state_save_objects,

@@ -3,6 +3,8 @@
 // Everything else is the library's (ctsqs/integrity/trail_verifier.hpp).
 #include "collect.hpp"
 #include "command.hpp"
+#include "stop_signals.hpp"
+#include "trail_range.hpp"
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
 #include "ctsqs/metrics.hpp"
@@ -28,8 +30,8 @@ using integrity::FileStatus;
 using integrity::ReportRecord;
 
 struct VerifyArgs {
-  std::string config_file, bucket, prefix, since, until, report, objects_in_flight;
-  std::vector<std::string> accounts, regions;
+  std::string config_file, report, objects_in_flight;
+  TrailRangeArgs range;
   bool quiet = false;
 };
 
@@ -73,36 +75,11 @@ int run_verify(const VerifyArgs& a) {
   integrity::VerifyOptions vo;
   if (!a.objects_in_flight.empty() && a.objects_in_flight != "auto")
     vo.objects_in_flight = static_cast<std::size_t>(std::stoul(a.objects_in_flight));
-  vo.bucket = a.bucket;
-  vo.prefix = a.prefix;
-  vo.accounts = a.accounts;
-  vo.regions = a.regions;
-  auto since = parse_backfill_time(a.since, "--since", diag);
-  if (!since) {
-    std::cerr << cmd << ": " << diag.message << "\n";
-    return exit_usage;
-  }
-  vo.since = *since;
-  if (!a.until.empty()) {
-    auto until = parse_backfill_time(a.until, "--until", diag);
-    if (!until) {
-      std::cerr << cmd << ": " << diag.message << "\n";
-      return exit_usage;
-    }
-    vo.until = *until;
-  }
+  if (!apply_trail_range(cmd, a.range, vo)) return exit_usage;
   std::ofstream report_file;
-  std::ostream* report = nullptr;
-  if (a.report == "-") {
-    report = &std::cout;
-  } else if (!a.report.empty()) {
-    report_file.open(a.report, std::ios::trunc);
-    if (!report_file) {
-      std::cerr << cmd << ": --report " << a.report << ": cannot be written\n";
-      return exit_usage;
-    }
-    report = &report_file;
-  }
+  auto opened = open_report(cmd, a.report, report_file);
+  if (!opened) return exit_usage;
+  std::ostream* report = *opened;
   const bool tty = isatty(STDERR_FILENO) == 1;
   bool progress_shown = false;
   vo.on_record = [report, &progress_shown](const ReportRecord& r) {
@@ -135,16 +112,7 @@ int run_verify(const VerifyArgs& a) {
     rt.signals.cancel();
     rt.progress_timer.cancel();
   }, asio::detached);
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    for (;;) {
-      auto [ec, sig] = co_await rt.signals.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      if (rt.stop_requested) std::_Exit(130);
-      rt.stop_requested = true;
-      std::cerr << "\nctsqs: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received: finishing what is in flight\n";
-      rt.verifier->request_stop();
-    }
-  }, asio::detached);
+  stop_on_signals(rt.signals, rt.stop_requested, [&rt] { rt.verifier->request_stop(); });
   if (!a.quiet && tty)
     asio::co_spawn(rt.ioc, [&rt, &progress_shown]() -> asio::awaitable<void> {
       while (!rt.done) {
@@ -196,14 +164,8 @@ CommandSetup setup_verify = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--config", a->config_file,
                  "Collector file: credentials, role, endpoints and proxies (its queue is not needed)")
       ->required();
-  sub.add_option("--bucket", a->bucket, "The CloudTrail bucket")->required();
-  sub.add_option("--prefix", a->prefix, "The trail's S3 key prefix (what precedes AWSLogs/)");
-  sub.add_option("--accounts", a->accounts, "Only these accounts (comma separated; default: every account found)")
-      ->delimiter(',');
-  sub.add_option("--regions", a->regions, "Only these regions (comma separated; default: every region found)")
-      ->delimiter(',');
-  sub.add_option("--since", a->since, "Digests ending from this UTC time on: 2026-11-01 or 2026-11-01T00:00Z")->required();
-  sub.add_option("--until", a->until, "End of the range (default: now); digests up to an hour after it are read");
+  add_trail_range_options(sub, a->range, "Digests ending from this UTC time on: 2026-11-01 or 2026-11-01T00:00Z",
+                          "End of the range (default: now); digests up to an hour after it are read");
   sub.add_option("--report", a->report, "Write one JSON object per digest, log file, gap and unlisted file here ('-': stdout)");
   sub.add_option("--objects-in-flight", a->objects_in_flight, "'auto' (adapts to latency, the default) or a fixed number")
       ->check(CLI::IsMember({"auto"}) | CLI::PositiveNumber);

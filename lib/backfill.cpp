@@ -2,6 +2,7 @@
 // over a BackfillQueue), enqueues (SendMessageBatch of S3 notifications) or only lists (dry run,
 // with a speed measured on a sample).
 #include "ctsqs/backfill.hpp"
+#include "detail/diag_errors.hpp"
 
 #include "collector_async.hpp"
 #include "ctsqs/aws_client.hpp"
@@ -24,10 +25,7 @@ using namespace std::chrono;
 
 namespace {
 
-error_code invalid(Diagnostics& diag, std::string m) {
-  diag.message = std::move(m);
-  return make_error_code(client_errc::invalid_argument);
-}
+error_code invalid(Diagnostics& diag, std::string m) { return detail::invalid_argument(diag, std::move(m)); }
 
 /// The collector settings a backfill reads with: no extensions (the queue is in memory), short
 /// retry backoffs, a drain that ends when the listing ended and every object is done.

@@ -1,5 +1,6 @@
 // Digest keys, the check of one fetched digest, and the chain walk over a listing.
 #include "ctsqs/integrity/chain_walk.hpp"
+#include "ctsqs/http.hpp"
 
 #include <algorithm>
 #include <set>
@@ -30,17 +31,6 @@ std::optional<SysTime> digest_name_time(std::string_view t) {
   // SysTime (nanoseconds from 1970) ends in 2262: later years would overflow.
   if (!ymd.ok() || ymd.year() < year{1970} || ymd.year() > year{2200} || h > 23 || mi > 59 || s > 60) return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::string lower(std::string_view s) {
@@ -121,7 +111,7 @@ CheckedDigest check_digest(std::string bucket, std::string key, std::string_view
                "/" + c.file->digest_s3_object.substr(0, 1024) + ")";
     return c;
   }
-  if (!iequals_ascii(alg->second, "SHA256withRSA")) {
+  if (!ctsqs::iequals(alg->second, "SHA256withRSA")) {
     c.reason = "unsupported signature algorithm \"" + alg->second.substr(0, 40) + "\" (expected SHA256withRSA)";
     return c;
   }
@@ -153,7 +143,7 @@ ReportRecord log_record(const LogExpectation& expected, FileStatus fetch_status,
     r.reason = why.empty() ? (fetch_status == FileStatus::missing ? "not found" : "invalid format") : std::move(why);
     return r;
   }
-  if (iequals_ascii(computed_sha256, expected.sha256)) {
+  if (ctsqs::iequals(computed_sha256, expected.sha256)) {
     r.status = FileStatus::valid;
     return r;
   }
@@ -220,9 +210,9 @@ WalkResult walk_digest_chains(const WalkInput& in) {
       }
       const CheckedDigest& p = *it->second;
       if (p.status != FileStatus::valid) continue;  // already reported as what it is
-      if (f.previous_digest_hash_value && !iequals_ascii(*f.previous_digest_hash_value, p.sha256))
+      if (f.previous_digest_hash_value && !ctsqs::iequals(*f.previous_digest_hash_value, p.sha256))
         status[&p] = {FileStatus::invalid, "its SHA-256 does not match previousDigestHashValue of " + d.uri()};
-      else if (!iequals_ascii(*f.previous_digest_signature, p.signature))
+      else if (!ctsqs::iequals(*f.previous_digest_signature, p.signature))
         status[&p] = {FileStatus::invalid, "its signature does not match previousDigestSignature of " + d.uri()};
     }
   }

@@ -1,6 +1,7 @@
 // TrailVerifier: public keys, listings (bucket scanner), digests and log files fetched many at
 // once and checked, the chains walked; records handed on as they are decided.
 #include "ctsqs/integrity/trail_verifier.hpp"
+#include "../detail/diag_errors.hpp"
 
 #include "../collector_async.hpp"
 #include "ctsqs/adaptive_concurrency.hpp"
@@ -28,10 +29,7 @@ using namespace std::chrono;
 
 namespace {
 
-error_code invalid(Diagnostics& diag, std::string m) {
-  diag.message = std::move(m);
-  return make_error_code(client_errc::invalid_argument);
-}
+error_code invalid(Diagnostics& diag, std::string m) { return detail::invalid_argument(diag, std::move(m)); }
 
 /// What one fetch found: the gunzip+hash state and how the fetch ended.
 struct Fetched {

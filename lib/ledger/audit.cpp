@@ -1,6 +1,7 @@
 // LedgerAudit: the digests verified without fetching log files (TrailVerifier, digests only), one
 // ledger lookup per digest, and the heal: a collector over an in-memory queue of the missing files.
 #include "ctsqs/ledger/audit.hpp"
+#include "../detail/diag_errors.hpp"
 
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/backfill.hpp"
@@ -22,10 +23,7 @@ using namespace std::chrono;
 
 namespace {
 
-error_code invalid(Diagnostics& diag, std::string m) {
-  diag.message = std::move(m);
-  return make_error_code(client_errc::invalid_argument);
-}
+error_code invalid(Diagnostics& diag, std::string m) { return detail::invalid_argument(diag, std::move(m)); }
 
 /// The files one digest lists, in the order it lists them.
 struct DigestGroup {

@@ -3,6 +3,7 @@
 
 #include "ctsqs/aws_error_response.hpp"
 
+#include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"
 
 #include <boost/json/array.hpp>
@@ -32,34 +33,17 @@ result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, 
   if (table.size() < 3 || table.size() > 255)
     return invalid(diag, "DynamoDB " + std::string(op) + ": table name " + detail::quote_start(table) +
                              " must be 3 to 255 characters long");
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = endpoint.scheme;
-  req.host = endpoint.host;
-  req.path = endpoint.base_path + "/";
-  req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                 {"X-Amz-Target", "DynamoDB_20120810." + std::string(op)}};
-  req.body = json::serialize(body);
-  return req;
+  return detail::json_post_request(endpoint, "DynamoDB_20120810." + std::string(op), body);
 }
 
 error_code malformed(Diagnostics& diag, const HttpResponse& res, std::string_view op, std::string what) {
-  diag.clear();
-  diag.http_status = res.status;
-  diag.request_id = std::string(res.header("x-amzn-RequestId"));
-  diag.message = "DynamoDB " + std::string(op) + " response: " + what + "; body starts " + detail::quote_start(res.body);
-  return make_error_code(aws_errc::malformed_response);
+  return detail::malformed_response(diag, res, "DynamoDB", op, std::move(what));
 }
 
 result<json::object> parse_object(const HttpResponse& res, std::string_view op, Diagnostics& diag) {
   if (res.status < 200 || res.status > 299)
     return aws_error_to_code(parse_aws_error(res), "dynamodb " + std::string(op), diag);
-  if (res.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(res.body, ec);
-  if (ec) return malformed(diag, res, op, "not JSON (" + ec.message() + ")");
-  if (!v.is_object()) return malformed(diag, res, op, "not a JSON object");
-  return std::move(v.as_object());
+  return detail::parse_object_body(res, "DynamoDB", op, diag);
 }
 
 json::object s(std::string_view v) { return json::object{{"S", v}}; }

@@ -3,6 +3,7 @@
 
 #include "ctsqs/aws_error_response.hpp"
 
+#include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"
 
 #include <boost/json/array.hpp>
@@ -40,16 +41,8 @@ result<HttpRequest> make_request(std::string_view op, const Endpoint& endpoint, 
                       " is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)");
     return make_error_code(client_errc::invalid_argument);
   }
-  HttpRequest req;
-  req.method = "POST";
-  req.scheme = endpoint.scheme;
-  req.host = endpoint.host;
-  req.path = endpoint.base_path + "/";
-  req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                 {"X-Amz-Target", "AmazonSQS." + std::string(op)}};
   body.emplace("QueueUrl", queue_url);
-  req.body = json::serialize(body);
-  return req;
+  return detail::json_post_request(endpoint, "AmazonSQS." + std::string(op), body);
 }
 
 bool valid_entry_id(std::string_view id) noexcept {
@@ -88,22 +81,13 @@ result<void> check_visibility(std::string_view op, std::chrono::seconds t, Diagn
 bool is_success(int status) noexcept { return status >= 200 && status <= 299; }
 
 error_code malformed(Diagnostics& diag, const HttpResponse& res, std::string_view op, std::string what) {
-  diag.clear();
-  diag.http_status = res.status;
-  diag.request_id = std::string(res.header("x-amzn-RequestId"));
-  diag.message = "SQS " + std::string(op) + " response: " + what + "; body starts " + detail::quote_start(res.body);
-  return make_error_code(aws_errc::malformed_response);
+  return detail::malformed_response(diag, res, "SQS", op, std::move(what));
 }
 
 // Parses a 2xx body as a JSON object; an empty body counts as {}.
 result<json::object> parse_object(const HttpResponse& res, std::string_view op, Diagnostics& diag) {
   if (!is_success(res.status)) return parse_error(res, diag);
-  if (res.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(res.body, ec);
-  if (ec) return malformed(diag, res, op, "not JSON (" + ec.message() + ")");
-  if (!v.is_object()) return malformed(diag, res, op, "not a JSON object");
-  return std::move(v.as_object());
+  return detail::parse_object_body(res, "SQS", op, diag);
 }
 
 const json::string* get_string(const json::object& o, std::string_view key) {
