@@ -88,6 +88,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
   std::unique_ptr<AwsClient> client;
   std::unique_ptr<S3ObjectStore> store;
   bool stop = false;
+  BucketScanner* scanner = nullptr;  // the listing in progress: a stop reaches its pages and outage waits
   Progress prog;
   VerifyResult res;
   std::map<std::string, PublicKeyRing> rings;  // by home region
@@ -129,11 +130,15 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     so.force_path_style = config.aws.s3_force_path_style;
     so.list_concurrency = opt.list_concurrency;
     so.log = log;
-    BucketScanner scanner(*client, range, so);
+    BucketScanner listing(*client, range, so);
+    scanner = &listing;
+    if (stop) listing.stop();
     Diagnostics d;
-    auto r = co_await scanner.async_scan([this, into](std::string, std::vector<ListedLog> logs) {
+    auto r = co_await listing.async_scan([this, into](std::string, std::vector<ListedLog> logs) {
       return collect(into, std::move(logs));
     }, d);
+    scanner = nullptr;
+    if (stop) co_return false;
     if (!r) {
       res.errors.push_back("listing failed: " + (d.message.empty() ? r.error().message() : d.message));
       log("ctsqs verify: " + res.errors.back());
@@ -451,7 +456,10 @@ asio::awaitable<VerifyResult> TrailVerifier::async_run() {
   co_return co_await self->run();
 }
 
-void TrailVerifier::request_stop() { impl_->stop = true; }
+void TrailVerifier::request_stop() {
+  impl_->stop = true;
+  if (impl_->scanner) impl_->scanner->stop();
+}
 
 TrailVerifier::Progress TrailVerifier::progress() const { return impl_->prog; }
 const VerifyOptions& TrailVerifier::options() const noexcept { return impl_->opt; }

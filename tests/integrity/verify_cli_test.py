@@ -11,6 +11,7 @@ validate_logs_reference.py). Checks, each an assertion with a message:
   gap        a logging gap with files delivered in it: exit 0, one gap line, the files said to be
              not proven
   range      a range with no digests: exit 0, "No digests found"
+  stop       SIGINT while the listing waits out an S3 outage: the run ends within seconds, exit 1
 
 usage: verify_cli_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
 """
@@ -18,9 +19,11 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
@@ -89,6 +92,26 @@ def main():
         peers.faults([])
         check(f.returncode == 1 and "failed: s3://%s/" % m["bucket"] in f.stderr and "could not be read" in f.stderr,
               "fetch: a GetObject refused: exit 1 naming the object (%d: %s)" % (f.returncode, f.stderr[-300:]))
+
+        # A stop while the listing waits out an S3 outage: SIGINT ends the run within seconds, exit 1
+        # (before: the outage waits went on, over 20 s).
+        peers.faults([{"service": "s3", "action": "ListObjectsV2", "status": 503, "code": "SlowDown", "times": 100000}])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_EC2_METADATA_DISABLED="true")
+        p = subprocess.Popen([a.ctsqs, "verify", "--config", cfg] + base + ["-q"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(4)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        try:
+            _, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        took = time.monotonic() - t0
+        peers.faults([])
+        check(took < 10 and p.returncode == 1 and "stopped before the end" in err,
+              "stop: SIGINT during a listing outage ends verify in %.1f s with exit %d (%s)" % (took, p.returncode, err[-300:]))
 
         peers.faults([{"service": "cloudtrail", "action": "ListPublicKeys", "status": 500, "code": "InternalFailure", "times": 1000}])
         k = run(a.ctsqs, peers, cfg, *base, "--report", "-")
