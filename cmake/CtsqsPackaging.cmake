@@ -38,7 +38,8 @@ if(CTSQS_BUILD_CLI)
   install(FILES packaging/ctsqs.bash-completion DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
           RENAME ctsqs COMPONENT runtime)
   install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
-  install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime FILES_MATCHING PATTERN "*.md")
+  # README.md, docs/ and examples/ keep their places relative to each other, so the manual's links work.
+  install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs COMPONENT runtime FILES_MATCHING PATTERN "*.md")
   install(FILES examples/collector.json examples/collector-local.json
           DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime)
 endif()
