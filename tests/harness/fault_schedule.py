@@ -29,13 +29,13 @@ follow-up drains a user would run (no faults) must finish the queue, and then:
 
 For the Devo kind, the receiver's file counts as an output (I1) and each of its lines must hold one
 whole event (I2). Its deaths are SIGKILL: bytes its TCP acknowledged but rsyslogd never read would be
-lost without the sender being able to know (README "Guarantees"); on loopback that window is
+lost without the sender being able to know (docs/guarantees.md); on loopback that window is
 short, but a seed can hit it: when events are missing after a receiver kill while every flush of
 the faulty collectors succeeded (their summaries say 0 flush failures), the seed is reported as a
 receiver-side loss, not a violation; any missing event with a failed flush, or without a kill, is
 a violation.
 
-Not covered (see README "Guarantees"): events a stdout reader received in its pipe buffer but
+Not covered (see docs/guarantees.md): events a stdout reader received in its pipe buffer but
 never read before exiting are gone with it (the pipe acknowledged them). For the stdout-reader
 kind the pipe is one page (F_SETPIPE_SZ 4096) and the reader reads without read-ahead, keeping
 every whole line it read: I1 still holds for every event except those that fit in the pipe when
@@ -644,7 +644,7 @@ class Seed:
         missing = self.expected - seen
         if "stdout-reader-exits" in self.ran and missing:
             # Lines the pipe held when the reader left are gone with it (their writes succeeded, so
-            # their messages were deleted): not covered (README "Guarantees"). They fit in the pipe
+            # their messages were deleted): not covered (docs/guarantees.md). They fit in the pipe
             # (plus the line the reader read the start of); anything more is a loss.
             lost = sum(self.sizes.get(e, 0) for e in missing)
             if lost <= self.pipe_size + getattr(self, "reader_tail", 0):
@@ -656,7 +656,7 @@ class Seed:
         if missing and self.devo_mode in ("kill", "kill-twice") and self.devo_flush_failures() == 0:
             # The receiver died (SIGKILL) after its TCP acknowledged bytes it never wrote: the
             # sender saw every flush acknowledged and no connection lost during one. Not covered
-            # (README "Guarantees"); counted and reported, not a violation.
+            # (docs/guarantees.md); counted and reported, not a violation.
             self.receiver_lost = len(missing)
             missing = set()
         if missing:
