@@ -10,6 +10,10 @@ Without --scenario: runs BIN ARGS (stdin from FILE, else empty) and checks the e
 lines. With --scenario: the scenario sets up what the example needs (peers on free ports, a bucket,
 a queue, a TLS receiver), runs it and checks its effects; ARGS are the scenario's.
 Exit 0 when every check held, 1 otherwise, 77 (skipped) when a --needs path or a tool is missing.
+
+The scenarios that need the peers (fauxqs, s3rver, the SigV4 gate with STS; the gate's S3 is
+fauxqs's, whose listings a backfill can walk) start their own, or share the ones
+`--start-peers DIR` started (ctest's fixture; `--stop-peers DIR` stops them) with --peers-dir DIR.
 """
 import argparse
 import glob
@@ -56,6 +60,45 @@ def run(exe, args, env=None, stdin=b"", timeout=TIMEOUT):
 
 def show(out, err, limit=3000):
     return "\n--- stdout:\n%s\n--- stderr:\n%s" % (out[-limit:], err[-limit:])
+
+
+class SharedPeers(Peers):
+    """The peers `--start-peers DIR` started, described by DIR/peers.json; stopped by --stop-peers."""
+
+    def __init__(self, run_dir):
+        info = json.load(open(os.path.join(run_dir, "peers.json")))
+        self.env = dict(os.environ, **info["env"])
+        self.gate, self.fauxqs, self.s3rver = info["gate"], info["fauxqs"], info["s3rver"]
+
+    def stop(self):
+        pass
+
+
+def start_peers(run_dir):
+    """Peers on free ports for a whole test run; their endpoints in run_dir/peers.json."""
+    stop_peers(run_dir)  # left over by an interrupted run
+    peers = Peers(run_dir, s3_on_fauxqs=True)
+    peers.s3rver = "http://127.0.0.1:%s" % peers.env["S3RVER_PORT"]
+    keys = ("FAUXQS_PORT", "S3RVER_PORT", "GATE_PORT", "GATE_S3_UPSTREAM", "PEERS", "PEERS_RUN_DIR",
+            "GATE_EXTERNAL_ID", "GATE_STS_TTL_S")
+    with open(os.path.join(run_dir, "peers.json"), "w") as f:
+        json.dump({"env": {k: peers.env[k] for k in keys}, "gate": peers.gate, "fauxqs": peers.fauxqs,
+                   "s3rver": peers.s3rver}, f)
+    return peers
+
+
+def stop_peers(run_dir):
+    if os.path.exists(os.path.join(run_dir, "peers.pids")):
+        subprocess.run([os.path.join(PEERS_DIR, "stop-peers.sh")], env=dict(os.environ, PEERS_RUN_DIR=run_dir),
+                       capture_output=True)
+
+
+def peers_for(a, work):
+    """The shared peers (--peers-dir), else peers of this run's own."""
+    if a.peers_dir:
+        return SharedPeers(a.peers_dir)
+    os.makedirs(os.path.join(work, "peers"), exist_ok=True)
+    return start_peers(os.path.join(work, "peers"))
 
 
 def aws_env(peers, home, **extra):
@@ -116,10 +159,12 @@ def scenario_decode_corpus(a, work):
 def scenario_notification(a, work):
     """read_notification on the bodies the peers delivered for one upload: S3's own event (QueueConfiguration),
     the same event in an SNS envelope, and CloudTrail's own notification in an SNS envelope."""
-    peers = Peers(os.path.join(work, "peers"))
+    peers = peers_for(a, work)
     try:
+        # s3rver sends the notifications (the gate's S3 is fauxqs's, which sends none).
         r = subprocess.run(["node", os.path.join(PEERS_DIR, "seed.mjs"), "--sqs-endpoint", peers.gate,
-                            "--s3-endpoint", peers.gate, "--files", "1", "--records", "2",
+                            "--s3-endpoint", peers.s3rver, "--files", "1", "--records", "2",
+                            "--bucket", "example-notification", "--queue-prefix", "notification-",
                             "--name-suffix", " a+b", "--drop-test-events"],
                            capture_output=True, text=True, env=peers.env, timeout=120)
         if not check(r.returncode == 0, "seed: a CloudTrail file uploaded, its notifications queued"):
@@ -129,8 +174,9 @@ def scenario_notification(a, work):
         obj = seed["objects"][0]
         key = obj["key"]
         encoded = urllib.parse.quote(key, safe="/~")
-        want = {"ct-s3-events": "format: s3_event\n", "ct-sns-events": "format: s3_event (in an SNS envelope)\n",
-                "ct-native-events": "format: cloudtrail_sns (in an SNS envelope)\n"}
+        want = {"notification-ct-s3-events": "format: s3_event\n",
+                "notification-ct-sns-events": "format: s3_event (in an SNS envelope)\n",
+                "notification-ct-native-events": "format: cloudtrail_sns (in an SNS envelope)\n"}
         for queue, first_line in want.items():
             got = peers.sqs("ReceiveMessage", {"QueueUrl": peers.queue_url(queue), "MaxNumberOfMessages": 1,
                                                "WaitTimeSeconds": 5}).get("Messages", [])
@@ -175,16 +221,16 @@ def scenario_sign(a, work):
     """sign_request's output, sent as printed: the gate (which verifies SigV4 with the AWS SDK for
     JavaScript's signer) answers the ReceiveMessage with the queued message and the presigned URL
     with the object's bytes; the same request with one byte of the body changed is refused."""
-    peers = Peers(os.path.join(work, "peers"))
+    peers = peers_for(a, work)
     try:
-        peers.sqs("CreateQueue", {"QueueName": "examples"})
-        peers.sqs("SendMessage", {"QueueUrl": peers.queue_url("examples"), "MessageBody": "hello from the queue"})
+        peers.sqs("CreateQueue", {"QueueName": "example-sign"})
+        peers.sqs("SendMessage", {"QueueUrl": peers.queue_url("example-sign"), "MessageBody": "hello from the queue"})
         content = b"the object's bytes\n"
         write(os.path.join(work, "tree", "AWSLogs", "a b+c.txt"), content)
-        put_objects(peers, "example-bucket", os.path.join(work, "tree"))
-        queue_url = peers.gate + "/000000000000/examples"  # the gate in front of fauxqs
+        put_objects(peers, "example-sign", os.path.join(work, "tree"))
+        queue_url = peers.gate + "/000000000000/example-sign"  # the gate in front of fauxqs
         env = aws_env(peers, work, AWS_ENDPOINT_URL_S3=peers.gate)
-        rc, out, err = run(a.exe, [queue_url, "example-bucket", "AWSLogs/a b+c.txt"], env=env)
+        rc, out, err = run(a.exe, [queue_url, "example-sign", "AWSLogs/a b+c.txt"], env=env)
         if not check(rc == 0 and "signed ReceiveMessage" in out and "presigned GetObject URL:\n" in out,
                      "exit 0, a signed request and a presigned URL (exit %d)" % rc):
             print(show(out, err))
@@ -203,7 +249,7 @@ def scenario_sign(a, work):
         status, answer = send(host, method, target, headers, tampered)
         check(status == 403 and b"SignatureDoesNotMatch" in answer,
               "a changed body is refused: SignatureDoesNotMatch (%d %s)" % (status, answer[:200]))
-        check(url.startswith(peers.gate + "/example-bucket/AWSLogs/a%20b%2Bc.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
+        check(url.startswith(peers.gate + "/example-sign/AWSLogs/a%20b%2Bc.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
               and "X-Amz-Expires=300" in url and "X-Amz-Signature=" in url, "a presigned path-style URL: " + url)
         try:
             got = urllib.request.urlopen(url, timeout=30).read()
@@ -217,20 +263,20 @@ def scenario_sign(a, work):
 def scenario_whoami(a, work):
     """aws_whoami through the gate: the environment's keys, AssumeRole with the external id, STS
     GetCallerIdentity, then an S3 object streamed; with a wrong external id, exit 1 naming the refusal."""
-    peers = Peers(os.path.join(work, "peers"))
+    peers = peers_for(a, work)
     try:
         content = os.urandom(300000)  # several chunks
         write(os.path.join(work, "tree", "AWSLogs", "big object.bin"), content)
-        put_objects(peers, "example-bucket", os.path.join(work, "tree"))
+        put_objects(peers, "example-whoami", os.path.join(work, "tree"))
         env = aws_env(peers, work, AWS_ENDPOINT_URL_STS=peers.gate, AWS_ENDPOINT_URL_S3=peers.gate)
         role = "arn:aws:iam::123456789012:role/example-reader"
-        rc, out, err = run(a.exe, [role, EXTERNAL_ID, "s3://example-bucket/AWSLogs/big object.bin"], env=env)
+        rc, out, err = run(a.exe, [role, EXTERNAL_ID, "s3://example-whoami/AWSLogs/big object.bin"], env=env)
         ok = check(rc == 0, "exit 0 (%d)" % rc)
         ok = check(re.search(r"^arn:aws:sts::\d{12}:assumed-role/example-reader/\S+ \(account \d{12}\) via assume-role "
                              r"arn:aws:iam::123456789012:role/example-reader \(with external id\) <- environment\n",
                              out) is not None,
                    "STS names the assumed role and the provider chain says how") and ok
-        ok = check("s3://example-bucket/AWSLogs/big object.bin: %d bytes streamed\n" % len(content) in out,
+        ok = check("s3://example-whoami/AWSLogs/big object.bin: %d bytes streamed\n" % len(content) in out,
                    "the object's %d bytes streamed" % len(content)) and ok
         if not ok:
             print(show(out, err))
@@ -305,7 +351,7 @@ def scenario_backfill(a, work):
     for f in sorted(glob.glob(os.path.join(logs, "AWSLogs", "*", "CloudTrail*", "*", "*", "*", "*", "*.json.gz"))):
         if "CloudTrail-Digest" not in f:
             want += [r["eventID"] for r in cloudtrail_records(f)]
-    peers = Peers(os.path.join(work, "peers"), s3_on_fauxqs=True)  # s3rver lists prefixes at one level only
+    peers = peers_for(a, work)
     try:
         put_objects(peers, "example-trail", logs)
         config = collector_file(work, peers)
@@ -334,20 +380,22 @@ def scenario_backfill(a, work):
 def scenario_drain_queue(a, work):
     """drain_queue on a queue fed by S3 notifications of two uploaded CloudTrail files: per-tag counts of
     every record, then it stops by itself (two empty polls) with exit 0 and the queue empty."""
-    peers = Peers(os.path.join(work, "peers"))
+    peers = peers_for(a, work)
     try:
+        # s3rver sends the notifications and serves the objects (the gate's S3 is fauxqs's).
         r = subprocess.run(["node", os.path.join(PEERS_DIR, "seed.mjs"), "--sqs-endpoint", peers.gate,
-                            "--s3-endpoint", peers.gate, "--files", "2", "--records", "3", "--routes", "s3",
-                            "--drop-test-events"], capture_output=True, text=True, env=peers.env, timeout=120)
+                            "--s3-endpoint", peers.s3rver, "--files", "2", "--records", "3", "--routes", "s3",
+                            "--bucket", "example-drain", "--queue-prefix", "drain-", "--drop-test-events"],
+                           capture_output=True, text=True, env=peers.env, timeout=120)
         if not check(r.returncode == 0, "seed: two CloudTrail files uploaded, their notifications queued"):
             print(r.stderr[-2000:])
             return
-        env = aws_env(peers, work, AWS_ENDPOINT_URL_SQS=peers.gate, AWS_ENDPOINT_URL_S3=peers.gate)
-        rc, out, err = run(a.exe, [peers.gate + "/000000000000/ct-s3-events", "us-east-1"], env=env)
+        env = aws_env(peers, work, AWS_ENDPOINT_URL_SQS=peers.gate, AWS_ENDPOINT_URL_S3=peers.s3rver)
+        rc, out, err = run(a.exe, [peers.gate + "/000000000000/drain-ct-s3-events", "us-east-1"], env=env)
         counts = dict(line.rsplit(" ", 1) for line in out.splitlines() if line.startswith("cloud.aws."))
         ok = check(rc == 0, "exit 0 (%d)" % rc)
         ok = check(sum(int(n) for n in counts.values()) == 6, "6 events counted by the sink (%s)" % counts) and ok
-        ok = check(peers.depth("ct-s3-events") == 0, "the queue is empty: every message deleted") and ok
+        ok = check(peers.depth("drain-ct-s3-events") == 0, "the queue is empty: every message deleted") and ok
         if not ok:
             print(show(out, err))
     finally:
@@ -376,8 +424,8 @@ def main():
         i = argv.index("--")
         argv, rest = argv[:i], argv[i + 1:]
     ap = argparse.ArgumentParser()
-    ap.add_argument("--exe", required=True)
-    ap.add_argument("--source-dir", required=True)
+    ap.add_argument("--exe")
+    ap.add_argument("--source-dir")
     ap.add_argument("--scenario")
     ap.add_argument("--exit", type=int, default=0)
     ap.add_argument("--stdin")
@@ -386,7 +434,20 @@ def main():
     ap.add_argument("--stdout-lines", type=int)
     ap.add_argument("--needs", action="append", default=[])
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--peers-dir", help="use the peers --start-peers started there")
+    ap.add_argument("--start-peers", metavar="DIR", help="start peers for --peers-dir DIR, then exit")
+    ap.add_argument("--stop-peers", metavar="DIR", help="stop the peers started there")
     a = ap.parse_args(argv)
+    if a.start_peers:
+        os.makedirs(a.start_peers, exist_ok=True)
+        start_peers(a.start_peers)
+        print("peers started: " + open(os.path.join(a.start_peers, "peers.json")).read())
+        return 0
+    if a.stop_peers:
+        stop_peers(a.stop_peers)
+        return 0
+    if not a.exe or not a.source_dir:
+        ap.error("--exe and --source-dir are required")
     a.args = rest
     a.exe = os.path.abspath(a.exe)
     for path in a.needs:
