@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -345,13 +346,15 @@ def collector_file(work, peers, **extra):
 def scenario_backfill(a, work):
     """backfill over a bucket holding the project's example logs (three regions, an Insights file,
     a digest, a plain .json and a GuardDuty export): every CloudTrail and Insights record of the
-    day once, nothing else; run again with the same state file, nothing is read twice."""
+    day once, nothing else; run again with the same state file, nothing is read twice. Then
+    SIGINT while GetObject is held at the gate: exit 1, and a run on its state file delivers the
+    rest. Its own peers: it injects faults at the gate."""
     logs = os.path.join(a.source_dir, "examples", "logs")
     want = []
     for f in sorted(glob.glob(os.path.join(logs, "AWSLogs", "*", "CloudTrail*", "*", "*", "*", "*", "*.json.gz"))):
         if "CloudTrail-Digest" not in f:
             want += [r["eventID"] for r in cloudtrail_records(f)]
-    peers = peers_for(a, work)
+    peers = start_peers(os.path.join(work, "peers"))
     try:
         put_objects(peers, "example-trail", logs)
         config = collector_file(work, peers)
@@ -373,6 +376,33 @@ def scenario_backfill(a, work):
         ok = check("0 of 0 objects delivered" in err, "again: the summary says nothing was left to do") and ok
         if not ok:
             print(show(out, err))
+
+        # Interrupted: every GetObject held 1.5 s at the gate, SIGINT once the first one arrived.
+        peers.gate_call("/__gate/faults", [{"service": "s3", "action": "GetObject", "delayMs": 1500}])
+        state = os.path.join(work, "interrupted.state")
+        args = [config, "example-trail", "2026-11-28", "2026-11-29", state]
+        print("$ " + " ".join([os.path.basename(a.exe)] + args) + "   (SIGINT at the first GetObject)", flush=True)
+        gets = lambda: json.loads(peers.gate_call("/__gate/stats", method="GET"))["byAction"].get("s3.GetObject", 0)
+        before = gets()
+        proc = subprocess.Popen([a.exe] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        until = time.monotonic() + 30
+        while time.monotonic() < until and proc.poll() is None and gets() == before:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out1, err1 = (x.decode() for x in proc.communicate(timeout=TIMEOUT))
+        peers.gate_call("/__gate/faults", method="DELETE")
+        ok = check(proc.returncode == 1 and "objects delivered" in err1,
+                   "SIGINT: it stops, prints its summary, exit 1 (exit %d)" % proc.returncode)
+        rc, out2, err2 = run(a.exe, args, env=env)
+        first = [json.loads(line)["eventID"] for line in out1.splitlines()]
+        second = [json.loads(line)["eventID"] for line in out2.splitlines()]
+        ok = check(rc == 0, "resumed on its state: exit 0 (%d)" % rc) and ok
+        ok = check(set(first) | set(second) == set(want) and len(second) < len(want) + len(first),
+                   "the two runs together delivered every record (%d before the stop, %d after)" % (
+                       len(first), len(second))) and ok
+        ok = check(not set(first) & set(second), "what the stopped run delivered is in its state: not read again") and ok
+        if not ok:
+            print(show(out1 + out2, err1 + err2))
     finally:
         peers.stop()
 
