@@ -1,7 +1,10 @@
-// Example: send a few CloudTrail-like events to Devo (or a relay) and wait for delivery.
+// Example (building block: DevoSink): send a few CloudTrail-like events to Devo over TLS with the
+// domain's client certificate (or over plain TCP to a relay) and wait until they are delivered:
+// connect() at start-up names a wrong address or a rejected certificate; flush() is the delivery
+// acknowledgement after which a source may be deleted.
 //
-//   example_devo_send devo://collector-eu.devo.io:443 domain.crt domain.key chain.crt [count]
-//   example_devo_send devo://relay.local:13000 --no-tls [count]
+//   example_devo_send devo://collector-eu.devo.io:443 domain.crt domain.key chain.crt [COUNT]
+//   example_devo_send devo://relay.local:13000 --no-tls [COUNT]
 #include "ctsqs/sink/devo_sink.hpp"
 
 #include <cstdlib>

@@ -1,7 +1,10 @@
-// Example: what does this SQS message body announce? Parses a body (file or stdin) with parse_notification and builds the S3 GetObject requests.
+// Example (building block: parse_notification): what does this SQS message body announce? Reads
+// a body (file or stdin): an S3 event, CloudTrail's own notification, EventBridge, each maybe in
+// an SNS envelope; prints the objects it names and the S3 GetObject request of each.
 //
-//   example_read_notification tests/data/notifications/sns-envelope-s3-event.json
-//   echo '{"s3Bucket":"b","s3ObjectKey":["AWSLogs/k.json.gz"]}' | example_read_notification
+//   example_read_notification [FILE]
+//   e.g. example_read_notification tests/data/notifications/sns-envelope-s3-event.json
+//        echo '{"s3Bucket":"b","s3ObjectKey":["AWSLogs/k.json.gz"]}' | example_read_notification
 //
 // Exit status: 0 parsed (possibly nothing to fetch), 1 not a notification (permanent error).
 #include "ctsqs/endpoints.hpp"

@@ -1,7 +1,10 @@
-// Example: decode a file, tag its events with a TagRouter (keeping only some services) and write
-// them as flat JSON lines to stdout through a StdoutSink, flushing once at the end.
+// Example (building blocks: TagRouter, StdoutSink): decode a file, tag its events
+// cloud.aws.cloudtrail.<service> with a TagRouter (keeping only the services named) and write them
+// as flat JSON lines to stdout through a StdoutSink, flushing once at the end; counts per tag go
+// to stderr.
 //
-//   example_route_events FILE [SERVICE...]      e.g. example_route_events log.json.gz s3 iam
+//   example_route_events FILE [SERVICE...]
+//   e.g. example_route_events examples/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/28/111122223333_CloudTrail_us-east-1_20261128T1005Z_Ex4mpLe0us1a.json.gz s3 iam
 #include <ctsqs/cloudtrail_decoder.hpp>
 #include <ctsqs/sink/stdout_sink.hpp>
 #include <ctsqs/tag_router.hpp>
@@ -17,6 +20,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::ifstream in(argv[1], std::ios::binary);
+  if (!in) {
+    std::cerr << argv[1] << ": cannot open\n";
+    return 1;
+  }
   const std::string whole{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 
   ctsqs::TagRouterOptions routing;  // tag = cloud.aws.cloudtrail.{service}

@@ -1,6 +1,9 @@
-// Example: decode one CloudTrail log file (gzip or plain JSON) and print each event's columns.
+// Example (building block: CloudTrailDecoder): decode one CloudTrail log file (gzip or plain
+// JSON), fed in chunks as the pipeline feeds an S3 body, and print each event's eventSource and
+// flattened columns; the object's summary goes to stderr. Exit 1 when the file is not CloudTrail.
 //
-//   example_decode_file examples/logs/AWSLogs/.../some.json.gz
+//   example_decode_file FILE
+//   e.g. example_decode_file examples/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/28/111122223333_CloudTrail_us-east-1_20261128T1005Z_Ex4mpLe0us1a.json.gz
 #include <ctsqs/cloudtrail_decoder.hpp>
 
 #include <cstdio>

@@ -1,9 +1,10 @@
-// Example: backfill a CloudTrail bucket from an application, with the collector file's
-// credentials, role and outputs, resumable through a state file.
+// Example (tier 3: Backfill): read what a CloudTrail bucket already holds for a time range, from
+// an application, with the collector file's credentials, role, services and outputs, through the
+// same pipeline as a drain; resumable through a state file (a second run reads nothing twice).
+// SIGINT/SIGTERM stop it: what is in flight is finished or released, the state is saved.
 //
-//   example_backfill COLLECTOR_FILE BUCKET SINCE [UNTIL] [STATE_FILE]
-//
-// e.g. example_backfill collector.json my-trail-bucket 2026-09-01 2026-09-02 backfill.state
+//   example_backfill COLLECTOR_FILE BUCKET SINCE [UNTIL] [STATE_FILE]     (file format: examples/collector.json)
+//   e.g. example_backfill collector.json my-trail-bucket 2026-09-01 2026-09-02 backfill.state
 #include "ctsqs/backfill.hpp"
 
 #include <boost/asio/co_spawn.hpp>
