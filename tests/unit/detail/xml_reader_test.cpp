@@ -57,3 +57,12 @@ TEST_CASE("a text-only element (S3 error fields) decodes entities strictly and h
   CHECK_FALSE(xml_text_only_element("<Code><b>nested</b></Code>", "Code"));
   CHECK(xml_text_only_element("<Code></Code>", "Code") == std::optional<std::string>(""));
 }
+
+TEST_CASE("a text-only element is not found inside a comment or a CDATA section", "[xml]") {
+  CHECK(xml_text_only_element("<Error><!-- <Code>Old</Code> --><Code>NoSuchKey</Code></Error>", "Code") ==
+        std::optional<std::string>("NoSuchKey"));
+  CHECK(xml_text_only_element("<Error><![CDATA[<Code>Old</Code>]]><Code>NoSuchKey</Code></Error>", "Code") ==
+        std::optional<std::string>("NoSuchKey"));
+  CHECK(xml_text_only_element("<s3:Code xmlns:s3=\"x\">SlowDown</s3:Code>", "Code") ==
+        std::optional<std::string>("SlowDown"));
+}
