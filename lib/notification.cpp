@@ -1,6 +1,7 @@
 // parse_notification: S3 events, s3:TestEvent, SNS envelopes, CloudTrail SNS and EventBridge bodies (Boost.JSON).
 #include "ctsqs/notification.hpp"
 #include "detail/error_category.hpp"
+#include "detail/text.hpp"
 #include "ctsqs/log_key.hpp"
 
 #include "detail/protocol_util.hpp"
@@ -258,12 +259,7 @@ struct Parser {
   }
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using detail::hex_value;
 
 }  // namespace
 

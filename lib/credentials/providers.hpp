@@ -8,10 +8,10 @@
 #include "ctsqs/credentials/provider.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "../detail/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
-#include <cctype>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,18 +19,10 @@
 
 namespace ctsqs::credentials_detail {
 
-inline std::string trim_copy(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
+inline std::string trim_copy(std::string_view s) { return std::string(detail::trim(s)); }
 
-inline bool is_true(const std::optional<std::string>& v) {
-  if (!v) return false;
-  std::string s = *v;
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s == "true" || s == "1";
-}
+/// A boolean variable or profile value of the credential providers: "true" in any case, or "1".
+inline bool is_true(const std::optional<std::string>& v) { return v && (detail::is_true_setting(*v) || *v == "1"); }
 
 /// Splits "scheme://host[:port][/path]" for the endpoints the providers talk to directly.
 struct SimpleUrl {

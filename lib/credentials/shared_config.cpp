@@ -4,8 +4,6 @@
 
 #include "ctsqs/credentials/process.hpp"
 
-#include <fstream>
-#include <sstream>
 
 namespace ctsqs {
 namespace credentials_detail {
@@ -109,15 +107,5 @@ result<SharedConfig> load_shared_config(const EnvLookup& env, const FileReader& 
   return files;
 }
 
-FileReader real_file_reader() {
-  return [](const std::string& path) -> std::optional<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return std::nullopt;
-    return ss.str();
-  };
-}
 
 }  // namespace ctsqs

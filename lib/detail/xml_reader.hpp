@@ -5,6 +5,7 @@
 #pragma once
 
 #include "protocol_util.hpp"
+#include "text.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -24,11 +25,7 @@ inline bool is_xml_name_char(char c) noexcept {
 inline bool is_xml_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /// `s` without XML white space around it.
-inline std::string_view xml_trim(std::string_view s) noexcept {
-  while (!s.empty() && is_xml_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_xml_space(s.back())) s.remove_suffix(1);
-  return s;
-}
+inline std::string_view xml_trim(std::string_view s) noexcept { return trim(s, " \t\r\n"); }
 
 /// The local name of a (possibly prefixed) tag name: "s3:Key" -> "Key".
 inline std::string_view xml_local_name(std::string_view tag) noexcept {

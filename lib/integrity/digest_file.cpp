@@ -1,6 +1,7 @@
 // CloudTrail digest files: JSON parsing that names the field at fault, the string to sign, and
 // the SHA256withRSA signature check with OpenSSL EVP.
 #include "ctsqs/integrity/digest_file.hpp"
+#include "../detail/text.hpp"
 #include "../detail/error_category.hpp"
 
 #include "ctsqs/sigv4/hash.hpp"
@@ -95,12 +96,7 @@ struct EvpMdCtxFree {
   void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using ctsqs::detail::hex_value;
 
 }  // namespace
 

@@ -53,12 +53,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::string local_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
 }  // namespace
 
 struct DevoSink::Impl {
@@ -617,7 +611,7 @@ result<std::unique_ptr<DevoSink>> DevoSink::create(DevoSinkOptions options, Diag
   impl->verify_name = impl->opts.server_name.empty() ? impl->host : impl->opts.server_name;
   impl->endpoint = (impl->host.find(':') != std::string::npos ? "[" + impl->host + "]" : impl->host) +
                    ":" + std::to_string(impl->opts.port);
-  impl->hostname = impl->opts.hostname.empty() ? local_hostname() : impl->opts.hostname;
+  impl->hostname = impl->opts.hostname.empty() ? local_host_name() : impl->opts.hostname;
   if (impl->opts.tls) {
     if (auto r = devo_tls::load_client_context(impl->ctx.native_handle(), impl->opts, diag); !r) return r.error();
     if (!impl->opts.verify_server) {
