@@ -1,7 +1,7 @@
 // Output line formats: flat, raw and devo lines for one event.
 #include "ctsqs/format.hpp"
 
-#include "ctsqs/detail/json_escape.hpp"
+#include "detail/json_escape.hpp"
 
 #include <array>
 #include <charconv>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/detail/json_escape.hpp"
+#include "json_escape.hpp"
 #include "out_buf.hpp"
 #include "protocol_util.hpp"
 

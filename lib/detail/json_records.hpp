@@ -8,7 +8,7 @@
 
 #include "json_record_state.hpp"
 #include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/detail/json_escape.hpp"
+#include "json_escape.hpp"
 #include "out_buf.hpp"
 #include "protocol_util.hpp"
 

@@ -5,7 +5,7 @@
 #include "../detail/text.hpp"
 
 #include "ctsqs/aws_client.hpp"
-#include "ctsqs/detail/json_escape.hpp"
+#include "../detail/json_escape.hpp"
 
 #include <algorithm>
 #include <set>
