@@ -55,12 +55,6 @@ struct SinkFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string this_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
-  return buf;
-}
-
 class Progress {
  public:
   explicit Progress(bool enabled) : enabled_(enabled) {}
@@ -113,7 +107,7 @@ int run_decode(const DecodeArgs& a) {
   if (Diagnostics d; !validate(ropt, &d)) throw std::invalid_argument("--routing-template/--services: " + d.message);
 
   LineOptions line;
-  line.hostname = a.hostname.empty() ? this_hostname() : a.hostname;
+  line.hostname = a.hostname.empty() ? local_host_name() : a.hostname;
   if (line.hostname.find_first_of(" \t\r\n") != std::string::npos)
     throw std::invalid_argument("--hostname must not contain whitespace");
 

@@ -1,12 +1,11 @@
 // `ctsqs sign`: signs a raw HTTP request file with SigV4 and prints the artifacts, to debug SignatureDoesNotMatch.
 #include "command.hpp"
 
+#include "ctsqs/environment.hpp"
 #include "ctsqs/sigv4/request_text.hpp"
 #include "ctsqs/sigv4/signer.hpp"
 #include "ctsqs/sigv4/string_to_sign.hpp"
 
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -28,22 +27,15 @@ struct SignOptions {
   std::string print;
 };
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
 int run_sign(const SignOptions& o) {
   std::string text;
   if (o.file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (auto read = real_file_reader()(o.file)) {
+    text = std::move(*read);
   } else {
-    std::ifstream in(o.file, std::ios::binary);
-    if (!in) {
-      std::cerr << "ctsqs sign: cannot read request file '" << o.file << "'\n";
-      return exit_usage;
-    }
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::cerr << "ctsqs sign: cannot read request file '" << o.file << "'\n";
+    return exit_usage;
   }
   Diagnostics diag;
   auto req = sigv4::parse_request_text(text, &diag);
@@ -52,10 +44,11 @@ int run_sign(const SignOptions& o) {
     return exit_bad_input;
   }
 
+  const EnvLookup env = process_environment();
   Credentials creds;
-  creds.access_key_id = env_or_empty("AWS_ACCESS_KEY_ID");
-  creds.secret_access_key = env_or_empty("AWS_SECRET_ACCESS_KEY");
-  creds.session_token = env_or_empty("AWS_SESSION_TOKEN");
+  creds.access_key_id = env_value(env, "AWS_ACCESS_KEY_ID").value_or("");
+  creds.secret_access_key = env_value(env, "AWS_SECRET_ACCESS_KEY").value_or("");
+  creds.session_token = env_value(env, "AWS_SESSION_TOKEN").value_or("");
   creds.provider = "environment";
   if (creds.empty()) {
     std::cerr << "ctsqs sign: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN "

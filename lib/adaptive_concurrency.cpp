@@ -1,5 +1,5 @@
 // AdaptiveConcurrency: AIMD on the latency of completed objects.
-#include "ctsqs/adaptive_concurrency.hpp"
+#include "detail/adaptive_concurrency.hpp"
 
 #include <algorithm>
 #include <cmath>

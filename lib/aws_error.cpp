@@ -1,5 +1,6 @@
 // The aws_errc category, the AWS code → aws_errc table, and the retry classification.
 #include "ctsqs/aws_error.hpp"
+#include "detail/error_category.hpp"
 
 #include <array>
 #include <utility>
@@ -7,40 +8,36 @@
 namespace ctsqs {
 namespace {
 
-class AwsCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.aws"; }
-  std::string message(int ev) const override {
-    switch (static_cast<aws_errc>(ev)) {
-      case aws_errc::unknown: return "AWS error";
-      case aws_errc::malformed_response: return "malformed AWS response";
-      case aws_errc::checksum_mismatch: return "message checksum mismatch";
-      case aws_errc::throttling: return "throttled by AWS";
-      case aws_errc::service_unavailable: return "AWS service unavailable";
-      case aws_errc::internal_error: return "AWS internal error";
-      case aws_errc::request_timeout: return "AWS request timeout";
-      case aws_errc::access_denied: return "access denied";
-      case aws_errc::invalid_credentials: return "invalid AWS credentials";
-      case aws_errc::expired_token: return "AWS credentials expired";
-      case aws_errc::signature_mismatch: return "request signature rejected";
-      case aws_errc::clock_skew: return "request time too skewed";
-      case aws_errc::invalid_request: return "invalid request";
-      case aws_errc::kms_error: return "KMS key error";
-      case aws_errc::queue_does_not_exist: return "queue does not exist";
-      case aws_errc::receipt_handle_invalid: return "receipt handle invalid";
-      case aws_errc::message_not_inflight: return "message not in flight";
-      case aws_errc::batch_request_invalid: return "invalid batch request";
-      case aws_errc::over_limit: return "SQS in-flight limit reached";
-      case aws_errc::no_such_key: return "no such key";
-      case aws_errc::no_such_bucket: return "no such bucket";
-      case aws_errc::permanent_redirect: return "bucket is in another region (permanent redirect)";
-      case aws_errc::temporary_redirect: return "temporary redirect";
-      case aws_errc::wrong_region: return "request signed for the wrong region";
-      case aws_errc::invalid_object_state: return "object is archived";
-    }
-    return "unknown AWS error";
+const char* describe(aws_errc e) noexcept {
+  switch (e) {
+    case aws_errc::unknown: return "AWS error";
+    case aws_errc::malformed_response: return "malformed AWS response";
+    case aws_errc::checksum_mismatch: return "message checksum mismatch";
+    case aws_errc::throttling: return "throttled by AWS";
+    case aws_errc::service_unavailable: return "AWS service unavailable";
+    case aws_errc::internal_error: return "AWS internal error";
+    case aws_errc::request_timeout: return "AWS request timeout";
+    case aws_errc::access_denied: return "access denied";
+    case aws_errc::invalid_credentials: return "invalid AWS credentials";
+    case aws_errc::expired_token: return "AWS credentials expired";
+    case aws_errc::signature_mismatch: return "request signature rejected";
+    case aws_errc::clock_skew: return "request time too skewed";
+    case aws_errc::invalid_request: return "invalid request";
+    case aws_errc::kms_error: return "KMS key error";
+    case aws_errc::queue_does_not_exist: return "queue does not exist";
+    case aws_errc::receipt_handle_invalid: return "receipt handle invalid";
+    case aws_errc::message_not_inflight: return "message not in flight";
+    case aws_errc::batch_request_invalid: return "invalid batch request";
+    case aws_errc::over_limit: return "SQS in-flight limit reached";
+    case aws_errc::no_such_key: return "no such key";
+    case aws_errc::no_such_bucket: return "no such bucket";
+    case aws_errc::permanent_redirect: return "bucket is in another region (permanent redirect)";
+    case aws_errc::temporary_redirect: return "temporary redirect";
+    case aws_errc::wrong_region: return "request signed for the wrong region";
+    case aws_errc::invalid_object_state: return "object is archived";
   }
-};
+  return nullptr;
+}
 
 constexpr std::array<std::pair<std::string_view, aws_errc>, 58> code_table{{
     {"Throttling", aws_errc::throttling},
@@ -109,7 +106,7 @@ bool starts_with(std::string_view s, std::string_view p) noexcept { return s.sub
 }  // namespace
 
 const boost::system::error_category& aws_category() noexcept {
-  static const AwsCategory cat;
+  static const detail::EnumErrorCategory<aws_errc> cat("ctsqs.aws", describe, "unknown AWS error");
   return cat;
 }
 

@@ -1,7 +1,7 @@
 // AWS error response parsing (XML and JSON) of any service, and its classification.
 #include "ctsqs/aws_error_response.hpp"
 
-#include "ctsqs/detail/xml_text.hpp"
+#include "detail/xml_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -1,6 +1,7 @@
 // Backfill, the pure parts: CloudTrail's key layout, range times, the durable resume state and
 // the S3 event notification body of a listed object.
 #include "ctsqs/backfill.hpp"
+#include "detail/text.hpp"
 #include "ctsqs/metrics.hpp"
 
 #include <boost/json/parse.hpp>
@@ -26,9 +27,7 @@ using namespace std::chrono;
 
 namespace {
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
+using detail::all_digits;
 
 int to_int(std::string_view s) {
   int v = 0;

@@ -1,6 +1,7 @@
 // BucketScanner: ListObjectsV2 over CloudTrail's key layout (accounts, regions, day prefixes of
 // the range, every page). BackfillQueue is in backfill_queue.cpp.
 #include "collector_async.hpp"
+#include "detail/text.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/backfill.hpp"
@@ -23,9 +24,7 @@ using namespace std::chrono;
 
 namespace {
 
-bool twelve_digits(std::string_view s) {
-  return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
+bool twelve_digits(std::string_view s) { return s.size() == 12 && detail::all_digits(s); }
 
 std::string day_path(sys_days d) {
   const year_month_day ymd{d};

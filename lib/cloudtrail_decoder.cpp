@@ -2,6 +2,7 @@
 // (lib/detail/gzip_inflate.hpp: ISA-L, libdeflate or zlib), caps, and the errors that name the object; the records are
 // found and flattened by the SAX handler of lib/detail/json_records.hpp, for every RecordLayout.
 #include "ctsqs/cloudtrail_decoder.hpp"
+#include "detail/error_category.hpp"
 
 #include "detail/gzip_inflate.hpp"
 #include "detail/json_records.hpp"
@@ -18,28 +19,24 @@
 namespace ctsqs {
 namespace {
 
-class DecodeCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.decode"; }
-  std::string message(int ev) const override {
-    switch (static_cast<decode_errc>(ev)) {
-      case decode_errc::corrupt_gzip: return "corrupt gzip data";
-      case decode_errc::truncated_gzip: return "truncated gzip data";
-      case decode_errc::unsupported_compression: return "unsupported compression";
-      case decode_errc::invalid_json: return "invalid JSON";
-      case decode_errc::truncated_json: return "truncated JSON";
-      case decode_errc::trailing_data: return "data after the JSON document";
-      case decode_errc::not_an_object: return "not a CloudTrail log: the document is not an object";
-      case decode_errc::records_missing: return "not a CloudTrail log: no Records member";
-      case decode_errc::records_not_array: return "Records is not an array";
-      case decode_errc::record_not_object: return "a record is not an object";
-      case decode_errc::object_too_large: return "object exceeds the uncompressed size limit";
-      case decode_errc::record_too_large: return "record exceeds the size limit";
-      case decode_errc::unclaimed: return "no configured service claims the object";
-    }
-    return "unknown decode error";
+const char* describe(decode_errc e) noexcept {
+  switch (e) {
+    case decode_errc::corrupt_gzip: return "corrupt gzip data";
+    case decode_errc::truncated_gzip: return "truncated gzip data";
+    case decode_errc::unsupported_compression: return "unsupported compression";
+    case decode_errc::invalid_json: return "invalid JSON";
+    case decode_errc::truncated_json: return "truncated JSON";
+    case decode_errc::trailing_data: return "data after the JSON document";
+    case decode_errc::not_an_object: return "not a CloudTrail log: the document is not an object";
+    case decode_errc::records_missing: return "not a CloudTrail log: no Records member";
+    case decode_errc::records_not_array: return "Records is not an array";
+    case decode_errc::record_not_object: return "a record is not an object";
+    case decode_errc::object_too_large: return "object exceeds the uncompressed size limit";
+    case decode_errc::record_too_large: return "record exceeds the size limit";
+    case decode_errc::unclaimed: return "no configured service claims the object";
   }
-};
+  return nullptr;
+}
 
 constexpr std::size_t inflate_chunk = 256 * 1024;
 
@@ -51,7 +48,7 @@ using records::parser_options;
 }  // namespace
 
 const boost::system::error_category& decode_category() noexcept {
-  static const DecodeCategory cat;
+  static const detail::EnumErrorCategory<decode_errc> cat("ctsqs.decode", describe, "unknown decode error");
   return cat;
 }
 

@@ -2,7 +2,7 @@
 // events and shutdown, as coroutines on one executor.
 #include "ctsqs/collector.hpp"
 
-#include "ctsqs/adaptive_concurrency.hpp"
+#include "detail/adaptive_concurrency.hpp"
 #include "ctsqs/integrity/drain_integrity.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
 #include "ctsqs/s3/protocol.hpp"

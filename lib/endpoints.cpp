@@ -1,6 +1,8 @@
 // AWS endpoint resolution: partitions, service hosts, overrides, queue URLs and S3 addressing.
 #include "ctsqs/endpoints.hpp"
 
+#include "detail/text.hpp"
+
 #include "ctsqs/sigv4/canonical_request.hpp"
 
 #include <boost/url/parse.hpp>
@@ -31,17 +33,12 @@ error_code fail(Diagnostics* diag, std::string message) {
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || is_digit(c); }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using detail::lower;
 
 bool env_true(const EnvLookup& env, std::string_view name) {
   if (!env) return false;
   auto v = env(name);
-  return v && lower(*v) == "true";
+  return v && detail::is_true_setting(*v);
 }
 
 // Region-looking label: letters-...-digit(s), e.g. "us-east-1", "us-gov-west-1", "cn-north-1".
@@ -87,22 +84,6 @@ bool valid_queue_name(std::string_view q) noexcept {
 }
 
 }  // namespace
-
-EnvLookup environment_from(std::map<std::string, std::string, std::less<>> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-EnvLookup process_environment() {
-  return [](std::string_view name) -> std::optional<std::string> {
-    const char* v = std::getenv(std::string(name).c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-}
 
 bool is_valid_region(std::string_view region) noexcept {
   if (region.empty() || region.size() > 63 || region.front() == '-' || region.back() == '-')
@@ -391,13 +372,6 @@ S3ObjectTarget s3_object_target(const Endpoint& s3, std::string_view bucket, std
     t.path = s3.base_path + "/" + sigv4::uri_encode(bucket, true) + "/" + encoded_key;
   }
   return t;
-}
-
-std::optional<std::string> env_value(const EnvLookup& env, std::string_view name) {
-  if (!env) return std::nullopt;
-  auto v = env(name);
-  if (!v || v->empty()) return std::nullopt;
-  return v;
 }
 
 }  // namespace ctsqs

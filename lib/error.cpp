@@ -1,30 +1,27 @@
 // Categories and formatting for the shared error model.
 #include "ctsqs/error.hpp"
+#include "detail/error_category.hpp"
 
 namespace ctsqs {
 namespace {
 
-class ClientCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.client"; }
-  std::string message(int ev) const override {
-    switch (static_cast<client_errc>(ev)) {
-      case client_errc::invalid_argument: return "invalid argument";
-      case client_errc::io_error: return "I/O error";
-      case client_errc::cancelled: return "cancelled";
-      case client_errc::timeout: return "timed out";
-      case client_errc::limit_exceeded: return "limit exceeded";
-      case client_errc::sink_failed: return "sink failed to deliver";
-      case client_errc::sink_closed: return "sink closed by its reader";
-    }
-    return "unknown client error";
+const char* describe(client_errc e) noexcept {
+  switch (e) {
+    case client_errc::invalid_argument: return "invalid argument";
+    case client_errc::io_error: return "I/O error";
+    case client_errc::cancelled: return "cancelled";
+    case client_errc::timeout: return "timed out";
+    case client_errc::limit_exceeded: return "limit exceeded";
+    case client_errc::sink_failed: return "sink failed to deliver";
+    case client_errc::sink_closed: return "sink closed by its reader";
   }
-};
+  return nullptr;
+}
 
 }  // namespace
 
 const boost::system::error_category& client_category() noexcept {
-  static const ClientCategory cat;
+  static const detail::EnumErrorCategory<client_errc> cat("ctsqs.client", describe, "unknown client error");
   return cat;
 }
 

@@ -1,13 +1,21 @@
 // Output line formats: flat, raw and devo lines for one event.
 #include "ctsqs/format.hpp"
 
-#include "ctsqs/detail/json_escape.hpp"
+#include "detail/json_escape.hpp"
 
 #include <array>
 #include <charconv>
 #include <ctime>
 
+#include <unistd.h>
+
 namespace ctsqs {
+
+std::string local_host_name(std::string_view fallback) {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return std::string(fallback);
+  return buf;
+}
 
 std::optional<OutputFormat> parse_output_format(std::string_view name) noexcept {
   if (name == "flat") return OutputFormat::flat;

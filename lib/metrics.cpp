@@ -1,7 +1,7 @@
 // Metrics: snapshot, Prometheus text, progress line, summary and heartbeat event.
 #include "ctsqs/metrics.hpp"
 
-#include "ctsqs/detail/json_escape.hpp"
+#include "detail/json_escape.hpp"
 
 #include <cstdio>
 #include <ctime>

@@ -1,5 +1,7 @@
 // parse_notification: S3 events, s3:TestEvent, SNS envelopes, CloudTrail SNS and EventBridge bodies (Boost.JSON).
 #include "ctsqs/notification.hpp"
+#include "detail/error_category.hpp"
+#include "detail/text.hpp"
 #include "ctsqs/log_key.hpp"
 
 #include "detail/protocol_util.hpp"
@@ -16,19 +18,15 @@ namespace ctsqs {
 namespace json = boost::json;
 namespace {
 
-class NotificationCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.notification"; }
-  std::string message(int ev) const override {
-    switch (static_cast<notification_errc>(ev)) {
-      case notification_errc::not_json: return "notification body is not JSON";
-      case notification_errc::unrecognised: return "unrecognised notification format";
-      case notification_errc::invalid_field: return "invalid notification field";
-      case notification_errc::refused: return "notification refused by an allow-list";
-    }
-    return "unknown notification error";
+const char* describe(notification_errc e) noexcept {
+  switch (e) {
+    case notification_errc::not_json: return "notification body is not JSON";
+    case notification_errc::unrecognised: return "unrecognised notification format";
+    case notification_errc::invalid_field: return "invalid notification field";
+    case notification_errc::refused: return "notification refused by an allow-list";
   }
-};
+  return nullptr;
+}
 
 // What an error quotes of one untrusted field value (a type, a source, a key): short.
 constexpr std::size_t field_quote_max = 64;
@@ -261,17 +259,12 @@ struct Parser {
   }
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using detail::hex_value;
 
 }  // namespace
 
 const boost::system::error_category& notification_category() noexcept {
-  static const NotificationCategory cat;
+  static const detail::EnumErrorCategory<notification_errc> cat("ctsqs.notification", describe, "unknown notification error");
   return cat;
 }
 

@@ -2,6 +2,7 @@
 // then content recognition), and the decoder that holds an object's first bytes until that is
 // decided.
 #include "ctsqs/service_router.hpp"
+#include "detail/decompressed_head.hpp"
 
 #include <zlib.h>
 

@@ -4,6 +4,7 @@
 
 #include "collector_async.hpp"
 #include "detail/protocol_util.hpp"
+#include "detail/sqs_batch.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/endpoints.hpp"

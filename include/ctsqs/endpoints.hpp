@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/aws_config.hpp"
+#include "ctsqs/environment.hpp"
 #include "ctsqs/error.hpp"
 
 #include <functional>
@@ -12,19 +13,6 @@
 #include <string_view>
 
 namespace ctsqs {
-
-/// Reads one environment variable; unset → nullopt. Endpoint code never reads the process
-/// environment itself: callers pass `process_environment()` or, in tests, `environment_from()`.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-
-/// An EnvLookup over a fixed map (tests, embedding applications).
-EnvLookup environment_from(std::map<std::string, std::string, std::less<>> vars);
-
-/// An EnvLookup over the real process environment (getenv), for the CLI edge.
-EnvLookup process_environment();
-
-/// One variable through `env`, treating unset and empty alike (the AWS SDKs ignore empty values).
-std::optional<std::string> env_value(const EnvLookup& env, std::string_view name);
 
 /// An AWS partition: a group of regions sharing a DNS suffix.
 struct Partition {

@@ -28,9 +28,12 @@ constexpr bool needs_record(OutputFormat f) noexcept { return f != OutputFormat:
 /// Whether lines of format `f` need `Event::columns` (flat).
 constexpr bool needs_columns(OutputFormat f) noexcept { return f == OutputFormat::flat; }
 
+/// This machine's name as gethostname() gives it, or `fallback` when it gives none.
+std::string local_host_name(std::string_view fallback = "localhost");
+
 /// Values the devo line takes from outside the event. Ignored by flat and raw.
 struct LineOptions {
-  std::string hostname;  ///< syslog HOSTNAME; must not contain spaces (callers pass gethostname())
+  std::string hostname;  ///< syslog HOSTNAME; must not contain spaces (callers pass local_host_name())
   int priority = 14;     ///< syslog PRI: facility * 8 + severity (14 = user.info)
   std::chrono::system_clock::time_point time;  ///< syslog timestamp, formatted in UTC
 };

@@ -77,9 +77,4 @@ class ServiceRouter : public std::enable_shared_from_this<ServiceRouter> {
   std::unique_ptr<Counters[]> counters_;
 };
 
-/// The first decompressed bytes of an object from its first raw bytes: gzip is inflated (as
-/// far as `raw` goes, at most `max_bytes`), anything else is returned as it is. Empty when
-/// `raw` is a gzip header alone or is not valid gzip.
-std::string decompressed_head(std::string_view raw, std::size_t max_bytes);
-
 }  // namespace ctsqs

@@ -109,23 +109,6 @@ struct SqsSourceOptions {
   int batch_retries = 3;                         ///< retries of partially failed batch entries
 };
 
-/// What one round of a batch call (entries sent with ids "m0", "m1", ...) did to each entry.
-struct BatchRoundOutcome {
-  std::vector<std::size_t> retry;  ///< indexes to send again (retryable failure, or not in the answer)
-  /// Indexes that failed for good, with the failure (also: retries exhausted).
-  std::vector<std::pair<std::size_t, BatchEntryFailure>> failed;
-  /// Ids in the answer that name no entry sent ("m7" of 3 entries, "x", "m1x", ...): ignored.
-  std::vector<std::string> unknown_ids;
-};
-
-/// Matches a batch answer to the `entry_count` entries sent (ids "m<index>"); pure, never throws.
-/// An entry is done only when it is listed in `Successful` and not in `Failed`. An entry the
-/// answer does not mention (or whose only mention is malformed) was neither deleted nor changed:
-/// it is retried as a retryable failure "MissingFromResponse". Retryable failures are retried
-/// while `may_retry`; otherwise they (and missing entries) are final failures.
-/// Handles are left empty in `failed`; the caller fills them from its entries.
-BatchRoundOutcome classify_batch_round(std::size_t entry_count, const sqs::BatchResult& answer, bool may_retry);
-
 /// `invalid_argument` naming the field when a setting is out of range.
 result<void> validate(const SqsSourceOptions& options, Diagnostics& diag);
 

@@ -1,6 +1,8 @@
 // Shared AWS config/credentials file parsing and profile credential plans.
 #include "ctsqs/credentials/profile_file.hpp"
 
+#include "../detail/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -8,17 +10,8 @@
 namespace ctsqs {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using detail::lower;
+using detail::trim;
 
 std::string_view strip_inline_comment(std::string_view v) {
   for (std::size_t i = 1; i < v.size(); ++i)

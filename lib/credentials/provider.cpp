@@ -18,10 +18,6 @@ using std::chrono::system_clock;
 
 }  // namespace
 
-WallClock system_wall_clock() {
-  return [] { return system_clock::now(); };
-}
-
 asio::awaitable<result<Credentials>> StaticCredentialsProvider::async_get(Diagnostics& diag) {
   if (creds_.empty()) {
     diag.message = "credentials from " + creds_.provider + " are incomplete";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/collector_config.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -30,11 +31,7 @@ inline std::vector<std::string_view> split(std::string_view s, char sep) {
   return out;
 }
 
-inline std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ::ctsqs::detail::lower;
 
 /// A value safe to echo in an error: printable, at most 80 characters.
 inline std::string shown(std::string_view v) {

@@ -2,7 +2,7 @@
 // fast path), used by the decoder to build records and columns before they go into an Event.
 #pragma once
 
-#include "ctsqs/detail/json_escape.hpp"
+#include "json_escape.hpp"
 
 #include <algorithm>
 #include <cstddef>

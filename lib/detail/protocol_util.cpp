@@ -1,5 +1,6 @@
 // Private helpers shared by the protocol modules: URL splitting, IP literal detection, safe quoting.
 #include "protocol_util.hpp"
+#include "text.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -9,8 +10,7 @@ namespace ctsqs::detail {
 bool split_url(std::string_view url, UrlParts& out) {
   auto sep = url.find("://");
   if (sep == std::string_view::npos) return false;
-  std::string scheme(url.substr(0, sep));
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string scheme = lower(url.substr(0, sep));
   if (scheme != "http" && scheme != "https") return false;
   auto rest = url.substr(sep + 3);
   auto slash = rest.find_first_of("/?#");

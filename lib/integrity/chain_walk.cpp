@@ -1,5 +1,6 @@
 // Digest keys, the check of one fetched digest, and the chain walk over a listing.
 #include "ctsqs/integrity/chain_walk.hpp"
+#include "../detail/text.hpp"
 #include "ctsqs/http.hpp"
 
 #include <algorithm>
@@ -11,9 +12,7 @@ using namespace std::chrono;
 
 namespace {
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
+using ctsqs::detail::all_digits;
 
 int to_int(std::string_view s) {
   int v = 0;

@@ -1,6 +1,8 @@
 // CloudTrail digest files: JSON parsing that names the field at fault, the string to sign, and
 // the SHA256withRSA signature check with OpenSSL EVP.
 #include "ctsqs/integrity/digest_file.hpp"
+#include "../detail/text.hpp"
+#include "../detail/error_category.hpp"
 
 #include "ctsqs/sigv4/hash.hpp"
 #include "ctsqs/sts/sts.hpp"
@@ -20,22 +22,18 @@ namespace json = boost::json;
 
 namespace {
 
-class IntegrityCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.integrity"; }
-  std::string message(int ev) const override {
-    switch (static_cast<integrity_errc>(ev)) {
-      case integrity_errc::malformed_digest: return "malformed digest file";
-      case integrity_errc::no_signature: return "digest file without signature metadata";
-      case integrity_errc::unsupported_algorithm: return "unsupported signature algorithm";
-      case integrity_errc::unknown_public_key: return "no CloudTrail public key with the digest's fingerprint";
-      case integrity_errc::unusable_public_key: return "unusable CloudTrail public key";
-      case integrity_errc::bad_signature: return "signature verification failed";
-      case integrity_errc::moved: return "digest file moved from its original location";
-    }
-    return "integrity error";
+const char* describe(integrity_errc e) noexcept {
+  switch (e) {
+    case integrity_errc::malformed_digest: return "malformed digest file";
+    case integrity_errc::no_signature: return "digest file without signature metadata";
+    case integrity_errc::unsupported_algorithm: return "unsupported signature algorithm";
+    case integrity_errc::unknown_public_key: return "no CloudTrail public key with the digest's fingerprint";
+    case integrity_errc::unusable_public_key: return "unusable CloudTrail public key";
+    case integrity_errc::bad_signature: return "signature verification failed";
+    case integrity_errc::moved: return "digest file moved from its original location";
   }
-};
+  return nullptr;
+}
 
 error_code malformed(Diagnostics& diag, std::string message) {
   diag.message = std::move(message);
@@ -98,17 +96,12 @@ struct EvpMdCtxFree {
   void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using ctsqs::detail::hex_value;
 
 }  // namespace
 
 const boost::system::error_category& integrity_category() noexcept {
-  static const IntegrityCategory category;
+  static const detail::EnumErrorCategory<integrity_errc> category("ctsqs.integrity", describe, "integrity error");
   return category;
 }
 

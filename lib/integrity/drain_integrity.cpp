@@ -2,8 +2,10 @@
 // computed while they were read, findings as log lines, counters and integrity events.
 #include "ctsqs/integrity/drain_integrity.hpp"
 
+#include "../detail/text.hpp"
+
 #include "ctsqs/aws_client.hpp"
-#include "ctsqs/detail/json_escape.hpp"
+#include "../detail/json_escape.hpp"
 
 #include <algorithm>
 #include <set>
@@ -167,11 +169,7 @@ asio::awaitable<result<std::vector<IntegrityFinding>>> DrainIntegrity::async_dig
     auto it = logs_.find(u);
     listed.insert(u);
     if (it == logs_.end()) continue;
-    if (it->second.sha256 == lf.hash_value || (lf.hash_value.size() == 64 && [&] {
-          std::string low = lf.hash_value;
-          for (auto& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          return low == it->second.sha256;
-        }())) {
+    if (it->second.sha256 == lf.hash_value || (lf.hash_value.size() == 64 && ctsqs::detail::lower(lf.hash_value) == it->second.sha256)) {
       ++counters_.logs_matched;
     } else {
       ++counters_.logs_mismatched;

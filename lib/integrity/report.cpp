@@ -1,7 +1,7 @@
 // Integrity report records as JSON lines, and their counts.
 #include "ctsqs/integrity/report.hpp"
 
-#include "ctsqs/detail/json_escape.hpp"
+#include "../detail/json_escape.hpp"
 
 #include <cstdio>
 

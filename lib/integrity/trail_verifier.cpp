@@ -4,7 +4,7 @@
 #include "../detail/diag_errors.hpp"
 
 #include "../collector_async.hpp"
-#include "ctsqs/adaptive_concurrency.hpp"
+#include "../detail/adaptive_concurrency.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/backfill.hpp"

@@ -5,10 +5,13 @@
 #include "ctsqs/sigv4/canonical_request.hpp"
 
 #include "../detail/protocol_util.hpp"
+#include "../detail/xml_reader.hpp"
 
 #include <cctype>
 
 namespace ctsqs::s3 {
+using detail::xml_text_only_element;
+
 namespace {
 
 bool contains_kms(std::string_view s) noexcept {
@@ -20,54 +23,11 @@ bool contains_kms(std::string_view s) noexcept {
   return false;
 }
 
-std::optional<std::string> unescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '&') {
-      out += text[i];
-      continue;
-    }
-    auto semi = text.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 10) return std::nullopt;
-    auto ent = text.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out += '&';
-    else if (ent == "lt") out += '<';
-    else if (ent == "gt") out += '>';
-    else if (ent == "quot") out += '"';
-    else if (ent == "apos") out += '\'';
-    else if (ent.size() >= 2 && ent[0] == '#') {
-      auto cp = detail::parse_char_ref(ent);
-      if (!cp) return std::nullopt;
-      detail::append_utf8(out, *cp);
-    } else {
-      return std::nullopt;
-    }
-    i = semi;
-  }
-  return out;
-}
-
 std::string object_name(std::string_view bucket, std::string_view key) {
   return "s3://" + std::string(bucket) + "/" + std::string(key);
 }
 
 }  // namespace
-
-std::optional<std::string> xml_element(std::string_view xml, std::string_view name) {
-  // Built with append: GCC 12 warns falsely (-Wrestrict) on "<" + std::string(...).
-  std::string open, close;
-  open.append("<").append(name).append(">");
-  close.append("</").append(name).append(">");
-  auto start = xml.find(open);
-  if (start == std::string_view::npos) return std::nullopt;
-  start += open.size();
-  auto end = xml.find(close, start);
-  if (end == std::string_view::npos) return std::nullopt;
-  auto text = xml.substr(start, end - start);
-  if (text.find('<') != std::string_view::npos) return std::nullopt;  // not a text-only element
-  return unescape(text);
-}
 
 result<HttpRequest> make_get_object_request(const GetObjectParams& p, Diagnostics& diag) {
   auto fail = [&](std::string what) -> result<HttpRequest> {
@@ -113,10 +73,10 @@ S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::strin
   diag.http_status = res.status;
   S3Error out;
   const std::string_view body = res.body;
-  std::string code = xml_element(body, "Code").value_or("");
-  std::string message = xml_element(body, "Message").value_or("");
+  std::string code = xml_text_only_element(body, "Code").value_or("");
+  std::string message = xml_text_only_element(body, "Message").value_or("");
   diag.request_id = std::string(res.header("x-amz-request-id"));
-  if (diag.request_id.empty()) diag.request_id = xml_element(body, "RequestId").value_or("");
+  if (diag.request_id.empty()) diag.request_id = xml_text_only_element(body, "RequestId").value_or("");
   // HEAD answers carry no body: S3's status alone says what happened. A body that is not S3's
   // XML (a proxy's or another server's page) says nothing about the object: no code is implied.
   const bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -138,8 +98,8 @@ S3Error parse_error(const HttpResponse& res, std::string_view bucket, std::strin
     errc = aws_errc::invalid_request;
   out.code = make_error_code(errc);
   out.region = std::string(res.header("x-amz-bucket-region"));
-  if (out.region.empty()) out.region = xml_element(body, "Region").value_or("");
-  out.endpoint = xml_element(body, "Endpoint").value_or("");
+  if (out.region.empty()) out.region = xml_text_only_element(body, "Region").value_or("");
+  out.endpoint = xml_text_only_element(body, "Endpoint").value_or("");
   auto sse = res.header("x-amz-server-side-encryption");
   out.kms_hint = errc == aws_errc::kms_error || contains_kms(message) || contains_kms(code) || contains_kms(sse);
 

@@ -1,5 +1,6 @@
 // SigV4 canonical request: the encoding and canonicalization rules, written out by hand.
 #include "ctsqs/sigv4/canonical_request.hpp"
+#include "../detail/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,12 +15,7 @@ constexpr bool is_unreserved(unsigned char c) noexcept {
          c == '.' || c == '_' || c == '~';
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using ctsqs::detail::hex_value;
 
 void append_escape(std::string& out, unsigned char c) {
   out += '%';

@@ -2,6 +2,7 @@
 // (libdeflate) and POSTs them one at a time with HttpsClient, retrying with backoff; flush waits
 // for Devo's 2xx to every batch of its window.
 #include "ctsqs/sink/devo_http_sink.hpp"
+#include "ctsqs/format.hpp"
 
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
@@ -40,12 +41,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::string local_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
 
 void replace_all(std::string& s, std::string_view what, std::string_view with) {
   if (what.empty()) return;
@@ -391,7 +386,7 @@ result<std::unique_ptr<DevoHttpSink>> DevoHttpSink::create(DevoHttpSinkOptions o
   if (!target) return target.error();
   auto impl = std::make_unique<Impl>(std::move(options));
   impl->target = std::move(*target);
-  impl->hostname = impl->opts.hostname.empty() ? local_hostname() : impl->opts.hostname;
+  impl->hostname = impl->opts.hostname.empty() ? local_host_name() : impl->opts.hostname;
   impl->token_encoded = devo_http_stream_path("", "", impl->opts.token, "", "");
   impl->token_encoded = impl->token_encoded.substr(impl->token_encoded.find('!') + 1);
   impl->token_encoded.resize(impl->token_encoded.find('/'));

@@ -2,6 +2,8 @@
 // validation, answer classification and Retry-After.
 #include "ctsqs/sink/devo_http_sink_options.hpp"
 
+#include "../detail/text.hpp"
+
 #include <boost/url/parse.hpp>
 
 #include <array>
@@ -13,11 +15,7 @@ namespace ctsqs {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using detail::lower;
 
 result<void> invalid(Diagnostics& diag, std::string message) {
   diag.clear();
@@ -157,8 +155,7 @@ DevoHttpAnswer classify_devo_http_status(int status) noexcept {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
                                                            std::chrono::system_clock::time_point now) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  v = detail::trim(v, " \t");
   if (v.empty()) return std::nullopt;
   if (std::isdigit(static_cast<unsigned char>(v.front())) != 0) {
     std::uint64_t s = 0;

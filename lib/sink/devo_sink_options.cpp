@@ -1,6 +1,8 @@
 // Validation, region endpoints, devo:// URL parsing and backoff for the Devo sink options.
 #include "ctsqs/sink/devo_sink_options.hpp"
 
+#include "../detail/text.hpp"
+
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -19,12 +21,7 @@ result<void> fail(Diagnostics& diag, std::string message) {
   return client_errc::invalid_argument;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using detail::lower;
 
 }  // namespace
 

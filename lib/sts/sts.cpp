@@ -2,7 +2,7 @@
 #include "ctsqs/sts/sts.hpp"
 
 #include "ctsqs/aws_error_response.hpp"
-#include "ctsqs/detail/xml_text.hpp"
+#include "../detail/xml_reader.hpp"
 
 #include <algorithm>
 #include <cctype>

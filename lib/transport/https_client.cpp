@@ -1,6 +1,7 @@
 // HttpsClient over Boost.Beast: TLS with verification, keep-alive pool, timeouts, proxies,
 // size limits and streamed bodies. The only translation unit that includes Beast + Asio SSL.
 #include "ctsqs/transport/https_client.hpp"
+#include "../detail/error_category.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -32,19 +33,15 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-class TransportCategory final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "ctsqs.transport"; }
-  std::string message(int ev) const override {
-    switch (static_cast<transport_errc>(ev)) {
-      case transport_errc::proxy_refused: return "the proxy refused the CONNECT tunnel";
-      case transport_errc::invalid_target: return "the request target cannot be connected to";
-      case transport_errc::tls_setup_failed: return "the TLS session could not be set up";
-      case transport_errc::address_not_allowed: return "the host resolved to an address that is not allowed";
-    }
-    return "unknown transport error";
+const char* describe(transport_errc e) noexcept {
+  switch (e) {
+    case transport_errc::proxy_refused: return "the proxy refused the CONNECT tunnel";
+    case transport_errc::invalid_target: return "the request target cannot be connected to";
+    case transport_errc::tls_setup_failed: return "the TLS session could not be set up";
+    case transport_errc::address_not_allowed: return "the host resolved to an address that is not allowed";
   }
-};
+  return nullptr;
+}
 
 /// Where a request goes: scheme, host (no brackets), port.
 struct Target {
@@ -229,7 +226,7 @@ std::string describe(const error_code& ec) {
 }  // namespace
 
 const boost::system::error_category& transport_category() noexcept {
-  static const TransportCategory cat;
+  static const ctsqs::detail::EnumErrorCategory<transport_errc> cat("ctsqs.transport", describe, "unknown transport error");
   return cat;
 }
 

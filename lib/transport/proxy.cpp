@@ -1,6 +1,8 @@
 // Proxy selection from HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 #include "ctsqs/transport/proxy.hpp"
 
+#include "../detail/text.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <openssl/evp.h>
@@ -12,17 +14,9 @@
 namespace ctsqs::transport {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ctsqs::detail::lower;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+std::string_view trim(std::string_view s) { return ctsqs::detail::trim(s, " \t"); }
 
 std::optional<std::string> first_set(const EnvLookup& env, std::string_view upper,
                                      std::string_view lower_name) {

@@ -1,7 +1,8 @@
-// Fuzz target: S3 XML error classification (parse_error, xml_element) over arbitrary bodies and statuses.
+// Fuzz target: S3 XML error classification (parse_error, the XML reader's text-only elements) over arbitrary bodies and statuses.
 #include "ctsqs/s3/protocol.hpp"
 
 #include "ctsqs/collector.hpp"
+#include "../../lib/detail/xml_reader.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (diag.message.find("s3://bucket/key") != 0) __builtin_trap();
   (void)is_message_failure(e.code);
   (void)s3::should_retry_in_region(e, "us-east-1");
-  for (const char* name : {"Code", "Message", "Region", "Endpoint"}) (void)s3::xml_element(res.body, name);
+  for (const char* name : {"Code", "Message", "Region", "Endpoint"}) (void)detail::xml_text_only_element(res.body, name);
   return 0;
 }

@@ -1,8 +1,9 @@
 // Fuzz target: STS response parsers (AssumeRole, GetCallerIdentity), ISO 8601 and the XML text
 // extraction they use, over arbitrary bodies. Checks: no crash, and a secret never leaks into
 // the diagnostics of a failed parse.
-#include "ctsqs/detail/xml_text.hpp"
 #include "ctsqs/sts/sts.hpp"
+
+#include "../../lib/detail/xml_reader.hpp"
 
 #include <cstddef>
 #include <cstdint>

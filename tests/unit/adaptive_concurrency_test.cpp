@@ -1,7 +1,7 @@
 // Unit tests of AdaptiveConcurrency with an injected clock and a simulated server: the limit grows
 // while latency is flat (latency-bound), settles at the knee when the CPU saturates, and backs off
 // on retryable failures. No sleeping: time is advanced by the test.
-#include "ctsqs/adaptive_concurrency.hpp"
+#include "../../lib/detail/adaptive_concurrency.hpp"
 
 #include "catch.hpp"
 

@@ -2,6 +2,7 @@
 // I/O paths run against real peers in tests/integration/collector_*_test.cpp).
 #include "ctsqs/sqs_source.hpp"
 #include "ctsqs/sqs/protocol.hpp"
+#include "../../lib/detail/sqs_batch.hpp"
 
 #include "catch_result.hpp"
 

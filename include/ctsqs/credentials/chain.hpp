@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "ctsqs/aws_config.hpp"
+#include "ctsqs/environment.hpp"
 #include "ctsqs/credentials/profile_file.hpp"
 #include "ctsqs/credentials/provider.hpp"
 #include "ctsqs/sts/sts.hpp"
@@ -19,12 +20,6 @@
 #include <string>
 
 namespace ctsqs {
-
-/// Reads a whole file; nullopt when it does not exist or cannot be read.
-using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
-
-/// Reads real files.
-FileReader real_file_reader();
 
 /// What credential providers need from the outside world. Everything is injected.
 struct CredentialsContext {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/credentials.hpp"
+#include "ctsqs/environment.hpp"
 #include "ctsqs/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -14,12 +15,6 @@
 #include <string>
 
 namespace ctsqs {
-
-/// The wall clock, injectable (tests pass a fake).
-using WallClock = std::function<std::chrono::system_clock::time_point()>;
-
-/// The real system clock.
-WallClock system_wall_clock();
 
 /// A source of AWS credentials. Implementations never put secrets into diagnostics.
 class CredentialsProvider {

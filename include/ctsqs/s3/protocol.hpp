@@ -72,8 +72,4 @@ inline bool is_retryable(const error_code& ec) noexcept { return is_retryable_aw
 /// naming a region other than `current_region`: rebuild the request for `error.region` once.
 bool should_retry_in_region(const S3Error& error, std::string_view current_region) noexcept;
 
-/// The text of the first `<name>...</name>` element of a flat XML document, entities
-/// (&amp; &lt; &gt; &quot; &apos; and numeric) decoded; nullopt when absent or malformed.
-std::optional<std::string> xml_element(std::string_view xml, std::string_view name);
-
 }  // namespace ctsqs::s3

@@ -1,17 +1,13 @@
 // Proxy selection: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as curl and the AWS SDKs read them.
 #pragma once
 
+#include "ctsqs/environment.hpp"
 #include "ctsqs/error.hpp"
 
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-namespace ctsqs {
-/// Reads one environment variable; unset -> nullopt (the same alias endpoints.hpp declares).
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-}  // namespace ctsqs
 
 namespace ctsqs::transport {
 

@@ -1,6 +1,6 @@
 // find_json_special (SSE2 blocks, 8-byte words, overlapping last blocks) finds exactly what a
 // byte-by-byte scan finds, for every length, position and special byte.
-#include "ctsqs/detail/json_escape.hpp"
+#include "../../../lib/detail/json_escape.hpp"
 
 #include "catch.hpp"
 

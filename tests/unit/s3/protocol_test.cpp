@@ -178,15 +178,6 @@ TEST_CASE("S3 PermanentRedirect and AuthorizationHeaderMalformed name the bucket
   CHECK_FALSE(should_retry_in_region(parse_error(no_region, "b", "k", diag), "us-east-1"));
 }
 
-TEST_CASE("xml_element reads flat text elements and decodes entities", "[s3]") {
-  CHECK(xml_element("<a><Code>X&amp;Y &lt;z&gt; &#233;&#x41;</Code></a>", "Code") == std::optional<std::string>("X&Y <z> \xC3\xA9" "A"));
-  CHECK_FALSE(xml_element("<Code>unterminated", "Code"));
-  CHECK_FALSE(xml_element("<Code>&bogus;</Code>", "Code"));
-  CHECK_FALSE(xml_element("<Code>&#0;</Code>", "Code"));
-  CHECK_FALSE(xml_element("<Code><b>nested</b></Code>", "Code"));
-  CHECK(xml_element("<Code></Code>", "Code") == std::optional<std::string>(""));
-}
-
 TEST_CASE("S3 error samples from the shared test data", "[s3][shared]") {
   if (!test::has_shared_testdata()) {
     WARN("shared test data absent: skipped");

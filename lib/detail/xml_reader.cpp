@@ -1,17 +1,10 @@
-// Minimal XML element text extraction for AWS responses (see detail/xml_text.hpp).
-#include "ctsqs/detail/xml_text.hpp"
-
-#include "protocol_util.hpp"
+// The one XML reader (see xml_reader.hpp): element search, entity decoding, strict text elements.
+#include "xml_reader.hpp"
 
 #include <cstdint>
 
 namespace ctsqs::detail {
 namespace {
-
-bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '.' || c == ':';
-}
 
 /// Finds `<[prefix:]name` followed by '>', '/', or whitespace, starting at `from`.
 /// Returns the position of '<' and sets `after` past the tag's '>' and `empty` for `<x/>`.
@@ -37,9 +30,8 @@ std::size_t find_open(std::string_view doc, std::string_view name, std::size_t f
       continue;
     }
     std::size_t q = p;
-    while (q < doc.size() && is_name_char(doc[q])) ++q;
-    std::string_view tag = doc.substr(p, q - p);
-    if (auto colon = tag.rfind(':'); colon != std::string_view::npos) tag = tag.substr(colon + 1);
+    while (q < doc.size() && is_xml_name_char(doc[q])) ++q;
+    const std::string_view tag = xml_local_name(doc.substr(p, q - p));
     std::size_t gt = doc.find('>', q);
     if (gt == std::string_view::npos) return std::string_view::npos;
     if (tag == name && q < doc.size() && (doc[q] == '>' || doc[q] == '/' || doc[q] == ' ' ||
@@ -70,9 +62,8 @@ std::size_t find_close(std::string_view doc, std::string_view name, std::size_t 
     bool closing = doc[lt + 1] == '/';
     std::size_t p = lt + (closing ? 2 : 1);
     std::size_t q = p;
-    while (q < doc.size() && is_name_char(doc[q])) ++q;
-    std::string_view tag = doc.substr(p, q - p);
-    if (auto colon = tag.rfind(':'); colon != std::string_view::npos) tag = tag.substr(colon + 1);
+    while (q < doc.size() && is_xml_name_char(doc[q])) ++q;
+    const std::string_view tag = xml_local_name(doc.substr(p, q - p));
     std::size_t gt = doc.find('>', q);
     if (gt == std::string_view::npos) return std::string_view::npos;
     if (tag == name && !tag.empty()) {
@@ -152,6 +143,40 @@ std::optional<std::string> xml_element_text(std::string_view doc, std::string_vi
   auto inner = xml_element_inner(doc, name);
   if (!inner) return std::nullopt;
   return xml_decode(*inner);
+}
+
+std::optional<std::string> xml_decode_strict(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '&') {
+      out += text[i];
+      continue;
+    }
+    auto semi = text.find(';', i);
+    if (semi == std::string_view::npos || semi - i > 10) return std::nullopt;
+    auto ent = text.substr(i + 1, semi - i - 1);
+    if (ent == "amp") out += '&';
+    else if (ent == "lt") out += '<';
+    else if (ent == "gt") out += '>';
+    else if (ent == "quot") out += '"';
+    else if (ent == "apos") out += '\'';
+    else if (ent.size() >= 2 && ent[0] == '#') {
+      auto cp = parse_char_ref(ent);
+      if (!cp) return std::nullopt;
+      append_utf8(out, *cp);
+    } else {
+      return std::nullopt;
+    }
+    i = semi;
+  }
+  return out;
+}
+
+std::optional<std::string> xml_text_only_element(std::string_view doc, std::string_view name) {
+  auto inner = xml_element_inner(doc, name);
+  if (!inner || inner->find('<') != std::string_view::npos) return std::nullopt;
+  return xml_decode_strict(*inner);
 }
 
 }  // namespace ctsqs::detail

@@ -1,5 +1,5 @@
-// Unit tests for the minimal XML text extraction used on AWS responses.
-#include "ctsqs/detail/xml_text.hpp"
+// Unit tests for the one XML reader of the library (lib/detail/xml_reader.hpp).
+#include "../../../lib/detail/xml_reader.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"
@@ -7,6 +7,7 @@
 using ctsqs::detail::xml_decode;
 using ctsqs::detail::xml_element_inner;
 using ctsqs::detail::xml_element_text;
+using ctsqs::detail::xml_text_only_element;
 
 TEST_CASE("element text with namespaces, attributes and entities", "[xml]") {
   std::string_view doc =
@@ -46,4 +47,22 @@ TEST_CASE("malformed documents yield nothing rather than garbage", "[xml]") {
   // Not characters XML allows: kept as written, never decoded into a NUL or a lone surrogate.
   CHECK(xml_decode("&#0;&#xD800;") == "&#0;&#xD800;");
   CHECK(xml_decode("&#x1F600;") == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("a text-only element (S3 error fields) decodes entities strictly and holds no markup", "[xml]") {
+  CHECK(xml_text_only_element("<a><Code>X&amp;Y &lt;z&gt; &#233;&#x41;</Code></a>", "Code") == std::optional<std::string>("X&Y <z> \xC3\xA9" "A"));
+  CHECK_FALSE(xml_text_only_element("<Code>unterminated", "Code"));
+  CHECK_FALSE(xml_text_only_element("<Code>&bogus;</Code>", "Code"));
+  CHECK_FALSE(xml_text_only_element("<Code>&#0;</Code>", "Code"));
+  CHECK_FALSE(xml_text_only_element("<Code><b>nested</b></Code>", "Code"));
+  CHECK(xml_text_only_element("<Code></Code>", "Code") == std::optional<std::string>(""));
+}
+
+TEST_CASE("a text-only element is not found inside a comment or a CDATA section", "[xml]") {
+  CHECK(xml_text_only_element("<Error><!-- <Code>Old</Code> --><Code>NoSuchKey</Code></Error>", "Code") ==
+        std::optional<std::string>("NoSuchKey"));
+  CHECK(xml_text_only_element("<Error><![CDATA[<Code>Old</Code>]]><Code>NoSuchKey</Code></Error>", "Code") ==
+        std::optional<std::string>("NoSuchKey"));
+  CHECK(xml_text_only_element("<s3:Code xmlns:s3=\"x\">SlowDown</s3:Code>", "Code") ==
+        std::optional<std::string>("SlowDown"));
 }
