@@ -79,6 +79,11 @@ void DrainIntegrity::log_read(std::string bucket, std::string key, std::string s
   }
 }
 
+void DrainIntegrity::forget_read(std::string_view bucket, std::string_view key) {
+  // Its name stays in order_ until it reaches the front or the next compaction (see log_read).
+  if (auto it = logs_.find(uri(bucket, key)); it != logs_.end()) logs_.erase(it);
+}
+
 asio::awaitable<result<void>> DrainIntegrity::load_keys(std::string home_region, Diagnostics& diag) {
   auto& ring = rings_[home_region];
   std::string token;
@@ -160,6 +165,12 @@ asio::awaitable<result<std::vector<IntegrityFinding>>> DrainIntegrity::async_dig
     }
   }
   tails_[chain] = {key, c.sha256, c.signature, f.start};
+  if (opt_.on_valid_digest) {
+    VerifiedDigest v;
+    v.uri = digest_uri;
+    for (const auto& lf : f.log_files) v.files.push_back({lf.s3_bucket, lf.s3_object, lf.hash_value});
+    opt_.on_valid_digest(std::move(v));
+  }
   // The log files it lists that this process read.
   std::set<std::string> listed;
   for (const auto& lf : f.log_files) {

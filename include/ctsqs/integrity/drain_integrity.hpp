@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,17 @@ struct IntegrityCounters {
 bool is_digest_key(std::string_view key);
 bool is_log_key(std::string_view key);
 
+/// A digest that verified, with the log files it lists (what healing, drain_heal.hpp, compares
+/// with the delivery ledger).
+struct VerifiedDigest {
+  std::string uri;  ///< s3://bucket/key of the digest
+  struct File {
+    std::string bucket, key;
+    std::string sha256;  ///< the digest's hashValue (hex SHA-256 of the uncompressed content)
+  };
+  std::vector<File> files;
+};
+
 /// Settings of DrainIntegrity.
 struct DrainIntegrityOptions {
   /// Log files remembered (key and SHA-256) until a digest lists them; the oldest are forgotten
@@ -59,6 +71,8 @@ struct DrainIntegrityOptions {
   std::chrono::minutes unlisted_margin{5};  ///< as WalkInput::unlisted_margin
   /// An unknown key fingerprint reloads the region's keys at most this often.
   std::chrono::seconds key_reload_interval{300};
+  /// Called (on the caller's executor, inside async_digest) with each digest that verified.
+  std::function<void(VerifiedDigest)> on_valid_digest;
 };
 
 /// Not thread-safe: call from the collector's executor. The AwsClient must outlive it.
@@ -69,6 +83,10 @@ class DrainIntegrity {
   /// A log file this process read (and delivered) and the SHA-256 of its uncompressed bytes.
   /// Its digest usually arrives within the hour after.
   void log_read(std::string bucket, std::string key, std::string sha256);
+
+  /// Forgets a file log_read() remembered: one read after its digest was verified (a healed
+  /// hole), which a later digest must not take for unlisted.
+  void forget_read(std::string_view bucket, std::string_view key);
 
   /// A digest file that arrived: its uncompressed bytes and user metadata. Verifies it (keys
   /// from ListPublicKeys of its home region, cached), links it to the previous digest of its
