@@ -12,6 +12,8 @@ of some log files only (and the digests after them). Checks, each an assertion w
             every notified file delivered
   config    heal without a ledger, heal without verify_digests: check-config and drain exit 2
             naming ctsqs.integrity.heal; check-config prints the setting
+  stop      `ctsqs run` stopped (SIGTERM) while a hole waits its grace: exit 0, the hole named as not
+            healed (log line and summary), no "healed" event, nothing recorded for it in the ledger
   fleet     two drains at once on one queue sharing a DynamoDB ledger (dynalite through the gate),
             every digest announced twice and no log file announced at all: both collectors verify
             the digests and find the holes, the claims give each hole to one of them: every event
@@ -225,6 +227,39 @@ def config_case(a, peers, work):
           "config: check-config prints the setting (%s)" % (c.stdout + c.stderr)[-300:])
 
 
+def stop_case(a, peers, work):
+    m = trailkit.make_trail(peers, "generate", "--bucket", "ct-heal-stop", "--hours", "1", "--seed", "9")
+    digests = [d for d in m["digests"] if d["kind"] == "digest" and d["log_files"]]
+    held = digests[0]["log_files"][0]
+    logs = [o["key"] for o in m["objects"] if o["kind"] == "log"]
+    url = queue(peers, work, "q-heal-stop", m["bucket"], [k for k in logs if k != held], [d["key"] for d in digests])
+    ledger = os.path.join(work, "ledger-stop.db")
+    cfg_path = config(peers, work, "stop", url, ledger, {"verify_digests": True, "heal": True})
+    out = os.path.join(work, "stop-out")
+    err_path = os.path.join(work, "stop.err")
+    with open(err_path, "w") as err:
+        p = subprocess.Popen([a.ctsqs, "run", "--config", cfg_path, "--output", out, "--heal-grace", "60s"],
+                             env=env_for(peers), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "log file(s) the ledger does not hold" not in open(err_path).read():
+            time.sleep(0.1)
+        p.send_signal(2)
+        rc = p.wait(timeout=120)
+    stderr = open(err_path).read()
+    hole = "s3://%s/%s" % (m["bucket"], held)
+    check(rc == 0 and ("ctsqs run: not healed (stopped first): " + hole) in stderr and
+          ("heal: not healed, the run ended first: " + hole) in stderr,
+          "stop: run exits 0 and names the hole it did not heal (%d: %s)" % (rc, stderr[-600:]))
+    events = events_in(out)
+    check(not [e for e in integrity_events(events) if e.get("kind") == "healed"] and
+          len(cloudtrail_ids(events)) == RECORDS * (len(logs) - 1),
+          "stop: no 'healed' event, the notified files delivered (%d events)" % len(cloudtrail_ids(events)))
+    db = sqlite3.connect(ledger)
+    rows = list(db.execute("SELECT delivered_at FROM delivered WHERE key = ?", (held,)))
+    db.close()
+    check(rows == [], "stop: nothing recorded in the ledger for the hole (%s)" % rows)
+
+
 def fleet_case(a, peers, work):
     m = trailkit.make_trail(peers, "generate", "--bucket", "ct-heal-fleet", "--hours", "2", "--seed", "7")
     digests = [d for d in m["digests"] if d["kind"] == "digest"]
@@ -270,7 +305,7 @@ def fleet_case(a, peers, work):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ctsqs", required=True)
-    ap.add_argument("--only", default="holes,gone,config,fleet")
+    ap.add_argument("--only", default="holes,gone,config,stop,fleet")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="ct-drain-heal-")
     os.environ["DYNALITE_PORT"] = str(trailkit.free_port())  # the gate forwards DynamoDB there
@@ -282,7 +317,8 @@ def main():
                                capture_output=True, text=True)
             if d.returncode != 0:
                 raise RuntimeError("dynalite did not start: " + (d.stdout + d.stderr)[-2000:])
-        for name, case in (("holes", holes_case), ("gone", gone_case), ("config", config_case), ("fleet", fleet_case)):
+        for name, case in (("holes", holes_case), ("gone", gone_case), ("config", config_case), ("stop", stop_case),
+                           ("fleet", fleet_case)):
             if name in only:
                 t = time.monotonic()
                 case(a, peers, work)
