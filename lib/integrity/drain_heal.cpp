@@ -180,6 +180,7 @@ struct DrainHeal::Impl : std::enable_shared_from_this<DrainHeal::Impl> {
       metrics.holes_found.fetch_add(1, std::memory_order_relaxed);
       log("ctsqs: heal: hole " + describe(h) + ": no notification brought it within " + duration_text(opt.grace) +
           " of its digest; delivering it from the bucket");
+      if (auto i = integrity.lock()) i->expect_late_read(h.bucket, h.key);
       book.queue(h.uri());
     }
     for (const auto& [digest, n] : filled)
@@ -223,9 +224,9 @@ struct DrainHeal::Impl : std::enable_shared_from_this<DrainHeal::Impl> {
 
   void finished(FinishedHeal f) {
     const auto& h = f.hole;
+    if (auto i = integrity.lock()) i->forget_read(h.bucket, h.key);
     switch (f.end) {
       case HealEnd::healed: {
-        if (auto i = integrity.lock()) i->forget_read(h.bucket, h.key);
         metrics.holes_healed.fetch_add(1, std::memory_order_relaxed);
         summary.healed.push_back(describe(h));
         const bool known = !f.sha256.empty() && h.sha256.size() == 64;
@@ -440,6 +441,7 @@ asio::awaitable<void> DrainHeal::async_close() {
   while (impl->pumping) co_await impl->closed_event.wait();
   impl->arrivals.clear();
   for (const auto& h : impl->book.abandon()) {
+    if (auto i = impl->integrity.lock()) i->forget_read(h.bucket, h.key);
     impl->summary.unfinished.push_back(describe(h));
     impl->log("ctsqs: heal: not healed, the run ended first: " + describe(h) +
               " (`ctsqs audit --heal` delivers it; its claim lapses)");

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,8 +85,10 @@ class DrainIntegrity {
   /// Its digest usually arrives within the hour after.
   void log_read(std::string bucket, std::string key, std::string sha256);
 
-  /// Forgets a file log_read() remembered: one read after its digest was verified (a healed
-  /// hole), which a later digest must not take for unlisted.
+  /// A file that will be read after its digest was verified (a hole being healed): log_read()
+  /// does not remember it (a later digest must not take it for unlisted) until forget_read().
+  void expect_late_read(std::string_view bucket, std::string_view key);
+  /// Forgets a file log_read() remembered, and ends expect_late_read() for it.
   void forget_read(std::string_view bucket, std::string_view key);
 
   /// A digest file that arrived: its uncompressed bytes and user metadata. Verifies it (keys
@@ -117,6 +120,7 @@ class DrainIntegrity {
   std::map<std::string, std::chrono::steady_clock::time_point> loaded_at_;
   std::map<std::string, Remembered, std::less<>> logs_;  // s3://bucket/key
   std::deque<std::string> order_;                        // insertion order, for the bound
+  std::set<std::string, std::less<>> late_;              // expect_late_read: not remembered
   std::map<std::string, ChainTail> tails_;               // chain -> newest digest seen
   IntegrityCounters counters_;
 };
