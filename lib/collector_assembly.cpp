@@ -233,6 +233,7 @@ struct AssembledCollector::Impl {
   std::shared_ptr<integrity::DrainHeal> heal;
   std::unique_ptr<MessageQueue> heal_queue;
   std::unique_ptr<ObjectStore> heal_store;
+  std::unique_ptr<Ledger> heal_ledger;
   std::unique_ptr<Collector> collector;
   std::unique_ptr<MetricsServer> metrics_server;
 };
@@ -352,6 +353,8 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
                   (opts.hostname.empty() ? host_name() : opts.hostname) + ":" + std::to_string(::getpid());
     ho.log = opts.log;
     impl->heal = std::make_shared<integrity::DrainHeal>(executor, *impl->ledger, impl->metrics, ho);
+    impl->heal_ledger = impl->heal->wrap(*impl->ledger);
+    co.ledger = impl->heal_ledger.get();
   }
   if (cfg.integrity.verify_digests) {
     integrity::DrainIntegrityOptions io;

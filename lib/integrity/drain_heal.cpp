@@ -399,6 +399,29 @@ class HealingStore final : public ObjectStore {
   ObjectStore& inner_;
 };
 
+/// The collector's ledger; records of healed files get the SHA-256 their fetch computed.
+class HealingLedger final : public Ledger {
+ public:
+  HealingLedger(std::shared_ptr<Impl> impl, Ledger& inner) : impl_(std::move(impl)), inner_(inner) {}
+  std::string describe() const override { return inner_.describe(); }
+  asio::awaitable<result<std::vector<std::optional<LedgerRecord>>>> async_lookup(std::vector<ObjectRef> objects,
+                                                                                 Diagnostics& diag) override {
+    return inner_.async_lookup(std::move(objects), diag);
+  }
+  asio::awaitable<result<void>> async_record(std::vector<LedgerRecord> records, Diagnostics& diag) override {
+    for (auto& r : records)
+      if (r.sha256.empty()) r.sha256 = impl_->book.read_sha256(r.bucket, r.key);
+    return inner_.async_record(std::move(records), diag);
+  }
+  asio::awaitable<result<ClaimOutcome>> async_claim(LedgerClaim claim, Diagnostics& diag) override {
+    return inner_.async_claim(std::move(claim), diag);
+  }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  Ledger& inner_;
+};
+
 }  // namespace
 
 DrainHeal::DrainHeal(asio::any_io_executor executor, Ledger& ledger, Metrics& metrics, DrainHealOptions options)
@@ -413,6 +436,8 @@ void DrainHeal::digest_verified(VerifiedDigest digest) { impl_->arrived(std::mov
 std::unique_ptr<MessageQueue> DrainHeal::wrap(MessageQueue& inner) { return std::make_unique<HealingQueue>(impl_, inner); }
 
 std::unique_ptr<ObjectStore> DrainHeal::wrap(ObjectStore& inner) { return std::make_unique<HealingStore>(impl_, inner); }
+
+std::unique_ptr<Ledger> DrainHeal::wrap(Ledger& inner) { return std::make_unique<HealingLedger>(impl_, inner); }
 
 MessagePlanner DrainHeal::wrap(MessagePlanner inner) {
   return [impl = impl_, inner = std::move(inner)](const SqsMessage& m, Diagnostics& diag) -> result<MessagePlan> {

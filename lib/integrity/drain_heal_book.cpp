@@ -132,6 +132,13 @@ void HoleBook::note_outcome(std::string_view receipt_handle, MessageOutcome outc
   if (auto id = in_flight(receipt_handle)) entries_.at(*id).outcome = outcome;
 }
 
+std::string HoleBook::read_sha256(std::string_view bucket, std::string_view key) const {
+  auto it = by_uri_.find("s3://" + std::string(bucket) + "/" + std::string(key));
+  if (it == by_uri_.end()) return {};
+  const auto& e = entries_.at(it->second);
+  return e.state == Entry::State::in_flight && e.fetch_seen && !e.fetch_ec ? e.sha256 : std::string();
+}
+
 bool HoleBook::fetching(std::string_view bucket, std::string_view key) const {
   auto it = by_uri_.find("s3://" + std::string(bucket) + "/" + std::string(key));
   return it != by_uri_.end() && entries_.at(it->second).state == Entry::State::in_flight;

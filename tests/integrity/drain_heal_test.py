@@ -176,10 +176,12 @@ def holes_case(a, peers, work):
           and scraped.get("evidence_missing_total") == 0,
           "holes: the metrics endpoint shows holes_found/holes_healed/evidence_missing (%s)" % scraped)
     db = sqlite3.connect(ledger)
-    rows = {k: (d, n) for k, d, n in db.execute("SELECT key, delivered_at, events FROM delivered")}
+    rows = {k: (d, n, h) for k, d, n, h in db.execute("SELECT key, delivered_at, events, sha256 FROM delivered")}
     db.close()
-    check(all(k in rows and rows[k][0] is not None and rows[k][1] == RECORDS for k in held),
-          "holes: each healed file recorded in the ledger as delivered with its %d events" % RECORDS)
+    sha = {o["key"]: o["sha256"] for o in m["objects"]}
+    check(all(k in rows and rows[k][0] is not None and rows[k][1] == RECORDS and rows[k][2] == sha[k] for k in held),
+          "holes: each healed file recorded in the ledger as delivered with its %d events and the SHA-256 of its "
+          "content (%s)" % (RECORDS, [rows.get(k) for k in held]))
     print("       (holes: the drain took %.1f s with a grace of 1 s)" % took)
 
 

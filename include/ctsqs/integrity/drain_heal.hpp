@@ -95,6 +95,8 @@ class HoleBook {
   const std::vector<Event>* report_events(std::string_view inline_source) const;
 
   void note_outcome(std::string_view receipt_handle, MessageOutcome outcome);
+  /// The SHA-256 of the uncompressed content the fetch of a heal in flight read, or "".
+  std::string read_sha256(std::string_view bucket, std::string_view key) const;
   /// Whether a heal of this object is in flight (its fetch is watched).
   bool fetching(std::string_view bucket, std::string_view key) const;
   /// What the fetch of a heal in flight ended with (`sha256` empty when not computed).
@@ -167,7 +169,8 @@ struct HealSummary {
 /// The heal of one collector. Hooks: `digest_verified` (DrainIntegrityOptions::on_valid_digest),
 /// and decorators of the collector's queue (heal and report messages beside SQS's, counted by
 /// the queue's counts so a drain waits for them), object store (watches the fetch of each heal:
-/// NoSuchKey, the SHA-256), planner and decoder factory (the plans and events of its messages).
+/// NoSuchKey, the SHA-256), ledger (the SHA-256 in a healed file's record), planner and decoder
+/// factory (the plans and events of its messages).
 ///
 /// A hole is reported three ways once healed (its message deleted after its flush and ledger
 /// record): a log line, `holes_healed`, and an event tagged `cloud.aws.cloudtrail.integrity`
@@ -191,6 +194,9 @@ class DrainHeal {
 
   std::unique_ptr<MessageQueue> wrap(MessageQueue& inner);
   std::unique_ptr<ObjectStore> wrap(ObjectStore& inner);
+  /// The ledger the collector records through: a healed file's record gets the SHA-256 of the
+  /// content read (compared with the digest's) when the collector gave none.
+  std::unique_ptr<Ledger> wrap(Ledger& inner);
   MessagePlanner wrap(MessagePlanner inner);
   PayloadDecoderFactory wrap(PayloadDecoderFactory inner);
 

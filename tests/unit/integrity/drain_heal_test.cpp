@@ -69,7 +69,9 @@ TEST_CASE("HoleBook: a heal delivered after a read is healed, with the SHA-256 r
   // The collector extends its visibility while it works on it: nothing ends.
   CHECK(book.change_visibility(r, seconds(120), t0, f));
   CHECK_FALSE(f);
+  CHECK(book.read_sha256("b", "k1").empty());
   book.fetched("b", "k1", {}, "", "abc");
+  CHECK(book.read_sha256("b", "k1") == "abc");  // what the ledger record of it gets
   book.note_outcome(r, MessageOutcome::delivered);
   CHECK(book.deleted(r, f));
   REQUIRE(f);
