@@ -3,6 +3,8 @@
 #include "ctsqs/integrity/drain_heal.hpp"
 
 #include "ctsqs/aws_error.hpp"
+#include "ctsqs/collector_config.hpp"
+#include "ctsqs/metrics.hpp"
 
 #include "catch.hpp"
 
@@ -196,4 +198,62 @@ TEST_CASE("HoleBook: receive hands out at most the number asked for, in the orde
   auto rest = book.receive(2, t0);
   REQUIRE(rest.size() == 1);
   CHECK(book.plan(rest[0].receipt_handle)->objects[0].key == "k3");
+}
+
+namespace {
+
+std::string collector_file(std::string_view ctsqs_section) {
+  return std::string(R"({"inputs":{"sqs_collector":{"id":"1","services":{"aws_sqs_cloudtrail":{}},)"
+                     R"("region":"us-east-1","base_url":"https://sqs.us-east-1.amazonaws.com/123456789012/q"}},)") +
+         "\"ctsqs\":" + std::string(ctsqs_section) + "}";
+}
+
+}  // namespace
+
+TEST_CASE("ctsqs.integrity.heal and heal_grace: parsed, defaulted, refused without a ledger or verify_digests") {
+  Diagnostics d;
+  auto ok = parse_collector_config(
+      collector_file(R"({"ledger":"/tmp/l.db","integrity":{"verify_digests":true,"heal":true,"heal_grace":"90s"}})"),
+      "c.json", d);
+  INFO(d.message);
+  REQUIRE(ok.has_value());
+  CHECK(ok->integrity.heal);
+  CHECK(ok->integrity.heal_grace == seconds(90));
+  auto dflt = parse_collector_config(collector_file(R"({"ledger":"/tmp/l.db","integrity":{"verify_digests":true}})"),
+                                     "c.json", d);
+  REQUIRE(dflt.has_value());
+  CHECK_FALSE(dflt->integrity.heal);
+  CHECK(dflt->integrity.heal_grace == minutes(10));
+  for (auto [section, want] : {
+           std::pair<std::string_view, std::string_view>{R"({"integrity":{"verify_digests":true,"heal":true}})",
+                                                         "ctsqs.integrity.heal: needs a delivery ledger"},
+           {R"({"ledger":"/tmp/l.db","integrity":{"heal":true}})",
+            "ctsqs.integrity.heal: needs ctsqs.integrity.verify_digests: true"},
+           {R"({"ledger":"/tmp/l.db","integrity":{"verify_digests":true,"heal":"yes"}})", "ctsqs.integrity.heal"},
+           {R"({"ledger":"/tmp/l.db","integrity":{"verify_digests":true,"heal":true,"heal_grace":"1.5s"}})",
+            "ctsqs.integrity.heal_grace"}}) {
+    Diagnostics e;
+    auto bad = parse_collector_config(collector_file(section), "c.json", e);
+    INFO(section);
+    CHECK_FALSE(bad.has_value());
+    CHECK(e.message.find(want) != std::string::npos);
+  }
+}
+
+TEST_CASE("the heal's counters reach the snapshot, the Prometheus text and the summary") {
+  Metrics m;
+  m.holes_found = 4;
+  m.holes_healed = 3;
+  m.evidence_missing = 1;
+  const auto s = m.snapshot();
+  CHECK(s.holes_found == 4);
+  CHECK(s.holes_healed == 3);
+  CHECK(s.evidence_missing == 1);
+  const auto text = to_prometheus(s, "c1");
+  CHECK(text.find("ctsqs_holes_found_total{collector_id=\"c1\"} 4\n") != std::string::npos);
+  CHECK(text.find("ctsqs_holes_healed_total{collector_id=\"c1\"} 3\n") != std::string::npos);
+  CHECK(text.find("ctsqs_evidence_missing_total{collector_id=\"c1\"} 1\n") != std::string::npos);
+  CHECK(format_summary(s, seconds(1)).find("heal: 4 holes found, 3 healed, 1 missing from the bucket") !=
+        std::string::npos);
+  CHECK(format_summary(Metrics{}.snapshot(), seconds(1)).find("heal:") == std::string::npos);
 }
