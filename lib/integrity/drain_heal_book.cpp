@@ -186,6 +186,9 @@ bool HoleBook::change_visibility(std::string_view receipt_handle, std::chrono::s
   if (!id) return false;
   auto& e = entries_.at(*id);
   if (!e.outcome && timeout.count() > 0) return true;  // an extension while it is worked on
+  // Delivered but kept (ack_messages off): done all the same, it must not be healed again.
+  if (e.outcome == MessageOutcome::delivered || e.outcome == MessageOutcome::ignored)
+    return deleted(receipt_handle, finished);
   if (e.outcome == MessageOutcome::permanent_failure) {
     if (e.kind == Entry::Kind::heal) {
       finished = give_up(*id);

@@ -105,7 +105,8 @@ class HoleBook {
   /// A visibility change of one of its receipts: with no outcome noted and `timeout` > 0 an
   /// extension (stays in flight); 0 without an outcome a release (visible again, the receive
   /// not counted); after a retryable outcome hidden until now + timeout; after a permanent one
-  /// the heal ends (missing evidence or failed: never retried). false: not a receipt in flight.
+  /// the heal ends (missing evidence or failed: never retried); after a delivery (a collector
+  /// with ack_messages off keeps its messages) as deleted(). false: not a receipt in flight.
   bool change_visibility(std::string_view receipt_handle, std::chrono::seconds timeout, Clock::time_point now,
                          std::optional<FinishedHeal>& finished);
   /// A delete of one of its receipts: a heal delivered (fetched) is healed, one delivered

@@ -88,6 +88,20 @@ TEST_CASE("HoleBook: a heal delivered after a read is healed, with the SHA-256 r
   CHECK(book.wait({hole("k1")}, t0).size() == 1);
 }
 
+TEST_CASE("HoleBook: a delivered heal kept by the collector (ack_messages off) ends all the same") {
+  HoleBook book;
+  book.wait({hole("k1")}, t0);
+  auto msgs = due_and_received(book, t0);
+  std::optional<FinishedHeal> f;
+  book.fetched("b", "k1", {}, "", "abc");
+  book.note_outcome(msgs[0].receipt_handle, MessageOutcome::delivered);
+  CHECK(book.change_visibility(msgs[0].receipt_handle, seconds(5), t0, f));
+  REQUIRE(f);
+  CHECK(f->end == HealEnd::healed);
+  CHECK(book.pending() == 0);
+  CHECK(book.receive(10, t0 + hours(1)).empty());
+}
+
 TEST_CASE("HoleBook: delivered without a read means another delivery recorded it meanwhile") {
   HoleBook book;
   book.wait({hole("k1")}, t0);
