@@ -345,15 +345,15 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   }
   // Heals need digests arriving on a queue: not over a queue of the embedder's (backfill and
   // audit --heal read the bucket themselves).
-  if (cfg.integrity.verify_digests && cfg.integrity.heal && impl->ledger && !opts.queue_factory) {
+  if (cfg.integrity.verify_digests && cfg.integrity.heal && co.ledger && !opts.queue_factory) {
     integrity::DrainHealOptions ho;
     ho.grace = cfg.integrity.heal_grace;
     ho.collector_id = cfg.id;
     ho.claimant = (cfg.id.empty() ? std::string("ctsqs") : cfg.id) + "@" +
                   (opts.hostname.empty() ? host_name() : opts.hostname) + ":" + std::to_string(::getpid());
     ho.log = opts.log;
-    impl->heal = std::make_shared<integrity::DrainHeal>(executor, *impl->ledger, impl->metrics, ho);
-    impl->heal_ledger = impl->heal->wrap(*impl->ledger);
+    impl->heal = std::make_shared<integrity::DrainHeal>(executor, *co.ledger, impl->metrics, ho);
+    impl->heal_ledger = impl->heal->wrap(*co.ledger);
     co.ledger = impl->heal_ledger.get();
   }
   if (cfg.integrity.verify_digests) {
