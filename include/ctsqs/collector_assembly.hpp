@@ -25,6 +25,10 @@
 #include <string_view>
 #include <vector>
 
+namespace ctsqs::integrity {
+struct HealSummary;  // ctsqs/integrity/drain_heal.hpp
+}
+
 namespace ctsqs {
 
 class AwsClient;
@@ -55,10 +59,6 @@ struct AssemblyOptions {
 /// Throws std::invalid_argument naming the setting.
 std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
                                            std::function<void(std::string_view line)> log);
-
-namespace integrity {
-struct HealSummary;  // integrity/drain_heal.hpp
-}
 
 /// A collector built from its file, owning every part it runs with. Runs on the executor it
 /// was built with (a single-threaded io_context); destroy it only after async_run() completed.

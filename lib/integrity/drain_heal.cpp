@@ -180,7 +180,7 @@ struct DrainHeal::Impl : std::enable_shared_from_this<DrainHeal::Impl> {
       metrics.holes_found.fetch_add(1, std::memory_order_relaxed);
       log("ctsqs: heal: hole " + describe(h) + ": no notification brought it within " + duration_text(opt.grace) +
           " of its digest; delivering it from the bucket");
-      if (auto i = integrity.lock()) i->expect_late_read(h.bucket, h.key);
+      if (auto ig = integrity.lock()) ig->expect_late_read(h.bucket, h.key);
       book.queue(h.uri());
     }
     for (const auto& [digest, n] : filled)
