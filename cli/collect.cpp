@@ -7,6 +7,7 @@
 #include "systemd_notify.hpp"
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/integrity/drain_heal.hpp"
 #include "ctsqs/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -102,6 +103,12 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--ledger", a.ledger,
                  "Override ctsqs.ledger: the delivery ledger, a SQLite file path or dynamodb://TABLE "
                  "(objects delivered before are not delivered again)");
+  sub.add_option("--heal-grace", a.heal_grace,
+                 "Override ctsqs.integrity.heal_grace: how long after its digest a hole is looked up again "
+                 "before it is healed, e.g. 10m, 90s (default 10m)")
+      ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}, {"h", 3600}},
+                                        CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::NonNegativeNumber);
   sub.add_flag("--quiet,-q", a.quiet, "No progress lines and no summary");
 }
 
@@ -120,6 +127,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;
   if (!a.ledger.empty()) cfg->ledger = a.ledger;
+  if (a.heal_grace >= 0) cfg->integrity.heal_grace = std::chrono::seconds(a.heal_grace);
   apply_output_flags(*cfg, a.output, a.format);
 
   RunLoop rt;
@@ -179,6 +187,14 @@ int run_collect(const CollectArgs& a, bool drain) {
         std::cerr << "    " << s.service << ": " << s.objects << " objects, " << s.events << " events\n";
     }
   }
+  // Heals: listed files gone from the bucket, and what could not be healed, by name.
+  const auto heal = collector.heal_summary();
+  if (heal) {
+    for (const auto& f : heal->evidence_missing)
+      std::cerr << cmd << ": missing evidence: " << f << " is listed by its digest and no longer in the bucket\n";
+    for (const auto& f : heal->failed) std::cerr << cmd << ": not healed: " << f << "\n";
+    for (const auto& f : heal->unfinished) std::cerr << cmd << ": not healed (stopped first): " << f << "\n";
+  }
   if (!done) return exit_bad_input;  // the loop ended without the pipeline finishing
   if (result.abandoned) {
     // Workers stuck past the grace period still hold the client and sinks: leave without
@@ -207,6 +223,8 @@ int run_collect(const CollectArgs& a, bool drain) {
                   << result.unfinished << " left for a retry\n";
       return exit_bad_input;
     }
+    if (heal && (!heal->evidence_missing.empty() || !heal->failed.empty() || !heal->unfinished.empty()))
+      return exit_bad_input;
     return exit_ok;
   }
   return exit_ok;  // run: stopped by a signal, in-flight work finished or released

@@ -27,6 +27,7 @@ struct CollectArgs {
   int max_messages = -1;          ///< override sqs.max_messages
   std::string metrics_listen;     ///< override metrics.listen
   std::string ledger;             ///< override ctsqs.ledger: a file path or dynamodb://TABLE
+  int heal_grace = -1;            ///< override ctsqs.integrity.heal_grace (s), -1 = config
   bool quiet = false;             ///< no progress and no summary
 };
 

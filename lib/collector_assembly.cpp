@@ -4,6 +4,7 @@
 
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/integrity/drain_heal.hpp"
 #include "ctsqs/integrity/drain_integrity.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
@@ -228,6 +229,11 @@ struct AssembledCollector::Impl {
   std::unique_ptr<Ledger> ledger;  // ctsqs.ledger, when set
   Metrics metrics;
   std::shared_ptr<ServiceRouter> router;
+  // ctsqs.integrity.heal: the heal and its decorators of the queue and the store.
+  std::shared_ptr<integrity::DrainHeal> heal;
+  std::unique_ptr<MessageQueue> heal_queue;
+  std::unique_ptr<ObjectStore> heal_store;
+  std::unique_ptr<Ledger> heal_ledger;
   std::unique_ptr<Collector> collector;
   std::unique_ptr<MetricsServer> metrics_server;
 };
@@ -237,6 +243,7 @@ AssembledCollector::~AssembledCollector() = default;
 
 boost::asio::awaitable<CollectorResult> AssembledCollector::async_run() {
   auto r = co_await impl_->collector->async_run();
+  if (impl_->heal) co_await impl_->heal->async_close();
   if (impl_->metrics_server) impl_->metrics_server->stop();
   co_return r;
 }
@@ -246,6 +253,10 @@ const CollectorConfig& AssembledCollector::config() const noexcept { return impl
 const Metrics& AssembledCollector::metrics() const noexcept { return impl_->metrics; }
 std::map<std::string, std::uint64_t> AssembledCollector::delivered_per_tag() const {
   return impl_->counting->totals();
+}
+std::optional<integrity::HealSummary> AssembledCollector::heal_summary() const {
+  if (!impl_->heal) return std::nullopt;
+  return impl_->heal->summary();
 }
 std::vector<ServiceCounts> AssembledCollector::per_service() const { return impl_->router->counts(); }
 std::string AssembledCollector::sqs_endpoint() const { return impl_->source ? impl_->source->endpoint() : ""; }
@@ -325,7 +336,6 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
                                                 cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
   dopt.tag_limits->log = opts.log;
   auto co = collector_options(cfg, opts);
-  if (cfg.integrity.verify_digests) co.integrity = std::make_shared<integrity::DrainIntegrity>(*impl->client);
   if (auto v = validate(co, diag); !v) return v.error();
   if (cfg.ledger) {
     auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);
@@ -333,14 +343,47 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     impl->ledger = std::move(*l);
     co.ledger = impl->ledger.get();
   }
+  // Heals need digests arriving on a queue: not over a queue of the embedder's (backfill and
+  // audit --heal read the bucket themselves).
+  if (cfg.integrity.verify_digests && cfg.integrity.heal && co.ledger && !opts.queue_factory) {
+    integrity::DrainHealOptions ho;
+    ho.grace = cfg.integrity.heal_grace;
+    ho.collector_id = cfg.id;
+    ho.claimant = (cfg.id.empty() ? std::string("ctsqs") : cfg.id) + "@" +
+                  (opts.hostname.empty() ? host_name() : opts.hostname) + ":" + std::to_string(::getpid());
+    ho.log = opts.log;
+    impl->heal = std::make_shared<integrity::DrainHeal>(executor, *co.ledger, impl->metrics, ho);
+    impl->heal_ledger = impl->heal->wrap(*co.ledger);
+    co.ledger = impl->heal_ledger.get();
+  }
+  if (cfg.integrity.verify_digests) {
+    integrity::DrainIntegrityOptions io;
+    if (impl->heal)
+      io.on_valid_digest = [heal = std::weak_ptr<integrity::DrainHeal>(impl->heal)](integrity::VerifiedDigest d) {
+        if (auto h = heal.lock()) h->digest_verified(std::move(d));
+      };
+    co.integrity = std::make_shared<integrity::DrainIntegrity>(*impl->client, io);
+    if (impl->heal) impl->heal->set_integrity(co.integrity);
+  }
   try {
     impl->router = ServiceRouter::create(std::move(services), dopt);
   } catch (const std::invalid_argument& e) {
     return fail(diag, e.what());
   }
-  impl->collector =
-      std::make_unique<Collector>(executor, queue, *impl->store, *impl->counting, impl->router->make_factory(),
-                                  std::move(co), impl->metrics, make_notification_planner(cfg.allow));
+  auto decoders = impl->router->make_factory();
+  auto planner = make_notification_planner(cfg.allow);
+  MessageQueue* used_queue = &queue;
+  ObjectStore* used_store = impl->store.get();
+  if (impl->heal) {
+    impl->heal_queue = impl->heal->wrap(queue);
+    impl->heal_store = impl->heal->wrap(static_cast<ObjectStore&>(*impl->store));
+    used_queue = impl->heal_queue.get();
+    used_store = impl->heal_store.get();
+    decoders = impl->heal->wrap(std::move(decoders));
+    planner = impl->heal->wrap(std::move(planner));
+  }
+  impl->collector = std::make_unique<Collector>(executor, *used_queue, *used_store, *impl->counting, std::move(decoders),
+                                                std::move(co), impl->metrics, std::move(planner));
 
   if (cfg.metrics.listen) {
     auto* metrics = &impl->metrics;

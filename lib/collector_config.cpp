@@ -660,6 +660,8 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
   }
   if (auto o = r.object("integrity")) {
     if (auto v = o->boolean("verify_digests")) c.integrity.verify_digests = *v;
+    if (auto v = o->boolean("heal")) c.integrity.heal = *v;
+    if (auto v = o->whole_seconds("heal_grace")) c.integrity.heal_grace = *v;
     o->finish();
   }
   if (auto o = r.object("endpoints")) {

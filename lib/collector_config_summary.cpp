@@ -109,7 +109,8 @@ std::string describe(const CollectorConfig& c) {
   os << "  heartbeat: "
      << (c.heartbeat.enabled ? "every " + secs(c.heartbeat.interval) + " tag " + c.heartbeat.tag : std::string("off"))
      << "; metrics: " << (c.metrics.listen ? *c.metrics.listen : std::string("off")) << '\n';
-  os << "  integrity: verify_digests " << (c.integrity.verify_digests ? "on" : "off") << '\n';
+  os << "  integrity: verify_digests " << (c.integrity.verify_digests ? "on" : "off") << ", heal "
+     << (c.integrity.heal ? "on (grace " + secs(c.integrity.heal_grace) + ")" : std::string("off")) << '\n';
   const auto& e = c.aws;
   os << "  endpoints: sqs " << or_unset(e.sqs_endpoint, "(default)") << ", s3 " << or_unset(e.s3_endpoint, "(default)")
      << ", sts " << or_unset(e.sts_endpoint, "(default)") << "; fips=" << yn(e.use_fips)

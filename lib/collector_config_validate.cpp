@@ -347,6 +347,14 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
     if (!parse_ledger_location(*c.ledger, "ctsqs.ledger", d))
       is.add("ctsqs.ledger", d.message.substr(std::string_view("ctsqs.ledger: ").size()));
   }
+  if (c.integrity.heal && !c.ledger)
+    is.add("ctsqs.integrity.heal",
+           "needs a delivery ledger (ctsqs.ledger or --ledger): a hole is a file a digest lists that the ledger "
+           "does not hold");
+  if (c.integrity.heal && !c.integrity.verify_digests)
+    is.add("ctsqs.integrity.heal",
+           "needs ctsqs.integrity.verify_digests: true (only a verified digest is trusted to name holes)");
+  if (c.integrity.heal_grace < seconds(0)) is.add("ctsqs.integrity.heal_grace", "expected a duration >= 0");
   if (c.ledger_retention < std::chrono::hours(1))
     is.add("ctsqs.ledger_retention", "expected at least 1 hour (records must outlive a redelivery), e.g. \"35d\"");
 

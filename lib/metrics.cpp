@@ -93,6 +93,9 @@ MetricsSnapshot Metrics::snapshot() const {
   s.objects_in_flight_limit = ld(objects_in_flight_limit);
   s.integrity_digests_verified = ld(integrity_digests_verified);
   s.integrity_findings = ld(integrity_findings);
+  s.holes_found = ld(holes_found);
+  s.holes_healed = ld(holes_healed);
+  s.evidence_missing = ld(evidence_missing);
   s.queue_lag_ms = queue_lag_ms.load(std::memory_order_relaxed);
   if (auto ms = last_event_unix_ms.load(std::memory_order_relaxed); ms > 0)
     s.last_event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
@@ -149,6 +152,11 @@ std::string to_prometheus(const MetricsSnapshot& s, std::string_view collector_i
   counter("integrity_digests_verified_total", "CloudTrail digests verified in the drain.", s.integrity_digests_verified);
   counter("integrity_findings_total", "Integrity findings: invalid digests, mismatched or unlisted log files.",
           s.integrity_findings);
+  counter("holes_found_total", "Log files a verified digest lists that no notification brought, taken on for a heal.",
+          s.holes_found);
+  counter("holes_healed_total", "Holes delivered and recorded by the heal.", s.holes_healed);
+  counter("evidence_missing_total", "Holes whose log file no longer exists in the bucket (given up, reported).",
+          s.evidence_missing);
   series("messages_in_flight", "gauge", "Messages being worked on.", static_cast<double>(s.messages_in_flight));
   series("objects_in_flight", "gauge", "Objects being fetched and decoded.", static_cast<double>(s.objects_in_flight));
   series("objects_in_flight_limit", "gauge", "Adaptive limit on objects in flight (0: fixed).",
@@ -202,6 +210,9 @@ std::string format_summary(const MetricsSnapshot& s, std::chrono::duration<doubl
     out += "  ledger: " + std::to_string(s.ledger_records) + " objects recorded, " +
            std::to_string(s.duplicates_skipped) + " duplicates skipped, " + std::to_string(s.ledger_errors) +
            " errors\n";
+  if (s.holes_found || s.evidence_missing)
+    out += "  heal: " + std::to_string(s.holes_found) + " holes found, " + std::to_string(s.holes_healed) + " healed, " +
+           std::to_string(s.evidence_missing) + " missing from the bucket\n";
   return out;
 }
 

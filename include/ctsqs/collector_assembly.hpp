@@ -25,6 +25,10 @@
 #include <string_view>
 #include <vector>
 
+namespace ctsqs::integrity {
+struct HealSummary;  // ctsqs/integrity/drain_heal.hpp
+}
+
 namespace ctsqs {
 
 class AwsClient;
@@ -74,6 +78,9 @@ class AssembledCollector {
   const Metrics& metrics() const noexcept;
   /// Events delivered per tag: counted per sink flush window, only when the flush succeeded.
   std::map<std::string, std::uint64_t> delivered_per_tag() const;
+  /// With `ctsqs.integrity.heal`: what the heals came to (healed, missing evidence, failed,
+  /// unfinished), complete once async_run() completed; nullopt without healing.
+  std::optional<integrity::HealSummary> heal_summary() const;
   /// Objects and events decoded per configured service (several services: by claim rule).
   std::vector<ServiceCounts> per_service() const;
   /// The SQS endpoint requests go to (scheme://host[:port]); "" with a `queue_factory` queue.

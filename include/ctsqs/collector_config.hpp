@@ -122,6 +122,13 @@ struct IntegrityConfig {
   /// log files it lists compared with the SHA-256 computed while decoding them; off by default
   /// (the hash costs CPU).
   bool verify_digests = false;
+  /// `heal`: a log file a verified digest lists and the ledger does not hold (a hole: no
+  /// notification brought it) is fetched and delivered after `heal_grace` (see
+  /// ctsqs/integrity/drain_heal.hpp). Needs `verify_digests` and a ledger.
+  bool heal = false;
+  /// `heal_grace`: how long after its digest a hole is looked up again before it is healed (the
+  /// notifications of the hour's last files may trail the digest); default 10 minutes.
+  std::chrono::seconds heal_grace{600};
 };
 
 /// `ctsqs.decoder`: caps against gzip bombs and giant records; unset = the decoder's defaults

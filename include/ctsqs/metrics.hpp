@@ -44,6 +44,9 @@ struct MetricsSnapshot {
   std::uint64_t objects_in_flight_limit = 0;  ///< gauge: the adaptive limit on them (0 = fixed)
   std::uint64_t integrity_digests_verified = 0;  ///< digests verified in the drain (ctsqs.integrity)
   std::uint64_t integrity_findings = 0;     ///< integrity findings: invalid digests, mismatched or unlisted files
+  std::uint64_t holes_found = 0;            ///< listed files no notification brought, taken on for a heal
+  std::uint64_t holes_healed = 0;           ///< ... of them delivered and recorded (ctsqs.integrity.heal)
+  std::uint64_t evidence_missing = 0;       ///< ... of them no longer in the bucket (given up, reported)
   std::int64_t queue_lag_ms = -1;           ///< age (now - SentTimestamp) of the last message received; -1 unknown
   /// Time of the last event delivered (its receipt by the sink); unset before the first.
   std::optional<std::chrono::system_clock::time_point> last_event_time;
@@ -62,6 +65,7 @@ class Metrics {
   std::atomic<std::uint64_t> duplicates_skipped{0}, ledger_records{0}, ledger_errors{0};
   std::atomic<std::uint64_t> objects_in_flight_limit{0};
   std::atomic<std::uint64_t> integrity_digests_verified{0}, integrity_findings{0};
+  std::atomic<std::uint64_t> holes_found{0}, holes_healed{0}, evidence_missing{0};
   std::atomic<std::int64_t> queue_lag_ms{-1};
   /// Milliseconds since the Unix epoch of the last delivered event; 0 = none yet.
   std::atomic<std::int64_t> last_event_unix_ms{0};

@@ -68,6 +68,7 @@ void DrainIntegrity::log_read(std::string bucket, std::string key, std::string s
   auto k = parse_log_key(key);
   if (!k || !k->file_time) return;
   auto u = uri(bucket, key);
+  if (late_.count(u)) return;  // a heal's read: its digest came before it
   auto [it, inserted] = logs_.insert_or_assign(u, Remembered{std::move(sha256), folder_of(*k), *k->file_time});
   if (inserted) order_.push_back(std::move(u));
   // The oldest are forgotten beyond the bound; names of files already listed (erased) are
@@ -79,6 +80,17 @@ void DrainIntegrity::log_read(std::string bucket, std::string key, std::string s
   if (order_.size() > 2 * logs_.size() + 1024) {
     std::erase_if(order_, [&](const std::string& name) { return !logs_.count(name); });
   }
+}
+
+void DrainIntegrity::expect_late_read(std::string_view bucket, std::string_view key) {
+  late_.insert(uri(bucket, key));
+}
+
+void DrainIntegrity::forget_read(std::string_view bucket, std::string_view key) {
+  const auto u = uri(bucket, key);
+  late_.erase(u);
+  // Its name stays in order_ until it reaches the front or the next compaction (see log_read).
+  if (auto it = logs_.find(u); it != logs_.end()) logs_.erase(it);
 }
 
 asio::awaitable<result<void>> DrainIntegrity::load_keys(std::string home_region, Diagnostics& diag) {
@@ -162,6 +174,12 @@ asio::awaitable<result<std::vector<IntegrityFinding>>> DrainIntegrity::async_dig
     }
   }
   tails_[chain] = {key, c.sha256, c.signature, f.start};
+  if (opt_.on_valid_digest) {
+    VerifiedDigest v;
+    v.uri = digest_uri;
+    for (const auto& lf : f.log_files) v.files.push_back({lf.s3_bucket, lf.s3_object, lf.hash_value});
+    opt_.on_valid_digest(std::move(v));
+  }
   // The log files it lists that this process read.
   std::set<std::string> listed;
   for (const auto& lf : f.log_files) {

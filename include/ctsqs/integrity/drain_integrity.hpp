@@ -13,8 +13,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,17 @@ struct IntegrityCounters {
 bool is_digest_key(std::string_view key);
 bool is_log_key(std::string_view key);
 
+/// A digest that verified, with the log files it lists (what healing, drain_heal.hpp, compares
+/// with the delivery ledger).
+struct VerifiedDigest {
+  std::string uri;  ///< s3://bucket/key of the digest
+  struct File {
+    std::string bucket, key;
+    std::string sha256;  ///< the digest's hashValue (hex SHA-256 of the uncompressed content)
+  };
+  std::vector<File> files;
+};
+
 /// Settings of DrainIntegrity.
 struct DrainIntegrityOptions {
   /// Log files remembered (key and SHA-256) until a digest lists them; the oldest are forgotten
@@ -59,6 +72,8 @@ struct DrainIntegrityOptions {
   std::chrono::minutes unlisted_margin{5};  ///< as WalkInput::unlisted_margin
   /// An unknown key fingerprint reloads the region's keys at most this often.
   std::chrono::seconds key_reload_interval{300};
+  /// Called (on the caller's executor, inside async_digest) with each digest that verified.
+  std::function<void(VerifiedDigest)> on_valid_digest;
 };
 
 /// Not thread-safe: call from the collector's executor. The AwsClient must outlive it.
@@ -69,6 +84,12 @@ class DrainIntegrity {
   /// A log file this process read (and delivered) and the SHA-256 of its uncompressed bytes.
   /// Its digest usually arrives within the hour after.
   void log_read(std::string bucket, std::string key, std::string sha256);
+
+  /// A file that will be read after its digest was verified (a hole being healed): log_read()
+  /// does not remember it (a later digest must not take it for unlisted) until forget_read().
+  void expect_late_read(std::string_view bucket, std::string_view key);
+  /// Forgets a file log_read() remembered, and ends expect_late_read() for it.
+  void forget_read(std::string_view bucket, std::string_view key);
 
   /// A digest file that arrived: its uncompressed bytes and user metadata. Verifies it (keys
   /// from ListPublicKeys of its home region, cached), links it to the previous digest of its
@@ -99,6 +120,7 @@ class DrainIntegrity {
   std::map<std::string, std::chrono::steady_clock::time_point> loaded_at_;
   std::map<std::string, Remembered, std::less<>> logs_;  // s3://bucket/key
   std::deque<std::string> order_;                        // insertion order, for the bound
+  std::set<std::string, std::less<>> late_;              // expect_late_read: not remembered
   std::map<std::string, ChainTail> tails_;               // chain -> newest digest seen
   IntegrityCounters counters_;
 };
