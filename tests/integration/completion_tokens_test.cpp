@@ -13,6 +13,9 @@
 #include "ctsqs/integrity/trail_verifier.hpp"
 #include "ctsqs/ledger/audit.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
+#include "ctsqs/object_store.hpp"
+#include "ctsqs/sqs_source.hpp"
+#include "unit/cloudtrail_decoders.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -212,6 +215,45 @@ TEST_CASE("completion tokens: a drain completes through a callback, use_future, 
     CHECK(out->second.clean());
     CHECK(sink.delivered() == 4);
     CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+  }
+}
+
+TEST_CASE("completion tokens: a Collector built by hand drains through each token", "[integration][tokens]") {
+  Peers peers(peers_options());
+  asio::io_context io{1};
+  AwsClientOptions ao;
+  ao.credentials.access_key_id = "test";
+  ao.credentials.secret_access_key = "test";
+  ao.endpoints.region = "us-east-1";
+  ao.endpoints.sqs_endpoint = peers.gate_endpoint();
+  ao.endpoints.s3_endpoint = peers.gate_endpoint();
+  ao.endpoints.s3_force_path_style = true;
+  ao.env = environment_from({});
+  AwsClient client(io.get_executor(), ao);
+  SqsSourceOptions so;
+  so.queue_url = peers.gate_endpoint() + "/000000000000/ct-s3-events";
+  so.wait_time = 1s;
+  SqsSource source(client, so);
+  S3ObjectStore store(client);
+  for (Via via : {Via::callback, Via::future, Via::deferred, Via::awaitable}) {
+    INFO(name(via));
+    const auto seeded = seed_or_throw(peers, {"--files", "1", "--records", "3", "--routes", "s3", "--drop-test-events",
+                                              "--seed", std::to_string(static_cast<int>(via) + 11)});
+    REQUIRE(seeded.records == 3);
+    CountingSink sink;
+    Metrics metrics;
+    CollectorOptions o;
+    o.drain_empty_polls = 2;
+    o.heartbeat.enabled = false;
+    o.log = [](std::string_view) {};
+    Collector c(io.get_executor(), source, store, sink, cloudtrail_decoders(), o, metrics);
+    auto out = drive<CollectorResult>(
+        io, via, [&c](auto&& token) { return c.async_run(std::forward<decltype(token)>(token)); },
+        [&] { return metrics.snapshot().messages_received == 0; }, 60s);
+    REQUIRE(out.has_value());
+    CHECK_FALSE(out->first);
+    CHECK(out->second.clean());
+    CHECK(sink.delivered() == 3);
   }
 }
 
