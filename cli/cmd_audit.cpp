@@ -8,12 +8,8 @@
 #include "ctsqs/backfill.hpp"
 #include "ctsqs/ledger/audit.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -90,11 +86,13 @@ int run_audit(const AuditArgs& a) {
     std::cerr << "Auditing s3://" << opt.bucket << "/" << opt.prefix << " between "
               << integrity::format_iso_seconds(opt.since) << " and " << integrity::format_iso_seconds(opt.until)
               << " against " << rt.audit->ledger_description() << "\n\n";
-  asio::co_spawn(rt.ioc, [&rt]() -> asio::awaitable<void> {
-    rt.result = co_await rt.audit->async_run();
+  // The error code repeats the heal's sink/receive error, which the result carries and the
+  // summary below reports.
+  rt.audit->async_run([&rt](error_code, AuditResult r) {
+    rt.result = std::move(r);
     rt.done = true;
     rt.signals.cancel();
-  }, asio::detached);
+  });
   stop_on_signals(rt.signals, rt.stop_requested, [&rt] { rt.audit->request_stop(); });
   rt.ioc.run();
   if (report) report->flush();

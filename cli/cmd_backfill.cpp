@@ -39,7 +39,9 @@ struct BackfillArgs {
 };
 
 asio::awaitable<bool> run(Backfill* backfill, BackfillResult* result) {
-  *result = co_await backfill->async_run();
+  // The error code repeats the result's sink/receive error, which the summary reports.
+  auto [ec, r] = co_await backfill->async_run(asio::as_tuple(asio::use_awaitable));
+  *result = std::move(r);
   // Workers abandoned after the grace period (a sink write stuck) never complete: stop the loop.
   co_return result->collector.abandoned;
 }

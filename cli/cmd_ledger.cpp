@@ -7,7 +7,6 @@
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
@@ -50,11 +49,13 @@ int run_ledger_init(const LedgerArgs& a) {
   }
   Diagnostics diag;
   std::optional<result<LedgerInitReport>> out;
-  boost::asio::co_spawn(io, async_init_ledger(*cfg.ledger, cfg.ledger_retention, client.get(), diag),
-                        [&](std::exception_ptr e, result<LedgerInitReport> r) {
-                          if (e) std::rethrow_exception(e);
-                          out.emplace(std::move(r));
-                        });
+  async_init_ledger(io.get_executor(), *cfg.ledger, cfg.ledger_retention, client.get(), diag,
+                    [&](error_code ec, LedgerInitReport r) {
+                      if (ec)
+                        out.emplace(ec);
+                      else
+                        out.emplace(std::move(r));
+                    });
   io.run();
   if (!out || !*out) {
     std::cerr << cmd << ": " << *cfg.ledger << ": " << (diag.empty() ? out->error().message() : to_string(diag)) << "\n";

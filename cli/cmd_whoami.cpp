@@ -6,7 +6,6 @@
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/endpoints.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
@@ -66,11 +65,12 @@ int run_whoami(const WhoamiOptions& o) {
   }
   Diagnostics diag;
   result<sts::CallerIdentity> id = make_error_code(client_errc::cancelled);
-  boost::asio::co_spawn(io, async_get_caller_identity(*client, diag),
-                        [&id](std::exception_ptr e, result<sts::CallerIdentity> r) {
-                          if (e) std::rethrow_exception(e);
-                          id = std::move(r);
-                        });
+  async_get_caller_identity(*client, diag, [&id](error_code ec, sts::CallerIdentity r) {
+    if (ec)
+      id = ec;
+    else
+      id = std::move(r);
+  });
   io.run();
   if (!id) {
     std::cerr << "ctsqs whoami: " << to_string(diag) << "\n";

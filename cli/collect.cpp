@@ -28,7 +28,9 @@ namespace asio = boost::asio;
 namespace {
 
 asio::awaitable<bool> run_pipeline(AssembledCollector* collector, CollectorResult* result) {
-  *result = co_await collector->async_run();
+  // The error code repeats the result's sink/receive error, which run_collect() reports.
+  auto [ec, r] = co_await collector->async_run(asio::as_tuple(asio::use_awaitable));
+  *result = std::move(r);
   co_return true;  // stop the loop at once: abandoned workers never complete
 }
 

@@ -508,6 +508,8 @@ asio::awaitable<BackfillResult> Backfill::async_run() {
   co_return r;
 }
 
+asio::any_io_executor Backfill::get_executor() const { return impl_->ex; }
+
 void Backfill::request_stop() {
   auto impl = impl_;
   asio::post(impl->ex, [impl] {

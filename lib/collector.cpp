@@ -931,6 +931,8 @@ Collector::~Collector() = default;
 
 asio::awaitable<CollectorResult> Collector::async_run() { return impl_->run(); }
 
+asio::any_io_executor Collector::get_executor() const { return impl_->ex_; }
+
 void Collector::request_stop() {
   asio::post(impl_->ex_, [impl = impl_] { impl->on_stop(); });
 }

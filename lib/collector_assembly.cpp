@@ -249,6 +249,8 @@ boost::asio::awaitable<CollectorResult> AssembledCollector::async_run() {
 }
 
 void AssembledCollector::request_stop() { impl_->collector->request_stop(); }
+
+boost::asio::any_io_executor AssembledCollector::get_executor() const { return impl_->collector->get_executor(); }
 const CollectorConfig& AssembledCollector::config() const noexcept { return impl_->config; }
 const Metrics& AssembledCollector::metrics() const noexcept { return impl_->metrics; }
 std::map<std::string, std::uint64_t> AssembledCollector::delivered_per_tag() const {

@@ -5,6 +5,7 @@
 #include "ctsqs/aws_config.hpp"
 #include "ctsqs/credentials/chain.hpp"
 #include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/endpoints.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/http.hpp"
@@ -109,6 +110,24 @@ class AwsClient {
   boost::asio::awaitable<result<HttpResponse>> async_call(std::string service, HttpRequest req,
                                                           CallOptions opts, Diagnostics& diag);
 
+  /// async_call through any completion token: `void(error_code, HttpResponse)`, the error code
+  /// the call's (AWS errors mapped, transport, credentials), the response empty when it is set;
+  /// `diag` (which must outlive the operation) gets the detail. A terminal cancellation through
+  /// the handler's slot (bind_cancellation_slot, a parallel_group, a timeout) ends the exchange
+  /// or retry wait in progress and completes with `asio::error::operation_aborted` (the
+  /// connection is dropped, not reused); partial and total alone are ignored, since a request
+  /// cut off may still have been carried out by AWS.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, HttpResponse)) CompletionToken>
+  auto async_call(std::string service, HttpRequest req, CallOptions opts, Diagnostics& diag,
+                  CompletionToken&& token) {
+    return detail::initiate_erased<HttpResponse>(
+        std::forward<CompletionToken>(token),
+        [this, service = std::move(service), req = std::move(req), opts = std::move(opts),
+         d = &diag](completion_handler<HttpResponse> handler) mutable {
+          launch_call(std::move(service), std::move(req), std::move(opts), *d, std::move(handler));
+        });
+  }
+
   /// As async_call, with the 2xx body streamed to `on_body` (S3 GetObject). Attempts are retried
   /// only while no body byte was handed on; a failure after that is returned (is_retryable tells
   /// whether resuming with a Range request may help) and `bytes_delivered` says how far it got.
@@ -128,6 +147,9 @@ class AwsClient {
   AwsClientStats stats() const noexcept;
 
  private:
+  void launch_call(std::string service, HttpRequest req, CallOptions opts, Diagnostics& diag,
+                   completion_handler<HttpResponse> handler);
+
   std::shared_ptr<detail::AwsClientImpl> impl_;
 };
 
@@ -136,5 +158,23 @@ class AwsClient {
 /// provider and roles were used.
 boost::asio::awaitable<result<sts::CallerIdentity>> async_get_caller_identity(AwsClient& client,
                                                                               Diagnostics& diag);
+
+namespace detail {
+void launch_get_caller_identity(AwsClient& client, Diagnostics& diag,
+                                completion_handler<sts::CallerIdentity> handler);
+}
+
+/// async_get_caller_identity through any completion token: `void(error_code,
+/// sts::CallerIdentity)`, `diag` (which must outlive the operation) naming the failure.
+/// Cancellation as AwsClient::async_call(..., token): terminal ends the call with
+/// `asio::error::operation_aborted`.
+template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, sts::CallerIdentity)) CompletionToken>
+auto async_get_caller_identity(AwsClient& client, Diagnostics& diag, CompletionToken&& token) {
+  return detail::initiate_erased<sts::CallerIdentity>(
+      std::forward<CompletionToken>(token),
+      [c = &client, d = &diag](completion_handler<sts::CallerIdentity> handler) {
+        detail::launch_get_caller_identity(*c, *d, std::move(handler));
+      });
+}
 
 }  // namespace ctsqs

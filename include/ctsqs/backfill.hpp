@@ -12,6 +12,7 @@
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/log_key.hpp"
 #include "ctsqs/object_store.hpp"
@@ -356,7 +357,29 @@ class Backfill {
   static result<std::unique_ptr<Backfill>> create(CollectorConfig config, boost::asio::any_io_executor executor,
                                                   BackfillOptions options, Diagnostics& diag);
 
+  /// Lists, reads (or enqueues) and saves the state; completes with
+  /// `void(error_code, BackfillResult)` through any completion token (a callback, `use_future`,
+  /// `deferred`, `use_awaitable`; `as_tuple(...)` keeps the result when the code is set).
+  ///
+  /// The error code says why the run could not go on, or that it was cancelled; the result
+  /// always carries the details: the pipeline's `collector.sink_error`, else its
+  /// `collector.receive_error`, else `asio::error::operation_aborted` when stopped through the
+  /// token's cancellation slot, else success — also when objects failed or a listing failed
+  /// (`scan_failed`, `failed`, `state_error`: see `BackfillResult::clean()`).
+  ///
+  /// Cancellation through the handler's slot: terminal or partial is request_stop() (what is in
+  /// flight finishes within the file's `shutdown_grace` or is released, the state is saved, the
+  /// result is `interrupted`); total alone is ignored. The Backfill must outlive the operation.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, BackfillResult)) CompletionToken>
+  auto async_run(CompletionToken&& token) {
+    return detail::initiate_erased<BackfillResult>(
+        std::forward<CompletionToken>(token),
+        [this](completion_handler<BackfillResult> handler) { launch_run(std::move(handler)); });
+  }
+  /// The coroutine form (the result alone, stopped by request_stop() only).
   boost::asio::awaitable<BackfillResult> async_run();
+  /// The executor the operation runs on (the one it was built with).
+  boost::asio::any_io_executor get_executor() const;
   /// Stop: what is in flight is finished or released (not marked done); the state is saved.
   void request_stop();
 
@@ -375,6 +398,8 @@ class Backfill {
   explicit Backfill(std::shared_ptr<Impl> impl);
 
  private:
+  void launch_run(completion_handler<BackfillResult> handler);
+
   std::shared_ptr<Impl> impl_;
 };
 

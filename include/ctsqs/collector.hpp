@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
 #include "ctsqs/metrics.hpp"
@@ -239,14 +240,44 @@ class Collector {
   Collector& operator=(const Collector&) = delete;
 
   /// Receive and process until request_stop() (and the grace period) or, in drain mode, until
-  /// the queue stays empty.
+  /// the queue stays empty; completes with `void(error_code, CollectorResult)` through any
+  /// completion token (a callback, `use_future`, `deferred`, `use_awaitable`,
+  /// `as_tuple(use_awaitable)` to keep the result when the code is set).
+  ///
+  /// The error code says why the run could not go on, or that it was cancelled; the result
+  /// always carries the details (counts, messages):
+  /// - `result.sink_error` when the sink failed for good (`client_errc::sink_failed`/`sink_closed`);
+  /// - else `result.receive_error` when a drain gave up receiving (e.g. AccessDenied);
+  /// - else `asio::error::operation_aborted` when the run was stopped through the token's
+  ///   cancellation slot;
+  /// - else success — also when messages failed: see `CollectorResult::clean()`.
+  ///
+  /// Cancellation (the handler's associated slot, e.g. `bind_cancellation_slot`, a
+  /// `parallel_group`, a timeout): terminal or partial is request_stop() — no more receives, the
+  /// messages in flight get `shutdown_grace` to finish, the rest is released (visibility 0);
+  /// total alone is ignored (delivered work cannot be undone). The Collector must outlive the
+  /// operation.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, CollectorResult)) CompletionToken>
+  auto async_run(CompletionToken&& token) {
+    return detail::initiate_erased<CollectorResult>(
+        std::forward<CompletionToken>(token),
+        [this](completion_handler<CollectorResult> handler) { launch_run(std::move(handler)); });
+  }
+
+  /// The coroutine form, for the library's own coroutines and existing callers: the result
+  /// alone, stopped by request_stop() only (the token form above is the public one).
   boost::asio::awaitable<CollectorResult> async_run();
+
+  /// The executor the operation runs on (the one it was built with).
+  boost::asio::any_io_executor get_executor() const;
 
   /// Stop receiving; in-flight messages get `shutdown_grace` to finish, then are released.
   /// Thread-safe (posts to the executor); may be called from a signal handler's completion.
   void request_stop();
 
  private:
+  void launch_run(completion_handler<CollectorResult> handler);
+
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -7,6 +7,7 @@
 
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/metrics.hpp"
 #include "ctsqs/service_router.hpp"
@@ -68,8 +69,20 @@ class AssembledCollector {
   AssembledCollector(const AssembledCollector&) = delete;
   AssembledCollector& operator=(const AssembledCollector&) = delete;
 
-  /// Runs the pipeline; closes the metrics endpoint when it ends.
+  /// Runs the pipeline; closes the metrics endpoint when it ends. Completes with
+  /// `void(error_code, CollectorResult)` through any completion token; the error code and
+  /// cancellation (terminal/partial: request_stop() with the file's `shutdown_grace`; total:
+  /// ignored) are Collector::async_run(token)'s.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, CollectorResult)) CompletionToken>
+  auto async_run(CompletionToken&& token) {
+    return detail::initiate_erased<CollectorResult>(
+        std::forward<CompletionToken>(token),
+        [this](completion_handler<CollectorResult> handler) { launch_run(std::move(handler)); });
+  }
+  /// The coroutine form (the result alone, stopped by request_stop() only).
   boost::asio::awaitable<CollectorResult> async_run();
+  /// The executor the operation runs on (the one it was built with).
+  boost::asio::any_io_executor get_executor() const;
   /// See Collector::request_stop(). Thread-safe.
   void request_stop();
 
@@ -94,6 +107,8 @@ class AssembledCollector {
   explicit AssembledCollector(std::unique_ptr<Impl> impl);
 
  private:
+  void launch_run(completion_handler<CollectorResult> handler);
+
   std::unique_ptr<Impl> impl_;
 };
 

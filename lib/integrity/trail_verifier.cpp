@@ -456,6 +456,8 @@ asio::awaitable<VerifyResult> TrailVerifier::async_run() {
   co_return co_await self->run();
 }
 
+asio::any_io_executor TrailVerifier::get_executor() const { return impl_->ex; }
+
 void TrailVerifier::request_stop() {
   impl_->stop = true;
   if (impl_->scanner) impl_->scanner->stop();

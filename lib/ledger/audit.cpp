@@ -263,6 +263,8 @@ asio::awaitable<AuditResult> LedgerAudit::async_run() {
   co_return r;
 }
 
+asio::any_io_executor LedgerAudit::get_executor() const { return impl_->ex; }
+
 void LedgerAudit::request_stop() {
   auto impl = impl_;
   asio::post(impl->ex, [impl] {

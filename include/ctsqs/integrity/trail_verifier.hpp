@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/integrity/chain_walk.hpp"
 #include "ctsqs/integrity/report.hpp"
@@ -86,7 +87,22 @@ class TrailVerifier {
   static result<std::unique_ptr<TrailVerifier>> create(CollectorConfig config, boost::asio::any_io_executor executor,
                                                        VerifyOptions options, Diagnostics& diag);
 
+  /// Verifies; completes with `void(error_code, VerifyResult)` through any completion token.
+  /// The error code is `asio::error::operation_aborted` when the run was stopped through the
+  /// token's cancellation slot, else success: what the verification found (invalid digests,
+  /// gaps, failed fetches) is the result (`VerifyResult::clean()`), not an error of the run.
+  /// Cancellation: terminal or partial is request_stop() (the result is `interrupted`); total
+  /// alone is ignored. The TrailVerifier must outlive the operation.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, VerifyResult)) CompletionToken>
+  auto async_run(CompletionToken&& token) {
+    return ctsqs::detail::initiate_erased<VerifyResult>(
+        std::forward<CompletionToken>(token),
+        [this](completion_handler<VerifyResult> handler) { launch_run(std::move(handler)); });
+  }
+  /// The coroutine form (the result alone, stopped by request_stop() only).
   boost::asio::awaitable<VerifyResult> async_run();
+  /// The executor the operation runs on (the one it was built with).
+  boost::asio::any_io_executor get_executor() const;
   /// Stops after what is in flight; the result is then `interrupted`.
   void request_stop();
 
@@ -102,6 +118,8 @@ class TrailVerifier {
   explicit TrailVerifier(std::shared_ptr<Impl> impl);
 
  private:
+  void launch_run(completion_handler<VerifyResult> handler);
+
   std::shared_ptr<Impl> impl_;
 };
 

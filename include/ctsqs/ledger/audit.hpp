@@ -6,6 +6,7 @@
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
 
@@ -88,7 +89,22 @@ class LedgerAudit {
   static result<std::unique_ptr<LedgerAudit>> create(CollectorConfig config, boost::asio::any_io_executor executor,
                                                      AuditOptions options, Diagnostics& diag);
 
+  /// Audits (and heals); completes with `void(error_code, AuditResult)` through any completion
+  /// token. The error code: the heal's `heal_result.sink_error`, else its `receive_error`, else
+  /// `asio::error::operation_aborted` when stopped through the token's cancellation slot, else
+  /// success — what the audit found (undelivered files, invalid digests, failed lookups) is the
+  /// result (`AuditResult::clean()`). Cancellation: terminal or partial is request_stop();
+  /// total alone is ignored. The LedgerAudit must outlive the operation.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(error_code, AuditResult)) CompletionToken>
+  auto async_run(CompletionToken&& token) {
+    return detail::initiate_erased<AuditResult>(
+        std::forward<CompletionToken>(token),
+        [this](completion_handler<AuditResult> handler) { launch_run(std::move(handler)); });
+  }
+  /// The coroutine form (the result alone, stopped by request_stop() only).
   boost::asio::awaitable<AuditResult> async_run();
+  /// The executor the operation runs on (the one it was built with).
+  boost::asio::any_io_executor get_executor() const;
   /// Stops after what is in flight (the verification, or the heal's delivery).
   void request_stop();
   /// The verification's options as resolved (its `until` when none was given).
@@ -100,6 +116,8 @@ class LedgerAudit {
   explicit LedgerAudit(std::shared_ptr<Impl> impl);
 
  private:
+  void launch_run(completion_handler<AuditResult> handler);
+
   std::shared_ptr<Impl> impl_;
 };
 
