@@ -89,8 +89,8 @@ struct Embedded {
     client = std::make_unique<AwsClient>(ioc.get_executor(), ao);
     SqsSourceOptions so;
     so.queue_url = peers.gate_endpoint() + "/000000000000/" + queue;
-    so.wait_time = 1s;
-    so.visibility_timeout = visibility;
+    so.receive.wait_time = 1s;
+    so.receive.visibility_timeout = visibility;
     source = std::make_unique<SqsSource>(*client, so);
     store = std::make_unique<S3ObjectStore>(*client);
   }
@@ -110,8 +110,7 @@ TEST_CASE("collector: a slow sink triggers visibility extension instead of redel
   Metrics metrics;
   CollectorOptions o;
   o.collector_id = "slow";
-  o.visibility_timeout = 5s;
-  o.visibility_extension_interval = 1s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 5s, .visibility_extension_interval = 1s};
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics);
@@ -139,8 +138,7 @@ TEST_CASE("collector: a failing sink never gets its messages deleted", "[integra
   } sink;
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   o.retry_backoff_min = 20s;  // hidden well past the end of this test
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
@@ -406,8 +404,7 @@ TEST_CASE("collector: a sink that keeps failing ends the drain, its messages rel
   } sink;
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   o.retry_backoff_min = 1s;
   o.on_sink_failure.give_up_after_flushes = 3;
   o.on_sink_failure.give_up_after = 1s;
@@ -451,13 +448,12 @@ TEST_CASE("collector: an exception escaping a message's work ends in 'failed, re
   SlowSink sink(0ms);
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   // Released for an immediate retry: each throws again until the queue's redrive policy
   // (3 receives) moves it to the dead-letter queue; then the queue is empty and the drain ends.
   o.retry_backoff_min = 0s;
   o.retry_backoff_max = 0s;
-  o.messages_in_flight = 2;
+  o.concurrency.messages_in_flight = 2;
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   std::vector<std::string> logs;
@@ -561,8 +557,7 @@ TEST_CASE("collector: a failed visibility extension is logged naming the message
   Metrics metrics;
   CollectorOptions o;
   o.collector_id = "ext-fail";
-  o.visibility_timeout = 10s;
-  o.visibility_extension_interval = 1s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 10s, .visibility_extension_interval = 1s};
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   std::vector<std::string> lines;
