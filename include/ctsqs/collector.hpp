@@ -109,7 +109,7 @@ struct CollectorOptions {
   /// larger of `visibility_timeout` and the queue's). 0 = run until request_stop().
   int drain_empty_polls = 0;
   /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
-  std::chrono::seconds shutdown_grace{30};
+  std::chrono::seconds shutdown_grace = default_shutdown_grace;
   /// After messages were released at the end (grace period over, or the sink gave up): how long
   /// long polls still open may take to answer before they are cut off (a poll cut off at SQS
   /// would hide what it took for a visibility timeout; one that answers hands it straight back).

@@ -55,7 +55,7 @@ struct DrainConfig {
 struct RunConfig {
   /// `shutdown_grace`: after SIGINT/SIGTERM, time to finish in-flight work before releasing the
   /// rest (visibility 0).
-  std::chrono::seconds shutdown_grace{30};
+  std::chrono::seconds shutdown_grace = default_shutdown_grace;
 };
 
 /// `ctsqs.metrics`: Prometheus text endpoint.

@@ -10,6 +10,10 @@
 
 namespace ctsqs {
 
+/// `ctsqs.run.shutdown_grace` and CollectorOptions::shutdown_grace: after a stop request, time
+/// to finish in-flight messages before the rest is released (visibility 0).
+inline constexpr std::chrono::seconds default_shutdown_grace{30};
+
 /// `ctsqs.concurrency`: bounds on work in flight.
 struct ConcurrencyOptions {
   /// `messages_in_flight`: SQS messages received and not yet deleted/released.
