@@ -3,6 +3,7 @@
 #include "command.hpp"
 
 #include "ctsqs/aws_client.hpp"
+#include "ctsqs/collector_assembly.hpp"
 #include "ctsqs/collector_config.hpp"
 #include "ctsqs/endpoints.hpp"
 
@@ -29,36 +30,37 @@ struct WhoamiOptions {
 };
 
 int run_whoami(const WhoamiOptions& o) {
-  AwsClientOptions opts;
-  opts.env = process_environment();
+  // The library's client of a collector file (or of no file: the AWS chain and defaults).
+  CollectorConfig cfg;
   if (!o.config.empty()) {
     Diagnostics diag;
     ConfigParseOptions po;
     po.validate = false;  // whoami needs only the credentials and endpoints
-    auto cfg = load_collector_config(o.config, diag, po);
-    if (!cfg) {
+    auto loaded = load_collector_config(o.config, diag, po);
+    if (!loaded) {
       std::cerr << "ctsqs whoami: " << diag.message << "\n";
       return exit_usage;
     }
-    opts.credentials = cfg->credentials;
-    opts.endpoints = cfg->aws;
+    cfg = std::move(*loaded);
   }
+  AwsCredentialsConfig& credentials = cfg.credentials;
+  AwsEndpointConfig& endpoints = cfg.aws;
   // Flags override the file.
-  if (!o.region.empty()) opts.endpoints.region = o.region;
-  if (!o.endpoint_url.empty()) opts.endpoints.sts_endpoint = o.endpoint_url;
-  if (!o.role_arn.empty()) opts.credentials.cross_account_role = o.role_arn;
-  if (!o.base_role_arn.empty()) opts.credentials.base_account_role = o.base_role_arn;
-  if (!o.external_id.empty()) opts.credentials.external_id = o.external_id;
-  if (!o.profile.empty()) opts.credentials.profile = o.profile;
-  if (!o.session_name.empty()) opts.credentials.session_name = o.session_name;
-  if (o.duration > 0) opts.credentials.session_duration = std::chrono::seconds(o.duration);
-  if (!o.ca_bundle.empty()) opts.endpoints.ca_bundle = o.ca_bundle;
-  if (o.no_verify_tls) opts.endpoints.verify_tls = false;
+  if (!o.region.empty()) endpoints.region = o.region;
+  if (!o.endpoint_url.empty()) endpoints.sts_endpoint = o.endpoint_url;
+  if (!o.role_arn.empty()) credentials.cross_account_role = o.role_arn;
+  if (!o.base_role_arn.empty()) credentials.base_account_role = o.base_role_arn;
+  if (!o.external_id.empty()) credentials.external_id = o.external_id;
+  if (!o.profile.empty()) credentials.profile = o.profile;
+  if (!o.session_name.empty()) credentials.session_name = o.session_name;
+  if (o.duration > 0) credentials.session_duration = std::chrono::seconds(o.duration);
+  if (!o.ca_bundle.empty()) endpoints.ca_bundle = o.ca_bundle;
+  if (o.no_verify_tls) endpoints.verify_tls = false;
 
   boost::asio::io_context io;
-  std::optional<AwsClient> client;
+  std::unique_ptr<AwsClient> client;
   try {
-    client.emplace(io.get_executor(), std::move(opts));
+    client = make_aws_client(cfg, io.get_executor(), AssemblyOptions{});
   } catch (const std::invalid_argument& e) {
     std::cerr << "ctsqs whoami: " << e.what() << "\n";
     return exit_usage;

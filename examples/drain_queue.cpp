@@ -65,8 +65,9 @@ int main(int argc, char** argv) {
 
     ctsqs::SqsSourceOptions sqs;
     sqs.queue_url = argv[1];
-    sqs.wait_time = std::chrono::seconds(2);
-    sqs.visibility_timeout = std::chrono::seconds(60);
+    sqs.receive.wait_time = std::chrono::seconds(2);
+    sqs.receive.visibility_timeout = std::chrono::seconds(60);  // the collector extends by the same
+    sqs.receive.visibility_extension_interval = std::chrono::seconds(20);
     ctsqs::SqsSource source(client, sqs);
     ctsqs::S3ObjectStore store(client);
 
@@ -80,8 +81,6 @@ int main(int argc, char** argv) {
 
     ctsqs::CollectorOptions options;
     options.collector_id = "example";
-    options.visibility_timeout = sqs.visibility_timeout;
-    options.visibility_extension_interval = std::chrono::seconds(20);
     options.drain_empty_polls = 2;  // stop once two long polls in a row found nothing
     options.heartbeat.enabled = false;
 

@@ -460,7 +460,9 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
       return v.error();
     }
     try {
-      impl->client = make_aws_client(config, executor, impl->log);
+      AssemblyOptions client_options = options.assembly;  // the embedder's env, files, credentials
+      client_options.log = impl->log;
+      impl->client = make_aws_client(config, executor, client_options);
       if (!options.enqueue_url.empty() && !options.dry_run) {
         SqsSourceOptions so;
         so.queue_url = options.enqueue_url;

@@ -57,11 +57,13 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         opts_(std::move(o)),
         metrics_(m),
         planner_(std::move(p)),
-        msg_slots_(ex, opts_.messages_in_flight),
-        obj_slots_(ex, opts_.objects_in_flight),
-        adaptive_(AdaptiveConcurrencyOptions{.initial = opts_.objects_in_flight,
-                                             .min = 1,
-                                             .max = std::max(opts_.objects_in_flight, opts_.max_objects_in_flight)}),
+        receive_(opts_.receive ? *opts_.receive : q.receive_options().value_or(SqsReceiveOptions{})),
+        msg_slots_(ex, opts_.concurrency.messages_in_flight),
+        obj_slots_(ex, opts_.concurrency.objects_in_flight),
+        adaptive_(AdaptiveConcurrencyOptions{
+            .initial = opts_.concurrency.objects_in_flight,
+            .min = 1,
+            .max = std::max(opts_.concurrency.objects_in_flight, opts_.concurrency.max_objects_in_flight)}),
         changed_(ex) {
     if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
     if (opts_.ledger) ledger_ = std::make_shared<LedgerHook>(ex_, *opts_.ledger, planner_, metrics_, opts_.log);
@@ -86,6 +88,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   MessagePlanner planner_;
   std::shared_ptr<detail::SinkWorker> sink_worker_;
   std::shared_ptr<LedgerHook> ledger_;  // with CollectorOptions::ledger
+  SqsReceiveOptions receive_;           // CollectorOptions::receive, else the queue's
 
   AsyncSemaphore msg_slots_;
   AsyncSemaphore obj_slots_;
@@ -142,7 +145,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ receivers
   asio::awaitable<void> receiver() {
     auto self = shared_from_this();
-    const auto batch = static_cast<std::size_t>(opts_.max_messages_per_receive);
+    const auto batch = static_cast<std::size_t>(receive_.max_messages);
     int error_streak = 0;
     auto cancel = std::make_shared<asio::cancellation_signal>();
     receive_cancels_.push_back(cancel);
@@ -453,7 +456,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
 
   /// Feeds an object's latency to the adaptive limit and applies the limit it gives.
   void adapt_objects_in_flight(AdaptiveConcurrency::clock::time_point started, const error_code& ec) {
-    if (!opts_.adaptive_objects_in_flight) return;
+    if (!opts_.concurrency.adaptive_objects_in_flight) return;
     const auto now = AdaptiveConcurrency::clock::now();
     // Permanent failures (a corrupt object) and cancellation say nothing about load.
     const bool retryable = ec && ec != make_error_code(client_errc::cancelled) && is_retryable_failure(ec);
@@ -657,7 +660,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ visibility heartbeat
   asio::awaitable<void> extender() {
     auto self = shared_from_this();
-    const auto interval = std::chrono::duration_cast<steady::duration>(opts_.visibility_extension_interval);
+    const auto interval = std::chrono::duration_cast<steady::duration>(receive_.extension_interval());
     const auto tick = std::min<steady::duration>(interval / 4, std::chrono::seconds(1));
     while (!finished_) {
       co_await bg_sleep(tick);
@@ -668,7 +671,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       for (auto& [seq, f] : in_flight_) {
         if (!f.finishing && now - f.last_extended >= interval) {
           f.last_extended = now;
-          changes.push_back({f.receipt_handle, opts_.visibility_timeout});
+          changes.push_back({f.receipt_handle, receive_.visibility_timeout});
           ids += (ids.empty() ? "" : ", ") + f.message_id;
         }
       }
@@ -738,7 +741,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
                              " in flight, " + std::to_string(c->delayed) + " delayed";
     const auto now = steady::now();
     if (!drain_wait_until_) {
-      const auto bound = std::max(opts_.visibility_timeout, c->visibility_timeout.value_or(std::chrono::seconds(0))) +
+      const auto bound = std::max(receive_.visibility_timeout, c->visibility_timeout.value_or(std::chrono::seconds(0))) +
                          std::chrono::seconds(5);
       drain_wait_until_ = now + bound;
       log("ctsqs: drain: the polls came back empty but the queue reports " + left + "; polling on for up to " +
@@ -754,7 +757,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void start_receivers() {
-    for (std::size_t i = 0; i < opts_.receives_in_flight; ++i) {
+    for (std::size_t i = 0; i < opts_.concurrency.receives_in_flight; ++i) {
       ++receivers_;
       asio::co_spawn(ex_, receiver(), asio::detached);
     }

@@ -18,6 +18,11 @@
 #include "ctsqs/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -187,20 +192,13 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
 CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOptions& opts) {
   CollectorOptions co;
   co.collector_id = cfg.id;
-  co.messages_in_flight = cfg.concurrency.messages_in_flight;
-  co.objects_in_flight = cfg.concurrency.objects_in_flight;
-  co.adaptive_objects_in_flight = cfg.concurrency.adaptive_objects_in_flight;
-  co.max_objects_in_flight = cfg.concurrency.max_objects_in_flight;
-  co.receives_in_flight = cfg.concurrency.receives_in_flight;
-  co.max_messages_per_receive = cfg.sqs.max_messages;
-  co.visibility_timeout = cfg.sqs.visibility_timeout;
-  co.visibility_extension_interval = cfg.sqs.visibility_extension_interval;
+  // The file's sections are the pipeline's own settings: handed over whole, nothing re-typed.
+  co.concurrency = cfg.concurrency;
+  co.receive = cfg.sqs;  // also the SqsSource's: one visibility timeout for receive and extension
   if (opts.retry_backoff_min) co.retry_backoff_min = *opts.retry_backoff_min;
   if (co.retry_backoff_max < co.retry_backoff_min) co.retry_backoff_max = co.retry_backoff_min;
-  co.on_sink_failure.give_up_after_flushes = cfg.on_sink_failure.give_up_after_flushes;
-  co.on_sink_failure.give_up_after = cfg.on_sink_failure.give_up_after;
-  if (cfg.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives)
-    co.on_permanent_failure.delete_after_receives = cfg.on_permanent_error.receives;
+  co.on_sink_failure = cfg.on_sink_failure;
+  co.on_permanent_failure = cfg.on_permanent_error;
   // A service's `ack_messages: false` turns deletion off for the whole collector: which service
   // a message belongs to is known only once its objects are read.
   co.ack_messages = cfg.ack_messages && std::all_of(cfg.services.begin(), cfg.services.end(), [](auto& s) {
@@ -209,9 +207,7 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOpt
   co.drain_empty_polls = opts.drain ? std::max(1, cfg.drain.empty_polls) : 0;
   co.shutdown_grace = cfg.run.shutdown_grace;
   co.release_settle = cfg.sqs.wait_time + std::chrono::seconds(5);
-  co.heartbeat.enabled = cfg.heartbeat.enabled;
-  co.heartbeat.interval = cfg.heartbeat.interval;
-  co.heartbeat.tag = cfg.heartbeat.tag;
+  co.heartbeat = cfg.heartbeat;
   co.log = opts.log;
   return co;
 }
@@ -266,12 +262,40 @@ AwsClient& AssembledCollector::aws_client() noexcept { return *impl_->client; }
 
 std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
                                            std::function<void(std::string_view line)> log) {
+  AssemblyOptions opts;
+  opts.log = std::move(log);
+  return make_aws_client(cfg, std::move(executor), opts);
+}
+
+std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
+                                           const AssemblyOptions& opts) {
   AwsClientOptions ao;
   ao.credentials = cfg.credentials;
   ao.endpoints = cfg.aws;
-  ao.env = process_environment();
-  ao.log = std::move(log);
+  ao.env = opts.env ? opts.env : process_environment();
+  ao.read_file = opts.read_file;
+  ao.credentials_provider = opts.credentials_provider;
+  ao.log = opts.log;
   return std::make_unique<AwsClient>(std::move(executor), ao);
+}
+
+CollectorResult run_until_signal(boost::asio::io_context& ioc, AssembledCollector& collector) {
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&collector](const error_code& ec, int) {
+    if (!ec) collector.request_stop();
+  });
+  CollectorResult result;
+  boost::asio::co_spawn(
+      ioc,
+      [](AssembledCollector* c, CollectorResult* out, boost::asio::signal_set* sigs,
+         boost::asio::io_context* io) -> boost::asio::awaitable<void> {
+        *out = co_await c->async_run();
+        sigs->cancel();
+        io->stop();  // abandoned workers (grace period over) never complete
+      }(&collector, &result, &signals, &ioc),
+      boost::asio::detached);
+  ioc.run();
+  return result;
 }
 std::optional<unsigned short> AssembledCollector::metrics_port() const {
   if (!impl_->metrics_server) return std::nullopt;
@@ -283,7 +307,8 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
                                                             const AssemblyOptions& options, Diagnostics& diag) {
   AssemblyOptions opts = options;
   if (!opts.log) opts.log = [](std::string_view line) { std::cerr << line << '\n'; };
-  if (auto v = validate(config, diag); !v) {
+  const ServiceHandlerRegistry& registry = opts.registry ? *opts.registry : ServiceHandlerRegistry::builtin();
+  if (auto v = validate(config, diag, &registry); !v) {
     diag.message = "invalid configuration:\n" + diag.message;
     return v.error();
   }
@@ -295,10 +320,8 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
                           " is not supported: ctsqs collects CloudTrail files announced through S3 notifications");
   std::vector<ConfiguredService> services;
   for (const auto& service : config.services) {
-    auto handler = ServiceHandlerRegistry::builtin().find(service.name);
-    if (!handler)
-      return fail(diag, "unknown service " + service.name + "; known: " +
-                            ServiceHandlerRegistry::builtin().describe_known());
+    auto handler = registry.find(service.name);
+    if (!handler) return fail(diag, "unknown service " + service.name + "; known: " + registry.describe_known());
     services.push_back({std::move(handler), service});
   }
 
@@ -310,15 +333,13 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   impl->counting = std::make_unique<CountingSink>(impl->multi);
 
   try {
-    impl->client = make_aws_client(cfg, executor, opts.log);
+    impl->client = make_aws_client(cfg, executor, opts);
     if (opts.queue_factory) {
       impl->queue = opts.queue_factory(*impl->client);
     } else {
       SqsSourceOptions so;
       so.queue_url = cfg.queue_url;
-      so.wait_time = cfg.sqs.wait_time;
-      so.max_messages = cfg.sqs.max_messages;
-      so.visibility_timeout = cfg.sqs.visibility_timeout;
+      so.receive = cfg.sqs;
       impl->source = std::make_unique<SqsSource>(*impl->client, so);
     }
   } catch (const std::invalid_argument& e) {
@@ -334,12 +355,18 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
   // The collector's own tag bounds: another collector in the process keeps its own.
-  dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
-                                                cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
-  dopt.tag_limits->log = opts.log;
+  if (opts.tag_limits) {
+    dopt.tag_limits = opts.tag_limits;
+  } else {
+    dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
+                                                  cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
+    dopt.tag_limits->log = opts.log;
+  }
   auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();
-  if (cfg.ledger) {
+  if (opts.ledger) {
+    co.ledger = opts.ledger;
+  } else if (cfg.ledger) {
     auto l = open_ledger(*cfg.ledger, cfg.ledger_retention, impl->client.get(), "ctsqs.ledger", diag);
     if (!l) return l.error();
     impl->ledger = std::move(*l);

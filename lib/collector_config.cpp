@@ -1,7 +1,8 @@
 // Collector file parser: Devo's SQS collector template (`inputs.sqs_collector`, its services
 // through the handler registry) and the `ctsqs` section, read with Boost.JSON; every error names
 // the file, the JSON path and what was expected. Validation is in collector_config_validate.cpp,
-// the redacted summary in collector_config_summary.cpp.
+// the redacted summary in collector_config_summary.cpp, the generic JSON reading in
+// detail/json_reader.cpp.
 #include "ctsqs/collector_config.hpp"
 
 #include "ctsqs/endpoints.hpp"
@@ -22,6 +23,7 @@
 #include <sstream>
 
 #include "detail/config_text.hpp"
+#include "detail/json_reader.hpp"
 
 namespace ctsqs {
 
@@ -29,6 +31,7 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace config_text;
+using namespace json_config;
 
 // ---------------------------------------------------------------------------------------------
 // Small public checks
@@ -79,330 +82,6 @@ DecoderOptions apply(const DecoderLimits& limits, DecoderOptions base) {
 }
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Parsing. Invalid configuration is reported by throwing ParseFailure inside this file (the
-// design allows exceptions for invalid configuration); the public API returns result<>.
-
-struct ParseFailure {
-  std::string path;
-  std::string message;
-};
-
-[[noreturn]] void fail(std::string path, std::string message) {
-  throw ParseFailure{std::move(path), std::move(message)};
-}
-
-std::string_view kind_name(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-  }
-  return "a value";
-}
-
-/// Parses "20", "1.5" (seconds) or "500ms", "20s", "5m", "1h", "1h30m", "35d".
-std::optional<milliseconds> parse_duration_text(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  double total_ms = 0;
-  while (!s.empty()) {
-    std::size_t i = 0;
-    while (i < s.size() && (is_digit(s[i]) || s[i] == '.')) ++i;
-    if (i == 0) return std::nullopt;
-    double num = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + i, num);
-    if (ec != std::errc{} || p != s.data() + i) return std::nullopt;
-    s.remove_prefix(i);
-    std::size_t j = 0;
-    while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) ++j;
-    auto unit = s.substr(0, j);
-    s.remove_prefix(j);
-    double scale;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s" || (unit.empty() && s.empty() && total_ms == 0)) scale = 1000;
-    else if (unit == "m" || unit == "min") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
-    else return std::nullopt;
-    total_ms += num * scale;
-    if (total_ms > 1e15) return std::nullopt;
-  }
-  return milliseconds(static_cast<std::int64_t>(std::llround(total_ms)));
-}
-
-/// Parses "1048576", "64KiB", "512MiB", "1GiB", "100MB".
-std::optional<std::uint64_t> parse_size_text(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size() && is_digit(s[i])) ++i;
-  if (i == 0) return std::nullopt;
-  std::uint64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + i, n);
-  if (ec != std::errc{}) return std::nullopt;
-  auto unit = s.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  std::uint64_t scale;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KiB") scale = 1ull << 10;
-  else if (unit == "MiB") scale = 1ull << 20;
-  else if (unit == "GiB") scale = 1ull << 30;
-  else if (unit == "KB" || unit == "kB") scale = 1000;
-  else if (unit == "MB") scale = 1000 * 1000;
-  else if (unit == "GB") scale = 1000 * 1000 * 1000;
-  else return std::nullopt;
-  if (n > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;
-  return n * scale;
-}
-
-/// Reads one JSON object member by member; members never asked for become "unknown key"
-/// warnings in finish().
-class ObjReader {
- public:
-  ObjReader(const json::object& o, std::string path, std::vector<ConfigWarning>& warnings)
-      : obj_(&o), path_(std::move(path)), warnings_(&warnings), used_(o.size(), false) {}
-
-  const std::string& path() const { return path_; }
-  std::string child(std::string_view key) const { return join_path(path_, key); }
-
-  std::vector<std::string> keys() const {
-    std::vector<std::string> out;
-    for (const auto& kv : *obj_) out.emplace_back(kv.key());
-    return out;
-  }
-
-  /// The member, marked used; nullptr when absent or JSON null.
-  const json::value* take(std::string_view key) {
-    asked_.emplace_back(key);
-    std::size_t i = 0;
-    const json::value* found = nullptr;
-    for (const auto& kv : *obj_) {
-      if (kv.key() == key) {
-        used_[i] = true;
-        found = &kv.value();
-      }
-      ++i;
-    }
-    return (found && !found->is_null()) ? found : nullptr;
-  }
-
-  bool has(std::string_view key) const { return obj_->contains(key); }
-  std::vector<ConfigWarning>& warnings() const { return *warnings_; }
-
-  void ignore(std::string_view key, std::string_view why) {
-    asked_.emplace_back(key);
-    std::size_t i = 0;
-    for (const auto& kv : *obj_) {
-      if (kv.key() == key && !used_[i]) {
-        used_[i] = true;
-        warnings_->push_back({child(key), std::string(why)});
-      }
-      ++i;
-    }
-  }
-
-  std::optional<std::string> str(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) fail(child(key), "expected a string, got " + std::string(kind_name(*v)));
-    return std::string(v->get_string());
-  }
-
-  std::optional<bool> boolean(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    if (!v->is_bool()) fail(child(key), "expected true or false, got " + std::string(kind_name(*v)));
-    return v->get_bool();
-  }
-
-  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    auto range = " between " + std::to_string(min) + " and " + std::to_string(max);
-    std::int64_t n = 0;
-    if (v->is_int64()) {
-      n = v->get_int64();
-    } else if (v->is_uint64()) {
-      fail(child(key), "expected an integer" + range);
-    } else if (v->is_double()) {
-      double d = v->get_double();
-      if (!(std::floor(d) == d) || d < -9.0e18 || d > 9.0e18)
-        fail(child(key), "expected an integer" + range);
-      n = static_cast<std::int64_t>(d);
-    } else {
-      fail(child(key), "expected an integer" + range + ", got " + std::string(kind_name(*v)));
-    }
-    if (n < min || n > max)
-      fail(child(key), "expected an integer" + range + ", got " + std::to_string(n));
-    return n;
-  }
-
-  /// A number of seconds (fractions allowed) or a string such as "500ms", "20s", "5m", "1h".
-  std::optional<milliseconds> duration(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    static constexpr const char* expected =
-        "expected a duration: seconds as a number, or a string such as \"500ms\", \"20s\", \"5m\", "
-        "\"1h\"";
-    std::optional<milliseconds> d;
-    if (v->is_int64() || v->is_uint64() || v->is_double()) {
-      double s = v->to_number<double>();
-      if (!(s >= 0) || s > 1e12) fail(child(key), expected);
-      d = milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
-    } else if (v->is_string()) {
-      d = parse_duration_text(v->get_string());
-      if (!d) fail(child(key), std::string(expected) + ", got " + shown(v->get_string()));
-    } else {
-      fail(child(key), std::string(expected) + ", got " + std::string(kind_name(*v)));
-    }
-    return d;
-  }
-
-  std::optional<seconds> whole_seconds(std::string_view key) {
-    auto d = duration(key);
-    if (!d) return std::nullopt;
-    if (d->count() % 1000 != 0) fail(child(key), "expected whole seconds");
-    return std::chrono::duration_cast<seconds>(*d);
-  }
-
-  /// A byte count as an integer or a string such as "64MiB".
-  std::optional<std::uint64_t> size(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    static constexpr const char* expected =
-        "expected a size in bytes: an integer or a string such as \"64MiB\", \"1GiB\"";
-    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-    if (v->is_uint64()) return v->get_uint64();
-    if (v->is_string()) {
-      if (auto n = parse_size_text(v->get_string())) return n;
-      fail(child(key), std::string(expected) + ", got " + shown(v->get_string()));
-    }
-    fail(child(key), std::string(expected) + ", got " + std::string(kind_name(*v)));
-  }
-
-  /// A nested object reader, or nullopt when absent.
-  std::optional<ObjReader> object(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    if (!v->is_object()) fail(child(key), "expected an object, got " + std::string(kind_name(*v)));
-    return ObjReader(v->get_object(), child(key), *warnings_);
-  }
-
-  /// An array of strings, or a string with a comma-separated list.
-  std::optional<std::vector<std::string>> string_list(std::string_view key) {
-    auto v = take(key);
-    if (!v) return std::nullopt;
-    std::vector<std::string> out;
-    if (v->is_string()) {
-      for (auto part : split(v->get_string(), ',')) {
-        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-        if (!part.empty()) out.emplace_back(part);
-      }
-      return out;
-    }
-    if (!v->is_array())
-      fail(child(key), "expected an array of strings, got " + std::string(kind_name(*v)));
-    std::size_t i = 0;
-    for (const auto& e : v->get_array()) {
-      if (!e.is_string())
-        fail(child(key) + "[" + std::to_string(i) + "]",
-             "expected a string, got " + std::string(kind_name(e)));
-      out.emplace_back(e.get_string());
-      ++i;
-    }
-    return out;
-  }
-
-  /// Warns about every member never asked for.
-  void finish(std::string_view hint = {}) {
-    std::size_t i = 0;
-    for (const auto& kv : *obj_) {
-      if (!used_[i]) {
-        std::string msg = "unknown key, ignored";
-        if (auto near = nearest(kv.key()); !near.empty()) msg += " (did you mean \"" + near + "\"?)";
-        else if (!hint.empty()) msg += " (" + std::string(hint) + ")";
-        warnings_->push_back({child(kv.key()), std::move(msg)});
-      }
-      ++i;
-    }
-  }
-
- private:
-  /// The known key closest to a misspelt one (case-insensitive edit distance <= 2, or <= 1 for
-  /// short keys), or "".
-  std::string nearest(std::string_view key) const {
-    if (key.size() > 64) return {};
-    auto a = lower(key);
-    std::string best;
-    std::size_t best_d = a.size() < 5 ? 2 : 3;
-    for (const auto& known : asked_) {
-      auto b = lower(known);
-      std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-      for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-      for (std::size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j)
-          cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        std::swap(prev, cur);
-      }
-      if (prev[b.size()] < best_d) {
-        best_d = prev[b.size()];
-        best = known;
-      }
-    }
-    return best;
-  }
-
-  std::vector<std::string> asked_;
-  const json::object* obj_;
-  std::string path_;
-  std::vector<ConfigWarning>* warnings_;
-  std::vector<bool> used_;
-};
-
-/// ServiceOptions over a JSON object, for ServiceHandler::parse_options.
-class JsonServiceOptions final : public ServiceOptions {
- public:
-  explicit JsonServiceOptions(ObjReader& r) : r_(r) {}
-  const std::string& path() const override { return r_.path(); }
-  std::vector<std::string> keys() const override { return r_.keys(); }
-
-  result<std::optional<std::string>> get_string(std::string_view key, Diagnostics& d) override {
-    return guard(d, [&] { return r_.str(key); });
-  }
-  result<std::optional<bool>> get_bool(std::string_view key, Diagnostics& d) override {
-    return guard(d, [&] { return r_.boolean(key); });
-  }
-  result<std::optional<std::int64_t>> get_int(std::string_view key, Diagnostics& d) override {
-    return guard(d, [&] {
-      return r_.integer(key, std::numeric_limits<std::int64_t>::min(),
-                        std::numeric_limits<std::int64_t>::max());
-    });
-  }
-  result<std::optional<std::vector<std::string>>> get_string_list(std::string_view key,
-                                                                  Diagnostics& d) override {
-    return guard(d, [&] { return r_.string_list(key); });
-  }
-  void ignore(std::string_view key, std::string_view why) override { r_.ignore(key, why); }
-
- private:
-  template <class F>
-  static auto guard(Diagnostics& d, F f) -> result<decltype(f())> {
-    try {
-      return f();
-    } catch (const ParseFailure& e) {
-      d.message = e.path + ": " + e.message;
-      return result<decltype(f())>(boost::system::in_place_error,
-                                   make_error_code(client_errc::invalid_argument));
-    }
-  }
-  ObjReader& r_;
-};
 
 OutputFormat read_format(ObjReader& r, std::string_view key) {
   auto s = r.str(key);
@@ -585,7 +264,7 @@ void parse_outputs(ObjReader& r, OutputsConfig& o) {
   r.finish();
 }
 
-void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
+void parse_ctsqs(ObjReader& r, CollectorConfig& c) {
   if (auto o = r.object("outputs")) parse_outputs(*o, c.outputs);
   if (auto o = r.object("concurrency")) {
     constexpr std::int64_t max = 100000;
@@ -609,10 +288,7 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
     if (auto v = o->whole_seconds("wait_time")) c.sqs.wait_time = *v;
     if (auto v = o->integer("max_messages", 1, 10)) c.sqs.max_messages = static_cast<int>(*v);
     if (auto v = o->whole_seconds("visibility_timeout")) c.sqs.visibility_timeout = *v;
-    if (auto v = o->whole_seconds("visibility_extension_interval")) {
-      c.sqs.visibility_extension_interval = *v;
-      extension_set = true;
-    }
+    if (auto v = o->whole_seconds("visibility_extension_interval")) c.sqs.visibility_extension_interval = *v;
     o->finish();
   }
   if (auto v = r.take("on_permanent_error")) {
@@ -622,13 +298,12 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
         "{\"delete_after_receives\": N}";
     if (v->is_string()) {
       if (v->get_string() != "leave") fail(path, std::string(expected) + ", got " + shown(v->get_string()));
-      c.on_permanent_error = PermanentErrorPolicy{};
+      c.on_permanent_error = PermanentFailurePolicy{};
     } else if (v->is_object()) {
       ObjReader o(v->get_object(), path, r.warnings());
       auto n = o.integer("delete_after_receives", 1, 1000);
       if (!n) fail(path, expected);
-      c.on_permanent_error.action = PermanentErrorPolicy::Action::delete_after_receives;
-      c.on_permanent_error.receives = static_cast<int>(*n);
+      c.on_permanent_error.delete_after_receives = static_cast<int>(*n);
       o.finish();
     } else {
       fail(path, std::string(expected) + ", got " + std::string(kind_name(*v)));
@@ -716,23 +391,37 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c, bool& extension_set) {
 
 }  // namespace
 
-namespace {
-
-/// "line L, column C" of a byte offset.
-std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
+CollectorConfig CollectorConfig::for_queue(std::string queue_url, std::string_view service,
+                                           const ServiceHandlerRegistry* registry) {
+  CollectorConfig c;
+  c.id = "ctsqs";
+  c.source_name = "CollectorConfig::for_queue";
+  c.queue_url = std::move(queue_url);
+  if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
+  // The code-first collector has no Devo inactivity alert to feed: heartbeat events would only
+  // land in the embedder's sink.
+  c.heartbeat.enabled = false;
+  const ServiceHandlerRegistry& reg = registry ? *registry : ServiceHandlerRegistry::builtin();
+  ServiceSettings settings;
+  settings.name = settings.configured_name = std::string(service);
+  if (auto handler = reg.find(service)) {
+    // The handler's defaults, exactly as `"services": {"<service>": {}}` in a file gives them.
+    static const json::object no_options;
+    std::vector<ConfigWarning> ignored;
+    ObjReader r(no_options, "inputs.sqs_collector.services." + std::string(service), ignored);
+    JsonServiceOptions so(r);
+    Diagnostics d;
+    if (auto parsed = handler->parse_options(so, d)) {
+      settings = std::move(*parsed);
+      settings.name = std::string(handler->name());
+      settings.configured_name = std::string(service);
     }
   }
-  return {line, col};
+  // An unknown service stays as named: validate() and build_collector() report it with the
+  // known ones.
+  c.services.push_back(std::move(settings));
+  return c;
 }
-
-}  // namespace
 
 result<CollectorConfig> parse_collector_config(std::string_view text, std::string_view source_name,
                                                Diagnostics& diag, const ConfigParseOptions& opts) {
@@ -779,10 +468,7 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
       g->finish();
     }
     // The ctsqs section wins over the template's sqs_* keys: parse it last.
-    bool extension_set = false;
-    if (auto s = r.object("ctsqs")) parse_ctsqs(*s, c, extension_set);
-    // Unless set, extend visibility three times per timeout, so one late extension is harmless.
-    if (!extension_set) c.sqs.visibility_extension_interval = std::max(seconds(1), c.sqs.visibility_timeout / 3);
+    if (auto s = r.object("ctsqs")) parse_ctsqs(*s, c);
     r.finish();
   } catch (const ParseFailure& e) {
     diag.message = source + ": " + e.path + ": " + e.message + warnings_note(c);

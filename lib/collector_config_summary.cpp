@@ -92,11 +92,11 @@ std::string describe(const CollectorConfig& c) {
     os << c.concurrency.objects_in_flight;
   os << ", receives " << c.concurrency.receives_in_flight << '\n';
   os << "  sqs: wait " << secs(c.sqs.wait_time) << ", max " << c.sqs.max_messages << " messages, visibility "
-     << secs(c.sqs.visibility_timeout) << " extended every " << secs(c.sqs.visibility_extension_interval) << '\n';
+     << secs(c.sqs.visibility_timeout) << " extended every " << secs(c.sqs.extension_interval()) << '\n';
   os << "  on permanent error: "
-     << (c.on_permanent_error.action == PermanentErrorPolicy::Action::leave
+     << (c.on_permanent_error.delete_after_receives == 0
              ? std::string("leave for the dead-letter queue")
-             : "delete after " + std::to_string(c.on_permanent_error.receives) + " receives")
+             : "delete after " + std::to_string(c.on_permanent_error.delete_after_receives) + " receives")
      << '\n';
   os << "  on sink failure: "
      << (c.on_sink_failure.give_up_after_flushes == 0

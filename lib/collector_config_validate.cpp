@@ -319,15 +319,14 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
     is.add("ctsqs.sqs.max_messages", "expected 1 to 10 (SQS's MaxNumberOfMessages range)");
   if (q.visibility_timeout < seconds(1) || q.visibility_timeout > seconds(43200))
     is.add("ctsqs.sqs.visibility_timeout", "expected 1 s to 43200 s (12 hours, SQS's limit)");
-  else if (q.visibility_extension_interval < seconds(1) || q.visibility_extension_interval >= q.visibility_timeout)
+  else if (q.extension_interval() < seconds(1) || q.extension_interval() >= q.visibility_timeout)
     is.add("ctsqs.sqs.visibility_extension_interval",
            "expected at least 1 s and less than visibility_timeout (" +
                std::to_string(q.visibility_timeout.count()) + " s), so messages are extended before they reappear");
   if (c.concurrency.messages_in_flight < 1) is.add("ctsqs.concurrency.messages_in_flight", "expected at least 1");
   if (c.concurrency.objects_in_flight < 1) is.add("ctsqs.concurrency.objects_in_flight", "expected at least 1");
   if (c.concurrency.receives_in_flight < 1) is.add("ctsqs.concurrency.receives_in_flight", "expected at least 1");
-  if (c.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives &&
-      c.on_permanent_error.receives < 1)
+  if (c.on_permanent_error.delete_after_receives < 0)
     is.add("ctsqs.on_permanent_error.delete_after_receives", "expected at least 1 receive");
   if (c.drain.empty_polls < 1) is.add("ctsqs.drain.empty_polls", "expected at least 1");
   if (c.on_sink_failure.give_up_after < seconds(0))

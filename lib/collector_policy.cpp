@@ -21,15 +21,12 @@ result<void> invalid(Diagnostics& diag, std::string message) {
 }  // namespace
 
 result<void> validate(const CollectorOptions& o, Diagnostics& diag) {
-  if (o.messages_in_flight < 1) return invalid(diag, "messages_in_flight: must be at least 1");
-  if (o.objects_in_flight < 1) return invalid(diag, "objects_in_flight: must be at least 1");
-  if (o.receives_in_flight < 1) return invalid(diag, "receives_in_flight: must be at least 1");
-  if (o.max_messages_per_receive < 1 || o.max_messages_per_receive > 10)
-    return invalid(diag, "max_messages_per_receive: must be 1..10");
-  if (o.visibility_timeout.count() < 1) return invalid(diag, "visibility_timeout: must be at least 1 s");
-  if (o.visibility_extension_interval.count() < 1 ||
-      o.visibility_extension_interval >= o.visibility_timeout)
-    return invalid(diag, "visibility_extension_interval: must be at least 1 s and shorter than visibility_timeout");
+  if (o.concurrency.messages_in_flight < 1) return invalid(diag, "messages_in_flight: must be at least 1");
+  if (o.concurrency.objects_in_flight < 1) return invalid(diag, "objects_in_flight: must be at least 1");
+  if (o.concurrency.receives_in_flight < 1) return invalid(diag, "receives_in_flight: must be at least 1");
+  if (o.receive) {
+    if (auto v = validate(*o.receive, diag); !v) return v;
+  }
   if (o.retry_backoff_min.count() < 0 || o.retry_backoff_max < o.retry_backoff_min)
     return invalid(diag, "retry_backoff_min/retry_backoff_max: need 0 <= min <= max");
   if (o.retry_backoff_max > std::chrono::hours(12))
@@ -45,6 +42,15 @@ result<void> validate(const CollectorOptions& o, Diagnostics& diag) {
   if (o.heartbeat.enabled && o.heartbeat.interval.count() < 1)
     return invalid(diag, "heartbeat.interval: must be at least 1 s");
   if (o.heartbeat.enabled && o.heartbeat.tag.empty()) return invalid(diag, "heartbeat.tag: must not be empty");
+  return {};
+}
+
+result<void> validate(const SqsReceiveOptions& r, Diagnostics& diag) {
+  if (r.max_messages < 1 || r.max_messages > 10) return invalid(diag, "max_messages: must be 1..10");
+  if (r.visibility_timeout.count() < 1) return invalid(diag, "visibility_timeout: must be at least 1 s");
+  const auto ext = r.extension_interval();
+  if (ext.count() < 1 || ext >= r.visibility_timeout)
+    return invalid(diag, "visibility_extension_interval: must be at least 1 s and shorter than visibility_timeout");
   return {};
 }
 

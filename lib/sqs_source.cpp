@@ -117,9 +117,10 @@ asio::awaitable<result<QueueCounts>> MessageQueue::async_queue_counts(Diagnostic
 
 result<void> validate(const SqsSourceOptions& o, Diagnostics& diag) {
   if (o.queue_url.empty()) return invalid(diag, "queue_url: must not be empty");
-  if (o.wait_time.count() < 0 || o.wait_time.count() > 20) return invalid(diag, "wait_time: must be 0..20 s");
-  if (o.max_messages < 1 || o.max_messages > 10) return invalid(diag, "max_messages: must be 1..10");
-  if (o.visibility_timeout.count() < 0 || o.visibility_timeout.count() > 43200)
+  const auto& r = o.receive;
+  if (r.wait_time.count() < 0 || r.wait_time.count() > 20) return invalid(diag, "wait_time: must be 0..20 s");
+  if (r.max_messages < 1 || r.max_messages > 10) return invalid(diag, "max_messages: must be 1..10");
+  if (r.visibility_timeout.count() < 0 || r.visibility_timeout.count() > 43200)
     return invalid(diag, "visibility_timeout: must be 0..43200 s");
   if (o.batch_retries < 0) return invalid(diag, "batch_retries: must be >= 0");
   return {};
@@ -153,16 +154,16 @@ asio::awaitable<result<std::vector<SqsMessage>>> SqsSource::async_receive(int ma
   sqs::ReceiveMessageParams p;
   p.endpoint = target_->endpoint;
   p.queue_url = options_.queue_url;
-  p.max_messages = std::clamp(max_messages, 1, options_.max_messages);
-  p.wait_time = options_.wait_time;
-  p.visibility_timeout = options_.visibility_timeout;
+  p.max_messages = std::clamp(max_messages, 1, options_.receive.max_messages);
+  p.wait_time = options_.receive.wait_time;
+  p.visibility_timeout = options_.receive.visibility_timeout;
   auto req = sqs::make_receive_message_request(p, diag);
   if (!req) co_return req.error();
   CallOptions co;
   co.operation = "ReceiveMessage";
   co.region = target_->region;
   // The long poll itself may take wait_time; the read timeout covers it plus a margin.
-  co.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.wait_time) +
+  co.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.receive.wait_time) +
                     client_.endpoint_config().read_timeout;
   auto resp = co_await client_.async_call("sqs", std::move(*req), co, diag);
   if (!resp) co_return resp.error();

@@ -4,6 +4,7 @@
 
 #include "ctsqs/cloudtrail_decoder.hpp"
 #include "ctsqs/detail/completion.hpp"
+#include "ctsqs/collector_settings.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
 #include "ctsqs/metrics.hpp"
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,51 +73,20 @@ using PayloadDecoderFactory =
 PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
                                                    ServiceSettings settings, DecoderOptions decoder_options);
 
-/// What happens to messages whose work failed permanently.
-struct PermanentFailurePolicy {
-  /// 0: never delete them; they come back after `retry_backoff` until the queue's redrive
-  /// policy moves them to its dead-letter queue (default). N > 0: delete a message once it
-  /// was received N times and failed for a reason of its own (is_message_failure) on that
-  /// receive (its failure is logged each time); failures of the environment never delete.
-  int delete_after_receives = 0;
-};
-
-/// When a sink that keeps failing ends the run instead of sending the same messages round
-/// (received, failed, hidden for the retry backoff, received again) forever.
-struct SinkFailurePolicy {
-  /// Give up once this many flushes in a row failed (no success between)... 0: never give up.
-  /// Counted per tag: a flush that delivered only other tags' events (or heartbeats) does not
-  /// end a tag's streak, so one file of a directory output that can no longer grow (EFBIG) ends
-  /// the run as a full disk does.
-  int give_up_after_flushes = 5;
-  /// ...and the first of them failed at least this long ago (an outage of the Devo relay
-  /// shorter than this is ridden out).
-  std::chrono::seconds give_up_after{60};
-  // A sink closed by its reader (`client_errc::sink_closed`, a broken pipe) ends the run at once.
-};
-
-/// Settings of a Collector.
 namespace integrity {
 class DrainIntegrity;
 }
 
+/// Settings of a Collector. The concepts it shares with the collector file (concurrency, receive
+/// and visibility, the failure policies, the heartbeat) are the same structs (collector_settings.hpp).
 struct CollectorOptions {
   std::string collector_id;               ///< carried by heartbeat events and metrics
-  std::size_t messages_in_flight = 32;    ///< messages received and not yet deleted/released
-  /// Objects fetched/decoded at once: the fixed number, or with `adaptive_objects_in_flight`
-  /// the starting point of a limit that follows the objects' latency (AdaptiveConcurrency)
-  /// between 1 and `max_objects_in_flight`.
-  std::size_t objects_in_flight = 8;
-  bool adaptive_objects_in_flight = true;
-  std::size_t max_objects_in_flight = 64;
-  std::size_t receives_in_flight = 4;     ///< concurrent ReceiveMessage long polls
-  /// Largest MaxNumberOfMessages of one receive; each receive asks for at most what fits in
-  /// `messages_in_flight` at that moment.
-  int max_messages_per_receive = 10;
-  /// Must match the SqsSource's receive VisibilityTimeout: extensions set it again.
-  std::chrono::seconds visibility_timeout{120};
-  /// A message still being worked on gets its visibility extended this often (< timeout).
-  std::chrono::seconds visibility_extension_interval{40};
+  /// Bounds on work in flight (`ctsqs.concurrency`).
+  ConcurrencyOptions concurrency;
+  /// Receive size, visibility timeout and its extension interval. Unset (the usual case): the
+  /// queue's own (MessageQueue::receive_options(): an SqsSource's), so the visibility timeout is
+  /// set once, where the queue is made; a queue without any gets SqsReceiveOptions' defaults.
+  std::optional<SqsReceiveOptions> receive;
   /// Visibility given to a message after a retryable failure: `retry_backoff_min` doubled per
   /// earlier receive, capped at `retry_backoff_max` (so a failing object is not hammered).
   std::chrono::seconds retry_backoff_min{5};
@@ -139,7 +110,7 @@ struct CollectorOptions {
   /// larger of `visibility_timeout` and the queue's). 0 = run until request_stop().
   int drain_empty_polls = 0;
   /// After request_stop(): time to finish in-flight messages; the rest is released (visibility 0).
-  std::chrono::seconds shutdown_grace{30};
+  std::chrono::seconds shutdown_grace = default_shutdown_grace;
   /// After messages were released at the end (grace period over, or the sink gave up): how long
   /// long polls still open may take to answer before they are cut off (a poll cut off at SQS
   /// would hide what it took for a visibility timeout; one that answers hands it straight back).
@@ -158,6 +129,10 @@ struct CollectorOptions {
 
 /// `invalid_argument` naming the field when a setting is unusable.
 result<void> validate(const CollectorOptions& options, Diagnostics& diag);
+
+/// `invalid_argument` naming the field: max_messages outside 1..10, a visibility timeout under
+/// 1 s, an extension interval not shorter than the timeout.
+result<void> validate(const SqsReceiveOptions& options, Diagnostics& diag);
 
 /// How a message's work ended.
 enum class MessageOutcome {

@@ -1,12 +1,15 @@
-// From a collector file to a running pipeline in one step: build_collector() wires the AWS
-// client, the SQS source, the S3 object store, the configured sinks (plus any of the embedder's
-// own), the configured services' decoders behind their claim rules (ServiceRouter), the
-// Collector and the metrics endpoint.
-// `ctsqs run`, `ctsqs drain` and embedders all start here; the CLI adds only flags and printing.
+// From a configuration (a collector file, or CollectorConfig::for_queue in code) to a running
+// pipeline in one step: build_collector() wires the AWS client, the SQS source, the S3 object
+// store, the configured sinks (plus any of the embedder's own), the configured services' decoders
+// behind their claim rules (ServiceRouter), the ledger, the Collector and the metrics endpoint.
+// `ctsqs run`, `ctsqs drain`, `ctsqs backfill`, `ctsqs audit` and embedders all start here; the
+// CLI adds only flags and printing.
 #pragma once
 
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_config.hpp"
+#include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/endpoints.hpp"
 #include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/metrics.hpp"
@@ -15,6 +18,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -33,8 +37,14 @@ struct HealSummary;  // ctsqs/integrity/drain_heal.hpp
 namespace ctsqs {
 
 class AwsClient;
+class CredentialsProvider;
+class Ledger;
+class ServiceHandlerRegistry;
+class TagLimits;
 
-/// What build_collector() needs besides the configuration.
+/// What build_collector() needs besides the configuration. Every member is optional: the
+/// defaults are what `ctsqs run` uses (the process environment, the real files, the AWS
+/// credential chain, the built-in services, the configured outputs and ledger).
 struct AssemblyOptions {
   /// Drain mode: stop once the queue stays empty (`drain.empty_polls` long polls in a row).
   bool drain = false;
@@ -53,6 +63,22 @@ struct AssemblyOptions {
   /// Read from this queue instead of the file's SQS queue (`base_url` is then not needed);
   /// called once with the AWS client the assembly built. `ctsqs backfill` uses it.
   std::function<std::unique_ptr<MessageQueue>(AwsClient& client)> queue_factory;
+  /// Resolves the configured services' handlers (third-party services: a registry of your own,
+  /// also given to parse_collector_config); nullptr = ServiceHandlerRegistry::builtin().
+  const ServiceHandlerRegistry* registry = nullptr;
+  /// Environment lookup of the AWS client (AWS_*, proxies, endpoint URLs); unset = the process
+  /// environment (process_environment()). environment_from() makes one from a map.
+  EnvLookup env;
+  /// Reads the shared config/credentials files and token files; unset = the real files.
+  FileReader read_file;
+  /// Credentials of your own instead of the chain (and roles) the configuration describes.
+  std::shared_ptr<CredentialsProvider> credentials_provider;
+  /// A delivery ledger of your own instead of the one `ctsqs.ledger` names; not owned, it must
+  /// outlive the AssembledCollector.
+  Ledger* ledger = nullptr;
+  /// Tag bounds to use (shared with other collectors or decoders of yours); unset = the
+  /// collector's own, from `ctsqs.tags.max_distinct`.
+  std::shared_ptr<TagLimits> tag_limits;
 };
 
 /// The AWS client of a collector file: its credentials (roles, external id), endpoints and
@@ -60,6 +86,11 @@ struct AssemblyOptions {
 /// Throws std::invalid_argument naming the setting.
 std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
                                            std::function<void(std::string_view line)> log);
+
+/// The same with the environment, file reader and credentials provider of `options` (each
+/// unset: the process's own, as above); warnings to `options.log` (default stderr).
+std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
+                                           const AssemblyOptions& options);
 
 /// A collector built from its file, owning every part it runs with. Runs on the executor it
 /// was built with (a single-threaded io_context); destroy it only after async_run() completed.
@@ -114,12 +145,20 @@ class AssembledCollector {
 
 /// Validates `config` and builds its collector on `executor`. Errors are
 /// client_errc::invalid_argument (or the sink's/metrics endpoint's own) with `diag.message`
-/// naming the setting: an invalid file, `enabled: false`, `direct_mode`/`compressed_events`
+/// naming the setting: an invalid configuration, `enabled: false`, `direct_mode`/`compressed_events`
 /// (not supported), an unknown service, a null extra sink (a pipeline with no output), a Devo
 /// output that cannot be set up, a metrics address
 /// that cannot be bound. The configuration's warnings go to `options.log`.
 result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig config,
                                                             boost::asio::any_io_executor executor,
                                                             const AssemblyOptions& options, Diagnostics& diag);
+
+/// The whole life of a collector in an embedder's main(): runs `collector` on `ioc` until it
+/// ends by itself (a drain found the queue empty, the sink gave up) or SIGINT/SIGTERM arrive
+/// (then request_stop(): in-flight messages get `run.shutdown_grace`, the rest is released).
+/// `ioc` must be the io_context the collector was built on, not running elsewhere; it is
+/// stopped on return. When the result says `abandoned`, workers still hold the collector's
+/// parts: leave the process (std::_Exit) instead of destroying them.
+CollectorResult run_until_signal(boost::asio::io_context& ioc, AssembledCollector& collector);
 
 }  // namespace ctsqs

@@ -4,8 +4,10 @@
 
 #include "ctsqs/aws_config.hpp"
 #include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/collector_settings.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/format.hpp"
+#include "ctsqs/metrics.hpp"
 #include "ctsqs/notification.hpp"
 #include "ctsqs/service_handler.hpp"
 #include "ctsqs/sink/devo_http_sink_options.hpp"
@@ -44,42 +46,6 @@ struct OutputsConfig {
   bool empty() const noexcept { return !standard_output && !directory && !devo && !devo_http; }
 };
 
-/// `ctsqs.concurrency`: bounds on work in flight.
-struct ConcurrencyConfig {
-  std::size_t messages_in_flight = 128;  ///< SQS messages received and not yet acked/released
-  /// S3 objects being fetched/decoded at once: `"auto"` (adaptive, starting at 8, default) or a
-  /// fixed number.
-  std::size_t objects_in_flight = 8;
-  bool adaptive_objects_in_flight = true;
-  std::size_t max_objects_in_flight = 64;  ///< the adaptive limit's ceiling
-  std::size_t receives_in_flight = 4;   ///< concurrent ReceiveMessage long polls
-};
-
-/// `ctsqs.sqs`: how the queue is polled. The template's `sqs_wait_timeout`,
-/// `sqs_max_messages`, `sqs_visibility_timeout` set the same values.
-struct SqsConfig {
-  std::chrono::seconds wait_time{20};  ///< `wait_time`: long-poll WaitTimeSeconds (0..20)
-  int max_messages = 10;               ///< `max_messages`: MaxNumberOfMessages (1..10)
-  /// `visibility_timeout`: VisibilityTimeout asked for on receive and on every extension
-  /// (1 s..12 h).
-  std::chrono::seconds visibility_timeout{120};
-  /// `visibility_extension_interval`: how often a message still being worked on gets its
-  /// visibility extended; must be shorter than `visibility_timeout`. When the file does not set
-  /// it, the parser makes it a third of `visibility_timeout` (40 s for the default 120 s).
-  std::chrono::seconds visibility_extension_interval{40};
-};
-
-/// `ctsqs.on_permanent_error`: what happens to a message whose object failed permanently
-/// (object gone, access denied, not a CloudTrail file, corrupt).
-struct PermanentErrorPolicy {
-  enum class Action {
-    leave,                  ///< `"leave"`: never delete; the queue's redrive policy moves it to its DLQ
-    delete_after_receives,  ///< `{"delete_after_receives": N}`: delete once received N times
-  };
-  Action action = Action::leave;  ///< default: leave for the dead-letter queue
-  int receives = 0;               ///< N for delete_after_receives (>= 1)
-};
-
 /// `ctsqs.drain`: when `ctsqs drain` stops.
 struct DrainConfig {
   int empty_polls = 2;  ///< `empty_polls`: consecutive empty long polls that end the drain
@@ -89,24 +55,7 @@ struct DrainConfig {
 struct RunConfig {
   /// `shutdown_grace`: after SIGINT/SIGTERM, time to finish in-flight work before releasing the
   /// rest (visibility 0).
-  std::chrono::seconds shutdown_grace{30};
-};
-
-/// `ctsqs.on_sink_failure`: when outputs that keep failing end the run (exit 1) instead of
-/// sending the same messages round forever. A stdout whose reader is gone ends it at once.
-struct SinkFailureConfig {
-  /// `give_up_after_flushes`: flushes failed in a row (no success between); 0 = never give up.
-  int give_up_after_flushes = 5;
-  /// `give_up_after`: ...with the first of them at least this long ago.
-  std::chrono::seconds give_up_after{60};
-};
-
-/// `ctsqs.heartbeat`: a periodic event carrying the collector id and counts, so an inactivity
-/// alert can watch it.
-struct HeartbeatConfig {
-  bool enabled = true;                           ///< `enabled`
-  std::chrono::seconds interval{60};             ///< `interval`
-  std::string tag = "my.app.ctsqs.heartbeat";    ///< `tag` of the heartbeat event
+  std::chrono::seconds shutdown_grace = default_shutdown_grace;
 };
 
 /// `ctsqs.metrics`: Prometheus text endpoint.
@@ -170,14 +119,18 @@ struct CollectorConfig {
   std::vector<ServiceSettings> services;
 
   // ---- ctsqs (our own settings) ----
+  // The sections the pipeline shares are its own structs (collector_settings.hpp), so their
+  // defaults are written once; build_collector() hands them over as they are.
   OutputsConfig outputs;
-  ConcurrencyConfig concurrency;
-  SqsConfig sqs;
-  PermanentErrorPolicy on_permanent_error;
-  SinkFailureConfig on_sink_failure;
+  ConcurrencyOptions concurrency;          ///< `ctsqs.concurrency`
+  SqsReceiveOptions sqs;                   ///< `ctsqs.sqs` (and the template's `sqs_*` keys)
+  PermanentFailurePolicy on_permanent_error;  ///< `ctsqs.on_permanent_error`
+  SinkFailurePolicy on_sink_failure;       ///< `ctsqs.on_sink_failure`
   DrainConfig drain;
   RunConfig run;
-  HeartbeatConfig heartbeat;
+  /// `ctsqs.heartbeat`: a periodic event carrying the collector id and counts, so an inactivity
+  /// alert can watch it (`enabled`, `interval`, `tag`).
+  HeartbeatOptions heartbeat;
   MetricsConfig metrics;
   DecoderLimits decoder;
   IntegrityConfig integrity;
@@ -196,6 +149,17 @@ struct CollectorConfig {
   // ---- provenance ----
   std::string source_name;              ///< file name (or label) the config was read from
   std::vector<ConfigWarning> warnings;  ///< unknown keys and ignored options, with JSON paths
+
+  /// A code-first configuration, no collector file needed: the collector of `queue_url` for one
+  /// `service` (a registry name such as "aws_sqs_cloudtrail", with its handler's default
+  /// settings, as `"services": {"<service>": {}}` gives them), every other setting at the
+  /// file's defaults. The region comes from the queue URL (set `aws.region` for a URL that
+  /// names none); credentials from the AWS chain (environment, profile, container or instance
+  /// role); id "ctsqs"; heartbeat off; no output of its own, so AssemblyOptions::extra_sinks are
+  /// the outputs. Change any member before build_collector(). An unknown service is reported by
+  /// validate() and build_collector(). `registry`: nullptr = ServiceHandlerRegistry::builtin().
+  static CollectorConfig for_queue(std::string queue_url, std::string_view service = "aws_sqs_cloudtrail",
+                                   const ServiceHandlerRegistry* registry = nullptr);
 };
 
 /// Options of parse_collector_config / load_collector_config.

@@ -2,6 +2,7 @@
 // pipeline; MessageQueue is the interface the pipeline uses, so a test can drive it in memory.
 #pragma once
 
+#include "ctsqs/collector_settings.hpp"
 #include "ctsqs/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -98,15 +99,20 @@ class MessageQueue {
     (void)receipt_handle;
     (void)outcome;
   }
+
+  /// The receive settings this queue was made with (SqsSource: SqsSourceOptions::receive): the
+  /// Collector extends messages by this visibility timeout unless CollectorOptions::receive is
+  /// set. Default: none (the Collector then uses SqsReceiveOptions' defaults).
+  virtual std::optional<SqsReceiveOptions> receive_options() const { return std::nullopt; }
 };
 
 /// Settings of an SqsSource.
 struct SqsSourceOptions {
-  std::string queue_url;                         ///< the queue (the template's `base_url`)
-  std::chrono::seconds wait_time{20};            ///< WaitTimeSeconds of ReceiveMessage (0..20)
-  int max_messages = 10;                         ///< MaxNumberOfMessages (1..10)
-  std::chrono::seconds visibility_timeout{120};  ///< VisibilityTimeout asked for on receive
-  int batch_retries = 3;                         ///< retries of partially failed batch entries
+  std::string queue_url;  ///< the queue (the template's `base_url`)
+  /// WaitTimeSeconds, MaxNumberOfMessages and VisibilityTimeout of ReceiveMessage; a Collector
+  /// over this source extends messages by the same timeout (receive_options()).
+  SqsReceiveOptions receive;
+  int batch_retries = 3;  ///< retries of partially failed batch entries
 };
 
 /// `invalid_argument` naming the field when a setting is out of range.
@@ -134,6 +140,7 @@ class SqsSource final : public MessageQueue {
   boost::asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(
       std::vector<VisibilityChange> changes, Diagnostics& diag) override;
   boost::asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics& diag) override;
+  std::optional<SqsReceiveOptions> receive_options() const override { return options_.receive; }
 
   /// SendMessageBatch of `bodies` (any number: batches of 10; entries that fail with a retryable
   /// error, or that the answer does not mention, are sent again up to `batch_retries` times).

@@ -8,7 +8,11 @@
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/collector.hpp"
 #include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/credentials/provider.hpp"
 #include "ctsqs/endpoints.hpp"
+#include "ctsqs/ledger/sqlite_ledger.hpp"
+#include "ctsqs/service_handler.hpp"
+#include "ctsqs/tag_router.hpp"
 #include "ctsqs/metrics_server.hpp"
 #include "ctsqs/object_store.hpp"
 #include "ctsqs/sqs_source.hpp"
@@ -89,8 +93,8 @@ struct Embedded {
     client = std::make_unique<AwsClient>(ioc.get_executor(), ao);
     SqsSourceOptions so;
     so.queue_url = peers.gate_endpoint() + "/000000000000/" + queue;
-    so.wait_time = 1s;
-    so.visibility_timeout = visibility;
+    so.receive.wait_time = 1s;
+    so.receive.visibility_timeout = visibility;
     source = std::make_unique<SqsSource>(*client, so);
     store = std::make_unique<S3ObjectStore>(*client);
   }
@@ -110,8 +114,7 @@ TEST_CASE("collector: a slow sink triggers visibility extension instead of redel
   Metrics metrics;
   CollectorOptions o;
   o.collector_id = "slow";
-  o.visibility_timeout = 5s;
-  o.visibility_extension_interval = 1s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 5s, .visibility_extension_interval = 1s};
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   Collector c(e.ioc.get_executor(), *e.source, *e.store, sink, cloudtrail_decoders(), o, metrics);
@@ -139,8 +142,7 @@ TEST_CASE("collector: a failing sink never gets its messages deleted", "[integra
   } sink;
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   o.retry_backoff_min = 20s;  // hidden well past the end of this test
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
@@ -369,6 +371,73 @@ TEST_CASE("build_collector: two collectors in one process keep their own tag lim
   CHECK(a->delivered_per_tag().count("cloud.aws.cloudtrail.unknown") == 1);
 }
 
+TEST_CASE("build_collector: a code-first config with the embedder's environment, credentials, ledger and tag limits",
+          "[integration][collector]") {
+  Peers peers({.peers = "fauxqs s3rver gate", .env = {}});
+  TempDir tmp;
+  const auto corpus = tmp.path / "corpus";
+  fs::create_directories(corpus);
+  const char* sources[] = {"s3.amazonaws.com", "iam.amazonaws.com", "sts.amazonaws.com"};
+  for (int f = 0; f < 3; ++f)
+    write_text(corpus / ("file" + std::to_string(f) + ".json"),
+               std::string(R"({"Records":[{"eventVersion":"1.08","eventSource":")") + sources[f] +
+                   R"(","eventName":"Call","awsRegion":"us-east-1","eventID":"c)" + std::to_string(f) + R"("}]})");
+  seed_or_throw(peers, {"--routes", "s3", "--drop-test-events", corpus.string()});
+  // No collector file: the queue as AWS names it (its region from the URL), every request sent
+  // to the gate through the embedder's environment, signed with the embedder's credentials
+  // (the environment has none, nor does the configuration).
+  auto cfg = CollectorConfig::for_queue("https://sqs.us-east-1.amazonaws.com/000000000000/ct-s3-events");
+  CHECK(cfg.aws.region == "us-east-1");
+  CHECK(cfg.services.size() == 1);
+  CHECK(cfg.services[0].routing_template ==
+        ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail")->default_routing_template());
+  CHECK_FALSE(cfg.heartbeat.enabled);
+  cfg.sqs.wait_time = 1s;
+  Diagnostics diag;
+  auto ledger = SqliteLedger::open({.path = (tmp.path / "ledger.db").string()}, diag);
+  REQUIRE(ledger.has_value());
+  asio::io_context ioc{1};
+  SlowSink mine(0ms);
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.extra_sinks.push_back(&mine);
+  opts.env = environment_from({{"AWS_ENDPOINT_URL", peers.gate_endpoint()}});
+  opts.credentials_provider =
+      std::make_shared<StaticCredentialsProvider>(Credentials{.access_key_id = "test", .secret_access_key = "test"});
+  opts.ledger = ledger->get();
+  opts.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length, 1);
+  std::vector<std::string> log;
+  opts.log = [&log](std::string_view l) { log.emplace_back(l); };
+
+  // A registry of the embedder's own is the one consulted: one without the service refuses it.
+  ServiceHandlerRegistry empty_registry;
+  AssemblyOptions with_registry = opts;
+  with_registry.registry = &empty_registry;
+  Diagnostics refused;
+  CHECK_FALSE(build_collector(cfg, ioc.get_executor(), with_registry, refused).has_value());
+  CHECK(refused.message.find("unknown service") != std::string::npos);
+  CHECK(refused.message.find("aws_sqs_cloudtrail") != std::string::npos);
+
+  auto built = build_collector(cfg, ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  CHECK((*built)->sqs_endpoint() == peers.gate_endpoint());
+  int done = 0;
+  asio::co_spawn(ioc, run_assembled(built->get(), &done), asio::detached);
+  ioc.run_for(90s);
+  REQUIRE(done == 1);
+  std::string all;
+  for (auto& l : log) all += l + "\n";
+  INFO(all);
+  CHECK(mine.delivered().size() == 3);
+  // The embedder's tag limits (one distinct tag): the other services' events go to "unknown".
+  const auto per_tag = (*built)->delivered_per_tag();
+  CHECK(per_tag.size() == 2);
+  CHECK(per_tag.count("cloud.aws.cloudtrail.unknown") == 1);
+  // The embedder's ledger recorded the three objects.
+  CHECK((*built)->metrics().snapshot().ledger_records == 3);
+  CHECK(queue_depth(peers, "ct-s3-events") == std::pair<long, long>{0, 0});
+}
+
 TEST_CASE("build_collector: refuses what the CLI refuses, naming the setting", "[integration][collector]") {
   asio::io_context ioc{1};
   Diagnostics diag;
@@ -406,8 +475,7 @@ TEST_CASE("collector: a sink that keeps failing ends the drain, its messages rel
   } sink;
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   o.retry_backoff_min = 1s;
   o.on_sink_failure.give_up_after_flushes = 3;
   o.on_sink_failure.give_up_after = 1s;
@@ -451,13 +519,12 @@ TEST_CASE("collector: an exception escaping a message's work ends in 'failed, re
   SlowSink sink(0ms);
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 30s;
-  o.visibility_extension_interval = 10s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 30s, .visibility_extension_interval = 10s};
   // Released for an immediate retry: each throws again until the queue's redrive policy
   // (3 receives) moves it to the dead-letter queue; then the queue is empty and the drain ends.
   o.retry_backoff_min = 0s;
   o.retry_backoff_max = 0s;
-  o.messages_in_flight = 2;
+  o.concurrency.messages_in_flight = 2;
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   std::vector<std::string> logs;
@@ -561,8 +628,7 @@ TEST_CASE("collector: a failed visibility extension is logged naming the message
   Metrics metrics;
   CollectorOptions o;
   o.collector_id = "ext-fail";
-  o.visibility_timeout = 10s;
-  o.visibility_extension_interval = 1s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 10s, .visibility_extension_interval = 1s};
   o.drain_empty_polls = 2;
   o.heartbeat.enabled = false;
   std::vector<std::string> lines;

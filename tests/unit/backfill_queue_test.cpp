@@ -88,8 +88,7 @@ PayloadDecoderFactory decoders(std::uint64_t max_object_bytes) {
 
 CollectorOptions options() {
   CollectorOptions o;
-  o.visibility_timeout = 43200s;
-  o.visibility_extension_interval = 21600s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 43200s, .visibility_extension_interval = 21600s};
   o.retry_backoff_min = 1s;
   o.retry_backoff_max = 1s;
   o.drain_empty_polls = 1;
@@ -246,8 +245,7 @@ TEST_CASE("backfill queue: the drain's wait for the listing starts again when ob
     logs.push_back(l);
   }
   auto o = options();
-  o.visibility_timeout = 2s;  // the drain waits up to 2 + 5 s for a queue that reports messages
-  o.visibility_extension_interval = 1s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 2s, .visibility_extension_interval = 1s};  // the drain waits up to 2 + 5 s for a queue that reports messages
   Metrics metrics;
   Collector c(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics);
   CollectorResult res;

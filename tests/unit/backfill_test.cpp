@@ -255,8 +255,7 @@ std::string trail_file(const std::string& id_prefix, int n) {
 
 CollectorOptions options() {
   CollectorOptions o;
-  o.visibility_timeout = 43200s;
-  o.visibility_extension_interval = 21600s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 43200s, .visibility_extension_interval = 21600s};
   o.retry_backoff_min = 1s;
   o.retry_backoff_max = 1s;
   o.drain_empty_polls = 1;
@@ -347,8 +346,8 @@ TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill
   auto o = options();
   o.drain_empty_polls = 0;  // run until stopped
   o.shutdown_grace = 5s;
-  o.adaptive_objects_in_flight = false;
-  o.objects_in_flight = 4;
+  o.concurrency.adaptive_objects_in_flight = false;
+  o.concurrency.objects_in_flight = 4;
   Collector c(ioc.get_executor(), queue, store, sink, cloudtrail_decoders(), o, metrics);
   bool done = false;
   std::vector<ListedLog> one{slow, l};

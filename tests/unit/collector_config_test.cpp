@@ -72,7 +72,8 @@ TEST_CASE("the Devo template works as it is", "[config]") {
   CHECK(c.outputs.empty());
   CHECK(c.sqs.wait_time == 20s);
   CHECK(c.sqs.max_messages == 10);
-  CHECK(c.on_permanent_error.action == PermanentErrorPolicy::Action::leave);
+  CHECK(c.on_permanent_error.delete_after_receives == 0);  // "leave"
+  CHECK(c.concurrency.messages_in_flight == 128);
   CHECK(c.ack_messages);
   CHECK(c.source_name == "test.json");
 }
@@ -117,13 +118,13 @@ TEST_CASE("the template's fuller form: enabled, keys, base role, ack_messages, p
 TEST_CASE("visibility extension follows the visibility timeout unless set", "[config]") {
   auto c = parse_ok(with_collector(R"("sqs_visibility_timeout": 30)"));
   CHECK(c.sqs.visibility_timeout == 30s);
-  CHECK(c.sqs.visibility_extension_interval == 10s);
+  CHECK(c.sqs.extension_interval() == 10s);
   c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":"1h"}})"));
-  CHECK(c.sqs.visibility_extension_interval == 1200s);
+  CHECK(c.sqs.extension_interval() == 1200s);
   c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":2}})"));
-  CHECK(c.sqs.visibility_extension_interval == 1s);
+  CHECK(c.sqs.extension_interval() == 1s);
   c = parse_ok(with_collector("", R"("ctsqs":{"sqs":{"visibility_timeout":300,"visibility_extension_interval":"4m"}})"));
-  CHECK(c.sqs.visibility_extension_interval == 240s);
+  CHECK(c.sqs.extension_interval() == 240s);
 }
 
 TEST_CASE("a UTF-8 byte order mark is accepted", "[config]") {
@@ -183,9 +184,8 @@ TEST_CASE("the ctsqs section sets every group", "[config]") {
   CHECK(c.sqs.wait_time == 15s);
   CHECK(c.sqs.max_messages == 7);
   CHECK(c.sqs.visibility_timeout == 600s);
-  CHECK(c.sqs.visibility_extension_interval == 120s);
-  CHECK(c.on_permanent_error.action == PermanentErrorPolicy::Action::delete_after_receives);
-  CHECK(c.on_permanent_error.receives == 5);
+  CHECK(c.sqs.extension_interval() == 120s);
+  CHECK(c.on_permanent_error.delete_after_receives == 5);
   CHECK(c.drain.empty_polls == 3);
   CHECK(c.run.shutdown_grace == 60s);
   CHECK(c.heartbeat.interval == 30s);

@@ -58,22 +58,52 @@ TEST_CASE("collector policy: validate names the field", "[collector]") {
   CollectorOptions o;
   Diagnostics d;
   CHECK(validate(o, d));
-  o.visibility_extension_interval = o.visibility_timeout;
+  o.receive = SqsReceiveOptions{};
+  o.receive->visibility_extension_interval = o.receive->visibility_timeout;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("visibility_extension_interval") != std::string::npos);
   o = {};
-  o.messages_in_flight = 0;
+  o.concurrency.messages_in_flight = 0;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("messages_in_flight") != std::string::npos);
-  o.messages_in_flight = 1;  // fewer than a batch is fine: receives ask for what fits
+  o.concurrency.messages_in_flight = 1;  // fewer than a batch is fine: receives ask for what fits
   CHECK(validate(o, d));
-  o.max_messages_per_receive = 11;
+  o.receive = SqsReceiveOptions{};
+  o.receive->max_messages = 11;
   CHECK_FALSE(validate(o, d));
-  CHECK(d.message.find("max_messages_per_receive") != std::string::npos);
-  o.max_messages_per_receive = 10;
+  CHECK(d.message.find("max_messages") != std::string::npos);
+  o.receive->max_messages = 10;
   o.on_permanent_failure.delete_after_receives = -1;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("delete_after_receives") != std::string::npos);
+}
+
+TEST_CASE("collector settings: one set of defaults for the file and the runtime", "[collector]") {
+  // The collector file documents these defaults (docs/configuration): the runtime's structs are
+  // the file's, so an embedder who builds CollectorOptions by hand gets the same numbers.
+  CollectorOptions o;
+  CHECK(o.concurrency.messages_in_flight == 128);
+  CHECK(o.concurrency.objects_in_flight == 8);
+  CHECK(o.concurrency.adaptive_objects_in_flight);
+  CHECK(o.concurrency.max_objects_in_flight == 64);
+  CHECK(o.concurrency.receives_in_flight == 4);
+  CHECK(o.on_sink_failure.give_up_after_flushes == 5);
+  CHECK(o.on_sink_failure.give_up_after == std::chrono::seconds(60));
+  CHECK(o.on_permanent_failure.delete_after_receives == 0);
+  CHECK(o.heartbeat.interval == std::chrono::seconds(60));
+  SqsReceiveOptions r;
+  CHECK(r.wait_time == std::chrono::seconds(20));
+  CHECK(r.max_messages == 10);
+  CHECK(r.visibility_timeout == std::chrono::seconds(120));
+  // The extension interval follows the timeout unless set: a third, at least 1 s.
+  CHECK(r.extension_interval() == std::chrono::seconds(40));
+  r.visibility_timeout = std::chrono::seconds(2);
+  CHECK(r.extension_interval() == std::chrono::seconds(1));
+  r.visibility_extension_interval = std::chrono::seconds(30);
+  CHECK(r.extension_interval() == std::chrono::seconds(30));
+  Diagnostics d;
+  CHECK_FALSE(validate(r, d));  // 30 s is not shorter than 2 s
+  CHECK(d.message.find("visibility_extension_interval") != std::string::npos);
 }
 
 TEST_CASE("collector policy: which failures are retryable", "[collector]") {

@@ -16,16 +16,16 @@ TEST_CASE("sqs source: options are validated naming the field", "[sqs_source]") 
   CHECK(d.message.find("queue_url") != std::string::npos);
   o.queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/q";
   CHECK(validate(o, d));
-  o.wait_time = 21s;
+  o.receive.wait_time = 21s;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("wait_time") != std::string::npos);
-  o.wait_time = 0s;
+  o.receive.wait_time = 0s;
   CHECK(validate(o, d));
-  o.max_messages = 11;
+  o.receive.max_messages = 11;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("max_messages") != std::string::npos);
-  o.max_messages = 1;
-  o.visibility_timeout = 43201s;
+  o.receive.max_messages = 1;
+  o.receive.visibility_timeout = 43201s;
   CHECK_FALSE(validate(o, d));
   CHECK(d.message.find("visibility_timeout") != std::string::npos);
 }

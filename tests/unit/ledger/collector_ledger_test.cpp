@@ -168,10 +168,9 @@ struct Run {
   void go() {
     asio::io_context ioc;
     CollectorOptions o;
-    o.visibility_timeout = 43200s;
-    o.visibility_extension_interval = 21600s;
+    o.receive = SqsReceiveOptions{.visibility_timeout = 43200s, .visibility_extension_interval = 21600s};
     o.drain_empty_polls = 2;
-    o.receives_in_flight = 1;
+    o.concurrency.receives_in_flight = 1;
     o.heartbeat.enabled = false;
     o.ledger = &ledger;
     o.log = [this](std::string_view l) { log.emplace_back(l); };

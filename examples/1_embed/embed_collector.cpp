@@ -8,10 +8,7 @@
 // rest is released.
 #include "ctsqs/collector_assembly.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include <iostream>
 #include <map>
@@ -62,19 +59,7 @@ int main(int argc, char** argv) {
     std::cerr << diag.message << "\n";
     return 2;
   }
-  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](auto ec, int) {
-    if (!ec) (*collector)->request_stop();
-  });
-  ctsqs::CollectorResult result;
-  boost::asio::co_spawn(
-      ioc,
-      [&]() -> boost::asio::awaitable<void> {
-        result = co_await (*collector)->async_run();
-        signals.cancel();
-      },
-      boost::asio::detached);
-  ioc.run();
+  const ctsqs::CollectorResult result = ctsqs::run_until_signal(ioc, **collector);
 
   for (auto& [tag, n] : (*collector)->delivered_per_tag()) std::cerr << tag << " " << n << "\n";
   for (auto& [source, n] : sources.seen()) std::cerr << "  " << source << ": " << n << " events\n";

@@ -1,0 +1,162 @@
+// Unit tests of the one settings model: the visibility timeout is set once, on the queue
+// (SqsSourceOptions::receive, MessageQueue::receive_options()), and the Collector extends
+// messages by it; CollectorOptions::receive, when set, wins. In-memory queue, store and sink.
+#include "ctsqs/collector_settings.hpp"
+
+#include "unit/catch_result.hpp"
+#include "unit/cloudtrail_decoders.hpp"
+#include "unit/gzip_helper.hpp"
+
+#include "ctsqs/backfill.hpp"
+#include "ctsqs/collector.hpp"
+#include "ctsqs/collector_config.hpp"
+#include "ctsqs/service_handler.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+#include <vector>
+
+using namespace ctsqs;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+/// One message announcing one object, then nothing; records every visibility change.
+class OneMessageQueue final : public MessageQueue {
+ public:
+  std::optional<SqsReceiveOptions> receive;  // what receive_options() reports
+  std::vector<std::chrono::seconds> extensions;
+  bool handed = false, deleted = false;
+  asio::awaitable<result<std::vector<SqsMessage>>> async_receive(int, Diagnostics&) override {
+    if (handed) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+      co_await t.async_wait(asio::use_awaitable);
+      co_return std::vector<SqsMessage>{};
+    }
+    handed = true;
+    ObjectRef o;
+    o.bucket = "b";
+    o.key = "k";
+    o.region = "us-east-1";
+    o.size = 10;
+    SqsMessage m;
+    m.message_id = "m0";
+    m.receipt_handle = "h0";
+    m.receive_count = 1;
+    m.body = s3_event_notification_body(o, std::chrono::system_clock::now());
+    co_return std::vector<SqsMessage>{m};
+  }
+  asio::awaitable<result<std::vector<BatchEntryFailure>>> async_delete(std::vector<std::string>,
+                                                                        Diagnostics&) override {
+    deleted = true;
+    co_return std::vector<BatchEntryFailure>{};
+  }
+  asio::awaitable<result<std::vector<BatchEntryFailure>>> async_change_visibility(std::vector<VisibilityChange> c,
+                                                                                   Diagnostics&) override {
+    for (auto& v : c) extensions.push_back(v.timeout);
+    co_return std::vector<BatchEntryFailure>{};
+  }
+  asio::awaitable<result<QueueCounts>> async_queue_counts(Diagnostics&) override {
+    QueueCounts c;
+    c.in_flight = handed && !deleted ? 1 : 0;
+    co_return c;
+  }
+  std::optional<SqsReceiveOptions> receive_options() const override { return receive; }
+};
+
+/// The object arrives after 2.5 s, so the message is still in work when an extension is due.
+class SlowStore final : public ObjectStore {
+ public:
+  asio::awaitable<result<void>> async_fetch(ObjectRef, ObjectChunkHandler on_chunk, Diagnostics&) override {
+    asio::steady_timer t(co_await asio::this_coro::executor, 2500ms);
+    co_await t.async_wait(asio::use_awaitable);
+    const std::string data = test::gzip(
+        R"({"Records":[{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"Get","eventID":"e0"}]})");
+    auto r = co_await on_chunk(std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()));
+    if (!r) co_return r.error();
+    co_return result<void>{};
+  }
+};
+
+class NullSink final : public Sink {
+ public:
+  result<void> write(const Event&) override { return {}; }
+  result<void> flush() override { return {}; }
+};
+
+std::vector<std::chrono::seconds> drain(OneMessageQueue& queue, std::optional<SqsReceiveOptions> own) {
+  asio::io_context ioc;
+  SlowStore store;
+  NullSink sink;
+  Metrics metrics;
+  CollectorOptions o;
+  o.receive = own;
+  o.drain_empty_polls = 2;
+  o.concurrency.receives_in_flight = 1;
+  o.heartbeat.enabled = false;
+  o.log = [](std::string_view) {};
+  Collector c(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics);
+  bool done = false;
+  CollectorResult res;
+  asio::co_spawn(ioc, [](Collector* col, CollectorResult* out, bool* d) -> asio::awaitable<void> {
+    *out = co_await col->async_run();
+    *d = true;
+  }(&c, &res, &done), asio::detached);
+  ioc.run_for(20s);
+  REQUIRE(done);
+  CHECK(res.clean());
+  CHECK(queue.deleted);
+  return queue.extensions;
+}
+
+}  // namespace
+
+TEST_CASE("collector settings: the Collector extends messages by the queue's visibility timeout",
+          "[collector][settings]") {
+  OneMessageQueue queue;
+  queue.receive = SqsReceiveOptions{.visibility_timeout = 7s, .visibility_extension_interval = 1s};
+  const auto ext = drain(queue, std::nullopt);
+  REQUIRE_FALSE(ext.empty());
+  for (auto e : ext) CHECK(e == 7s);
+}
+
+TEST_CASE("collector settings: CollectorOptions::receive, when set, wins over the queue's", "[collector][settings]") {
+  OneMessageQueue queue;
+  queue.receive = SqsReceiveOptions{.visibility_timeout = 7s, .visibility_extension_interval = 1s};
+  const auto ext = drain(queue, SqsReceiveOptions{.visibility_timeout = 9s, .visibility_extension_interval = 1s});
+  REQUIRE_FALSE(ext.empty());
+  for (auto e : ext) CHECK(e == 9s);
+}
+
+TEST_CASE("collector settings: for_queue is the file's defaults plus the queue and the service's own settings",
+          "[config][settings]") {
+  auto c = CollectorConfig::for_queue("https://sqs.eu-west-1.amazonaws.com/123456789012/trail");
+  CHECK(c.aws.region == "eu-west-1");
+  CHECK(c.queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/trail");
+  REQUIRE(c.services.size() == 1);
+  CHECK(c.services[0].name == "aws_sqs_cloudtrail");
+  CHECK(c.services[0].routing_template ==
+        ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail")->default_routing_template());
+  CHECK_FALSE(c.heartbeat.enabled);
+  CHECK(c.concurrency.messages_in_flight == ConcurrencyOptions{}.messages_in_flight);
+  CHECK(c.sqs.visibility_timeout == SqsReceiveOptions{}.visibility_timeout);
+  Diagnostics d;
+  CHECK(validate(c, d));
+  // An alias resolves to its handler; an unknown service is reported naming it.
+  auto gd = CollectorConfig::for_queue("https://sqs.eu-west-1.amazonaws.com/123456789012/trail", "aws_sqs_guard_duty");
+  CHECK(validate(gd, d));
+  auto bad = CollectorConfig::for_queue("https://sqs.eu-west-1.amazonaws.com/123456789012/trail", "aws_sqs_nothing");
+  CHECK_FALSE(validate(bad, d));
+  CHECK(d.message.find("aws_sqs_nothing") != std::string::npos);
+  // A URL naming no region: validation asks for one.
+  auto local = CollectorConfig::for_queue("http://127.0.0.1:4566/000000000000/q");
+  CHECK(local.aws.region.empty());
+  CHECK_FALSE(validate(local, d));
+  CHECK(d.message.find("region") != std::string::npos);
+}
