@@ -33,23 +33,29 @@ inline bool is_digest_key(std::string_view k) noexcept {
 struct Frame {
   bool is_array;
   bool first;                 // no member/element written yet (compact commas; empty objects)
-  std::size_t path_len;       // length of `path` to restore when the frame closes
-  std::size_t compact_start;  // for arrays: where their compact text starts
+  std::size_t prefix_len;     // JsonState::prefix_len to restore when the frame closes
+  std::size_t key_len;        // JsonState::key_len to restore (the container's own member name)
 };
 
 // The SAX handler's state: where we are in the layout (for CloudTrail, `{"Records":[{...},...]}`)
 // and the record being built.
 struct JsonState {
+  JsonState() { name.put('"'); }
+
   const DecoderOptions* opt = nullptr;
   Event event;
-  detail::OutBuf record;       // compact JSON of the record being built
-  detail::OutBuf scratch;      // compact text of arrays when `record` is not built
+  detail::OutBuf record;       // compact JSON of the record being built (build_record)
+  detail::OutBuf scratch;      // a string escaped once, to be escaped again into an array column
   detail::OutBuf cols;         // flattened columns being built
-  detail::OutBuf* compact = &scratch;
-  bool write_compact = false;  // compact text is being written now
-  std::string path;            // escaped column-name prefix of the current object ("" at top)
+  bool write_compact = false;  // the compact record is built (build_record)
+  // The column name of the current member, written once per key and copied whole per scalar:
+  // `"` + the escaped names of the enclosing objects, each followed by `_` (the prefix), then
+  // the escaped member name, then `":`.
+  detail::OutBuf name;
+  std::size_t prefix_len = 1;  // `"` + the prefix
+  std::size_t key_len = 0;     // the escaped member name after the prefix
+  bool key_plain = true;       // the member name needed no escaping (so escaping it again is a no-op)
   std::string key_parts;       // a member name arriving in parts, unescaped
-  detail::OutBuf key;          // the current member name, JSON-escaped (escaped once per key)
   bool key_complete = true;    // the next key part starts a new key
   std::vector<Frame> frames;   // open containers inside the record
   int array_depth = 0;         // arrays open inside the record
@@ -97,6 +103,33 @@ struct JsonState {
     if (e >= chunk_begin && e <= chunk_end) last_pos = e;
   }
 
+  // `s` points into the JSON text being parsed: Boost.JSON passes a string's unescaped runs as
+  // slices of its input and everything it unescaped from its own buffer, and it rejects control
+  // characters, so such a slice holds no byte JSON requires escaped and is copied as is.
+  bool verbatim(std::string_view s) const noexcept {
+    return s.data() >= chunk_begin && s.data() + s.size() <= chunk_end;
+  }
+
+  /// The current member name, JSON-escaped.
+  std::string_view key() const noexcept { return {name.data() + prefix_len, key_len}; }
+
+  // Sets the current member name (unescaped `k`, `plain`: known to need no escaping).
+  void set_key(std::string_view k, bool plain) {
+    name.truncate(prefix_len);
+    if (plain) name.append(k);
+    else name.append_escaped(k);
+    key_len = name.size() - prefix_len;
+    key_plain = key_len == k.size();
+    name.append("\":", 2);
+  }
+
+  // Resets the column name to the record's top level.
+  void reset_name() {
+    name.truncate(1);
+    prefix_len = 1;
+    key_len = 0;
+  }
+
   bool fail(decode_errc e, boost::system::error_code& ec) {
     failure = e;
     ec = e;
@@ -120,7 +153,7 @@ struct JsonState {
     key_complete = true;
     value_open = false;
     frames.clear();
-    compact = &scratch;
+    reset_name();
     in_envelope = pending_top = in_log_event = in_message = in_type = false;
     cwl_type.clear();
     log_event_index = 0;
@@ -129,31 +162,34 @@ struct JsonState {
     saw_message = false;
   }
 
+  // Columns are named at this depth (outside arrays).
   bool columns_active() const noexcept { return opt->build_columns && array_depth == 0; }
+  // An array's compact text is being written into its column, escaped as a JSON string.
+  bool array_text() const noexcept { return opt->build_columns && array_depth > 0; }
 
   bool check_size(boost::system::error_code& ec) {
-    if (compact->size() + cols.size() > opt->max_record_bytes) [[unlikely]]
+    if (record.size() + cols.size() > opt->max_record_bytes) [[unlikely]]
       return fail(decode_errc::record_too_large, ec);
     return true;
   }
 
   void column_name() {
-    detail::OutBuf& c = cols;
-    if (c.size() != 0) c.put(',');
-    c.put('"');
-    if (!path.empty()) {
-      c.append(path);
-      c.put('_');
-    }
-    c.append(key.view());
-    c.append("\":", 2);
+    if (cols.size() != 0) cols.put(',');
+    cols.append(name.data(), name.size());
+  }
+
+  // A structural character of compact text (`{`, `}`, `[`, `]`, `,`): into the record, and into
+  // the array column being written (no escaping needed).
+  void structural(char c) {
+    if (write_compact) record.put(c);
+    if (array_text()) cols.put(c);
   }
 
   // Comma before an array element in compact text (object members get theirs in on_key).
   void element_prefix() {
     Frame& f = frames.back();
     if (f.is_array) {
-      if (!f.first && write_compact) compact->put(',');
+      if (!f.first) structural(',');
       f.first = false;
     }
   }
@@ -166,31 +202,35 @@ struct JsonState {
     event.recipient_account.clear();
     event.aws_region.clear();
     event.tag.clear();
-    scratch.clear();
-    path.clear();
+    // Outside records the prefix is already empty; the current member name stays (cloudwatch_logs
+    // starts a record at its first member, already read).
+    prefix_len = 1;
     frames.clear();
     array_depth = 0;
     value_open = false;
     route = nullptr;
     write_compact = opt->build_record;
-    compact = opt->build_record ? &record : &scratch;
-    if (write_compact) compact->put('{');
-    frames.push_back({false, true, 0, 0});
+    if (write_compact) record.put('{');
+    frames.push_back({false, true, 1, 0});
     in_record = true;
   }
 
   // Start of a scalar inside a record: commas, column name, routing capture.
   void scalar_begin(bool quoted) {
     element_prefix();
-    if (write_compact && quoted) compact->put('"');
-    if (columns_active()) {
-      column_name();
-      if (quoted) cols.put('"');
+    if (write_compact && quoted) record.put('"');
+    if (opt->build_columns) {
+      if (array_depth == 0) {
+        column_name();
+        if (quoted) cols.put('"');
+      } else if (quoted) {
+        cols.append("\\\"", 2);
+      }
     }
     route = nullptr;
     if (quoted && frames.size() == 1) {
       // Escaped names equal the raw ones for these plain ASCII names.
-      const std::string_view k = key.view();
+      const std::string_view k = key();
       if (k == "eventSource") route = &event.event_source;
       else if (k == "eventType") route = &event.event_type;
       else if (k == "awsRegion") route = &event.aws_region;
@@ -202,31 +242,44 @@ struct JsonState {
     }
   }
 
+  // String contents (unescaped `s`): escaped into the record and the column; inside an array
+  // escaped twice into its column (the array's text is a JSON string there).
   void string_data(std::string_view s) {
-    if (write_compact) {
-      const std::size_t at = compact->size();
-      compact->append_escaped(s);
-      // Escape once; the columns get the same escaped bytes.
-      if (columns_active()) cols.append(compact->data() + at, compact->size() - at);
+    if (verbatim(s)) [[likely]] {
+      if (write_compact) record.append(s);
+      if (opt->build_columns) cols.append(s);
+    } else if (write_compact) {
+      const std::size_t at = record.size();
+      record.append_escaped(s);
+      // Escape once; the columns get the same escaped bytes (escaped again inside arrays).
+      if (columns_active()) cols.append(record.data() + at, record.size() - at);
+      else if (array_text()) cols.append_escaped(record.view().substr(at));
     } else if (columns_active()) {
       cols.append_escaped(s);
+    } else if (array_text()) {
+      scratch.clear();
+      scratch.append_escaped(s);
+      cols.append_escaped(scratch.view());
     }
     if (route) route->append(s);
   }
 
   void string_end() {
-    if (write_compact) compact->put('"');
-    if (columns_active()) cols.put('"');
+    if (write_compact) record.put('"');
+    if (opt->build_columns) {
+      if (array_depth == 0) cols.put('"');
+      else cols.append("\\\"", 2);
+    }
     route = nullptr;
   }
 
   void raw_data(std::string_view s) {
-    if (write_compact) compact->append(s);
-    if (columns_active()) cols.append(s);
+    if (write_compact) record.append(s);
+    if (opt->build_columns) cols.append(s);
   }
 
   void finish_record() {
-    if (write_compact) compact->put('}');
+    if (write_compact) record.put('}');
     frames.pop_back();
     in_record = false;
     if (opt->build_record) event.record.assign(record.data(), record.size());
@@ -291,7 +344,7 @@ struct Handler {
                         "logEvents of the CloudWatch Logs message (" + s.value_name() + ") is not an array", ec);
         if (s.level == 2 && s.in_records && !s.in_log_event)
           return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
-        if (s.level == 3 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 3 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return true;
@@ -308,10 +361,10 @@ struct Handler {
     s.value_open = part;
     if (s.layout == RecordLayout::cloudwatch_logs) {
       if (first) {
-        if (s.level == 3 && s.in_log_event && s.key.view() == "message") {
+        if (s.level == 3 && s.in_log_event && s.key() == "message") {
           s.in_message = true;
           s.message.clear();
-        } else if (s.level == 1 && s.in_envelope && s.key.view() == "messageType") {
+        } else if (s.level == 1 && s.in_envelope && s.key() == "messageType") {
           s.in_type = true;
           s.cwl_type.clear();
         }
@@ -370,11 +423,15 @@ struct Handler {
     ++s.level;
     if (s.in_record) [[likely]] {
       s.element_prefix();
-      if (s.write_compact) s.compact->put('{');
-      s.frames.push_back({false, true, s.path.size(), 0});
+      s.structural('{');
+      s.frames.push_back({false, true, s.prefix_len, s.key_len});
       if (s.columns_active()) {
-        if (!s.path.empty()) s.path.push_back('_');
-        s.path.append(s.key.view());
+        // The member name joins the prefix: `"` ... `name_` (no `_` while the prefix is empty,
+        // as for the empty member name).
+        s.name.truncate(s.prefix_len + s.key_len);
+        if (s.name.size() > 1) s.name.put('_');
+        s.prefix_len = s.name.size();
+        s.key_len = 0;
       }
       return s.check_size(ec);
     }
@@ -414,7 +471,7 @@ struct Handler {
           s.in_log_event = true;
           return true;
         }
-        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 4 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return ignore_value();
@@ -432,11 +489,14 @@ struct Handler {
       }
       const Frame f = s.frames.back();
       s.frames.pop_back();
-      if (s.write_compact) s.compact->put('}');
-      if (s.opt->build_columns && s.array_depth == 0) {
-        s.path.resize(f.path_len);
+      s.structural('}');
+      if (s.columns_active()) {
+        s.prefix_len = f.prefix_len;
+        s.key_len = f.key_len;
         // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
         if (f.first) {
+          s.name.truncate(s.prefix_len + s.key_len);
+          s.name.append("\":", 2);
           s.column_name();
           s.cols.append("\"{}\"", 4);
         }
@@ -495,19 +555,14 @@ struct Handler {
     ++s.level;
     if (s.in_record) [[likely]] {
       s.element_prefix();
-      if (s.array_depth == 0) {
-        if (!s.write_compact) {
-          s.scratch.clear();
-          s.write_compact = true;
-        }
-        if (s.opt->build_columns) {
-          s.column_name();
-          s.cols.put('"');
-        }
+      // An array is one column: its compact text as a JSON string.
+      if (s.columns_active()) {
+        s.column_name();
+        s.cols.put('"');
       }
-      s.frames.push_back({true, true, s.path.size(), s.compact->size()});
-      s.compact->put('[');
+      s.frames.push_back({true, true, s.prefix_len, s.key_len});
       ++s.array_depth;
+      s.structural('[');
       return s.check_size(ec);
     }
     if (s.ignoring) return true;
@@ -536,7 +591,7 @@ struct Handler {
         }
         if (s.level == 3 && s.in_records && !s.in_log_event)
           return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
-        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 4 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return ignore_value();
@@ -548,19 +603,9 @@ struct Handler {
     JsonState& s = *st;
     --s.level;
     if (s.in_record) [[likely]] {
-      const Frame f = s.frames.back();
       s.frames.pop_back();
-      s.compact->put(']');
-      if (--s.array_depth == 0) {
-        if (s.opt->build_columns) {
-          s.cols.append_escaped(s.compact->view().substr(f.compact_start));
-          s.cols.put('"');
-        }
-        if (!s.opt->build_record) {
-          s.write_compact = false;
-          s.scratch.clear();
-        }
-      }
+      s.structural(']');
+      if (--s.array_depth == 0 && s.opt->build_columns) s.cols.put('"');
       return s.check_size(ec);
     }
     if (s.ignoring) {
@@ -586,33 +631,38 @@ struct Handler {
     JsonState& s = *st;
     s.note_pos({k.data(), k.size()});
     if (s.ignoring) return true;
-    s.key.clear();
-    if (s.key_complete) {
-      s.key.append_escaped({k.data(), k.size()});
+    if (s.key_complete) [[likely]] {
+      s.set_key({k.data(), k.size()}, s.verbatim({k.data(), k.size()}));
     } else {
       s.key_parts.append(k.data(), k.size());
-      s.key.append_escaped(s.key_parts);
+      s.set_key(s.key_parts, false);
     }
     s.key_complete = true;
     if (s.pending_top && s.level == 1) [[unlikely]] {
       // cloudwatch_logs: a CloudWatch Logs message, or (message extraction on) a record.
       s.pending_top = false;
-      if (is_cloudwatch_logs_key(s.key.view())) s.in_envelope = true;
+      if (is_cloudwatch_logs_key(s.key())) s.in_envelope = true;
       else s.start_record();
     }
     if (s.in_record) [[likely]] {
       Frame& f = s.frames.back();
       // Stream layouts: a record is a top-level value; one starting with Records is a CloudTrail
       // log file sent to the wrong service, not a record.
-      if (s.level == 1 && f.first && s.key.view() == "Records") [[unlikely]]
+      if (s.level == 1 && f.first && s.key() == "Records") [[unlikely]]
         return s.fail(decode_errc::not_an_object,
                       s.value_name() + " is a CloudTrail log file ({\"Records\":[...]}), not a record of this "
                       "format; CloudTrail log files belong to aws_sqs_cloudtrail", ec);
       if (s.write_compact) {
-        if (!f.first) s.compact->put(',');
-        s.compact->put('"');
-        s.compact->append(s.key.view());
-        s.compact->append("\":", 2);
+        if (!f.first) s.record.put(',');
+        s.record.put('"');
+        s.record.append(s.name.data() + s.prefix_len, s.key_len + 2);  // `name":`
+      }
+      if (s.array_text()) {  // `,\"name\":` inside the array's column text
+        if (!f.first) s.cols.put(',');
+        s.cols.append("\\\"", 2);
+        if (s.key_plain) s.cols.append(s.key());
+        else s.cols.append_escaped(s.key());
+        s.cols.append("\\\":", 3);
       }
       f.first = false;
       return s.check_size(ec);
@@ -620,11 +670,11 @@ struct Handler {
     if (s.level == 1) {
       switch (s.layout) {
         case RecordLayout::records_array:
-          s.top_key_is_records = s.key.view() == "Records";
-          if (is_digest_key(s.key.view())) s.saw_digest_key = true;
+          s.top_key_is_records = s.key() == "Records";
+          if (is_digest_key(s.key())) s.saw_digest_key = true;
           break;
-        case RecordLayout::eventbridge_events: s.top_key_is_records = s.key.view() == "detail"; break;
-        case RecordLayout::cloudwatch_logs: s.top_key_is_records = s.key.view() == "logEvents"; break;
+        case RecordLayout::eventbridge_events: s.top_key_is_records = s.key() == "detail"; break;
+        case RecordLayout::cloudwatch_logs: s.top_key_is_records = s.key() == "logEvents"; break;
         case RecordLayout::json_values: break;
       }
     }
