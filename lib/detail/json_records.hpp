@@ -13,6 +13,7 @@
 
 #include <boost/json/basic_parser.hpp>
 
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -230,14 +231,26 @@ struct JsonState {
     route = nullptr;
     if (quoted && frames.size() == 1) {
       // Escaped names equal the raw ones for these plain ASCII names.
-      const std::string_view k = key();
-      if (k == "eventSource") route = &event.event_source;
-      else if (k == "eventType") route = &event.event_type;
-      else if (k == "awsRegion") route = &event.aws_region;
-      else if (k == "recipientAccountId") route = &event.recipient_account;
-      // GuardDuty findings name them accountId and region; CloudTrail's names win.
-      else if (k == "accountId" && event.recipient_account.empty()) route = &event.recipient_account;
-      else if (k == "region" && event.aws_region.empty()) route = &event.aws_region;
+      // Compared by length first, then as fixed-size memcmp (inlined).
+      const char* k = name.data() + prefix_len;
+      switch (key_len) {
+        case 6:  // GuardDuty findings name them accountId and region; CloudTrail's names win.
+          if (std::memcmp(k, "region", 6) == 0 && event.aws_region.empty()) route = &event.aws_region;
+          break;
+        case 9:
+          if (std::memcmp(k, "eventType", 9) == 0) route = &event.event_type;
+          else if (std::memcmp(k, "awsRegion", 9) == 0) route = &event.aws_region;
+          else if (std::memcmp(k, "accountId", 9) == 0 && event.recipient_account.empty())
+            route = &event.recipient_account;
+          break;
+        case 11:
+          if (std::memcmp(k, "eventSource", 11) == 0) route = &event.event_source;
+          break;
+        case 18:
+          if (std::memcmp(k, "recipientAccountId", 18) == 0) route = &event.recipient_account;
+          break;
+        default: break;
+      }
       if (route) route->clear();
     }
   }
