@@ -117,8 +117,16 @@ struct JsonState {
   // Sets the current member name (unescaped `k`, `plain`: known to need no escaping).
   void set_key(std::string_view k, bool plain) {
     name.truncate(prefix_len);
-    if (plain) name.append(k);
-    else name.append_escaped(k);
+    if (plain) [[likely]] {
+      char* p = detail::OutBuf::put_at(name.claim(k.size() + 2), k);
+      p[0] = '"';
+      p[1] = ':';
+      name.commit(p + 2);
+      key_len = k.size();
+      key_plain = true;
+      return;
+    }
+    name.append_escaped(k);
     key_len = name.size() - prefix_len;
     key_plain = key_len == k.size();
     name.append("\":", 2);
@@ -229,30 +237,32 @@ struct JsonState {
       }
     }
     route = nullptr;
-    if (quoted && frames.size() == 1) {
-      // Escaped names equal the raw ones for these plain ASCII names.
-      // Compared by length first, then as fixed-size memcmp (inlined).
-      const char* k = name.data() + prefix_len;
-      switch (key_len) {
-        case 6:  // GuardDuty findings name them accountId and region; CloudTrail's names win.
-          if (std::memcmp(k, "region", 6) == 0 && event.aws_region.empty()) route = &event.aws_region;
-          break;
-        case 9:
-          if (std::memcmp(k, "eventType", 9) == 0) route = &event.event_type;
-          else if (std::memcmp(k, "awsRegion", 9) == 0) route = &event.aws_region;
-          else if (std::memcmp(k, "accountId", 9) == 0 && event.recipient_account.empty())
-            route = &event.recipient_account;
-          break;
-        case 11:
-          if (std::memcmp(k, "eventSource", 11) == 0) route = &event.event_source;
-          break;
-        case 18:
-          if (std::memcmp(k, "recipientAccountId", 18) == 0) route = &event.recipient_account;
-          break;
-        default: break;
-      }
-      if (route) route->clear();
+    if (quoted && frames.size() == 1) find_route();
+  }
+
+  // A string member of the record itself: is it a routing field? (Escaped names equal the raw
+  // ones for these plain ASCII names; compared by length first, then as fixed-size memcmp.)
+  void find_route() {
+    const char* k = name.data() + prefix_len;
+    switch (key_len) {
+      case 6:  // GuardDuty findings name them accountId and region; CloudTrail's names win.
+        if (std::memcmp(k, "region", 6) == 0 && event.aws_region.empty()) route = &event.aws_region;
+        break;
+      case 9:
+        if (std::memcmp(k, "eventType", 9) == 0) route = &event.event_type;
+        else if (std::memcmp(k, "awsRegion", 9) == 0) route = &event.aws_region;
+        else if (std::memcmp(k, "accountId", 9) == 0 && event.recipient_account.empty())
+          route = &event.recipient_account;
+        break;
+      case 11:
+        if (std::memcmp(k, "eventSource", 11) == 0) route = &event.event_source;
+        break;
+      case 18:
+        if (std::memcmp(k, "recipientAccountId", 18) == 0) route = &event.recipient_account;
+        break;
+      default: break;
     }
+    if (route) route->clear();
   }
 
   // String contents (unescaped `s`): escaped into the record and the column; inside an array
@@ -275,6 +285,33 @@ struct JsonState {
       cols.append_escaped(scratch.view());
     }
     if (route) route->append(s);
+  }
+
+  // A whole string member of an object outside arrays, a slice of the input (see verbatim):
+  // the common case, written with one size check per buffer.
+  void plain_string(std::string_view s) {
+    if (opt->build_columns) {
+      char* p = cols.claim(name.size() + s.size() + 3);  // , name " s "
+      if (cols.size() != 0) *p++ = ',';
+      p = detail::OutBuf::put_at(p, name.view());
+      *p++ = '"';
+      p = detail::OutBuf::put_at(p, s);
+      *p++ = '"';
+      cols.commit(p);
+    }
+    if (write_compact) {
+      char* p = record.claim(s.size() + 2);
+      *p++ = '"';
+      p = detail::OutBuf::put_at(p, s);
+      *p++ = '"';
+      record.commit(p);
+    }
+    if (frames.size() == 1) {
+      route = nullptr;
+      find_route();
+      if (route) route->assign(s);
+      route = nullptr;
+    }
   }
 
   void string_end() {
@@ -711,6 +748,11 @@ struct Handler {
     JsonState& s = *st;
     s.note_pos({v.data(), v.size()});
     if (s.in_record) [[likely]] {
+      // Inside an object (no array open) and not in parts.
+      if (!s.value_open && s.array_depth == 0 && s.verbatim({v.data(), v.size()})) [[likely]] {
+        s.plain_string({v.data(), v.size()});
+        return s.check_size(ec);
+      }
       if (!s.value_open) s.scalar_begin(true);
       s.value_open = false;
       s.string_data({v.data(), v.size()});

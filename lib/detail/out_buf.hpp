@@ -37,6 +37,19 @@ class OutBuf {
     p_ += n;
   }
   void append(std::string_view s) { append(s.data(), s.size()); }
+
+  /// Room for `n` more bytes; returns where they go. Write them through put_at, then commit.
+  char* claim(std::size_t n) {
+    reserve_more(n);
+    return p_;
+  }
+  /// Ends the bytes written since claim at `end` (at most the `n` claimed).
+  void commit(char* end) noexcept { p_ = end; }
+  /// Writes `s` at `at` (in claimed room) and returns the end.
+  static char* put_at(char* at, std::string_view s) noexcept {
+    copy(at, s.data(), s.size());
+    return at + s.size();
+  }
   // Appends s[from, size()) of this same buffer's contents elsewhere is not allowed (may move).
 
   /// Appends `s` JSON-escaped (no quotes).
