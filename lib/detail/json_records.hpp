@@ -679,10 +679,13 @@ struct Handler {
 
   bool on_key(sv k, std::size_t, ec_t& ec) {
     JsonState& s = *st;
-    s.note_pos({k.data(), k.size()});
+    const std::string_view kv{k.data(), k.size()};
+    const bool plain = s.verbatim(kv);  // also: the position to name in errors
+    if (plain) s.last_pos = kv.data() + kv.size();
+    else s.note_pos(kv);
     if (s.ignoring) return true;
     if (s.key_complete) [[likely]] {
-      s.set_key({k.data(), k.size()}, s.verbatim({k.data(), k.size()}));
+      s.set_key(kv, plain);
     } else {
       s.key_parts.append(k.data(), k.size());
       s.set_key(s.key_parts, false);
@@ -715,7 +718,8 @@ struct Handler {
         s.cols.append("\\\":", 3);
       }
       f.first = false;
-      return s.check_size(ec);
+      // Only the record and an array's text grew (the column name waits for its value).
+      return !s.write_compact && s.array_depth == 0 ? true : s.check_size(ec);
     }
     if (s.level == 1) {
       switch (s.layout) {
@@ -746,10 +750,13 @@ struct Handler {
 
   bool on_string(sv v, std::size_t, ec_t& ec) {
     JsonState& s = *st;
-    s.note_pos({v.data(), v.size()});
+    const std::string_view str{v.data(), v.size()};
+    const bool plain = s.verbatim(str);  // also: the position to name in errors
+    if (plain) s.last_pos = str.data() + str.size();
+    else s.note_pos(str);
     if (s.in_record) [[likely]] {
       // Inside an object (no array open) and not in parts.
-      if (!s.value_open && s.array_depth == 0 && s.verbatim({v.data(), v.size()})) [[likely]] {
+      if (plain && !s.value_open && s.array_depth == 0) [[likely]] {
         s.plain_string({v.data(), v.size()});
         return s.check_size(ec);
       }
