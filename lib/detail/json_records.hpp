@@ -20,6 +20,12 @@
 #include <string>
 #include <vector>
 
+#if defined(__GNUC__)
+#define CTSQS_NOINLINE [[gnu::noinline]]
+#else
+#define CTSQS_NOINLINE
+#endif
+
 namespace ctsqs::records {
 
 inline bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -312,6 +318,18 @@ struct JsonState {
       if (route) route->assign(s);
       route = nullptr;
     }
+  }
+
+  // A number, true, false or null as a member of an object outside arrays, whole.
+  void plain_scalar(std::string_view text) {
+    if (opt->build_columns) {
+      char* p = cols.claim(name.size() + text.size() + 1);  // , name text
+      if (cols.size() != 0) *p++ = ',';
+      p = detail::OutBuf::put_at(p, name.view());
+      cols.commit(detail::OutBuf::put_at(p, text));
+    }
+    if (write_compact) record.append(text);
+    route = nullptr;
   }
 
   void string_end() {
@@ -677,9 +695,31 @@ struct Handler {
     return true;
   }
 
+  // The common member name: inside a record's object (no array open, not a stream layout's top
+  // level), whole, a slice of the input. Small, so the parser's call stays cheap; the rest is
+  // key_general's.
   bool on_key(sv k, std::size_t, ec_t& ec) {
     JsonState& s = *st;
     const std::string_view kv{k.data(), k.size()};
+    if (s.in_record && s.key_complete && s.array_depth == 0 && s.level != 1 && s.verbatim(kv)) [[likely]] {
+      s.last_pos = kv.data() + kv.size();
+      s.set_key(kv, true);
+      Frame& f = s.frames.back();
+      if (!s.write_compact) {
+        f.first = false;
+        return true;
+      }
+      if (!f.first) s.record.put(',');
+      f.first = false;
+      s.record.put('"');
+      s.record.append(s.name.data() + s.prefix_len, s.key_len + 2);  // `name":`
+      return s.check_size(ec);
+    }
+    return key_general(kv, ec);
+  }
+
+  CTSQS_NOINLINE bool key_general(std::string_view kv, ec_t& ec) {
+    JsonState& s = *st;
     const bool plain = s.verbatim(kv);  // also: the position to name in errors
     if (plain) s.last_pos = kv.data() + kv.size();
     else s.note_pos(kv);
@@ -687,7 +727,7 @@ struct Handler {
     if (s.key_complete) [[likely]] {
       s.set_key(kv, plain);
     } else {
-      s.key_parts.append(k.data(), k.size());
+      s.key_parts.append(kv.data(), kv.size());
       s.set_key(s.key_parts, false);
     }
     s.key_complete = true;
@@ -751,22 +791,26 @@ struct Handler {
   bool on_string(sv v, std::size_t, ec_t& ec) {
     JsonState& s = *st;
     const std::string_view str{v.data(), v.size()};
-    const bool plain = s.verbatim(str);  // also: the position to name in errors
-    if (plain) s.last_pos = str.data() + str.size();
-    else s.note_pos(str);
+    // Inside a record's object (no array open), whole, a slice of the input (see on_key).
+    if (s.in_record && !s.value_open && s.array_depth == 0 && s.verbatim(str)) [[likely]] {
+      s.last_pos = str.data() + str.size();  // the position to name in errors
+      s.plain_string(str);
+      return s.check_size(ec);
+    }
+    return string_general(str, ec);
+  }
+
+  CTSQS_NOINLINE bool string_general(std::string_view v, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos(v);
     if (s.in_record) [[likely]] {
-      // Inside an object (no array open) and not in parts.
-      if (plain && !s.value_open && s.array_depth == 0) [[likely]] {
-        s.plain_string({v.data(), v.size()});
-        return s.check_size(ec);
-      }
       if (!s.value_open) s.scalar_begin(true);
       s.value_open = false;
-      s.string_data({v.data(), v.size()});
+      s.string_data(v);
       s.string_end();
       return s.check_size(ec);
     }
-    return outside_string(v, false, ec);
+    return outside_string({v.data(), v.size()}, false, ec);
   }
 
   bool on_number_part(sv v, ec_t& ec) {
@@ -787,7 +831,11 @@ struct Handler {
   bool number(sv v, ec_t& ec) {
     JsonState& s = *st;
     s.note_pos({v.data(), v.size()});
-    if (s.in_record) [[likely]] {
+    if (s.in_record && !s.value_open && s.array_depth == 0) [[likely]] {
+      s.plain_scalar({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    if (s.in_record) {
       if (!s.value_open) s.scalar_begin(false);
       s.value_open = false;
       s.raw_data({v.data(), v.size()});
@@ -805,7 +853,11 @@ struct Handler {
 
   bool literal(std::string_view text, ec_t& ec) {
     JsonState& s = *st;
-    if (s.in_record) [[likely]] {
+    if (s.in_record && s.array_depth == 0) [[likely]] {
+      s.plain_scalar(text);
+      return s.check_size(ec);
+    }
+    if (s.in_record) {
       s.scalar_begin(false);
       s.raw_data(text);
       return s.check_size(ec);
