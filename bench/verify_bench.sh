@@ -3,7 +3,9 @@
 # of a busy trail (tests/peers/make-trail.mjs: 24 hourly digests x 20 log files of 200 records,
 # records from ../shared/tools/gen_corpus.py when present) in fauxqs's S3 behind the SigV4 gate,
 # with 50 ms added to every S3 GetObject (the round trip to a bucket in another region). Prints
-# both wall times, their exit codes and verdict counts, and the ratio (the goal: >= 10x).
+# both wall times, their exit codes and verdict counts, and the ratio (the goal: >= 10x); and per
+# tool its CPU seconds (user+sys) with events/s and MB/s (gzipped log bytes verified) per core
+# (per CPU second) and for the machine (per wall second).
 #
 # usage: bench/verify_bench.sh [--ctsqs BIN] [--aws PATH] [--hours N] [--files N] [--records N]
 #                              [--delay-ms MS] [--no-aws] [--runs N] [--ctsqs-args "..."] [--keep DIR]
@@ -66,7 +68,7 @@ curl -fsS -X POST "$gate/__gate/faults" -H 'content-type: application/json' \
 echo "gate: +$delay ms on every S3 GetObject" >&2
 
 wall() { python3 -c 'import sys,time; print("%.2f" % (time.time() - float(sys.argv[1])))' "$1"; }
-aws_s="" aws_rc="" aws_sum="skipped"
+aws_s="" aws_rc="" aws_sum="skipped" aws_cpu=""
 if [[ -z "$no_aws" ]]; then
   aws="${aws:-$(command -v aws || true)}"
   if [[ -z "$aws" ]]; then
@@ -79,18 +81,19 @@ if [[ -z "$no_aws" ]]; then
     echo "running aws cloudtrail validate-logs ($("$aws" --version 2>&1)) ..." >&2
     t=$(python3 -c 'import time; print(time.time())')
     set +e
-    env -u AWS_PROFILE AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL="$gate" AWS_DATA_PATH="$work/aws-data" AWS_CONFIG_FILE="$cfg" \
+    /usr/bin/time -f "%e %U %S" -o "$work/aws.time" env -u AWS_PROFILE AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL="$gate" AWS_DATA_PATH="$work/aws-data" AWS_CONFIG_FILE="$cfg" \
       AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
       "$aws" cloudtrail validate-logs --region us-east-1 --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/ct-trail \
       --s3-bucket ct-bench --start-time "$start" --end-time "$end" >"$work/aws.out" 2>&1
     aws_rc=$?
     set -e
     aws_s=$(wall "$t")
+    aws_cpu=$(tail -1 "$work/aws.time" | awk '{print $2 + $3}')
     aws_sum=$(grep -E 'files valid' "$work/aws.out" | tr '\n' ';' | sed 's/;$//')
   fi
 fi
 
-ct_s="" ct_rc="" ct_sum="skipped" ct_all=""
+ct_s="" ct_rc="" ct_sum="skipped" ct_all="" ct_cpu=""
 if [[ ! -x "$ctsqs" ]]; then
   ct_sum="no ctsqs binary at $ctsqs"
 elif ! "$ctsqs" verify --help >/dev/null 2>&1 && ! "$ctsqs" --help 2>&1 | grep -q '\bverify\b'; then
@@ -102,18 +105,20 @@ else
  "ctsqs": {"heartbeat": {"enabled": false},
   "endpoints": {"sqs": "$gate", "s3": "$gate", "sts": "$gate", "s3_force_path_style": true}}}
 EOF
-  times=()
+  times=() cpus=()
   for ((i = 1; i <= runs; i++)); do
     echo "running ctsqs verify $ctsqs_args ($i/$runs) ..." >&2
     t=$(python3 -c 'import time; print(time.time())')
     set +e
     # shellcheck disable=SC2086
-    env -u AWS_PROFILE AWS_ENDPOINT_URL_CLOUDTRAIL="$gate" AWS_EC2_METADATA_DISABLED=true "$ctsqs" verify --config "$work/collector.json" \
+    /usr/bin/time -f "%e %U %S" -o "$work/ctsqs.time" env -u AWS_PROFILE AWS_ENDPOINT_URL_CLOUDTRAIL="$gate" AWS_EC2_METADATA_DISABLED=true "$ctsqs" verify --config "$work/collector.json" \
       --bucket ct-bench --since "$start" --until "$end" --report "$work/ctsqs-report.jsonl" -q $ctsqs_args >"$work/ctsqs.out" 2>&1
     ct_rc=$?
     set -e
     times+=("$(wall "$t")")
+    cpus+=("$(tail -1 "$work/ctsqs.time" | awk '{print $2 + $3}')")
   done
+  ct_cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   ct_s=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   ct_all="${times[*]}"
   ct_sum=$(python3 -c '
@@ -126,6 +131,16 @@ fi
 printf '\n%-40s %10s %5s  %s\n' "tool ($nlogs log files, $hours digests, +${delay} ms/GetObject)" "wall s" "exit" "verdicts"
 printf '%-40s %10s %5s  %s\n' "aws cloudtrail validate-logs" "${aws_s:--}" "${aws_rc:--}" "$aws_sum"
 printf '%-40s %10s %5s  %s\n' "ctsqs verify (median of: ${ct_all:--})" "${ct_s:--}" "${ct_rc:--}" "$ct_sum"
+events=$((nlogs * records))
+rates() {  # rates NAME WALL CPU: events/s and MB/s per core (CPU second) and for the machine (wall second)
+  [[ -n "$2" && -n "$3" ]] || return 0
+  awk -v n="$1" -v w="$2" -v c="$3" -v e="$events" -v b="$bytes" 'BEGIN {
+    if (c <= 0) c = 0.01
+    printf "%-40s %7.2f %7.2f %11.0f %9.2f %12.0f %10.2f\n", n, w, c, e / c, b / 1e6 / c, e / w, b / 1e6 / w }'
+}
+printf '\n%-40s %7s %7s %11s %9s %12s %10s\n' "($events events, $(echo "$bytes/1000000" | bc -l | xargs printf '%.1f') MB gzip)" wall-s cpu-s ev/s/core MB/s/core ev/s/machine MB/s/mach
+rates "aws cloudtrail validate-logs" "$aws_s" "$aws_cpu"
+rates "ctsqs verify (medians of $runs runs)" "$ct_s" "$ct_cpu"
 if [[ -n "$aws_s" && -n "$ct_s" ]]; then
   printf 'ratio: ctsqs verify is %.1fx faster than validate-logs\n' "$(echo "$aws_s / $ct_s" | bc -l)"
 fi

@@ -6,19 +6,24 @@
 // instantiates the parser.
 #pragma once
 
-#include "json_record_state.hpp"
 #include "ctsqs/cloudtrail_decoder.hpp"
-#include "json_escape.hpp"
-#include "out_buf.hpp"
+#include "json_state.hpp"
 #include "protocol_util.hpp"
 
 #include <boost/json/basic_parser.hpp>
 
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#if defined(__GNUC__)
+#define CTSQS_NOINLINE [[gnu::noinline]]
+#else
+#define CTSQS_NOINLINE
+#endif
 
 namespace ctsqs::records {
 
@@ -75,7 +80,7 @@ struct Handler {
                         "logEvents of the CloudWatch Logs message (" + s.value_name() + ") is not an array", ec);
         if (s.level == 2 && s.in_records && !s.in_log_event)
           return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
-        if (s.level == 3 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 3 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return true;
@@ -92,10 +97,10 @@ struct Handler {
     s.value_open = part;
     if (s.layout == RecordLayout::cloudwatch_logs) {
       if (first) {
-        if (s.level == 3 && s.in_log_event && s.key.view() == "message") {
+        if (s.level == 3 && s.in_log_event && s.key() == "message") {
           s.in_message = true;
           s.message.clear();
-        } else if (s.level == 1 && s.in_envelope && s.key.view() == "messageType") {
+        } else if (s.level == 1 && s.in_envelope && s.key() == "messageType") {
           s.in_type = true;
           s.cwl_type.clear();
         }
@@ -154,11 +159,15 @@ struct Handler {
     ++s.level;
     if (s.in_record) [[likely]] {
       s.element_prefix();
-      if (s.write_compact) s.compact->put('{');
-      s.frames.push_back({false, true, s.path.size(), 0});
+      s.structural('{');
+      s.frames.push_back({false, true, s.prefix_len, s.key_len});
       if (s.columns_active()) {
-        if (!s.path.empty()) s.path.push_back('_');
-        s.path.append(s.key.view());
+        // The member name joins the prefix: `"` ... `name_` (no `_` while the prefix is empty,
+        // as for the empty member name).
+        s.name.truncate(s.prefix_len + s.key_len);
+        if (s.name.size() > 1) s.name.put('_');
+        s.prefix_len = s.name.size();
+        s.key_len = 0;
       }
       return s.check_size(ec);
     }
@@ -198,7 +207,7 @@ struct Handler {
           s.in_log_event = true;
           return true;
         }
-        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 4 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return ignore_value();
@@ -216,11 +225,14 @@ struct Handler {
       }
       const Frame f = s.frames.back();
       s.frames.pop_back();
-      if (s.write_compact) s.compact->put('}');
-      if (s.opt->build_columns && s.array_depth == 0) {
-        s.path.resize(f.path_len);
+      s.structural('}');
+      if (s.columns_active()) {
+        s.prefix_len = f.prefix_len;
+        s.key_len = f.key_len;
         // An empty object is a leaf too: keep it as the JSON text "{}" (like arrays).
         if (f.first) {
+          s.name.truncate(s.prefix_len + s.key_len);
+          s.name.append("\":", 2);
           s.column_name();
           s.cols.append("\"{}\"", 4);
         }
@@ -279,19 +291,14 @@ struct Handler {
     ++s.level;
     if (s.in_record) [[likely]] {
       s.element_prefix();
-      if (s.array_depth == 0) {
-        if (!s.write_compact) {
-          s.scratch.clear();
-          s.write_compact = true;
-        }
-        if (s.opt->build_columns) {
-          s.column_name();
-          s.cols.put('"');
-        }
+      // An array is one column: its compact text as a JSON string.
+      if (s.columns_active()) {
+        s.column_name();
+        s.cols.put('"');
       }
-      s.frames.push_back({true, true, s.path.size(), s.compact->size()});
-      s.compact->put('[');
+      s.frames.push_back({true, true, s.prefix_len, s.key_len});
       ++s.array_depth;
+      s.structural('[');
       return s.check_size(ec);
     }
     if (s.ignoring) return true;
@@ -320,7 +327,7 @@ struct Handler {
         }
         if (s.level == 3 && s.in_records && !s.in_log_event)
           return s.fail(decode_errc::record_not_object, log_event_name(s.log_event_index) + " is not an object", ec);
-        if (s.level == 4 && s.in_log_event && s.key.view() == "message")
+        if (s.level == 4 && s.in_log_event && s.key() == "message")
           return s.fail(decode_errc::record_not_object,
                         log_event_name(s.log_event_index) + ": message is not a string", ec);
         return ignore_value();
@@ -332,19 +339,9 @@ struct Handler {
     JsonState& s = *st;
     --s.level;
     if (s.in_record) [[likely]] {
-      const Frame f = s.frames.back();
       s.frames.pop_back();
-      s.compact->put(']');
-      if (--s.array_depth == 0) {
-        if (s.opt->build_columns) {
-          s.cols.append_escaped(s.compact->view().substr(f.compact_start));
-          s.cols.put('"');
-        }
-        if (!s.opt->build_record) {
-          s.write_compact = false;
-          s.scratch.clear();
-        }
-      }
+      s.structural(']');
+      if (--s.array_depth == 0 && s.opt->build_columns) s.cols.put('"');
       return s.check_size(ec);
     }
     if (s.ignoring) {
@@ -366,49 +363,80 @@ struct Handler {
     return true;
   }
 
+  // The common member name: inside a record's object (no array open, not a stream layout's top
+  // level), whole, a slice of the input. Small, so the parser's call stays cheap; the rest is
+  // key_general's.
   bool on_key(sv k, std::size_t, ec_t& ec) {
     JsonState& s = *st;
-    s.note_pos({k.data(), k.size()});
+    const std::string_view kv{k.data(), k.size()};
+    if (s.in_record && s.key_complete && s.array_depth == 0 && s.level != 1 && s.verbatim(kv)) [[likely]] {
+      s.last_pos = kv.data() + kv.size();
+      s.set_key(kv, true);
+      Frame& f = s.frames.back();
+      if (!s.write_compact) {
+        f.first = false;
+        return true;
+      }
+      if (!f.first) s.record.put(',');
+      f.first = false;
+      s.record.put('"');
+      s.record.append(s.name.data() + s.prefix_len, s.key_len + 2);  // `name":`
+      return s.check_size(ec);
+    }
+    return key_general(kv, ec);
+  }
+
+  CTSQS_NOINLINE bool key_general(std::string_view kv, ec_t& ec) {
+    JsonState& s = *st;
+    const bool plain = s.verbatim(kv);  // also: the position to name in errors
+    if (plain) s.last_pos = kv.data() + kv.size();
+    else s.note_pos(kv);
     if (s.ignoring) return true;
-    s.key.clear();
-    if (s.key_complete) {
-      s.key.append_escaped({k.data(), k.size()});
+    if (s.key_complete) [[likely]] {
+      s.set_key(kv, plain);
     } else {
-      s.key_parts.append(k.data(), k.size());
-      s.key.append_escaped(s.key_parts);
+      s.key_parts.append(kv.data(), kv.size());
+      s.set_key(s.key_parts, false);
     }
     s.key_complete = true;
     if (s.pending_top && s.level == 1) [[unlikely]] {
       // cloudwatch_logs: a CloudWatch Logs message, or (message extraction on) a record.
       s.pending_top = false;
-      if (is_cloudwatch_logs_key(s.key.view())) s.in_envelope = true;
+      if (is_cloudwatch_logs_key(s.key())) s.in_envelope = true;
       else s.start_record();
     }
     if (s.in_record) [[likely]] {
       Frame& f = s.frames.back();
       // Stream layouts: a record is a top-level value; one starting with Records is a CloudTrail
       // log file sent to the wrong service, not a record.
-      if (s.level == 1 && f.first && s.key.view() == "Records") [[unlikely]]
+      if (s.level == 1 && f.first && s.key() == "Records") [[unlikely]]
         return s.fail(decode_errc::not_an_object,
                       s.value_name() + " is a CloudTrail log file ({\"Records\":[...]}), not a record of this "
                       "format; CloudTrail log files belong to aws_sqs_cloudtrail", ec);
       if (s.write_compact) {
-        if (!f.first) s.compact->put(',');
-        s.compact->put('"');
-        s.compact->append(s.key.view());
-        s.compact->append("\":", 2);
+        if (!f.first) s.record.put(',');
+        s.record.put('"');
+        s.record.append(s.name.data() + s.prefix_len, s.key_len + 2);  // `name":`
+      }
+      if (s.array_text()) {  // `,\"name\":` inside the array's column text
+        if (!f.first) s.cols.put(',');
+        s.cols.append("\\\"", 2);
+        if (s.key_plain) s.cols.append(s.key());
+        else s.cols.append_escaped(s.key());
+        s.cols.append("\\\":", 3);
       }
       f.first = false;
-      return s.check_size(ec);
+      // Only the record and an array's text grew (the column name waits for its value).
+      return !s.write_compact && s.array_depth == 0 ? true : s.check_size(ec);
     }
     if (s.level == 1) {
       switch (s.layout) {
         case RecordLayout::records_array:
-          s.top_key_is_records = s.key.view() == "Records";
-          if (is_digest_key(s.key.view())) s.saw_digest_key = true;
+          s.top_key_is_records = s.key() == "Records";
+          if (is_digest_key(s.key())) s.saw_digest_key = true;
           break;
-        case RecordLayout::eventbridge_events: s.top_key_is_records = s.key.view() == "detail"; break;
-        case RecordLayout::cloudwatch_logs: s.top_key_is_records = s.key.view() == "logEvents"; break;
+        case RecordLayout::eventbridge_events: s.top_key_is_records = s.key() == "detail"; break;
+        case RecordLayout::cloudwatch_logs: s.top_key_is_records = s.key() == "logEvents"; break;
         case RecordLayout::json_values: break;
       }
     }
@@ -430,15 +458,27 @@ struct Handler {
 
   bool on_string(sv v, std::size_t, ec_t& ec) {
     JsonState& s = *st;
-    s.note_pos({v.data(), v.size()});
+    const std::string_view str{v.data(), v.size()};
+    // Inside a record's object (no array open), whole, a slice of the input (see on_key).
+    if (s.in_record && !s.value_open && s.array_depth == 0 && s.verbatim(str)) [[likely]] {
+      s.last_pos = str.data() + str.size();  // the position to name in errors
+      s.plain_string(str);
+      return s.check_size(ec);
+    }
+    return string_general(str, ec);
+  }
+
+  CTSQS_NOINLINE bool string_general(std::string_view v, ec_t& ec) {
+    JsonState& s = *st;
+    s.note_pos(v);
     if (s.in_record) [[likely]] {
       if (!s.value_open) s.scalar_begin(true);
       s.value_open = false;
-      s.string_data({v.data(), v.size()});
+      s.string_data(v);
       s.string_end();
       return s.check_size(ec);
     }
-    return outside_string(v, false, ec);
+    return outside_string({v.data(), v.size()}, false, ec);
   }
 
   bool on_number_part(sv v, ec_t& ec) {
@@ -459,7 +499,11 @@ struct Handler {
   bool number(sv v, ec_t& ec) {
     JsonState& s = *st;
     s.note_pos({v.data(), v.size()});
-    if (s.in_record) [[likely]] {
+    if (s.in_record && !s.value_open && s.array_depth == 0) [[likely]] {
+      s.plain_scalar({v.data(), v.size()});
+      return s.check_size(ec);
+    }
+    if (s.in_record) {
       if (!s.value_open) s.scalar_begin(false);
       s.value_open = false;
       s.raw_data({v.data(), v.size()});
@@ -477,7 +521,11 @@ struct Handler {
 
   bool literal(std::string_view text, ec_t& ec) {
     JsonState& s = *st;
-    if (s.in_record) [[likely]] {
+    if (s.in_record && s.array_depth == 0) [[likely]] {
+      s.plain_scalar(text);
+      return s.check_size(ec);
+    }
+    if (s.in_record) {
       s.scalar_begin(false);
       s.raw_data(text);
       return s.check_size(ec);

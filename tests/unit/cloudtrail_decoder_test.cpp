@@ -121,6 +121,34 @@ TEST_CASE("flattening: nested objects joined with _, arrays as JSON text, scalar
         R"({"eventSource":"iam.amazonaws.com","eventType":"AwsApiCall","x":{},"y":[],"z":[[1,2],{"a":"q\"uote"}],"s":"café \\ tab\t"})");
 }
 
+TEST_CASE("escapes in member names, values and array text survive any chunking, once or twice escaped", "[decoder]") {
+  // Strings the parser unescaped are escaped again; inside an array, whose text is one column
+  // value, twice. The empty member name adds no `_` to an empty prefix.
+  const std::string doc = R"({"Records":[{"eventSource":"s3.amazonaws.com","k\"e\\y":{"n\u0001":"v\"1","":{"e":"\t"}},)"
+                          R"("":{"":{"x":1}},"a":["p\"q",{"r\\s":["\\\"",{}],"t":{}},[],"\u00e9\/"],"o":{}}]})";
+  const std::string record =
+      R"({"eventSource":"s3.amazonaws.com","k\"e\\y":{"n\u0001":"v\"1","":{"e":"\t"}},"":{"":{"x":1}},)"
+      R"("a":["p\"q",{"r\\s":["\\\"",{}],"t":{}},[],"é/"],"o":{}})";
+  const std::string columns =
+      R"("eventSource":"s3.amazonaws.com","k\"e\\y_n\u0001":"v\"1","k\"e\\y__e":"\t","x":1,)"
+      R"("a":"[\"p\\\"q\",{\"r\\\\s\":[\"\\\\\\\"\",{}],\"t\":{}},[],\"é/\"]","o":"{}")";
+  DecoderOptions cols_only;
+  cols_only.build_record = false;
+  const std::string gz = gzip(doc);
+  for (std::size_t chunk : {0u, 1u, 2u, 3u, 5u, 7u, 13u}) {
+    for (const std::string* data : {&doc, &gz}) {
+      auto both = decode("k", *data, chunk);
+      REQUIRE(both.summary);
+      REQUIRE(both.events.size() == 1);
+      CHECK(both.events[0].record == record);
+      CHECK(both.events[0].columns == columns);
+      auto c = decode("k", *data, chunk, cols_only);
+      REQUIRE(c.events.size() == 1);
+      CHECK(c.events[0].columns == columns);
+    }
+  }
+}
+
 TEST_CASE("only the representations asked for are built", "[decoder]") {
   DecoderOptions rec_only;
   rec_only.build_columns = false;
