@@ -10,6 +10,7 @@
 #include "collector_async.hpp"
 #include "collector_ledger.hpp"
 #include "collector_sink_worker.hpp"
+#include "detail/decode_pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -65,6 +66,9 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         changed_(ex) {
     if (!opts_.log) opts_.log = [](std::string_view line) { std::cerr << line << '\n'; };
     if (opts_.ledger) ledger_ = std::make_shared<LedgerHook>(ex_, *opts_.ledger, planner_, metrics_, opts_.log);
+    // One thread: objects decode on the loop (no hand-over); more: on a pool of that many.
+    if (detail::DecodePool::resolve(opts_.decode_threads) > 1)
+      decode_pool_ = std::make_unique<detail::DecodePool>(opts_.decode_threads);
   }
 
   // ---- state (loop thread only) ----
@@ -86,6 +90,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   MessagePlanner planner_;
   std::shared_ptr<detail::SinkWorker> sink_worker_;
   std::shared_ptr<LedgerHook> ledger_;  // with CollectorOptions::ledger
+  // Decoding (inflate, parse, flatten, format, hash) of the objects in flight; null: on the loop.
+  // A job touches only its object's FetchState (the decoder, its TagRouter: TagLimits has a
+  // mutex; handlers are immutable), never the Impl's state, Metrics or the sink worker.
+  std::unique_ptr<detail::DecodePool> decode_pool_;
 
   AsyncSemaphore msg_slots_;
   AsyncSemaphore obj_slots_;
@@ -350,9 +358,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
           }
           Diagnostics d;
           std::uint64_t events = 0;
-          const error_code ec = co_await fetch_object(obj, d, &events);
+          std::string sha256;
+          const error_code ec = co_await fetch_object(obj, d, &events, &sha256);
           if (!ec) {
-            if (ledger_) delivered.push_back(LedgerHook::record_of(obj, events, opts_.collector_id));
+            if (ledger_) delivered.push_back(LedgerHook::record_of(obj, events, opts_.collector_id, std::move(sha256)));
             continue;
           }
           if (abandoned_) co_return MessageOutcome::retryable_failure;
@@ -419,27 +428,48 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         ec.message() + ")");
   }
 
-  // State of one object fetch, shared with the chunk handler.
+  // State of one object fetch, shared with the chunk handler. While a decode job of the object
+  // runs on the pool, only that job touches decoder, batch, diag, hash and content_sha; the loop
+  // waits for it (one job per object at a time).
   struct FetchState {
     std::unique_ptr<PayloadDecoder> decoder;
     std::vector<Event> batch;
     Diagnostics diag;
     std::uint64_t events = 0;
-    // ctsqs.integrity: the SHA-256 of the uncompressed bytes (log files), or the digest's bytes.
+    // The digest's own bytes (kept and hashed), or for a log file when the decoder cannot hand
+    // over its inflated bytes (a handler of one's own): a second gunzip of the object.
     std::unique_ptr<integrity::GunzipSha256> hash;
     bool hash_failed = false;
     bool digest = false;
+    // The SHA-256 of the uncompressed content, from the decoder's own inflate output (log files
+    // with ctsqs.integrity; every object with a ledger).
+    std::unique_ptr<integrity::Sha256Stream> content_sha;
+    std::string sha256;  // its hex once the object decoded whole, else ""
     HttpResponse head;
   };
 
+  // Runs `job` on the decode pool (the loop goes on with I/O), or right here without one.
+  template <class F>
+  asio::awaitable<void> decode(F& job) {
+    if (decode_pool_)
+      co_await decode_pool_->run(job);
+    else
+      job();
+  }
+
   asio::awaitable<result<void>> on_chunk(std::shared_ptr<FetchState> st, std::span<const std::byte> chunk) {
     metrics_.bytes_fetched.fetch_add(chunk.size(), std::memory_order_relaxed);
-    std::string_view text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
-    if (st->hash && !st->hash_failed) {
-      Diagnostics hd;
-      if (!st->hash->update(chunk, hd)) st->hash_failed = true;  // the decoder judges the object
-    }
-    auto r = st->decoder->feed(text, st->batch, st->diag);
+    result<void> r;
+    // The chunk's bytes stay valid until this handler returns (the store reads no further).
+    auto job = [&st, chunk, &r] {
+      if (st->hash && !st->hash_failed) {
+        Diagnostics hd;
+        if (!st->hash->update(chunk, hd)) st->hash_failed = true;  // the decoder judges the object
+      }
+      std::string_view text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+      r = st->decoder->feed(text, st->batch, st->diag);
+    };
+    co_await decode(job);
     if (!r) co_return r.error();
     if (!st->batch.empty()) {
       const auto n = st->batch.size();
@@ -463,7 +493,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     metrics_.objects_in_flight_limit.store(adaptive_.limit(), std::memory_order_relaxed);
   }
 
-  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag, std::uint64_t* events_out = nullptr) {
+  // `sha256_out`: the SHA-256 of the uncompressed content when it was taken (with a ledger, or
+  // a log file under ctsqs.integrity), else "".
+  asio::awaitable<error_code> fetch_object(ObjectRef obj, Diagnostics& diag, std::uint64_t* events_out = nullptr,
+                                           std::string* sha256_out = nullptr) {
     if (!co_await obj_slots_.acquire()) co_return make_error_code(client_errc::cancelled);
     const auto started = AdaptiveConcurrency::clock::now();
     adaptive_.started(metrics_.objects_in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
@@ -480,10 +513,16 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     } slot_guard{this, started, ec};
     auto st = std::make_shared<FetchState>();
     st->decoder = decoders_(obj, {});
-    if (opts_.integrity) {
-      st->digest = integrity::is_digest_key(obj.key);
-      if (st->digest || integrity::is_log_key(obj.key))
-        st->hash = std::make_unique<integrity::GunzipSha256>(st->digest ? std::size_t(64) << 20 : 0);
+    st->digest = opts_.integrity && integrity::is_digest_key(obj.key);
+    if (st->digest) {
+      st->hash = std::make_unique<integrity::GunzipSha256>(std::size_t(64) << 20);
+    } else if ((opts_.integrity && integrity::is_log_key(obj.key)) || ledger_) {
+      // One inflate per object: the hash is taken from the decoder's inflated bytes.
+      st->content_sha = std::make_unique<integrity::Sha256Stream>();
+      if (!st->decoder->observe_content([sha = st->content_sha.get()](std::string_view b) { sha->update(b); })) {
+        st->content_sha.reset();
+        if (opts_.integrity && integrity::is_log_key(obj.key)) st->hash = std::make_unique<integrity::GunzipSha256>(0);
+      }
     }
     ObjectChunkHandler handler = [this, st](std::span<const std::byte> c) { return on_chunk(st, c); };
     HttpResponse* head = nullptr;  // (no ?: in a co_await's arguments: g++ 12)
@@ -496,11 +535,20 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
         diag = st->diag;  // the decoder's error is the useful one
       else
         metrics_.s3_errors.fetch_add(1, std::memory_order_relaxed);
-    } else if (auto f = st->decoder->finish(st->batch, st->diag); !f) {
-      ec = f.error();
-      diag = st->diag;
+    } else {
+      // The end of the object: a gathered object is inflated and parsed whole here.
+      result<void> f;
+      auto job = [&st, &f] {
+        f = st->decoder->finish(st->batch, st->diag);
+        if (f && st->content_sha && st->decoder->content_observed()) st->sha256 = st->content_sha->finish_hex();
+      };
+      co_await decode(job);
+      if (!f) {
+        ec = f.error();
+        diag = st->diag;
+      }
     }
-    if (!ec && st->hash) ec = co_await check_integrity(obj, *st, diag);
+    if (!ec && (st->hash || st->content_sha)) ec = co_await check_integrity(obj, *st, diag);
     if (!st->batch.empty()) {
       st->events += st->batch.size();
       co_await sink_worker_->push(std::move(st->batch));
@@ -514,6 +562,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
       if (st->decoder->skipped() != SkipReason::none) metrics_.objects_skipped.fetch_add(1, std::memory_order_relaxed);
     }
     if (events_out) *events_out = st->events;
+    if (sha256_out) *sha256_out = std::move(st->sha256);
     co_return ec;
   }
 
@@ -522,13 +571,22 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   /// the message is deleted only once they are delivered). Keys that cannot be loaded fail the
   /// object retryably.
   asio::awaitable<error_code> check_integrity(ObjectRef obj, FetchState& st, Diagnostics& diag) {
-    Diagnostics hd;
-    auto sha = st.hash_failed ? result<std::string>(make_error_code(client_errc::invalid_argument)) : st.hash->finish(hd);
-    const std::string name = "s3://" + obj.bucket + "/" + obj.key;
     if (!st.digest) {
+      if (!opts_.integrity || !integrity::is_log_key(obj.key)) co_return error_code{};
+      if (st.content_sha) {
+        // Taken from the decoder's inflate: known only for a gzip object decoded whole (else, as
+        // for a file that is not gzip, the digest check does not count it as read).
+        if (!st.sha256.empty()) opts_.integrity->log_read(obj.bucket, obj.key, st.sha256);
+        co_return error_code{};
+      }
+      Diagnostics hd;
+      auto sha = st.hash_failed ? result<std::string>(make_error_code(client_errc::invalid_argument)) : st.hash->finish(hd);
       if (sha) opts_.integrity->log_read(obj.bucket, obj.key, std::move(*sha));
       co_return error_code{};
     }
+    Diagnostics hd;
+    auto sha = st.hash_failed ? result<std::string>(make_error_code(client_errc::invalid_argument)) : st.hash->finish(hd);
+    const std::string name = "s3://" + obj.bucket + "/" + obj.key;
     std::vector<integrity::IntegrityFinding> findings;
     if (!sha) {
       findings.push_back({"invalid_digest", name, name, "invalid format: not gzip or cut short"});

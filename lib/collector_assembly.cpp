@@ -17,6 +17,8 @@
 #include "ctsqs/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -191,6 +193,7 @@ CollectorOptions collector_options(const CollectorConfig& cfg, const AssemblyOpt
   co.adaptive_objects_in_flight = cfg.concurrency.adaptive_objects_in_flight;
   co.max_objects_in_flight = cfg.concurrency.max_objects_in_flight;
   co.receives_in_flight = cfg.concurrency.receives_in_flight;
+  co.decode_threads = cfg.concurrency.decode_threads;
   co.max_messages_per_receive = cfg.sqs.max_messages;
   co.visibility_timeout = cfg.sqs.visibility_timeout;
   co.visibility_extension_interval = cfg.sqs.visibility_extension_interval;
@@ -323,7 +326,10 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   // The collector's own tag bounds: another collector in the process keeps its own.
   dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
                                                 cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
-  dopt.tag_limits->log = opts.log;
+  // The decoders call it on the collector's decode threads: the line is handed to the executor.
+  dopt.tag_limits->log = [executor, log = opts.log](std::string_view line) {
+    boost::asio::post(executor, [log, l = std::string(line)] { log(l); });
+  };
   auto co = collector_options(cfg, opts);
   if (cfg.integrity.verify_digests) co.integrity = std::make_shared<integrity::DrainIntegrity>(*impl->client);
   if (auto v = validate(co, diag); !v) return v.error();

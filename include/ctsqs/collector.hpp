@@ -108,6 +108,11 @@ struct CollectorOptions {
   bool adaptive_objects_in_flight = true;
   std::size_t max_objects_in_flight = 64;
   std::size_t receives_in_flight = 4;     ///< concurrent ReceiveMessage long polls
+  /// Threads that decode (inflate, parse, flatten, format, hash) the objects in flight, while
+  /// the I/O stays on the executor: 0 = the machine's cores; 1 = on the executor itself. Each
+  /// object's chunks are decoded one after another (its events stay in order), at most one
+  /// job per object in flight is queued (the queue is within `objects_in_flight`).
+  unsigned decode_threads = 0;
   /// Largest MaxNumberOfMessages of one receive; each receive asks for at most what fits in
   /// `messages_in_flight` at that moment.
   int max_messages_per_receive = 10;

@@ -53,6 +53,8 @@ struct ConcurrencyConfig {
   bool adaptive_objects_in_flight = true;
   std::size_t max_objects_in_flight = 64;  ///< the adaptive limit's ceiling
   std::size_t receives_in_flight = 4;   ///< concurrent ReceiveMessage long polls
+  /// Threads decoding the objects in flight (`decode_threads`): 0 = the machine's cores (default).
+  unsigned decode_threads = 0;
 };
 
 /// `ctsqs.sqs`: how the queue is polled. The template's `sqs_wait_timeout`,
