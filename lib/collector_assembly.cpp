@@ -17,6 +17,8 @@
 #include "ctsqs/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
+#include "detail/gzip_inflate.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <unistd.h>
@@ -323,6 +325,11 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_record = needs.record;
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
+  // Stream every object when the inflater streams as fast as it inflates whole buffers (ISA-L,
+  // docs/benchmarks.md), as `ctsqs decode` does: no whole-object buffers per object in flight
+  // (with several decode threads as many objects are inflated at once), events handed on chunk
+  // by chunk.
+  if (gzip::stream_backend() == "isal") dopt.gather_bytes = dopt.whole_buffer_limit = 0;
   // The collector's own tag bounds: another collector in the process keeps its own.
   dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
                                                 cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
