@@ -6,16 +6,19 @@
 # run. Runs alternate 1 / 2 threads; the table gives the median of --runs runs of each.
 #
 # usage: bench/collector_bench.sh [--ctsqs BIN] [--corpus DIR] [--runs N] [--threads "1 2"]
-#                                 [--instructions]
+#                                 [--copies N] [--instructions]
 #   --corpus DIR     CloudTrail files under DIR/AWSLogs/... (default: issue 22's corpus,
 #                    gen_corpus.py --files 20 --records-per-file 5000 --seed 7, generated once
 #                    into ${XDG_CACHE_HOME:-~/.cache}/ctsqs-bench/)
+#   --copies N       serve each file N times under distinct keys (default 3: about 300,000
+#                    events and 1.5 CPU s per run, so that start-up and the drain's end weigh
+#                    little against the decoding)
 #   --instructions   also count instructions per event (valgrind --tool=callgrind, one run each;
 #                    slow: about a minute more)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-ctsqs="$root/build/release/cli/ctsqs" corpus="" runs=3 threads="1 2" instructions=""
+ctsqs="$root/build/release/cli/ctsqs" corpus="" runs=3 threads="1 2" instructions="" copies=3
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ctsqs) ctsqs="$2"; shift 2 ;;
@@ -23,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --instructions) instructions=1; shift ;;
+    --copies) copies="$2"; shift 2 ;;
     *) echo "collector_bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +46,8 @@ work="$(mktemp -d)"
 server_pid=""
 cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-python3 "$here/fast_aws.py" --root "$corpus" --bucket bench --port-file "$work/port" >"$work/server.log" 2>&1 &
+python3 "$here/fast_aws.py" --root "$corpus" --bucket bench --port-file "$work/port" --copies "$copies" \
+  >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do [[ -f "$work/port" ]] && break; sleep 0.1; done
 [[ -f "$work/port" ]] || { cat "$work/server.log" >&2; exit 1; }
@@ -82,7 +87,7 @@ echo "== ctsqs drain / backfill, decode threads side by side (bench/collector_be
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- lib include cli || echo '+changes')"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "corpus:  $corpus: $(find "$corpus" -name '*.json.gz' | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) gzip"
+echo "corpus:  $corpus: $(find "$corpus" -name '*.json.gz' | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) gzip, each served $copies times"
 echo "runs:    $runs of each, alternating; S3/SQS: bench/fast_aws.py on loopback"
 echo
 printf '%-9s %-4s %-3s %8s %10s %8s %12s %8s %10s %6s\n' mode thr run wall_s events/s cpu_s cpu_us/event rss_MB server_cpu load

@@ -8,14 +8,17 @@ ChangeMessageVisibilityBatch, GetQueueAttributes) holding one S3 event notificat
 Each object is one sendall() of bytes already in memory, so the server costs a few milliseconds
 of CPU per run: bench/collector_bench.sh measures how much.
 
-usage: fast_aws.py --root DIR --bucket NAME --port-file FILE [--no-queue]
-  writes the port to FILE once listening; POST /__reset refills the queue.
+usage: fast_aws.py --root DIR --bucket NAME --port-file FILE [--copies N]
+  writes the port to FILE once listening; POST /__reset refills the queue. --copies N serves
+  each file N times under N keys (the 16-character id of a CloudTrail file name made distinct
+  per copy): more work from the same corpus.
 """
 import argparse
 import hashlib
 import http.server
 import json
 import os
+import re
 import socket
 import socketserver
 import threading
@@ -27,7 +30,18 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--root", required=True)
 ap.add_argument("--bucket", required=True)
 ap.add_argument("--port-file", required=True)
+ap.add_argument("--copies", type=int, default=1)
 a = ap.parse_args()
+
+
+def copy_key(key, c):
+    if c == 0:
+        return key
+    m = re.search(r"_([A-Za-z0-9]{16})(\.json(\.gz)?)$", key)
+    if not m:
+        return key + ".copy%d" % c
+    tag = "c%d" % c
+    return key[:m.start(1)] + m.group(1)[:16 - len(tag)] + tag + key[m.end(1):]
 
 objects = {}  # key -> (bytes, etag)
 for d, _, files in os.walk(a.root):
@@ -35,7 +49,8 @@ for d, _, files in os.walk(a.root):
         p = os.path.join(d, f)
         key = os.path.relpath(p, a.root).replace(os.sep, "/")
         data = open(p, "rb").read()
-        objects[key] = (data, hashlib.md5(data).hexdigest())
+        for c in range(a.copies):
+            objects[copy_key(key, c)] = (data, hashlib.md5(data).hexdigest())
 keys = sorted(objects)
 
 lock = threading.Condition()
