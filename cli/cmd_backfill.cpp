@@ -34,6 +34,7 @@ struct BackfillArgs {
   double progress_seconds = 10;
   int list_concurrency = 8;
   int max_receives = 3;
+  int threads = -1;  ///< override concurrency.decode_threads
   std::uint64_t state_save_objects = 1000;
   double state_save_seconds = 10;
 };
@@ -54,6 +55,7 @@ int run_backfill(const BackfillArgs& a) {
   apply_output_flags(*cfg, a.output, a.format);
   if (!a.ledger.empty()) cfg->ledger = a.ledger;
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
+  if (a.threads >= 0) cfg->concurrency.decode_threads = static_cast<unsigned>(a.threads);
 
   BackfillOptions bo;
   // Without --until, the library's: the state file's when resuming, or now.
@@ -169,6 +171,9 @@ CommandSetup setup_backfill = [](CLI::App& sub) -> std::function<int()> {
   sub.add_option("--format", a->format, "Line format of stdout/directory outputs: flat (default), raw, devo");
   sub.add_option("--objects-in-flight", a->objects_in_flight, "'auto' (adapts to latency) or a fixed number")
       ->check(CLI::IsMember({"auto"}) | CLI::PositiveNumber);
+  sub.add_option("--threads", a->threads,
+                 "Threads decoding the objects in flight (concurrency.decode_threads; 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   sub.add_option("--enqueue", a->enqueue,
                  "Send one S3 event notification per object to this SQS queue instead of reading them");
   sub.add_option("--services", a->services, "Keep only these AWS services (s3,iam,...), as the services' aws_services")

@@ -31,6 +31,7 @@ using integrity::ReportRecord;
 
 struct VerifyArgs {
   std::string config_file, report, objects_in_flight;
+  int threads = -1;  ///< override concurrency.decode_threads
   TrailRangeArgs range;
   bool quiet = false;
 };
@@ -72,6 +73,7 @@ int run_verify(const VerifyArgs& a) {
   Diagnostics diag;
   auto cfg = load_config_unvalidated(cmd, a.config_file);
   if (!cfg) return exit_usage;
+  if (a.threads >= 0) cfg->concurrency.decode_threads = static_cast<unsigned>(a.threads);
   integrity::VerifyOptions vo;
   if (!a.objects_in_flight.empty() && a.objects_in_flight != "auto")
     vo.objects_in_flight = static_cast<std::size_t>(std::stoul(a.objects_in_flight));
@@ -168,6 +170,9 @@ CommandSetup setup_verify = [](CLI::App& sub) -> std::function<int()> {
   add_trail_range_options(sub, a->range, "Digests ending from this UTC time on: 2026-11-01 or 2026-11-01T00:00Z",
                           "End of the range (default: now); digests up to an hour after it are read");
   sub.add_option("--report", a->report, "Write one JSON object per digest, log file, gap and unlisted file here ('-': stdout)");
+  sub.add_option("--threads", a->threads,
+                 "Threads inflating and hashing the objects in flight (concurrency.decode_threads; 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   sub.add_option("--objects-in-flight", a->objects_in_flight, "'auto' (adapts to latency, the default) or a fixed number")
       ->check(CLI::IsMember({"auto"}) | CLI::PositiveNumber);
   sub.add_flag("--quiet,-q", a->quiet, "No progress and no summary (failures are still named)");

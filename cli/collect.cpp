@@ -99,6 +99,9 @@ void add_collect_options(CLI::App& sub, CollectArgs& a, bool drain) {
   sub.add_option("--max-objects-in-flight", a.max_objects_in_flight,
                  "Override concurrency.max_objects_in_flight (the adaptive limit's ceiling)");
   sub.add_option("--messages-in-flight", a.messages_in_flight, "Override concurrency.messages_in_flight");
+  sub.add_option("--threads", a.threads,
+                 "Override concurrency.decode_threads: threads decoding the objects in flight (0: one per core)")
+      ->check(CLI::Range(0, 1024));
   sub.add_option("--max-messages", a.max_messages, "Override sqs.max_messages: messages per receive (1..10)");
   sub.add_option("--metrics-listen", a.metrics_listen,
                  "Serve Prometheus metrics on this loopback HOST:PORT (overrides metrics.listen)");
@@ -126,6 +129,7 @@ int run_collect(const CollectArgs& a, bool drain) {
   apply_objects_in_flight_flag(*cfg, a.objects_in_flight);
   if (a.max_objects_in_flight > 0) cfg->concurrency.max_objects_in_flight = static_cast<std::size_t>(a.max_objects_in_flight);
   if (a.messages_in_flight > 0) cfg->concurrency.messages_in_flight = static_cast<std::size_t>(a.messages_in_flight);
+  if (a.threads >= 0) cfg->concurrency.decode_threads = static_cast<unsigned>(a.threads);
   if (a.max_messages > 0) cfg->sqs.max_messages = a.max_messages;
   if (!a.metrics_listen.empty()) cfg->metrics.listen = a.metrics_listen;
   if (!a.ledger.empty()) cfg->ledger = a.ledger;

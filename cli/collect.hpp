@@ -24,6 +24,7 @@ struct CollectArgs {
   std::string objects_in_flight;  ///< override concurrency.objects_in_flight: "auto" or N; empty = config
   int max_objects_in_flight = -1; ///< override concurrency.max_objects_in_flight
   int messages_in_flight = -1;    ///< override concurrency.messages_in_flight
+  int threads = -1;               ///< override concurrency.decode_threads (0: every core)
   int max_messages = -1;          ///< override sqs.max_messages
   std::string metrics_listen;     ///< override metrics.listen
   std::string ledger;             ///< override ctsqs.ledger: a file path or dynamodb://TABLE

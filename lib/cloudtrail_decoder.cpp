@@ -126,6 +126,7 @@ struct CloudTrailDecoder::Impl {
   bool doc_open = false;          // stream layouts: the parser holds a started top-level value
   error_code error;
   std::string error_message;
+  ContentObserver observer;  // sees every uncompressed byte (parse)
 
   explicit Impl(DecoderOptions o)
       : opt(o), parser(parser_options(opt), &js), inflate_buf(new char[inflate_chunk]) {
@@ -207,6 +208,7 @@ struct CloudTrailDecoder::Impl {
   // Feed uncompressed JSON bytes to the parser.
   result<void> parse(const char* data, std::size_t n, Diagnostics* diag) {
     if (n == 0) return {};
+    if (observer) observer(std::string_view(data, n));
     if (json_offset == 0 && n >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
       data += 3;  // a UTF-8 byte order mark is not JSON, but harmless
       n -= 3;
@@ -613,6 +615,14 @@ result<ObjectSummary> CloudTrailDecoder::finish(EventHandler handler, Diagnostic
 }
 
 const ObjectSummary& CloudTrailDecoder::summary() const noexcept { return impl_->summary; }
+
+void CloudTrailDecoder::observe_content(ContentObserver observer) { impl_->observer = std::move(observer); }
+
+bool CloudTrailDecoder::content_observed() const noexcept {
+  // Every uncompressed byte goes through parse() until the object is done or failed.
+  return impl_->observer && impl_->stage == Impl::Stage::done &&
+         impl_->summary.compression == Compression::gzip;
+}
 
 result<ObjectSummary> CloudTrailDecoder::decode_buffer(std::string_view object_name,
                                                        std::span<const std::byte> whole,

@@ -23,6 +23,10 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <signal.h>
+#include "detail/gzip_inflate.hpp"
+
+#include <boost/asio/post.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -354,13 +358,21 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   dopt.build_record = needs.record;
   dopt.build_columns = needs.columns;
   dopt = apply(cfg.decoder, dopt);
+  // Stream every object when the inflater streams as fast as it inflates whole buffers (ISA-L,
+  // docs/benchmarks.md), as `ctsqs decode` does: no whole-object buffers per object in flight
+  // (with several decode threads as many objects are inflated at once), events handed on chunk
+  // by chunk.
+  if (gzip::stream_backend() == "isal") dopt.gather_bytes = dopt.whole_buffer_limit = 0;
   // The collector's own tag bounds: another collector in the process keeps its own.
   if (opts.tag_limits) {
     dopt.tag_limits = opts.tag_limits;
   } else {
     dopt.tag_limits = std::make_shared<TagLimits>(TagLimits::default_max_value_length,
                                                   cfg.max_distinct_tags.value_or(TagLimits::default_max_tags));
-    dopt.tag_limits->log = opts.log;
+    // The decoders call it on the collector's decode threads: the line is handed to the executor.
+    dopt.tag_limits->log = [executor, log = opts.log](std::string_view line) {
+      boost::asio::post(executor, [log, l = std::string(line)] { log(l); });
+    };
   }
   auto co = collector_options(cfg, opts);
   if (auto v = validate(co, diag); !v) return v.error();

@@ -282,6 +282,7 @@ void parse_ctsqs(ObjReader& r, CollectorConfig& c) {
     if (auto v = o->integer("max_objects_in_flight", 1, max))
       c.concurrency.max_objects_in_flight = static_cast<std::size_t>(*v);
     if (auto v = o->integer("receives_in_flight", 1, 1000)) c.concurrency.receives_in_flight = static_cast<std::size_t>(*v);
+    if (auto v = o->integer("decode_threads", 0, 1024)) c.concurrency.decode_threads = static_cast<unsigned>(*v);
     o->finish();
   }
   if (auto o = r.object("sqs")) {

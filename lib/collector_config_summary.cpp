@@ -90,7 +90,8 @@ std::string describe(const CollectorConfig& c) {
     os << "auto (from " << c.concurrency.objects_in_flight << ", at most " << c.concurrency.max_objects_in_flight << ")";
   else
     os << c.concurrency.objects_in_flight;
-  os << ", receives " << c.concurrency.receives_in_flight << '\n';
+  os << ", receives " << c.concurrency.receives_in_flight << ", decode threads "
+     << (c.concurrency.decode_threads ? std::to_string(c.concurrency.decode_threads) : std::string("every core")) << '\n';
   os << "  sqs: wait " << secs(c.sqs.wait_time) << ", max " << c.sqs.max_messages << " messages, visibility "
      << secs(c.sqs.visibility_timeout) << " extended every " << secs(c.sqs.extension_interval()) << '\n';
   os << "  on permanent error: "

@@ -57,8 +57,10 @@ bool LedgerHook::delivered_before(const ObjectRef& obj, const Prepared* pre, std
   return false;
 }
 
-LedgerRecord LedgerHook::record_of(const ObjectRef& obj, std::uint64_t events, const std::string& collector_id) {
+LedgerRecord LedgerHook::record_of(const ObjectRef& obj, std::uint64_t events, const std::string& collector_id,
+                                   std::string sha256) {
   LedgerRecord r;
+  r.sha256 = std::move(sha256);
   r.bucket = obj.bucket;
   r.key = obj.key;
   r.version_id = obj.version_id;

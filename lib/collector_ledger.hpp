@@ -44,7 +44,8 @@ class LedgerHook : public std::enable_shared_from_this<LedgerHook> {
   bool delivered_before(const ObjectRef& object, const Prepared* pre, std::size_t index, const std::string& message_id);
 
   /// The record of an object delivered now (its time is set when it is written).
-  static LedgerRecord record_of(const ObjectRef& object, std::uint64_t events, const std::string& collector_id);
+  static LedgerRecord record_of(const ObjectRef& object, std::uint64_t events, const std::string& collector_id,
+                                std::string sha256 = {});
 
   /// Records the objects of a message after its flush and returns once they are durable.
   /// Messages finishing while a ledger call runs share the next one (group commit). A failure is

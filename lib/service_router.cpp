@@ -54,6 +54,7 @@ class ClaimingDecoder final : public PayloadDecoder {
   void choose(std::size_t service) {
     service_ = service;
     inner_ = router_->decoder_for(service, name_);
+    observing_ = observer_ && inner_->observe_content(std::move(observer_));
     router_->counters_[service].objects.fetch_add(1, std::memory_order_relaxed);
   }
   void refuse(std::string message) { refused_ = std::move(message); }
@@ -76,6 +77,13 @@ class ClaimingDecoder final : public PayloadDecoder {
 
   std::uint64_t filtered() const noexcept override { return inner_ ? inner_->filtered() : 0; }
   SkipReason skipped() const noexcept override { return inner_ ? inner_->skipped() : SkipReason::none; }
+  // Handed to the claiming service's decoder once it is known (it is fed every held byte).
+  bool observe_content(ContentObserver observer) override {
+    if (inner_) return observing_ = inner_->observe_content(std::move(observer));
+    observer_ = std::move(observer);
+    return true;
+  }
+  bool content_observed() const noexcept override { return inner_ && observing_ && inner_->content_observed(); }
 
  private:
   result<void> decide(std::string_view head, std::vector<Event>& out, Diagnostics& diag) {
@@ -109,6 +117,8 @@ class ClaimingDecoder final : public PayloadDecoder {
   std::string refused_;
   std::unique_ptr<PayloadDecoder> inner_;
   std::size_t service_ = 0;
+  ContentObserver observer_;  // until the service is known
+  bool observing_ = false;
 };
 
 std::shared_ptr<ServiceRouter> ServiceRouter::create(std::vector<ConfiguredService> services,

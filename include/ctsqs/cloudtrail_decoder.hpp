@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <span>
@@ -124,6 +125,10 @@ struct ObjectSummary {
 /// "name: 12 events (gzip, 3456 -> 78901 bytes)" or "name: skipped (digest)", for logs.
 std::ostream& operator<<(std::ostream& os, const ObjectSummary& s);
 
+/// Receives the uncompressed content of an object piece by piece, in order (see
+/// CloudTrailDecoder::observe_content).
+using ContentObserver = std::function<void(std::string_view bytes)>;
+
 /// Called once per decoded record. The Event is owned by the decoder and reused for the next
 /// record: copy or move out what you keep (moving out is fine; the decoder re-grows the strings).
 using EventHandler = detail::function_ref<void(Event&)>;
@@ -175,6 +180,15 @@ class CloudTrailDecoder {
 
   /// The object so far (events emitted, bytes seen): valid after an error too.
   const ObjectSummary& summary() const noexcept;
+
+  /// Hands every uncompressed byte of the objects that follow to `observer` (empty: none), in
+  /// order, as the decoder produces it (its own inflate output: a caller that needs the
+  /// content's SHA-256 does not inflate a second time). Called on the thread that feeds.
+  void observe_content(ContentObserver observer);
+  /// After a successful `finish`: whether the observer saw the whole uncompressed content of a
+  /// gzip object. False for objects skipped by key (digests), plain (not gzip) bytes, no bytes,
+  /// or without an observer.
+  bool content_observed() const noexcept;
 
   /// `begin` + `feed(whole)` + `finish`, inflating small gzip objects in one go.
   result<ObjectSummary> decode_buffer(std::string_view object_name,

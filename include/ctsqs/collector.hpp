@@ -197,7 +197,10 @@ struct CollectorResult {
 };
 
 /// The pipeline. Runs on one executor (single-threaded io_context); the sink is driven from a
-/// dedicated thread so slow writes and flushes never stall visibility heartbeats and receives.
+/// dedicated thread so slow writes and flushes never stall visibility heartbeats and receives,
+/// and the objects in flight are decoded on `decode_threads` threads of its own (each decoder
+/// from one thread at a time: PayloadDecoder's contract; decoders that share state, such as a
+/// TagLimits, must guard it).
 ///
 /// A message is deleted only after every event it announced was accepted by the sink and a
 /// sink flush covering them succeeded. While it is worked on, its visibility is extended every

@@ -119,6 +119,17 @@ class PayloadDecoder {
   virtual std::uint64_t retagged() const noexcept { return 0; }
   /// Why the current object produced no events on purpose (digest files, ...), or `none`.
   virtual SkipReason skipped() const noexcept { return SkipReason::none; }
+  /// Asks the decoder to hand the uncompressed content of the objects that follow to
+  /// `observer` as it inflates them (on the thread that feeds), so that a caller needing the
+  /// content's SHA-256 (digest checks, the ledger) does not inflate a second time. false (the
+  /// default): this decoder cannot; the caller reads the bytes by itself.
+  virtual bool observe_content(ContentObserver observer) {
+    (void)observer;
+    return false;
+  }
+  /// After a successful `finish`: whether the observer saw the whole uncompressed content of
+  /// this gzip object (false for objects skipped by key, plain bytes, or none observed).
+  virtual bool content_observed() const noexcept { return false; }
 };
 
 /// One Devo SQS service: its names, its per-service options and (the extension point the

@@ -5,6 +5,7 @@
 
 #include "../collector_async.hpp"
 #include "../detail/adaptive_concurrency.hpp"
+#include "../detail/decode_pool.hpp"
 #include "ctsqs/aws_client.hpp"
 #include "ctsqs/aws_error.hpp"
 #include "ctsqs/backfill.hpp"
@@ -44,10 +45,17 @@ struct Fetched {
   std::uint64_t bytes = 0;
 };
 
-asio::awaitable<result<void>> feed(GunzipSha256* g, Diagnostics* d, bool* bad, std::uint64_t* bytes,
-                                   std::span<const std::byte> chunk) {
+/// One chunk into the gunzip+hash, on the pool's threads when there is one (the chunk stays
+/// valid until this returns: the store reads no further meanwhile).
+asio::awaitable<result<void>> feed(detail::DecodePool* pool, GunzipSha256* g, Diagnostics* d, bool* bad,
+                                   std::uint64_t* bytes, std::span<const std::byte> chunk) {
   *bytes += chunk.size();
-  auto r = g->update(chunk, *d);
+  result<void> r;
+  auto job = [&] { r = g->update(chunk, *d); };
+  if (pool)
+    co_await pool->run(job);
+  else
+    job();
   if (!r) *bad = true;
   co_return r;
 }
@@ -87,6 +95,9 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
   std::function<void(std::string_view)> log;
   std::unique_ptr<AwsClient> client;
   std::unique_ptr<S3ObjectStore> store;
+  // Log files and digests are inflated and hashed on these threads (config.concurrency.
+  // decode_threads); null with one thread: on the loop.
+  std::unique_ptr<detail::DecodePool> hash_pool;
   bool stop = false;
   BucketScanner* scanner = nullptr;  // the listing in progress: a stop reaches its pages and outage waits
   Progress prog;
@@ -209,8 +220,8 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     bool bad = false;
     std::uint64_t bytes = 0;
     HttpResponse head;
-    ObjectChunkHandler h = [g = &g, gd = &gd, bad = &bad, bytes = &bytes](std::span<const std::byte> c) {
-      return feed(g, gd, bad, bytes, c);
+    ObjectChunkHandler h = [pool = hash_pool.get(), g = &g, gd = &gd, bad = &bad, bytes = &bytes](std::span<const std::byte> c) {
+      return feed(pool, g, gd, bad, bytes, c);
     };
     auto r = co_await store->async_fetch_with_head(ref, std::move(h), &head, d);
     f.bytes = bytes;
@@ -446,6 +457,8 @@ result<std::unique_ptr<TrailVerifier>> TrailVerifier::create(CollectorConfig con
   S3ObjectStoreOptions so;
   so.force_path_style = config.aws.s3_force_path_style;
   impl->store = std::make_unique<S3ObjectStore>(*impl->client, so);
+  if (detail::DecodePool::resolve(config.concurrency.decode_threads) > 1)
+    impl->hash_pool = std::make_unique<detail::DecodePool>(config.concurrency.decode_threads);
   impl->config = std::move(config);
   impl->opt = std::move(options);
   return std::make_unique<TrailVerifier>(std::move(impl));

@@ -27,6 +27,13 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
   std::uint64_t filtered() const noexcept override { return router_.filtered() - filtered_at_begin_; }
   std::uint64_t retagged() const noexcept override { return router_.capped() - capped_at_begin_; }
   SkipReason skipped() const noexcept override { return current_->summary().skipped; }
+  bool observe_content(ContentObserver observer) override {
+    objects_.observe_content(std::move(observer));
+    return true;
+  }
+  bool content_observed() const noexcept override {
+    return current_ == &objects_ && objects_.content_observed();
+  }
 
  private:
   void keep(Event& e, std::vector<Event>& out) {

@@ -30,9 +30,9 @@ class Sha256Stream {
 
 /// Inflates a gzip stream fed chunk by chunk (several members in a row are one stream, as
 /// gzip -d reads them) and hashes the uncompressed bytes; memory stays bounded whatever the
-/// size: an object of up to 4 MiB compressed and 32 MiB uncompressed is gathered and inflated in
-/// one go (libdeflate, about twice zlib's speed), a larger one streamed through zlib in 64 KiB
-/// pieces. Optionally keeps the first `keep_max` uncompressed bytes (a digest file is parsed too).
+/// size: streamed in 256 KiB pieces through the inflater the decoder uses (ISA-L, or zlib; the
+/// build option CTSQS_INFLATE). Optionally keeps the first `keep_max` uncompressed bytes (a
+/// digest file is parsed too).
 class GunzipSha256 {
  public:
   explicit GunzipSha256(std::size_t keep_max = 0);
