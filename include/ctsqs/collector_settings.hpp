@@ -26,6 +26,11 @@ struct ConcurrencyOptions {
   bool adaptive_objects_in_flight = true;
   std::size_t max_objects_in_flight = 64;  ///< `max_objects_in_flight`: the adaptive limit's ceiling
   std::size_t receives_in_flight = 4;      ///< `receives_in_flight`: concurrent ReceiveMessage long polls
+  /// `decode_threads`: threads that decode (inflate, parse, flatten, format, hash) the objects in
+  /// flight while the I/O stays on the executor: 0 = the machine's cores (default); 1 = on the
+  /// executor itself. Each object's chunks are decoded one after another (its events stay in
+  /// order); at most one job per object in flight is queued (within `objects_in_flight`).
+  unsigned decode_threads = 0;
 };
 
 /// `ctsqs.sqs` (the template's `sqs_wait_timeout`, `sqs_max_messages`, `sqs_visibility_timeout`

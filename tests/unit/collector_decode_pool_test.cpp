@@ -242,13 +242,12 @@ TEST_CASE("collector: objects decode in parallel on the pool, each object's even
   state.day_listed(day, keys);
   Metrics metrics;
   CollectorOptions o;
-  o.visibility_timeout = 43200s;
-  o.visibility_extension_interval = 21600s;
+  o.receive = SqsReceiveOptions{.visibility_timeout = 43200s, .visibility_extension_interval = 21600s};
   o.drain_empty_polls = 1;
   o.heartbeat.enabled = false;
-  o.objects_in_flight = 8;
-  o.adaptive_objects_in_flight = false;
-  o.decode_threads = 3;
+  o.concurrency.objects_in_flight = 8;
+  o.concurrency.adaptive_objects_in_flight = false;
+  o.concurrency.decode_threads = 3;
   o.ledger = ledger.get();
   o.log = [&](std::string_view l) {
     std::lock_guard lk(log_mu);
