@@ -312,7 +312,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   AssemblyOptions opts = options;
   if (!opts.log) opts.log = [](std::string_view line) { std::cerr << line << '\n'; };
   const ServiceHandlerRegistry& registry = opts.registry ? *opts.registry : ServiceHandlerRegistry::builtin();
-  if (auto v = validate(config, diag, &registry); !v) {
+  if (auto v = validate(config, diag, &registry, opts.ledger != nullptr); !v) {
     diag.message = "invalid configuration:\n" + diag.message;
     return v.error();
   }

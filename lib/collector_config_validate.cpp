@@ -194,7 +194,8 @@ std::string check_listen(std::string_view listen) {
 
 }  // namespace
 
-std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const ServiceHandlerRegistry* registry) {
+std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const ServiceHandlerRegistry* registry,
+                                           bool ledger_given) {
   const ServiceHandlerRegistry& reg = registry ? *registry : ServiceHandlerRegistry::builtin();
   Issues is;
   // id
@@ -346,7 +347,7 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
     if (!parse_ledger_location(*c.ledger, "ctsqs.ledger", d))
       is.add("ctsqs.ledger", d.message.substr(std::string_view("ctsqs.ledger: ").size()));
   }
-  if (c.integrity.heal && !c.ledger)
+  if (c.integrity.heal && !c.ledger && !ledger_given)
     is.add("ctsqs.integrity.heal",
            "needs a delivery ledger (ctsqs.ledger or --ledger): a hole is a file a digest lists that the ledger "
            "does not hold");
@@ -384,8 +385,8 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
 }
 
 result<void> validate(const CollectorConfig& config, Diagnostics& diag,
-                      const ServiceHandlerRegistry* registry) {
-  auto issues = validation_issues(config, registry);
+                      const ServiceHandlerRegistry* registry, bool ledger_given) {
+  auto issues = validation_issues(config, registry, ledger_given);
   if (issues.empty()) return {};
   std::string source = config.source_name.empty() ? "config" : config.source_name;
   std::string msg;

@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
   if (argc < 2) { std::cerr << "usage: drain_into_your_sink QUEUE_URL [--drain]\n"; return 2; }
   boost::asio::io_context ioc;
   PrintSink sink;
-  ctsqs::AssemblyOptions options{.drain = argc > 2 && std::strcmp(argv[2], "--drain") == 0, .extra_sinks = {&sink}};
+  ctsqs::AssemblyOptions options;
+  options.drain = argc > 2 && std::strcmp(argv[2], "--drain") == 0;  // stop once the queue is empty
+  options.extra_sinks = {&sink};
   ctsqs::Diagnostics diag;
   auto collector = ctsqs::build_collector(ctsqs::CollectorConfig::for_queue(argv[1]), ioc.get_executor(), options, diag);
   if (!collector) { std::cerr << diag.message << '\n'; return 2; }

@@ -193,14 +193,17 @@ struct ConfigIssue {
 /// Every semantic problem of `config` (placeholders left in, malformed ARN/region/URL, missing
 /// fields, inconsistent settings). Empty when the config is good.
 /// `registry` resolves the services' handlers for their own checks (nullptr = builtin()).
+/// `ledger_given`: the embedder hands the pipeline a Ledger of its own (AssemblyOptions::ledger),
+/// so settings that need a ledger (`integrity.heal`) are met without `ctsqs.ledger`.
 std::vector<ConfigIssue> validation_issues(const CollectorConfig& config,
-                                           const ServiceHandlerRegistry* registry = nullptr);
+                                           const ServiceHandlerRegistry* registry = nullptr,
+                                           bool ledger_given = false);
 
 /// validate(): success, or client_errc::invalid_argument with `diag.message` listing every issue
 /// ("<source>: <path>: <message>", one per line), followed by the config's warnings
 /// ("<source>: warning: <path>: <message>"), since a misspelt key often explains an issue.
 result<void> validate(const CollectorConfig& config, Diagnostics& diag,
-                      const ServiceHandlerRegistry* registry = nullptr);
+                      const ServiceHandlerRegistry* registry = nullptr, bool ledger_given = false);
 
 /// A multi-line, human-readable summary for logs: every effective setting, secrets redacted
 /// (access key id shortened to its first 4 characters, secret key never shown).

@@ -8,6 +8,8 @@
 
 #include "catch.hpp"
 
+#include <algorithm>
+
 using namespace ctsqs;
 using namespace ctsqs::integrity;
 using namespace std::chrono;
@@ -270,4 +272,27 @@ TEST_CASE("the heal's counters reach the snapshot, the Prometheus text and the s
   CHECK(format_summary(s, seconds(1)).find("heal: 4 holes found, 3 healed, 1 missing from the bucket") !=
         std::string::npos);
   CHECK(format_summary(Metrics{}.snapshot(), seconds(1)).find("heal:") == std::string::npos);
+}
+
+TEST_CASE("ctsqs.integrity.heal: an embedder's own ledger (AssemblyOptions::ledger) meets its need of a ledger") {
+  Diagnostics d;
+  ConfigParseOptions po;
+  po.validate = false;
+  auto cfg = parse_collector_config(collector_file(R"({"integrity":{"verify_digests":true,"heal":true}})"), "c.json",
+                                    d, po);
+  INFO(d.message);
+  REQUIRE(cfg.has_value());
+  auto needs_ledger = [](const std::vector<ConfigIssue>& issues) {
+    return std::any_of(issues.begin(), issues.end(), [](const ConfigIssue& i) {
+      return i.path == "ctsqs.integrity.heal" && i.message.find("needs a delivery ledger") != std::string::npos;
+    });
+  };
+  CHECK(needs_ledger(validation_issues(*cfg)));
+  CHECK_FALSE(needs_ledger(validation_issues(*cfg, nullptr, /*ledger_given=*/true)));
+  Diagnostics v;
+  CHECK(validate(*cfg, v, nullptr, true).has_value());
+  // verify_digests is still required with the embedder's ledger.
+  cfg->integrity.verify_digests = false;
+  CHECK_FALSE(validate(*cfg, v, nullptr, true).has_value());
+  CHECK(v.message.find("needs ctsqs.integrity.verify_digests") != std::string::npos);
 }
