@@ -110,7 +110,9 @@ int run_decode(const DecodeArgs& a) {
   dopt.max_record_bytes = a.max_record_bytes;
   if (Diagnostics d; !validate(dopt, &d)) throw std::invalid_argument(d.message);
   TagRouterOptions ropt = to_tag_router_options(settings);
-  if (Diagnostics d; !validate(ropt, &d)) throw std::invalid_argument("--routing-template/--services: " + d.message);
+  Diagnostics router_diag;
+  auto router_made = TagRouter::create(ropt, router_diag);
+  if (!router_made) throw std::invalid_argument("--routing-template/--services: " + router_diag.message);
 
   LineOptions line;
   line.hostname = a.hostname.empty() ? this_hostname() : a.hostname;
@@ -169,7 +171,7 @@ int run_decode(const DecodeArgs& a) {
   fopt.threads = a.threads;
   fopt.ordered = a.ordered;
 
-  TagRouter router(ropt);
+  TagRouter& router = *router_made;
   Progress progress(!a.quiet && ::isatty(2));
   std::uint64_t objects_done = 0, decoded = 0, events = 0;
   // (input index, text): listed in input order, however the workers finished.

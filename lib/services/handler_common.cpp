@@ -7,19 +7,15 @@
 
 namespace ctsqs::services {
 
-TaggingPayloadDecoder::TaggingPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits,
-                                             RecordLayout layout)
+TaggingPayloadDecoder::TaggingPayloadDecoder(const DecoderOptions& limits, RecordLayout layout,
+                                             TagRouter router)
     : inline_options_(limits),
       objects_([&] {
         DecoderOptions o = limits;
         o.layout = layout;
         return o;
       }()),
-      router_([&] {
-        TagRouterOptions o = to_tag_router_options(s);
-        o.limits = limits.tag_limits;
-        return o;
-      }()) {
+      router_(std::move(router)) {
   inline_options_.layout = RecordLayout::records_array;
 }
 
@@ -111,14 +107,19 @@ std::string BuiltinHandler::check(const ServiceSettings& s, std::string_view pat
   }
   // Whatever the TagRouter would refuse is refused here, before anything runs.
   Diagnostics d;
-  if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
+  if (auto r = validate(to_tag_router_options(s), d); !r) return p + ": " + d.message;
   return {};
 }
 
 std::unique_ptr<PayloadDecoder> BuiltinHandler::make_payload_decoder(const ServiceSettings& s,
                                                                      const DecoderOptions& limits) const {
   if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
-  return std::make_unique<TaggingPayloadDecoder>(s, limits, layout());
+  TagRouterOptions ro = to_tag_router_options(s);
+  ro.limits = limits.tag_limits;
+  Diagnostics diag;
+  auto router = TagRouter::create(std::move(ro), diag);
+  if (!router) throw std::invalid_argument(diag.message);
+  return std::make_unique<TaggingPayloadDecoder>(limits, layout(), std::move(*router));
 }
 
 result<void> parse_common_options(ServiceOptions& o, ServiceSettings& s, std::string_view service,

@@ -19,7 +19,8 @@ namespace ctsqs::services {
 /// `{"Records":[...]}` and are decoded as such. Events come out tagged and filtered.
 class TaggingPayloadDecoder final : public PayloadDecoder {
  public:
-  TaggingPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits, RecordLayout layout);
+  /// `router`: made from the service's settings (TagRouter::create).
+  TaggingPayloadDecoder(const DecoderOptions& limits, RecordLayout layout, TagRouter router);
 
   void begin(std::string_view object_name) override;
   result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) override;
