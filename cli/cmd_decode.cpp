@@ -100,7 +100,7 @@ int run_decode(const DecodeArgs& a) {
   settings.routing_template =
       a.routing_template.empty() ? std::string(service->default_routing_template()) : a.routing_template;
   for (const auto& v : a.services) settings.aws_services.push_back(normalize_service(v));
-  if (auto m = service->check(settings, "--service " + settings.name); !m.empty()) throw std::invalid_argument(m);
+  if (Diagnostics d; !service->check(settings, "--service " + settings.name, d)) throw std::invalid_argument(d.message);
 
   DecoderOptions dopt;
   dopt.layout = *service->record_layout();

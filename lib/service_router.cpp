@@ -3,6 +3,8 @@
 // decided.
 #include "ctsqs/service_router.hpp"
 
+#include "detail/failed_decoder.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -116,7 +118,8 @@ std::shared_ptr<ServiceRouter> ServiceRouter::create(std::vector<ConfiguredServi
   for (auto& s : services) {
     if (!s.handler) throw std::invalid_argument("service " + s.settings.configured_name + " has no handler");
     // Fail at configuration time, not on the first object (throws std::invalid_argument).
-    (void)s.handler->make_payload_decoder(s.settings, options);
+    Diagnostics diag;
+    if (auto d = s.handler->make_payload_decoder(s.settings, options, diag); !d) throw std::invalid_argument(diag.message);
   }
   return std::shared_ptr<ServiceRouter>(new ServiceRouter(std::move(services), options));
 }
@@ -157,7 +160,8 @@ std::string ServiceRouter::unclaimed_message(std::string_view what) const {
 
 std::unique_ptr<PayloadDecoder> ServiceRouter::decoder_for(std::size_t service, std::string_view name) const {
   const auto& s = services_[service];
-  auto d = s.handler->make_payload_decoder(s.settings, options_);
+  Diagnostics why;
+  auto d = detail::decoder_or_failure(s.handler->make_payload_decoder(s.settings, options_, why), why);
   d->begin(name);
   return d;
 }

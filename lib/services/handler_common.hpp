@@ -48,9 +48,9 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
 class BuiltinHandler : public ServiceHandler {
  public:
   result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override;
-  std::string check(const ServiceSettings& s, std::string_view path) const override;
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
-                                                       const DecoderOptions& limits) const override;
+  result<void> check(const ServiceSettings& s, std::string_view path, Diagnostics& diag) const override;
+  result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings& s, const DecoderOptions& limits,
+                                                               Diagnostics& diag) const override;
   std::optional<RecordLayout> record_layout() const override { return layout(); }
 
  protected:

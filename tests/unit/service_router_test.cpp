@@ -19,7 +19,7 @@ class FindingsHandler final : public ServiceHandler {
   std::string_view description() const override { return "findings, one per line"; }
   std::string_view default_routing_template() const override { return "test.findings"; }
   result<ServiceSettings> parse_options(ServiceOptions&, Diagnostics&) const override { return ServiceSettings{}; }
-  std::string check(const ServiceSettings&, std::string_view) const override { return {}; }
+  result<void> check(const ServiceSettings&, std::string_view, Diagnostics&) const override { return {}; }
   ClaimRule default_claim_rule() const override {
     ClaimRule r;
     r.key_contains = {"/GuardDuty/"};
@@ -44,8 +44,9 @@ class FindingsHandler final : public ServiceHandler {
    private:
     std::string text_;
   };
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings&, const DecoderOptions&) const override {
-    return std::make_unique<Lines>();
+  result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings&, const DecoderOptions&,
+                                                               Diagnostics&) const override {
+    return std::unique_ptr<PayloadDecoder>(std::make_unique<Lines>());
   }
 };
 
