@@ -333,11 +333,9 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     impl->ledger = std::move(*l);
     co.ledger = impl->ledger.get();
   }
-  try {
-    impl->router = ServiceRouter::create(std::move(services), dopt);
-  } catch (const std::invalid_argument& e) {
-    return fail(diag, e.what());
-  }
+  auto router = ServiceRouter::create(std::move(services), dopt, diag);
+  if (!router) return router.error();
+  impl->router = std::move(*router);
   impl->collector =
       std::make_unique<Collector>(executor, queue, *impl->store, *impl->counting, impl->router->make_factory(),
                                   std::move(co), impl->metrics, make_notification_planner(cfg.allow));

@@ -3,6 +3,7 @@
 // decided.
 #include "ctsqs/service_router.hpp"
 
+#include "detail/diag_errors.hpp"
 #include "detail/failed_decoder.hpp"
 
 #include <zlib.h>
@@ -112,14 +113,13 @@ class ClaimingDecoder final : public PayloadDecoder {
   std::size_t service_ = 0;
 };
 
-std::shared_ptr<ServiceRouter> ServiceRouter::create(std::vector<ConfiguredService> services,
-                                                     DecoderOptions options) {
-  if (services.empty()) throw std::invalid_argument("no service configured");
+result<std::shared_ptr<ServiceRouter>> ServiceRouter::create(std::vector<ConfiguredService> services,
+                                                             DecoderOptions options, Diagnostics& diag) {
+  if (services.empty()) return detail::invalid_argument(diag, "no service configured");
   for (auto& s : services) {
-    if (!s.handler) throw std::invalid_argument("service " + s.settings.configured_name + " has no handler");
-    // Fail at configuration time, not on the first object (throws std::invalid_argument).
-    Diagnostics diag;
-    if (auto d = s.handler->make_payload_decoder(s.settings, options, diag); !d) throw std::invalid_argument(diag.message);
+    if (!s.handler) return detail::invalid_argument(diag, "service " + s.settings.configured_name + " has no handler");
+    // Fail at configuration time, not on the first object.
+    if (auto d = s.handler->make_payload_decoder(s.settings, options, diag); !d) return d.error();
   }
   return std::shared_ptr<ServiceRouter>(new ServiceRouter(std::move(services), options));
 }

@@ -174,10 +174,13 @@ TEST_CASE("services: four services on one router, as one collector file configur
   ClaimRule ct_prefix, gd_prefix;
   ct_prefix.key_prefixes = {"firehose/cloudtrail/"};
   gd_prefix.key_prefixes = {"firehose/guardduty/"};
-  auto router = ServiceRouter::create({configured("aws_sqs_cloudtrail"), configured("aws_sqs_guard_duty"),
-                                       configured("aws_sqs_cloudtrail_kinesis", ct_prefix),
-                                       configured("aws_sqs_guard_duty_kinesis", gd_prefix)},
-                                      DecoderOptions{});
+  Diagnostics made_diag;
+  auto made = ServiceRouter::create({configured("aws_sqs_cloudtrail"), configured("aws_sqs_guard_duty"),
+                                     configured("aws_sqs_cloudtrail_kinesis", ct_prefix),
+                                     configured("aws_sqs_guard_duty_kinesis", gd_prefix)},
+                                    DecoderOptions{}, made_diag);
+  REQUIRE(made.has_value());
+  auto router = *made;
   auto run = [&](std::string key, std::string_view source, std::string bytes) {
     ObjectRef o;
     o.bucket = "b";
