@@ -155,12 +155,10 @@ int run_decode(const DecodeArgs& a) {
     o.directory = a.output;
     o.format = *fmt;
     o.line = line;
-    std::unique_ptr<DirectorySink> s;
-    try {
-      s = std::make_unique<DirectorySink>(o);
-    } catch (const fs::filesystem_error& e) {
-      throw std::invalid_argument("--output " + a.output + ": " + e.code().message());
-    }
+    Diagnostics d;
+    auto made = DirectorySink::create(o, d);
+    if (!made) throw std::invalid_argument("--output " + a.output + ": " + made.error().message());
+    auto& s = *made;
     sink_line = &s->line_options();
     sink = std::move(s);
   }

@@ -150,7 +150,12 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     d.format = cfg.outputs.directory->format;
     d.line = line;
     needs.add(d.format);
-    multi.own(std::make_unique<DirectorySink>(d));
+    auto sink = DirectorySink::create(std::move(d), diag);
+    if (!sink) {
+      diag.message = "ctsqs.outputs.directory: " + diag.message;
+      return sink.error();
+    }
+    multi.own(std::move(*sink));
   }
   if (cfg.outputs.devo) {
     auto devo_options = *cfg.outputs.devo;
