@@ -108,7 +108,7 @@ int run_decode(const DecodeArgs& a) {
   dopt.build_columns = needs_columns(*fmt);
   dopt.max_object_bytes = a.max_object_bytes;
   dopt.max_record_bytes = a.max_record_bytes;
-  if (Diagnostics d; !validate(dopt, &d)) throw std::invalid_argument(d.message);
+  if (Diagnostics d; !validate(dopt, d)) throw std::invalid_argument(d.message);
   TagRouterOptions ropt = to_tag_router_options(settings);
   Diagnostics router_diag;
   auto router_made = TagRouter::create(ropt, router_diag);

@@ -30,11 +30,11 @@ void TaggingPayloadDecoder::begin(std::string_view object_name) {
 }
 
 result<void> TaggingPayloadDecoder::feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) {
-  return current_->feed(chunk, [&](Event& e) { keep(e, out); }, &diag);
+  return current_->feed(chunk, [&](Event& e) { keep(e, out); }, diag);
 }
 
 result<void> TaggingPayloadDecoder::finish(std::vector<Event>& out, Diagnostics& diag) {
-  auto r = current_->finish([&](Event& e) { keep(e, out); }, &diag);
+  auto r = current_->finish([&](Event& e) { keep(e, out); }, diag);
   if (!r) return r.error();
   return {};
 }
