@@ -45,16 +45,17 @@ int main(int argc, char** argv) {
         events = bytes = 0;
         std::size_t sink = 0;
         auto h = [&](ctsqs::Event& e) { sink += e.columns.size() + e.record.size(); ++events; };
+        ctsqs::Diagnostics diag;
         const std::clock_t t0 = std::clock();
         for (const auto& [name, data] : objects) {
           ctsqs::result<ctsqs::ObjectSummary> r = ctsqs::make_error_code(ctsqs::client_errc::io_error);
           if (mode == 0) {
-            r = dec.decode_buffer(name, data, h);
+            r = dec.decode_buffer(name, data, h, diag);
           } else {
             dec.begin(name);
             for (std::size_t i = 0; i < data.size(); i += 65536)
-              if (!dec.feed(std::string_view(data).substr(i, 65536), h)) break;
-            r = dec.finish(h);
+              if (!dec.feed(std::string_view(data).substr(i, 65536), h, diag)) break;
+            r = dec.finish(h, diag);
           }
           if (r) bytes += r->uncompressed_bytes;
         }

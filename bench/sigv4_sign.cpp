@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   p.service = "sqs";
   p.time = std::chrono::system_clock::time_point(std::chrono::seconds(1705320000));
 
+  ctsqs::Diagnostics diag;
   auto run = [&](bool cached) {
     std::size_t sink = 0;
     ctsqs::sigv4::SigningKeyCache shared;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n; ++i) {
       ctsqs::sigv4::SigningKeyCache fresh;  // baseline: a cold cache derives the key every time
       p.key_cache = cached ? &shared : &fresh;
-      auto s = ctsqs::sigv4::sign_request(req, creds, p);
+      auto s = ctsqs::sigv4::sign_request(req, creds, p, diag);
       sink += s ? s->signature[0] : 0;
     }
     double secs = std::chrono::duration<double>(clock::now() - t0).count();

@@ -94,7 +94,7 @@ int run_decode(const DecodeArgs& a) {
   settings.routing_template =
       a.routing_template.empty() ? std::string(service->default_routing_template()) : a.routing_template;
   for (const auto& v : a.services) settings.aws_services.push_back(normalize_service(v));
-  if (auto m = service->check(settings, "--service " + settings.name); !m.empty()) throw std::invalid_argument(m);
+  if (Diagnostics d; !service->check(settings, "--service " + settings.name, d)) throw std::invalid_argument(d.message);
 
   DecoderOptions dopt;
   dopt.layout = *service->record_layout();
@@ -102,9 +102,11 @@ int run_decode(const DecodeArgs& a) {
   dopt.build_columns = needs_columns(*fmt);
   dopt.max_object_bytes = a.max_object_bytes;
   dopt.max_record_bytes = a.max_record_bytes;
-  if (Diagnostics d; !validate(dopt, &d)) throw std::invalid_argument(d.message);
+  if (Diagnostics d; !validate(dopt, d)) throw std::invalid_argument(d.message);
   TagRouterOptions ropt = to_tag_router_options(settings);
-  if (Diagnostics d; !validate(ropt, &d)) throw std::invalid_argument("--routing-template/--services: " + d.message);
+  Diagnostics router_diag;
+  auto router_made = TagRouter::create(ropt, router_diag);
+  if (!router_made) throw std::invalid_argument("--routing-template/--services: " + router_diag.message);
 
   LineOptions line;
   line.hostname = a.hostname.empty() ? local_host_name() : a.hostname;
@@ -147,12 +149,10 @@ int run_decode(const DecodeArgs& a) {
     o.directory = a.output;
     o.format = *fmt;
     o.line = line;
-    std::unique_ptr<DirectorySink> s;
-    try {
-      s = std::make_unique<DirectorySink>(o);
-    } catch (const fs::filesystem_error& e) {
-      throw std::invalid_argument("--output " + a.output + ": " + e.code().message());
-    }
+    Diagnostics d;
+    auto made = DirectorySink::create(o, d);
+    if (!made) throw std::invalid_argument("--output " + a.output + ": " + made.error().message());
+    auto& s = *made;
     sink_line = &s->line_options();
     sink = std::move(s);
   }
@@ -163,7 +163,7 @@ int run_decode(const DecodeArgs& a) {
   fopt.threads = a.threads;
   fopt.ordered = a.ordered;
 
-  TagRouter router(ropt);
+  TagRouter& router = *router_made;
   Progress progress(!a.quiet && ::isatty(2));
   std::uint64_t objects_done = 0, decoded = 0, events = 0;
   // (input index, text): listed in input order, however the workers finished.

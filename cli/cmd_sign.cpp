@@ -38,7 +38,7 @@ int run_sign(const SignOptions& o) {
     return exit_usage;
   }
   Diagnostics diag;
-  auto req = sigv4::parse_request_text(text, &diag);
+  auto req = sigv4::parse_request_text(text, diag);
   if (!req) {
     std::cerr << "ctsqs sign: " << o.file << ": " << diag.message << "\n";
     return exit_bad_input;
@@ -81,7 +81,7 @@ int run_sign(const SignOptions& o) {
   p.omit_session_token = o.omit_session_token;
 
   diag.clear();
-  auto s = sigv4::sign_request(*req, creds, p, &diag);
+  auto s = sigv4::sign_request(*req, creds, p, diag);
   if (!s) {
     std::cerr << "ctsqs sign: " << diag.message << "\n";
     return exit_usage;

@@ -87,9 +87,9 @@ SkipReason skip_reason_for_key(std::string_view name) noexcept {
   return SkipReason::none;
 }
 
-result<void> validate(const DecoderOptions& o, Diagnostics* diag) {
+result<void> validate(const DecoderOptions& o, Diagnostics& diag) {
   auto bad = [&](const char* msg) -> result<void> {
-    if (diag) diag->message = msg;
+    diag.message = msg;
     return make_error_code(client_errc::invalid_argument);
   };
   if (!o.build_record && !o.build_columns)
@@ -602,14 +602,14 @@ struct EmitScope {
 }  // namespace
 
 result<void> CloudTrailDecoder::feed(std::span<const std::byte> chunk, EventHandler handler,
-                                     Diagnostics* diag) {
+                                     Diagnostics& diag) {
   EmitScope scope(impl_->js, impl_->summary, handler);
-  return impl_->feed(reinterpret_cast<const char*>(chunk.data()), chunk.size(), diag);
+  return impl_->feed(reinterpret_cast<const char*>(chunk.data()), chunk.size(), &diag);
 }
 
-result<ObjectSummary> CloudTrailDecoder::finish(EventHandler handler, Diagnostics* diag) {
+result<ObjectSummary> CloudTrailDecoder::finish(EventHandler handler, Diagnostics& diag) {
   EmitScope scope(impl_->js, impl_->summary, handler);
-  auto r = impl_->finish(diag);
+  auto r = impl_->finish(&diag);
   if (r) r->events = impl_->js.events;
   return r;
 }
@@ -626,7 +626,7 @@ bool CloudTrailDecoder::content_observed() const noexcept {
 
 result<ObjectSummary> CloudTrailDecoder::decode_buffer(std::string_view object_name,
                                                        std::span<const std::byte> whole,
-                                                       EventHandler handler, Diagnostics* diag) {
+                                                       EventHandler handler, Diagnostics& diag) {
   Impl& m = *impl_;
   m.begin(object_name);
   const auto* in = reinterpret_cast<const unsigned char*>(whole.data());
@@ -638,7 +638,7 @@ result<ObjectSummary> CloudTrailDecoder::decode_buffer(std::string_view object_n
     m.stage = Impl::Stage::plain;
     {
       EmitScope scope(m.js, m.summary, handler);
-      if (auto r = m.parse(m.whole_buf.get(), out_len, diag); !r) return r.error();
+      if (auto r = m.parse(m.whole_buf.get(), out_len, &diag); !r) return r.error();
     }
     return finish(handler, diag);
   }

@@ -160,7 +160,12 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     d.format = cfg.outputs.directory->format;
     d.line = line;
     needs.add(d.format);
-    multi.own(std::make_unique<DirectorySink>(d));
+    auto sink = DirectorySink::create(std::move(d), diag);
+    if (!sink) {
+      diag.message = "ctsqs.outputs.directory: " + diag.message;
+      return sink.error();
+    }
+    multi.own(std::move(*sink));
   }
   if (cfg.outputs.devo) {
     auto devo_options = *cfg.outputs.devo;
@@ -406,11 +411,9 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     co.integrity = std::make_shared<integrity::DrainIntegrity>(*impl->client, io);
     if (impl->heal) impl->heal->set_integrity(co.integrity);
   }
-  try {
-    impl->router = ServiceRouter::create(std::move(services), dopt);
-  } catch (const std::invalid_argument& e) {
-    return fail(diag, e.what());
-  }
+  auto router = ServiceRouter::create(std::move(services), dopt, diag);
+  if (!router) return router.error();
+  impl->router = std::move(*router);
   auto decoders = impl->router->make_factory();
   auto planner = make_notification_planner(cfg.allow);
   MessageQueue* used_queue = &queue;

@@ -243,7 +243,8 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
       is.placeholder(p(path, "routing_template"), s.routing_template);
       continue;
     }
-    if (auto m = handler->check(s, path); !m.empty()) {
+    if (Diagnostics cd; !handler->check(s, path, cd)) {
+      const auto& m = cd.message;
       auto colon = m.find(": ");
       is.add(m.substr(0, colon), colon == std::string::npos ? m : m.substr(colon + 2));
     }

@@ -2,21 +2,36 @@
 // handler, already started on the object's name.
 #include "ctsqs/collector.hpp"
 
+#include "detail/diag_errors.hpp"
+#include "detail/failed_decoder.hpp"
+
+#include <stdexcept>
+
 namespace ctsqs {
 
-PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
-                                                   ServiceSettings settings, DecoderOptions decoder_options) {
-  if (!handler) throw std::invalid_argument("no service handler");
-  // Fail at configuration time, not on the first object (throws std::invalid_argument).
-  (void)handler->make_payload_decoder(settings, decoder_options);
-  return [handler = std::move(handler), settings = std::move(settings),
-          decoder_options](const ObjectRef& object, std::string_view) -> std::unique_ptr<PayloadDecoder> {
-    auto d = handler->make_payload_decoder(settings, decoder_options);
+result<PayloadDecoderFactory> make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
+                                                           ServiceSettings settings, DecoderOptions decoder_options,
+                                                           Diagnostics& diag) {
+  if (!handler) return detail::invalid_argument(diag, "no service handler");
+  // Fail at configuration time, not on the first object.
+  if (auto first = handler->make_payload_decoder(settings, decoder_options, diag); !first) return first.error();
+  return PayloadDecoderFactory([handler = std::move(handler), settings = std::move(settings), decoder_options](
+                                   const ObjectRef& object, std::string_view) -> std::unique_ptr<PayloadDecoder> {
+    Diagnostics why;
+    auto d = detail::decoder_or_failure(handler->make_payload_decoder(settings, decoder_options, why), why);
     // The key drives digest / ConfigWritabilityCheckFile recognition and names errors; an empty
     // one means events carried in the message (PayloadDecoder::begin).
     d->begin(object.key);
     return d;
-  };
+  });
+}
+
+PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
+                                                   ServiceSettings settings, DecoderOptions decoder_options) {
+  Diagnostics diag;
+  auto f = make_payload_decoder_factory(std::move(handler), std::move(settings), decoder_options, diag);
+  if (!f) throw std::invalid_argument(diag.message);
+  return std::move(*f);
 }
 
 }  // namespace ctsqs

@@ -1,5 +1,4 @@
-// Collector policy: the pure decisions (validation, what to do with a finished message, backoff,
-// which failures are retryable).
+// Collector policy: the pure decisions (validation, what to do with a finished message, backoff).
 #include "ctsqs/collector.hpp"
 
 #include "ctsqs/aws_error.hpp"
@@ -80,45 +79,6 @@ MessageDisposition decide_disposition(MessageOutcome outcome, int receive_count,
   return {A::change_visibility, backoff};
 }
 
-bool is_retryable_failure(const error_code& ec) {
-  if (!ec) return false;
-  if (ec.category() == client_category()) {
-    switch (static_cast<client_errc>(ec.value())) {
-      case client_errc::sink_failed:
-      case client_errc::sink_closed:
-      case client_errc::timeout:
-      case client_errc::io_error:
-      case client_errc::cancelled:
-        return true;
-      case client_errc::invalid_argument:
-      case client_errc::limit_exceeded:
-        return false;
-    }
-    return false;
-  }
-  if (ec.category() == decode_category()) return false;  // the bytes will not change
-  // Network, TLS, timeouts, throttling and 5xx that outlived the client's own retries may well
-  // pass later; AWS client errors (4xx) will not.
-  return is_retryable(ec);
-}
-
-bool is_message_failure(const error_code& ec) {
-  if (!ec) return false;
-  // An allow-list: what is not known to be the message's own is the environment's, so an
-  // outage never gets a message deleted under delete_after_receives.
-  if (ec.category() == decode_category()) return true;  // the bytes will not change
-  if (ec == client_errc::limit_exceeded) return true;    // over the caps
-  if (ec.category() == aws_category()) {
-    switch (static_cast<aws_errc>(ec.value())) {
-      case aws_errc::no_such_key:
-      case aws_errc::no_such_bucket:
-      case aws_errc::invalid_object_state:
-        return true;
-      default:
-        return false;
-    }
-  }
-  return false;
-}
+// is_retryable_failure and is_message_failure: failure.cpp (classify_failure).
 
 }  // namespace ctsqs

@@ -81,7 +81,7 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
   std::string read_err;
   if (regular && static_cast<std::uint64_t>(st.st_size) <= opt.whole_read_limit) {
     if (read_whole(fd, buf, static_cast<std::size_t>(st.st_size), read_err))
-      out.summary = decoder.decode_buffer(in.name, buf, handler, &diag);
+      out.summary = decoder.decode_buffer(in.name, buf, handler, diag);
   } else {
     if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     decoder.begin(in.name);
@@ -96,14 +96,14 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
         break;
       }
       if (n == 0) break;
-      if (auto f = decoder.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), handler, &diag);
+      if (auto f = decoder.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), handler, diag);
           !f) {
         out.summary = f.error();
         ok = false;
         break;
       }
     }
-    if (ok) out.summary = decoder.finish(handler, &diag);
+    if (ok) out.summary = decoder.finish(handler, diag);
   }
   if (!read_err.empty()) {
     out.summary = make_error_code(client_errc::io_error);

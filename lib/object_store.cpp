@@ -41,11 +41,11 @@ asio::awaitable<result<void>> feed_after_skip(std::shared_ptr<FetchPosition> pos
 }  // namespace
 
 result<void> check_resumed_answer(const HttpResponse& head, std::string_view etag, std::uint64_t offset,
-                                  std::string& why) {
+                                  Diagnostics& diag) {
   if (head.status == 206) return {};
   const auto got = unquoted(head.header("ETag"));
   if (head.status == 200 && !etag.empty() && got == unquoted(etag)) return {};
-  why = "the resumed GetObject (Range from byte " + std::to_string(offset) + ") answered HTTP " +
+  diag.message = "the resumed GetObject (Range from byte " + std::to_string(offset) + ") answered HTTP " +
         std::to_string(head.status) + (head.status == 200 ? " with the whole object" : "") + " and ETag \"" +
         std::string(got.substr(0, 80)) + "\" where \"" + std::string(unquoted(etag)) +
         "\" was read so far; nothing of it was handed on";
@@ -125,7 +125,9 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch_with_head(ObjectRef obj
       // 200 is the whole object (Range ignored): its first `offset` bytes are skipped when its
       // ETag is the one read so far, else it is refused and the message redone from the start.
       co.on_stream_header = [pos, offset, etag = object.etag](const HttpResponse& answer) -> result<void> {
-        auto r = check_resumed_answer(answer, etag, offset, pos->refused);
+        Diagnostics refused;
+        auto r = check_resumed_answer(answer, etag, offset, refused);
+        if (!r) pos->refused = std::move(refused.message);
         if (r && answer.status == 200) {
           pos->whole_object = true;
           pos->skip = offset;

@@ -4,6 +4,9 @@
 #include "ctsqs/service_router.hpp"
 #include "detail/decompressed_head.hpp"
 
+#include "detail/diag_errors.hpp"
+#include "detail/failed_decoder.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -121,13 +124,13 @@ class ClaimingDecoder final : public PayloadDecoder {
   bool observing_ = false;
 };
 
-std::shared_ptr<ServiceRouter> ServiceRouter::create(std::vector<ConfiguredService> services,
-                                                     DecoderOptions options) {
-  if (services.empty()) throw std::invalid_argument("no service configured");
+result<std::shared_ptr<ServiceRouter>> ServiceRouter::create(std::vector<ConfiguredService> services,
+                                                             DecoderOptions options, Diagnostics& diag) {
+  if (services.empty()) return detail::invalid_argument(diag, "no service configured");
   for (auto& s : services) {
-    if (!s.handler) throw std::invalid_argument("service " + s.settings.configured_name + " has no handler");
-    // Fail at configuration time, not on the first object (throws std::invalid_argument).
-    (void)s.handler->make_payload_decoder(s.settings, options);
+    if (!s.handler) return detail::invalid_argument(diag, "service " + s.settings.configured_name + " has no handler");
+    // Fail at configuration time, not on the first object.
+    if (auto d = s.handler->make_payload_decoder(s.settings, options, diag); !d) return d.error();
   }
   return std::shared_ptr<ServiceRouter>(new ServiceRouter(std::move(services), options));
 }
@@ -168,7 +171,8 @@ std::string ServiceRouter::unclaimed_message(std::string_view what) const {
 
 std::unique_ptr<PayloadDecoder> ServiceRouter::decoder_for(std::size_t service, std::string_view name) const {
   const auto& s = services_[service];
-  auto d = s.handler->make_payload_decoder(s.settings, options_);
+  Diagnostics why;
+  auto d = detail::decoder_or_failure(s.handler->make_payload_decoder(s.settings, options_, why), why);
   d->begin(name);
   return d;
 }

@@ -60,9 +60,9 @@ std::string normalize_service(std::string_view name) {
   return s;
 }
 
-result<void> validate(const TagRouterOptions& o, Diagnostics* diag) {
+result<void> validate(const TagRouterOptions& o, Diagnostics& diag) {
   auto bad = [&](std::string msg) -> result<void> {
-    if (diag) diag->message = std::move(msg);
+    diag.message = std::move(msg);
     return make_error_code(client_errc::invalid_argument);
   };
   if (o.routing_template.empty()) return bad("routing_template is empty");
@@ -114,10 +114,19 @@ void TagLimits::capped(bool too_many, std::string_view what) {
         detail::quote_start(what, 64) + ") goes to \"unknown\" (logged once; counted in events_retagged)");
 }
 
-TagRouter::TagRouter(TagRouterOptions options) : options_(std::move(options)) {
-  if (!options_.limits) options_.limits = TagLimits::process_wide();
+result<TagRouter> TagRouter::create(TagRouterOptions options, Diagnostics& diag) {
+  if (auto v = validate(options, diag); !v) return v.error();
+  return TagRouter(std::move(options), checked{});
+}
+
+TagRouter::TagRouter(TagRouterOptions options) : TagRouter([&] {
   Diagnostics d;
-  if (!validate(options_, &d)) throw std::invalid_argument(d.message);
+  if (!validate(options, d)) throw std::invalid_argument(d.message);
+  return std::move(options);
+}(), checked{}) {}
+
+TagRouter::TagRouter(TagRouterOptions options, checked) : options_(std::move(options)) {
+  if (!options_.limits) options_.limits = TagLimits::process_wide();
   std::string_view t = options_.routing_template;
   std::string lit;
   for (std::size_t i = 0; i < t.size(); ++i) {

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   ctsqs::Diagnostics diag;
   auto summary = decoder.decode_buffer(argv[1], whole, [&](ctsqs::Event& e) {
     if (router.route(e) && sink_ok) sink_ok = static_cast<bool>(sink.write(e));
-  }, &diag);
+  }, diag);
   // flush() is the delivery acknowledgement: only now may the source be acknowledged.
   if (!sink_ok || !sink.flush()) {
     std::cerr << "output failed: " << sink.last_error() << "\n";

@@ -110,7 +110,7 @@ struct DecoderOptions {
 };
 
 /// `invalid_argument` with a message naming the field when a setting is unusable.
-result<void> validate(const DecoderOptions& o, Diagnostics* diag = nullptr);
+result<void> validate(const DecoderOptions& o, Diagnostics& diag);
 
 /// What decoding one object produced.
 struct ObjectSummary {
@@ -168,15 +168,30 @@ class CloudTrailDecoder {
   void begin(std::string_view object_name);
 
   /// Decode the next chunk of the object's bytes; `handler` is called for each complete record.
-  result<void> feed(std::span<const std::byte> chunk, EventHandler handler,
-                    Diagnostics* diag = nullptr);
+  result<void> feed(std::span<const std::byte> chunk, EventHandler handler, Diagnostics& diag);
   /// Convenience overload for text/char buffers.
-  result<void> feed(std::string_view chunk, EventHandler handler, Diagnostics* diag = nullptr) {
+  result<void> feed(std::string_view chunk, EventHandler handler, Diagnostics& diag) {
     return feed(std::as_bytes(std::span<const char>(chunk.data(), chunk.size())), handler, diag);
+  }
+  /// As above, `diag` optional.
+  [[deprecated("pass a Diagnostics&: feed(chunk, handler, diag)")]]
+  result<void> feed(std::string_view chunk, EventHandler handler, Diagnostics* diag = nullptr) {
+    Diagnostics d;
+    auto r = feed(chunk, handler, d);
+    if (diag) *diag = std::move(d);
+    return r;
   }
 
   /// The object ended: check it was complete and return what it produced.
-  result<ObjectSummary> finish(EventHandler handler, Diagnostics* diag = nullptr);
+  result<ObjectSummary> finish(EventHandler handler, Diagnostics& diag);
+  /// As above, `diag` optional.
+  [[deprecated("pass a Diagnostics&: finish(handler, diag)")]]
+  result<ObjectSummary> finish(EventHandler handler, Diagnostics* diag = nullptr) {
+    Diagnostics d;
+    auto r = finish(handler, d);
+    if (diag) *diag = std::move(d);
+    return r;
+  }
 
   /// The object so far (events emitted, bytes seen): valid after an error too.
   const ObjectSummary& summary() const noexcept;
@@ -193,10 +208,10 @@ class CloudTrailDecoder {
   /// `begin` + `feed(whole)` + `finish`, inflating small gzip objects in one go.
   result<ObjectSummary> decode_buffer(std::string_view object_name,
                                       std::span<const std::byte> whole, EventHandler handler,
-                                      Diagnostics* diag = nullptr);
+                                      Diagnostics& diag);
   /// Convenience overload for text/char buffers.
   result<ObjectSummary> decode_buffer(std::string_view object_name, std::string_view whole,
-                                      EventHandler handler, Diagnostics* diag = nullptr) {
+                                      EventHandler handler, Diagnostics& diag) {
     return decode_buffer(object_name,
                          std::as_bytes(std::span<const char>(whole.data(), whole.size())), handler,
                          diag);

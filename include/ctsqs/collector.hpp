@@ -68,8 +68,15 @@ using PayloadDecoderFactory =
     std::function<std::unique_ptr<PayloadDecoder>(const ObjectRef& object, std::string_view event_source)>;
 
 /// The decoder factory of one configured service: `handler->make_payload_decoder(settings,
-/// decoder_options)` per object, begun on the object's key. Throws std::invalid_argument at once
-/// when the settings are unusable.
+/// decoder_options, diag)` per object, begun on the object's key. Fails at once
+/// (`invalid_argument`, diag naming the field) when there is no handler or the settings are
+/// unusable. Should the handler refuse later, that object fails with the handler's error.
+result<PayloadDecoderFactory> make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
+                                                           ServiceSettings settings, DecoderOptions decoder_options,
+                                                           Diagnostics& diag);
+
+/// As above, throwing std::invalid_argument with the message instead of returning it.
+[[deprecated("use make_payload_decoder_factory(handler, settings, decoder_options, diag)")]]
 PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
                                                    ServiceSettings settings, DecoderOptions decoder_options);
 

@@ -70,9 +70,9 @@ result<HttpRequest> make_fetch_request(const ObjectRef& object, const Endpoint& 
 /// Whether the answer to a resumed GetObject (Range from `offset`) may be handed on, judged from
 /// its status and headers before any body byte: a 206 may; a 200 is the whole object (a server
 /// or proxy ignored the Range) and may only when its ETag is `etag` (then its first `offset`
-/// bytes must be skipped). Otherwise `invalid_argument` with `why` saying what came back.
+/// bytes must be skipped). Otherwise `invalid_argument` with `diag.message` saying what came back.
 result<void> check_resumed_answer(const HttpResponse& head, std::string_view etag, std::uint64_t offset,
-                                  std::string& why);
+                                  Diagnostics& diag);
 
 /// Settings of an S3ObjectStore.
 struct S3ObjectStoreOptions {

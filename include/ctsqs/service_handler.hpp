@@ -153,9 +153,9 @@ class ServiceHandler {
   /// the JSON path; unknown keys are reported by the caller as warnings.
   virtual result<ServiceSettings> parse_options(ServiceOptions& options, Diagnostics& diag) const = 0;
 
-  /// Checks settings built by hand (or after CLI overrides); "" when fine, else a message
-  /// naming `path` and what is expected.
-  virtual std::string check(const ServiceSettings& settings, std::string_view path) const = 0;
+  /// Checks settings built by hand (or after CLI overrides): `invalid_argument`, with
+  /// `diag.message` naming `path` (then ": " and what is expected), when they are unusable.
+  virtual result<void> check(const ServiceSettings& settings, std::string_view path, Diagnostics& diag) const = 0;
 
   /// What the service takes when several share a collector (before the user's overrides).
   virtual ClaimRule default_claim_rule() const { return {}; }
@@ -174,9 +174,11 @@ class ServiceHandler {
 
   /// Extension point for the pipeline: a decoder turning objects of this service into tagged,
   /// filtered events. `limits` carries the configured caps (`ctsqs.decoder`) and which event
-  /// fields the output needs. Throws std::invalid_argument when `settings` fail check().
-  virtual std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& settings,
-                                                               const DecoderOptions& limits) const = 0;
+  /// fields the output needs. Fails (`invalid_argument`, diag naming the field) when `settings`
+  /// fail check(); the decoder is never null.
+  virtual result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings& settings,
+                                                                       const DecoderOptions& limits,
+                                                                       Diagnostics& diag) const = 0;
 };
 
 /// Handlers by name and alias. The default registry holds every handler shipped with ctsqs;

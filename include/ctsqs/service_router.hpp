@@ -38,9 +38,10 @@ struct ServiceCounts {
 /// as PayloadDecoders are (one thread at a time each).
 class ServiceRouter : public std::enable_shared_from_this<ServiceRouter> {
  public:
-  /// Throws std::invalid_argument when a service's settings fail its handler's check(), or when
-  /// `services` is empty.
-  static std::shared_ptr<ServiceRouter> create(std::vector<ConfiguredService> services, DecoderOptions options);
+  /// The router of `services`, or `invalid_argument` (diag naming the service and field) when
+  /// `services` is empty, one has no handler, or its settings fail its handler's check().
+  static result<std::shared_ptr<ServiceRouter>> create(std::vector<ConfiguredService> services,
+                                                       DecoderOptions options, Diagnostics& diag);
 
   /// The service whose key rule (substring or prefix) takes `key`, in service order.
   std::optional<std::size_t> claim_key(std::string_view key) const;

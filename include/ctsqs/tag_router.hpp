@@ -74,8 +74,8 @@ struct TagRouterOptions {
 };
 
 /// `invalid_argument` naming the field when the template has an unknown or unclosed
-/// placeholder or is empty.
-result<void> validate(const TagRouterOptions& o, Diagnostics* diag = nullptr);
+/// placeholder or is empty (`diag.message` says which).
+result<void> validate(const TagRouterOptions& o, Diagnostics& diag);
 
 /// The service of an event: `eventSource` without `.amazonaws.com`, lowercased, characters
 /// outside `[a-z0-9-]` replaced by `_`; `insights` when `eventType` is `AwsCloudTrailInsight`;
@@ -92,8 +92,17 @@ std::string normalize_service(std::string_view name_or_source);
 /// Pure; not thread-safe (one router per pipeline thread, or guard it).
 class TagRouter {
  public:
-  /// Throws std::invalid_argument when `validate(options)` fails (configuration error).
-  explicit TagRouter(TagRouterOptions options = {});
+  /// A router with the default options (`cloud.aws.cloudtrail.{service}`, every service kept,
+  /// TagLimits::process_wide()); cannot fail.
+  TagRouter() : TagRouter(TagRouterOptions{}, checked{}) {}
+
+  /// A router for `options`, or `invalid_argument` (diag names the field) when
+  /// `validate(options)` fails.
+  static result<TagRouter> create(TagRouterOptions options, Diagnostics& diag);
+
+  /// Throws std::invalid_argument when `validate(options)` fails.
+  [[deprecated("use TagRouter::create(options, diag), which returns the error instead of throwing")]]
+  explicit TagRouter(TagRouterOptions options);
 
   /// Tags `e`; returns false (and counts it as filtered) when its service is not included,
   /// in which case the tag is still set (for logging) but the event should be dropped.
@@ -111,6 +120,8 @@ class TagRouter {
   const TagRouterOptions& options() const noexcept { return options_; }
 
  private:
+  struct checked {};  // the options passed validate()
+  TagRouter(TagRouterOptions options, checked);
   enum class Part { literal, service, account, region };
   struct Piece {
     Part part;

@@ -1,25 +1,23 @@
 // The built-in handlers' shared parts: see handler_common.hpp.
 #include "handler_common.hpp"
 
+#include "../detail/diag_errors.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
 namespace ctsqs::services {
 
-TaggingPayloadDecoder::TaggingPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits,
-                                             RecordLayout layout)
+TaggingPayloadDecoder::TaggingPayloadDecoder(const DecoderOptions& limits, RecordLayout layout,
+                                             TagRouter router)
     : inline_options_(limits),
       objects_([&] {
         DecoderOptions o = limits;
         o.layout = layout;
         return o;
       }()),
-      router_([&] {
-        TagRouterOptions o = to_tag_router_options(s);
-        o.limits = limits.tag_limits;
-        return o;
-      }()) {
+      router_(std::move(router)) {
   inline_options_.layout = RecordLayout::records_array;
 }
 
@@ -32,11 +30,11 @@ void TaggingPayloadDecoder::begin(std::string_view object_name) {
 }
 
 result<void> TaggingPayloadDecoder::feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) {
-  return current_->feed(chunk, [&](Event& e) { keep(e, out); }, &diag);
+  return current_->feed(chunk, [&](Event& e) { keep(e, out); }, diag);
 }
 
 result<void> TaggingPayloadDecoder::finish(std::vector<Event>& out, Diagnostics& diag) {
-  auto r = current_->finish([&](Event& e) { keep(e, out); }, &diag);
+  auto r = current_->finish([&](Event& e) { keep(e, out); }, diag);
   if (!r) return r.error();
   return {};
 }
@@ -92,33 +90,39 @@ result<ServiceSettings> BuiltinHandler::parse_options(ServiceOptions& o, Diagnos
   return s;
 }
 
-std::string BuiltinHandler::check(const ServiceSettings& s, std::string_view path) const {
+result<void> BuiltinHandler::check(const ServiceSettings& s, std::string_view path, Diagnostics& diag) const {
   auto p = std::string(path);
+  auto bad = [&](std::string message) -> result<void> { return detail::invalid_argument(diag, std::move(message)); };
   // A finding has accountId and region (the {account} and {region} of the template), no service.
   const auto placeholders = by_aws_service() ? std::vector<std::string_view>{"service", "account", "region"}
                                              : std::vector<std::string_view>{"account", "region"};
   if (auto m = check_routing_template(s.routing_template, placeholders); !m.empty())
-    return p + ".routing_template: " + m + " (got \"" + s.routing_template + "\")";
+    return bad(p + ".routing_template: " + m + " (got \"" + s.routing_template + "\")");
   if (!by_aws_service() && !s.aws_services.empty())
-    return p + ": aws_services keeps events by the AWS service they come from; the events of " +
-           std::string(name()) + " (GuardDuty findings) have none";
+    return bad(p + ": aws_services keeps events by the AWS service they come from; the events of " +
+               std::string(name()) + " (GuardDuty findings) have none");
   for (std::size_t i = 0; i < s.aws_services.size(); ++i) {
     const auto& v = s.aws_services[i];
     bool ok = !v.empty() && std::all_of(v.begin(), v.end(), is_service_char);
     if (!ok)
-      return p + ".aws_services[" + std::to_string(i) +
-             "]: expected an AWS service name such as \"s3\" or \"iam\" (got \"" + v + "\")";
+      return bad(p + ".aws_services[" + std::to_string(i) +
+                 "]: expected an AWS service name such as \"s3\" or \"iam\" (got \"" + v + "\")");
   }
   // Whatever the TagRouter would refuse is refused here, before anything runs.
   Diagnostics d;
-  if (auto r = validate(to_tag_router_options(s), &d); !r) return p + ": " + d.message;
+  if (auto r = validate(to_tag_router_options(s), d); !r) return bad(p + ": " + d.message);
   return {};
 }
 
-std::unique_ptr<PayloadDecoder> BuiltinHandler::make_payload_decoder(const ServiceSettings& s,
-                                                                     const DecoderOptions& limits) const {
-  if (auto m = check(s, "services." + std::string(name())); !m.empty()) throw std::invalid_argument(m);
-  return std::make_unique<TaggingPayloadDecoder>(s, limits, layout());
+result<std::unique_ptr<PayloadDecoder>> BuiltinHandler::make_payload_decoder(const ServiceSettings& s,
+                                                                             const DecoderOptions& limits,
+                                                                             Diagnostics& diag) const {
+  if (auto r = check(s, "services." + std::string(name()), diag); !r) return r.error();
+  TagRouterOptions ro = to_tag_router_options(s);
+  ro.limits = limits.tag_limits;
+  auto router = TagRouter::create(std::move(ro), diag);
+  if (!router) return router.error();
+  return std::unique_ptr<PayloadDecoder>(std::make_unique<TaggingPayloadDecoder>(limits, layout(), std::move(*router)));
 }
 
 result<void> parse_common_options(ServiceOptions& o, ServiceSettings& s, std::string_view service,

@@ -19,7 +19,8 @@ namespace ctsqs::services {
 /// `{"Records":[...]}` and are decoded as such. Events come out tagged and filtered.
 class TaggingPayloadDecoder final : public PayloadDecoder {
  public:
-  TaggingPayloadDecoder(const ServiceSettings& s, const DecoderOptions& limits, RecordLayout layout);
+  /// `router`: made from the service's settings (TagRouter::create).
+  TaggingPayloadDecoder(const DecoderOptions& limits, RecordLayout layout, TagRouter router);
 
   void begin(std::string_view object_name) override;
   result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics& diag) override;
@@ -54,9 +55,9 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
 class BuiltinHandler : public ServiceHandler {
  public:
   result<ServiceSettings> parse_options(ServiceOptions& o, Diagnostics& diag) const override;
-  std::string check(const ServiceSettings& s, std::string_view path) const override;
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
-                                                       const DecoderOptions& limits) const override;
+  result<void> check(const ServiceSettings& s, std::string_view path, Diagnostics& diag) const override;
+  result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings& s, const DecoderOptions& limits,
+                                                               Diagnostics& diag) const override;
   std::optional<RecordLayout> record_layout() const override { return layout(); }
 
  protected:

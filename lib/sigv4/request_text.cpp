@@ -28,16 +28,16 @@ bool has_control(std::string_view v) noexcept {
   return false;
 }
 
-error_code fail(Diagnostics* diag, std::size_t line, std::string what) {
-  if (diag) diag->message = "request text line " + std::to_string(line) + ": " + std::move(what);
+error_code fail(Diagnostics& diag, std::size_t line, std::string what) {
+  diag.message = "request text line " + std::to_string(line) + ": " + std::move(what);
   return client_errc::invalid_argument;
 }
 
 }  // namespace
 
-result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag) {
+result<HttpRequest> parse_request_text(std::string_view text, Diagnostics& diag) {
   if (text.size() > max_request_bytes) {
-    if (diag) diag->message = "request text is larger than 64 MiB";
+    diag.message = "request text is larger than 64 MiB";
     return client_errc::limit_exceeded;
   }
   HttpRequest req;

@@ -14,8 +14,8 @@ namespace {
 
 constexpr std::int64_t max_expires_s = 7 * 24 * 3600;  // AWS's limit for presigned URLs
 
-error_code fail(Diagnostics* diag, std::string message) {
-  if (diag) diag->message = std::move(message);
+error_code fail(Diagnostics& diag, std::string message) {
+  diag.message = std::move(message);
   return client_errc::invalid_argument;
 }
 
@@ -51,7 +51,7 @@ void erase_headers(HttpRequest& r, std::string_view name) {
 }  // namespace
 
 result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& creds,
-                                   const SigningParams& params, Diagnostics* diag) {
+                                   const SigningParams& params, Diagnostics& diag) {
   if (creds.access_key_id.empty() || creds.secret_access_key.empty())
     return fail(diag, "SigV4: credentials have no access key id or secret access key");
   if (params.region.empty()) return fail(diag, "SigV4: signing region is empty");
@@ -149,14 +149,15 @@ result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& cr
 }
 
 result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params) {
-  auto signed_req = sign_request(req, creds, params);
+  Diagnostics diag;  // sign() reports the code only
+  auto signed_req = sign_request(req, creds, params, diag);
   if (!signed_req) return signed_req.error();
   req = std::move(signed_req->request);
   return {};
 }
 
 result<std::string> presign_url(const HttpRequest& req, const Credentials& creds,
-                                SigningParams params, Diagnostics* diag) {
+                                SigningParams params, Diagnostics& diag) {
   params.query_signing = true;
   auto signed_req = sign_request(req, creds, params, diag);
   if (!signed_req) return signed_req.error();

@@ -19,11 +19,16 @@ namespace {
 
 // The directories of `dir` that do not exist yet, created 0700 (CloudTrail data is not for
 // other local users); existing ones keep their permissions.
-void create_private_directories(const std::filesystem::path& dir) {
-  if (dir.empty() || std::filesystem::is_directory(dir)) return;
-  create_private_directories(dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw std::filesystem::filesystem_error("create directory", dir, std::error_code(errno, std::generic_category()));
+result<void> create_private_directories(const std::filesystem::path& dir, Diagnostics& diag) {
+  std::error_code ignored;
+  if (dir.empty() || std::filesystem::is_directory(dir, ignored)) return {};
+  if (auto r = create_private_directories(dir.parent_path(), diag); !r) return r;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    const error_code ec(errno, boost::system::generic_category());
+    diag.message = "cannot create directory '" + dir.string() + "': " + ec.message();
+    return ec;
+  }
+  return {};
 }
 
 // Where the last complete line of the open file `fd` ends (0 when it has none): a write that
@@ -78,10 +83,14 @@ class FileLock {
 
 }  // namespace
 
+result<std::unique_ptr<DirectorySink>> DirectorySink::create(DirectorySinkOptions options, Diagnostics& diag) {
+  if (auto r = create_private_directories(options.directory, diag); !r) return r.error();
+  return std::unique_ptr<DirectorySink>(new DirectorySink(std::move(options)));
+}
+
 DirectorySink::DirectorySink(DirectorySinkOptions options) : options_(std::move(options)) {
   if (options_.extension.empty())
     options_.extension = options_.format == OutputFormat::devo ? ".log" : ".jsonl";
-  create_private_directories(options_.directory);
 }
 
 DirectorySink::~DirectorySink() {

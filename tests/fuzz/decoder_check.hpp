@@ -40,7 +40,7 @@ inline void check_decoder(std::string_view in, const ctsqs::DecoderOptions& opt,
   Out whole;
   ctsqs::CloudTrailDecoder a(opt);
   ctsqs::Diagnostics d1;
-  auto r1 = a.decode_buffer("fuzz.json", in, [&](ctsqs::Event& e) { keep(whole, e); }, &d1);
+  auto r1 = a.decode_buffer("fuzz.json", in, [&](ctsqs::Event& e) { keep(whole, e); }, d1);
   whole.ok = static_cast<bool>(r1);
   if (r1) whole.skipped = r1->skipped;
   else if (d1.message.rfind("fuzz.json: ", 0) != 0) std::abort();  // errors name the object
@@ -56,9 +56,9 @@ inline void check_decoder(std::string_view in, const ctsqs::DecoderOptions& opt,
     b.begin("fuzz.json");
     bool ok = true;
     for (std::size_t i = 0; i < size && ok; i += chunk)
-      ok = static_cast<bool>(b.feed(in.substr(i, chunk), [&](ctsqs::Event& e) { keep(streamed, e); }, &d2));
+      ok = static_cast<bool>(b.feed(in.substr(i, chunk), [&](ctsqs::Event& e) { keep(streamed, e); }, d2));
     if (ok) {
-      auto r2 = b.finish([&](ctsqs::Event& e) { keep(streamed, e); }, &d2);
+      auto r2 = b.finish([&](ctsqs::Event& e) { keep(streamed, e); }, d2);
       streamed.ok = static_cast<bool>(r2);
       if (r2) streamed.skipped = r2->skipped;
     }

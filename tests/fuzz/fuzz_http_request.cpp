@@ -10,13 +10,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   ctsqs::Diagnostics diag;
-  auto req = ctsqs::sigv4::parse_request_text(text, &diag);
+  auto req = ctsqs::sigv4::parse_request_text(text, diag);
   if (!req) {
     if (diag.message.empty()) std::abort();  // every rejection must say why
     return 0;
   }
   // What we write, we read back identically.
-  auto again = ctsqs::sigv4::parse_request_text(ctsqs::sigv4::to_request_text(*req));
+  auto again = ctsqs::sigv4::parse_request_text(ctsqs::sigv4::to_request_text(*req), diag);
   if (!again || again->method != req->method || again->path != req->path ||
       again->query != req->query || again->body != req->body ||
       again->headers.size() != req->headers.size())
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (req->host.empty()) req->host = "example.amazonaws.com";
   for (bool query : {false, true}) {
     p.query_signing = query;
-    auto s = ctsqs::sigv4::sign_request(*req, creds, p);
+    auto s = ctsqs::sigv4::sign_request(*req, creds, p, diag);
     if (!s || s->signature.size() != 64) std::abort();
   }
   return 0;

@@ -83,7 +83,8 @@ PayloadDecoderFactory decoders(std::uint64_t max_object_bytes) {
   DecoderOptions d;
   d.build_columns = false;
   d.max_object_bytes = max_object_bytes;
-  return make_payload_decoder_factory(handler, settings, d);
+  Diagnostics diag;
+  return make_payload_decoder_factory(handler, settings, d, diag).value();
 }
 
 CollectorOptions options() {

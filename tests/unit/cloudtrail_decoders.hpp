@@ -16,7 +16,8 @@ inline PayloadDecoderFactory cloudtrail_decoders() {
   settings.routing_template = std::string(handler->default_routing_template());
   DecoderOptions d;
   d.build_columns = false;
-  return make_payload_decoder_factory(handler, settings, d);
+  Diagnostics diag;
+  return make_payload_decoder_factory(handler, settings, d, diag).value();
 }
 
 }  // namespace ctsqs::test

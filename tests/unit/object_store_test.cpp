@@ -80,23 +80,23 @@ TEST_CASE("object store: a resume without an ETag is refused, naming the object"
 }
 
 TEST_CASE("object store: a resumed answer is judged from its status and ETag before any byte", "[object_store]") {
-  std::string why;
+  Diagnostics diag;
   HttpResponse h;
   h.status = 206;
-  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
+  CHECK(check_resumed_answer(h, "etag-1", 1000, diag));
   // 200: the Range was ignored; the whole object is usable only if it is the same one.
   h.status = 200;
   h.headers = {{"ETag", "\"etag-1\""}};
-  CHECK(check_resumed_answer(h, "etag-1", 1000, why));
-  CHECK(check_resumed_answer(h, "\"etag-1\"", 1000, why));
+  CHECK(check_resumed_answer(h, "etag-1", 1000, diag));
+  CHECK(check_resumed_answer(h, "\"etag-1\"", 1000, diag));
   h.headers = {{"ETag", "\"etag-2\""}};
-  CHECK_FALSE(check_resumed_answer(h, "etag-1", 1000, why));
-  CHECK(why.find("HTTP 200 with the whole object") != std::string::npos);
-  CHECK(why.find("etag-2") != std::string::npos);
-  CHECK(why.find("byte 1000") != std::string::npos);
+  CHECK_FALSE(check_resumed_answer(h, "etag-1", 1000, diag));
+  CHECK(diag.message.find("HTTP 200 with the whole object") != std::string::npos);
+  CHECK(diag.message.find("etag-2") != std::string::npos);
+  CHECK(diag.message.find("byte 1000") != std::string::npos);
   HttpResponse none;
   none.status = 200;
-  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, diag));
   none.status = 204;
-  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, why));
+  CHECK_FALSE(check_resumed_answer(none, "etag-1", 1000, diag));
 }

@@ -2,6 +2,7 @@
 // handler plugged in from outside (the way Devo's other SQS services would be added).
 #include "ctsqs/service_handler.hpp"
 
+#include "ctsqs/collector.hpp"
 #include "ctsqs/collector_config.hpp"
 
 #include "catch.hpp"
@@ -32,8 +33,10 @@ class ExampleHandler final : public ServiceHandler {
     if (*sev) min_severity_seen = **sev;
     return s;
   }
-  std::string check(const ServiceSettings& s, std::string_view path) const override {
-    return s.routing_template.empty() ? std::string(path) + ".routing_template: empty" : std::string();
+  result<void> check(const ServiceSettings& s, std::string_view path, Diagnostics& diag) const override {
+    if (!s.routing_template.empty()) return {};
+    diag.message = std::string(path) + ".routing_template: empty";
+    return make_error_code(client_errc::invalid_argument);
   }
   /// One finding per line, tagged with the routing template as is.
   class LineDecoder final : public PayloadDecoder {
@@ -64,9 +67,9 @@ class ExampleHandler final : public ServiceHandler {
     std::string tag_;
     std::string pending_;
   };
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings& s,
-                                                       const DecoderOptions&) const override {
-    return std::make_unique<LineDecoder>(s.routing_template);
+  result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings& s, const DecoderOptions&,
+                                                               Diagnostics&) const override {
+    return std::unique_ptr<PayloadDecoder>(std::make_unique<LineDecoder>(s.routing_template));
   }
   mutable std::int64_t min_severity_seen = -1;
 };
@@ -124,7 +127,9 @@ TEST_CASE("a new service plugs in through a registry, parser untouched", "[servi
   CHECK(c->services[0].routing_template == "cloud.aws.example.lines");
   CHECK(gd->min_severity_seen == 4);
   // The pipeline drives any service's payloads the same way.
-  auto dec = reg.find("example")->make_payload_decoder(c->services[0], DecoderOptions{});
+  auto made = reg.find("example")->make_payload_decoder(c->services[0], DecoderOptions{}, d);
+  REQUIRE(made.has_value());
+  auto& dec = *made;
   std::vector<Event> events;
   dec->begin("findings.jsonl");
   REQUIRE(dec->feed("{\"id\":1}\n{\"id\"", events, d).has_value());
@@ -250,7 +255,9 @@ TEST_CASE("the CloudTrail payload decoder tags and filters", "[service_handler]"
   REQUIRE(c.has_value());
   auto handler = ServiceHandlerRegistry::builtin().find(c->services[0].name);
   REQUIRE(handler);
-  auto dec = handler->make_payload_decoder(c->services[0], apply(c->decoder));
+  auto made = handler->make_payload_decoder(c->services[0], apply(c->decoder), d);
+  REQUIRE(made.has_value());
+  auto& dec = *made;
   REQUIRE(dec);
   const std::string object =
       R"({"Records":[{"eventSource":"s3.amazonaws.com","recipientAccountId":"111122223333","eventName":"GetObject"},)"
@@ -291,6 +298,19 @@ TEST_CASE("make_payload_decoder refuses settings that fail check()", "[service_h
   s.name = "aws_sqs_cloudtrail";
   s.routing_template = "cloud.aws.{bucket}";
   auto h = make_cloudtrail_service_handler();
-  CHECK_FALSE(h->check(s, "services.x").empty());
-  CHECK_THROWS_AS(h->make_payload_decoder(s, DecoderOptions{}), std::invalid_argument);
+  Diagnostics d;
+  auto checked = h->check(s, "services.x", d);
+  REQUIRE_FALSE(checked.has_value());
+  CHECK(checked.error() == client_errc::invalid_argument);
+  CHECK(d.message.find("services.x.routing_template") != std::string::npos);
+  Diagnostics d2;
+  auto made = h->make_payload_decoder(s, DecoderOptions{}, d2);
+  REQUIRE_FALSE(made.has_value());
+  CHECK(made.error() == client_errc::invalid_argument);
+  CHECK(d2.message.find("services.aws_sqs_cloudtrail.routing_template: unknown placeholder {bucket}") == 0);
+  Diagnostics d3;
+  CHECK_FALSE(make_payload_decoder_factory(h, s, DecoderOptions{}, d3).has_value());
+  CHECK(d3.message == d2.message);
+  CHECK_FALSE(make_payload_decoder_factory(nullptr, s, DecoderOptions{}, d3).has_value());
+  CHECK(d3.message == "no service handler");
 }

@@ -20,7 +20,7 @@ class FindingsHandler final : public ServiceHandler {
   std::string_view description() const override { return "findings, one per line"; }
   std::string_view default_routing_template() const override { return "test.findings"; }
   result<ServiceSettings> parse_options(ServiceOptions&, Diagnostics&) const override { return ServiceSettings{}; }
-  std::string check(const ServiceSettings&, std::string_view) const override { return {}; }
+  result<void> check(const ServiceSettings&, std::string_view, Diagnostics&) const override { return {}; }
   ClaimRule default_claim_rule() const override {
     ClaimRule r;
     r.key_contains = {"/GuardDuty/"};
@@ -45,8 +45,9 @@ class FindingsHandler final : public ServiceHandler {
    private:
     std::string text_;
   };
-  std::unique_ptr<PayloadDecoder> make_payload_decoder(const ServiceSettings&, const DecoderOptions&) const override {
-    return std::make_unique<Lines>();
+  result<std::unique_ptr<PayloadDecoder>> make_payload_decoder(const ServiceSettings&, const DecoderOptions&,
+                                                               Diagnostics&) const override {
+    return std::unique_ptr<PayloadDecoder>(std::make_unique<Lines>());
   }
 };
 
@@ -96,10 +97,36 @@ ObjectRef object(std::string key) {
   return o;
 }
 
+// A router of `services` that must be valid.
+std::shared_ptr<ServiceRouter> make_router(std::vector<ConfiguredService> services) {
+  Diagnostics diag;
+  auto r = ServiceRouter::create(std::move(services), {}, diag);
+  INFO(diag.message);
+  REQUIRE(r.has_value());
+  return *r;
+}
+
 }  // namespace
 
+TEST_CASE("router: create refuses no services, a service without handler and unusable settings", "[service_router]") {
+  Diagnostics diag;
+  auto none = ServiceRouter::create({}, {}, diag);
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error() == client_errc::invalid_argument);
+  CHECK(diag.message == "no service configured");
+  auto orphan = findings();
+  orphan.handler = nullptr;
+  orphan.settings.configured_name = "orphan";
+  CHECK_FALSE(ServiceRouter::create({cloudtrail(), orphan}, {}, diag).has_value());
+  CHECK(diag.message == "service orphan has no handler");
+  auto bad = cloudtrail();
+  bad.settings.routing_template = "cloud.aws.{bucket}";
+  CHECK_FALSE(ServiceRouter::create({bad}, {}, diag).has_value());
+  CHECK(diag.message.find("routing_template") != std::string::npos);
+}
+
 TEST_CASE("router: objects go to the service whose key rule claims them", "[service_router]") {
-  auto router = ServiceRouter::create({cloudtrail(), findings()}, {});
+  auto router = make_router({cloudtrail(), findings()});
   CHECK(router->claim_key("AWSLogs/123456789012/CloudTrail/eu-west-1/2026/12/01/x.json.gz") == 0u);
   CHECK(router->claim_key("AWSLogs/123456789012/CloudTrail-Insight/eu-west-1/2026/12/01/x.json.gz") == 0u);
   CHECK(router->claim_key("AWSLogs/123456789012/GuardDuty/eu-west-1/2026/12/01/u.jsonl.gz") == 1u);
@@ -122,7 +149,7 @@ TEST_CASE("router: objects go to the service whose key rule claims them", "[serv
 }
 
 TEST_CASE("router: a key no rule takes is claimed by its content, plain or gzip, in any chunking", "[service_router]") {
-  auto router = ServiceRouter::create({cloudtrail(), findings()}, {});
+  auto router = make_router({cloudtrail(), findings()});
   for (std::size_t chunk : {1, 3, 100, 100000}) {
     INFO("chunk " << chunk);
     // (the test's findings decoder reads plain text; CloudTrail's gunzips)
@@ -140,7 +167,7 @@ TEST_CASE("router: a key no rule takes is claimed by its content, plain or gzip,
 }
 
 TEST_CASE("router: what no service claims fails, naming the object or source and the rules", "[service_router]") {
-  auto router = ServiceRouter::create({cloudtrail(), findings()}, {});
+  auto router = make_router({cloudtrail(), findings()});
   auto d = decode(*router, object("firehose/c"), "", gzip(R"({"messageType":"DATA_MESSAGE"})"));
   // (gzip: the head that decides is the decompressed one)
   REQUIRE_FALSE(d.r.has_value());
@@ -158,13 +185,13 @@ TEST_CASE("router: what no service claims fails, naming the object or source and
   // Content recognition turned off: the key must match.
   auto no_content = findings();
   no_content.settings.claim.by_content = false;
-  auto strict = ServiceRouter::create({cloudtrail(), no_content}, {});
+  auto strict = make_router({cloudtrail(), no_content});
   CHECK_FALSE(decode(*strict, object("firehose/d"), "", kFindings).r.has_value());
   CHECK(strict->counts()[1].objects == 0);
 }
 
 TEST_CASE("router: a single service takes everything, whatever its rule", "[service_router]") {
-  auto router = ServiceRouter::create({cloudtrail()}, {});
+  auto router = make_router({cloudtrail()});
   auto d = decode(*router, object("any/key/without/the/layout.json"), "", kTrail);
   REQUIRE(d.r.has_value());
   CHECK(d.events.size() == 2);

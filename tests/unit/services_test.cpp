@@ -42,7 +42,15 @@ Decoded decode(PayloadDecoder& dec, std::string_view name, std::string_view byte
 }
 
 std::unique_ptr<PayloadDecoder> decoder(const ConfiguredService& s) {
-  return s.handler->make_payload_decoder(s.settings, DecoderOptions{});
+  Diagnostics diag;
+  return s.handler->make_payload_decoder(s.settings, DecoderOptions{}, diag).value();
+}
+
+// What check() says about `s` ("" when it passes).
+std::string check_message(const ConfiguredService& s, std::string_view path) {
+  Diagnostics diag;
+  if (auto r = s.handler->check(s.settings, path, diag); r) return {};
+  return diag.message.empty() ? "(failed without a message)" : diag.message;
 }
 
 bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
@@ -89,18 +97,22 @@ TEST_CASE("services: aws_sqs_guard_duty decodes exports and EventBridge findings
 TEST_CASE("services: GuardDuty routing templates take {account} and {region}, not aws_services", "[services]") {
   auto gd = configured("aws_sqs_guard_duty");
   gd.settings.routing_template = "cloud.aws.guardduty.{account}.{region}";
-  CHECK(gd.handler->check(gd.settings, "services.aws_sqs_guard_duty").empty());
+  CHECK(check_message(gd, "services.aws_sqs_guard_duty").empty());
   Decoded d = decode(*decoder(gd), kGuardDutyKey, kExport);
   REQUIRE(d.r);
   CHECK(d.events[0].tag == "cloud.aws.guardduty.123456789012.eu-west-1");
 
   gd.settings.routing_template = "cloud.aws.guardduty.{service}";
-  CHECK(has(gd.handler->check(gd.settings, "services.aws_sqs_guard_duty"),
+  CHECK(has(check_message(gd, "services.aws_sqs_guard_duty"),
             "services.aws_sqs_guard_duty.routing_template: unknown placeholder {service}"));
   gd.settings.routing_template = "cloud.aws.guardduty.findings";
   gd.settings.aws_services = {"ec2"};
-  CHECK(has(gd.handler->check(gd.settings, "services.aws_sqs_guard_duty"), "(GuardDuty findings) have none"));
-  CHECK_THROWS_AS(decoder(gd), std::invalid_argument);
+  CHECK(has(check_message(gd, "services.aws_sqs_guard_duty"), "(GuardDuty findings) have none"));
+  Diagnostics diag;
+  auto refused = gd.handler->make_payload_decoder(gd.settings, DecoderOptions{}, diag);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error() == client_errc::invalid_argument);
+  CHECK(has(diag.message, "(GuardDuty findings) have none"));
 }
 
 TEST_CASE("services: aws_sqs_guard_duty_kinesis takes each EventBridge event's detail", "[services]") {
@@ -162,10 +174,13 @@ TEST_CASE("services: four services on one router, as one collector file configur
   ClaimRule ct_prefix, gd_prefix;
   ct_prefix.key_prefixes = {"firehose/cloudtrail/"};
   gd_prefix.key_prefixes = {"firehose/guardduty/"};
-  auto router = ServiceRouter::create({configured("aws_sqs_cloudtrail"), configured("aws_sqs_guard_duty"),
-                                       configured("aws_sqs_cloudtrail_kinesis", ct_prefix),
-                                       configured("aws_sqs_guard_duty_kinesis", gd_prefix)},
-                                      DecoderOptions{});
+  Diagnostics made_diag;
+  auto made = ServiceRouter::create({configured("aws_sqs_cloudtrail"), configured("aws_sqs_guard_duty"),
+                                     configured("aws_sqs_cloudtrail_kinesis", ct_prefix),
+                                     configured("aws_sqs_guard_duty_kinesis", gd_prefix)},
+                                    DecoderOptions{}, made_diag);
+  REQUIRE(made.has_value());
+  auto router = *made;
   auto run = [&](std::string key, std::string_view source, std::string bytes) {
     ObjectRef o;
     o.bucket = "b";
@@ -217,9 +232,11 @@ TEST_CASE("services: four services on one router, as one collector file configur
 
 TEST_CASE("services: a single-service decoder factory reads objects and events carried in messages", "[services]") {
   auto gd = configured("aws_sqs_guard_duty");
-  auto factory = make_payload_decoder_factory(gd.handler, gd.settings, DecoderOptions{});
-  std::vector<Event> out;
   Diagnostics diag;
+  auto made = make_payload_decoder_factory(gd.handler, gd.settings, DecoderOptions{}, diag);
+  REQUIRE(made.has_value());
+  auto& factory = *made;
+  std::vector<Event> out;
   auto inl = factory(ObjectRef{}, "aws.guardduty");  // begun on no key: {"Records":[...]} of the message
   REQUIRE(inl->feed(R"({"Records":[)" + finding(5) + "]}", out, diag));
   REQUIRE(inl->finish(out, diag));

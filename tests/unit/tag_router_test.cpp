@@ -1,7 +1,7 @@
 // Unit tests for TagRouter: service derivation, templates, filter and counts.
 #include "ctsqs/tag_router.hpp"
 
-#include "catch.hpp"
+#include "catch_result.hpp"
 
 #include <stdexcept>
 
@@ -51,7 +51,10 @@ TEST_CASE("default template tags cloud.aws.cloudtrail.<service>", "[tag_router]"
 }
 
 TEST_CASE("template placeholders account and region are sanitised", "[tag_router]") {
-  TagRouter r({"aws.{account}.{region}.{service}", {}, nullptr});
+  Diagnostics diag;
+  auto made = TagRouter::create({"aws.{account}.{region}.{service}", {}, nullptr}, diag);
+  REQUIRE(made);
+  TagRouter& r = *made;
   Event e = ev("kms.amazonaws.com", "AwsApiCall", "123456789012", "eu-West-1");
   r.route(e);
   CHECK(e.tag == "aws.123456789012.eu-west-1.kms");
@@ -61,7 +64,10 @@ TEST_CASE("template placeholders account and region are sanitised", "[tag_router
 }
 
 TEST_CASE("service filter keeps listed services and counts the rest", "[tag_router]") {
-  TagRouter r({"cloud.aws.cloudtrail.{service}", {"s3", "IAM.amazonaws.com", "insights"}, nullptr});
+  Diagnostics diag;
+  auto made = TagRouter::create({"cloud.aws.cloudtrail.{service}", {"s3", "IAM.amazonaws.com", "insights"}, nullptr}, diag);
+  REQUIRE(made);
+  TagRouter& r = *made;
   Event a = ev("s3.amazonaws.com"), b = ev("iam.amazonaws.com"), c = ev("ec2.amazonaws.com"),
         d = ev("", "AwsCloudTrailInsight");
   CHECK(r.route(a));
@@ -76,15 +82,19 @@ TEST_CASE("service filter keeps listed services and counts the rest", "[tag_rout
 
 TEST_CASE("invalid templates are rejected with a message naming the field", "[tag_router]") {
   Diagnostics d;
-  CHECK_FALSE(validate(TagRouterOptions{"x.{svc}", {}, nullptr}, &d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.{svc}", {}, nullptr}, d));
   CHECK(d.message.find("routing_template") != std::string::npos);
   CHECK(d.message.find("{svc}") != std::string::npos);
-  CHECK_FALSE(validate(TagRouterOptions{"x.{service", {}, nullptr}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"x.service}", {}, nullptr}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"", {}, nullptr}, &d));
-  CHECK_FALSE(validate(TagRouterOptions{"a.{service}", {""}, nullptr}, &d));
-  CHECK(validate(TagRouterOptions{}));
-  CHECK_THROWS_AS(TagRouter(TagRouterOptions{"{nope}", {}, nullptr}), std::invalid_argument);
+  CHECK_FALSE(validate(TagRouterOptions{"x.{service", {}, nullptr}, d));
+  CHECK_FALSE(validate(TagRouterOptions{"x.service}", {}, nullptr}, d));
+  CHECK_FALSE(validate(TagRouterOptions{"", {}, nullptr}, d));
+  CHECK_FALSE(validate(TagRouterOptions{"a.{service}", {""}, nullptr}, d));
+  CHECK(validate(TagRouterOptions{}, d));
+  auto bad = TagRouter::create(TagRouterOptions{"{nope}", {}, nullptr}, d);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error() == client_errc::invalid_argument);
+  CHECK(d.message.find("{nope}") != std::string::npos);
+  CHECK(TagRouter::create(TagRouterOptions{"x.{region}", {}, nullptr}, d));
 }
 
 TEST_CASE("a service longer than the limit goes to unknown, counted and logged once", "[tag_router]") {
@@ -93,7 +103,10 @@ TEST_CASE("a service longer than the limit goes to unknown, counted and logged o
   limits->log = [&lines](std::string_view l) { lines.emplace_back(l); };
   TagRouterOptions o;
   o.limits = limits;
-  TagRouter r(o);
+  Diagnostics diag;
+  auto made = TagRouter::create(o, diag);
+  REQUIRE(made);
+  TagRouter& r = *made;
   auto forged = ev(std::string(300, 'x') + ".amazonaws.com");
   CHECK(r.route(forged));
   CHECK(forged.tag == "cloud.aws.cloudtrail.unknown");
@@ -116,7 +129,10 @@ TEST_CASE("a long account or region in the template goes to unknown", "[tag_rout
   TagRouterOptions o;
   o.routing_template = "cloud.aws.{account}.{region}.{service}";
   o.limits = limits;
-  TagRouter r(o);
+  Diagnostics diag;
+  auto made = TagRouter::create(o, diag);
+  REQUIRE(made);
+  TagRouter& r = *made;
   auto e = ev("s3.amazonaws.com", "AwsApiCall", "123456789012", std::string(100, 'r'));
   CHECK(r.route(e));
   CHECK(e.tag == "cloud.aws.123456789012.unknown.s3");
@@ -128,7 +144,10 @@ TEST_CASE("distinct tags beyond the bound go to unknown, shared by every router 
   limits->log = [&lines](std::string_view l) { lines.emplace_back(l); };
   TagRouterOptions o;
   o.limits = limits;
-  TagRouter a(o), b(o);  // e.g. two objects decoded by one process
+  Diagnostics diag;
+  auto made_a = TagRouter::create(o, diag), made_b = TagRouter::create(o, diag);
+  REQUIRE((made_a && made_b));
+  TagRouter &a = *made_a, &b = *made_b;  // e.g. two objects decoded by one process
   for (std::string s : {"s3", "iam", "ec2"}) {
     auto e = ev(s + ".amazonaws.com");
     CHECK(a.route(e));

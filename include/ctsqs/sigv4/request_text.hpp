@@ -17,7 +17,7 @@ namespace ctsqs::sigv4 {
 /// becomes one more value of it (joined with `,` when signed). Everything after the
 /// first empty line is the body. `host` is set from the Host header. Errors name the line.
 /// Input is untrusted (fuzzed by tests/fuzz/fuzz_http_request.cpp).
-result<HttpRequest> parse_request_text(std::string_view text, Diagnostics* diag = nullptr);
+result<HttpRequest> parse_request_text(std::string_view text, Diagnostics& diag);
 
 /// Writes `req` in the same format, headers as "Name:value" in order, "\n" line ends, then an
 /// empty line and the body: the suite's signed-request.txt form.

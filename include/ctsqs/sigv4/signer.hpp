@@ -53,9 +53,19 @@ struct SignedRequest {
 /// Query signing appends X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires,
 /// -Security-Token and -Signature to the raw query. An x-amz-content-sha256 header already on
 /// the request is used as the payload hash. Errors (client_errc::invalid_argument) name the
-/// field in `diag` when given; the secret never appears in any output.
+/// field in `diag`; the secret never appears in any output.
 result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& creds,
-                                   const SigningParams& params, Diagnostics* diag = nullptr);
+                                   const SigningParams& params, Diagnostics& diag);
+
+/// As above, `diag` optional.
+[[deprecated("pass a Diagnostics&: sign_request(req, creds, params, diag)")]]
+inline result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& creds,
+                                          const SigningParams& params, Diagnostics* diag = nullptr) {
+  Diagnostics d;
+  auto r = sign_request(req, creds, params, d);
+  if (diag) *diag = std::move(d);
+  return r;
+}
 
 /// Sign `req` in place: adds X-Amz-Date, X-Amz-Security-Token, x-amz-content-sha256 (when
 /// asked) and Authorization (or the X-Amz-* query parameters for query signing).
@@ -63,6 +73,16 @@ result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParam
 
 /// A presigned URL for `req` (query signing with `params.expires`), e.g. an S3 GetObject link.
 result<std::string> presign_url(const HttpRequest& req, const Credentials& creds,
-                                SigningParams params, Diagnostics* diag = nullptr);
+                                SigningParams params, Diagnostics& diag);
+
+/// As above, `diag` optional.
+[[deprecated("pass a Diagnostics&: presign_url(req, creds, params, diag)")]]
+inline result<std::string> presign_url(const HttpRequest& req, const Credentials& creds, SigningParams params,
+                                       Diagnostics* diag = nullptr) {
+  Diagnostics d;
+  auto r = presign_url(req, creds, std::move(params), d);
+  if (diag) *diag = std::move(d);
+  return r;
+}
 
 }  // namespace ctsqs::sigv4

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <sys/types.h>
@@ -49,8 +50,10 @@ struct DirectorySinkOptions {
 /// CLI ignores it) so it is an ordinary EFBIG failure. Single-threaded.
 class DirectorySink final : public Sink {
  public:
-  /// Creates the directory; throws std::filesystem::filesystem_error when that fails.
-  explicit DirectorySink(DirectorySinkOptions options);
+  /// A sink writing under `options.directory`, created (with its missing parents, 0700) when
+  /// absent. Fails with the system's error (e.g. `errc::permission_denied`, a file in the way),
+  /// `diag.message` naming the directory that could not be created.
+  static result<std::unique_ptr<DirectorySink>> create(DirectorySinkOptions options, Diagnostics& diag);
   ~DirectorySink() override;
   DirectorySink(const DirectorySink&) = delete;
   DirectorySink& operator=(const DirectorySink&) = delete;
@@ -67,6 +70,7 @@ class DirectorySink final : public Sink {
   std::uint64_t lines_written() const noexcept { return lines_; }
 
  private:
+  explicit DirectorySink(DirectorySinkOptions options);
   struct File {
     int fd = -1;
     std::string buffer;

@@ -41,7 +41,7 @@ SuiteCase load_case(const fs::path& dir) {
   auto text = slurp(dir / "request.txt");
   REQUIRE(text.has_value());
   Diagnostics diag;
-  auto req = sigv4::parse_request_text(*text, &diag);
+  auto req = sigv4::parse_request_text(*text, diag);
   INFO(diag.message);
   REQUIRE(req.has_value());
   c.request = *req;
@@ -67,7 +67,7 @@ void check_mode(const fs::path& dir, const SuiteCase& c, bool query) {
   sigv4::SigningParams params = c.params;
   params.query_signing = query;
   Diagnostics diag;
-  auto signed_req = sigv4::sign_request(c.request, c.creds, params, &diag);
+  auto signed_req = sigv4::sign_request(c.request, c.creds, params, diag);
   INFO(diag.message);
   REQUIRE(signed_req.has_value());
   auto expect = [&](const char* file, const std::string& actual) {

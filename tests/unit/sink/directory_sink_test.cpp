@@ -34,13 +34,38 @@ Event ev(std::string tag, std::string rec) {
 }
 }  // namespace
 
+// A sink that must open.
+std::unique_ptr<DirectorySink> open_sink(const DirectorySinkOptions& o) {
+  Diagnostics diag;
+  auto s = DirectorySink::create(o, diag);
+  INFO(diag.message);
+  REQUIRE(s.has_value());
+  return std::move(*s);
+}
+
+TEST_CASE("DirectorySink::create fails, naming the directory, when it cannot be created", "[sink]") {
+  const auto base = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink_blocked";
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(base);
+  { std::ofstream(base / "file") << "x"; }  // a file where a parent directory should be
+  DirectorySinkOptions o;
+  o.directory = base / "file" / "out";
+  Diagnostics diag;
+  auto s = DirectorySink::create(o, diag);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error() == boost::system::errc::not_a_directory);
+  CHECK(diag.message.find((base / "file" / "out").string()) != std::string::npos);
+  std::filesystem::remove_all(base);
+}
+
 TEST_CASE("DirectorySink writes one file per tag and appends across runs", "[sink]") {
   const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink";
   std::filesystem::remove_all(dir);
   for (int run = 0; run < 2; ++run) {
     DirectorySinkOptions o;
     o.directory = dir;
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":1})")));
     REQUIRE(s.write(ev("cloud.aws.cloudtrail.iam", R"({"n":2})")));
     REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":3})")));
@@ -62,7 +87,8 @@ TEST_CASE("DirectorySink file names cannot escape the directory, devo uses .log"
   o.format = OutputFormat::devo;
   o.line.hostname = "h";
   o.max_open_files = 1;
-  DirectorySink s(o);
+  auto made = open_sink(o);
+  DirectorySink& s = *made;
   CHECK(s.path_for("../../etc/passwd") == dir / "_.._.._etc_passwd.log");
   CHECK(s.path_for("") == dir / "_.log");
   REQUIRE(s.write(ev("a", R"({"x":1})")));
@@ -92,7 +118,8 @@ TEST_CASE("DirectorySink cuts a file's torn last line before appending to it", "
   }
   DirectorySinkOptions o;
   o.directory = dir;
-  DirectorySink s(o);
+  auto made = open_sink(o);
+  DirectorySink& s = *made;
   REQUIRE(s.write(ev("t", R"({"n":2})")));
   REQUIRE(s.flush());
   CHECK(slurp(file) == "{\"tag\":\"t\",\"n\":1}\n{\"tag\":\"t\",\"n\":2}\n");
@@ -115,7 +142,8 @@ TEST_CASE("DirectorySink: a write cut short by a file-size limit leaves no torn 
     DirectorySinkOptions o;
     o.directory = dir;
     o.buffer_bytes = 1;  // every line is written at once
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     int failed_at = -1;
     for (int i = 0; i < 20 && failed_at < 0; ++i)
       if (!s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + big + "\"}"))) failed_at = i;
@@ -148,7 +176,8 @@ TEST_CASE("DirectorySink creates its directory 0700 and files 0600", "[sink]") {
   const auto dir = parent / "a" / "b";
   DirectorySinkOptions o;
   o.directory = dir;
-  DirectorySink s(o);
+  auto made = open_sink(o);
+  DirectorySink& s = *made;
   REQUIRE(s.write(ev("t", R"({"n":1})")));
   REQUIRE(s.flush());
   namespace fs = std::filesystem;
@@ -166,7 +195,8 @@ TEST_CASE("DirectorySink refuses a symbolic link planted in a file's place, nami
   std::filesystem::create_symlink(target, dir / "t.jsonl");
   DirectorySinkOptions o;
   o.directory = dir;
-  DirectorySink s(o);
+  auto made = open_sink(o);
+  DirectorySink& s = *made;
   (void)s.write(ev("t", R"({"n":1})"));
   CHECK_FALSE(s.flush());
   CHECK(s.last_error() == "open " + (dir / "t.jsonl").string() + ": is a symbolic link, refused");
@@ -211,7 +241,8 @@ TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, neve
     ::setrlimit(RLIMIT_FSIZE, &small);
     DirectorySinkOptions o;
     o.directory = dir;
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     const bool first = s.write(ev("t", R"({"n":"child-1"})")) && s.flush();
     signal_peer(to_parent[1]);
     if (!wait_peer(to_child[0])) std::_Exit(3);
@@ -224,7 +255,8 @@ TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, neve
   {
     DirectorySinkOptions o;
     o.directory = dir;
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     for (int i = 0; i < 20; ++i) REQUIRE(s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")));
     REQUIRE(s.flush());  // acknowledged: these lines must stay
   }
@@ -267,7 +299,8 @@ TEST_CASE("DirectorySink: the torn-tail repair never cuts a line another process
   {
     DirectorySinkOptions o;
     o.directory = dir;
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     REQUIRE(s.write(ev("t", R"({"n":"mine"})")));
     REQUIRE(s.flush());
   }
@@ -290,7 +323,8 @@ TEST_CASE("DirectorySink: two processes appending at once leave every line whole
     o.directory = dir;
     o.sync = false;
     o.buffer_bytes = 700;  // a write every few lines
-    DirectorySink s(o);
+    auto made = open_sink(o);
+  DirectorySink& s = *made;
     for (int i = 0; i < 2000; ++i)
       if (!s.write(ev("t", "{\"who\":\"" + who + "\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")))
         return false;
