@@ -3,7 +3,7 @@
 // the baseline of a new connection per call (the pool emptied before each call), and the cost of
 // building a client (TLS context with the system trust store) for reference.
 // Usage: bench_aws_call_bench STS_ENDPOINT_URL [CALLS]   (credentials from AWS_ACCESS_KEY_ID/...)
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -5,7 +5,7 @@
 // *.json.gz / *.json file under DIR, loaded into memory first. CPU time per mode, best of 3.
 //
 //   bench_decode_modes DIR        (e.g. a corpus from ../shared/tools/gen_corpus.py)
-#include <ctsqs/cloudtrail_decoder.hpp>
+#include <ctsqs/decode/cloudtrail_decoder.hpp>
 
 #include <algorithm>
 #include <cstdio>

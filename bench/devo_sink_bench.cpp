@@ -3,7 +3,7 @@
 //
 //   bench_devo_sink_bench [EVENTS] [RECORD_BYTES]     (defaults 200000 and 1200)
 // Needs rsyslogd with the ossl driver and openssl (scripts/deps installs them).
-#include "ctsqs/format.hpp"
+#include "ctsqs/sink/format.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 
 #include "../tests/integration/rsyslog_receiver.hpp"

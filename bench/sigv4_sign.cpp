@@ -1,7 +1,7 @@
 // Benchmark: SigV4 signing of a typical SQS ReceiveMessage request, with the signing-key cache
 // (the default) beside the baseline that derives the key on every request.
-#include "ctsqs/sigv4/signer.hpp"
-#include "ctsqs/sigv4/signing_key.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/signing_key.hpp"
 
 #include <chrono>
 #include <cstdio>

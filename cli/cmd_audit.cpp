@@ -5,7 +5,7 @@
 #include "command.hpp"
 #include "stop_signals.hpp"
 #include "trail_range.hpp"
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/ledger/audit.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -1,12 +1,12 @@
 // `ctsqs backfill`: flags over the collector file, a Backfill on one io_context, signals,
-// progress on stderr, summary, exit code. Everything else is the library's (ctsqs/backfill.hpp).
+// progress on stderr, summary, exit code. Everything else is the library's (ctsqs/backfill/backfill.hpp).
 #include "collect.hpp"
 #include "run_loop.hpp"
 #include "command.hpp"
 #include "trail_range.hpp"
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/collector_config.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/config.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -2,7 +2,7 @@
 // warnings and the effective settings (secrets redacted).
 #include "command.hpp"
 
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <iostream>
 #include <memory>

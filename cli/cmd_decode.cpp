@@ -2,14 +2,14 @@
 // Firehose objects) or stdin into tagged, flattened events.
 #include "command.hpp"
 
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/file_decode.hpp"
-#include "ctsqs/format.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/file_decode.hpp"
+#include "ctsqs/sink/format.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include <algorithm>
 #include <cerrno>

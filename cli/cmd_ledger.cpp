@@ -3,8 +3,8 @@
 #include "collect.hpp"
 #include "command.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/collector/assembly.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
 #include <boost/asio/io_context.hpp>

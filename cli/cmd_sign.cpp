@@ -2,9 +2,9 @@
 #include "command.hpp"
 
 #include "ctsqs/environment.hpp"
-#include "ctsqs/sigv4/request_text.hpp"
-#include "ctsqs/sigv4/signer.hpp"
-#include "ctsqs/sigv4/string_to_sign.hpp"
+#include "ctsqs/aws/sigv4/request_text.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/string_to_sign.hpp"
 
 #include <iostream>
 #include <iterator>

@@ -5,9 +5,9 @@
 #include "command.hpp"
 #include "stop_signals.hpp"
 #include "trail_range.hpp"
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

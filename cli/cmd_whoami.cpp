@@ -2,10 +2,10 @@
 // GetCallerIdentity), which provider and roles were used, and never a secret.
 #include "command.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/collector_config.hpp"
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/collector/config.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 
 #include <boost/asio/io_context.hpp>
 

@@ -5,10 +5,10 @@
 
 #include "command.hpp"
 #include "systemd_notify.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/collector/config.hpp"
 #include "ctsqs/integrity/drain_heal.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

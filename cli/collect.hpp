@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <optional>
 #include <string>

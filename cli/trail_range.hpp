@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include <fstream>
 #include <optional>

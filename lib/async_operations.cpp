@@ -1,10 +1,10 @@
 // The completion-token entry points of the top-level operations (Collector, AssembledCollector,
 // Backfill, TrailVerifier, LedgerAudit, AwsClient::async_call, whoami, ledger init): each starts
 // the operation's coroutine through run_completion.hpp and says what its error code is.
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/assembly.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
 #include "ctsqs/ledger/audit.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"

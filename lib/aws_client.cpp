@@ -1,9 +1,9 @@
 // AwsClient: credentials → SigV4 → HTTPS exchange → error mapping, with standard-mode retries.
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
-#include "ctsqs/credentials/chain.hpp"
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/error_response.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>

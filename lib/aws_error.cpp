@@ -1,5 +1,5 @@
 // The aws_errc category, the AWS code → aws_errc table, and the retry classification.
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "detail/error_category.hpp"
 
 #include <array>

@@ -1,5 +1,5 @@
 // AWS error response parsing (XML and JSON) of any service, and its classification.
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include "detail/xml_reader.hpp"
 

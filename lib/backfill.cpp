@@ -1,13 +1,13 @@
 // Backfill: a collector file plus a range to a run that reads (through the assembled Collector
 // over a BackfillQueue), enqueues (SendMessageBatch of S3 notifications) or only lists (dry run,
 // with a speed measured on a sample).
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "detail/diag_errors.hpp"
 
 #include "collector_async.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -2,7 +2,7 @@
 // only on a delete of a receipt the collector reported delivered; only its own failures count
 // towards max_receives; abandon() cancels every timer so none outlives the run.
 #include "collector_async.hpp"
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,8 +1,8 @@
 // Backfill, the pure parts: CloudTrail's key layout, range times, the durable resume state and
 // the S3 event notification body of a listed object.
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "detail/text.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

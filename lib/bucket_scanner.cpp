@@ -2,12 +2,12 @@
 // the range, every page). BackfillQueue is in backfill_queue.cpp.
 #include "collector_async.hpp"
 #include "detail/text.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/retry.hpp"
-#include "ctsqs/s3/list_objects.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/aws/retry.hpp"
+#include "ctsqs/aws/s3/list_objects.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,7 +1,7 @@
 // CloudTrailDecoder, the object layer: gzip/plain detection, streaming or whole-buffer inflate
 // (lib/detail/gzip_inflate.hpp: ISA-L, libdeflate or zlib), caps, and the errors that name the object; the records are
 // found and flattened by the SAX handler of lib/detail/json_records.hpp, for every RecordLayout.
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 #include "detail/error_category.hpp"
 
 #include "detail/gzip_inflate.hpp"

@@ -1,21 +1,21 @@
 // build_collector: a collector file to the parts a Collector runs with (AWS client, SQS source,
 // S3 object store, sinks, decoders, options, metrics endpoint), owned by one AssembledCollector.
-#include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/collector/assembly.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/integrity/drain_heal.hpp"
 #include "ctsqs/integrity/drain_integrity.hpp"
-#include "ctsqs/metrics_server.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/service_handler.hpp"
-#include "ctsqs/service_router.hpp"
+#include "ctsqs/collector/metrics_server.hpp"
+#include "ctsqs/collector/object_store.hpp"
+#include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/decode/service_router.hpp"
 #include "ctsqs/sink/devo_http_sink.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
-#include "ctsqs/sqs_source.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -3,9 +3,9 @@
 // the file, the JSON path and what was expected. Validation is in collector_config_validate.cpp,
 // the redacted summary in collector_config_summary.cpp, the generic JSON reading in
 // detail/json_reader.cpp.
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 
 #include <boost/json/parse_options.hpp>
 #include <boost/json/parser.hpp>

@@ -1,5 +1,5 @@
 // The redacted summary of a collector file (describe): what `ctsqs check-config` prints.
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 // Validation of a parsed collector file: every setting checked against what AWS and Devo accept,
 // each problem named by its JSON path (validation_issues, validate).
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/ledger/ledger.hpp"
 
 #include <boost/url/parse.hpp>

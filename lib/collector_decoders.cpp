@@ -1,6 +1,6 @@
 // The collector's decoder factory: one PayloadDecoder per object from the configured service's
 // handler, already started on the object's name.
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
 #include "detail/diag_errors.hpp"
 #include "detail/failed_decoder.hpp"

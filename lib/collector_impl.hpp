@@ -3,12 +3,12 @@
 // decode), collector_ack.cpp (acknowledgements: deletes, visibility) and collector.cpp (the run).
 #pragma once
 
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
 #include "detail/adaptive_concurrency.hpp"
 #include "ctsqs/integrity/drain_integrity.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 #include "collector_async.hpp"
 #include "collector_ledger.hpp"

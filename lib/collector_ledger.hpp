@@ -3,9 +3,9 @@
 #pragma once
 
 #include "collector_async.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "ctsqs/ledger/ledger.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,8 +1,8 @@
 // plan_notification: an SQS message body -> what the pipeline does with it (objects, inline
 // records, quiet acknowledgement).
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 #include "detail/protocol_util.hpp"
 
 namespace ctsqs {

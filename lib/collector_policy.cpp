@@ -1,9 +1,9 @@
 // Collector policy: the pure decisions (validation, what to do with a finished message, backoff).
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/aws/retry.hpp"
 
 #include <boost/asio/error.hpp>
 

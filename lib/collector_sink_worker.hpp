@@ -3,8 +3,8 @@
 #pragma once
 
 #include "collector_async.hpp"
-#include "ctsqs/metrics.hpp"
-#include "ctsqs/sink.hpp"
+#include "ctsqs/collector/metrics.hpp"
+#include "ctsqs/sink/sink.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,9 +1,9 @@
 // AWS endpoint resolution: partitions, service hosts, overrides, queue URLs and S3 addressing.
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 
 #include "detail/text.hpp"
 
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>

@@ -1,10 +1,10 @@
 // Failure classification (failure.hpp), and the collector's two predicates built on it.
 #include "ctsqs/failure.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/aws/retry.hpp"
 
 namespace ctsqs {
 

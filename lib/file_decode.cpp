@@ -1,6 +1,6 @@
-// decode_files (include/ctsqs/file_decode.hpp): local files decoded on a pool of worker threads,
+// decode_files (include/ctsqs/decode/file_decode.hpp): local files decoded on a pool of worker threads,
 // their events handed to the caller's thread file by file through bounded queues.
-#include "ctsqs/file_decode.hpp"
+#include "ctsqs/decode/file_decode.hpp"
 
 #include "detail/gzip_inflate.hpp"
 

@@ -1,5 +1,5 @@
 // Output line formats: flat, raw and devo lines for one event.
-#include "ctsqs/format.hpp"
+#include "ctsqs/sink/format.hpp"
 
 #include "detail/json_escape.hpp"
 

@@ -1,5 +1,5 @@
 // Metrics: snapshot, Prometheus text, progress line, summary and heartbeat event.
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include "detail/json_escape.hpp"
 

@@ -1,5 +1,5 @@
 // MetricsServer: accept loop and a minimal HTTP/1.1 exchange for GET /metrics.
-#include "ctsqs/metrics_server.hpp"
+#include "ctsqs/collector/metrics_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,8 +1,8 @@
 // parse_notification: S3 events, s3:TestEvent, SNS envelopes, CloudTrail SNS and EventBridge bodies (Boost.JSON).
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 #include "detail/error_category.hpp"
 #include "detail/text.hpp"
-#include "ctsqs/log_key.hpp"
+#include "ctsqs/decode/log_key.hpp"
 
 #include "detail/protocol_util.hpp"
 

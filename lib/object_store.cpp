@@ -1,12 +1,12 @@
 // S3ObjectStore: GetObject streamed through AwsClient, in the bucket's region, resumed with Range
 // after a broken transfer, with a KMS hint on AccessDenied.
-#include "ctsqs/object_store.hpp"
+#include "ctsqs/collector/object_store.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/retry.hpp"
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/aws/retry.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 namespace ctsqs {
 

@@ -1,7 +1,7 @@
 // Retry decisions, backoff with full jitter, the retry quota and HTTP Date parsing.
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/retry.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>

@@ -1,6 +1,6 @@
 // ServiceHandler registry, claim rules and their options. The built-in handlers live in
 // lib/services/: CloudTrail (files and through Firehose) and GuardDuty (exports and Firehose).
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,7 @@
 // ServiceRouter: which configured service decodes an object or an inline event (claim rules,
 // then content recognition), and the decoder that holds an object's first bytes until that is
 // decided.
-#include "ctsqs/service_router.hpp"
+#include "ctsqs/decode/service_router.hpp"
 #include "detail/decompressed_head.hpp"
 
 #include "detail/diag_errors.hpp"

@@ -1,14 +1,14 @@
 // SqsSource: ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch through AwsClient,
 // with partial batch failures retried.
-#include "ctsqs/sqs_source.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
 
 #include "collector_async.hpp"
 #include "detail/protocol_util.hpp"
 #include "detail/sqs_batch.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 
 #include <algorithm>
 #include <charconv>

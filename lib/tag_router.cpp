@@ -1,5 +1,5 @@
 // TagRouter: service derivation, template expansion, service filter and per-tag counts.
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include <algorithm>
 #include <iostream>

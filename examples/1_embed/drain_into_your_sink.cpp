@@ -1,6 +1,6 @@
 // The shortest embedding: drain an SQS queue of CloudTrail notifications into your own Sink.
 //   drain_into_your_sink QUEUE_URL [--drain]   (credentials and region: the AWS way, e.g. AWS_PROFILE)
-#include <ctsqs/collector_assembly.hpp>
+#include <ctsqs/ctsqs.hpp>
 
 #include <cstring>
 #include <iostream>

@@ -6,7 +6,7 @@
 //
 // SIGINT/SIGTERM stop it as they stop `ctsqs run`: in-flight messages get the grace period, the
 // rest is released.
-#include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/collector/assembly.hpp"
 
 #include <boost/asio/io_context.hpp>
 

@@ -8,8 +8,8 @@
 //
 // AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_STS / _S3 and the other AWS_* variables are honoured.
 // Exit status: 0 when every call succeeded, 1 when one failed, 2 on a configuration error.
-#include <ctsqs/aws_client.hpp>
-#include <ctsqs/object_store.hpp>
+#include <ctsqs/aws/client.hpp>
+#include <ctsqs/collector/object_store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -4,7 +4,7 @@
 //
 //   example_decode_file FILE
 //   e.g. example_decode_file examples/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/28/111122223333_CloudTrail_us-east-1_20261128T1005Z_Ex4mpLe0us1a.json.gz
-#include <ctsqs/cloudtrail_decoder.hpp>
+#include <ctsqs/decode/cloudtrail_decoder.hpp>
 
 #include <cstdio>
 #include <fstream>

@@ -7,9 +7,9 @@
 //        echo '{"s3Bucket":"b","s3ObjectKey":["AWSLogs/k.json.gz"]}' | example_read_notification
 //
 // Exit status: 0 parsed (possibly nothing to fetch), 1 not a notification (permanent error).
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/notification.hpp"
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/collector/notification.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 #include <fstream>
 #include <iostream>

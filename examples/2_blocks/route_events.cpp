@@ -5,9 +5,9 @@
 //
 //   example_route_events FILE [SERVICE...]
 //   e.g. example_route_events examples/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/28/111122223333_CloudTrail_us-east-1_20261128T1005Z_Ex4mpLe0us1a.json.gz s3 iam
-#include <ctsqs/cloudtrail_decoder.hpp>
+#include <ctsqs/decode/cloudtrail_decoder.hpp>
 #include <ctsqs/sink/stdout_sink.hpp>
-#include <ctsqs/tag_router.hpp>
+#include <ctsqs/decode/tag_router.hpp>
 
 #include <fstream>
 #include <iostream>

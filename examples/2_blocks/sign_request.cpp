@@ -10,11 +10,11 @@
 // queue URL's, and S3 of the queue's region; AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_S3 override
 // them as in the AWS SDKs. AwsClient does all of this (and the credentials chain, retries) for
 // you: sign by hand only when you send with your own HTTP client.
-#include <ctsqs/endpoints.hpp>
-#include <ctsqs/s3/protocol.hpp>
-#include <ctsqs/sigv4/request_text.hpp>
-#include <ctsqs/sigv4/signer.hpp>
-#include <ctsqs/sqs/protocol.hpp>
+#include <ctsqs/aws/endpoints.hpp>
+#include <ctsqs/aws/s3/protocol.hpp>
+#include <ctsqs/aws/sigv4/request_text.hpp>
+#include <ctsqs/aws/sigv4/signer.hpp>
+#include <ctsqs/aws/sqs/protocol.hpp>
 
 #include <chrono>
 #include <iostream>

@@ -5,7 +5,7 @@
 //
 //   example_backfill COLLECTOR_FILE BUCKET SINCE [UNTIL] [STATE_FILE]     (file format: examples/collector.json)
 //   e.g. example_backfill collector.json my-trail-bucket 2026-09-01 2026-09-02 backfill.state
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

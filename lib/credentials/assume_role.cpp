@@ -2,10 +2,10 @@
 // that assumes a role with the credentials of another provider.
 #include "providers.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/retry.hpp"
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/error_response.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/aws/retry.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>

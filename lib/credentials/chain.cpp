@@ -1,7 +1,7 @@
 // The default credentials chain (environment, web identity, profile, ECS, IMDSv2) and the
 // configured credentials with the template's roles on top. Each source is a file of its own:
 // environment.cpp, web_identity.cpp, shared_config.cpp, ecs.cpp, imds.cpp, assume_role.cpp.
-#include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
 
 #include "providers.hpp"
 

@@ -2,7 +2,7 @@
 // (internal): they differ only in the token's key, a Code or Version field, and wording.
 #pragma once
 
-#include "ctsqs/credentials.hpp"
+#include "ctsqs/aws/credentials.hpp"
 #include "ctsqs/error.hpp"
 
 #include <string_view>

@@ -4,7 +4,7 @@
 #include "providers.hpp"
 #include "credentials_json.hpp"
 
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/retry.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>

@@ -1,8 +1,8 @@
 // credential_process: run the profile's command, read the credentials JSON it prints.
-#include "ctsqs/credentials/process.hpp"
+#include "ctsqs/aws/credentials/process.hpp"
 
 #include "credentials_json.hpp"
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -1,5 +1,5 @@
 // Shared AWS config/credentials file parsing and profile credential plans.
-#include "ctsqs/credentials/profile_file.hpp"
+#include "ctsqs/aws/credentials/profile_file.hpp"
 
 #include "../detail/text.hpp"
 

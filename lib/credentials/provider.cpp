@@ -1,5 +1,5 @@
 // Static and caching credentials providers: refresh before expiry, single-flight, invalidate.
-#include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/aws/credentials/provider.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>

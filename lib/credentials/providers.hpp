@@ -3,11 +3,11 @@
 // profile plans pick from, and the shared files' paths.
 #pragma once
 
-#include "ctsqs/credentials/chain.hpp"
-#include "ctsqs/credentials/profile_file.hpp"
-#include "ctsqs/credentials/provider.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/profile_file.hpp"
+#include "ctsqs/aws/credentials/provider.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "../detail/text.hpp"
 
 #include <boost/asio/awaitable.hpp>

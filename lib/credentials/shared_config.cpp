@@ -2,7 +2,7 @@
 // profile's plan describes (static keys, credential_source, credential_process, roles).
 #include "providers.hpp"
 
-#include "ctsqs/credentials/process.hpp"
+#include "ctsqs/aws/credentials/process.hpp"
 
 
 namespace ctsqs {

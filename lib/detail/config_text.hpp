@@ -2,7 +2,7 @@
 // (lib/collector_config*.cpp): splitting, lowercasing, echoing a value safely in an error.
 #pragma once
 
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 #include "text.hpp"
 
 #include <algorithm>

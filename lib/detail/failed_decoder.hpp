@@ -2,7 +2,7 @@
 // a handler cannot make a decoder for an object (its settings passed at start, so this is rare).
 #pragma once
 
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <memory>
 #include <utility>

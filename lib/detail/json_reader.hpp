@@ -4,8 +4,8 @@
 // (collector_config.cpp) is its user.
 #pragma once
 
-#include "ctsqs/collector_config.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/collector/config.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

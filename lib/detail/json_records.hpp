@@ -6,7 +6,7 @@
 // instantiates the parser.
 #pragma once
 
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 #include "json_state.hpp"
 #include "protocol_util.hpp"
 

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "ctsqs/error.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/endpoints.hpp"
-#include "ctsqs/http.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/endpoints.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <boost/json/object.hpp>
 

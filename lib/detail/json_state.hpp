@@ -4,7 +4,7 @@
 // lib/cloudtrail_decoder.cpp.
 #pragma once
 
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 #include "json_escape.hpp"
 #include "out_buf.hpp"
 

@@ -2,8 +2,8 @@
 // (internal; defined in lib/sqs_source.cpp, tested in tests/unit/sqs_source_test.cpp).
 #pragma once
 
-#include "ctsqs/sqs/protocol.hpp"
-#include "ctsqs/sqs_source.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
 
 #include <cstddef>
 #include <string>

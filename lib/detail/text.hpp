@@ -2,7 +2,7 @@
 // decimal digits, and the "true" spelling of boolean settings, one copy each.
 #pragma once
 
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <string>
 #include <string_view>

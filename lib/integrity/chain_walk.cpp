@@ -1,7 +1,7 @@
 // Digest keys, the check of one fetched digest, and the chain walk over a listing.
 #include "ctsqs/integrity/chain_walk.hpp"
 #include "../detail/text.hpp"
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <algorithm>
 #include <set>

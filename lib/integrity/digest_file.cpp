@@ -4,8 +4,8 @@
 #include "../detail/text.hpp"
 #include "../detail/error_category.hpp"
 
-#include "ctsqs/sigv4/hash.hpp"
-#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/aws/sigv4/hash.hpp"
+#include "ctsqs/aws/sts.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -4,7 +4,7 @@
 
 #include "ctsqs/integrity/gunzip_sha256.hpp"
 #include "ctsqs/ledger/ledger.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include "../collector_async.hpp"
 

@@ -1,6 +1,6 @@
 // HoleBook: the pure bookkeeping of the drain's heals (holes in their grace, heal and report
 // messages, receipts, outcomes); no I/O, no clock.
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "ctsqs/integrity/drain_heal.hpp"
 
 #include <algorithm>

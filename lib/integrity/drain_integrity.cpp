@@ -4,7 +4,7 @@
 
 #include "../detail/text.hpp"
 
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 #include "../detail/json_escape.hpp"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 // CloudTrail ListPublicKeys request and answer (AWS JSON 1.1), base64, and the fingerprint ring.
 #include "ctsqs/integrity/public_keys.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/sts.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

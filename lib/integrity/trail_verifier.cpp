@@ -6,15 +6,15 @@
 #include "../collector_async.hpp"
 #include "../detail/adaptive_concurrency.hpp"
 #include "../detail/decode_pool.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/collector_assembly.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/assembly.hpp"
 #include "ctsqs/integrity/chain_walk.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
-#include "ctsqs/metrics.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/collector/metrics.hpp"
+#include "ctsqs/collector/object_store.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -3,8 +3,8 @@
 #include "ctsqs/ledger/audit.hpp"
 #include "../detail/diag_errors.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
 #include <boost/asio/post.hpp>

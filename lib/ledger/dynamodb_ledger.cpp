@@ -2,8 +2,8 @@
 // retries of unprocessed parts) and the table set-up of `ctsqs ledger init`.
 #include "ctsqs/ledger/dynamodb_ledger.hpp"
 
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "ctsqs/ledger/dynamodb_protocol.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,7 +1,7 @@
 // DynamoDB AWS JSON 1.0 request builders and response parsers of the ledger (Boost.JSON).
 #include "ctsqs/ledger/dynamodb_protocol.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"

@@ -1,9 +1,9 @@
 // S3 ListObjectsV2 request building and ListBucketResult page parsing (a bounded child-element scanner).
-#include "ctsqs/s3/list_objects.hpp"
+#include "ctsqs/aws/s3/list_objects.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/notification.hpp"
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/collector/notification.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include "../detail/protocol_util.hpp"
 #include "../detail/xml_reader.hpp"

@@ -1,8 +1,8 @@
 // S3 GetObject request building and XML error classification (flat element extraction, KMS hints, region redirects).
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/error_response.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include "../detail/protocol_util.hpp"
 #include "../detail/xml_reader.hpp"

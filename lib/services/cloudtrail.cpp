@@ -2,7 +2,7 @@
 // `aws_sqs_cloudtrail_kinesis` (CloudTrail → CloudWatch Logs → subscription filter → Firehose →
 // S3: CloudWatch Logs messages, or records one per line). Both tag
 // `cloud.aws.cloudtrail.<service>` and filter by AWS service.
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include "handler_common.hpp"
 

@@ -2,7 +2,7 @@
 // findings that EventBridge puts on the queue) and `aws_sqs_guard_duty_kinesis` (EventBridge
 // events delivered by Firehose, the finding in `detail`). Both tag
 // `cloud.aws.guardduty.findings`.
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include "handler_common.hpp"
 

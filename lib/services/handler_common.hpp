@@ -3,9 +3,9 @@
 // service reads, and a small reader of an object's first JSON member for content recognition.
 #pragma once
 
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/service_handler.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,5 +1,5 @@
 // SigV4 canonical request: the encoding and canonicalization rules, written out by hand.
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 #include "../detail/text.hpp"
 
 #include <algorithm>

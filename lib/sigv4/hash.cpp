@@ -1,5 +1,5 @@
 // SHA-256 and HMAC-SHA256 through OpenSSL's one-shot functions.
-#include "ctsqs/sigv4/hash.hpp"
+#include "ctsqs/aws/sigv4/hash.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -1,7 +1,7 @@
 // Parser and writer of raw HTTP/1.1 request text for `ctsqs sign` and the SigV4 suite.
-#include "ctsqs/sigv4/request_text.hpp"
+#include "ctsqs/aws/sigv4/request_text.hpp"
 
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 namespace ctsqs::sigv4 {
 namespace {

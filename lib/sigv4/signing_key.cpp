@@ -1,5 +1,5 @@
 // SigV4 signing key derivation, its cache, and the final signature HMAC.
-#include "ctsqs/sigv4/signing_key.hpp"
+#include "ctsqs/aws/sigv4/signing_key.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // SigV4 string to sign and the date formats it uses (time is always an argument).
-#include "ctsqs/sigv4/string_to_sign.hpp"
+#include "ctsqs/aws/sigv4/string_to_sign.hpp"
 
-#include "ctsqs/sigv4/hash.hpp"
+#include "ctsqs/aws/sigv4/hash.hpp"
 
 #include <cstdio>
 

@@ -2,9 +2,9 @@
 // (libdeflate) and POSTs them one at a time with HttpsClient, retrying with backoff; flush waits
 // for Devo's 2xx to every batch of its window.
 #include "ctsqs/sink/devo_http_sink.hpp"
-#include "ctsqs/format.hpp"
+#include "ctsqs/sink/format.hpp"
 
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
 #include "ctsqs/transport/https_client.hpp"
 

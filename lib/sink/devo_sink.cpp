@@ -2,7 +2,7 @@
 // backoff, and flush confirmed by the receiver's TCP acknowledgement of every byte.
 #include "ctsqs/sink/devo_sink.hpp"
 
-#include "ctsqs/format.hpp"
+#include "ctsqs/sink/format.hpp"
 #include "devo_tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>

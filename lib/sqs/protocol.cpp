@@ -1,7 +1,7 @@
 // SQS AWS JSON 1.0 request builders and response/error parsers (Boost.JSON; MD5 via OpenSSL).
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include "../detail/json_response.hpp"
 #include "../detail/protocol_util.hpp"

@@ -1,7 +1,7 @@
 // STS request builders and response parsers (pure).
-#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/aws/sts.hpp"
 
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 #include "../detail/xml_reader.hpp"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // Consumer of the installed package: builds a collector with a sink of its own through
 // find_package(ctsqs) (a code-first config, no collector file), and checks what was built and
 // what is refused. Nothing is run: no queue is needed.
-#include <ctsqs/collector_assembly.hpp>
+#include <ctsqs/collector/assembly.hpp>
 
 #include <boost/asio/io_context.hpp>
 

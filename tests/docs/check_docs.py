@@ -5,7 +5,7 @@ Checks README.md and docs/*.md: every relative link names a file that exists and
 #fragment into a Markdown file, a heading there (GitHub's anchor rules). With --ctsqs BINARY,
 also that the README's command table names every subcommand of `ctsqs --help` (and of each
 command group such as `ctsqs ledger`). Always: the README's test command is the script .ci/run
-runs. Exit 0 when all hold, 1 naming each failure.
+runs, and its first C++ block is examples/1_embed/drain_into_your_sink.cpp verbatim. Exit 0 when all hold, 1 naming each failure.
 """
 import argparse, glob, os, re, subprocess, sys
 
@@ -80,6 +80,22 @@ def check_test_command(root):
         return [f'README.md: the test command {m.group(1)} (what .ci/run runs) is not one of its command lines']
     return []
 
+def check_embedding_example(root):
+    # The README's C++ block is the ten-line example verbatim: ctest builds and runs that file,
+    # so the README can only show a program that compiles and drains.
+    src = 'examples/1_embed/drain_into_your_sink.cpp'
+    path = os.path.join(root, src)
+    if not os.path.exists(path):
+        return [f'{src}: missing (the README shows it as the embedding example)']
+    readme = open(os.path.join(root, 'README.md'), encoding='utf-8').read()
+    blocks = re.findall(r'```cpp\n(.*?)```', readme, flags=re.S)
+    prog = open(path, encoding='utf-8').read()
+    if not blocks:
+        return ['README.md: no ```cpp block (the embedding example)']
+    if blocks[0].strip() != prog.strip():
+        return [f'README.md: its first C++ block is not {src} verbatim']
+    return []
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--root', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -88,6 +104,7 @@ def main():
     root = os.path.normpath(a.root)
     errors, n = check_links(root)
     errors += check_test_command(root)
+    errors += check_embedding_example(root)
     if a.ctsqs:
         errors += check_command_table(root, a.ctsqs)
     for e in errors:

@@ -2,7 +2,7 @@
 // emitted event is valid JSON; streaming (gathering gzip and pure zlib) agrees with decode_buffer.
 #pragma once
 
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 
 #include <boost/json/parse.hpp>
 

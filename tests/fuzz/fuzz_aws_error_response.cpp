@@ -1,6 +1,6 @@
 // Fuzz target: generic AWS error parsing (XML query/REST-XML, JSON awsJson, headers) and its
 // classification, over arbitrary bodies, statuses and error headers.
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Fuzz target: the collector file parser, validation and describe() on arbitrary bytes.
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <cstddef>
 #include <cstdint>

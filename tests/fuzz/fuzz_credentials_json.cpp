@@ -1,7 +1,7 @@
 // Fuzz target: the credentials JSON parsers — ECS container / EC2 instance metadata, and the
 // output of a profile's credential_process.
-#include "ctsqs/credentials/chain.hpp"
-#include "ctsqs/credentials/process.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/process.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Fuzz target: the ledger's DynamoDB JSON 1.0 response parsers (BatchGetItem, BatchWriteItem,
 // UpdateItem, DescribeTable/CreateTable, DescribeTimeToLive) and their error path.
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "ctsqs/ledger/dynamodb_protocol.hpp"
 
 #include <cstddef>

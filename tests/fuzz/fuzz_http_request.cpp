@@ -1,6 +1,6 @@
 // Fuzz target: the raw HTTP request parser of `ctsqs sign`, its writer (round trip) and the signer on what it accepts.
-#include "ctsqs/sigv4/request_text.hpp"
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/request_text.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -2,9 +2,9 @@
 // bodies, and the request builder over arbitrary prefix/token bytes. Checks: no exception; a
 // page holds at most 1000 + 1000 entries and a truncated page has a token; an error is
 // malformed_response with a short message; request query values read back exactly.
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/s3/list_objects.hpp"
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/s3/list_objects.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include <cstddef>
 #include <cstdint>

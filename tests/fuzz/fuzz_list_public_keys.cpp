@@ -2,7 +2,7 @@
 // over arbitrary bodies. Checks: no exception or crash; every parsed key has DER bytes and a
 // fingerprint; an error is malformed_response with a short message; a parsed key that is not
 // an RSA key is refused by verify_digest_signature as unusable, never accepted.
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "ctsqs/integrity/digest_file.hpp"
 #include "ctsqs/integrity/public_keys.hpp"
 

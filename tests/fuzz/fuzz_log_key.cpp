@@ -1,7 +1,7 @@
 // Fuzz target: CloudTrail's key layout (parse_log_key, cloudtrail_key_account) over arbitrary keys,
 // as ListObjectsV2 and notifications hand them over: what parses is a consistent split of the key.
-#include "ctsqs/log_key.hpp"
-#include "ctsqs/notification.hpp"
+#include "ctsqs/decode/log_key.hpp"
+#include "ctsqs/collector/notification.hpp"
 
 #include <cstddef>
 #include <cstdint>

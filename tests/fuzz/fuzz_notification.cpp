@@ -1,5 +1,5 @@
 // Fuzz target: parse_notification over arbitrary SQS message bodies (must never crash; invariants hold).
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 
 #include <cstddef>
 #include <cstdint>

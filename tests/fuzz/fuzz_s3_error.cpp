@@ -1,7 +1,7 @@
 // Fuzz target: S3 XML error classification (parse_error, the XML reader's text-only elements) over arbitrary bodies and statuses.
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "../../lib/detail/xml_reader.hpp"
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // Fuzz target: the shared AWS config/credentials file parser and profile planning over
 // arbitrary files. Checks: no crash, errors carry a message, no secret in any message.
-#include "ctsqs/credentials/profile_file.hpp"
+#include "ctsqs/aws/credentials/profile_file.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Fuzz target: the SQS JSON 1.0 response parsers (ReceiveMessage, batch results, attributes, errors).
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>

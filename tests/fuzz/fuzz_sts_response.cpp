@@ -1,7 +1,7 @@
 // Fuzz target: STS response parsers (AssumeRole, GetCallerIdentity), ISO 8601 and the XML text
 // extraction they use, over arbitrary bodies. Checks: no crash, and a secret never leaks into
 // the diagnostics of a failed parse.
-#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/aws/sts.hpp"
 
 #include "../../lib/detail/xml_reader.hpp"
 

@@ -1,10 +1,10 @@
 // AwsClient against the SigV4-verifying gate on loopback: signing accepted, AssumeRole with an
 // external id, credential refresh on expiry, retries of injected faults, clock skew, clear
 // errors for a wrong secret, keep-alive, the `ctsqs whoami` command, and no secret in output.
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
 
 #include "catch.hpp"
 #include "unit/catch_result.hpp"

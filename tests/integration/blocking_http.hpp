@@ -1,7 +1,7 @@
 // A blocking, plain-TCP HTTP/1.1 exchange for integration tests (gate control API, unsigned peers).
 #pragma once
 
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <chrono>
 #include <string>

@@ -2,11 +2,11 @@
 // two entries a page: continuation pages inside a day, a resume from the high-water key across
 // pages (start-after on the first page only), the bucket's region followed once for the whole
 // scan, Insights files beside the trail's, digests and non-logs skipped.
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
 #include "unit/catch_result.hpp"
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -5,17 +5,17 @@
 
 #include "catch.hpp"
 #include "unit/cloudtrail_decoders.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/credentials/provider.hpp"
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/aws/credentials/provider.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/ledger/sqlite_ledger.hpp"
-#include "ctsqs/service_handler.hpp"
-#include "ctsqs/tag_router.hpp"
-#include "ctsqs/metrics_server.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/sqs_source.hpp"
+#include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/decode/tag_router.hpp"
+#include "ctsqs/collector/metrics_server.hpp"
+#include "ctsqs/collector/object_store.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,9 +1,9 @@
 // Integration: S3ObjectStore resumes a GetObject broken mid-body with Range + If-Match, and fails
 // the object retryably when S3 answers 412 (the object changed) or 200 with another ETag (a
 // server that ignored the Range; with the same ETag the prefix read is skipped), over a real loopback socket.
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/object_store.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/object_store.hpp"
 
 #include "catch.hpp"
 

@@ -6,15 +6,15 @@
 #include "unit/gzip_helper.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/aws_client.hpp"
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/aws/client.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/collector/config.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"
 #include "ctsqs/ledger/audit.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/sqs_source.hpp"
+#include "ctsqs/collector/object_store.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
 #include "unit/cloudtrail_decoders.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -2,10 +2,10 @@
 // external id, ECS container, EC2 IMDSv2, web identity) yields credentials that the SigV4 gate
 // then accepts. Credential endpoints are tests/integration/fake_credential_endpoints.py; the
 // environment is injected, never the test process's own.
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
-#include "ctsqs/credentials/chain.hpp"
-#include "ctsqs/credentials/process.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/process.hpp"
 
 #include "background_process.hpp"
 #include "catch.hpp"

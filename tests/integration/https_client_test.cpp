@@ -4,7 +4,7 @@
 // tunnel and absolute-form) through tests/integration/connect_proxy.py.
 #include "ctsqs/transport/https_client.hpp"
 
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/retry.hpp"
 
 #include "catch.hpp"
 #include "background_process.hpp"

@@ -1,7 +1,7 @@
 // Integration: the delivery ledger with real peers — kill -9 mid-drain then re-drain with and
 // without a SQLite ledger (duplicate records counted), deletes that fail, the DynamoDB ledger on
 // dynalite through the SigV4 gate (library calls, `ctsqs ledger init`, a drain).
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 #include "ctsqs/ledger/dynamodb_ledger.hpp"
 #include "ctsqs/ledger/sqlite_ledger.hpp"
 

@@ -2,7 +2,7 @@
 // slow and silent clients closed at the deadline, and a storm of short-lived connections racing
 // the deadline (the handler once closed a socket its coroutine had already destroyed; run this
 // under the asan preset to see such a use-after-free).
-#include "ctsqs/metrics_server.hpp"
+#include "ctsqs/collector/metrics_server.hpp"
 
 #include "catch.hpp"
 #include "unit/catch_result.hpp"

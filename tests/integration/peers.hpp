@@ -1,7 +1,7 @@
 // Peers: RAII fixture that starts the loopback AWS test peers (tests/peers) on free ports and stops them.
 #pragma once
 
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <filesystem>
 #include <string>

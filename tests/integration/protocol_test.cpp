@@ -1,12 +1,12 @@
 // The sans-I/O SQS/S3/notification code against real peers: seeded S3→SQS, S3→SNS→SQS and CloudTrail SNS routes, through the SigV4 gate.
-#include "ctsqs/notification.hpp"
-#include "ctsqs/s3/protocol.hpp"
-#include "ctsqs/sigv4/signer.hpp"
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/collector/notification.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 
 #include "blocking_http.hpp"
 #include "catch.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "peers.hpp"
 
 #include <boost/json/parse.hpp>

@@ -1,10 +1,10 @@
 // Differential SigV4 test: generated requests signed by ctsqs and by the reference signers
 // (tests/peers/sign-ref.mjs: @smithy/signature-v4 of the AWS SDK for JavaScript, and aws4).
 // Spawns node per request (a subprocess, no network). Cases: CTSQS_SIGV4_DIFF_CASES (default 120).
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
-#include "ctsqs/sigv4/canonical_request.hpp"
-#include "ctsqs/sigv4/hash.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/hash.hpp"
 
 #include "catch.hpp"
 

@@ -1,6 +1,6 @@
 // Unit tests for AwsClient construction: region precedence, configuration errors. No request
 // is sent; environment and files are injected.
-#include "ctsqs/aws_client.hpp"
+#include "ctsqs/aws/client.hpp"
 
 #include "catch.hpp"
 #include "catch_result.hpp"

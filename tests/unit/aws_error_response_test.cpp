@@ -1,5 +1,5 @@
 // Unit tests for AWS error response parsing (XML and JSON) and classification.
-#include "ctsqs/aws_error_response.hpp"
+#include "ctsqs/aws/error_response.hpp"
 
 #include "catch.hpp"
 #include "catch_result.hpp"

@@ -1,5 +1,5 @@
 // Unit tests of the AWS error code table and the retry classification.
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 #include "catch.hpp"
 

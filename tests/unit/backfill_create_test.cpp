@@ -2,11 +2,11 @@
 // allow-lists (a bucket or account they would refuse object by object; allowed_accounts as the
 // default filter) and --services (GuardDuty has no AWS service; "S3" and "s3.amazonaws.com"
 // mean "s3"). Issue 17, item 14. Nothing here touches the network: create() only builds.
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
 #include "catch_result.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <boost/asio/io_context.hpp>
 

@@ -1,10 +1,10 @@
 // CloudTrail's key layout under a trail prefix that itself holds an `AWSLogs/` segment: the key
 // is read from its end (file, day, month, year, region, kind, account, [org], AWSLogs), so the
 // prefix may be anything (issue 17, item 2).
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 
 using namespace ctsqs;
 

@@ -1,14 +1,14 @@
 // BackfillQueue driven by a real Collector: only objects whose events a flush acknowledged are
 // recorded done (whatever on_permanent_error says), --max-receives counts only the objects' own
 // failures, and a drain that outlives its queue's visibility bound still ends cleanly.
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
 #include "cloudtrail_decoders.hpp"
 #include "gzip_helper.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -2,11 +2,11 @@
 // of its identity, days still being written are kept out of the high-water scheme, one backfill
 // at a time holds the file, completed days are stored compactly, and a read-only state (dry run)
 // never writes.
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
 #include "catch_result.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <boost/json/parse.hpp>
 

@@ -3,15 +3,15 @@
 // the S3 notification body of a listed object (read back by the collector's planner), and the
 // BackfillQueue driven by a real Collector (delivered -> done, failures -> given up after
 // max_receives). Also: a stop during a receive pause (found by the fault-schedule harness).
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 
 #include "catch.hpp"
 #include "cloudtrail_decoders.hpp"
 #include "gzip_helper.hpp"
 #include "catch_result.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

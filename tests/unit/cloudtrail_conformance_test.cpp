@@ -1,8 +1,8 @@
 // Conformance of CloudTrailDecoder + TagRouter over the shared third-party CloudTrail data: record
 // counts per file (corpus-small/INDEX.tsv), tags, and every leaf flattened — checked against an
 // independent Boost.JSON DOM walk of the same input. Skips when ../shared/testdata is absent.
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include "catch.hpp"
 #include "test_paths.hpp"

@@ -1,5 +1,5 @@
 // Unit tests for CloudTrailDecoder: splitting, flattening, compression, skips and every error case.
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 
 #include "catch.hpp"
 #include "gzip_helper.hpp"

@@ -2,8 +2,8 @@
 // events without columns (tests that run a Collector over in-memory or emulated queues).
 #pragma once
 
-#include "ctsqs/collector.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 // Unit tests of the collector file: Devo's template verbatim, the ctsqs section, validation
 // messages, warnings, redaction, and table-driven good/bad files from tests/data/config.
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include "catch.hpp"
 #include "test_paths.hpp"

@@ -1,9 +1,9 @@
 // Unit tests of the collector's pure decisions: dispositions, backoff, validation, retryability.
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 
 #include <boost/asio/error.hpp>
 

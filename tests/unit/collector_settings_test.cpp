@@ -1,16 +1,16 @@
 // Unit tests of the one settings model: the visibility timeout is set once, on the queue
 // (SqsSourceOptions::receive, MessageQueue::receive_options()), and the Collector extends
 // messages by it; CollectorOptions::receive, when set, wins. In-memory queue, store and sink.
-#include "ctsqs/collector_settings.hpp"
+#include "ctsqs/collector/settings.hpp"
 
 #include "unit/catch_result.hpp"
 #include "unit/cloudtrail_decoders.hpp"
 #include "unit/gzip_helper.hpp"
 
-#include "ctsqs/backfill.hpp"
-#include "ctsqs/collector.hpp"
-#include "ctsqs/collector_config.hpp"
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/config.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

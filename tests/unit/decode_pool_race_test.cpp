@@ -6,10 +6,10 @@
 
 #include "catch.hpp"
 #include "gzip_helper.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
-#include "ctsqs/service_handler.hpp"
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,5 +1,5 @@
 // Endpoint resolution tables: partitions, FIPS/dual-stack, overrides, queue URLs, S3 addressing.
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 
 #include "catch.hpp"
 

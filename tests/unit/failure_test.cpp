@@ -3,9 +3,9 @@
 
 #include "catch.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/cloudtrail_decoder.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/collector/collector.hpp"
 
 #include <boost/asio/error.hpp>
 

@@ -1,6 +1,6 @@
 // decode_files: the worker pool keeps each file's events in order (between its on_begin and
 // on_done), input order under `ordered`, names bad files, and stops on a callback's exception.
-#include "ctsqs/file_decode.hpp"
+#include "ctsqs/decode/file_decode.hpp"
 
 #include "catch.hpp"
 #include "gzip_helper.hpp"

@@ -1,5 +1,5 @@
 // Unit tests for the output line formats (flat, raw, devo).
-#include "ctsqs/format.hpp"
+#include "ctsqs/sink/format.hpp"
 
 #include "catch.hpp"
 

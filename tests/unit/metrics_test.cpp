@@ -1,5 +1,5 @@
 // Unit tests of Metrics: snapshot, Prometheus text, progress line, heartbeat event.
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include "catch.hpp"
 

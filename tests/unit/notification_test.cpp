@@ -1,5 +1,5 @@
 // Unit tests of parse_notification over our fixtures (tests/data/notifications) and the shared real samples.
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 
 #include "catch.hpp"
 #include "test_paths.hpp"

@@ -1,9 +1,9 @@
 // Unit tests of S3ObjectStore's pure helpers: the region a wrong-region answer names, and the
 // GetObject request of each attempt (a resume carries Range + If-Match, never Range alone).
-#include "ctsqs/object_store.hpp"
+#include "ctsqs/collector/object_store.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 using namespace ctsqs;
 

@@ -1,7 +1,7 @@
 // Unit tests for the decoder's stream layouts (RecordLayout): GuardDuty exports (JSON lines),
 // EventBridge events delivered by Firehose, and CloudWatch Logs subscription messages carrying
 // CloudTrail records. Samples are written here after AWS's documented shapes.
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 
 #include "catch.hpp"
 #include "aws_samples.hpp"

@@ -1,7 +1,7 @@
 // Unit tests for the retry policy: decisions, backoff with full jitter, quota, Date parsing.
-#include "ctsqs/retry.hpp"
+#include "ctsqs/aws/retry.hpp"
 
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 #include "catch.hpp"
 #include "catch_result.hpp"

@@ -1,9 +1,9 @@
 // Unit tests of the service handler registry and the CloudTrail handler, including a custom
 // handler plugged in from outside (the way Devo's other SQS services would be added).
-#include "ctsqs/service_handler.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 
-#include "ctsqs/collector.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include "catch.hpp"
 

@@ -1,6 +1,6 @@
 // Unit tests of ServiceRouter: several services in one collector, each object or inline event
 // claimed by key, EventBridge source or content; unclaimed payloads fail, naming what and the rules.
-#include "ctsqs/service_router.hpp"
+#include "ctsqs/decode/service_router.hpp"
 #include "../../lib/detail/decompressed_head.hpp"
 
 #include "catch.hpp"

@@ -1,8 +1,8 @@
 // Unit tests of the built-in GuardDuty and Firehose services: each format through its handler's
 // payload decoder (tags, filters, inline EventBridge findings), content recognition across all
 // four, and the four on one ServiceRouter as a collector file would configure them.
-#include "ctsqs/service_handler.hpp"
-#include "ctsqs/service_router.hpp"
+#include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/decode/service_router.hpp"
 
 #include "aws_samples.hpp"
 #include "catch.hpp"

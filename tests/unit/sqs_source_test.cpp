@@ -1,7 +1,7 @@
 // Unit tests of SqsSource: option validation and the matching of batch answers to entries (the
 // I/O paths run against real peers in tests/integration/collector_*_test.cpp).
-#include "ctsqs/sqs_source.hpp"
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 #include "../../lib/detail/sqs_batch.hpp"
 
 #include "catch_result.hpp"

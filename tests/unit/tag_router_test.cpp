@@ -1,5 +1,5 @@
 // Unit tests for TagRouter: service derivation, templates, filter and counts.
-#include "ctsqs/tag_router.hpp"
+#include "ctsqs/decode/tag_router.hpp"
 
 #include "catch_result.hpp"
 

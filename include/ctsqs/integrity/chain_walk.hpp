@@ -8,7 +8,7 @@
 // is read by the backfill's parse_log_key.
 #pragma once
 
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/integrity/digest_file.hpp"
 #include "ctsqs/integrity/public_keys.hpp"
 #include "ctsqs/integrity/report.hpp"

@@ -4,12 +4,12 @@
 // as a message of a queue wrapped around its SQS queue; each one is reported.
 #pragma once
 
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
 #include "ctsqs/integrity/drain_integrity.hpp"
-#include "ctsqs/object_store.hpp"
-#include "ctsqs/sqs_source.hpp"
+#include "ctsqs/collector/object_store.hpp"
+#include "ctsqs/collector/sqs_source.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -6,9 +6,9 @@
 // ValidityStartTime, ValidityEndTime and Fingerprint.
 #pragma once
 
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/error.hpp"
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 
 #include <chrono>
 #include <map>

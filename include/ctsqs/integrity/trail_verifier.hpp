@@ -2,7 +2,7 @@
 // CloudTrail's signed digest files (what `ctsqs verify` runs; an embedder can run it too).
 #pragma once
 
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 #include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/integrity/chain_walk.hpp"

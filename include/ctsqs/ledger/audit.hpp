@@ -3,9 +3,9 @@
 // their delivery now through the collector's own pipeline (what `ctsqs audit` runs).
 #pragma once
 
-#include "ctsqs/collector.hpp"
-#include "ctsqs/collector_assembly.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/collector.hpp"
+#include "ctsqs/collector/assembly.hpp"
+#include "ctsqs/collector/config.hpp"
 #include "ctsqs/detail/completion.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/integrity/trail_verifier.hpp"

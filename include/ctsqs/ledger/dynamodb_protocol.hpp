@@ -8,9 +8,9 @@
 // `claim_until` (ms), and `expires_at` (seconds since the epoch: the TTL attribute).
 #pragma once
 
-#include "ctsqs/endpoints.hpp"
+#include "ctsqs/aws/endpoints.hpp"
 #include "ctsqs/error.hpp"
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 #include "ctsqs/ledger/ledger.hpp"
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "ctsqs/error.hpp"
-#include "ctsqs/object_store.hpp"
+#include "ctsqs/collector/object_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -4,7 +4,7 @@
 
 #include "ctsqs/error.hpp"
 #include "ctsqs/event.hpp"
-#include "ctsqs/sink.hpp"
+#include "ctsqs/sink/sink.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
 
 #include <cstdint>

@@ -1,8 +1,8 @@
 // DirectorySink: writes formatted event lines into one file per tag under a directory.
 #pragma once
 
-#include "ctsqs/format.hpp"
-#include "ctsqs/sink.hpp"
+#include "ctsqs/sink/format.hpp"
+#include "ctsqs/sink/sink.hpp"
 
 #include <cstddef>
 #include <cstdint>

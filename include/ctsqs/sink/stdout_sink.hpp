@@ -1,8 +1,8 @@
 // StdoutSink: writes formatted event lines to stdout or any file descriptor / FILE*.
 #pragma once
 
-#include "ctsqs/format.hpp"
-#include "ctsqs/sink.hpp"
+#include "ctsqs/sink/format.hpp"
+#include "ctsqs/sink/sink.hpp"
 
 #include <cstddef>
 #include <cstdint>

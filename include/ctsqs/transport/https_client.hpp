@@ -3,7 +3,7 @@
 #pragma once
 
 #include "ctsqs/error.hpp"
-#include "ctsqs/http.hpp"
+#include "ctsqs/transport/http.hpp"
 #include "ctsqs/transport/proxy.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

@@ -1,7 +1,7 @@
 // Unit tests for the default chain's source selection and the template's role wiring.
 // The environment and files are injected; nothing here opens a socket (only sources that
 // need no network are fetched).
-#include "ctsqs/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"

@@ -1,8 +1,8 @@
 // credential_process: the JSON it prints, and real runs of /bin/sh commands (exit status, stderr,
 // timeout, output limit, process group kill). No secret of the output ever reaches a message.
-#include "ctsqs/credentials/chain.hpp"
-#include "ctsqs/credentials/process.hpp"
-#include "ctsqs/credentials/profile_file.hpp"
+#include "ctsqs/aws/credentials/chain.hpp"
+#include "ctsqs/aws/credentials/process.hpp"
+#include "ctsqs/aws/credentials/profile_file.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"

@@ -1,5 +1,5 @@
 // Unit tests for shared config/credentials file parsing and profile plans.
-#include "ctsqs/credentials/profile_file.hpp"
+#include "ctsqs/aws/credentials/profile_file.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"

@@ -1,6 +1,6 @@
 // Unit tests for CachingCredentialsProvider: refresh margin, single-flight, invalidate, failures.
 // The wall clock is injected; coroutines interleave on one io_context without timers or sockets.
-#include "ctsqs/credentials/provider.hpp"
+#include "ctsqs/aws/credentials/provider.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"

@@ -2,11 +2,11 @@
 // project categories built from it: names, messages, and the fallback for undefined values.
 #include "../../../lib/detail/error_category.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/cloudtrail_decoder.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/decode/cloudtrail_decoder.hpp"
 #include "ctsqs/error.hpp"
 #include "ctsqs/integrity/digest_file.hpp"
-#include "ctsqs/notification.hpp"
+#include "ctsqs/collector/notification.hpp"
 #include "ctsqs/transport/https_client.hpp"
 
 #include "catch.hpp"

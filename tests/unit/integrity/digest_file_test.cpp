@@ -2,7 +2,7 @@
 // SHA256withRSA check against keys made here, ListPublicKeys request and answer.
 #include "ctsqs/integrity/digest_file.hpp"
 
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 #include "ctsqs/integrity/public_keys.hpp"
 
 #include "../catch_result.hpp"

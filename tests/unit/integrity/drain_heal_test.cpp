@@ -2,9 +2,9 @@
 // outcomes (healed, filled meanwhile, missing evidence, failed), extensions, releases, backoffs.
 #include "ctsqs/integrity/drain_heal.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/collector_config.hpp"
-#include "ctsqs/metrics.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/collector/config.hpp"
+#include "ctsqs/collector/metrics.hpp"
 
 #include "catch.hpp"
 

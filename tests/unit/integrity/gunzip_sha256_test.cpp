@@ -3,7 +3,7 @@
 #include "ctsqs/integrity/gunzip_sha256.hpp"
 
 #include "ctsqs/integrity/digest_file.hpp"
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 #include "../catch_result.hpp"
 #include "../gzip_helper.hpp"

@@ -1,13 +1,13 @@
 // Unit tests of the Collector with a ledger, over an in-memory queue, store and sink: one lookup
 // per received batch, skips, overwritten objects, record before delete, a failing ledger.
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 
 #include "unit/catch_result.hpp"
 #include "unit/cloudtrail_decoders.hpp"
 #include "unit/gzip_helper.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/backfill.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/ledger/ledger.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -3,7 +3,7 @@
 
 #include "unit/catch_result.hpp"
 
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 #include <boost/json/parse.hpp>
 

@@ -1,7 +1,7 @@
 // Unit tests of the ledger's pure parts (matching, locations) and of the in-memory ledger.
 #include "ctsqs/ledger/ledger.hpp"
 
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include "unit/catch_result.hpp"
 #include "unit/ledger/ledger_test_util.hpp"

@@ -1,8 +1,8 @@
 // Unit tests of S3 ListObjectsV2 request building and ListBucketResult page parsing.
-#include "ctsqs/s3/list_objects.hpp"
+#include "ctsqs/aws/s3/list_objects.hpp"
 
-#include "ctsqs/aws_error.hpp"
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/error.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include "catch.hpp"
 #include "unit/catch_result.hpp"

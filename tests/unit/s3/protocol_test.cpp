@@ -1,8 +1,8 @@
 // Unit tests of S3 GetObject request building and S3 error classification.
-#include "ctsqs/s3/protocol.hpp"
+#include "ctsqs/aws/s3/protocol.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/collector.hpp"
+#include "ctsqs/collector/collector.hpp"
 #include "test_paths.hpp"
 #include "unit/catch_result.hpp"
 

@@ -1,9 +1,9 @@
 // Every case of the AWS SigV4 test suite (aws-c-auth v4), header and query signing, byte for byte.
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
-#include "ctsqs/sigv4/request_text.hpp"
-#include "ctsqs/sigv4/signing_key.hpp"
-#include "ctsqs/sigv4/string_to_sign.hpp"
+#include "ctsqs/aws/sigv4/request_text.hpp"
+#include "ctsqs/aws/sigv4/signing_key.hpp"
+#include "ctsqs/aws/sigv4/string_to_sign.hpp"
 
 #include "catch.hpp"
 #include "test_paths.hpp"

@@ -1,5 +1,5 @@
 // SigV4 canonicalization edge cases: URI encoding, paths, queries, header values and duplicates.
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include "catch.hpp"
 

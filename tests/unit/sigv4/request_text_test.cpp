@@ -1,7 +1,7 @@
 // Raw HTTP request text parsing/writing for `ctsqs sign`: suite format, folding, bodies, errors.
-#include "ctsqs/sigv4/request_text.hpp"
+#include "ctsqs/aws/sigv4/request_text.hpp"
 
-#include "ctsqs/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
 
 #include "catch.hpp"
 

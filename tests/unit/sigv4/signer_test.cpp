@@ -1,10 +1,10 @@
 // SigV4 signer: our own vectors (AWS documentation examples), session tokens, S3, presigning, errors.
-#include "ctsqs/sigv4/signer.hpp"
+#include "ctsqs/aws/sigv4/signer.hpp"
 
-#include "ctsqs/sigv4/canonical_request.hpp"
-#include "ctsqs/sigv4/hash.hpp"
-#include "ctsqs/sigv4/signing_key.hpp"
-#include "ctsqs/sigv4/string_to_sign.hpp"
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
+#include "ctsqs/aws/sigv4/hash.hpp"
+#include "ctsqs/aws/sigv4/signing_key.hpp"
+#include "ctsqs/aws/sigv4/string_to_sign.hpp"
 
 #include "catch.hpp"
 

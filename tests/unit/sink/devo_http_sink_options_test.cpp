@@ -3,7 +3,7 @@
 #include "ctsqs/sink/devo_http_sink_options.hpp"
 
 #include "catch.hpp"
-#include "ctsqs/collector_config.hpp"
+#include "ctsqs/collector/config.hpp"
 
 #include <string>
 

@@ -1,5 +1,5 @@
 // Unit tests of the SQS JSON 1.0 request builders and response/error parsers.
-#include "ctsqs/sqs/protocol.hpp"
+#include "ctsqs/aws/sqs/protocol.hpp"
 
 #include "catch.hpp"
 #include "unit/catch_result.hpp"

@@ -1,7 +1,7 @@
 // Unit tests for the STS request builders and response parsers.
-#include "ctsqs/sts/sts.hpp"
+#include "ctsqs/aws/sts.hpp"
 
-#include "ctsqs/aws_error.hpp"
+#include "ctsqs/aws/error.hpp"
 
 #include "catch.hpp"
 #include "../catch_result.hpp"
