@@ -232,7 +232,7 @@ TEST_CASE("completion tokens: a Collector built by hand drains through each toke
   AwsClient client(io.get_executor(), ao);
   SqsSourceOptions so;
   so.queue_url = peers.gate_endpoint() + "/000000000000/ct-s3-events";
-  so.wait_time = 1s;
+  so.receive.wait_time = 1s;
   SqsSource source(client, so);
   S3ObjectStore store(client);
   for (Via via : {Via::callback, Via::future, Via::deferred, Via::awaitable}) {
