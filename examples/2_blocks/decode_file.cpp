@@ -35,12 +35,12 @@ int main(int argc, char** argv) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     const auto n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
-    if (auto r = decoder.feed(std::string_view(chunk.data(), n), print, &diag); !r) {
+    if (auto r = decoder.feed(std::string_view(chunk.data(), n), print, diag); !r) {
       std::cerr << diag.message << "\n";
       return 1;
     }
   }
-  auto summary = decoder.finish(print, &diag);
+  auto summary = decoder.finish(print, diag);
   if (!summary) {
     std::cerr << diag.message << "\n";
     return 1;

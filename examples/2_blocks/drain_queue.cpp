@@ -84,10 +84,15 @@ int main(int argc, char** argv) {
     options.drain_empty_polls = 2;  // stop once two long polls in a row found nothing
     options.heartbeat.enabled = false;
 
+    ctsqs::Diagnostics diag;
+    auto decoders = ctsqs::make_payload_decoder_factory(handler, settings, decoder, diag);
+    if (!decoders) {
+      std::cerr << diag.message << "\n";
+      return 2;
+    }
     CountingSink sink;
     ctsqs::Metrics metrics;
-    ctsqs::Collector collector(ioc.get_executor(), source, store, sink,
-                               ctsqs::make_payload_decoder_factory(handler, settings, decoder), options, metrics);
+    ctsqs::Collector collector(ioc.get_executor(), source, store, sink, std::move(*decoders), options, metrics);
     ctsqs::CollectorResult result;
     const auto started = std::chrono::steady_clock::now();
     boost::asio::co_spawn(ioc, drain(&collector, &result), boost::asio::detached);

@@ -28,7 +28,13 @@ int main(int argc, char** argv) {
 
   ctsqs::TagRouterOptions routing;  // tag = cloud.aws.cloudtrail.{service}
   for (int i = 2; i < argc; ++i) routing.services.emplace_back(argv[i]);
-  ctsqs::TagRouter router(routing);
+  ctsqs::Diagnostics diag;
+  auto router_or = ctsqs::TagRouter::create(routing, diag);
+  if (!router_or) {
+    std::cerr << diag.message << "\n";
+    return 2;
+  }
+  ctsqs::TagRouter& router = *router_or;
 
   ctsqs::StdoutSinkOptions out;
   out.format = ctsqs::OutputFormat::flat;
@@ -40,7 +46,6 @@ int main(int argc, char** argv) {
   ctsqs::CloudTrailDecoder decoder(options);
 
   bool sink_ok = true;
-  ctsqs::Diagnostics diag;
   auto summary = decoder.decode_buffer(argv[1], whole, [&](ctsqs::Event& e) {
     if (router.route(e) && sink_ok) sink_ok = static_cast<bool>(sink.write(e));
   }, diag);

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   params.region = *region;
   params.service = sqs_endpoint->signing_name;  // "sqs"
   params.time = std::chrono::system_clock::now();
-  auto signed_request = ctsqs::sigv4::sign_request(*request, creds, params, &diag);
+  auto signed_request = ctsqs::sigv4::sign_request(*request, creds, params, diag);
   if (!signed_request) {
     std::cerr << diag << "\n";
     return 1;
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   }
   params.service = "s3";
   params.expires = std::chrono::minutes(5);
-  auto url = ctsqs::sigv4::presign_url(*get, creds, params, &diag);
+  auto url = ctsqs::sigv4::presign_url(*get, creds, params, diag);
   if (!url) {
     std::cerr << diag << "\n";
     return 1;
