@@ -10,6 +10,7 @@
 #include "ctsqs/collector/object_store.hpp"
 #include "ctsqs/decode/service_handler.hpp"
 #include "ctsqs/decode/service_router.hpp"
+#include "ctsqs/sink/format.hpp"
 #include "ctsqs/sink/devo_http_sink.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
 #include "ctsqs/sink/directory_sink.hpp"
@@ -108,12 +109,6 @@ class CountingSink final : public Sink {
   std::map<std::string, std::uint64_t> totals_;
 };
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "ctsqs";
-  return buf;
-}
-
 error_code fail(Diagnostics& diag, std::string message) {
   diag.message = std::move(message);
   return make_error_code(client_errc::invalid_argument);
@@ -138,7 +133,7 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
     if (!opts.extra_sinks[i])
       return fail(diag, "AssemblyOptions::extra_sinks[" + std::to_string(i) + "] is null: no output to write to");
   LineOptions line;
-  line.hostname = opts.hostname.empty() ? host_name() : opts.hostname;
+  line.hostname = opts.hostname.empty() ? local_host_name("ctsqs") : opts.hostname;
   line.time = std::chrono::system_clock::now();
   if (cfg.do_not_send) {
     multi.own(std::make_unique<NullSink>());
@@ -396,7 +391,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     ho.grace = cfg.integrity.heal_grace;
     ho.collector_id = cfg.id;
     ho.claimant = (cfg.id.empty() ? std::string("ctsqs") : cfg.id) + "@" +
-                  (opts.hostname.empty() ? host_name() : opts.hostname) + ":" + std::to_string(::getpid());
+                  (opts.hostname.empty() ? local_host_name("ctsqs") : opts.hostname) + ":" + std::to_string(::getpid());
     ho.log = opts.log;
     impl->heal = std::make_shared<integrity::DrainHeal>(executor, *co.ledger, impl->metrics, ho);
     impl->heal_ledger = impl->heal->wrap(*co.ledger);
