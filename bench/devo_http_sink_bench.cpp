@@ -90,11 +90,12 @@ Figures run(Sink& sink, const std::vector<ctsqs::Event>& events, std::size_t flu
   const double c0 = self_cpu_seconds();
   const auto t0 = Clock::now();
   std::size_t n = 0;
+  ctsqs::Diagnostics diag;
   for (const auto& e : events) {
-    if (!sink.write(e)) throw std::runtime_error("write: " + sink.last_error());
-    if (++n % flush_every == 0 && !sink.flush()) throw std::runtime_error("flush: " + sink.last_error());
+    if (!sink.write(e, diag)) throw std::runtime_error("write: " + diag.message);
+    if (++n % flush_every == 0 && !sink.flush(diag)) throw std::runtime_error("flush: " + diag.message);
   }
-  if (!sink.flush()) throw std::runtime_error("flush: " + sink.last_error());
+  if (!sink.flush(diag)) throw std::runtime_error("flush: " + diag.message);
   f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   f.cpu = self_cpu_seconds() - c0;
   return f;

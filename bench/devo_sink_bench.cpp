@@ -103,11 +103,10 @@ Figures to_sink(const std::vector<ctsqs::Event>& events, ctsqs::DevoSinkOptions 
   const auto t0 = Clock::now();
   std::size_t n = 0;
   for (const auto& e : events) {
-    if (!(*sink)->write(e)) throw std::runtime_error((*sink)->last_error());
-    if (++n % flush_every == 0 && !(*sink)->flush())
-      throw std::runtime_error((*sink)->last_error());
+    if (!(*sink)->write(e, diag)) throw std::runtime_error(diag.message);
+    if (++n % flush_every == 0 && !(*sink)->flush(diag)) throw std::runtime_error(diag.message);
   }
-  if (!(*sink)->flush()) throw std::runtime_error((*sink)->last_error());
+  if (!(*sink)->flush(diag)) throw std::runtime_error(diag.message);
   f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   f.cpu_seconds = self_cpu_seconds() - c0;
   f.bytes = (*sink)->stats().bytes_written;

@@ -175,7 +175,7 @@ int run_decode(const DecodeArgs& a) {
   };
   auto on_event = [&](Event& e) {
     if (!router.route(e)) return;
-    if (!sink->write(e)) throw SinkFailure(sink->last_error());
+    if (Diagnostics sd; !sink->write(e, sd)) throw SinkFailure(sd.message);
     if ((++events & 0x3fff) == 0) progress.update(objects_done, inputs.size(), events);
   };
   auto on_done = [&](const FileInput& in, FileOutcome& o) {
@@ -186,7 +186,7 @@ int run_decode(const DecodeArgs& a) {
       skipped.emplace_back(index, in.name + " (" + std::string(to_string(o.summary->skipped)) + ")");
     else ++decoded;
     // Everything of this object so far is handed over before the next one starts.
-    if (!sink->flush()) throw SinkFailure(sink->last_error());
+    if (Diagnostics sd; !sink->flush(sd)) throw SinkFailure(sd.message);
   };
 
   int rc = exit_ok;

@@ -48,55 +48,57 @@ class MultiSink final : public Sink {
     sinks_.push_back(s.get());
     owned_.push_back(std::move(s));
   }
-  result<void> write(const Event& e) override {
+  // Every sink gets the event; the last one that failed reports.
+  result<void> write(const Event& e, Diagnostics& diag) override {
     result<void> r;
-    for (auto* s : sinks_)
-      if (auto w = s->write(e); !w) r = failed(*s, w.error());
+    for (auto* s : sinks_) {
+      Diagnostics d;
+      if (auto w = s->write(e, d); !w) r = failed(diag, std::move(d), w.error());
+    }
     return r;
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics& diag) override {
     result<void> r;
-    for (auto* s : sinks_)
-      if (auto f = s->flush(); !f) r = failed(*s, f.error());
+    for (auto* s : sinks_) {
+      Diagnostics d;
+      if (auto f = s->flush(d); !f) r = failed(diag, std::move(d), f.error());
+    }
     return r;
   }
-  std::string last_error() const override { return last_error_; }
 
  private:
-  error_code failed(const Sink& s, error_code ec) {
-    last_error_ = s.last_error();
+  static error_code failed(Diagnostics& diag, Diagnostics d, error_code ec) {
+    diag = std::move(d);
     return ec;
   }
   std::vector<Sink*> sinks_;
   std::vector<std::unique_ptr<Sink>> owned_;
-  std::string last_error_;
 };
 
 /// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
 class NullSink final : public Sink {
  public:
-  result<void> write(const Event&) override { return {}; }
-  result<void> flush() override { return {}; }
+  result<void> write(const Event&, Diagnostics&) override { return {}; }
+  result<void> flush(Diagnostics&) override { return {}; }
 };
 
 /// Counts events per tag, committing a window's counts only when its flush succeeded.
 class CountingSink final : public Sink {
  public:
   explicit CountingSink(Sink& inner) : inner_(inner) {}
-  result<void> write(const Event& e) override {
-    auto r = inner_.write(e);
+  result<void> write(const Event& e, Diagnostics& diag) override {
+    auto r = inner_.write(e, diag);
     if (r) ++window_[e.tag];
     return r;
   }
-  result<void> flush() override {
-    auto r = inner_.flush();
+  result<void> flush(Diagnostics& diag) override {
+    auto r = inner_.flush(diag);
     std::lock_guard lk(mu_);
     if (r)
       for (auto& [tag, n] : window_) totals_[tag] += n;
     window_.clear();
     return r;
   }
-  std::string last_error() const override { return inner_.last_error(); }
   std::map<std::string, std::uint64_t> totals() const {
     std::lock_guard lk(mu_);
     return totals_;

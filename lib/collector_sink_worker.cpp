@@ -77,8 +77,9 @@ asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since, std::stri
 template <class F>
 error_code SinkWorker::call_sink(F&& f, std::string& detail) {
   try {
-    if (result<void> r = f(); !r) {
-      detail = sink_.last_error();
+    Diagnostics diag;
+    if (result<void> r = f(diag); !r) {
+      detail = std::move(diag.message);
       return r.error();
     }
     return {};
@@ -130,7 +131,7 @@ void SinkWorker::run() {
           window_tags.push_back(e.tag);
       for (const auto& e : it.events) {
         if (window_error) break;  // the window will not count; don't pile more on a failing sink
-        if (auto ec = call_sink([&] { return sink_.write(e); }, window_detail)) {
+        if (auto ec = call_sink([&](Diagnostics& d) { return sink_.write(e, d); }, window_detail)) {
           window_error = ec;
           metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
         }
@@ -143,7 +144,7 @@ void SinkWorker::run() {
 
     // One flush acknowledges every barrier of this round (group commit).
     std::string detail;
-    error_code ec = call_sink([&] { return sink_.flush(); }, detail);
+    error_code ec = call_sink([&](Diagnostics& d) { return sink_.flush(d); }, detail);
     if (ec) {
       metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
       // A closed reader is the news, whichever call saw it first.

@@ -48,7 +48,7 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   /// still take writes: their good flushes prove nothing about it.
   struct Failure {
     error_code ec;             ///< the write's or the flush's error
-    std::string detail;        ///< the sink's last_error() (or what it threw)
+    std::string detail;        ///< the sink's Diagnostics::message (or what it threw)
     std::uint64_t streak = 0;  ///< the longest streak of a tag of this round, this one included
     std::chrono::steady_clock::time_point first;  ///< when the first of that tag's failures was
     std::string tag;           ///< that tag ("" when the window held no event)
@@ -89,7 +89,8 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   };
 
   void run();
-  // Runs a sink call; an exception becomes a sink_failed error with its text as the detail.
+  // Runs a sink call `f(Diagnostics&)`; on failure `detail` is the sink's message, and an
+  // exception becomes a sink_failed error with its text as the detail.
   template <class F>
   error_code call_sink(F&& f, std::string& detail);
 

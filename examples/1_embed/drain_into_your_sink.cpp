@@ -6,8 +6,8 @@
 #include <iostream>
 
 struct PrintSink final : ctsqs::Sink {  // your destination; a message is deleted once flush() succeeded
-  ctsqs::result<void> write(const ctsqs::Event& e) override { std::cout << e.tag << ' ' << e.record << '\n'; return {}; }
-  ctsqs::result<void> flush() override { std::cout.flush(); return {}; }
+  ctsqs::result<void> write(const ctsqs::Event& e, ctsqs::Diagnostics&) override { std::cout << e.tag << ' ' << e.record << '\n'; return {}; }
+  ctsqs::result<void> flush(ctsqs::Diagnostics&) override { std::cout.flush(); return {}; }
 };
 
 int main(int argc, char** argv) {

@@ -18,14 +18,14 @@ namespace {
 
 // The application's own destination: count events per eventSource. A real application
 // would write to its database or bus, and fail flush() unless everything since the previous
-// flush is stored.
+// flush is stored (returning the error, with diag.message naming what failed).
 class SourceCounter final : public ctsqs::Sink {
  public:
-  ctsqs::result<void> write(const ctsqs::Event& e) override {
+  ctsqs::result<void> write(const ctsqs::Event& e, ctsqs::Diagnostics&) override {
     ++pending_[e.event_source.empty() ? "(none)" : e.event_source];
     return {};
   }
-  ctsqs::result<void> flush() override {
+  ctsqs::result<void> flush(ctsqs::Diagnostics&) override {
     for (auto& [source, n] : pending_) seen_[source] += n;
     pending_.clear();
     return {};

@@ -54,11 +54,11 @@ int main(int argc, char** argv) {
     e.tag = "cloud.aws.cloudtrail.s3";
     e.record = R"({"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","n":)" +
                std::to_string(i) + "}";
-    if (!(*sink)->write(e)) break;
+    if (!(*sink)->write(e, diag)) break;  // the flush below fails too and reports
   }
   // Success here is the delivery acknowledgement: only now may the source be deleted.
-  if (!(*sink)->flush()) {
-    std::cerr << "not delivered: " << (*sink)->last_error() << "\n";
+  if (!(*sink)->flush(diag)) {
+    std::cerr << "not delivered: " << diag.message << "\n";
     return 1;
   }
   std::cout << "delivered " << count << " events to " << argv[1] << "\n";

@@ -23,15 +23,16 @@ namespace {
 
 // The application's own destination: here, count events per tag and keep the last one.
 // A real application would write to its database or bus, and return an error from flush()
-// unless everything since the previous flush is safely stored: only then are messages deleted.
+// (diag.message naming what failed) unless everything since the previous flush is safely
+// stored: only then are messages deleted.
 class CountingSink final : public ctsqs::Sink {
  public:
-  ctsqs::result<void> write(const ctsqs::Event& e) override {
+  ctsqs::result<void> write(const ctsqs::Event& e, ctsqs::Diagnostics&) override {
     ++pending_[e.tag];
     last_ = e.record;
     return {};
   }
-  ctsqs::result<void> flush() override {
+  ctsqs::result<void> flush(ctsqs::Diagnostics&) override {
     for (auto& [tag, n] : pending_) counts_[tag] += n;
     pending_.clear();
     return {};

@@ -46,12 +46,13 @@ int main(int argc, char** argv) {
   ctsqs::CloudTrailDecoder decoder(options);
 
   bool sink_ok = true;
+  ctsqs::Diagnostics sink_diag;  // names the descriptor when the output fails
   auto summary = decoder.decode_buffer(argv[1], whole, [&](ctsqs::Event& e) {
-    if (router.route(e) && sink_ok) sink_ok = static_cast<bool>(sink.write(e));
+    if (router.route(e) && sink_ok) sink_ok = static_cast<bool>(sink.write(e, sink_diag));
   }, diag);
   // flush() is the delivery acknowledgement: only now may the source be acknowledged.
-  if (!sink_ok || !sink.flush()) {
-    std::cerr << "output failed: " << sink.last_error() << "\n";
+  if (!sink_ok || !sink.flush(sink_diag)) {
+    std::cerr << "output failed: " << sink_diag.message << "\n";
     return 1;
   }
   if (!summary) {

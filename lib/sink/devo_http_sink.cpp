@@ -99,7 +99,6 @@ struct DevoHttpSink::Impl {
   Diagnostics dropped_diag;
   bool stopping = false;
   bool loop_done = false;
-  Diagnostics last_diag;
   Stats stats;
 
   explicit Impl(DevoHttpSinkOptions o) : opts(std::move(o)) {}
@@ -124,12 +123,14 @@ struct DevoHttpSink::Impl {
 
   // ---- caller side ---------------------------------------------------------------------------
 
-  result<void> fail(std::unique_lock<std::mutex>&, error_code ec, Diagnostics d) {
-    last_diag = std::move(d);
+  // `lk` is held: `d` may be shared state.
+  static result<void> fail(std::unique_lock<std::mutex>& lk, Diagnostics& diag, error_code ec, const Diagnostics& d) {
+    (void)lk;
+    diag = d;
     return ec;
   }
 
-  result<void> hand_on(Batch&& b, std::unique_lock<std::mutex>& lk, Clock::time_point deadline) {
+  result<void> hand_on(Batch&& b, std::unique_lock<std::mutex>& lk, Clock::time_point deadline, Diagnostics& diag) {
     const std::size_t n = b.lines.size();
     while (!refused && queued_bytes > 0 && queued_bytes + n > opts.buffer_bytes) {
       if (cv.wait_until(lk, deadline) == std::cv_status::timeout && queued_bytes + n > opts.buffer_bytes) {
@@ -140,10 +141,10 @@ struct DevoHttpSink::Impl {
                     (failed_diag.message.empty() ? "" : " (last: " + failed_diag.message + ")");
         dropped = true;  // its events are gone: the next flush must fail too
         dropped_diag = d;
-        return fail(lk, make_error_code(client_errc::sink_failed), std::move(d));
+        return fail(lk, diag, make_error_code(client_errc::sink_failed), d);
       }
     }
-    if (refused) return fail(lk, make_error_code(client_errc::sink_closed), refused_diag);
+    if (refused) return fail(lk, diag, make_error_code(client_errc::sink_closed), refused_diag);
     b.seq = ++submitted;
     queued_bytes += n;
     queue.push_back(std::move(b));
@@ -151,10 +152,10 @@ struct DevoHttpSink::Impl {
     return {};
   }
 
-  result<void> write(const Event& e) {
+  result<void> write(const Event& e, Diagnostics& diag) {
     {
       std::unique_lock lk(m);
-      if (refused) return fail(lk, make_error_code(client_errc::sink_closed), refused_diag);
+      if (refused) return fail(lk, diag, make_error_code(client_errc::sink_closed), refused_diag);
     }
     auto it = pending.find(e.tag);
     if (it == pending.end()) it = pending.emplace(e.tag, Batch{0, e.tag, {}, 0}).first;
@@ -164,7 +165,7 @@ struct DevoHttpSink::Impl {
       Batch full = std::move(b);
       b = Batch{0, e.tag, {}, 0};
       std::unique_lock lk(m);
-      if (auto r = hand_on(std::move(full), lk, Clock::now() + opts.flush_timeout); !r) return r;
+      if (auto r = hand_on(std::move(full), lk, Clock::now() + opts.flush_timeout, diag); !r) return r;
     }
     const std::size_t start = b.lines.size();
     b.lines += e.record;
@@ -178,17 +179,17 @@ struct DevoHttpSink::Impl {
     if (b.lines.size() >= opts.batch_bytes) {
       Batch full = std::move(b);
       pending.erase(it);
-      return hand_on(std::move(full), lk, Clock::now() + opts.flush_timeout);
+      return hand_on(std::move(full), lk, Clock::now() + opts.flush_timeout, diag);
     }
     return {};
   }
 
-  result<void> flush() {
+  result<void> flush(Diagnostics& diag) {
     const auto deadline = Clock::now() + opts.flush_timeout;
     std::unique_lock lk(m);
     for (auto& [tag, b] : pending) {
       if (b.lines.empty()) continue;
-      if (auto r = hand_on(std::move(b), lk, deadline); !r) {
+      if (auto r = hand_on(std::move(b), lk, deadline, diag); !r) {
         pending.clear();
         ++stats.failed_flushes;
         dropped = false;  // this flush fails for it
@@ -207,7 +208,7 @@ struct DevoHttpSink::Impl {
       ++stats.failed_flushes;
       abandon_upto = std::max(abandon_upto, upto);
       poke_cancel();
-      return fail(lk, make_error_code(client_errc::sink_closed), refused_diag);
+      return fail(lk, diag, make_error_code(client_errc::sink_closed), refused_diag);
     }
     if (completed < upto) {
       ++stats.failed_flushes;
@@ -217,15 +218,15 @@ struct DevoHttpSink::Impl {
       d.message = "devo_http: flush timed out after " + seconds_text(opts.flush_timeout) + ": " +
                   std::to_string(upto - completed) + " batch(es) not answered 2xx" +
                   (failed_diag.message.empty() ? "" : " (last: " + failed_diag.message + ")");
-      return fail(lk, make_error_code(client_errc::sink_failed), std::move(d));
+      return fail(lk, diag, make_error_code(client_errc::sink_failed), d);
     }
     if (last_failed > since) {
       ++stats.failed_flushes;
-      return fail(lk, make_error_code(client_errc::sink_failed), failed_diag);
+      return fail(lk, diag, make_error_code(client_errc::sink_failed), failed_diag);
     }
     if (was_dropped) {
       ++stats.failed_flushes;
-      return fail(lk, make_error_code(client_errc::sink_failed), dropped_diag);
+      return fail(lk, diag, make_error_code(client_errc::sink_failed), dropped_diag);
     }
     return {};
   }
@@ -318,10 +319,6 @@ struct DevoHttpSink::Impl {
       }
       if (ok) co_return Outcome::delivered;
       if (abandoned(b.seq)) co_return Outcome::abandoned;
-      {
-        std::lock_guard lk(m);
-        last_diag = why;
-      }
       std::uniform_real_distribution<double> unit(0.0, 1.0);
       milliseconds delay = devo_backoff_delay(attempt, opts.backoff_initial, opts.backoff_max, unit(rng));
       if (asked) delay = std::max(delay, std::min(*asked, opts.retry_after_max));
@@ -364,11 +361,9 @@ struct DevoHttpSink::Impl {
       if (out == Outcome::failed && b.seq > abandon_upto) {
         last_failed = b.seq;
         failed_diag = why;
-        last_diag = why;
       } else if (out == Outcome::refused) {
         refused = true;
         refused_diag = why;
-        last_diag = why;
       }
       cv.notify_all();
     }
@@ -448,18 +443,8 @@ DevoHttpSink::~DevoHttpSink() {
   s.client.reset();
 }
 
-result<void> DevoHttpSink::write(const Event& event) { return impl_->write(event); }
-result<void> DevoHttpSink::flush() { return impl_->flush(); }
-
-std::string DevoHttpSink::last_error() const {
-  std::lock_guard lk(impl_->m);
-  return impl_->last_diag.message;
-}
-
-Diagnostics DevoHttpSink::last_diagnostics() const {
-  std::lock_guard lk(impl_->m);
-  return impl_->last_diag;
-}
+result<void> DevoHttpSink::write(const Event& event, Diagnostics& diag) { return impl_->write(event, diag); }
+result<void> DevoHttpSink::flush(Diagnostics& diag) { return impl_->flush(diag); }
 
 DevoHttpSink::Stats DevoHttpSink::stats() const {
   std::lock_guard lk(impl_->m);

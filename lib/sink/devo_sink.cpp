@@ -102,7 +102,6 @@ struct DevoSink::Impl {
   bool reset_requested = false;    // drop the connection (flush timed out)
   bool stopping = false;
   bool connected = false;
-  Diagnostics last_diag;
   Stats stats;
 
   // I/O-thread-only state.
@@ -123,13 +122,9 @@ struct DevoSink::Impl {
     asio::post(io, [this] { wake.cancel(); });
   }
 
-  void set_last(const Diagnostics& d) {
-    last_diag = d;
-  }
-
   // Hand `pending` to the I/O thread, waiting for buffer space until `deadline` (lock held by
-  // `lk`).
-  result<void> submit_pending(std::unique_lock<std::mutex>& lk, Clock::time_point deadline) {
+  // `lk`); `diag` says why it could not.
+  result<void> submit_pending(std::unique_lock<std::mutex>& lk, Clock::time_point deadline, Diagnostics& diag) {
     if (pending.empty()) return {};
     const bool ok = cv.wait_until(lk, deadline, [&] {
       return stopping || queued_bytes == 0 || queued_bytes + pending.size() <= opts.buffer_bytes;
@@ -143,7 +138,7 @@ struct DevoSink::Impl {
                           (last_connect_diag.message.empty()
                                ? std::string{}
                                : "; last error: " + last_connect_diag.message);
-      set_last(lost_diag);
+      diag = lost_diag;
       return client_errc::sink_failed;
     }
     queued_bytes += pending.size();
@@ -171,11 +166,11 @@ struct DevoSink::Impl {
     ++stats.failed_flushes;
   }
 
-  result<void> flush() {
+  result<void> flush(Diagnostics& diag) {
     // One deadline for the whole flush: waiting for buffer space and for the acknowledgement.
     const auto deadline = Clock::now() + opts.flush_timeout;
     std::unique_lock lk(m);
-    if (auto r = submit_pending(lk, deadline); !r) {
+    if (auto r = submit_pending(lk, deadline, diag); !r) {
       discard_after_failure();
       return r;
     }
@@ -201,7 +196,7 @@ struct DevoSink::Impl {
       reset_requested = true;  // a stuck connection is replaced
     }
     if (stopping) d.message = "devo: sink is shutting down";
-    set_last(d);
+    diag = std::move(d);
     discard_after_failure();
     lk.unlock();
     wake_io();
@@ -230,7 +225,6 @@ struct DevoSink::Impl {
     if (written > confirmed || (inflight && inflight_seq > confirmed)) {
       lost = true;
       lost_diag = std::move(why);
-      last_diag = lost_diag;
     }
     cv.notify_all();
   }
@@ -395,7 +389,6 @@ struct DevoSink::Impl {
     {
       std::lock_guard lk(m);
       last_connect_diag = d;
-      last_diag = d;
       if (is_hard(d)) connect_failed_hard = true;
       cv.notify_all();
     }
@@ -592,7 +585,6 @@ struct DevoSink::Impl {
         connect_failed_hard = false;
       } else {
         last_connect_diag = d;
-        last_diag = d;
       }
       *out = std::move(d);
     }
@@ -645,7 +637,7 @@ DevoSink::~DevoSink() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-result<void> DevoSink::write(const Event& event) {
+result<void> DevoSink::write(const Event& event, Diagnostics& diag) {
   Impl& s = *impl_;
   LineOptions lo;
   lo.hostname = s.hostname;
@@ -655,11 +647,11 @@ result<void> DevoSink::write(const Event& event) {
   std::unique_lock lk(s.m);
   ++s.stats.events;
   if (s.pending.size() >= s.opts.batch_bytes)
-    return s.submit_pending(lk, Clock::now() + s.opts.flush_timeout);
+    return s.submit_pending(lk, Clock::now() + s.opts.flush_timeout, diag);
   return {};
 }
 
-result<void> DevoSink::flush() { return impl_->flush(); }
+result<void> DevoSink::flush(Diagnostics& diag) { return impl_->flush(diag); }
 
 result<void> DevoSink::connect(Diagnostics& diag) {
   Impl& s = *impl_;
@@ -670,11 +662,6 @@ result<void> DevoSink::connect(Diagnostics& diag) {
   diag = out;
   if (out.message.empty()) return {};
   return client_errc::sink_failed;
-}
-
-std::string DevoSink::last_error() const {
-  std::lock_guard lk(impl_->m);
-  return to_string(impl_->last_diag);
 }
 
 DevoSink::Stats DevoSink::stats() const {

@@ -94,7 +94,8 @@ DirectorySink::DirectorySink(DirectorySinkOptions options) : options_(std::move(
 }
 
 DirectorySink::~DirectorySink() {
-  (void)drain_all();
+  Diagnostics ignored;
+  (void)drain_all(ignored);
   close_all();
 }
 
@@ -109,21 +110,21 @@ std::filesystem::path DirectorySink::path_for(std::string_view tag) const {
   return options_.directory / (name + options_.extension);
 }
 
-result<void> DirectorySink::drain(const std::string& tag, File& f) {
+result<void> DirectorySink::drain(const std::string& tag, File& f, Diagnostics& diag) {
   if (f.buffer.empty()) return {};
   auto discard = [&] {
     buffered_ -= f.buffer.size();
     f.buffer.clear();
   };
   if (f.fd < 0) {
-    if (auto r = open_file(tag, f); !r) {
+    if (auto r = open_file(tag, f, diag); !r) {
       discard();
       return r;
     }
   }
   const auto p = path_for(tag);
   auto fail = [&](std::string what, int err) {
-    last_error_ = what + " " + p.string() + ": " + std::strerror(err);
+    diag.message = what + " " + p.string() + ": " + std::strerror(err);
     discard();
     return make_error_code(client_errc::sink_failed);
   };
@@ -152,23 +153,23 @@ result<void> DirectorySink::drain(const std::string& tag, File& f) {
   return {};
 }
 
-result<void> DirectorySink::open_file(const std::string& tag, File& f) {
+result<void> DirectorySink::open_file(const std::string& tag, File& f, Diagnostics& diag) {
   const auto p = path_for(tag);
   // O_NOFOLLOW: a symbolic link planted under the file's name is refused, not appended through.
   f.fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (f.fd < 0) {
-    last_error_ = "open " + p.string() + ": " +
-                  (errno == ELOOP ? std::string("is a symbolic link, refused") : std::strerror(errno));
+    diag.message = "open " + p.string() + ": " +
+                   (errno == ELOOP ? std::string("is a symbolic link, refused") : std::strerror(errno));
     return make_error_code(client_errc::sink_failed);
   }
   dir_unsynced_ = true;
   return {};
 }
 
-result<void> DirectorySink::drain_all() {
+result<void> DirectorySink::drain_all(Diagnostics& diag) {
   result<void> out;
   for (auto& [tag, f] : files_) {
-    if (auto r = drain(tag, f); !r) out = r;
+    if (auto r = drain(tag, f, diag); !r) out = r;
   }
   return out;
 }
@@ -180,11 +181,11 @@ void DirectorySink::close_all() {
   buffered_ = 0;
 }
 
-result<void> DirectorySink::write(const Event& event) {
+result<void> DirectorySink::write(const Event& event, Diagnostics& diag) {
   auto it = files_.find(std::string_view(event.tag));
   if (it == files_.end()) {
     if (files_.size() >= options_.max_open_files) {
-      if (auto r = flush(); !r) return r;
+      if (auto r = flush(diag); !r) return r;
       close_all();
     }
     it = files_.emplace(event.tag, File{}).first;
@@ -193,17 +194,17 @@ result<void> DirectorySink::write(const Event& event) {
   append_line(it->second.buffer, event, options_.format, options_.line);
   buffered_ += it->second.buffer.size() - before;
   ++lines_;
-  if (buffered_ >= options_.buffer_bytes) return drain_all();
+  if (buffered_ >= options_.buffer_bytes) return drain_all(diag);
   return {};
 }
 
-result<void> DirectorySink::flush() {
-  if (auto r = drain_all(); !r) return r;
+result<void> DirectorySink::flush(Diagnostics& diag) {
+  if (auto r = drain_all(diag); !r) return r;
   if (!options_.sync) return {};
   for (auto& [tag, f] : files_) {
     if (f.fd >= 0 && f.unsynced) {
       if (::fsync(f.fd) != 0) {
-        last_error_ = "fsync " + path_for(tag).string() + ": " + std::strerror(errno);
+        diag.message = "fsync " + path_for(tag).string() + ": " + std::strerror(errno);
         return make_error_code(client_errc::sink_failed);
       }
       f.unsynced = false;
@@ -213,7 +214,7 @@ result<void> DirectorySink::flush() {
     // A file created since the last sync survives a crash only once its directory entry does.
     const int dfd = ::open(options_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || ::fsync(dfd) != 0) {
-      last_error_ = "fsync directory " + options_.directory.string() + ": " + std::strerror(errno);
+      diag.message = "fsync directory " + options_.directory.string() + ": " + std::strerror(errno);
       if (dfd >= 0) ::close(dfd);
       return make_error_code(client_errc::sink_failed);
     }

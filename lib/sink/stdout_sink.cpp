@@ -38,13 +38,16 @@ StdoutSink::StdoutSink(int fd, StdoutSinkOptions options) : fd_(fd), options_(st
 StdoutSink::StdoutSink(std::FILE* file, StdoutSinkOptions options)
     : StdoutSink((std::fflush(file), ::fileno(file)), std::move(options)) {}
 
-StdoutSink::~StdoutSink() { (void)drain(); }
+StdoutSink::~StdoutSink() {
+  Diagnostics ignored;
+  (void)drain(ignored);
+}
 
-result<void> StdoutSink::drain() {
+result<void> StdoutSink::drain(Diagnostics& diag) {
   if (buffer_.empty()) return {};
   const int err = detail::write_all(fd_, buffer_.data(), buffer_.size());
   if (err != 0) {
-    last_error_ = "write to fd " + std::to_string(fd_) + ": " + std::strerror(err);
+    diag.message = "write to fd " + std::to_string(fd_) + ": " + std::strerror(err);
     buffer_.clear();
     return make_error_code(err == EPIPE ? client_errc::sink_closed : client_errc::sink_failed);
   }
@@ -53,17 +56,17 @@ result<void> StdoutSink::drain() {
   return {};
 }
 
-result<void> StdoutSink::write(const Event& event) {
+result<void> StdoutSink::write(const Event& event, Diagnostics& diag) {
   append_line(buffer_, event, options_.format, options_.line);
   ++lines_;
-  if (buffer_.size() >= options_.buffer_bytes) return drain();
+  if (buffer_.size() >= options_.buffer_bytes) return drain(diag);
   return {};
 }
 
-result<void> StdoutSink::flush() {
-  if (auto r = drain(); !r) return r;
+result<void> StdoutSink::flush(Diagnostics& diag) {
+  if (auto r = drain(diag); !r) return r;
   if (options_.sync && ::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
-    last_error_ = "fsync fd " + std::to_string(fd_) + ": " + std::strerror(errno);
+    diag.message = "fsync fd " + std::to_string(fd_) + ": " + std::strerror(errno);
     return make_error_code(client_errc::sink_failed);
   }
   return {};

@@ -11,11 +11,11 @@
 namespace {
 
 struct CountingSink final : ctsqs::Sink {
-  ctsqs::result<void> write(const ctsqs::Event&) override {
+  ctsqs::result<void> write(const ctsqs::Event&, ctsqs::Diagnostics&) override {
     ++events;
     return {};
   }
-  ctsqs::result<void> flush() override { return {}; }
+  ctsqs::result<void> flush(ctsqs::Diagnostics&) override { return {}; }
   int events = 0;
 };
 

@@ -41,12 +41,12 @@ namespace {
 class SlowSink final : public Sink {
  public:
   explicit SlowSink(std::chrono::milliseconds flush_time) : flush_time_(flush_time) {}
-  result<void> write(const Event& e) override {
+  result<void> write(const Event& e, Diagnostics&) override {
     std::lock_guard lk(mu_);
     pending_.push_back(e.record);
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     std::this_thread::sleep_for(flush_time_);
     std::lock_guard lk(mu_);
     for (auto& r : pending_) delivered_.push_back(std::move(r));
@@ -137,8 +137,8 @@ TEST_CASE("collector: a failing sink never gets its messages deleted", "[integra
   seed_or_throw(peers, {"--files", "2", "--records", "5", "--routes", "s3", "--drop-test-events"});
   Embedded e(peers, "ct-s3-events", 30s);
   struct FailingSink final : Sink {
-    result<void> write(const Event&) override { return {}; }
-    result<void> flush() override { return make_error_code(client_errc::sink_failed); }
+    result<void> write(const Event&, Diagnostics&) override { return {}; }
+    result<void> flush(Diagnostics&) override { return make_error_code(client_errc::sink_failed); }
   } sink;
   Metrics metrics;
   CollectorOptions o;
@@ -469,9 +469,11 @@ TEST_CASE("collector: a sink that keeps failing ends the drain, its messages rel
                         "--max-receive-count", "100"});  // they come back a few times: no DLQ
   Embedded e(peers, "ct-s3-events", 30s);
   struct FailingSink final : Sink {
-    result<void> write(const Event&) override { return {}; }
-    result<void> flush() override { return make_error_code(client_errc::sink_failed); }
-    std::string last_error() const override { return "write /out/x.jsonl: No space left on device"; }
+    result<void> write(const Event&, Diagnostics&) override { return {}; }
+    result<void> flush(Diagnostics& diag) override {
+      diag.message = "write /out/x.jsonl: No space left on device";
+      return make_error_code(client_errc::sink_failed);
+    }
   } sink;
   Metrics metrics;
   CollectorOptions o;

@@ -47,11 +47,11 @@ namespace {
 class CountingSink final : public Sink {
  public:
   explicit CountingSink(std::chrono::milliseconds flush_time = 0ms) : flush_time_(flush_time) {}
-  result<void> write(const Event&) override {
+  result<void> write(const Event&, Diagnostics&) override {
     ++pending_;
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     std::this_thread::sleep_for(flush_time_);
     delivered_ += pending_.exchange(0);
     return {};

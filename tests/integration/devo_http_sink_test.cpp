@@ -115,6 +115,7 @@ std::map<int, int> received_ids(const Receiver& rx, const std::map<int, Event>& 
 
 TEST_CASE("DevoHttpSink: every event arrives as one line of a gzipped POST to its tag's stream path",
           "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -122,10 +123,10 @@ TEST_CASE("DevoHttpSink: every event arrives as one line of a gzipped POST to it
   std::map<int, Event> sent;
   for (int i = 0; i < 3000; ++i) {
     sent[i] = make_event(i);
-    REQUIRE(sink->write(sent[i]).has_value());
-    if (i % 1000 == 999) REQUIRE(sink->flush().has_value());
+    REQUIRE(sink->write(sent[i], sd).has_value());
+    if (i % 1000 == 999) REQUIRE(sink->flush(sd).has_value());
   }
-  REQUIRE(sink->flush().has_value());
+  REQUIRE(sink->flush(sd).has_value());
   CHECK(rx.violations().empty());
   auto seen = received_ids(rx, sent);
   CHECK(seen.size() == 3000);
@@ -149,6 +150,7 @@ TEST_CASE("DevoHttpSink: every event arrives as one line of a gzipped POST to it
 
 TEST_CASE("DevoHttpSink: 5xx, 429 with Retry-After and resets are retried; the flush waits for the 2xx",
           "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -159,11 +161,11 @@ TEST_CASE("DevoHttpSink: 5xx, 429 with Retry-After and resets are retried; the f
   std::map<int, Event> sent;
   for (int i = 0; i < 300; ++i) {
     sent[i] = make_event(i);
-    REQUIRE(sink->write(sent[i]).has_value());
+    REQUIRE(sink->write(sent[i], sd).has_value());
   }
   const auto start = std::chrono::steady_clock::now();
-  auto f = sink->flush();
-  INFO(sink->last_error());
+  auto f = sink->flush(sd);
+  INFO(sd.message);
   REQUIRE(f.has_value());
   const auto took = std::chrono::steady_clock::now() - start;
   CHECK(rx.violations().empty());
@@ -185,6 +187,7 @@ TEST_CASE("DevoHttpSink: 5xx, 429 with Retry-After and resets are retried; the f
 }
 
 TEST_CASE("DevoHttpSink: a slow answer is not a receipt: the flush succeeds only after a 2xx", "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -192,8 +195,8 @@ TEST_CASE("DevoHttpSink: a slow answer is not a receipt: the flush succeeds only
   o.request_timeout = 1s;
   auto sink = make_sink(o);
   rx.faults("slow 3\n");  // recorded, but answered after our 1 s timeout: we must send again
-  REQUIRE(sink->write(make_event(1)).has_value());
-  REQUIRE(sink->flush().has_value());
+  REQUIRE(sink->write(make_event(1), sd).has_value());
+  REQUIRE(sink->flush(sd).has_value());
   CHECK(sink->stats().retries >= 1);
   // When the flush returned, only the retry had been answered; the slow one ends later.
   CHECK(rx.requests().size() == 1);
@@ -206,6 +209,7 @@ TEST_CASE("DevoHttpSink: a slow answer is not a receipt: the flush succeeds only
 
 TEST_CASE("DevoHttpSink: a flush that outlives flush_timeout fails, names the cause, and the sink recovers",
           "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -215,13 +219,13 @@ TEST_CASE("DevoHttpSink: a flush that outlives flush_timeout fails, names the ca
   std::string many;
   for (int i = 0; i < 200; ++i) many += "reset\n";
   rx.faults(many);
-  REQUIRE(sink->write(make_event(1)).has_value());
+  REQUIRE(sink->write(make_event(1), sd).has_value());
   const auto start = std::chrono::steady_clock::now();
-  auto f = sink->flush();
+  auto f = sink->flush(sd);
   REQUIRE_FALSE(f.has_value());
   CHECK(f.error() == ctsqs::client_errc::sink_failed);
   CHECK(std::chrono::steady_clock::now() - start < 4s);
-  const std::string err = sink->last_error();
+  const std::string err = sd.message;
   INFO(err);
   CHECK(err.find("devo_http") != std::string::npos);
   // The transport names the request it was sending; the token in its path is masked.
@@ -230,9 +234,9 @@ TEST_CASE("DevoHttpSink: a flush that outlives flush_timeout fails, names the ca
   // The receiver works again: later events get through.
   rx.faults("");
   std::this_thread::sleep_for(500ms);
-  REQUIRE(sink->write(make_event(2)).has_value());
-  auto g = sink->flush();
-  INFO(sink->last_error());
+  REQUIRE(sink->write(make_event(2), sd).has_value());
+  auto g = sink->flush(sd);
+  INFO(sd.message);
   CHECK(g.has_value());
   bool got2 = false;
   for (auto& e : rx.events()) got2 = got2 || std::string(e.at("line").as_string()).find(R"("id":2,)") != std::string::npos;
@@ -240,27 +244,29 @@ TEST_CASE("DevoHttpSink: a flush that outlives flush_timeout fails, names the ca
 }
 
 TEST_CASE("DevoHttpSink: a 4xx (wrong token) is named and fatal, without the token", "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
   auto o = options_for(pki, rx);
   o.token = "wrongTOKEN0000000000000000000000";
   auto sink = make_sink(o);
-  REQUIRE(sink->write(make_event(1)).has_value());
-  auto f = sink->flush();
+  REQUIRE(sink->write(make_event(1), sd).has_value());
+  auto f = sink->flush(sd);
   REQUIRE_FALSE(f.has_value());
   CHECK(f.error() == ctsqs::client_errc::sink_closed);
-  const std::string err = sink->last_error();
+  const std::string err = sd.message;
   INFO(err);
   CHECK(err.find("401 Unauthorized: check domain and token") != std::string::npos);
   CHECK(err.find("wrongTOKEN") == std::string::npos);
   CHECK(sink->stats().requests == 1);  // not retried
-  auto w = sink->write(make_event(2));
+  auto w = sink->write(make_event(2), sd);
   REQUIRE_FALSE(w.has_value());
   CHECK(w.error() == ctsqs::client_errc::sink_closed);
 }
 
 TEST_CASE("DevoHttpSink: through an HTTPS proxy (CONNECT), as the AWS calls", "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -275,10 +281,10 @@ TEST_CASE("DevoHttpSink: through an HTTPS proxy (CONNECT), as the AWS calls", "[
   std::map<int, Event> sent;
   for (int i = 0; i < 50; ++i) {
     sent[i] = make_event(i);
-    REQUIRE(sink->write(sent[i]).has_value());
+    REQUIRE(sink->write(sent[i], sd).has_value());
   }
-  auto f = sink->flush();
-  INFO(sink->last_error());
+  auto f = sink->flush(sd);
+  INFO(sd.message);
   REQUIRE(f.has_value());
   CHECK(received_ids(rx, sent).size() == 50);
   const std::string log = read_file(tmp.path / "proxy.log");
@@ -334,6 +340,7 @@ TEST_CASE("DevoHttpSink: ctsqs drain through the peers delivers every record to 
 
 TEST_CASE("DevoHttpSink: kept-alive POSTs are not held back by Nagle's algorithm and delayed ACKs",
           "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   // Beast sends a request's header and body in two writes; without TCP_NODELAY the body waits
   // for the ACK of the header, which the receiver delays by ~40 ms: 40 requests took >= 1.6 s.
   TempDir tmp;
@@ -346,12 +353,12 @@ TEST_CASE("DevoHttpSink: kept-alive POSTs are not held back by Nagle's algorithm
   std::mt19937 rng(7);
   for (int i = 0; i < 60000; ++i) pad += "0123456789abcdef"[rng() % 16];
   e.record = R"({"id":3,"pad":")" + pad + R"("})";
-  REQUIRE(sink->write(e).has_value());
-  REQUIRE(sink->flush().has_value());  // the connection is open and kept alive from here
+  REQUIRE(sink->write(e, sd).has_value());
+  REQUIRE(sink->flush(sd).has_value());  // the connection is open and kept alive from here
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 40; ++i) {
-    REQUIRE(sink->write(e).has_value());
-    REQUIRE(sink->flush().has_value());
+    REQUIRE(sink->write(e, sd).has_value());
+    REQUIRE(sink->flush(sd).has_value());
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   INFO("40 requests took " << took.count() << " ms");
@@ -361,6 +368,7 @@ TEST_CASE("DevoHttpSink: kept-alive POSTs are not held back by Nagle's algorithm
 
 TEST_CASE("DevoHttpSink: a batch dropped because the buffer stayed full fails the next flush",
           "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -375,22 +383,23 @@ TEST_CASE("DevoHttpSink: a batch dropped because the buffer stayed full fails th
   bool write_failed = false;
   for (int i = 0; i < 40 && !write_failed; ++i) {
     e.record = R"({"id":)" + std::to_string(i) + R"(,"pad":")" + std::string(90, 'x') + R"("})";
-    write_failed = !sink->write(e).has_value();
+    write_failed = !sink->write(e, sd).has_value();
   }
   REQUIRE(write_failed);  // the buffer stayed full for flush_timeout: a batch was dropped
-  INFO(sink->last_error());
-  CHECK(sink->last_error().find("stayed full") != std::string::npos);
+  INFO(sd.message);
+  CHECK(sd.message.find("stayed full") != std::string::npos);
   // Devo answers again in time for this flush, but the dropped batch is not delivered: it fails.
-  auto f = sink->flush();
+  auto f = sink->flush(sd);
   CHECK_FALSE(f.has_value());
   // The next window is clean again.
-  REQUIRE(sink->write(e).has_value());
-  auto g = sink->flush();
-  INFO(sink->last_error());
+  REQUIRE(sink->write(e, sd).has_value());
+  auto g = sink->flush(sd);
+  INFO(sd.message);
   CHECK(g.has_value());
 }
 
 TEST_CASE("DevoHttpSink: destroying the sink with a request in flight cancels it promptly", "[devo_http]") {
+  Diagnostics sd;  // the sink's report of a failure
   TempDir tmp;
   TestPki pki(tmp.path);
   Receiver rx(pki, tmp.path / "rx");
@@ -401,7 +410,7 @@ TEST_CASE("DevoHttpSink: destroying the sink with a request in flight cancels it
   rx.faults("slow 10\n");
   Event e = make_event(1);
   e.record = R"({"id":1,"pad":")" + std::string(2000, 'x') + R"("})";
-  REQUIRE(sink->write(e).has_value());  // over batch_bytes: handed on and posted at once
+  REQUIRE(sink->write(e, sd).has_value());  // over batch_bytes: handed on and posted at once
   std::this_thread::sleep_for(500ms);    // the POST is waiting for its (slow) answer
   CHECK(sink->stats().requests == 1);
   const auto start = std::chrono::steady_clock::now();

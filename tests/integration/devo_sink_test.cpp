@@ -103,6 +103,7 @@ int id_of(const std::string& record) {
 }  // namespace
 
 TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -116,10 +117,10 @@ TEST_CASE("DevoSink over TLS: every event arrives exactly as sent, tags intact",
   std::vector<Event> sent;
   for (int i = 0; i < 3000; ++i) {
     sent.push_back(make_event(i, i % 500 == 7 ? 200000 : static_cast<std::size_t>(i % 97)));
-    REQUIRE(sink->write(sent.back()));
-    if (i % 1000 == 999) REQUIRE(sink->flush());
+    REQUIRE(sink->write(sent.back(), sd));
+    if (i % 1000 == 999) REQUIRE(sink->flush(sd));
   }
-  REQUIRE(sink->flush());
+  REQUIRE(sink->flush(sd));
   const auto lines = rx.wait_for_lines(sent.size());
   REQUIRE(lines.size() == sent.size());
   for (std::size_t i = 0; i < sent.size(); ++i) {
@@ -153,6 +154,7 @@ TEST_CASE("DevoSink warns when it is created with server verification off, and o
 }
 
 TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   RsyslogReceiver rx(dir.path() / "rx", {false, {}, {}, {}});
@@ -166,9 +168,9 @@ TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
   std::vector<Event> sent;
   for (int i = 0; i < 500; ++i) {
     sent.push_back(make_event(i, static_cast<std::size_t>(i)));
-    REQUIRE(sink->write(sent.back()));
+    REQUIRE(sink->write(sent.back(), sd));
   }
-  REQUIRE(sink->flush());
+  REQUIRE(sink->flush(sd));
   const auto lines = rx.wait_for_lines(sent.size());
   REQUIRE(lines.size() == sent.size());
   for (std::size_t i = 0; i < sent.size(); ++i) {
@@ -179,6 +181,7 @@ TEST_CASE("DevoSink to a relay over plain TCP", "[devo]") {
 }
 
 TEST_CASE("DevoSink: certificate and connection errors say what and where", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -196,9 +199,9 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
     CHECK(diag.message.find(endpoint + " rejected the client certificate " + o.cert_file) !=
           std::string::npos);
     // Writing anyway: the flush fails (quickly, with the same reason) and nothing arrives.
-    REQUIRE(sink->write(make_event(1)));
-    CHECK_FALSE(sink->flush());
-    CHECK(sink->last_error().find("rejected the client certificate") !=
+    REQUIRE(sink->write(make_event(1), sd));
+    CHECK_FALSE(sink->flush(sd));
+    CHECK(sd.message.find("rejected the client certificate") !=
           std::string::npos);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK(rx.lines().empty());
@@ -251,15 +254,16 @@ TEST_CASE("DevoSink: certificate and connection errors say what and where", "[de
     auto sink = make_sink(o);
     CHECK_FALSE(sink->connect(diag));
     CHECK(diag.message == "devo: connection to " + endpoint + " refused");
-    REQUIRE(sink->write(make_event(1)));
-    CHECK_FALSE(sink->flush());
-    CHECK(sink->last_error().find("last error: devo: connection to " + endpoint +
+    REQUIRE(sink->write(make_event(1), sd));
+    CHECK_FALSE(sink->flush(sd));
+    CHECK(sd.message.find("last error: devo: connection to " + endpoint +
                                                 " refused") != std::string::npos);
   }
 }
 
 // With TLS 1.2 the receiver checks the client certificate inside the handshake.
 TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -275,8 +279,8 @@ TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
     CHECK(diag.message.find("rejected the client certificate " + o.cert_file) != std::string::npos);
   }
   auto sink = make_sink(tls_options(pki, rx));
-  for (int i = 0; i < 100; ++i) REQUIRE(sink->write(make_event(i)));
-  REQUIRE(sink->flush());
+  for (int i = 0; i < 100; ++i) REQUIRE(sink->write(make_event(i), sd));
+  REQUIRE(sink->flush(sd));
   const auto lines = rx.wait_for_lines(100);
   REQUIRE(lines.size() == 100);
   for (int i = 0; i < 100; ++i)
@@ -289,6 +293,7 @@ TEST_CASE("DevoSink against a TLS 1.2-only receiver", "[devo]") {
 // successful flush is in the receiver's output.
 TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing acknowledged unflushed",
           "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -324,7 +329,7 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
       std::thread restarter;
       const auto bytes_before = sink->stats().bytes_written;
       for (int k = 0; k < per_batch; ++k) {
-        REQUIRE(sink->write(make_event(b * per_batch + k)));
+        REQUIRE(sink->write(make_event(b * per_batch + k), sd));
         if (disrupt && attempt == 0 && k == per_batch / 2) {
           // Wait until the I/O thread put part of this batch on the wire, then take the
           // receiver down.
@@ -348,14 +353,14 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
           });
         }
       }
-      const bool ok = static_cast<bool>(sink->flush());
+      const bool ok = static_cast<bool>(sink->flush(sd));
       if (restarter.joinable()) restarter.join();
       if (ok) {
         for (int k = 0; k < per_batch; ++k) acknowledged.insert(b * per_batch + k);
         break;
       }
       ++failed_flushes;
-      INFO(sink->last_error());
+      INFO(sd.message);
       CHECK(attempt == 0);  // only the flush across the disruption may fail
     }
   }
@@ -379,6 +384,7 @@ TEST_CASE("DevoSink: receiver restarted mid-stream: at least once, nothing ackno
 // or the flush fails after flush_timeout naming the endpoint; once the receiver reads again the
 // sink replaces the stuck connection and the re-sent events are delivered.
 TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -396,25 +402,25 @@ TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "
   // give up after flush_timeout.
   bool write_failed = false;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 6000 && !write_failed; ++i) write_failed = !sink->write(make_event(i, 10000));
+  for (int i = 0; i < 6000 && !write_failed; ++i) write_failed = !sink->write(make_event(i, 10000), sd);
   const auto waited = std::chrono::steady_clock::now() - t0;
   CHECK(write_failed);
   CHECK(waited >= std::chrono::milliseconds(1400));
-  CHECK(sink->last_error().find("devo: buffer to 127.0.0.1:" + std::to_string(rx.port()) +
+  CHECK(sd.message.find("devo: buffer to 127.0.0.1:" + std::to_string(rx.port()) +
                                               " stayed full for 1500 ms") == 0);
-  CHECK_FALSE(sink->flush());  // the events of this flush are not all delivered
+  CHECK_FALSE(sink->flush(sd));  // the events of this flush are not all delivered
 
   // Still stalled: a small flush times out (the receiver's TCP does not acknowledge).
-  REQUIRE(sink->write(make_event(100000)));
-  CHECK_FALSE(sink->flush());
-  INFO(sink->last_error());
-  CHECK(sink->last_error().find("not confirmed within 1500 ms") != std::string::npos);
+  REQUIRE(sink->write(make_event(100000), sd));
+  CHECK_FALSE(sink->flush(sd));
+  INFO(sd.message);
+  CHECK(sd.message.find("not confirmed within 1500 ms") != std::string::npos);
 
   rx.resume();
   // The re-sent events (the SQS messages coming back) get through on a fresh connection.
-  for (int i = 200000; i < 200100; ++i) REQUIRE(sink->write(make_event(i)));
-  bool ok = static_cast<bool>(sink->flush());
-  if (!ok) ok = static_cast<bool>(sink->flush());  // a flush may still meet the old connection
+  for (int i = 200000; i < 200100; ++i) REQUIRE(sink->write(make_event(i), sd));
+  bool ok = static_cast<bool>(sink->flush(sd));
+  if (!ok) ok = static_cast<bool>(sink->flush(sd));  // a flush may still meet the old connection
   REQUIRE(ok);
   std::set<int> seen;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -430,6 +436,7 @@ TEST_CASE("DevoSink: stalled receiver: backpressure, flush timeout, recovery", "
 }
 
 TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing events", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   REQUIRE_RSYSLOG();
   NamedTempDir dir("ctsqs-devo");
   TestPki pki(dir.path());
@@ -441,8 +448,8 @@ TEST_CASE("DevoSink: periodic reconnect recycles the connection without losing e
   int n = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3300);
   while (std::chrono::steady_clock::now() < until) {
-    for (int k = 0; k < 20; ++k) REQUIRE(sink->write(make_event(n++)));
-    REQUIRE(sink->flush());
+    for (int k = 0; k < 20; ++k) REQUIRE(sink->write(make_event(n++), sd));
+    REQUIRE(sink->flush(sd));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const auto lines = rx.wait_for_lines(static_cast<std::size_t>(n));
@@ -566,6 +573,7 @@ TEST_CASE("RsyslogReceiver: rsyslogd does not outlive a test process that is kil
 // the end of the deadline (so buffer space frees late) and then never reads (so nothing is
 // acknowledged): the flush must still fail after about flush_timeout, not twice that.
 TEST_CASE("DevoSink: flush_timeout bounds a flush that first waited for buffer space", "[devo]") {
+  Diagnostics sd;  // the sink's report of a failure
   // A loopback socket bound now (connections refused) that listens later, with a tiny receive
   // window, and never reads.
   const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -594,7 +602,7 @@ TEST_CASE("DevoSink: flush_timeout bounds a flush that first waited for buffer s
 
   // Two ~1.5 KB lines make a batch (queued, the connection is refused); a third stays pending
   // and does not fit beside it in the 4 KiB buffer, so the flush first waits for space.
-  for (int i = 0; i < 3; ++i) REQUIRE(sink->write(make_event(i, 1300)));
+  for (int i = 0; i < 3; ++i) REQUIRE(sink->write(make_event(i, 1300), sd));
 
   std::atomic<bool> done{false};
   std::thread receiver([&] {
@@ -605,7 +613,7 @@ TEST_CASE("DevoSink: flush_timeout bounds a flush that first waited for buffer s
     if (cfd >= 0) ::close(cfd);
   });
   const auto start = std::chrono::steady_clock::now();
-  const bool ok = static_cast<bool>(sink->flush());
+  const bool ok = static_cast<bool>(sink->flush(sd));
   const auto took = std::chrono::steady_clock::now() - start;
   sink.reset();
   done = true;

@@ -48,12 +48,12 @@ class Store final : public ObjectStore {
 
 class MemorySink final : public ctsqs::Sink {
  public:
-  result<void> write(const Event& e) override {
+  result<void> write(const Event& e, Diagnostics&) override {
     std::lock_guard lk(mu_);
     pending_.push_back(std::string(e.record));
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     std::lock_guard lk(mu_);
     for (auto& p : pending_) delivered.push_back(std::move(p));
     pending_.clear();

@@ -86,8 +86,8 @@ class SlowStore final : public ObjectStore {
 
 class NullSink final : public Sink {
  public:
-  result<void> write(const Event&) override { return {}; }
-  result<void> flush() override { return {}; }
+  result<void> write(const Event&, Diagnostics&) override { return {}; }
+  result<void> flush(Diagnostics&) override { return {}; }
 };
 
 std::vector<std::chrono::seconds> drain(OneMessageQueue& queue, std::optional<SqsReceiveOptions> own) {

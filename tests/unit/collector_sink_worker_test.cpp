@@ -20,11 +20,11 @@ namespace {
 struct SwitchSink final : Sink {
   std::atomic<bool> fail_flush{false};
   std::atomic<int> written{0};
-  result<void> write(const Event&) override {
+  result<void> write(const Event&, Diagnostics&) override {
     ++written;
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     if (fail_flush) return make_error_code(client_errc::sink_failed);
     return {};
   }
@@ -80,17 +80,17 @@ namespace {
 struct OneBadFileSink final : Sink {
   std::atomic<bool> broken{true};
   bool bad_in_window = false;
-  result<void> write(const Event& e) override {
+  result<void> write(const Event& e, Diagnostics&) override {
     bad_in_window = bad_in_window || e.tag == "bad";
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics& diag) override {
     const bool failed = bad_in_window && broken;
     bad_in_window = false;
-    if (failed) return make_error_code(client_errc::sink_failed);
-    return {};
+    if (!failed) return {};
+    diag.message = "write /out/bad.jsonl: File too large";
+    return make_error_code(client_errc::sink_failed);
   }
-  std::string last_error() const override { return "write /out/bad.jsonl: File too large"; }
 };
 std::vector<Event> tagged(const std::string& tag) {
   Event e;

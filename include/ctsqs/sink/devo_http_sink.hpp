@@ -29,8 +29,8 @@ namespace ctsqs {
 /// blocks while `buffer_bytes` are queued (at most `flush_timeout`). The token is never
 /// printed: not in errors, diagnostics or logs.
 ///
-/// Thread safety: one thread at a time calls write/flush (the Sink contract); `stats` and
-/// `last_diagnostics` may be called from any thread.
+/// Thread safety: one thread at a time calls write/flush (the Sink contract); `stats` may be
+/// called from any thread.
 class DevoHttpSink final : public Sink {
  public:
   /// Counters for monitoring and tests.
@@ -54,17 +54,16 @@ class DevoHttpSink final : public Sink {
   DevoHttpSink& operator=(const DevoHttpSink&) = delete;
 
   /// Append the event to its tag's batch; hands the batch on when it reaches `batch_bytes`.
-  /// Fails when the buffer stays full for `flush_timeout` or after Devo refused for good.
-  result<void> write(const Event& event) override;
+  /// Fails when the buffer stays full for `flush_timeout` or after Devo refused for good;
+  /// `diag.message` says which (no token).
+  result<void> write(const Event& event, Diagnostics& diag) override;
 
   /// Send every batch and wait until each one written since the last flush was answered 2xx.
-  result<void> flush() override;
-
-  /// The last failure of write or flush (names the status or the transport step; no token).
-  std::string last_error() const override;
-
-  /// The detail of the last failure (status, message), empty if none.
-  Diagnostics last_diagnostics() const;
+  /// On failure `diag.message` names the tag's batch and the status or the transport step, and
+  /// `diag.http_status` is Devo's status when its answer was the failure; never the token.
+  result<void> flush(Diagnostics& diag) override;
+  using Sink::flush;  // the deprecated forms, for one release
+  using Sink::write;
 
   /// Counters so far.
   Stats stats() const;

@@ -25,7 +25,7 @@ namespace ctsqs {
 /// only while the bounded buffer (`buffer_bytes`) is full (at most `flush_timeout`).
 ///
 /// Thread safety: one thread at a time calls write/flush/connect (the Sink contract);
-/// `last_error` and `stats` may be called from any thread.
+/// `stats` may be called from any thread.
 class DevoSink final : public Sink {
  public:
   /// Counters for monitoring and tests.
@@ -47,20 +47,20 @@ class DevoSink final : public Sink {
   DevoSink& operator=(const DevoSink&) = delete;
 
   /// Format and queue one event. Blocks while the buffer is full; fails when it stays full
-  /// for `flush_timeout` (the events since the last flush then count as lost).
-  result<void> write(const Event& event) override;
+  /// for `flush_timeout` (the events since the last flush then count as lost), `diag.message`
+  /// naming the receiver ("devo: buffer to HOST:PORT stayed full for N ms; last error: ...").
+  result<void> write(const Event& event, Diagnostics& diag) override;
 
   /// Deliver everything written so far (see the class comment); waits at most `flush_timeout`.
-  /// On failure `last_error()` says why (refused, certificate rejected, lost connection).
-  result<void> flush() override;
+  /// On failure `diag.message` names the receiver and says why (refused, certificate rejected,
+  /// lost connection, not confirmed in time).
+  result<void> flush(Diagnostics& diag) override;
+  using Sink::flush;  // the deprecated forms, for one release
+  using Sink::write;
 
   /// Connect now if not connected (one try, no backoff) and report why it failed: lets a
   /// program check its certificate and address at start-up.
   result<void> connect(Diagnostics& diag);
-
-  /// The last failure of write, flush or connect, naming the receiver (empty if none): the
-  /// report every Sink gives, which the collector's logs and summary carry.
-  std::string last_error() const override;
 
   /// Counters so far.
   Stats stats() const;

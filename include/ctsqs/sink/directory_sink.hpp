@@ -58,15 +58,19 @@ class DirectorySink final : public Sink {
   DirectorySink(const DirectorySink&) = delete;
   DirectorySink& operator=(const DirectorySink&) = delete;
 
-  result<void> write(const Event& event) override;
-  result<void> flush() override;
+  /// Buffers the line; writes the files out when `buffer_bytes` are buffered. `diag.message`
+  /// names the file and the system's error, e.g. "write /out/x.jsonl: No space left on device".
+  result<void> write(const Event& event, Diagnostics& diag) override;
+  /// Writes every file out and fsyncs them (with `sync`); `diag.message` names the file or
+  /// directory that failed.
+  result<void> flush(Diagnostics& diag) override;
+  using Sink::flush;  // the deprecated forms, for one release
+  using Sink::write;
 
   /// Header values for the next lines.
   LineOptions& line_options() noexcept { return options_.line; }
   /// The file events with tag `tag` go to.
   std::filesystem::path path_for(std::string_view tag) const;
-  /// What the last failed write/flush reported.
-  std::string last_error() const override { return last_error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
 
  private:
@@ -76,9 +80,9 @@ class DirectorySink final : public Sink {
     std::string buffer;
     bool unsynced = false;
   };
-  result<void> drain(const std::string& tag, File& f);
-  result<void> open_file(const std::string& tag, File& f);
-  result<void> drain_all();
+  result<void> drain(const std::string& tag, File& f, Diagnostics& diag);
+  result<void> open_file(const std::string& tag, File& f, Diagnostics& diag);
+  result<void> drain_all(Diagnostics& diag);
   void close_all();
 
   DirectorySinkOptions options_;
@@ -86,7 +90,6 @@ class DirectorySink final : public Sink {
   std::size_t buffered_ = 0;
   bool dir_unsynced_ = false;
   std::string line_;
-  std::string last_error_;
   std::uint64_t lines_ = 0;
 };
 

@@ -17,22 +17,47 @@ namespace ctsqs {
 /// flush the sink stays usable: later writes and flushes may succeed again (e.g. after a
 /// reconnect).
 ///
+/// Errors (the library's one model): a failed `write` or `flush` returns the error code and fills
+/// `diag.message` naming the file, descriptor or peer and what was wrong (e.g. "write to fd 1:
+/// Broken pipe"); `diag` is left alone on success. `client_errc::sink_closed` means the sink
+/// takes no more events (its reader is gone, the receiver refused for good); anything else is a
+/// failure the sink may recover from.
+///
 /// Thread safety: a sink is used from one thread at a time; `write` may block when a bounded
 /// internal buffer is full (backpressure).
+///
+/// Implement the two `Diagnostics&` forms. A sink written against the previous interface
+/// (overriding `write(const Event&)`, `flush()` and maybe `last_error()`) still compiles and
+/// works for one release: the default `write(event, diag)` / `flush(diag)` call those and copy
+/// `last_error()` into `diag.message`. Callers of the old forms are served the other way round.
+/// These old forms are deprecated and go in the next release.
 class Sink {
  public:
   virtual ~Sink() = default;
 
-  /// Queue one event for delivery. An error means the sink cannot take events now.
-  virtual result<void> write(const Event& event) = 0;
+  /// Queue one event for delivery. An error means the sink cannot take events now (the events
+  /// since the last successful flush then count as lost); `diag.message` says why.
+  virtual result<void> write(const Event& event, Diagnostics& diag);
 
-  /// Deliver everything written so far. Success is the delivery acknowledgement.
-  virtual result<void> flush() = 0;
+  /// Deliver everything written so far. Success is the delivery acknowledgement; on failure
+  /// `diag.message` names the target and what was wrong.
+  virtual result<void> flush(Diagnostics& diag);
 
-  /// What the last failed write or flush reported, naming the file, descriptor or peer (e.g.
-  /// "write to fd 1: Broken pipe"); empty when the sink keeps no detail. Read from the thread
-  /// that uses the sink.
-  virtual std::string last_error() const { return {}; }
+  /// Deprecated: the previous interface, kept for one release. Overriding it still works (the
+  /// default `write(event, diag)` calls it); calling it runs `write(event, diag)` and keeps the
+  /// message for `last_error()`.
+  [[deprecated("implement and call write(event, diag)")]] virtual result<void> write(const Event& event);
+
+  /// Deprecated: see `write(const Event&)`.
+  [[deprecated("implement and call flush(diag)")]] virtual result<void> flush();
+
+  /// Deprecated: the message of the last failed deprecated `write(event)`/`flush()` call (empty
+  /// if none). A sink of the old kind may override it: its text becomes `diag.message`.
+  [[deprecated("read the Diagnostics& of write(event, diag)/flush(diag)")]] virtual std::string last_error() const;
+
+ private:
+  std::string legacy_error_;  // for the deprecated last_error()
+  bool forwarding_ = false;   // a default form is calling the other one (catches a sink implementing neither)
 };
 
 }  // namespace ctsqs

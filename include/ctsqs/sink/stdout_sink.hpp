@@ -41,23 +41,24 @@ class StdoutSink final : public Sink {
   StdoutSink(const StdoutSink&) = delete;
   StdoutSink& operator=(const StdoutSink&) = delete;
 
-  result<void> write(const Event& event) override;
-  result<void> flush() override;
+  /// Fails when a write(2) of the buffer fails, `diag.message` e.g. "write to fd 1: Broken pipe".
+  result<void> write(const Event& event, Diagnostics& diag) override;
+  /// Writes the buffer (and fsyncs with `sync`); `diag.message` names the descriptor on failure.
+  result<void> flush(Diagnostics& diag) override;
+  using Sink::flush;  // the deprecated forms, for one release
+  using Sink::write;
 
   /// Header values for the next lines (the devo time is typically set once per object).
   LineOptions& line_options() noexcept { return options_.line; }
 
-  /// What the last failed write/flush reported (e.g. "write to fd 1: Broken pipe").
-  std::string last_error() const override { return last_error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
   std::uint64_t bytes_written() const noexcept { return bytes_; }
 
  private:
-  result<void> drain();
+  result<void> drain(Diagnostics& diag);
   int fd_;
   StdoutSinkOptions options_;
   std::string buffer_;
-  std::string last_error_;
   std::uint64_t lines_ = 0;
   std::uint64_t bytes_ = 0;
 };

@@ -80,12 +80,12 @@ class MemoryStore final : public ObjectStore {
 
 class MemorySink final : public Sink {
  public:
-  result<void> write(const Event& e) override {
+  result<void> write(const Event& e, Diagnostics&) override {
     std::lock_guard lk(mu_);
     pending_.push_back(std::string(e.record));
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     std::lock_guard lk(mu_);
     delivered += pending_.size();
     pending_.clear();

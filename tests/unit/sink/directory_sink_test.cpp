@@ -59,6 +59,7 @@ TEST_CASE("DirectorySink::create fails, naming the directory, when it cannot be 
 }
 
 TEST_CASE("DirectorySink writes one file per tag and appends across runs", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink";
   std::filesystem::remove_all(dir);
   for (int run = 0; run < 2; ++run) {
@@ -66,10 +67,10 @@ TEST_CASE("DirectorySink writes one file per tag and appends across runs", "[sin
     o.directory = dir;
     auto made = open_sink(o);
   DirectorySink& s = *made;
-    REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":1})")));
-    REQUIRE(s.write(ev("cloud.aws.cloudtrail.iam", R"({"n":2})")));
-    REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":3})")));
-    REQUIRE(s.flush());
+    REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":1})"), sd));
+    REQUIRE(s.write(ev("cloud.aws.cloudtrail.iam", R"({"n":2})"), sd));
+    REQUIRE(s.write(ev("cloud.aws.cloudtrail.s3", R"({"n":3})"), sd));
+    REQUIRE(s.flush(sd));
     CHECK(s.path_for("cloud.aws.cloudtrail.s3") == dir / "cloud.aws.cloudtrail.s3.jsonl");
   }
   const std::string one = "{\"tag\":\"cloud.aws.cloudtrail.s3\",\"n\":1}\n{\"tag\":\"cloud.aws.cloudtrail.s3\",\"n\":3}\n";
@@ -80,6 +81,7 @@ TEST_CASE("DirectorySink writes one file per tag and appends across runs", "[sin
 }
 
 TEST_CASE("DirectorySink file names cannot escape the directory, devo uses .log", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink2";
   std::filesystem::remove_all(dir);
   DirectorySinkOptions o;
@@ -91,10 +93,10 @@ TEST_CASE("DirectorySink file names cannot escape the directory, devo uses .log"
   DirectorySink& s = *made;
   CHECK(s.path_for("../../etc/passwd") == dir / "_.._.._etc_passwd.log");
   CHECK(s.path_for("") == dir / "_.log");
-  REQUIRE(s.write(ev("a", R"({"x":1})")));
-  REQUIRE(s.write(ev("b", R"({"x":2})")));  // closes "a" (max_open_files = 1)
-  REQUIRE(s.write(ev("a", R"({"x":3})")));
-  REQUIRE(s.flush());
+  REQUIRE(s.write(ev("a", R"({"x":1})"), sd));
+  REQUIRE(s.write(ev("b", R"({"x":2})"), sd));  // closes "a" (max_open_files = 1)
+  REQUIRE(s.write(ev("a", R"({"x":3})"), sd));
+  REQUIRE(s.flush(sd));
   CHECK(slurp(dir / "a.log") == "<14>Jan 01 00:00:00 h a: {\"x\":1}\n<14>Jan 01 00:00:00 h a: {\"x\":3}\n");
   CHECK(slurp(dir / "b.log") == "<14>Jan 01 00:00:00 h b: {\"x\":2}\n");
   std::filesystem::remove_all(dir);
@@ -109,6 +111,7 @@ std::filesystem::path fresh_dir(const std::string& name) {
 }  // namespace
 
 TEST_CASE("DirectorySink cuts a file's torn last line before appending to it", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = fresh_dir("directory_sink_torn");
   std::filesystem::create_directories(dir);
   const auto file = dir / "t.jsonl";
@@ -120,13 +123,14 @@ TEST_CASE("DirectorySink cuts a file's torn last line before appending to it", "
   o.directory = dir;
   auto made = open_sink(o);
   DirectorySink& s = *made;
-  REQUIRE(s.write(ev("t", R"({"n":2})")));
-  REQUIRE(s.flush());
+  REQUIRE(s.write(ev("t", R"({"n":2})"), sd));
+  REQUIRE(s.flush(sd));
   CHECK(slurp(file) == "{\"tag\":\"t\",\"n\":1}\n{\"tag\":\"t\",\"n\":2}\n");
   std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("DirectorySink: a write cut short by a file-size limit leaves no torn line", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = fresh_dir("directory_sink_fsize");
   const std::string big(200, 'x');
   // In a child: the limit and the ignored SIGXFSZ must not leak into the test runner.
@@ -146,10 +150,10 @@ TEST_CASE("DirectorySink: a write cut short by a file-size limit leaves no torn 
   DirectorySink& s = *made;
     int failed_at = -1;
     for (int i = 0; i < 20 && failed_at < 0; ++i)
-      if (!s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + big + "\"}"))) failed_at = i;
-    const bool efbig = s.last_error().find("File too large") != std::string::npos;
+      if (!s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + big + "\"}"), sd)) failed_at = i;
+    const bool efbig = sd.message == "write " + (dir / "t.jsonl").string() + ": File too large";  // names the file
     ::setrlimit(RLIMIT_FSIZE, &original);  // room again: the next line must start a fresh line
-    const bool after = s.write(ev("t", R"({"n":"after"})")) && s.flush();
+    const bool after = s.write(ev("t", R"({"n":"after"})"), sd) && s.flush(sd);
     std::_Exit(failed_at > 0 && efbig && after ? 0 : 1);
   }
   int status = 0;
@@ -172,14 +176,15 @@ TEST_CASE("DirectorySink: a write cut short by a file-size limit leaves no torn 
 }
 
 TEST_CASE("DirectorySink creates its directory 0700 and files 0600", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto parent = fresh_dir("directory_sink_perms");
   const auto dir = parent / "a" / "b";
   DirectorySinkOptions o;
   o.directory = dir;
   auto made = open_sink(o);
   DirectorySink& s = *made;
-  REQUIRE(s.write(ev("t", R"({"n":1})")));
-  REQUIRE(s.flush());
+  REQUIRE(s.write(ev("t", R"({"n":1})"), sd));
+  REQUIRE(s.flush(sd));
   namespace fs = std::filesystem;
   CHECK(fs::status(parent / "a").permissions() == fs::perms::owner_all);
   CHECK(fs::status(dir).permissions() == fs::perms::owner_all);
@@ -188,6 +193,7 @@ TEST_CASE("DirectorySink creates its directory 0700 and files 0600", "[sink]") {
 }
 
 TEST_CASE("DirectorySink refuses a symbolic link planted in a file's place, naming it", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = fresh_dir("directory_sink_symlink");
   std::filesystem::create_directories(dir);
   const auto target = dir / "elsewhere.txt";
@@ -197,9 +203,9 @@ TEST_CASE("DirectorySink refuses a symbolic link planted in a file's place, nami
   o.directory = dir;
   auto made = open_sink(o);
   DirectorySink& s = *made;
-  (void)s.write(ev("t", R"({"n":1})"));
-  CHECK_FALSE(s.flush());
-  CHECK(s.last_error() == "open " + (dir / "t.jsonl").string() + ": is a symbolic link, refused");
+  (void)s.write(ev("t", R"({"n":1})"), sd);
+  CHECK_FALSE(s.flush(sd));
+  CHECK(sd.message == "open " + (dir / "t.jsonl").string() + ": is a symbolic link, refused");
   CHECK(slurp(target).empty());
   std::filesystem::remove_all(dir);
 }
@@ -223,6 +229,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, never another's lines", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   // `run --output D` and `backfill --output D` append to the same files. One of them fails a
   // write (here a file-size limit of its own) after the other appended and acknowledged lines:
   // cutting back to where *it* last ended would delete the other's delivered lines.
@@ -243,12 +250,12 @@ TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, neve
     o.directory = dir;
     auto made = open_sink(o);
   DirectorySink& s = *made;
-    const bool first = s.write(ev("t", R"({"n":"child-1"})")) && s.flush();
+    const bool first = s.write(ev("t", R"({"n":"child-1"})"), sd) && s.flush(sd);
     signal_peer(to_parent[1]);
     if (!wait_peer(to_child[0])) std::_Exit(3);
     // The file is now past this process's limit: this write fails with EFBIG.
-    const bool failed = !(s.write(ev("t", R"({"n":"child-2"})")) && s.flush());
-    const bool efbig = s.last_error().find("File too large") != std::string::npos;
+    const bool failed = !(s.write(ev("t", R"({"n":"child-2"})"), sd) && s.flush(sd));
+    const bool efbig = sd.message.find("File too large") != std::string::npos;
     std::_Exit(first && failed && efbig ? 0 : 1);
   }
   REQUIRE(wait_peer(to_parent[0]));
@@ -257,8 +264,8 @@ TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, neve
     o.directory = dir;
     auto made = open_sink(o);
   DirectorySink& s = *made;
-    for (int i = 0; i < 20; ++i) REQUIRE(s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")));
-    REQUIRE(s.flush());  // acknowledged: these lines must stay
+    for (int i = 0; i < 20; ++i) REQUIRE(s.write(ev("t", "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}"), sd));
+    REQUIRE(s.flush(sd));  // acknowledged: these lines must stay
   }
   signal_peer(to_child[1]);
   int status = 0;
@@ -276,6 +283,7 @@ TEST_CASE("DirectorySink: a process's failed write cuts only its own bytes, neve
 }
 
 TEST_CASE("DirectorySink: the torn-tail repair never cuts a line another process is still writing", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   // Another writer holds the file's lock (flock, as every DirectorySink takes it around a
   // write) and has written half a line: it is not torn, it is being written.
   const auto dir = fresh_dir("directory_sink_writing");
@@ -301,8 +309,8 @@ TEST_CASE("DirectorySink: the torn-tail repair never cuts a line another process
     o.directory = dir;
     auto made = open_sink(o);
   DirectorySink& s = *made;
-    REQUIRE(s.write(ev("t", R"({"n":"mine"})")));
-    REQUIRE(s.flush());
+    REQUIRE(s.write(ev("t", R"({"n":"mine"})"), sd));
+    REQUIRE(s.flush(sd));
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -316,6 +324,7 @@ TEST_CASE("DirectorySink: the torn-tail repair never cuts a line another process
 }
 
 TEST_CASE("DirectorySink: two processes appending at once leave every line whole", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   const auto dir = fresh_dir("directory_sink_concurrent");
   const std::string pad(300, 'q');
   auto write_lines = [&](const std::string& who) {
@@ -326,9 +335,9 @@ TEST_CASE("DirectorySink: two processes appending at once leave every line whole
     auto made = open_sink(o);
   DirectorySink& s = *made;
     for (int i = 0; i < 2000; ++i)
-      if (!s.write(ev("t", "{\"who\":\"" + who + "\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}")))
+      if (!s.write(ev("t", "{\"who\":\"" + who + "\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}"), sd))
         return false;
-    return static_cast<bool>(s.flush());
+    return static_cast<bool>(s.flush(sd));
   };
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace ctsqs;
@@ -29,13 +30,14 @@ Event ev(std::string tag) {
 }  // namespace
 
 TEST_CASE("StdoutSink writes formatted lines on flush", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   int p[2];
   REQUIRE(::pipe(p) == 0);
   {
     StdoutSink s(p[1], StdoutSinkOptions{OutputFormat::raw, {}, 1 << 20, false});
-    REQUIRE(s.write(ev("t.x")));
-    REQUIRE(s.write(ev("t.y")));
-    REQUIRE(s.flush());
+    REQUIRE(s.write(ev("t.x"), sd));
+    REQUIRE(s.write(ev("t.y"), sd));
+    REQUIRE(s.flush(sd));
     CHECK(s.lines_written() == 2);
   }
   ::close(p[1]);
@@ -44,32 +46,50 @@ TEST_CASE("StdoutSink writes formatted lines on flush", "[sink]") {
 }
 
 TEST_CASE("StdoutSink buffers at most buffer_bytes", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   std::FILE* f = std::tmpfile();
   REQUIRE(f);
   StdoutSinkOptions o;
   o.buffer_bytes = 64;
   o.sync = true;
   StdoutSink s(f, o);
-  for (int i = 0; i < 10; ++i) REQUIRE(s.write(ev("tag")));
+  for (int i = 0; i < 10; ++i) REQUIRE(s.write(ev("tag"), sd));
   // Not flushed yet, but the bound forced most lines out already.
   const long before = ::lseek(::fileno(f), 0, SEEK_CUR);
   CHECK(before >= 10 * 20 - 64);
-  REQUIRE(s.flush());
+  REQUIRE(s.flush(sd));
   CHECK(::lseek(::fileno(f), 0, SEEK_CUR) == 10 * 20);
   std::fclose(f);
 }
 
 TEST_CASE("StdoutSink reports a reader that is gone as sink_closed and stays usable", "[sink]") {
+  Diagnostics sd;  // the sink's report of a failure
   int p[2];
   REQUIRE(::pipe(p) == 0);
   ::close(p[0]);  // no reader: EPIPE (SIGPIPE is ignored by the test below)
   std::signal(SIGPIPE, SIG_IGN);
   StdoutSink s(p[1], {});
-  REQUIRE(s.write(ev("t")));
-  auto r = s.flush();
+  REQUIRE(s.write(ev("t"), sd));
+  auto r = s.flush(sd);
   CHECK_FALSE(r);
   CHECK(r.error() == make_error_code(client_errc::sink_closed));  // the collector gives up at once
-  CHECK(s.last_error().find("Broken pipe") != std::string::npos);
-  CHECK(s.flush());  // nothing buffered any more
+  CHECK(sd.message == "write to fd " + std::to_string(p[1]) + ": Broken pipe");  // names the descriptor
+  CHECK(s.flush(sd));  // nothing buffered any more
   ::close(p[1]);
+}
+
+TEST_CASE("StdoutSink on a full disk fails naming the descriptor, and stays usable", "[sink]") {
+  const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);  // every write fails with ENOSPC
+  REQUIRE(full >= 0);
+  StdoutSink s(full, {});
+  Diagnostics sd;
+  REQUIRE(s.write(ev("t"), sd));  // buffered
+  auto r = s.flush(sd);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == make_error_code(client_errc::sink_failed));  // not sink_closed: space may come back
+  CHECK(sd.message == "write to fd " + std::to_string(full) + ": No space left on device");
+  Diagnostics after;
+  CHECK(s.flush(after));  // the failed lines were discarded; nothing left to write
+  CHECK(after.message.empty());
+  ::close(full);
 }
