@@ -258,11 +258,15 @@ TEST_CASE("DevoHttpSink: a 4xx (wrong token) is named and fatal, without the tok
   const std::string err = sd.message;
   INFO(err);
   CHECK(err.find("401 Unauthorized: check domain and token") != std::string::npos);
+  CHECK(err.rfind("devo_http: tag cloud.aws.cloudtrail.ec2 (1 events, ", 0) == 0);  // names the batch
+  CHECK(sd.http_status == 401);  // Devo's answer, for a program to branch on
   CHECK(err.find("wrongTOKEN") == std::string::npos);
   CHECK(sink->stats().requests == 1);  // not retried
-  auto w = sink->write(make_event(2), sd);
+  Diagnostics wd;
+  auto w = sink->write(make_event(2), wd);
   REQUIRE_FALSE(w.has_value());
   CHECK(w.error() == ctsqs::client_errc::sink_closed);
+  CHECK(wd.message == err);  // every later write says why the sink is closed
 }
 
 TEST_CASE("DevoHttpSink: through an HTTPS proxy (CONNECT), as the AWS calls", "[devo_http]") {
