@@ -217,6 +217,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The default listen backlog (5) overflows when a collector opens dozens of connections at
+    # once: the SYNs dropped then wait out TCP's 1 s retransmission, a stall that is the
+    # server's, not the collector's.
+    request_queue_size = 1024
 
 
 srv = Server(("127.0.0.1", 0), Handler)

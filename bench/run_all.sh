@@ -4,7 +4,7 @@
 # the Python stdlib and jq (bench/decode_bench.sh, on issue 22's corpus: 20 files x 5000 records
 # of ../shared/tools/gen_corpus.py, 161 MB of JSON); `verify` against `aws cloudtrail
 # validate-logs` (bench/verify_bench.sh: a day of a trail in the test peers' S3, 50 ms per
-# GetObject); `drain`/`backfill` one thread against two (bench/drain_scaling.sh, when present).
+# GetObject); `drain`/`backfill` one thread against two (bench/collector_bench.sh).
 # Each prints events/s and MB/s per core (per CPU second) and for the machine (per wall second).
 # Then the figures peers publish, for comparison. About 2 to 3 minutes on a quiet 2-core machine.
 #
@@ -53,12 +53,10 @@ fi
 if want drain; then
   echo
   echo "## drain and backfill: one thread against two, from a fast local S3"
-  # The drain/backfill scaling bench is called as it comes (its own defaults); CTSQS names the binary.
-  if [[ -x "$here/drain_scaling.sh" ]]; then
-    CTSQS="$bin" "$here/drain_scaling.sh" || echo "(drain_scaling.sh failed: rerun it alone to see why)"
-  else
-    echo "(bench/drain_scaling.sh is not in this tree: no drain/backfill figures)"
-  fi
+  # The drain/backfill bench (a fast local S3 + SQS, bench/fast_aws.py) on the same corpus.
+  extra=()
+  [[ -n "$corpus" ]] && extra=(--corpus "$corpus")
+  "$here/collector_bench.sh" --ctsqs "$bin" "${extra[@]}" || echo "(collector_bench.sh failed: rerun it alone to see why)"
 fi
 
 cat <<'EOF'

@@ -128,8 +128,11 @@ asio::awaitable<result<std::vector<SqsMessage>>> BackfillQueue::async_receive(in
   auto self = impl_;
   const auto until = steady_clock::now() + self->options.wait_time;
   // A long poll: an empty answer only after the wait (answering at once would let the collector
-  // spin while it waits out a retry backoff before it counts empty polls).
-  while (self->visible.empty() && steady_clock::now() < until && !self->abandoned) {
+  // spin while it waits out a retry backoff before it counts empty polls). Once the listing is
+  // over and no object is left (none visible, in flight or hidden for a retry), nothing can come:
+  // the answer is empty at once, so the backfill's end does not wait out a poll.
+  while (self->visible.empty() && steady_clock::now() < until && !self->abandoned &&
+         !(self->closed && self->entries.empty())) {
     // Wake on a change, or at the end of the wait.
     auto waker = std::make_shared<bool>(false);
     auto tt = std::make_shared<asio::steady_timer>(self->ex, until);

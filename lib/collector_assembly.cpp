@@ -227,7 +227,7 @@ struct AssembledCollector::Impl {
   std::unique_ptr<AwsClient> client;
   std::unique_ptr<SqsSource> source;
   std::unique_ptr<MessageQueue> queue;  // from AssemblyOptions::queue_factory
-  std::unique_ptr<S3ObjectStore> store;
+  std::unique_ptr<ObjectStore> store;  // S3, or AssemblyOptions::store_factory's
   std::unique_ptr<Ledger> ledger;  // ctsqs.ledger, when set
   Metrics metrics;
   std::shared_ptr<ServiceRouter> router;
@@ -342,6 +342,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     impl->client = make_aws_client(cfg, executor, opts);
     if (opts.queue_factory) {
       impl->queue = opts.queue_factory(*impl->client);
+      if (!impl->queue) return fail(diag, "AssemblyOptions::queue_factory returned no queue");
     } else {
       SqsSourceOptions so;
       so.queue_url = cfg.queue_url;
@@ -352,9 +353,14 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     return fail(diag, e.what());
   }
   MessageQueue& queue = impl->queue ? *impl->queue : static_cast<MessageQueue&>(*impl->source);
-  S3ObjectStoreOptions s3o;
-  s3o.force_path_style = cfg.aws.s3_force_path_style;
-  impl->store = std::make_unique<S3ObjectStore>(*impl->client, s3o);
+  if (opts.store_factory) {
+    impl->store = opts.store_factory(*impl->client);
+    if (!impl->store) return fail(diag, "AssemblyOptions::store_factory returned no store");
+  } else {
+    S3ObjectStoreOptions s3o;
+    s3o.force_path_style = cfg.aws.s3_force_path_style;
+    impl->store = std::make_unique<S3ObjectStore>(*impl->client, s3o);
+  }
 
   DecoderOptions dopt;
   dopt.build_record = needs.record;
@@ -417,7 +423,7 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   ObjectStore* used_store = impl->store.get();
   if (impl->heal) {
     impl->heal_queue = impl->heal->wrap(queue);
-    impl->heal_store = impl->heal->wrap(static_cast<ObjectStore&>(*impl->store));
+    impl->heal_store = impl->heal->wrap(*impl->store);
     used_queue = impl->heal_queue.get();
     used_store = impl->heal_store.get();
     decoders = impl->heal->wrap(std::move(decoders));

@@ -21,7 +21,10 @@ SinkWorker::~SinkWorker() {
 }
 
 void SinkWorker::start() {
-  thread_ = std::thread([self = shared_from_this()] { self->run(); });
+  thread_ = std::thread([self = shared_from_this()] {
+    ::pthread_setname_np(::pthread_self(), "ctsqs-sink");  // for top -H, perf and gdb
+    self->run();
+  });
 }
 
 void SinkWorker::stop() {

@@ -123,10 +123,10 @@ struct Run {
   }
 
   void go(CollectorOptions o, int max_receives, PayloadDecoderFactory dec = test::cloudtrail_decoders(),
-          MessagePlanner planner = &plan_notification) {
+          MessagePlanner planner = &plan_notification, std::chrono::milliseconds wait_time = 200ms) {
     asio::io_context ioc;
     BackfillQueue::Options qo;
-    qo.wait_time = 200ms;
+    qo.wait_time = wait_time;
     qo.max_receives = max_receives;
     BackfillQueue queue(ioc.get_executor(), qo, &state);
     state.day_listed(day, keys);
@@ -141,6 +141,7 @@ struct Run {
     asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
       result = co_await c.async_run();
       done = true;
+      queue.abandon();  // as Backfill does at the end of its run: no timer of the queue outlives it
     }, asio::detached);
     ioc.run_for(60s);
     REQUIRE(done);
@@ -271,6 +272,19 @@ TEST_CASE("backfill queue: the drain's wait for the listing starts again when ob
   CHECK(res.drain_incomplete == "");
   CHECK(queue.delivered() == 2);
   CHECK(res.clean());
+}
+
+// Issue 22: once the listing is over and every object is done, nothing can come: the drain's
+// last poll is answered at once instead of waiting out the queue's wait time (it was a fixed
+// second at the end of every backfill: most of a small one's wall time).
+TEST_CASE("backfill queue: the last poll after the listing is answered at once", "[backfill]") {
+  Run run(3);
+  const auto t0 = std::chrono::steady_clock::now();
+  run.go(options(), 3, test::cloudtrail_decoders(), &plan_notification, 120s);  // REQUIREs the end within 60 s
+  CHECK(std::chrono::steady_clock::now() - t0 < 60s);
+  CHECK(run.delivered == 3);
+  CHECK(run.result.clean());
+  CHECK(run.sink.delivered.size() == 9);
 }
 
 // Issue 17, item 15: no timer of the queue keeps the loop alive after the run: an object hidden

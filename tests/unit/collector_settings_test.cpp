@@ -8,7 +8,9 @@
 #include "unit/gzip_helper.hpp"
 
 #include "ctsqs/backfill/backfill.hpp"
+#include "ctsqs/collector/assembly.hpp"
 #include "ctsqs/collector/collector.hpp"
+#include "ctsqs/aws/credentials/provider.hpp"
 #include "ctsqs/collector/config.hpp"
 #include "ctsqs/decode/service_handler.hpp"
 
@@ -81,6 +83,35 @@ class SlowStore final : public ObjectStore {
     auto r = co_await on_chunk(std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()));
     if (!r) co_return r.error();
     co_return result<void>{};
+  }
+};
+
+/// The object at once, from memory.
+class MemoryStore final : public ObjectStore {
+ public:
+  int fetches = 0;
+  asio::awaitable<result<void>> async_fetch(ObjectRef, ObjectChunkHandler on_chunk, Diagnostics&) override {
+    ++fetches;
+    const std::string data = test::gzip(
+        R"({"Records":[{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"Get","eventID":"e0"}]})");
+    auto r = co_await on_chunk(std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()));
+    if (!r) co_return r.error();
+    co_return result<void>{};
+  }
+};
+
+/// Keeps the tags of what a flush acknowledged.
+class TagSink final : public Sink {
+ public:
+  std::vector<std::string> delivered, pending;
+  result<void> write(const Event& e) override {
+    pending.push_back(e.tag);
+    return {};
+  }
+  result<void> flush() override {
+    for (auto& t : pending) delivered.push_back(std::move(t));
+    pending.clear();
+    return {};
   }
 };
 
@@ -159,4 +190,54 @@ TEST_CASE("collector settings: for_queue is the file's defaults plus the queue a
   CHECK(local.aws.region.empty());
   CHECK_FALSE(validate(local, d));
   CHECK(d.message.find("region") != std::string::npos);
+}
+
+// Issue 18, item 2: an embedder's own queue and store go through build_collector, with no
+// Devo template, no SQS and no S3: the store is the one the collector fetches from.
+TEST_CASE("build_collector: the embedder's queue and store (AssemblyOptions::queue_factory, store_factory)",
+          "[collector][settings]") {
+  auto cfg = CollectorConfig::for_queue("https://sqs.us-east-1.amazonaws.com/000000000000/q");
+  asio::io_context ioc;
+  OneMessageQueue* queue = nullptr;
+  MemoryStore* store = nullptr;
+  TagSink mine;
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.extra_sinks.push_back(&mine);
+  opts.credentials_provider =
+      std::make_shared<StaticCredentialsProvider>(Credentials{.access_key_id = "k", .secret_access_key = "s"});
+  opts.log = [](std::string_view) {};
+  opts.queue_factory = [&queue](AwsClient&) {
+    auto q = std::make_unique<OneMessageQueue>();
+    queue = q.get();
+    return std::unique_ptr<MessageQueue>(std::move(q));
+  };
+  opts.store_factory = [&store](AwsClient&) {
+    auto s = std::make_unique<MemoryStore>();
+    store = s.get();
+    return std::unique_ptr<ObjectStore>(std::move(s));
+  };
+  Diagnostics diag;
+  auto built = build_collector(cfg, ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  REQUIRE(store != nullptr);
+  bool done = false;
+  CollectorResult res;
+  asio::co_spawn(ioc, [](AssembledCollector* c, CollectorResult* out, bool* d) -> asio::awaitable<void> {
+    *out = co_await c->async_run();
+    *d = true;
+  }(built->get(), &res, &done), asio::detached);
+  ioc.run_for(20s);
+  REQUIRE(done);
+  CHECK(res.clean());
+  CHECK(store->fetches == 1);
+  CHECK(queue->deleted);
+  CHECK(mine.delivered == std::vector<std::string>{"cloud.aws.cloudtrail.iam"});
+
+  // A factory that returns nothing is refused, naming it.
+  AssemblyOptions no_store = opts;
+  no_store.store_factory = [](AwsClient&) { return std::unique_ptr<ObjectStore>(); };
+  Diagnostics refused;
+  CHECK_FALSE(build_collector(cfg, ioc.get_executor(), no_store, refused).has_value());
+  CHECK(refused.message == "AssemblyOptions::store_factory returned no store");
 }

@@ -63,6 +63,10 @@ struct AssemblyOptions {
   /// Read from this queue instead of the file's SQS queue (`base_url` is then not needed);
   /// called once with the AWS client the assembly built. `ctsqs backfill` uses it.
   std::function<std::unique_ptr<MessageQueue>(AwsClient& client)> queue_factory;
+  /// Fetch the announced objects from this store instead of S3 (a mirror, a cache, objects of
+  /// your own); called once with the AWS client the assembly built. Integrity checks, the ledger
+  /// and heals apply to what it returns as they do to S3's objects.
+  std::function<std::unique_ptr<ObjectStore>(AwsClient& client)> store_factory;
   /// Resolves the configured services' handlers (third-party services: a registry of your own,
   /// also given to parse_collector_config); nullptr = ServiceHandlerRegistry::builtin().
   const ServiceHandlerRegistry* registry = nullptr;
