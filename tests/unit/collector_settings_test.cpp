@@ -104,11 +104,11 @@ class MemoryStore final : public ObjectStore {
 class TagSink final : public Sink {
  public:
   std::vector<std::string> delivered, pending;
-  result<void> write(const Event& e) override {
+  result<void> write(const Event& e, Diagnostics&) override {
     pending.push_back(e.tag);
     return {};
   }
-  result<void> flush() override {
+  result<void> flush(Diagnostics&) override {
     for (auto& t : pending) delivered.push_back(std::move(t));
     pending.clear();
     return {};
