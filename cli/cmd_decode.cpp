@@ -2,25 +2,14 @@
 // Firehose objects) or stdin into tagged, flattened events.
 #include "command.hpp"
 
-#include "ctsqs/decode/cloudtrail_decoder.hpp"
-#include "ctsqs/decode/file_decode.hpp"
-#include "ctsqs/sink/format.hpp"
+#include "ctsqs/decode/file_decode_job.hpp"
 #include "ctsqs/decode/service_handler.hpp"
-#include "ctsqs/sink/devo_sink.hpp"
-#include "ctsqs/sink/directory_sink.hpp"
-#include "ctsqs/sink/stdout_sink.hpp"
-#include "ctsqs/decode/tag_router.hpp"
+#include "ctsqs/sink/format.hpp"
 
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,8 +18,6 @@
 
 namespace ctsqs::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct DecodeArgs {
   std::string service = "aws_sqs_cloudtrail";
@@ -48,11 +35,6 @@ struct DecodeArgs {
   // --output devo://HOST:PORT
   std::string devo_cert, devo_key, devo_chain;
   bool devo_no_tls = false;
-};
-
-// Thrown from the event handler when the sink fails: output is broken, stop everything.
-struct SinkFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
 };
 
 class Progress {
@@ -79,140 +61,50 @@ class Progress {
 };
 
 int run_decode(const DecodeArgs& a) {
-  const bool to_devo = a.output.rfind("devo://", 0) == 0;
-  // The Devo sink always writes devo lines.
-  const auto fmt = to_devo ? std::optional<OutputFormat>(OutputFormat::devo) : parse_output_format(a.format);
-  if (!fmt) throw std::invalid_argument("--format must be flat, raw or devo");
-
-  const auto& registry = ServiceHandlerRegistry::builtin();
-  auto service = registry.find(a.service);
-  if (!service || !service->record_layout())
-    throw std::invalid_argument("--service: unknown service \"" + a.service + "\"; known services: " +
-                                registry.describe_known());
-  ServiceSettings settings;
-  settings.name = std::string(service->name());
-  settings.routing_template =
-      a.routing_template.empty() ? std::string(service->default_routing_template()) : a.routing_template;
-  for (const auto& v : a.services) settings.aws_services.push_back(normalize_service(v));
-  if (Diagnostics d; !service->check(settings, "--service " + settings.name, d)) throw std::invalid_argument(d.message);
-
-  DecoderOptions dopt;
-  dopt.layout = *service->record_layout();
-  dopt.build_record = needs_record(*fmt);
-  dopt.build_columns = needs_columns(*fmt);
-  dopt.max_object_bytes = a.max_object_bytes;
-  dopt.max_record_bytes = a.max_record_bytes;
-  if (Diagnostics d; !validate(dopt, d)) throw std::invalid_argument(d.message);
-  TagRouterOptions ropt = to_tag_router_options(settings);
-  Diagnostics router_diag;
-  auto router_made = TagRouter::create(ropt, router_diag);
-  if (!router_made) throw std::invalid_argument("--routing-template/--services: " + router_diag.message);
-
-  LineOptions line;
-  line.hostname = a.hostname.empty() ? local_host_name() : a.hostname;
-  if (line.hostname.find_first_of(" \t\r\n") != std::string::npos)
-    throw std::invalid_argument("--hostname must not contain whitespace");
-
-  std::unique_ptr<Sink> sink;
-  LineOptions* sink_line = nullptr;
-  LineOptions devo_line;  // the Devo sink stamps its own time; this one is unused
-  if (to_devo) {
-    DevoSinkOptions o;
-    Diagnostics d;
-    if (!parse_devo_url(a.output, o, d)) throw std::invalid_argument("--output: " + d.message);
-    o.tls = !a.devo_no_tls;
-    if (o.tls && (a.devo_cert.empty() || a.devo_key.empty()))
-      throw std::invalid_argument(
-          "--output devo://: --devo-cert and --devo-key are required (or --devo-no-tls for a relay)");
-    o.cert_file = a.devo_cert;
-    o.key_file = a.devo_key;
-    o.chain_file = a.devo_chain;
-    o.hostname = line.hostname;
-    auto s = DevoSink::create(o, d);
-    if (!s) throw std::invalid_argument("--output " + a.output + ": " + d.message);
-    // Fail at start on a wrong address or a certificate the receiver refuses.
-    if (!(*s)->connect(d)) {
-      std::cerr << "ctsqs decode: output failed: " << d.message << "\n";
-      return exit_bad_input;
-    }
-    sink_line = &devo_line;
-    sink = std::move(*s);
-  } else if (a.output == "-") {
-    StdoutSinkOptions so;
-    so.format = *fmt;
-    so.line = line;
-    auto s = std::make_unique<StdoutSink>(1, so);
-    sink_line = &s->line_options();
-    sink = std::move(s);
-  } else {
-    DirectorySinkOptions o;
-    o.directory = a.output;
+  FileDecodeJobOptions o;
+  o.output = a.output;
+  if (o.output.rfind("devo://", 0) != 0) {  // the Devo output always writes devo lines
+    const auto fmt = parse_output_format(a.format);
+    if (!fmt) throw std::invalid_argument("--format must be flat, raw or devo");
     o.format = *fmt;
-    o.line = line;
-    Diagnostics d;
-    auto made = DirectorySink::create(o, d);
-    if (!made) throw std::invalid_argument("--output " + a.output + ": " + made.error().message());
-    auto& s = *made;
-    sink_line = &s->line_options();
-    sink = std::move(s);
   }
-
-  const std::vector<FileInput> inputs = collect_file_inputs(a.paths, dopt.layout);
-  FileDecodeOptions fopt;
-  fopt.decoder = dopt;
-  fopt.threads = a.threads;
-  fopt.ordered = a.ordered;
-
-  TagRouter& router = *router_made;
+  o.service = a.service;
+  o.aws_services = a.services;
+  o.routing_template = a.routing_template;
+  o.hostname = a.hostname;
+  o.max_object_bytes = a.max_object_bytes;
+  o.max_record_bytes = a.max_record_bytes;
+  o.paths = a.paths;
+  o.threads = a.threads;
+  o.ordered = a.ordered;
+  o.devo_cert = a.devo_cert;
+  o.devo_key = a.devo_key;
+  o.devo_chain = a.devo_chain;
+  o.devo_tls = !a.devo_no_tls;
   Progress progress(!a.quiet && ::isatty(2));
-  std::uint64_t objects_done = 0, decoded = 0, events = 0;
-  // (input index, text): listed in input order, however the workers finished.
-  std::vector<std::pair<std::size_t, std::string>> skipped, bad;
-
-  auto on_begin = [&](const FileInput&) {
-    progress.update(objects_done, inputs.size(), events);
-    sink_line->time = std::chrono::system_clock::now();
-  };
-  auto on_event = [&](Event& e) {
-    if (!router.route(e)) return;
-    if (Diagnostics sd; !sink->write(e, sd)) throw SinkFailure(sd.message);
-    if ((++events & 0x3fff) == 0) progress.update(objects_done, inputs.size(), events);
-  };
-  auto on_done = [&](const FileInput& in, FileOutcome& o) {
-    ++objects_done;
-    const auto index = static_cast<std::size_t>(&in - inputs.data());
-    if (!o.summary) bad.emplace_back(index, o.message);
-    else if (o.summary->skipped != SkipReason::none)
-      skipped.emplace_back(index, in.name + " (" + std::string(to_string(o.summary->skipped)) + ")");
-    else ++decoded;
-    // Everything of this object so far is handed over before the next one starts.
-    if (Diagnostics sd; !sink->flush(sd)) throw SinkFailure(sd.message);
+  o.on_progress = [&progress](const FileDecodeProgress& p) {
+    progress.update(p.objects_done, p.objects_total, p.events);
   };
 
-  int rc = exit_ok;
-  try {
-    decode_files(inputs, fopt, on_begin, on_event, on_done);
-  } catch (const SinkFailure& e) {
-    progress.clear();
-    std::cerr << "ctsqs decode: output failed: " << e.what() << "\n";
+  Diagnostics diag;
+  auto job = FileDecodeJob::create(std::move(o), ServiceHandlerRegistry::builtin(), diag);
+  if (!job) throw std::invalid_argument(diag.message);
+  auto done = job->run(diag);
+  progress.clear();
+  if (!done) {
+    std::cerr << "ctsqs decode: output failed: " << diag.message << "\n";
     return exit_bad_input;
   }
-  progress.clear();
-
-  std::string s = "ctsqs decode: " + std::to_string(objects_done) + " objects (" +
-                  std::to_string(decoded) + " decoded, " + std::to_string(skipped.size()) +
-                  " skipped, " + std::to_string(bad.size()) + " bad), " + std::to_string(events) +
-                  " events written\n";
-  for (const auto& [tag, n] : router.counts()) s += "  " + tag + ": " + std::to_string(n) + "\n";
-  if (router.filtered() > 0)
-    s += "  filtered out by --services: " + std::to_string(router.filtered()) + "\n";
-  std::sort(skipped.begin(), skipped.end());
-  std::sort(bad.begin(), bad.end());
-  for (const auto& k : skipped) s += "  skipped " + k.second + "\n";
-  for (const auto& b : bad) s += "  bad " + b.second + "\n";
+  const FileDecodeSummary& r = *done;
+  std::string s = "ctsqs decode: " + std::to_string(r.objects) + " objects (" + std::to_string(r.decoded) +
+                  " decoded, " + std::to_string(r.skipped.size()) + " skipped, " + std::to_string(r.bad.size()) +
+                  " bad), " + std::to_string(r.events) + " events written\n";
+  for (const auto& [tag, n] : r.events_per_tag) s += "  " + tag + ": " + std::to_string(n) + "\n";
+  if (r.filtered > 0) s += "  filtered out by --services: " + std::to_string(r.filtered) + "\n";
+  for (const auto& k : r.skipped) s += "  skipped " + k + "\n";
+  for (const auto& b : r.bad) s += "  bad " + b + "\n";
   std::cerr << s;
-  if (!bad.empty()) rc = exit_bad_input;
-  return rc;
+  return r.bad.empty() ? exit_ok : exit_bad_input;
 }
 
 std::function<int()> setup_decode(CLI::App& sub) {

@@ -1,6 +1,7 @@
 // `ctsqs sign`: signs a raw HTTP request file with SigV4 and prints the artifacts, to debug SignatureDoesNotMatch.
 #include "command.hpp"
 
+#include "ctsqs/aws/credentials/provider.hpp"
 #include "ctsqs/environment.hpp"
 #include "ctsqs/aws/sigv4/request_text.hpp"
 #include "ctsqs/aws/sigv4/signer.hpp"
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace ctsqs::cli {
@@ -44,13 +46,8 @@ int run_sign(const SignOptions& o) {
     return exit_bad_input;
   }
 
-  const EnvLookup env = process_environment();
-  Credentials creds;
-  creds.access_key_id = env_value(env, "AWS_ACCESS_KEY_ID").value_or("");
-  creds.secret_access_key = env_value(env, "AWS_SECRET_ACCESS_KEY").value_or("");
-  creds.session_token = env_value(env, "AWS_SESSION_TOKEN").value_or("");
-  creds.provider = "environment";
-  if (creds.empty()) {
+  const std::optional<Credentials> creds = credentials_from_environment(process_environment());
+  if (!creds) {
     std::cerr << "ctsqs sign: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN "
                  "for temporary credentials)\n";
     return exit_usage;
@@ -81,7 +78,7 @@ int run_sign(const SignOptions& o) {
   p.omit_session_token = o.omit_session_token;
 
   diag.clear();
-  auto s = sigv4::sign_request(*req, creds, p, diag);
+  auto s = sigv4::sign_request(*req, *creds, p, diag);
   if (!s) {
     std::cerr << "ctsqs sign: " << diag.message << "\n";
     return exit_usage;

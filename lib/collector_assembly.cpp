@@ -12,9 +12,7 @@
 #include "ctsqs/decode/service_router.hpp"
 #include "ctsqs/sink/format.hpp"
 #include "ctsqs/sink/devo_http_sink.hpp"
-#include "ctsqs/sink/devo_sink.hpp"
-#include "ctsqs/sink/directory_sink.hpp"
-#include "ctsqs/sink/stdout_sink.hpp"
+#include "ctsqs/sink/outputs.hpp"
 #include "ctsqs/collector/sqs_source.hpp"
 #include "ctsqs/decode/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
@@ -120,10 +118,6 @@ error_code fail(Diagnostics& diag, std::string message) {
 struct SinkNeeds {
   bool record = false;
   bool columns = false;
-  void add(OutputFormat f) {
-    record = record || needs_record(f);
-    columns = columns || needs_columns(f);
-  }
 };
 
 /// The configured outputs (or a NullSink for `do_not_send`) plus the embedder's sinks. A file
@@ -134,58 +128,22 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
   for (std::size_t i = 0; i < opts.extra_sinks.size(); ++i)
     if (!opts.extra_sinks[i])
       return fail(diag, "AssemblyOptions::extra_sinks[" + std::to_string(i) + "] is null: no output to write to");
-  LineOptions line;
-  line.hostname = opts.hostname.empty() ? local_host_name("ctsqs") : opts.hostname;
-  line.time = std::chrono::system_clock::now();
   if (cfg.do_not_send) {
     multi.own(std::make_unique<NullSink>());
     needs.columns = true;
     return {};
   }
-  std::optional<StdoutOutputConfig> standard_output = cfg.outputs.standard_output;
-  if (cfg.outputs.empty() && opts.extra_sinks.empty()) standard_output = StdoutOutputConfig{};
-  if (standard_output) {
-    StdoutSinkOptions so;
-    so.format = standard_output->format;
-    so.line = line;
-    needs.add(so.format);
-    multi.own(std::make_unique<StdoutSink>(so));
-  }
-  if (cfg.outputs.directory) {
-    DirectorySinkOptions d;
-    d.directory = cfg.outputs.directory->path;
-    d.format = cfg.outputs.directory->format;
-    d.line = line;
-    needs.add(d.format);
-    auto sink = DirectorySink::create(std::move(d), diag);
-    if (!sink) {
-      diag.message = "ctsqs.outputs.directory: " + diag.message;
-      return sink.error();
-    }
-    multi.own(std::move(*sink));
-  }
-  if (cfg.outputs.devo) {
-    auto devo_options = *cfg.outputs.devo;
-    if (!devo_options.log) devo_options.log = opts.log;
-    auto devo = DevoSink::create(std::move(devo_options), diag);
-    if (!devo) {
-      diag.message = "ctsqs.outputs.devo: " + diag.message;
-      return devo.error();
-    }
-    needs.record = true;
-    multi.own(std::move(*devo));
-  }
-  if (cfg.outputs.devo_http) {
-    auto http_options = *cfg.outputs.devo_http;
-    if (!http_options.log) http_options.log = opts.log;
-    if (http_options.hostname.empty()) http_options.hostname = line.hostname;
-    auto http = DevoHttpSink::create(std::move(http_options), diag);
-    if (!http) {
-      diag.message = "ctsqs.outputs.devo_http: " + diag.message;
-      return http.error();
-    }
-    needs.record = true;
-    multi.own(std::move(*http));
+  OutputsConfig outputs = cfg.outputs;
+  if (outputs.empty() && opts.extra_sinks.empty()) outputs.standard_output = StdoutOutputConfig{};
+  OutputSinkOptions oo;
+  oo.hostname = opts.hostname;
+  oo.log = opts.log;
+  auto built = make_output_sinks(outputs, oo, diag);
+  if (!built) return built.error();
+  for (auto& o : *built) {
+    needs.record = needs.record || o.needs_record;
+    needs.columns = needs.columns || o.needs_columns;
+    multi.own(std::move(o.sink));
   }
   for (auto* s : opts.extra_sinks) {
     multi.add(s);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fcntl.h>
@@ -24,12 +25,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool wanted_file(const fs::path& p, RecordLayout layout) {
+bool wanted_file(const fs::path& p, std::optional<RecordLayout> layout) {
   const std::string n = p.filename().string();
   auto ends = [&](std::string_view s) {
     return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
   };
-  switch (layout) {
+  if (!layout) return !n.empty() && n[0] != '.';
+  switch (*layout) {
     case RecordLayout::records_array: return ends(".json") || ends(".json.gz");
     case RecordLayout::json_values: return ends(".jsonl") || ends(".jsonl.gz");
     default: return !n.empty() && n[0] != '.';
@@ -115,6 +117,84 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
   return out;
 }
 
+// One input through a service handler's decoder: read whole when small, else in chunks; its
+// events (already tagged and filtered) go to `handler` one by one.
+FileOutcome decode_one_payload(PayloadDecoder& decoder, const FileInput& in, std::string& buf,
+                               std::vector<Event>& events, const FileDecodeOptions& opt, EventHandler handler) {
+  FileOutcome out;
+  if (!in.open_error.empty()) {
+    out.message = in.name + ": " + in.open_error;
+    return out;
+  }
+  const int fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    out.message = in.name + ": " + std::strerror(errno);
+    return out;
+  }
+  struct Closer {
+    int fd;
+    bool own;
+    ~Closer() {
+      if (own) ::close(fd);
+    }
+  } closer{fd, !in.stdin_input};
+  Diagnostics diag;
+  ObjectSummary summary;
+  summary.object_name = in.name;
+  auto hand_over = [&] {
+    for (auto& e : events) handler(e);
+    summary.events += events.size();
+    events.clear();
+  };
+  decoder.begin(in.name);
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  std::string read_err;
+  result<void> fed;
+  if (regular && static_cast<std::uint64_t>(st.st_size) <= opt.whole_read_limit) {
+    if (read_whole(fd, buf, static_cast<std::size_t>(st.st_size), read_err)) {
+      summary.compressed_bytes = buf.size();
+      fed = decoder.feed(buf, events, diag);
+      hand_over();
+    }
+  } else {
+    if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    buf.resize(opt.chunk_bytes);
+    for (;;) {
+      const ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        read_err = std::strerror(errno);
+        break;
+      }
+      if (n == 0) break;
+      summary.compressed_bytes += static_cast<std::uint64_t>(n);
+      fed = decoder.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), events, diag);
+      hand_over();
+      if (!fed) break;
+    }
+  }
+  if (read_err.empty() && fed) {
+    fed = decoder.finish(events, diag);
+    hand_over();
+  }
+  out.filtered = decoder.filtered();
+  if (!read_err.empty()) {
+    out.summary = make_error_code(client_errc::io_error);
+    out.message = in.name + ": read failed: " + read_err + "; " + std::to_string(summary.events) +
+                  " events from it were already written";
+  } else if (!fed) {
+    out.summary = fed.error();
+    // A handler's message may not name the file: the summary line must.
+    const std::string why = diag.message.empty() ? fed.error().message() : diag.message;
+    out.message = why.rfind(in.name, 0) == 0 ? why : in.name + ": " + why;
+  } else {
+    summary.skipped = decoder.skipped();
+    out.summary = std::move(summary);
+  }
+  return out;
+}
+
 // Workers stream every object when the inflater streams as fast as it inflates whole buffers
 // (ISA-L; measured in docs/benchmarks.md): no whole-object buffers per worker, and the
 // inflated pieces stay in cache for the parser.
@@ -122,6 +202,31 @@ DecoderOptions stream_options(DecoderOptions o) {
   if (gzip::stream_backend() == "isal") o.gather_bytes = o.whole_buffer_limit = 0;
   return o;
 }
+
+// The decoder of one thread: a CloudTrailDecoder, or a service handler's when the options have a
+// factory, with the buffers it reuses input after input.
+class ThreadDecoder {
+ public:
+  explicit ThreadDecoder(const FileDecodeOptions& opt) {
+    if (opt.make_decoder)
+      payload_ = opt.make_decoder();
+    else
+      trail_.emplace(stream_options(opt.decoder));
+  }
+  FileOutcome decode(const FileInput& in, const FileDecodeOptions& opt, EventHandler handler) {
+    if (trail_) return decode_one(*trail_, in, buf_, opt, handler);
+    if (payload_) return decode_one_payload(*payload_, in, buf_, events_, opt, handler);
+    FileOutcome out;
+    out.message = in.name + ": FileDecodeOptions::make_decoder gave no decoder";
+    return out;
+  }
+
+ private:
+  std::optional<CloudTrailDecoder> trail_;
+  std::unique_ptr<PayloadDecoder> payload_;
+  std::string buf_;
+  std::vector<Event> events_;
+};
 
 // Thrown inside a worker's event handler when the caller stopped: unwinds the decode.
 struct Stopped {};
@@ -268,8 +373,7 @@ class Pool {
   }
 
   void work() {
-    CloudTrailDecoder decoder(stream_options(opt_.decoder));
-    std::string buf;
+    ThreadDecoder decoder(opt_);
     for (;;) {
       std::size_t idx;
       Slot* slot;
@@ -301,7 +405,7 @@ class Pool {
       const std::size_t batch_limit = std::max<std::size_t>(opt_.queue_bytes / 4, 1);
       FileOutcome outcome;
       try {
-        outcome = decode_one(decoder, inputs_[idx], buf, opt_, [&](Event& e) {
+        outcome = decoder.decode(inputs_[idx], opt_, [&](Event& e) {
           batch.bytes += event_bytes(e);
           // Swapped, not copied: the decoder overwrites every field of its event for the next
           // record, into the strings of an event already handed over (their capacity kept).
@@ -343,6 +447,11 @@ class Pool {
 }  // namespace
 
 std::vector<FileInput> collect_file_inputs(const std::vector<std::string>& paths, RecordLayout layout) {
+  return collect_file_inputs(paths, std::optional<RecordLayout>(layout));
+}
+
+std::vector<FileInput> collect_file_inputs(const std::vector<std::string>& paths,
+                                           std::optional<RecordLayout> layout) {
   std::vector<FileInput> out;
   for (const auto& p : paths) {
     if (p == "-") {
@@ -380,11 +489,10 @@ void decode_files(const std::vector<FileInput>& inputs, const FileDecodeOptions&
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, inputs.size()));
   if (threads <= 1) {
     // One thread: the caller's, no queues.
-    CloudTrailDecoder decoder(stream_options(opt.decoder));
-    std::string buf;
+    ThreadDecoder decoder(opt);
     for (const auto& in : inputs) {
       if (on_begin) on_begin(in);
-      FileOutcome o = decode_one(decoder, in, buf, opt, [&](Event& e) { on_event(e); });
+      FileOutcome o = decoder.decode(in, opt, [&](Event& e) { on_event(e); });
       on_done(in, o);
     }
     return;

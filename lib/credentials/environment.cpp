@@ -1,9 +1,11 @@
 // Credentials from the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+#include "ctsqs/aws/credentials/provider.hpp"
+
 #include "providers.hpp"
 
-namespace ctsqs::credentials_detail {
+namespace ctsqs {
 
-std::optional<Credentials> env_keys(const EnvLookup& env) {
+std::optional<Credentials> credentials_from_environment(const EnvLookup& env) {
   auto akid = env_value(env, "AWS_ACCESS_KEY_ID");
   auto secret = env_value(env, "AWS_SECRET_ACCESS_KEY");
   if (!akid || !secret) return std::nullopt;
@@ -15,4 +17,9 @@ std::optional<Credentials> env_keys(const EnvLookup& env) {
   return c;
 }
 
-}  // namespace ctsqs::credentials_detail
+namespace credentials_detail {
+
+std::optional<Credentials> env_keys(const EnvLookup& env) { return credentials_from_environment(env); }
+
+}  // namespace credentials_detail
+}  // namespace ctsqs

@@ -30,38 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-
-FAILED = []
-PEERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers")
-
-
-def check(cond, what):
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-
-
-def node(peers, script, *args):
-    r = subprocess.run(["node", os.path.join(PEERS_DIR, script)] + list(args), env=peers.env,
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (script, r.stderr[-1500:]))
-    return json.loads(r.stdout)
-
-
-def env_for(peers):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_EC2_METADATA_DISABLED="true")
-    return env
-
-
-def events_in(out):
-    events = []
-    for fn in sorted(glob.glob(os.path.join(out, "**", "*"), recursive=True)):
-        if os.path.isfile(fn):
-            with open(fn) as f:
-                events += [json.loads(line) for line in f if line.strip()]
-    return events
+from trailkit import FAILED, PEERS_DIR, check, env_for, events_in, node  # noqa: E402
 
 
 def heal_clean(ctsqs, peers, work, cfg, empty, name, ledger):

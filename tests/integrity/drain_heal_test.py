@@ -23,7 +23,6 @@ usage: drain_heal_test.py --ctsqs BIN     exit 0 when every check held, 1 otherw
 """
 import argparse
 import collections
-import glob
 import json
 import os
 import re
@@ -37,44 +36,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
+from trailkit import FAILED, PEERS_DIR, check, env_for, events_in, integrity_events, node  # noqa: E402
 
-FAILED = []
-PEERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers")
 RECORDS = 5  # make-trail's records per log file
-
-
-def check(cond, what):
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-
-
-def node(peers, script, *args):
-    r = subprocess.run(["node", os.path.join(PEERS_DIR, script)] + list(args), env=peers.env,
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (script, r.stderr[-1500:]))
-    return json.loads(r.stdout)
-
-
-def env_for(peers):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_ENDPOINT_URL_DYNAMODB=peers.gate,
-               AWS_EC2_METADATA_DISABLED="true")
-    return env
-
-
-def events_in(out):
-    events = []
-    for fn in sorted(glob.glob(os.path.join(out, "**", "*"), recursive=True)):
-        if os.path.isfile(fn):
-            with open(fn) as f:
-                events += [json.loads(line) for line in f if line.strip()]
-    return events
-
-
-def integrity_events(events):
-    return [e for e in events if e.get("tag") == "cloud.aws.cloudtrail.integrity"]
 
 
 def cloudtrail_ids(events):
@@ -139,8 +103,8 @@ def holes_case(a, peers, work):
                       {"metrics": {"listen": "127.0.0.1:%d" % port}})
     out = os.path.join(work, "holes-out")
     started = time.monotonic()
-    p = subprocess.Popen(drain_cmd(a.ctsqs, cfg_path, out), env=env_for(peers), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(drain_cmd(a.ctsqs, cfg_path, out), env=env_for(peers, dynamodb=True),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # The Prometheus endpoint while it runs, until the holes are healed (or the drain ends).
     scraped, scrape = {}, ""
     while p.poll() is None:
@@ -199,8 +163,8 @@ def gone_case(a, peers, work):
     cfg_path = config(peers, work, "gone", url, os.path.join(work, "ledger-gone.db"),
                       {"verify_digests": True, "heal": True})
     out = os.path.join(work, "gone-out")
-    r = subprocess.run(drain_cmd(a.ctsqs, cfg_path, out), env=env_for(peers), capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(drain_cmd(a.ctsqs, cfg_path, out), env=env_for(peers, dynamodb=True), capture_output=True,
+                       text=True, timeout=300)
     events = events_in(out)
     check(r.returncode == 1, "gone: drain exit 1 (%d: %s)" % (r.returncode, r.stderr[-800:]))
     check(("ctsqs drain: missing evidence: %s (digest %s)" % (uri(gone), listing[gone])) in r.stderr,
@@ -223,7 +187,7 @@ def config_case(a, peers, work):
         path = config(peers, work, name, "http://127.0.0.1:1/000000000000/q", ledger, integrity)
         c = subprocess.run([a.ctsqs, "check-config", path], capture_output=True, text=True, timeout=60)
         d = subprocess.run([a.ctsqs, "drain", "--config", path, "--output", os.path.join(work, name + "-out")],
-                           env=env_for(peers), capture_output=True, text=True, timeout=60)
+                           env=env_for(peers, dynamodb=True), capture_output=True, text=True, timeout=60)
         check(c.returncode == 2 and "ctsqs.integrity.heal: " + want in c.stdout + c.stderr and
               d.returncode == 2 and "ctsqs.integrity.heal: " + want in d.stderr,
               "config: heal %s is refused naming ctsqs.integrity.heal (%d %d: %s)"
@@ -247,7 +211,7 @@ def stop_case(a, peers, work):
     err_path = os.path.join(work, "stop.err")
     with open(err_path, "w") as err:
         p = subprocess.Popen([a.ctsqs, "run", "--config", cfg_path, "--output", out, "--heal-grace", "60s"],
-                             env=env_for(peers), stdout=subprocess.DEVNULL, stderr=err, text=True)
+                             env=env_for(peers, dynamodb=True), stdout=subprocess.DEVNULL, stderr=err, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "log file(s) the ledger does not hold" not in open(err_path).read():
             time.sleep(0.1)
@@ -276,7 +240,7 @@ def fleet_case(a, peers, work):
     # One message at a time per collector, so the second copy of a digest goes to the other one.
     one = {"concurrency": {"messages_in_flight": 1, "receives_in_flight": 1}, "sqs": {"wait_time": 1, "max_messages": 1}}
     cfg_path = config(peers, work, "fleet", url, "dynamodb://ctsqs-heal", {"verify_digests": True, "heal": True}, one)
-    env = env_for(peers)
+    env = env_for(peers, dynamodb=True)
     r = subprocess.run([a.ctsqs, "ledger", "init", "--config", cfg_path], env=env, capture_output=True, text=True,
                        timeout=120)
     check(r.returncode == 0, "fleet: ledger init exit 0 (%d: %s)" % (r.returncode, (r.stdout + r.stderr)[-400:]))

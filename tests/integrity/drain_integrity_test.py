@@ -13,7 +13,6 @@ SigV4 gate into a directory. Checks, each an assertion with a message:
 usage: drain_integrity_test.py --ctsqs BIN     exit 0 when every check held, 1 otherwise
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -23,24 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-
-FAILED = []
-PEERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers")
-
-
-def check(cond, what):
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-
-
-def node(peers, script, *args):
-    r = subprocess.run(["node", os.path.join(PEERS_DIR, script)] + list(args), env=peers.env,
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (script, r.stderr[-1500:]))
-    return json.loads(r.stdout)
-
+from trailkit import FAILED, check, env_for, events_in, integrity_events, node  # noqa: E402
 
 def drain(ctsqs, peers, work, name, queue_url, integrity):
     cfg = {"inputs": {"sqs_collector": {
@@ -54,20 +36,9 @@ def drain(ctsqs, peers, work, name, queue_url, integrity):
     with open(path, "w") as f:
         json.dump(cfg, f)
     out = os.path.join(work, name + "-out")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_EC2_METADATA_DISABLED="true")
-    r = subprocess.run([ctsqs, "drain", "--config", path, "--output", out], env=env, capture_output=True, text=True,
-                       timeout=300)
-    events = []
-    for fn in sorted(glob.glob(os.path.join(out, "**", "*"), recursive=True)):
-        if os.path.isfile(fn):
-            with open(fn) as f:
-                events += [json.loads(line) for line in f if line.strip()]
-    return r, events, path
-
-
-def integrity_events(events):
-    return [e for e in events if e.get("tag") == "cloud.aws.cloudtrail.integrity"]
+    r = subprocess.run([ctsqs, "drain", "--config", path, "--output", out], env=env_for(peers), capture_output=True,
+                       text=True, timeout=300)
+    return r, events_in(out), path
 
 
 def announce(peers, m, bucket, extra_logs=()):

@@ -9,6 +9,7 @@ Normalised verdicts (the shapes of `ctsqs verify --report`):
   {"type":"gap","account":"...","region":"...","from":"ISO","to":"ISO"}
   {"type":"unlisted","uri":"s3://b/k"}
 """
+import glob
 import json
 import os
 import re
@@ -80,6 +81,52 @@ def make_trail(peers, command, *args, keys_dir=None):
     if r.returncode != 0 and not (command == "check-metadata" and r.returncode == 1 and r.stdout.strip()):
         raise RuntimeError("make-trail %s failed (%d): %s" % (command, r.returncode, r.stderr[-2000:]))
     return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- checks, peers scripts, ctsqs runs
+
+FAILED = []  # what check() found false, for the test's exit status
+
+
+def check(cond, what):
+    """Prints `ok` or `FAILED` and `what`; a failure is kept in FAILED."""
+    print(("ok     " if cond else "FAILED ") + what, flush=True)
+    if not cond:
+        FAILED.append(what)
+
+
+def node(peers, script, *args):
+    """Runs tests/peers/SCRIPT with the peers' environment; returns its JSON answer."""
+    r = subprocess.run(["node", os.path.join(PEERS_DIR, script)] + list(args), env=peers.env,
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (script, r.stderr[-1500:]))
+    return json.loads(r.stdout)
+
+
+def env_for(peers, dynamodb=False):
+    """The environment of a ctsqs run: no AWS_* of the caller's, CloudTrail (and with `dynamodb`,
+    DynamoDB) through the gate, no instance metadata."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_EC2_METADATA_DISABLED="true")
+    if dynamodb:
+        env.update(AWS_ENDPOINT_URL_DYNAMODB=peers.gate)
+    return env
+
+
+def events_in(out):
+    """Every event line of the files under the output directory OUT, parsed, in file-name order."""
+    events = []
+    for fn in sorted(glob.glob(os.path.join(out, "**", "*"), recursive=True)):
+        if os.path.isfile(fn):
+            with open(fn) as f:
+                events += [json.loads(line) for line in f if line.strip()]
+    return events
+
+
+def integrity_events(events):
+    """The collector's integrity events (tag cloud.aws.cloudtrail.integrity) among `events`."""
+    return [e for e in events if e.get("tag") == "cloud.aws.cloudtrail.integrity"]
 
 
 # ---------------------------------------------------------------- aws cloudtrail validate-logs

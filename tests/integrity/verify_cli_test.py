@@ -27,22 +27,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
+from trailkit import FAILED, check, env_for  # noqa: E402
 
-FAILED = []
 FIELDS = {"digest": {"type", "uri", "status", "reason"}, "log": {"type", "uri", "status", "reason", "digest"},
           "gap": {"type", "account", "region", "from", "to"}, "unlisted": {"type", "uri", "account", "region"}}
 
 
-def check(cond, what):
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-
-
 def run(ctsqs, peers, cfg, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL_CLOUDTRAIL=peers.gate, AWS_EC2_METADATA_DISABLED="true")
-    return subprocess.run([ctsqs, "verify"] + (["--config", cfg] if cfg else []) + list(args), env=env,
+    return subprocess.run([ctsqs, "verify"] + (["--config", cfg] if cfg else []) + list(args), env=env_for(peers),
                           capture_output=True, text=True, timeout=300)
 
 

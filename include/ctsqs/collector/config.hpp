@@ -12,6 +12,7 @@
 #include "ctsqs/decode/service_handler.hpp"
 #include "ctsqs/sink/devo_http_sink_options.hpp"
 #include "ctsqs/sink/devo_sink_options.hpp"
+#include "ctsqs/sink/outputs.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,28 +24,6 @@
 #include <vector>
 
 namespace ctsqs {
-
-/// `ctsqs.outputs.stdout`: events to standard output.
-struct StdoutOutputConfig {
-  OutputFormat format = OutputFormat::flat;  ///< `format`
-};
-
-/// `ctsqs.outputs.directory`: one file per tag under `path`.
-struct DirectoryOutputConfig {
-  std::filesystem::path path;                ///< `path` (required)
-  OutputFormat format = OutputFormat::flat;  ///< `format`
-};
-
-/// `ctsqs.outputs`: where events go. Several outputs may be set; when none is (and the embedder
-/// passes no sink of its own to build_collector()), events go to stdout in `flat` format.
-struct OutputsConfig {
-  std::optional<StdoutOutputConfig> standard_output;  ///< `stdout`
-  std::optional<DirectoryOutputConfig> directory;     ///< `directory`
-  std::optional<DevoSinkOptions> devo;                ///< `devo`
-  std::optional<DevoHttpSinkOptions> devo_http;       ///< `devo_http`
-  /// True when no output is configured (the collector then uses stdout/flat).
-  bool empty() const noexcept { return !standard_output && !directory && !devo && !devo_http; }
-};
 
 /// `ctsqs.drain`: when `ctsqs drain` stops.
 struct DrainConfig {

@@ -3,11 +3,14 @@
 #pragma once
 
 #include "ctsqs/decode/cloudtrail_decoder.hpp"
+#include "ctsqs/decode/service_handler.hpp"
 #include "ctsqs/event.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +28,19 @@ struct FileInput {
 /// starting with '.'), sorted; "-" is stdin. A path that cannot be listed gets `open_error`.
 std::vector<FileInput> collect_file_inputs(const std::vector<std::string>& paths, RecordLayout layout);
 
+/// As above; without a layout (a service whose handler decodes by itself, see
+/// ServiceHandler::record_layout), directories give every file not starting with '.'.
+std::vector<FileInput> collect_file_inputs(const std::vector<std::string>& paths,
+                                           std::optional<RecordLayout> layout);
+
 /// Settings of `decode_files`.
 struct FileDecodeOptions {
   DecoderOptions decoder;       ///< for every input
+  /// When set, each worker decodes with a PayloadDecoder made by this (a service handler's,
+  /// ServiceHandler::make_payload_decoder) instead of a CloudTrailDecoder built from `decoder`:
+  /// the events come tagged and filtered by the service. Called once per decoding thread, on
+  /// that thread (so from several threads at once); must not return null.
+  std::function<std::unique_ptr<PayloadDecoder>()> make_decoder;
   unsigned threads = 0;         ///< worker threads; 0 = the machine's cores; 1 = the caller's thread only
   /// Events in input order, each input whole before the next. Else the inputs' events
   /// interleave (in batches of about queue_bytes / 4), each input's in order: no worker waits
@@ -47,6 +60,9 @@ struct FileOutcome {
   /// When it failed: the whole message (names the file, says what was wrong and how many
   /// events were already emitted).
   std::string message;
+  /// Events of this input dropped by the service filter of a `make_decoder` decoder
+  /// (PayloadDecoder::filtered); 0 with a CloudTrailDecoder, which filters nothing.
+  std::uint64_t filtered = 0;
 };
 
 /// Decodes `inputs` on `opt.threads` workers. `on_begin`, `on_event` and `on_done` run on the

@@ -255,3 +255,26 @@ TEST_CASE("shared files: locations from the environment, profile name precedence
   CHECK(effective_profile_name(lookup, "") == "ops");
   CHECK(effective_profile_name(lookup, "configured") == "configured");
 }
+
+TEST_CASE("credentials_from_environment: both keys or none, the token when set, unset and empty alike",
+          "[credentials]") {
+  std::map<std::string, std::string, std::less<>> vars;
+  const EnvLookup env = [&vars](std::string_view k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  CHECK_FALSE(credentials_from_environment(env).has_value());
+  vars["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  CHECK_FALSE(credentials_from_environment(env).has_value());
+  vars["AWS_SECRET_ACCESS_KEY"] = "";
+  CHECK_FALSE(credentials_from_environment(env).has_value());
+  vars["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  auto c = credentials_from_environment(env);
+  REQUIRE(c.has_value());
+  CHECK(c->access_key_id == "AKIDEXAMPLE");
+  CHECK(c->session_token.empty());
+  CHECK(c->provider == "environment");
+  vars["AWS_SESSION_TOKEN"] = "token";
+  CHECK(credentials_from_environment(env)->session_token == "token");
+}

@@ -12,9 +12,15 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ctsqs {
+
+/// The keys of the environment, as the default chain's first provider reads them:
+/// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones),
+/// provider "environment". nullopt when either key is unset or empty.
+std::optional<Credentials> credentials_from_environment(const EnvLookup& env);
 
 /// A source of AWS credentials. Implementations never put secrets into diagnostics.
 class CredentialsProvider {
