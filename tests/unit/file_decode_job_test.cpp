@@ -143,22 +143,6 @@ class CollectingSink final : public Sink {
   std::size_t fail_at = 0;
   std::size_t writes = 0;
 };
-  }
-  result<void> flush() override {
-    ++flushes;
-    return {};
-  }
-  std::string last_error() const override { return error_; }
-
-  std::vector<std::string> lines;
-  int flushes = 0;
-  bool both_fields = true;
-  std::size_t fail_at = 0;
-  std::size_t writes = 0;
-
- private:
-  std::string error_;
-};
 
 ServiceHandlerRegistry acme_registry() {
   ServiceHandlerRegistry reg;
