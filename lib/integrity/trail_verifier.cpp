@@ -449,11 +449,9 @@ result<std::unique_ptr<TrailVerifier>> TrailVerifier::create(CollectorConfig con
     diag.message = "invalid configuration:\n" + diag.message;
     return v.error();
   }
-  try {
-    impl->client = make_aws_client(config, executor, impl->log);
-  } catch (const std::invalid_argument& e) {
-    return invalid(diag, e.what());
-  }
+  auto client = make_aws_client(config, executor, impl->log, diag);
+  if (!client) return invalid(diag, diag.message);
+  impl->client = std::move(*client);
   S3ObjectStoreOptions so;
   so.force_path_style = config.aws.s3_force_path_style;
   impl->store = std::make_unique<S3ObjectStore>(*impl->client, so);
