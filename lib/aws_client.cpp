@@ -188,7 +188,7 @@ std::chrono::seconds AwsClient::clock_offset() const noexcept {
 
 result<Endpoint> AwsClient::endpoint(AwsService service, std::string_view region, Diagnostics& diag) const {
   const std::string r = region.empty() ? impl_->region : std::string(region);
-  return resolve_endpoint(service, r, impl_->options.endpoints, impl_->options.env, &diag);
+  return resolve_endpoint(service, r, impl_->options.endpoints, impl_->options.env, diag);
 }
 
 AwsClientStats AwsClient::stats() const noexcept {

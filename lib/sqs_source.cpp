@@ -136,12 +136,12 @@ SqsSource::SqsSource(AwsClient& client, SqsSourceOptions options, std::shared_pt
 
 result<std::unique_ptr<SqsSource>> SqsSource::create(AwsClient& client, SqsSourceOptions options, Diagnostics& diag) {
   if (auto v = validate(options, diag); !v) return v.error();
-  auto q = parse_queue_url(options.queue_url, &diag);
+  auto q = parse_queue_url(options.queue_url, diag);
   if (!q) return invalid(diag, "queue URL " + options.queue_url + ": " + diag.message).error();
   const auto& cfg = client.endpoint_config();
-  auto region = resolve_region(cfg, &*q, client.env(), &diag);
+  auto region = resolve_region(cfg, &*q, client.env(), diag);
   if (!region) return invalid(diag, "region: " + diag.message).error();
-  auto ep = resolve_sqs_endpoint(*q, *region, cfg, client.env(), &diag);
+  auto ep = resolve_sqs_endpoint(*q, *region, cfg, client.env(), diag);
   if (!ep) return invalid(diag, "SQS endpoint: " + diag.message).error();
   auto target = std::make_shared<Target>(Target{*ep, ep->url(), ep->signing_region.empty() ? *region : ep->signing_region});
   return std::unique_ptr<SqsSource>(new SqsSource(client, std::move(options), std::move(target)));

@@ -21,7 +21,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 result<sts::StsTarget> default_sts_target(const CredentialsContext& ctx, const std::string& region,
                                           Diagnostics& diag) {
-  auto ep = resolve_endpoint(AwsService::sts, region, ctx.endpoints, ctx.env, &diag);
+  auto ep = resolve_endpoint(AwsService::sts, region, ctx.endpoints, ctx.env, diag);
   if (!ep) {
     diag.message = "STS endpoint: " + diag.message;
     return ep.error();

@@ -168,7 +168,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     std::string token;
     for (int page = 0; page < 1000; ++page) {
       Diagnostics d;
-      auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client->endpoint_config(), client->env(), &d);
+      auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client->endpoint_config(), client->env(), d);
       if (!ep) {
         res.errors.push_back("CloudTrail ListPublicKeys in " + home_region + ": " + d.message);
         co_return;
