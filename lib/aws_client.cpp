@@ -266,8 +266,8 @@ asio::awaitable<result<HttpResponse>> run_call(std::shared_ptr<detail::AwsClient
     sp.normalize_path = service != "s3";
     sp.sign_body = service == "s3";
     sp.unsigned_payload = opts.unsigned_payload;
-    if (auto s = sigv4::sign(signed_req, *creds, sp); !s) {
-      diag.message = context + ": signing failed";
+    if (auto s = sigv4::sign(signed_req, *creds, sp, diag); !s) {
+      diag.message = context + ": signing failed: " + diag.message;
       co_return s.error();
     }
 

@@ -53,8 +53,8 @@ asio::awaitable<result<HttpResponse>> sts_exchange(CredentialsContext ctx,
       sp.region = signing_region;
       sp.service = "sts";
       sp.time = ctx.clock();
-      if (auto s = sigv4::sign(r, *creds, sp); !s) {
-        diag.message = "sts " + action + ": signing failed";
+      if (auto s = sigv4::sign(r, *creds, sp, diag); !s) {
+        diag.message = "sts " + action + ": signing failed: " + diag.message;
         co_return s.error();
       }
     }

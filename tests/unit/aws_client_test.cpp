@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -133,4 +134,24 @@ TEST_CASE("AwsClient warns when it is built with TLS verification off, and only 
   REQUIRE(logged.size() == 1);
   CHECK(logged[0].find("warning: TLS certificate verification is OFF for AWS endpoints (endpoints.verify_tls: false)") !=
         std::string::npos);
+}
+
+TEST_CASE("AwsClient: a request that cannot be signed fails before anything is sent, saying why", "[aws_client]") {
+  boost::asio::io_context io;
+  auto o = with({}, {});
+  o.endpoints.region = "us-east-1";
+  auto client = made(io, o);
+  HttpRequest req;
+  req.method.clear();  // SigV4 refuses a request without a method
+  req.scheme = "http";
+  req.host = "127.0.0.1:9";  // never reached: signing fails first
+  Diagnostics diag;
+  std::optional<error_code> got;
+  client->async_call("sqs", req, CallOptions{.operation = "ReceiveMessage"}, diag,
+                     [&](error_code ec, HttpResponse) { got = ec; });
+  io.run();
+  REQUIRE(got);
+  CHECK(*got == client_errc::invalid_argument);
+  CHECK(diag.message == "sqs ReceiveMessage: signing failed: SigV4: request method is empty");
+  CHECK(client->http().connections_opened() == 0);
 }

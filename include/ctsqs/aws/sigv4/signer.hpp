@@ -58,8 +58,9 @@ result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& cr
                                    const SigningParams& params, Diagnostics& diag);
 
 /// Sign `req` in place: adds X-Amz-Date, X-Amz-Security-Token, x-amz-content-sha256 (when
-/// asked) and Authorization (or the X-Amz-* query parameters for query signing).
-result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params);
+/// asked) and Authorization (or the X-Amz-* query parameters for query signing). Errors as
+/// sign_request's, `diag` naming the field; `req` is unchanged then.
+result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params, Diagnostics& diag);
 
 /// A presigned URL for `req` (query signing with `params.expires`), e.g. an S3 GetObject link.
 result<std::string> presign_url(const HttpRequest& req, const Credentials& creds,
