@@ -48,7 +48,13 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   using clock = std::chrono::steady_clock;
 
-  ctsqs::AwsClient pooled(io.get_executor(), options(endpoint));
+  ctsqs::Diagnostics diag;
+  auto made = ctsqs::AwsClient::create(io.get_executor(), options(endpoint), diag);
+  if (!made) {
+    std::cerr << "aws_call_bench: " << diag.message << "\n";
+    return 2;
+  }
+  ctsqs::AwsClient& pooled = **made;
   if (!call_once(io, pooled)) return 1;  // warm-up (and credentials)
   auto t0 = clock::now();
   for (int i = 0; i < calls; ++i)
@@ -64,7 +70,8 @@ int main(int argc, char** argv) {
 
   const int builds = 20;
   t0 = clock::now();
-  for (int i = 0; i < builds; ++i) ctsqs::AwsClient built(io.get_executor(), options(endpoint));
+  for (int i = 0; i < builds; ++i)
+    if (!ctsqs::AwsClient::create(io.get_executor(), options(endpoint), diag)) return 1;
   const double build_s = std::chrono::duration<double>(clock::now() - t0).count();
 
   std::printf("calls: %d, connections opened by the pooled client: %zu\n", calls,

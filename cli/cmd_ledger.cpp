@@ -40,14 +40,13 @@ int run_ledger_init(const LedgerArgs& a) {
   if (a.retention_days > 0) cfg.ledger_retention = std::chrono::hours(24 * a.retention_days);
 
   boost::asio::io_context io;
-  std::unique_ptr<AwsClient> client;
-  try {
-    client = make_aws_client(cfg, io.get_executor(), [](std::string_view line) { std::cerr << line << '\n'; });
-  } catch (const std::invalid_argument& e) {
-    std::cerr << cmd << ": " << e.what() << "\n";
+  Diagnostics diag;
+  auto made = make_aws_client(cfg, io.get_executor(), [](std::string_view line) { std::cerr << line << '\n'; }, diag);
+  if (!made) {
+    std::cerr << cmd << ": " << diag.message << "\n";
     return exit_usage;
   }
-  Diagnostics diag;
+  std::unique_ptr<AwsClient> client = std::move(*made);
   std::optional<result<LedgerInitReport>> out;
   async_init_ledger(io.get_executor(), *cfg.ledger, cfg.ledger_retention, client.get(), diag,
                     [&](error_code ec, LedgerInitReport r) {

@@ -58,14 +58,13 @@ int run_whoami(const WhoamiOptions& o) {
   if (o.no_verify_tls) endpoints.verify_tls = false;
 
   boost::asio::io_context io;
-  std::unique_ptr<AwsClient> client;
-  try {
-    client = make_aws_client(cfg, io.get_executor(), AssemblyOptions{});
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "ctsqs whoami: " << e.what() << "\n";
+  Diagnostics diag;
+  auto made = make_aws_client(cfg, io.get_executor(), AssemblyOptions{}, diag);
+  if (!made) {
+    std::cerr << "ctsqs whoami: " << diag.message << "\n";
     return exit_usage;
   }
-  Diagnostics diag;
+  std::unique_ptr<AwsClient> client = std::move(*made);
   result<sts::CallerIdentity> id = make_error_code(client_errc::cancelled);
   async_get_caller_identity(*client, diag, [&id](error_code ec, sts::CallerIdentity r) {
     if (ec)

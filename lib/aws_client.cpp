@@ -13,7 +13,6 @@
 #include <charconv>
 #include <iostream>
 #include <map>
-#include <stdexcept>
 
 namespace ctsqs {
 namespace {
@@ -45,13 +44,20 @@ struct detail::AwsClientImpl {
 
 namespace {
 
+/// `client_errc::invalid_argument` with `diag.message` saying what is wrong.
+result<void> invalid(Diagnostics& diag, std::string message) {
+  diag.clear();
+  diag.message = std::move(message);
+  return make_error_code(client_errc::invalid_argument);
+}
+
 /// max_attempts as the AWS SDKs settle it: the configuration, else AWS_MAX_ATTEMPTS, else the
 /// profile's max_attempts, else 3; AWS_RETRY_MODE / retry_mode must name a mode the SDKs know
-/// (ctsqs runs "standard" for all three). Bad values throw, naming the variable or profile.
-void resolve_retry_settings(AwsClientOptions& options) {
+/// (ctsqs runs "standard" for all three). Bad values are `invalid_argument`, naming the
+/// variable or profile.
+result<void> resolve_retry_settings(AwsClientOptions& options, Diagnostics& diag) {
   auto& attempts = options.endpoints.max_attempts;
-  if (attempts < 0)
-    throw std::invalid_argument("max_attempts must be at least 1, got " + std::to_string(attempts));
+  if (attempts < 0) return invalid(diag, "max_attempts must be at least 1, got " + std::to_string(attempts));
   std::map<std::string, std::string> profile;
   std::string profile_name;
   if (attempts == 0 || !env_value(options.env, "AWS_RETRY_MODE")) {
@@ -63,21 +69,24 @@ void resolve_retry_settings(AwsClientOptions& options) {
         profile.insert(it->second.begin(), it->second.end());
     }
   }
-  auto parse_attempts = [](const std::string& text, const std::string& where) {
+  auto parse_attempts = [&diag](const std::string& text, const std::string& where) -> result<int> {
     int n = 0;
     const auto* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, n);
-    if (ec != std::errc() || ptr != end || n < 1)
-      throw std::invalid_argument(where + " '" + text + "' is not a whole number of attempts >= 1");
+    if (ec != std::errc() || ptr != end || n < 1) {
+      auto r = invalid(diag, where + " '" + text + "' is not a whole number of attempts >= 1");
+      return r.error();
+    }
     return n;
   };
   if (attempts == 0) {
+    result<int> n = 3;
     if (auto v = env_value(options.env, "AWS_MAX_ATTEMPTS"))
-      attempts = parse_attempts(*v, "AWS_MAX_ATTEMPTS");
+      n = parse_attempts(*v, "AWS_MAX_ATTEMPTS");
     else if (auto it = profile.find("max_attempts"); it != profile.end())
-      attempts = parse_attempts(it->second, "max_attempts of profile '" + profile_name + "'");
-    else
-      attempts = 3;
+      n = parse_attempts(it->second, "max_attempts of profile '" + profile_name + "'");
+    if (!n) return n.error();
+    attempts = *n;
   }
   std::optional<std::string> mode = env_value(options.env, "AWS_RETRY_MODE");
   std::string where = "AWS_RETRY_MODE";
@@ -87,17 +96,21 @@ void resolve_retry_settings(AwsClientOptions& options) {
       where = "retry_mode of profile '" + profile_name + "'";
     }
   if (mode && *mode != "standard" && *mode != "legacy" && *mode != "adaptive")
-    throw std::invalid_argument(where + " '" + *mode + "' is not one of standard, legacy, adaptive");
+    return invalid(diag, where + " '" + *mode + "' is not one of standard, legacy, adaptive");
+  return {};
 }
 
 }  // namespace
 
-AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
+AwsClient::AwsClient(std::shared_ptr<detail::AwsClientImpl> impl) : impl_(std::move(impl)) {}
+
+result<std::unique_ptr<AwsClient>> AwsClient::create(asio::any_io_executor executor, AwsClientOptions options,
+                                                     Diagnostics& diag) {
   if (!options.env) options.env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
   if (!options.jitter) options.jitter = default_jitter();
   if (!options.clock) options.clock = system_wall_clock();
   if (!options.read_file) options.read_file = real_file_reader();
-  resolve_retry_settings(options);
+  if (auto r = resolve_retry_settings(options, diag); !r) return r.error();
   options.retry.max_attempts = options.endpoints.max_attempts;
 
   // Transport settings: explicit configuration first, then the environment.
@@ -118,42 +131,47 @@ AwsClient::AwsClient(asio::any_io_executor executor, AwsClientOptions options) {
   if (http.proxy.https_proxy.empty() && http.proxy.http_proxy.empty() && http.proxy.no_proxy.empty())
     http.proxy = transport::proxy_config_from_environment(options.env);
 
-  impl_ = std::make_shared<detail::AwsClientImpl>(executor, std::move(options));
-  auto& o = impl_->options;
-  impl_->region = o.endpoints.region;
-  if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_REGION").value_or("");
-  if (impl_->region.empty()) impl_->region = env_value(o.env, "AWS_DEFAULT_REGION").value_or("");
-  if (impl_->region.empty()) {
+  auto impl = std::make_shared<detail::AwsClientImpl>(executor, std::move(options));
+  auto& o = impl->options;
+  impl->region = o.endpoints.region;
+  if (impl->region.empty()) impl->region = env_value(o.env, "AWS_REGION").value_or("");
+  if (impl->region.empty()) impl->region = env_value(o.env, "AWS_DEFAULT_REGION").value_or("");
+  if (impl->region.empty()) {
     // The AWS SDKs also take the region from the profile (a malformed file is reported by the
     // credentials chain, which reads the same files).
     Diagnostics ignored;
     if (auto files = load_shared_config(o.env, o.read_file, ignored)) {
       auto it = files->profiles.find(effective_profile_name(o.env, o.credentials.profile));
       if (it != files->profiles.end())
-        if (auto r = it->second.find("region"); r != it->second.end()) impl_->region = r->second;
+        if (auto r = it->second.find("region"); r != it->second.end()) impl->region = r->second;
     }
   }
-  impl_->http = std::make_unique<transport::HttpsClient>(executor, o.http);
+  auto http_client = transport::HttpsClient::create(executor, o.http, diag);
+  if (!http_client) return http_client.error();
+  impl->http = std::make_unique<transport::HttpsClient>(std::move(*http_client));
 
   if (o.credentials_provider) {
-    impl_->provider = o.credentials_provider;
+    impl->provider = o.credentials_provider;
   } else {
     CredentialsContext ctx;
     ctx.executor = executor;
-    ctx.http = impl_->http.get();
+    ctx.http = impl->http.get();
     ctx.env = o.env;
     ctx.read_file = o.read_file;
-    ctx.clock = [clock = o.clock, offset = impl_->clock_offset_s] {
+    ctx.clock = [clock = o.clock, offset = impl->clock_offset_s] {
       return clock() + std::chrono::seconds(offset->load());
     };
-    ctx.clock_offset_s = impl_->clock_offset_s;
-    ctx.region = impl_->region;
+    ctx.clock_offset_s = impl->clock_offset_s;
+    ctx.region = impl->region;
     ctx.endpoints = o.endpoints;
-    Diagnostics diag;
     auto p = make_credentials_provider(o.credentials, ctx, diag);
-    if (!p) throw std::invalid_argument(diag.message.empty() ? p.error().message() : diag.message);
-    impl_->provider = std::move(*p);
+    if (!p) {
+      if (diag.message.empty()) diag.message = p.error().message();
+      return p.error();
+    }
+    impl->provider = std::move(*p);
   }
+  return std::unique_ptr<AwsClient>(new AwsClient(std::move(impl)));
 }
 
 AwsClient::~AwsClient() = default;
@@ -170,7 +188,7 @@ std::chrono::seconds AwsClient::clock_offset() const noexcept {
 
 result<Endpoint> AwsClient::endpoint(AwsService service, std::string_view region, Diagnostics& diag) const {
   const std::string r = region.empty() ? impl_->region : std::string(region);
-  return resolve_endpoint(service, r, impl_->options.endpoints, impl_->options.env, &diag);
+  return resolve_endpoint(service, r, impl_->options.endpoints, impl_->options.env, diag);
 }
 
 AwsClientStats AwsClient::stats() const noexcept {
@@ -248,8 +266,8 @@ asio::awaitable<result<HttpResponse>> run_call(std::shared_ptr<detail::AwsClient
     sp.normalize_path = service != "s3";
     sp.sign_body = service == "s3";
     sp.unsigned_payload = opts.unsigned_payload;
-    if (auto s = sigv4::sign(signed_req, *creds, sp); !s) {
-      diag.message = context + ": signing failed";
+    if (auto s = sigv4::sign(signed_req, *creds, sp, diag); !s) {
+      diag.message = context + ": signing failed: " + diag.message;
       co_return s.error();
     }
 

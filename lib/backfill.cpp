@@ -459,17 +459,17 @@ result<std::unique_ptr<Backfill>> Backfill::create(CollectorConfig config, asio:
       diag.message = "invalid configuration:\n" + diag.message;
       return v.error();
     }
-    try {
-      AssemblyOptions client_options = options.assembly;  // the embedder's env, files, credentials
-      client_options.log = impl->log;
-      impl->client = make_aws_client(config, executor, client_options);
-      if (!options.enqueue_url.empty() && !options.dry_run) {
-        SqsSourceOptions so;
-        so.queue_url = options.enqueue_url;
-        impl->target = std::make_unique<SqsSource>(*impl->client, so);
-      }
-    } catch (const std::invalid_argument& e) {
-      return invalid(diag, std::string("--enqueue: ") + e.what());
+    AssemblyOptions client_options = options.assembly;  // the embedder's env, files, credentials
+    client_options.log = impl->log;
+    auto client = make_aws_client(config, executor, client_options, diag);
+    if (!client) return invalid(diag, "--enqueue: " + diag.message);
+    impl->client = std::move(*client);
+    if (!options.enqueue_url.empty() && !options.dry_run) {
+      SqsSourceOptions so;
+      so.queue_url = options.enqueue_url;
+      auto target = SqsSource::create(*impl->client, so, diag);
+      if (!target) return invalid(diag, "--enqueue: " + diag.message);
+      impl->target = std::move(*target);
     }
   } else {
     AssemblyOptions ao = options.assembly;

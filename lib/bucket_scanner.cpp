@@ -94,7 +94,7 @@ struct BucketScanner::Impl : std::enable_shared_from_this<BucketScanner::Impl> {
     int asked_there = 0;
     for (int attempt = 1;; ++attempt) {
       const auto& cfg = client.endpoint_config();
-      auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), &diag);
+      auto ep = resolve_endpoint(AwsService::s3, region, cfg, client.env(), diag);
       if (!ep) co_return ep.error();
       s3::ListObjectsV2Params p;
       p.endpoint = *ep;

@@ -224,15 +224,15 @@ std::vector<ServiceCounts> AssembledCollector::per_service() const { return impl
 std::string AssembledCollector::sqs_endpoint() const { return impl_->source ? impl_->source->endpoint() : ""; }
 AwsClient& AssembledCollector::aws_client() noexcept { return *impl_->client; }
 
-std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
-                                           std::function<void(std::string_view line)> log) {
+result<std::unique_ptr<AwsClient>> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
+                                                   std::function<void(std::string_view line)> log, Diagnostics& diag) {
   AssemblyOptions opts;
   opts.log = std::move(log);
-  return make_aws_client(cfg, std::move(executor), opts);
+  return make_aws_client(cfg, std::move(executor), opts, diag);
 }
 
-std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
-                                           const AssemblyOptions& opts) {
+result<std::unique_ptr<AwsClient>> make_aws_client(const CollectorConfig& cfg, boost::asio::any_io_executor executor,
+                                                   const AssemblyOptions& opts, Diagnostics& diag) {
   AwsClientOptions ao;
   ao.credentials = cfg.credentials;
   ao.endpoints = cfg.aws;
@@ -240,7 +240,7 @@ std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& cfg, boost::as
   ao.read_file = opts.read_file;
   ao.credentials_provider = opts.credentials_provider;
   ao.log = opts.log;
-  return std::make_unique<AwsClient>(std::move(executor), ao);
+  return AwsClient::create(std::move(executor), std::move(ao), diag);
 }
 
 CollectorResult run_until_signal(boost::asio::io_context& ioc, AssembledCollector& collector) {
@@ -296,19 +296,19 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
   if (auto s = add_configured_sinks(cfg, opts, impl->multi, needs, diag); !s) return s.error();
   impl->counting = std::make_unique<CountingSink>(impl->multi);
 
-  try {
-    impl->client = make_aws_client(cfg, executor, opts);
-    if (opts.queue_factory) {
-      impl->queue = opts.queue_factory(*impl->client);
-      if (!impl->queue) return fail(diag, "AssemblyOptions::queue_factory returned no queue");
-    } else {
-      SqsSourceOptions so;
-      so.queue_url = cfg.queue_url;
-      so.receive = cfg.sqs;
-      impl->source = std::make_unique<SqsSource>(*impl->client, so);
-    }
-  } catch (const std::invalid_argument& e) {
-    return fail(diag, e.what());
+  auto client = make_aws_client(cfg, executor, opts, diag);
+  if (!client) return fail(diag, diag.message);
+  impl->client = std::move(*client);
+  if (opts.queue_factory) {
+    impl->queue = opts.queue_factory(*impl->client);
+    if (!impl->queue) return fail(diag, "AssemblyOptions::queue_factory returned no queue");
+  } else {
+    SqsSourceOptions so;
+    so.queue_url = cfg.queue_url;
+    so.receive = cfg.sqs;
+    auto source = SqsSource::create(*impl->client, so, diag);
+    if (!source) return fail(diag, diag.message);
+    impl->source = std::move(*source);
   }
   MessageQueue& queue = impl->queue ? *impl->queue : static_cast<MessageQueue&>(*impl->source);
   if (opts.store_factory) {

@@ -398,7 +398,8 @@ CollectorConfig CollectorConfig::for_queue(std::string queue_url, std::string_vi
   c.id = "ctsqs";
   c.source_name = "CollectorConfig::for_queue";
   c.queue_url = std::move(queue_url);
-  if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
+  Diagnostics unused;  // an unusable URL is validate()'s to report
+  if (auto q = parse_queue_url(c.queue_url, unused); q && !q->region.empty()) c.aws.region = q->region;
   // The code-first collector has no Devo inactivity alert to feed: heartbeat events would only
   // land in the embedder's sink.
   c.heartbeat.enabled = false;
@@ -477,8 +478,10 @@ result<CollectorConfig> parse_collector_config(std::string_view text, std::strin
   }
 
   if (c.aws.region.empty()) {
-    // endpoints.hpp knows every queue URL form (legacy, VPC endpoint, FIPS, China, ...).
-    if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) c.aws.region = q->region;
+    // endpoints.hpp knows every queue URL form (legacy, VPC endpoint, FIPS, China, ...); an
+    // unusable URL is validate()'s to report.
+    Diagnostics unused;
+    if (auto q = parse_queue_url(c.queue_url, unused); q && !q->region.empty()) c.aws.region = q->region;
   }
   if (opts.validate) {
     if (auto v = validate(c, diag, &registry); !v) return v.error();

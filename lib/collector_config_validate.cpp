@@ -98,7 +98,7 @@ void check_queue_url(Issues& is, const std::string& url) {
   // The endpoint resolver must accept it too (it knows every AWS host form).
   Diagnostics d;
   if (!qok || is.list.size() != issues_before) return;
-  if (auto r = parse_queue_url(url, &d); !r) is.add(path, d.message.empty() ? "not a usable queue URL" : d.message);
+  if (auto r = parse_queue_url(url, d); !r) is.add(path, d.message.empty() ? "not a usable queue URL" : d.message);
 }
 
 void check_credentials(Issues& is, const AwsCredentialsConfig& c) {
@@ -213,7 +213,8 @@ std::vector<ConfigIssue> validation_issues(const CollectorConfig& c, const Servi
   // region: given, or derivable from base_url
   auto rpath = p(in_path, "region");
   std::optional<std::string> from_url;
-  if (auto q = parse_queue_url(c.queue_url); q && !q->region.empty()) from_url = q->region;
+  Diagnostics unused;  // check_queue_url reported an unusable URL above
+  if (auto q = parse_queue_url(c.queue_url, unused); q && !q->region.empty()) from_url = q->region;
   if (c.aws.region.empty()) {
     if (!c.queue_url.empty() && !is_placeholder(c.queue_url))
       is.add(rpath, "missing: base_url names no AWS region, so set region (e.g. \"us-east-1\")");

@@ -5,7 +5,6 @@
 #include "detail/diag_errors.hpp"
 #include "detail/failed_decoder.hpp"
 
-#include <stdexcept>
 
 namespace ctsqs {
 
@@ -24,14 +23,6 @@ result<PayloadDecoderFactory> make_payload_decoder_factory(std::shared_ptr<const
     d->begin(object.key);
     return d;
   });
-}
-
-PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
-                                                   ServiceSettings settings, DecoderOptions decoder_options) {
-  Diagnostics diag;
-  auto f = make_payload_decoder_factory(std::move(handler), std::move(settings), decoder_options, diag);
-  if (!f) throw std::invalid_argument(diag.message);
-  return std::move(*f);
 }
 
 }  // namespace ctsqs

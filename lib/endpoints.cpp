@@ -25,8 +25,8 @@ constexpr std::array<Partition, 7> partitions = {{
     {"aws-iso-f", "csp.hci.ic.gov", ""},
 }};
 
-error_code fail(Diagnostics* diag, std::string message) {
-  if (diag) diag->message = std::move(message);
+error_code fail(Diagnostics& diag, std::string message) {
+  diag.message = std::move(message);
   return client_errc::invalid_argument;
 }
 
@@ -116,7 +116,7 @@ std::string_view service_name(AwsService s) noexcept {
 }
 
 result<Endpoint> default_endpoint(AwsService service, std::string_view region, bool use_fips,
-                                  bool use_dualstack, Diagnostics* diag) {
+                                  bool use_dualstack, Diagnostics& diag) {
   if (!is_valid_region(region))
     return fail(diag, "region '" + std::string(region) +
                           "' is not a valid AWS region name (expected e.g. us-east-1)");
@@ -146,7 +146,7 @@ result<Endpoint> default_endpoint(AwsService service, std::string_view region, b
 
 result<Endpoint> parse_endpoint_url(std::string_view url, AwsService service,
                                     std::string_view region, std::string_view field,
-                                    Diagnostics* diag) {
+                                    Diagnostics& diag) {
   const std::string where = std::string(field) + " '" + std::string(url) + "'";
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed)
@@ -177,7 +177,7 @@ result<Endpoint> parse_endpoint_url(std::string_view url, AwsService service,
 
 result<Endpoint> resolve_endpoint(AwsService service, std::string_view region,
                                   const AwsEndpointConfig& cfg, const EnvLookup& env,
-                                  Diagnostics* diag) {
+                                  Diagnostics& diag) {
   const std::string* configured = nullptr;
   std::string field;
   switch (service) {
@@ -202,7 +202,7 @@ result<Endpoint> resolve_endpoint(AwsService service, std::string_view region,
   return default_endpoint(service, region, fips, dualstack, diag);
 }
 
-result<QueueUrl> parse_queue_url(std::string_view url, Diagnostics* diag) {
+result<QueueUrl> parse_queue_url(std::string_view url, Diagnostics& diag) {
   const std::string where = "queue URL '" + std::string(url) + "'";
   const char* expected = " (expected https://sqs.<region>.amazonaws.com/<account>/<queue>)";
   auto parsed = boost::urls::parse_uri(url);
@@ -289,7 +289,7 @@ result<QueueUrl> parse_queue_url(std::string_view url, Diagnostics* diag) {
 }
 
 result<std::string> resolve_region(const AwsEndpointConfig& cfg, const QueueUrl* queue,
-                                   const EnvLookup& env, Diagnostics* diag) {
+                                   const EnvLookup& env, Diagnostics& diag) {
   std::string region, field;
   if (!cfg.region.empty()) {
     region = cfg.region;
@@ -314,7 +314,7 @@ result<std::string> resolve_region(const AwsEndpointConfig& cfg, const QueueUrl*
 
 result<Endpoint> resolve_sqs_endpoint(const QueueUrl& queue, std::string_view region,
                                       const AwsEndpointConfig& cfg, const EnvLookup& env,
-                                      Diagnostics* diag) {
+                                      Diagnostics& diag) {
   const bool env_override =
       !env_true(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") &&
       (env_value(env, "AWS_ENDPOINT_URL_SQS") || env_value(env, "AWS_ENDPOINT_URL"));

@@ -102,7 +102,7 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch_with_head(ObjectRef obj
                                                                    HttpResponse* head, Diagnostics& diag) {
   const auto& cfg = client_.endpoint_config();
   std::string region = object.region.empty() ? client_.region() : object.region;
-  auto ep = resolve_endpoint(AwsService::s3, region, cfg, client_.env(), &diag);
+  auto ep = resolve_endpoint(AwsService::s3, region, cfg, client_.env(), diag);
   if (!ep) co_return ep.error();
   bool redirected = false;
   const std::string name = "s3://" + object.bucket + "/" + object.key;
@@ -179,7 +179,7 @@ asio::awaitable<result<void>> S3ObjectStore::async_fetch_with_head(ObjectRef obj
     }
     // The bucket lives in another region than the notification said: follow that once.
     if (auto other = redirect_region(ec, d); !other.empty() && !redirected && offset == 0 && other != region) {
-      auto ep2 = resolve_endpoint(AwsService::s3, other, cfg, client_.env(), &diag);
+      auto ep2 = resolve_endpoint(AwsService::s3, other, cfg, client_.env(), diag);
       if (ep2) {
         redirected = true;
         region = other;

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <stdexcept>
 
 namespace ctsqs {
 
@@ -132,18 +131,20 @@ struct SqsSource::Target {
   std::string region;  // signing region
 };
 
-SqsSource::SqsSource(AwsClient& client, SqsSourceOptions options)
-    : client_(client), options_(std::move(options)) {
-  Diagnostics diag;
-  if (auto v = validate(options_, diag); !v) throw std::invalid_argument(diag.message);
-  auto q = parse_queue_url(options_.queue_url, &diag);
-  if (!q) throw std::invalid_argument("queue URL " + options_.queue_url + ": " + diag.message);
-  const auto& cfg = client_.endpoint_config();
-  auto region = resolve_region(cfg, &*q, client_.env(), &diag);
-  if (!region) throw std::invalid_argument("region: " + diag.message);
-  auto ep = resolve_sqs_endpoint(*q, *region, cfg, client_.env(), &diag);
-  if (!ep) throw std::invalid_argument("SQS endpoint: " + diag.message);
-  target_ = std::make_shared<Target>(Target{*ep, ep->url(), ep->signing_region.empty() ? *region : ep->signing_region});
+SqsSource::SqsSource(AwsClient& client, SqsSourceOptions options, std::shared_ptr<Target> target)
+    : client_(client), options_(std::move(options)), target_(std::move(target)) {}
+
+result<std::unique_ptr<SqsSource>> SqsSource::create(AwsClient& client, SqsSourceOptions options, Diagnostics& diag) {
+  if (auto v = validate(options, diag); !v) return v.error();
+  auto q = parse_queue_url(options.queue_url, diag);
+  if (!q) return invalid(diag, "queue URL " + options.queue_url + ": " + diag.message).error();
+  const auto& cfg = client.endpoint_config();
+  auto region = resolve_region(cfg, &*q, client.env(), diag);
+  if (!region) return invalid(diag, "region: " + diag.message).error();
+  auto ep = resolve_sqs_endpoint(*q, *region, cfg, client.env(), diag);
+  if (!ep) return invalid(diag, "SQS endpoint: " + diag.message).error();
+  auto target = std::make_shared<Target>(Target{*ep, ep->url(), ep->signing_region.empty() ? *region : ep->signing_region});
+  return std::unique_ptr<SqsSource>(new SqsSource(client, std::move(options), std::move(target)));
 }
 
 SqsSource::~SqsSource() = default;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <stdexcept>
 
 #include "detail/protocol_util.hpp"
 
@@ -118,12 +117,6 @@ result<TagRouter> TagRouter::create(TagRouterOptions options, Diagnostics& diag)
   if (auto v = validate(options, diag); !v) return v.error();
   return TagRouter(std::move(options), checked{});
 }
-
-TagRouter::TagRouter(TagRouterOptions options) : TagRouter([&] {
-  Diagnostics d;
-  if (!validate(options, d)) throw std::invalid_argument(d.message);
-  return std::move(options);
-}(), checked{}) {}
 
 TagRouter::TagRouter(TagRouterOptions options, checked) : options_(std::move(options)) {
   if (!options_.limits) options_.limits = TagLimits::process_wide();

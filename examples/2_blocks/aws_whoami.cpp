@@ -70,14 +70,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   asio::io_context io;
-  int status = 1;
-  try {
-    ctsqs::AwsClient aws(io.get_executor(), options);  // one per process: it owns the connection pool
-    asio::co_spawn(io, whoami(aws, s3_url), [&status](std::exception_ptr e, int s) { status = e ? 1 : s; });
-    io.run();
-  } catch (const std::exception& e) {
-    std::cerr << "configuration error: " << e.what() << "\n";
+  ctsqs::Diagnostics diag;
+  // One client per process: it owns the connection pool. A bad setting is an error naming it.
+  auto aws = ctsqs::AwsClient::create(io.get_executor(), options, diag);
+  if (!aws) {
+    std::cerr << "configuration error: " << diag.message << "\n";
     return 2;
   }
+  int status = 1;
+  asio::co_spawn(io, whoami(**aws, s3_url), [&status](std::exception_ptr e, int s) { status = e ? 1 : s; });
+  io.run();
   return status;
 }

@@ -62,15 +62,24 @@ int main(int argc, char** argv) {
     aws.endpoints.region = argc > 2 ? argv[2] : "";
     aws.endpoints.s3_force_path_style = true;  // works for emulators and dotted bucket names
     aws.env = ctsqs::process_environment();
-    ctsqs::AwsClient client(ioc.get_executor(), aws);
+    ctsqs::Diagnostics diag;
+    auto client = ctsqs::AwsClient::create(ioc.get_executor(), aws, diag);
+    if (!client) {
+      std::cerr << "drain_queue: " << diag.message << "\n";
+      return 2;
+    }
 
     ctsqs::SqsSourceOptions sqs;
     sqs.queue_url = argv[1];
     sqs.receive.wait_time = std::chrono::seconds(2);
     sqs.receive.visibility_timeout = std::chrono::seconds(60);  // the collector extends by the same
     sqs.receive.visibility_extension_interval = std::chrono::seconds(20);
-    ctsqs::SqsSource source(client, sqs);
-    ctsqs::S3ObjectStore store(client);
+    auto source = ctsqs::SqsSource::create(**client, sqs, diag);  // checks the URL and the settings
+    if (!source) {
+      std::cerr << "drain_queue: " << diag.message << "\n";
+      return 2;
+    }
+    ctsqs::S3ObjectStore store(**client);
 
     // The CloudTrail service handler with its default routing: cloud.aws.cloudtrail.<service>.
     auto handler = ctsqs::ServiceHandlerRegistry::builtin().find("aws_sqs_cloudtrail");
@@ -85,7 +94,6 @@ int main(int argc, char** argv) {
     options.drain_empty_polls = 2;  // stop once two long polls in a row found nothing
     options.heartbeat.enabled = false;
 
-    ctsqs::Diagnostics diag;
     auto decoders = ctsqs::make_payload_decoder_factory(handler, settings, decoder, diag);
     if (!decoders) {
       std::cerr << diag.message << "\n";
@@ -93,7 +101,7 @@ int main(int argc, char** argv) {
     }
     CountingSink sink;
     ctsqs::Metrics metrics;
-    ctsqs::Collector collector(ioc.get_executor(), source, store, sink, std::move(*decoders), options, metrics);
+    ctsqs::Collector collector(ioc.get_executor(), **source, store, sink, std::move(*decoders), options, metrics);
     ctsqs::CollectorResult result;
     const auto started = std::chrono::steady_clock::now();
     boost::asio::co_spawn(ioc, drain(&collector, &result), boost::asio::detached);

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     // The bucket's region from the notification picks the S3 endpoint (us-east-1 when unknown;
     // a PermanentRedirect answer then names the right one, see s3::should_retry_in_region).
     const std::string region = object.region.empty() ? "us-east-1" : object.region;
-    auto endpoint = ctsqs::default_endpoint(ctsqs::AwsService::s3, region, false, false, &diag);
+    auto endpoint = ctsqs::default_endpoint(ctsqs::AwsService::s3, region, false, false, diag);
     if (!endpoint) {
       std::cerr << "s3://" << object.bucket << "/" << object.key << ": " << diag << "\n";
       continue;

@@ -37,17 +37,17 @@ int main(int argc, char** argv) {
   // Where the queue's requests go, and the region they are signed for.
   ctsqs::Diagnostics diag;
   const ctsqs::AwsEndpointConfig config;  // no overrides in code: only the environment's
-  auto queue = ctsqs::parse_queue_url(argv[1], &diag);
+  auto queue = ctsqs::parse_queue_url(argv[1], diag);
   if (!queue) {
     std::cerr << diag << "\n";
     return 2;
   }
-  auto region = ctsqs::resolve_region(config, &*queue, env, &diag);  // the URL's, else AWS_REGION
+  auto region = ctsqs::resolve_region(config, &*queue, env, diag);  // the URL's, else AWS_REGION
   if (!region) {
     std::cerr << diag << "\n";
     return 2;
   }
-  auto sqs_endpoint = ctsqs::resolve_sqs_endpoint(*queue, *region, config, env, &diag);
+  auto sqs_endpoint = ctsqs::resolve_sqs_endpoint(*queue, *region, config, env, diag);
   if (!sqs_endpoint) {
     std::cerr << diag << "\n";
     return 2;
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
             << ctsqs::sigv4::to_request_text(signed_request->request) << "\n";
 
   // A presigned S3 GetObject: anyone holding the URL may read the object until it expires.
-  auto s3_endpoint = ctsqs::resolve_endpoint(ctsqs::AwsService::s3, *region, config, env, &diag);
+  auto s3_endpoint = ctsqs::resolve_endpoint(ctsqs::AwsService::s3, *region, config, env, diag);
   if (!s3_endpoint) {
     std::cerr << diag << "\n";
     return 2;

@@ -21,7 +21,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 result<sts::StsTarget> default_sts_target(const CredentialsContext& ctx, const std::string& region,
                                           Diagnostics& diag) {
-  auto ep = resolve_endpoint(AwsService::sts, region, ctx.endpoints, ctx.env, &diag);
+  auto ep = resolve_endpoint(AwsService::sts, region, ctx.endpoints, ctx.env, diag);
   if (!ep) {
     diag.message = "STS endpoint: " + diag.message;
     return ep.error();
@@ -53,8 +53,8 @@ asio::awaitable<result<HttpResponse>> sts_exchange(CredentialsContext ctx,
       sp.region = signing_region;
       sp.service = "sts";
       sp.time = ctx.clock();
-      if (auto s = sigv4::sign(r, *creds, sp); !s) {
-        diag.message = "sts " + action + ": signing failed";
+      if (auto s = sigv4::sign(r, *creds, sp, diag); !s) {
+        diag.message = "sts " + action + ": signing failed: " + diag.message;
         co_return s.error();
       }
     }

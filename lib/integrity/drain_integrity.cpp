@@ -97,7 +97,7 @@ asio::awaitable<result<void>> DrainIntegrity::load_keys(std::string home_region,
   auto& ring = rings_[home_region];
   std::string token;
   for (int page = 0; page < 100; ++page) {
-    auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client_.endpoint_config(), client_.env(), &diag);
+    auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client_.endpoint_config(), client_.env(), diag);
     if (!ep) co_return ep.error();
     ListPublicKeysParams p;
     p.endpoint = *ep;

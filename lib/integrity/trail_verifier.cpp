@@ -168,7 +168,7 @@ struct TrailVerifier::Impl : std::enable_shared_from_this<TrailVerifier::Impl> {
     std::string token;
     for (int page = 0; page < 1000; ++page) {
       Diagnostics d;
-      auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client->endpoint_config(), client->env(), &d);
+      auto ep = resolve_endpoint(AwsService::cloudtrail, home_region, client->endpoint_config(), client->env(), d);
       if (!ep) {
         res.errors.push_back("CloudTrail ListPublicKeys in " + home_region + ": " + d.message);
         co_return;
@@ -449,11 +449,9 @@ result<std::unique_ptr<TrailVerifier>> TrailVerifier::create(CollectorConfig con
     diag.message = "invalid configuration:\n" + diag.message;
     return v.error();
   }
-  try {
-    impl->client = make_aws_client(config, executor, impl->log);
-  } catch (const std::invalid_argument& e) {
-    return invalid(diag, e.what());
-  }
+  auto client = make_aws_client(config, executor, impl->log, diag);
+  if (!client) return invalid(diag, diag.message);
+  impl->client = std::move(*client);
   S3ObjectStoreOptions so;
   so.force_path_style = config.aws.s3_force_path_style;
   impl->store = std::make_unique<S3ObjectStore>(*impl->client, so);

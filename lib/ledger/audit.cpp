@@ -244,11 +244,9 @@ result<std::unique_ptr<LedgerAudit>> LedgerAudit::create(CollectorConfig config,
   auto v = integrity::TrailVerifier::create(config, executor, options.verify, diag);
   if (!v) return v.error();
   impl->verifier = std::move(*v);
-  try {
-    impl->client = make_aws_client(config, executor, impl->log);
-  } catch (const std::invalid_argument& e) {
-    return invalid(diag, e.what());
-  }
+  auto client = make_aws_client(config, executor, impl->log, diag);
+  if (!client) return invalid(diag, diag.message);
+  impl->client = std::move(*client);
   auto l = open_ledger(*config.ledger, config.ledger_retention, impl->client.get(), "--ledger", diag);
   if (!l) return l.error();
   impl->ledger = std::move(*l);

@@ -148,8 +148,7 @@ result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& cr
   return out;
 }
 
-result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params) {
-  Diagnostics diag;  // sign() reports the code only
+result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params, Diagnostics& diag) {
   auto signed_req = sign_request(req, creds, params, diag);
   if (!signed_req) return signed_req.error();
   req = std::move(signed_req->request);

@@ -402,13 +402,14 @@ result<std::unique_ptr<DevoHttpSink>> DevoHttpSink::create(DevoHttpSinkOptions o
     diag.message = "devo_http: " + pd.message;
     return p.error();
   }
-  try {
-    impl->client = std::make_unique<transport::HttpsClient>(impl->io.get_executor(), hc);
-  } catch (const std::invalid_argument& e) {
+  Diagnostics hd;
+  auto client = transport::HttpsClient::create(impl->io.get_executor(), hc, hd);
+  if (!client) {
     diag.clear();
-    diag.message = std::string("devo_http: ca_bundle: ") + e.what();
-    return make_error_code(client_errc::invalid_argument);
+    diag.message = "devo_http: ca_bundle: " + hd.message;
+    return client.error();
   }
+  impl->client = std::make_unique<transport::HttpsClient>(std::move(*client));
   if (!impl->opts.verify_server) {
     const std::string w = "ctsqs: warning: devo_http: verify_server is false: the server certificate is not checked";
     if (impl->opts.log) impl->opts.log(w);

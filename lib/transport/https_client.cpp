@@ -21,7 +21,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <vector>
 
 namespace ctsqs::transport {
@@ -241,16 +240,22 @@ struct detail::HttpsClientImpl {
   HttpsClientImpl(asio::any_io_executor ex, HttpsClientConfig c) : executor(std::move(ex)), cfg(std::move(c)) {
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-    boost::system::error_code ec;
-    // The system trust store is loaded at the first TLS connection (ensure_system_trust): parsing
-    // the whole bundle costs tens of milliseconds of CPU that plain-http endpoints never need.
-    if (!cfg.ca_bundle.empty()) {
-      ctx.load_verify_file(cfg.ca_bundle, ec);
-      if (ec)
-        throw std::invalid_argument("CA bundle '" + cfg.ca_bundle + "' could not be loaded: " +
-                                    ec.message());
-    }
     ctx.set_verify_mode(cfg.verify_tls ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  /// Loads the configured CA bundle (HttpsClient::create). The system trust store is loaded at
+  /// the first TLS connection (ensure_system_trust): parsing the whole bundle costs tens of
+  /// milliseconds of CPU that plain-http endpoints never need.
+  result<void> load_ca_bundle(Diagnostics& diag) {
+    if (cfg.ca_bundle.empty()) return {};
+    boost::system::error_code ec;
+    ctx.load_verify_file(cfg.ca_bundle, ec);
+    if (ec) {
+      diag.clear();
+      diag.message = "CA bundle '" + cfg.ca_bundle + "' could not be loaded: " + ec.message();
+      return make_error_code(client_errc::invalid_argument);
+    }
+    return {};
   }
 
   std::once_flag system_trust_once;
@@ -296,8 +301,30 @@ asio::awaitable<result<std::unique_ptr<Connection>>> open_connection(
 
 }  // namespace
 
-HttpsClient::HttpsClient(asio::any_io_executor executor, HttpsClientConfig config)
-    : impl_(std::make_shared<detail::HttpsClientImpl>(std::move(executor), std::move(config))) {}
+result<void> validate(const HttpsClientConfig& c, Diagnostics& diag) {
+  auto invalid = [&diag](std::string message) -> result<void> {
+    diag.clear();
+    diag.message = std::move(message);
+    return make_error_code(client_errc::invalid_argument);
+  };
+  if (c.max_body_bytes == 0) return invalid("max_body_bytes: must be at least 1");
+  if (c.max_header_bytes == 0 || c.max_header_bytes > std::numeric_limits<std::uint32_t>::max())
+    return invalid("max_header_bytes: must be 1..4294967295, got " + std::to_string(c.max_header_bytes));
+  if (c.idle_timeout.count() < 0) return invalid("idle_timeout: must not be negative");
+  return {};
+}
+
+HttpsClient::HttpsClient(asio::any_io_executor executor)
+    : impl_(std::make_shared<detail::HttpsClientImpl>(std::move(executor), HttpsClientConfig{})) {}
+HttpsClient::HttpsClient(std::shared_ptr<detail::HttpsClientImpl> impl) : impl_(std::move(impl)) {}
+
+result<HttpsClient> HttpsClient::create(asio::any_io_executor executor, HttpsClientConfig config,
+                                        Diagnostics& diag) {
+  if (auto v = validate(config, diag); !v) return v.error();
+  auto impl = std::make_shared<detail::HttpsClientImpl>(std::move(executor), std::move(config));
+  if (auto loaded = impl->load_ca_bundle(diag); !loaded) return loaded.error();
+  return HttpsClient(std::move(impl));
+}
 HttpsClient::~HttpsClient() = default;
 HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
 HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;

@@ -75,7 +75,8 @@ Identity whoami(asio::io_context& io, AwsClient& client) {
 TEST_CASE("signed STS calls are accepted by the gate and reuse one connection", "[integration][aws]") {
   Peers peers({.peers = "gate", .env = {}});
   asio::io_context io;
-  AwsClient client(io.get_executor(), gate_options(peers));
+  auto client_made = require_create<AwsClient>(io.get_executor(), gate_options(peers));
+  AwsClient& client = *client_made;
   for (int i = 0; i < 3; ++i) {
     auto r = whoami(io, client);
     INFO(to_string(r.diag));
@@ -94,7 +95,8 @@ TEST_CASE("a wrong secret gives a clear SignatureDoesNotMatch error without the 
   asio::io_context io;
   auto o = gate_options(peers);
   o.credentials.secret_access_key = "WrongSecretKeyValue1234567890";
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   auto r = whoami(io, client);
   REQUIRE(r.id.has_error());
   CHECK(r.id.error() == aws_errc::signature_mismatch);
@@ -113,7 +115,8 @@ TEST_CASE("AssumeRole with the external id works, a wrong one is refused clearly
   o.credentials.session_name = "ctsqs-it";
   o.credentials.external_id = "ext-4242";
   {
-    AwsClient client(io.get_executor(), o);
+    auto client_made = require_create<AwsClient>(io.get_executor(), o);
+    AwsClient& client = *client_made;
     auto r = whoami(io, client);
     INFO(to_string(r.diag));
     REQUIRE(r.id);
@@ -123,7 +126,8 @@ TEST_CASE("AssumeRole with the external id works, a wrong one is refused clearly
   }
   {
     o.credentials.external_id = "ext-wrong";
-    AwsClient client(io.get_executor(), o);
+    auto client_made = require_create<AwsClient>(io.get_executor(), o);
+    AwsClient& client = *client_made;
     auto r = whoami(io, client);
     REQUIRE(r.id.has_error());
     CHECK(r.id.error() == aws_errc::access_denied);
@@ -141,7 +145,8 @@ TEST_CASE("base role then cross-account role", "[integration][aws]") {
   auto o = gate_options(peers);
   o.credentials.base_account_role = "arn:aws:iam::111111111111:role/base";
   o.credentials.cross_account_role = "arn:aws:iam::222222222222:role/cross";
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   auto r = whoami(io, client);
   INFO(to_string(r.diag));
   REQUIRE(r.id);
@@ -154,7 +159,8 @@ TEST_CASE("assumed-role credentials are refreshed before the gate expires them",
   asio::io_context io;
   auto o = gate_options(peers);
   o.credentials.cross_account_role = "arn:aws:iam::123456789012:role/short";
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   for (int i = 0; i < 8; ++i) {
     auto r = whoami(io, client);
     INFO("call " << i << ": " << to_string(r.diag));
@@ -173,7 +179,8 @@ TEST_CASE("ExpiredToken invalidates the credentials and the call is retried at o
   asio::io_context io;
   // A provider that believes its assumed-role credentials live an hour (as after a clock jump):
   // only the gate's ExpiredToken can tell it otherwise.
-  AwsClient sts_client(io.get_executor(), gate_options(peers));
+  auto sts_client_made = require_create<AwsClient>(io.get_executor(), gate_options(peers));
+  AwsClient& sts_client = *sts_client_made;
   int fetches = 0;
   auto fetch = [&](Diagnostics& d) -> asio::awaitable<result<Credentials>> {
     ++fetches;
@@ -191,7 +198,8 @@ TEST_CASE("ExpiredToken invalidates the credentials and the call is retried at o
   };
   auto o = gate_options(peers);
   o.credentials_provider = std::make_shared<CachingCredentialsProvider>(io.get_executor(), fetch, "lying");
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   REQUIRE(whoami(io, client).id);
   std::this_thread::sleep_for(2500ms);
   auto r = whoami(io, client);
@@ -207,7 +215,8 @@ TEST_CASE("injected 503s, throttling and connection resets are retried to succes
   asio::io_context io;
   auto o = gate_options(peers);
   o.endpoints.max_attempts = 3;
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
 
   peers.gate_add_faults(R"([{"service":"sts","action":"GetCallerIdentity","status":503,"times":2}])");
   auto a = whoami(io, client);
@@ -247,7 +256,8 @@ TEST_CASE("a skewed local clock is corrected from the Date header and the call r
   asio::io_context io;
   auto o = gate_options(peers);
   o.clock = [] { return std::chrono::system_clock::now() - 40min; };
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   auto r = whoami(io, client);
   INFO(to_string(r.diag));
   REQUIRE(r.id);
@@ -271,7 +281,8 @@ TEST_CASE("a skewed clock is corrected for the role's STS calls too, and expiry 
     o.clock = [skew] { return std::chrono::system_clock::now() + skew; };
     o.credentials.cross_account_role = "arn:aws:iam::123456789012:role/skewed";
     o.credentials.external_id = "ext-skew";
-    AwsClient client(io.get_executor(), o);
+    auto client_made = require_create<AwsClient>(io.get_executor(), o);
+    AwsClient& client = *client_made;
     for (int i = 0; i < 6; ++i) {
       auto r = whoami(io, client);
       INFO("call " << i << ": " << to_string(r.diag));
@@ -327,7 +338,8 @@ TEST_CASE("S3 GetObject streams through the gate, a reset before the body is ret
   Peers peers;  // fauxqs, s3rver (behind the gate), gate
   asio::io_context io;
   auto o = gate_options(peers);
-  AwsClient client(io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(io.get_executor(), o);
+  AwsClient& client = *client_made;
   const std::string host = Peers::host(peers.gate_port());
   auto call = [&](std::string method, std::string path, std::string body) {
     HttpRequest r;

@@ -197,7 +197,8 @@ Scan scan(unsigned short port, const BackfillState* state) {
   ao.endpoints.region = "us-east-1";  // the bucket is in eu-west-1: one redirect
   ao.endpoints.s3_endpoint = "http://127.0.0.1:" + std::to_string(port);
   ao.endpoints.s3_force_path_style = true;
-  AwsClient client(ioc.get_executor(), ao);
+  auto client_made = require_create<AwsClient>(ioc.get_executor(), ao);
+  AwsClient& client = *client_made;
   BackfillRange range;
   range.bucket = "trail";
   range.prefix = "p/";

@@ -4,6 +4,7 @@
 #include "collector_helpers.hpp"
 
 #include "catch.hpp"
+#include "unit/catch_result.hpp"
 #include "unit/cloudtrail_decoders.hpp"
 #include "ctsqs/aws/client.hpp"
 #include "ctsqs/collector/collector.hpp"
@@ -90,12 +91,12 @@ struct Embedded {
     ao.endpoints.sts_endpoint = peers.gate_endpoint();
     ao.endpoints.s3_force_path_style = true;
     ao.env = environment_from({});
-    client = std::make_unique<AwsClient>(ioc.get_executor(), ao);
+    client = require_create<AwsClient>(ioc.get_executor(), ao);
     SqsSourceOptions so;
     so.queue_url = peers.gate_endpoint() + "/000000000000/" + queue;
     so.receive.wait_time = 1s;
     so.receive.visibility_timeout = visibility;
-    source = std::make_unique<SqsSource>(*client, so);
+    source = require_create<SqsSource>(*client, so);
     store = std::make_unique<S3ObjectStore>(*client);
   }
 };

@@ -6,6 +6,7 @@
 #include "ctsqs/collector/object_store.hpp"
 
 #include "catch.hpp"
+#include "unit/catch_result.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -148,7 +149,8 @@ Fetched run_fetch(unsigned short port, std::string etag, std::string version_id 
   ao.endpoints.s3_endpoint = "http://127.0.0.1:" + std::to_string(port);
   ao.endpoints.s3_force_path_style = true;
   ao.env = environment_from({});
-  AwsClient client(ioc.get_executor(), ao);
+  auto client_made = require_create<AwsClient>(ioc.get_executor(), ao);
+  AwsClient& client = *client_made;
   S3ObjectStore store(client);
   Fetched f;
   asio::co_spawn(ioc, fetch(&store, ObjectRef{"bucket", "AWSLogs/x.json", "us-east-1", kBody.size(), etag, version_id}, &f),

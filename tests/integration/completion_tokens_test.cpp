@@ -6,6 +6,7 @@
 #include "unit/gzip_helper.hpp"
 
 #include "catch.hpp"
+#include "unit/catch_result.hpp"
 #include "ctsqs/aws/client.hpp"
 #include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/collector/assembly.hpp"
@@ -229,11 +230,13 @@ TEST_CASE("completion tokens: a Collector built by hand drains through each toke
   ao.endpoints.s3_endpoint = peers.gate_endpoint();
   ao.endpoints.s3_force_path_style = true;
   ao.env = environment_from({});
-  AwsClient client(io.get_executor(), ao);
+  auto client_made = require_create<AwsClient>(io.get_executor(), ao);
+  AwsClient& client = *client_made;
   SqsSourceOptions so;
   so.queue_url = peers.gate_endpoint() + "/000000000000/ct-s3-events";
   so.receive.wait_time = 1s;
-  SqsSource source(client, so);
+  auto source_made = require_create<SqsSource>(client, so);
+  SqsSource& source = *source_made;
   S3ObjectStore store(client);
   for (Via via : {Via::callback, Via::future, Via::deferred, Via::awaitable}) {
     INFO(name(via));
@@ -387,7 +390,8 @@ TEST_CASE("completion tokens: whoami through each token", "[integration][tokens]
   ao.endpoints.region = "us-east-1";
   ao.endpoints.sts_endpoint = peers.gate_endpoint();
   ao.env = environment_from({});
-  AwsClient client(io.get_executor(), ao);
+  auto client_made = require_create<AwsClient>(io.get_executor(), ao);
+  AwsClient& client = *client_made;
   Diagnostics ep_diag;
   auto ep = client.endpoint(AwsService::sts, {}, ep_diag);
   REQUIRE(ep.has_value());
@@ -435,7 +439,8 @@ TEST_CASE("completion tokens: a terminal cancellation ends an AWS call in progre
   ao.endpoints.region = "us-east-1";
   ao.endpoints.sts_endpoint = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
   ao.env = environment_from({});
-  AwsClient client(io.get_executor(), ao);
+  auto client_made = require_create<AwsClient>(io.get_executor(), ao);
+  AwsClient& client = *client_made;
   for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::all}) {
     Diagnostics diag;
     asio::cancellation_signal cancel;

@@ -91,9 +91,10 @@ struct Fixture {
 
 TEST_CASE("chain: environment credentials are accepted by the gate", "[integration][chain]") {
   Fixture f;
-  AwsClient client(f.io.get_executor(),
+  auto client_made = require_create<AwsClient>(f.io.get_executor(),
                    f.options({{"AWS_ACCESS_KEY_ID", kAkid}, {"AWS_SECRET_ACCESS_KEY", kSecret},
                               {"AWS_SESSION_TOKEN", kToken}, {"AWS_EC2_METADATA_DISABLED", "true"}}));
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   INFO(to_string(diag));
   REQUIRE(id);
@@ -108,7 +109,8 @@ TEST_CASE("chain: a shared-files profile with role_arn, source_profile and exter
   std::ofstream(f.tmp.path / "credentials") << "[keys]\naws_access_key_id = test\naws_secret_access_key = test\n";
   auto o = f.options({{"AWS_PROFILE", "collector"}, {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()},
                       {"AWS_SHARED_CREDENTIALS_FILE", (f.tmp.path / "credentials").string()}});
-  AwsClient client(f.io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(f.io.get_executor(), o);
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   INFO(to_string(diag));
   REQUIRE(id);
@@ -133,7 +135,8 @@ TEST_CASE("chain: a profile's credential_process, then a role with an external i
     return f.options({{"AWS_PROFILE", profile}, {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()}});
   };
   {
-    AwsClient client(f.io.get_executor(), opts("tool"));
+    auto client_made = require_create<AwsClient>(f.io.get_executor(), opts("tool"));
+    AwsClient& client = *client_made;
     auto [id, diag] = f.whoami(client);
     INFO(to_string(diag));
     REQUIRE(id);
@@ -144,7 +147,8 @@ TEST_CASE("chain: a profile's credential_process, then a role with an external i
     CHECK(read_file(f.tmp.path / "runs") == "run\n");  // cached until its Expiration
   }
   {
-    AwsClient client(f.io.get_executor(), opts("collector"));
+    auto client_made = require_create<AwsClient>(f.io.get_executor(), opts("collector"));
+    AwsClient& client = *client_made;
     auto [id, diag] = f.whoami(client);
     INFO(to_string(diag));
     REQUIRE(id);
@@ -154,7 +158,8 @@ TEST_CASE("chain: a profile's credential_process, then a role with an external i
           "profile tool credential_process");
   }
   {
-    AwsClient client(f.io.get_executor(), opts("broken"));
+    auto client_made = require_create<AwsClient>(f.io.get_executor(), opts("broken"));
+    AwsClient& client = *client_made;
     auto [id, diag] = f.whoami(client);
     REQUIRE(id.has_error());
     CHECK(diag.message.find("profile 'broken': credential_process exited with status 1: sso session expired") !=
@@ -189,18 +194,20 @@ TEST_CASE("chain: a credential_process child inherits no descriptor beyond 0, 1 
 TEST_CASE("chain: ECS container credentials with an authorization token file", "[integration][chain]") {
   Fixture f;
   std::ofstream(f.tmp.path / "ecs-token") << kEcsAuth << "\n";
-  AwsClient client(f.io.get_executor(),
+  auto client_made = require_create<AwsClient>(f.io.get_executor(),
                    f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", f.fake_url() + "/ecs/credentials"},
                               {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", (f.tmp.path / "ecs-token").string()}}));
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   INFO(to_string(diag));
   REQUIRE(id);
   CHECK(id->arn == std::string("arn:aws:iam::000000000000:user/") + kAkid);
   CHECK(client.credentials().describe() == "ecs-container");
 
-  AwsClient wrong(f.io.get_executor(),
+  auto wrong_made = require_create<AwsClient>(f.io.get_executor(),
                   f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", f.fake_url() + "/ecs/credentials"},
                              {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-token"}}));
+  AwsClient& wrong = *wrong_made;
   auto [bad, bad_diag] = f.whoami(wrong);
   REQUIRE(bad.has_error());
   INFO(bad_diag.message);
@@ -213,18 +220,20 @@ TEST_CASE("chain: a plain-http ECS full URI is checked on the addresses its host
   Fixture f;
   const std::string port = std::to_string(f.fake_port);
   // A name that resolves to loopback is fine (the SDKs decide on the resolved address).
-  AwsClient by_name(f.io.get_executor(),
+  auto by_name_made = require_create<AwsClient>(f.io.get_executor(),
                     f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:" + port + "/ecs/credentials"},
                                {"AWS_CONTAINER_AUTHORIZATION_TOKEN", kEcsAuth}}));
+  AwsClient& by_name = *by_name_made;
   auto [id, diag] = f.whoami(by_name);
   INFO(to_string(diag));
   REQUIRE(id);
   CHECK(by_name.credentials().describe() == "ecs-container");
 
   // A name that merely starts with "127." is no loopback address: it used to pass on its name.
-  AwsClient lookalike(f.io.get_executor(),
+  auto lookalike_made = require_create<AwsClient>(f.io.get_executor(),
                       f.options({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.attacker.invalid:" + port + "/ecs/credentials"},
                                  {"AWS_CONTAINER_AUTHORIZATION_TOKEN", kEcsAuth}}));
+  AwsClient& lookalike = *lookalike_made;
   auto [bad, bad_diag] = f.whoami(lookalike);
   REQUIRE(bad.has_error());
   INFO(bad_diag.message);
@@ -241,15 +250,17 @@ TEST_CASE("chain: a plain-http ECS full URI is checked on the addresses its host
 
 TEST_CASE("chain: AWS_EC2_METADATA_V1_DISABLED forbids the IMDSv1 fallback", "[integration][chain]") {
   Fixture f("imdsv1");
-  AwsClient v1(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  auto v1_made = require_create<AwsClient>(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  AwsClient& v1 = *v1_made;
   auto [id, diag] = f.whoami(v1);
   INFO(to_string(diag));
   REQUIRE(id);  // an IMDSv1-only endpoint is used without a token by default, as the SDKs do
   CHECK(f.fake_log().find("GET /latest/meta-data/iam/security-credentials/ token=no") != std::string::npos);
 
   Fixture g("imdsv1");
-  AwsClient strict(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
+  auto strict_made = require_create<AwsClient>(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
                                                    {"AWS_EC2_METADATA_V1_DISABLED", "true"}}));
+  AwsClient& strict = *strict_made;
   auto [bad, bad_diag] = g.whoami(strict);
   REQUIRE(bad.has_error());
   INFO(bad_diag.message);
@@ -267,16 +278,18 @@ TEST_CASE("chain: ec2_metadata_v1_disabled in the shared config's profile forbid
   // on to the instance metadata, with the profile's IMDS settings.
   Fixture f("imdsv1");
   std::ofstream(f.tmp.path / "config") << "[default]\nregion = eu-west-1\n";
-  AwsClient v1(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()},
+  auto v1_made = require_create<AwsClient>(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()},
                                                {"AWS_CONFIG_FILE", (f.tmp.path / "config").string()}}));
+  AwsClient& v1 = *v1_made;
   auto [id, diag] = f.whoami(v1);
   INFO(to_string(diag));
   CHECK(id);
 
   Fixture g("imdsv1");
   std::ofstream(g.tmp.path / "config") << "[default]\nregion = eu-west-1\nec2_metadata_v1_disabled = true\n";
-  AwsClient strict(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
+  auto strict_made = require_create<AwsClient>(g.io.get_executor(), g.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", g.fake_url()},
                                                    {"AWS_CONFIG_FILE", (g.tmp.path / "config").string()}}));
+  AwsClient& strict = *strict_made;
   auto [bad, bad_diag] = g.whoami(strict);
   REQUIRE(bad.has_error());
   INFO(bad_diag.message);
@@ -287,9 +300,10 @@ TEST_CASE("chain: ec2_metadata_v1_disabled in the shared config's profile forbid
   // The environment variable wins over the profile, as in the AWS SDKs.
   Fixture h("imdsv1");
   std::ofstream(h.tmp.path / "config") << "[default]\nec2_metadata_v1_disabled = true\n";
-  AwsClient env_wins(h.io.get_executor(), h.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", h.fake_url()},
+  auto env_wins_made = require_create<AwsClient>(h.io.get_executor(), h.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", h.fake_url()},
                                                      {"AWS_CONFIG_FILE", (h.tmp.path / "config").string()},
                                                      {"AWS_EC2_METADATA_V1_DISABLED", "false"}}));
+  AwsClient& env_wins = *env_wins_made;
   auto [ok, ok_diag] = h.whoami(env_wins);
   INFO(to_string(ok_diag));
   CHECK(ok);
@@ -297,7 +311,8 @@ TEST_CASE("chain: ec2_metadata_v1_disabled in the shared config's profile forbid
 
 TEST_CASE("chain: EC2 instance metadata with an IMDSv2 session token", "[integration][chain]") {
   Fixture f;
-  AwsClient client(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  auto client_made = require_create<AwsClient>(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fake_url()}}));
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   INFO(to_string(diag));
   REQUIRE(id);
@@ -320,7 +335,8 @@ TEST_CASE("chain: web identity token file and role (EKS), sent unsigned", "[inte
   // STS for the web identity exchange is the fake; the gate then checks the credentials.
   CredentialsContext ctx;
   ctx.executor = f.io.get_executor();
-  AwsClient plain(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}}));
+  auto plain_made = require_create<AwsClient>(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}}));
+  AwsClient& plain = *plain_made;
   ctx.http = &plain.http();
   ctx.region = "eu-west-1";
   std::map<std::string, std::string, std::less<>> env = {
@@ -336,7 +352,8 @@ TEST_CASE("chain: web identity token file and role (EKS), sent unsigned", "[inte
   auto chain = make_default_chain(ctx);
   auto o = f.options({});
   o.credentials_provider = chain;
-  AwsClient client(f.io.get_executor(), o);
+  auto client_made = require_create<AwsClient>(f.io.get_executor(), o);
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   INFO(to_string(diag));
   REQUIRE(id);
@@ -354,7 +371,8 @@ TEST_CASE("chain: web identity token file and role (EKS), sent unsigned", "[inte
 
 TEST_CASE("chain: nothing usable fails fast with the sources tried", "[integration][chain]") {
   Fixture f;
-  AwsClient client(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}, {"HOME", f.tmp.path.string()}}));
+  auto client_made = require_create<AwsClient>(f.io.get_executor(), f.options({{"AWS_EC2_METADATA_DISABLED", "true"}, {"HOME", f.tmp.path.string()}}));
+  AwsClient& client = *client_made;
   auto [id, diag] = f.whoami(client);
   REQUIRE(id.has_error());
   CHECK(diag.message.find("no AWS credentials found") != std::string::npos);

@@ -89,7 +89,7 @@ TEST_CASE("TLS: a self-signed server is refused by default and accepted with the
   {
     HttpsClientConfig cfg;
     cfg.ca_bundle = (tmp.path / "good.pem").string();
-    HttpsClient client(io.get_executor(), cfg);
+    HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
     auto ex = get(client, io, "https", host_of(port));
     INFO(ex.diag.message);
     REQUIRE(ex.response);
@@ -102,7 +102,7 @@ TEST_CASE("TLS: a self-signed server is refused by default and accepted with the
   {
     HttpsClientConfig cfg;
     cfg.verify_tls = false;  // the explicit opt-out still connects
-    HttpsClient client(io.get_executor(), cfg);
+    HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
     auto ex = get(client, io, "https", host_of(port));
     REQUIRE(ex.response);
   }
@@ -119,7 +119,7 @@ TEST_CASE("TLS: a trusted certificate for another host name is refused", "[integ
   asio::io_context io;
   HttpsClientConfig cfg;
   cfg.ca_bundle = (tmp.path / "other.pem").string();
-  HttpsClient client(io.get_executor(), cfg);
+  HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
   auto ip = get(client, io, "https", host_of(port));
   REQUIRE(ip.response.has_error());
   CHECK(ip.diag.message.find("IP address mismatch") != std::string::npos);
@@ -132,12 +132,11 @@ TEST_CASE("TLS: an unreadable CA bundle is a configuration error naming the file
   asio::io_context io;
   HttpsClientConfig cfg;
   cfg.ca_bundle = "/nonexistent/ca.pem";
-  try {
-    HttpsClient client(io.get_executor(), cfg);
-    FAIL("constructed with a missing CA bundle");
-  } catch (const std::invalid_argument& e) {
-    CHECK(std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos);
-  }
+  Diagnostics diag;
+  auto client = HttpsClient::create(io.get_executor(), cfg, diag);
+  REQUIRE(client.has_error());
+  CHECK(client.error() == client_errc::invalid_argument);
+  CHECK(diag.message.find("CA bundle '/nonexistent/ca.pem' could not be loaded") != std::string::npos);
 }
 
 TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size limit", "[integration][http]") {
@@ -155,7 +154,7 @@ TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size
   HttpsClientConfig cfg;
   cfg.stream_chunk_bytes = 64 * 1024;
   cfg.max_body_bytes = 1024 * 1024;
-  HttpsClient client(io.get_executor(), cfg);
+  HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
 
   std::string received;
   std::size_t chunks = 0, largest = 0;
@@ -292,7 +291,7 @@ TEST_CASE("proxies: CONNECT tunnel for https, absolute-form for http, NO_PROXY, 
   cfg.ca_bundle = (tmp.path / "good.pem").string();
   cfg.proxy.https_proxy = "http://u:password@127.0.0.1:" + std::to_string(proxy_port);
   cfg.proxy.http_proxy = cfg.proxy.https_proxy;
-  HttpsClient client(io.get_executor(), cfg);
+  HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
 
   auto tunneled = get(client, io, "https", "localhost:" + std::to_string(tls_port));
   INFO(tunneled.diag.message);
@@ -312,7 +311,7 @@ TEST_CASE("proxies: CONNECT tunnel for https, absolute-form for http, NO_PROXY, 
   // NO_PROXY bypasses the proxy.
   HttpsClientConfig direct = cfg;
   direct.proxy.no_proxy = "127.0.0.1";
-  HttpsClient bypass(io.get_executor(), direct);
+  HttpsClient bypass = require_create<HttpsClient>(io.get_executor(), direct);
   const auto lines_before = std::count(log.begin(), log.end(), '\n');
   REQUIRE(get(bypass, io, "http", host_of(http_port), "/hello.txt").response);
   log = ctsqs::test::read_file(proxy_log);
@@ -321,7 +320,7 @@ TEST_CASE("proxies: CONNECT tunnel for https, absolute-form for http, NO_PROXY, 
   // Wrong proxy credentials: a clear refusal, the password never in the message.
   HttpsClientConfig wrong = cfg;
   wrong.proxy.https_proxy = "http://u:WrongProxyPass@127.0.0.1:" + std::to_string(proxy_port);
-  HttpsClient denied(io.get_executor(), wrong);
+  HttpsClient denied = require_create<HttpsClient>(io.get_executor(), wrong);
   auto refused = get(denied, io, "https", "localhost:" + std::to_string(tls_port));
   REQUIRE(refused.response.has_error());
   CHECK(refused.response.error() == transport_errc::proxy_refused);

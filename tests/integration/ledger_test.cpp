@@ -182,7 +182,7 @@ std::unique_ptr<AwsClient> gate_client(boost::asio::io_context& io, const Peers&
   o.credentials.secret_access_key = "test";
   o.endpoints.region = "us-east-1";
   o.env = environment_from({{"AWS_ENDPOINT_URL_DYNAMODB", peers.gate_endpoint()}});
-  return std::make_unique<AwsClient>(io.get_executor(), o);
+  return require_create<AwsClient>(io.get_executor(), o);
 }
 
 struct EnvVar {

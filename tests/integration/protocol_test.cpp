@@ -47,7 +47,9 @@ class GateClient {
       sp.normalize_path = false;
       sp.sign_body = true;
     }
-    auto signed_ok = sigv4::sign(req, creds_, sp);
+    Diagnostics diag;
+    auto signed_ok = sigv4::sign(req, creds_, sp, diag);
+    INFO(diag.message);
     REQUIRE(signed_ok.has_value());
     return test::http_exchange(req, std::chrono::seconds(40));
   }

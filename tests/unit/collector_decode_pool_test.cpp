@@ -5,6 +5,7 @@
 #include "../../lib/detail/decode_pool.hpp"
 
 #include "catch.hpp"
+#include "catch_result.hpp"
 #include "gzip_helper.hpp"
 #include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/collector/collector.hpp"
@@ -229,7 +230,11 @@ TEST_CASE("collector: objects decode in parallel on the pool, each object's even
     lines.emplace_back(l);
   };
   auto watch = std::make_shared<Watch>();
-  auto real = make_payload_decoder_factory(handler, settings, dopt);
+  Diagnostics made;
+  auto factory = make_payload_decoder_factory(handler, settings, dopt, made);
+  INFO(made.message);
+  REQUIRE(factory);
+  auto real = std::move(*factory);
   PayloadDecoderFactory dec = [real, watch](const ObjectRef& o, std::string_view src) -> std::unique_ptr<PayloadDecoder> {
     return std::make_unique<WatchedDecoder>(real(o, src), watch);
   };

@@ -5,6 +5,7 @@
 #include "../../lib/detail/decode_pool.hpp"
 
 #include "catch.hpp"
+#include "catch_result.hpp"
 #include "gzip_helper.hpp"
 #include "ctsqs/collector/collector.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
@@ -49,7 +50,11 @@ TEST_CASE("decode pool: service decoders sharing one TagLimits decode many objec
     std::lock_guard lk(log_mu);
     ++log_lines;
   };
-  auto factory = make_payload_decoder_factory(handler, settings, dopt);
+  Diagnostics made;
+  auto factory_made = make_payload_decoder_factory(handler, settings, dopt, made);
+  INFO(made.message);
+  REQUIRE(factory_made);
+  auto factory = std::move(*factory_made);
 
   asio::io_context ioc;
   detail::DecodePool pool(4);

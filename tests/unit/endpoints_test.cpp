@@ -36,6 +36,7 @@ TEST_CASE("regions map to partitions", "[endpoints]") {
 }
 
 TEST_CASE("default endpoints per service, FIPS and dual-stack", "[endpoints]") {
+  Diagnostics diag;
   struct Row { AwsService svc; const char* region; bool fips; bool ds; const char* host; };
   using S = AwsService;
   for (auto [svc, region, fips, ds, host] : {
@@ -60,7 +61,7 @@ TEST_CASE("default endpoints per service, FIPS and dual-stack", "[endpoints]") {
            Row{S::sts, "cn-north-1", false, false, "sts.cn-north-1.amazonaws.com.cn"},
        }) {
     INFO(service_name(svc) << " " << region << " fips=" << fips << " dualstack=" << ds);
-    auto e = default_endpoint(svc, region, fips, ds);
+    auto e = default_endpoint(svc, region, fips, ds, diag);
     REQUIRE(e.has_value());
     CHECK(e->host == host);
     CHECK(e->scheme == "https");
@@ -69,31 +70,32 @@ TEST_CASE("default endpoints per service, FIPS and dual-stack", "[endpoints]") {
     CHECK_FALSE(e->custom);
   }
   Diagnostics d;
-  CHECK_FALSE(default_endpoint(AwsService::sqs, "us-iso-east-1", false, true, &d).has_value());
+  CHECK_FALSE(default_endpoint(AwsService::sqs, "us-iso-east-1", false, true, d).has_value());
   CHECK(d.message.find("aws-iso") != std::string::npos);
   d.clear();
-  CHECK_FALSE(default_endpoint(AwsService::sqs, "Bad Region", false, false, &d).has_value());
+  CHECK_FALSE(default_endpoint(AwsService::sqs, "Bad Region", false, false, d).has_value());
   CHECK(d.message.find("'Bad Region'") != std::string::npos);
 }
 
 TEST_CASE("endpoint overrides the way the AWS SDKs read them", "[endpoints]") {
+  Diagnostics diag;
   AwsEndpointConfig cfg;
   auto env = environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:4566"},
                                {"AWS_ENDPOINT_URL_S3", "http://localhost:9000/"},
                                {"AWS_USE_FIPS_ENDPOINT", "true"}});
-  auto sqs = resolve_endpoint(AwsService::sqs, "us-east-1", cfg, env);
+  auto sqs = resolve_endpoint(AwsService::sqs, "us-east-1", cfg, env, diag);
   REQUIRE(sqs.has_value());
   CHECK(sqs->url() == "http://127.0.0.1:4566");
   CHECK(sqs->source == "AWS_ENDPOINT_URL");
   CHECK(sqs->custom);
   CHECK(sqs->signing_region == "us-east-1");
-  auto s3 = resolve_endpoint(AwsService::s3, "us-east-1", cfg, env);
+  auto s3 = resolve_endpoint(AwsService::s3, "us-east-1", cfg, env, diag);
   REQUIRE(s3.has_value());
   CHECK(s3->url() == "http://localhost:9000");
   CHECK(s3->source == "AWS_ENDPOINT_URL_S3");
 
   cfg.s3_endpoint = "https://minio.internal:9443/base/";
-  s3 = resolve_endpoint(AwsService::s3, "us-east-1", cfg, env);
+  s3 = resolve_endpoint(AwsService::s3, "us-east-1", cfg, env, diag);
   REQUIRE(s3.has_value());
   CHECK(s3->host == "minio.internal:9443");
   CHECK(s3->base_path == "/base");
@@ -103,11 +105,11 @@ TEST_CASE("endpoint overrides the way the AWS SDKs read them", "[endpoints]") {
   auto ignore = environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:4566"},
                                   {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"},
                                   {"AWS_USE_FIPS_ENDPOINT", "true"}});
-  auto sts = resolve_endpoint(AwsService::sts, "us-west-2", AwsEndpointConfig{}, ignore);
+  auto sts = resolve_endpoint(AwsService::sts, "us-west-2", AwsEndpointConfig{}, ignore, diag);
   REQUIRE(sts.has_value());
   CHECK(sts->url() == "https://sts-fips.us-west-2.amazonaws.com");
 
-  auto plain = resolve_endpoint(AwsService::sts, "eu-west-1", AwsEndpointConfig{}, no_env());
+  auto plain = resolve_endpoint(AwsService::sts, "eu-west-1", AwsEndpointConfig{}, no_env(), diag);
   REQUIRE(plain.has_value());
   CHECK(plain->url() == "https://sts.eu-west-1.amazonaws.com");
   CHECK(plain->source == "default");
@@ -121,7 +123,7 @@ TEST_CASE("endpoint overrides the way the AWS SDKs read them", "[endpoints]") {
     c.sqs_endpoint = url;
     Diagnostics d;
     INFO(url);
-    CHECK_FALSE(resolve_endpoint(AwsService::sqs, "us-east-1", c, no_env(), &d).has_value());
+    CHECK_FALSE(resolve_endpoint(AwsService::sqs, "us-east-1", c, no_env(), d).has_value());
     CHECK(d.message.find("config sqs_endpoint") != std::string::npos);
     CHECK(d.message.find(needle) != std::string::npos);
   }
@@ -161,7 +163,7 @@ TEST_CASE("queue URLs in every real form", "[endpoints]") {
        }) {
     INFO(url);
     Diagnostics d;
-    auto q = parse_queue_url(url, &d);
+    auto q = parse_queue_url(url, d);
     INFO(d.message);
     REQUIRE(q.has_value());
     CHECK(q->url == url);
@@ -194,61 +196,64 @@ TEST_CASE("bad queue URLs name the URL and what was expected", "[endpoints]") {
        }) {
     INFO(url);
     Diagnostics d;
-    CHECK_FALSE(parse_queue_url(url, &d).has_value());
+    CHECK_FALSE(parse_queue_url(url, d).has_value());
     CHECK(d.message.find(std::string("queue URL '") + url + "'") != std::string::npos);
     CHECK(d.message.find(needle) != std::string::npos);
   }
 }
 
 TEST_CASE("region: configuration, then queue URL, then environment", "[endpoints]") {
-  auto q = parse_queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/q");
+  Diagnostics diag;
+  auto q = parse_queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/q", diag);
   REQUIRE(q.has_value());
   auto env = environment_from({{"AWS_REGION", "us-west-2"}, {"AWS_DEFAULT_REGION", "ap-south-1"}});
   AwsEndpointConfig cfg;
-  CHECK(resolve_region(cfg, &*q, env).value() == "eu-west-1");
-  CHECK(resolve_region(cfg, nullptr, env).value() == "us-west-2");
-  CHECK(resolve_region(cfg, nullptr, environment_from({{"AWS_DEFAULT_REGION", "ap-south-1"}})).value() ==
+  CHECK(resolve_region(cfg, &*q, env, diag).value() == "eu-west-1");
+  CHECK(resolve_region(cfg, nullptr, env, diag).value() == "us-west-2");
+  CHECK(resolve_region(cfg, nullptr, environment_from({{"AWS_DEFAULT_REGION", "ap-south-1"}}), diag).value() ==
         "ap-south-1");
   cfg.region = "ca-central-1";
-  CHECK(resolve_region(cfg, &*q, env).value() == "ca-central-1");
+  CHECK(resolve_region(cfg, &*q, env, diag).value() == "ca-central-1");
   Diagnostics d;
-  CHECK_FALSE(resolve_region(AwsEndpointConfig{}, nullptr, no_env(), &d).has_value());
+  CHECK_FALSE(resolve_region(AwsEndpointConfig{}, nullptr, no_env(), d).has_value());
   CHECK(d.message.find("AWS_REGION") != std::string::npos);
   d.clear();
   CHECK_FALSE(resolve_region(AwsEndpointConfig{}, nullptr,
-                             environment_from({{"AWS_REGION", "us east"}}), &d).has_value());
+                             environment_from({{"AWS_REGION", "us east"}}), d).has_value());
   CHECK(d.message.find("AWS_REGION 'us east'") != std::string::npos);
 }
 
 TEST_CASE("SQS endpoint for a queue: overrides win, else the queue URL's", "[endpoints]") {
-  auto vpce = parse_queue_url("https://vpce-1a-2b.sqs.us-east-1.vpce.amazonaws.com/123456789012/q");
+  Diagnostics diag;
+  auto vpce = parse_queue_url("https://vpce-1a-2b.sqs.us-east-1.vpce.amazonaws.com/123456789012/q", diag);
   REQUIRE(vpce.has_value());
   AwsEndpointConfig cfg;
-  auto e = resolve_sqs_endpoint(*vpce, "us-east-1", cfg, no_env());
+  auto e = resolve_sqs_endpoint(*vpce, "us-east-1", cfg, no_env(), diag);
   REQUIRE(e.has_value());
   CHECK(e->host == "vpce-1a-2b.sqs.us-east-1.vpce.amazonaws.com");
   cfg.use_fips = true;  // a VPC endpoint stays a VPC endpoint
-  CHECK(resolve_sqs_endpoint(*vpce, "us-east-1", cfg, no_env())->host == e->host);
+  CHECK(resolve_sqs_endpoint(*vpce, "us-east-1", cfg, no_env(), diag)->host == e->host);
 
-  auto std_q = parse_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q");
+  auto std_q = parse_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q", diag);
   REQUIRE(std_q.has_value());
-  CHECK(resolve_sqs_endpoint(*std_q, "us-east-1", cfg, no_env())->host ==
+  CHECK(resolve_sqs_endpoint(*std_q, "us-east-1", cfg, no_env(), diag)->host ==
         "sqs-fips.us-east-1.amazonaws.com");
   auto over = resolve_sqs_endpoint(*std_q, "us-east-1", AwsEndpointConfig{},
-                                   environment_from({{"AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1234"}}));
+                                   environment_from({{"AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1234"}}), diag);
   REQUIRE(over.has_value());
   CHECK(over->url() == "http://127.0.0.1:1234");
 
-  auto local = parse_queue_url("http://127.0.0.1:4566/000000000000/q");
+  auto local = parse_queue_url("http://127.0.0.1:4566/000000000000/q", diag);
   REQUIRE(local.has_value());
-  auto l = resolve_sqs_endpoint(*local, "us-east-1", AwsEndpointConfig{}, no_env());
+  auto l = resolve_sqs_endpoint(*local, "us-east-1", AwsEndpointConfig{}, no_env(), diag);
   REQUIRE(l.has_value());
   CHECK(l->url() == "http://127.0.0.1:4566");
   CHECK(l->signing_region == "us-east-1");
 }
 
 TEST_CASE("S3 virtual-hosted and path-style addressing", "[endpoints]") {
-  auto aws = default_endpoint(AwsService::s3, "us-east-1", false, false).value();
+  Diagnostics diag;
+  auto aws = default_endpoint(AwsService::s3, "us-east-1", false, false, diag).value();
   auto t = s3_object_target(aws, "my-trail-bucket", "AWSLogs/123/CloudTrail/a b+c.json.gz", false);
   CHECK(t.virtual_hosted);
   CHECK(t.host == "my-trail-bucket.s3.us-east-1.amazonaws.com");
@@ -263,14 +268,14 @@ TEST_CASE("S3 virtual-hosted and path-style addressing", "[endpoints]") {
   CHECK_FALSE(dotted.virtual_hosted);
   CHECK(dotted.path == "/my.dotted.bucket/k");
 
-  auto local = parse_endpoint_url("http://127.0.0.1:4568", AwsService::s3, "us-east-1", "test").value();
+  auto local = parse_endpoint_url("http://127.0.0.1:4568", AwsService::s3, "us-east-1", "test", diag).value();
   auto l = s3_object_target(local, "bucket", "a/\xc3\xa9.gz", false);
   CHECK_FALSE(l.virtual_hosted);
   CHECK(l.scheme == "http");
   CHECK(l.host == "127.0.0.1:4568");
   CHECK(l.path == "/bucket/a/%C3%A9.gz");
 
-  auto prefixed = parse_endpoint_url("https://gw.example/s3", AwsService::s3, "us-east-1", "t").value();
+  auto prefixed = parse_endpoint_url("https://gw.example/s3", AwsService::s3, "us-east-1", "t", diag).value();
   auto p = s3_object_target(prefixed, "bucket", "k", false);
   CHECK(p.host == "bucket.gw.example");
   CHECK(p.path == "/s3/k");

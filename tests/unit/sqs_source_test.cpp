@@ -1,10 +1,14 @@
-// Unit tests of SqsSource: option validation and the matching of batch answers to entries (the
+// Unit tests of SqsSource: option validation, create() (endpoint and region resolved from the
+// queue URL, bad settings named; no request sent) and the matching of batch answers to entries (the
 // I/O paths run against real peers in tests/integration/collector_*_test.cpp).
 #include "ctsqs/collector/sqs_source.hpp"
+#include "ctsqs/aws/client.hpp"
 #include "ctsqs/aws/sqs/protocol.hpp"
 #include "../../lib/detail/sqs_batch.hpp"
 
 #include "catch_result.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 using namespace ctsqs;
 using namespace std::chrono_literals;
@@ -129,4 +133,72 @@ TEST_CASE("sqs source: queue counts from GetQueueAttributes, a bad count names t
   a["ApproximateNumberOfMessagesNotVisible"] = "0";
   CHECK_FALSE(queue_counts_from_attributes(a, diag));
   CHECK(diag.message.find("ApproximateNumberOfMessagesDelayed is missing") != std::string::npos);
+}
+
+namespace {
+
+/// A client with static keys and the given region that reads no environment or file.
+std::unique_ptr<AwsClient> offline_client(boost::asio::io_context& io, std::string region,
+                                          std::string sqs_endpoint = "") {
+  AwsClientOptions o;
+  o.credentials.access_key_id = "AK";
+  o.credentials.secret_access_key = "SK";
+  o.endpoints.region = std::move(region);
+  o.endpoints.sqs_endpoint = std::move(sqs_endpoint);
+  o.env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  o.read_file = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  return require_create<AwsClient>(io.get_executor(), std::move(o));
+}
+
+/// The message of SqsSource::create's error for `o` over `client` (checked to be
+/// invalid_argument); "" when it succeeds.
+std::string refusal(AwsClient& client, SqsSourceOptions o) {
+  Diagnostics diag;
+  auto s = SqsSource::create(client, std::move(o), diag);
+  if (s) return "";
+  CHECK(s.error() == client_errc::invalid_argument);
+  return diag.message;
+}
+
+}  // namespace
+
+TEST_CASE("sqs source: create() resolves the endpoint and region of the queue URL", "[sqs_source]") {
+  boost::asio::io_context io;
+  auto client = offline_client(io, "");
+  Diagnostics diag;
+  SqsSourceOptions o;
+  o.queue_url = "https://sqs.eu-west-3.amazonaws.com/123456789012/trail";
+  o.receive.max_messages = 4;
+  auto s = SqsSource::create(*client, o, diag);
+  REQUIRE(s);
+  CHECK((*s)->endpoint() == "https://sqs.eu-west-3.amazonaws.com");
+  CHECK((*s)->options().queue_url == o.queue_url);
+  REQUIRE((*s)->receive_options());
+  CHECK((*s)->receive_options()->max_messages == 4);
+  // The client's endpoint override wins over the URL's host.
+  auto local = offline_client(io, "us-east-1", "http://127.0.0.1:4566");
+  o.queue_url = "http://127.0.0.1:4566/000000000000/trail";
+  auto l = SqsSource::create(*local, o, diag);
+  REQUIRE(l);
+  CHECK((*l)->endpoint() == "http://127.0.0.1:4566");
+}
+
+TEST_CASE("sqs source: create() refuses a bad setting, naming it", "[sqs_source]") {
+  boost::asio::io_context io;
+  auto client = offline_client(io, "");
+  SqsSourceOptions o;
+  CHECK(refusal(*client, o) == "queue_url: must not be empty");
+  o.queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/q";
+  o.receive.max_messages = 0;
+  CHECK(refusal(*client, o) == "max_messages: must be 1..10");
+  o.receive.max_messages = 10;
+  o.batch_retries = -1;
+  CHECK(refusal(*client, o) == "batch_retries: must be >= 0");
+  o.batch_retries = 0;
+  CHECK(refusal(*client, o).empty());
+  o.queue_url = "not a queue url";
+  CHECK(refusal(*client, o).starts_with("queue URL not a queue url: "));
+  // No region anywhere: not in the URL's host, the client or the environment.
+  o.queue_url = "http://127.0.0.1:4566/000000000000/q";
+  CHECK(refusal(*client, o).starts_with("region: "));
 }

@@ -83,8 +83,14 @@ struct AwsClientStats {
 /// Thread safety: calls may run concurrently. The client must outlive its calls.
 class AwsClient {
  public:
-  /// Throws std::invalid_argument for invalid configuration (message names the field).
-  AwsClient(boost::asio::any_io_executor executor, AwsClientOptions options);
+  /// A client for `options`, or the configuration's error with `diag.message` naming the
+  /// setting: `client_errc::invalid_argument` for `max_attempts`, `AWS_MAX_ATTEMPTS`,
+  /// `AWS_RETRY_MODE` or a profile's `max_attempts`/`retry_mode`, an unreadable CA bundle (the
+  /// file), an invalid transport setting (HttpsClientConfig's field); the credentials chain's
+  /// error for its settings (e.g. `aws_cross_account_role` not an ARN). A client with TLS
+  /// verification off is built with a warning to `options.log`. Reads no network.
+  static result<std::unique_ptr<AwsClient>> create(boost::asio::any_io_executor executor,
+                                                   AwsClientOptions options, Diagnostics& diag);
   ~AwsClient();
   AwsClient(const AwsClient&) = delete;
   AwsClient& operator=(const AwsClient&) = delete;
@@ -147,6 +153,7 @@ class AwsClient {
   AwsClientStats stats() const noexcept;
 
  private:
+  explicit AwsClient(std::shared_ptr<detail::AwsClientImpl> impl);
   void launch_call(std::string service, HttpRequest req, CallOptions opts, Diagnostics& diag,
                    completion_handler<HttpResponse> handler);
 

@@ -49,19 +49,24 @@ struct Endpoint {
   std::string url() const { return scheme + "://" + host + base_path; }
 };
 
+// Every resolver below fails with `client_errc::invalid_argument` and fills `diag.message` with
+// what was wrong, naming the setting or URL (`config sqs_endpoint`, `AWS_ENDPOINT_URL_S3`,
+// `queue URL '...'`, `AWS_REGION '...'`); callers that only want the value pass a Diagnostics
+// they ignore.
+
 /// The AWS endpoint of `service` in `region`, honouring `use_fips` and `use_dualstack`:
 /// `https://{service}[-fips].{region}.{dns suffix}`, with dual-stack on the partition's
 /// dual-stack suffix (`sqs.us-east-1.api.aws`), S3's `s3[-fips].dualstack.{region}.{suffix}`,
 /// and GovCloud's SQS/STS hosts that are FIPS already. Errors when the region is invalid or
 /// the partition has no dual-stack endpoints.
 result<Endpoint> default_endpoint(AwsService service, std::string_view region, bool use_fips,
-                                  bool use_dualstack, Diagnostics* diag = nullptr);
+                                  bool use_dualstack, Diagnostics& diag);
 
 /// Parses an endpoint override URL (`http(s)://host[:port][/prefix]`), as the SDKs accept
 /// them: no user info, query or fragment. `field` names the setting in error messages.
 result<Endpoint> parse_endpoint_url(std::string_view url, AwsService service,
                                     std::string_view region, std::string_view field,
-                                    Diagnostics* diag = nullptr);
+                                    Diagnostics& diag);
 
 /// The endpoint of `service`, the way the AWS SDKs pick it: the configuration's
 /// `sqs_endpoint`/`s3_endpoint`/`sts_endpoint` (CloudTrail and DynamoDB have none), else `AWS_ENDPOINT_URL_<SERVICE>`, else
@@ -71,7 +76,7 @@ result<Endpoint> parse_endpoint_url(std::string_view url, AwsService service,
 /// use plain http (local emulators); AWS's own endpoints are always https.
 result<Endpoint> resolve_endpoint(AwsService service, std::string_view region,
                                   const AwsEndpointConfig& cfg, const EnvLookup& env,
-                                  Diagnostics* diag = nullptr);
+                                  Diagnostics& diag);
 
 /// An SQS queue URL taken apart.
 struct QueueUrl {
@@ -90,18 +95,18 @@ struct QueueUrl {
 /// `https://vpce-....sqs.<region>.vpce.amazonaws.com/<acct>/<q>`, and emulators such as
 /// `http://127.0.0.1:4566/<acct>/<q>` (region left empty unless the host names it, as in
 /// `sqs.<region>.localhost.localstack.cloud`). AWS hosts must use https and a 12-digit account.
-result<QueueUrl> parse_queue_url(std::string_view url, Diagnostics* diag = nullptr);
+result<QueueUrl> parse_queue_url(std::string_view url, Diagnostics& diag);
 
 /// The region to use: the configuration's, else the queue URL's, else `AWS_REGION`, else
 /// `AWS_DEFAULT_REGION`. Errors when none is set or it is not a valid region name.
 result<std::string> resolve_region(const AwsEndpointConfig& cfg, const QueueUrl* queue,
-                                   const EnvLookup& env, Diagnostics* diag = nullptr);
+                                   const EnvLookup& env, Diagnostics& diag);
 
 /// The SQS endpoint for a queue: an override (configuration or environment, as in
 /// resolve_endpoint) wins; otherwise the endpoint the queue URL itself names.
 result<Endpoint> resolve_sqs_endpoint(const QueueUrl& queue, std::string_view region,
                                       const AwsEndpointConfig& cfg, const EnvLookup& env,
-                                      Diagnostics* diag = nullptr);
+                                      Diagnostics& diag);
 
 /// Where one S3 object is requested.
 struct S3ObjectTarget {

@@ -87,14 +87,17 @@ struct AssemblyOptions {
 
 /// The AWS client of a collector file: its credentials (roles, external id), endpoints and
 /// region, the process environment (AWS_*, proxies); warnings to `log` (default stderr).
-/// Throws std::invalid_argument naming the setting.
-std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
-                                           std::function<void(std::string_view line)> log);
+/// Fails as AwsClient::create does, `diag.message` naming the setting.
+result<std::unique_ptr<AwsClient>> make_aws_client(const CollectorConfig& config,
+                                                   boost::asio::any_io_executor executor,
+                                                   std::function<void(std::string_view line)> log,
+                                                   Diagnostics& diag);
 
 /// The same with the environment, file reader and credentials provider of `options` (each
 /// unset: the process's own, as above); warnings to `options.log` (default stderr).
-std::unique_ptr<AwsClient> make_aws_client(const CollectorConfig& config, boost::asio::any_io_executor executor,
-                                           const AssemblyOptions& options);
+result<std::unique_ptr<AwsClient>> make_aws_client(const CollectorConfig& config,
+                                                   boost::asio::any_io_executor executor,
+                                                   const AssemblyOptions& options, Diagnostics& diag);
 
 /// A collector built from its file, owning every part it runs with. Runs on the executor it
 /// was built with (a single-threaded io_context); destroy it only after async_run() completed.

@@ -75,11 +75,6 @@ result<PayloadDecoderFactory> make_payload_decoder_factory(std::shared_ptr<const
                                                            ServiceSettings settings, DecoderOptions decoder_options,
                                                            Diagnostics& diag);
 
-/// As above, throwing std::invalid_argument with the message instead of returning it.
-[[deprecated("use make_payload_decoder_factory(handler, settings, decoder_options, diag)")]]
-PayloadDecoderFactory make_payload_decoder_factory(std::shared_ptr<const ServiceHandler> handler,
-                                                   ServiceSettings settings, DecoderOptions decoder_options);
-
 namespace integrity {
 class DrainIntegrity;
 }

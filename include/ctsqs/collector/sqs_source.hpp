@@ -124,10 +124,15 @@ result<void> validate(const SqsSourceOptions& options, Diagnostics& diag);
 /// The AwsClient must outlive the SqsSource.
 class SqsSource final : public MessageQueue {
  public:
-  /// Resolves the queue's endpoint and region from the URL and the client's configuration;
-  /// throws std::invalid_argument (naming the setting) when that is impossible.
-  SqsSource(AwsClient& client, SqsSourceOptions options);
+  /// A source for `options.queue_url`, its endpoint and region resolved from the URL and the
+  /// client's configuration; `client_errc::invalid_argument` with `diag.message` naming the
+  /// setting (`queue_url`, `wait_time`, ... as validate() says; "queue URL ...", "region: ...",
+  /// "SQS endpoint: ...") when that is impossible. Sends no request.
+  static result<std::unique_ptr<SqsSource>> create(AwsClient& client, SqsSourceOptions options,
+                                                   Diagnostics& diag);
   ~SqsSource() override;
+  SqsSource(const SqsSource&) = delete;
+  SqsSource& operator=(const SqsSource&) = delete;
 
   const SqsSourceOptions& options() const noexcept { return options_; }
   /// The SQS endpoint requests go to, e.g. "https://sqs.us-east-1.amazonaws.com".
@@ -164,6 +169,7 @@ class SqsSource final : public MessageQueue {
   /// One batch call (<= 10 entries) with its retryable entries sent again: the one retry loop
   /// of the three batch actions.
   boost::asio::awaitable<std::vector<BatchEntryFailure>> batch_call(BatchKind kind, std::vector<BatchItem> entries);
+  SqsSource(AwsClient& client, SqsSourceOptions options, std::shared_ptr<Target> target);
   AwsClient& client_;
   SqsSourceOptions options_;
   std::shared_ptr<Target> target_;

@@ -173,25 +173,9 @@ class CloudTrailDecoder {
   result<void> feed(std::string_view chunk, EventHandler handler, Diagnostics& diag) {
     return feed(std::as_bytes(std::span<const char>(chunk.data(), chunk.size())), handler, diag);
   }
-  /// As above, `diag` optional.
-  [[deprecated("pass a Diagnostics&: feed(chunk, handler, diag)")]]
-  result<void> feed(std::string_view chunk, EventHandler handler, Diagnostics* diag = nullptr) {
-    Diagnostics d;
-    auto r = feed(chunk, handler, d);
-    if (diag) *diag = std::move(d);
-    return r;
-  }
 
   /// The object ended: check it was complete and return what it produced.
   result<ObjectSummary> finish(EventHandler handler, Diagnostics& diag);
-  /// As above, `diag` optional.
-  [[deprecated("pass a Diagnostics&: finish(handler, diag)")]]
-  result<ObjectSummary> finish(EventHandler handler, Diagnostics* diag = nullptr) {
-    Diagnostics d;
-    auto r = finish(handler, d);
-    if (diag) *diag = std::move(d);
-    return r;
-  }
 
   /// The object so far (events emitted, bytes seen): valid after an error too.
   const ObjectSummary& summary() const noexcept;

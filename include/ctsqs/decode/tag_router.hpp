@@ -100,10 +100,6 @@ class TagRouter {
   /// `validate(options)` fails.
   static result<TagRouter> create(TagRouterOptions options, Diagnostics& diag);
 
-  /// Throws std::invalid_argument when `validate(options)` fails.
-  [[deprecated("use TagRouter::create(options, diag), which returns the error instead of throwing")]]
-  explicit TagRouter(TagRouterOptions options);
-
   /// Tags `e`; returns false (and counts it as filtered) when its service is not included,
   /// in which case the tag is still set (for logging) but the event should be dropped.
   bool route(Event& e);

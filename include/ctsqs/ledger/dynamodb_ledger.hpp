@@ -2,6 +2,7 @@
 // (batched reads, batched writes, conditional claims, TTL), and `ledger init` (create the table).
 #pragma once
 
+#include "ctsqs/environment.hpp"
 #include "ctsqs/ledger/ledger.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -9,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +24,7 @@ struct DynamoDbLedgerOptions {
   /// Items expire (the TTL attribute `expires_at`) this long after they were written.
   std::chrono::seconds retention = default_ledger_retention;
   /// The clock for TTLs and claims; unset: the system clock.
-  std::function<std::chrono::system_clock::time_point()> clock;
+  WallClock clock;
 };
 
 /// Requests a DynamoDbLedger sent (for the cost figures: each is one request to DynamoDB).

@@ -2,10 +2,10 @@
 // processes of one host.
 #pragma once
 
+#include "ctsqs/environment.hpp"
 #include "ctsqs/ledger/ledger.hpp"
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +19,7 @@ struct SqliteLedgerOptions {
   /// How long a write waits for another process's transaction before failing (SQLITE_BUSY).
   std::chrono::milliseconds busy_timeout{15000};
   /// The clock for `delivered_at` pruning; unset: the system clock.
-  std::function<std::chrono::system_clock::time_point()> clock;
+  WallClock clock;
 };
 
 /// The ledger in a SQLite database file.

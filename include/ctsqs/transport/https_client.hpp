@@ -56,6 +56,11 @@ struct HttpsClientConfig {
   std::string user_agent = "ctsqs/0.1.0";    ///< sent when the request has no User-Agent
 };
 
+/// `client_errc::invalid_argument` naming the field when a limit cannot work: `max_body_bytes`
+/// or `max_header_bytes` zero (`max_header_bytes` also above 4 GiB, the parser's bound), or
+/// `idle_timeout` negative. Does not read the CA bundle (HttpsClient::create does).
+result<void> validate(const HttpsClientConfig& config, Diagnostics& diag);
+
 /// Per-exchange (per-attempt) limits.
 struct ExchangeOptions {
   /// Resolve + TCP connect + proxy CONNECT + TLS handshake must finish within this.
@@ -93,8 +98,13 @@ using BodyChunkHandler =
 /// every exchange it started. Movable, not copyable.
 class HttpsClient {
  public:
-  /// Throws std::invalid_argument when the CA bundle cannot be loaded (names the file).
-  explicit HttpsClient(asio::any_io_executor executor, HttpsClientConfig config = {});
+  /// A client with the default configuration (system trust store, no proxy); cannot fail.
+  explicit HttpsClient(asio::any_io_executor executor);
+
+  /// A client for `config`, or `client_errc::invalid_argument` when `validate(config)` fails
+  /// (`diag.message` names the field) or the CA bundle cannot be loaded (it names the file).
+  static result<HttpsClient> create(asio::any_io_executor executor, HttpsClientConfig config,
+                                    Diagnostics& diag);
   ~HttpsClient();
   HttpsClient(HttpsClient&&) noexcept;
   HttpsClient& operator=(HttpsClient&&) noexcept;
@@ -124,6 +134,7 @@ class HttpsClient {
   std::size_t connections_opened() const noexcept;
 
  private:
+  explicit HttpsClient(std::shared_ptr<detail::HttpsClientImpl> impl);
   std::shared_ptr<detail::HttpsClientImpl> impl_;
 };
 

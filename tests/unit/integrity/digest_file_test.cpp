@@ -173,18 +173,17 @@ TEST_CASE("integrity: SHA256withRSA signatures verify with the key, and only wit
 TEST_CASE("integrity: ListPublicKeys request", "[integrity]") {
   ListPublicKeysParams p;
   Diagnostics diag;
-  auto ep = resolve_endpoint(AwsService::cloudtrail, "eu-west-1", {}, environment_from({}), &diag);
+  auto ep = resolve_endpoint(AwsService::cloudtrail, "eu-west-1", {}, environment_from({}), diag);
   REQUIRE(ep);
   CHECK(ep->host == "cloudtrail.eu-west-1.amazonaws.com");
   CHECK(ep->signing_name == "cloudtrail");
   auto over = resolve_endpoint(AwsService::cloudtrail, "eu-west-1", {},
                                environment_from({{"AWS_ENDPOINT_URL_CLOUDTRAIL", "http://127.0.0.1:4599"},
-                                                 {"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}),
-                               &diag);
+                                                 {"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}), diag);
   REQUIRE(over);
   CHECK(over->host == "127.0.0.1:4599");
   auto global = resolve_endpoint(AwsService::cloudtrail, "eu-west-1", {},
-                                 environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}), &diag);
+                                 environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}), diag);
   REQUIRE(global);
   CHECK(global->host == "127.0.0.1:1");
 

@@ -152,20 +152,21 @@ TEST_CASE("dynamodb: table set-up calls") {
 
 TEST_CASE("dynamodb: endpoint: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, then dynamodb.<region>") {
   AwsEndpointConfig cfg;
+  Diagnostics diag;
   auto e = resolve_endpoint(AwsService::dynamodb, "eu-west-1", cfg,
                             environment_from({{"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4569"},
-                                              {"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}));
+                                              {"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}), diag);
   REQUIRE(e);
   CHECK(e->host == "127.0.0.1:4569");
   CHECK(e->signing_name == "dynamodb");
   CHECK(e->source == "AWS_ENDPOINT_URL_DYNAMODB");
-  e = resolve_endpoint(AwsService::dynamodb, "eu-west-1", cfg, environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}));
+  e = resolve_endpoint(AwsService::dynamodb, "eu-west-1", cfg, environment_from({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}), diag);
   REQUIRE(e);
   CHECK(e->host == "127.0.0.1:1");
-  e = resolve_endpoint(AwsService::dynamodb, "eu-west-1", cfg, environment_from({}));
+  e = resolve_endpoint(AwsService::dynamodb, "eu-west-1", cfg, environment_from({}), diag);
   REQUIRE(e);
   CHECK(e->url() == "https://dynamodb.eu-west-1.amazonaws.com");
-  e = resolve_endpoint(AwsService::dynamodb, "cn-north-1", cfg, environment_from({}));
+  e = resolve_endpoint(AwsService::dynamodb, "cn-north-1", cfg, environment_from({}), diag);
   REQUIRE(e);
   CHECK(e->host == "dynamodb.cn-north-1.amazonaws.com.cn");
 }

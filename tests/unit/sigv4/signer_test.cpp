@@ -241,6 +241,16 @@ TEST_CASE("signing errors name the field and never the secret", "[sigv4]") {
   d.clear();
   REQUIRE_FALSE((sigv4::sign_request(no_host, example_creds(), params("us-east-1", "sqs"), d)).has_value());
   CHECK(d.message.find("Host") != std::string::npos);
+
+  // sign() in place reports the same and leaves the request as it was.
+  HttpRequest in_place = r;
+  d.clear();
+  auto s = sigv4::sign(in_place, example_creds(), params("", "sqs"), d);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error() == client_errc::invalid_argument);
+  CHECK(d.message == "SigV4: signing region is empty");
+  CHECK(in_place.headers.size() == r.headers.size());
+  CHECK(in_place.query == r.query);
 }
 
 TEST_CASE("signing keys are cached per secret, date, region and service", "[sigv4]") {

@@ -57,32 +57,13 @@ struct SignedRequest {
 result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& creds,
                                    const SigningParams& params, Diagnostics& diag);
 
-/// As above, `diag` optional.
-[[deprecated("pass a Diagnostics&: sign_request(req, creds, params, diag)")]]
-inline result<SignedRequest> sign_request(const HttpRequest& req, const Credentials& creds,
-                                          const SigningParams& params, Diagnostics* diag = nullptr) {
-  Diagnostics d;
-  auto r = sign_request(req, creds, params, d);
-  if (diag) *diag = std::move(d);
-  return r;
-}
-
 /// Sign `req` in place: adds X-Amz-Date, X-Amz-Security-Token, x-amz-content-sha256 (when
-/// asked) and Authorization (or the X-Amz-* query parameters for query signing).
-result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params);
+/// asked) and Authorization (or the X-Amz-* query parameters for query signing). Errors as
+/// sign_request's, `diag` naming the field; `req` is unchanged then.
+result<void> sign(HttpRequest& req, const Credentials& creds, const SigningParams& params, Diagnostics& diag);
 
 /// A presigned URL for `req` (query signing with `params.expires`), e.g. an S3 GetObject link.
 result<std::string> presign_url(const HttpRequest& req, const Credentials& creds,
                                 SigningParams params, Diagnostics& diag);
-
-/// As above, `diag` optional.
-[[deprecated("pass a Diagnostics&: presign_url(req, creds, params, diag)")]]
-inline result<std::string> presign_url(const HttpRequest& req, const Credentials& creds, SigningParams params,
-                                       Diagnostics* diag = nullptr) {
-  Diagnostics d;
-  auto r = presign_url(req, creds, std::move(params), d);
-  if (diag) *diag = std::move(d);
-  return r;
-}
 
 }  // namespace ctsqs::sigv4
