@@ -17,21 +17,23 @@
 #include "ctsqs/decode/tag_router.hpp"
 #include "ctsqs/ledger/open_ledger.hpp"
 
+#include "detail/gzip_inflate.hpp"
+#include "detail/string_hash.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/signal_set.hpp>
-
-#include <signal.h>
-#include "detail/gzip_inflate.hpp"
-
 #include <boost/asio/post.hpp>
-
-#include <unistd.h>
+#include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
+
+#include <signal.h>
+#include <unistd.h>
 
 namespace ctsqs {
 
@@ -86,7 +88,11 @@ class CountingSink final : public Sink {
   explicit CountingSink(Sink& inner) : inner_(inner) {}
   result<void> write(const Event& e, Diagnostics& diag) override {
     auto r = inner_.write(e, diag);
-    if (r) ++window_[e.tag];
+    if (r) {
+      auto it = window_.find(std::string_view(e.tag));
+      if (it == window_.end()) it = window_.emplace(e.tag, 0).first;
+      ++it->second;
+    }
     return r;
   }
   result<void> flush(Diagnostics& diag) override {
@@ -104,7 +110,8 @@ class CountingSink final : public Sink {
 
  private:
   Sink& inner_;
-  std::map<std::string, std::uint64_t> window_;  // sink thread only
+  // Sink thread only; looked up by every event, so hashed without a copy of the tag.
+  std::unordered_map<std::string, std::uint64_t, detail::StringHash, std::equal_to<>> window_;
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> totals_;
 };

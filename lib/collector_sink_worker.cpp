@@ -1,11 +1,14 @@
 // SinkWorker: the collector's sink thread (writes, group-committed flushes, acknowledgements).
 #include "collector_sink_worker.hpp"
 
+#include "detail/string_hash.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <unordered_set>
 
 #include <pthread.h>
 #include <signal.h>
@@ -108,7 +111,8 @@ void SinkWorker::run() {
   std::string window_detail;
   std::uint64_t window_events = 0;
   std::uint64_t window_last_seq = 0;  // last batch taken into this window
-  std::vector<std::string> window_tags;  // the distinct tags of the window's events
+  std::vector<std::string> window_tags;  // the distinct tags of the window's events, first seen first
+  std::unordered_set<std::string, StringHash, std::equal_to<>> window_tag_set;  // the same, to look up
   std::vector<std::shared_ptr<Barrier>> barriers;
   for (;;) {
     std::deque<Item> items;
@@ -130,8 +134,10 @@ void SinkWorker::run() {
       }
       window_last_seq = it.seq;
       for (const auto& e : it.events)
-        if (std::find(window_tags.begin(), window_tags.end(), e.tag) == window_tags.end())
+        if (window_tag_set.find(std::string_view(e.tag)) == window_tag_set.end()) {
+          window_tag_set.insert(e.tag);
           window_tags.push_back(e.tag);
+        }
       for (const auto& e : it.events) {
         if (window_error) break;  // the window will not count; don't pile more on a failing sink
         if (auto ec = call_sink([&](Diagnostics& d) { return sink_.write(e, d); }, window_detail)) {
@@ -205,6 +211,7 @@ void SinkWorker::run() {
     window_detail.clear();
     window_events = 0;
     window_tags.clear();
+    window_tag_set.clear();
     asio::post(loop_, [bs = std::move(barriers)] {
       for (auto& b : bs) {
         b->done = true;
