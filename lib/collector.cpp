@@ -180,6 +180,23 @@ Collector::Collector(asio::any_io_executor executor, MessageQueue& queue, Object
     : impl_(std::make_shared<Impl>(executor, queue, store, sink, std::move(decoders), std::move(options), metrics,
                                    std::move(planner))) {}
 
+result<std::unique_ptr<Collector>> Collector::create(asio::any_io_executor executor, MessageQueue& queue,
+                                                     ObjectStore& store, Sink& sink, PayloadDecoderFactory decoders,
+                                                     CollectorOptions options, Metrics& metrics, Diagnostics& diag,
+                                                     MessagePlanner planner) {
+  if (auto v = validate(options, diag); !v) return v.error();
+  if (!decoders) {
+    diag.message = "decoders: the decoder factory is empty";
+    return make_error_code(client_errc::invalid_argument);
+  }
+  if (!planner) {
+    diag.message = "planner: the message planner is empty";
+    return make_error_code(client_errc::invalid_argument);
+  }
+  return std::make_unique<Collector>(executor, queue, store, sink, std::move(decoders), std::move(options), metrics,
+                                     std::move(planner));
+}
+
 Collector::~Collector() = default;
 
 asio::awaitable<CollectorResult> Collector::async_run() { return impl_->run(); }

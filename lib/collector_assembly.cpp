@@ -394,8 +394,10 @@ result<std::unique_ptr<AssembledCollector>> build_collector(CollectorConfig conf
     decoders = impl->heal->wrap(std::move(decoders));
     planner = impl->heal->wrap(std::move(planner));
   }
-  impl->collector = std::make_unique<Collector>(executor, *used_queue, *used_store, *impl->counting, std::move(decoders),
-                                                std::move(co), impl->metrics, std::move(planner));
+  auto collector = Collector::create(executor, *used_queue, *used_store, *impl->counting, std::move(decoders),
+                                     std::move(co), impl->metrics, diag, std::move(planner));
+  if (!collector) return collector.error();
+  impl->collector = std::move(*collector);
 
   if (cfg.metrics.listen) {
     auto* metrics = &impl->metrics;

@@ -101,10 +101,15 @@ int main(int argc, char** argv) {
     }
     CountingSink sink;
     ctsqs::Metrics metrics;
-    ctsqs::Collector collector(ioc.get_executor(), **source, store, sink, std::move(*decoders), options, metrics);
+    auto collector =
+        ctsqs::Collector::create(ioc.get_executor(), **source, store, sink, std::move(*decoders), options, metrics, diag);
+    if (!collector) {
+      std::cerr << diag.message << "\n";
+      return 2;
+    }
     ctsqs::CollectorResult result;
     const auto started = std::chrono::steady_clock::now();
-    boost::asio::co_spawn(ioc, drain(&collector, &result), boost::asio::detached);
+    boost::asio::co_spawn(ioc, drain(collector->get(), &result), boost::asio::detached);
     ioc.run();
 
     for (auto& [tag, n] : sink.counts_) std::cout << tag << " " << n << "\n";

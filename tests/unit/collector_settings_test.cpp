@@ -241,3 +241,34 @@ TEST_CASE("build_collector: the embedder's queue and store (AssemblyOptions::que
   CHECK_FALSE(build_collector(cfg, ioc.get_executor(), no_store, refused).has_value());
   CHECK(refused.message == "AssemblyOptions::store_factory returned no store");
 }
+
+// Issue 18: the Collector's fallible construction returns the error instead of running with
+// settings it cannot use.
+TEST_CASE("Collector::create refuses unusable options, naming the setting", "[collector][settings]") {
+  asio::io_context ioc;
+  OneMessageQueue queue;
+  MemoryStore store;
+  NullSink sink;
+  Metrics metrics;
+  auto bad = [&](auto change) {
+    CollectorOptions o;
+    o.log = [](std::string_view) {};
+    change(o);
+    Diagnostics diag;
+    auto c = Collector::create(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics, diag);
+    CHECK_FALSE(c.has_value());
+    if (!c) CHECK(c.error() == make_error_code(client_errc::invalid_argument));
+    return diag.message;
+  };
+  CHECK(bad([](CollectorOptions& o) { o.concurrency.messages_in_flight = 0; }) ==
+        "messages_in_flight: must be at least 1");
+  CHECK(bad([](CollectorOptions& o) { o.receive = SqsReceiveOptions{.max_messages = 11}; }) ==
+        "max_messages: must be 1..10");
+  CHECK(bad([](CollectorOptions& o) { o.heartbeat.tag.clear(); }) == "heartbeat.tag: must not be empty");
+  Diagnostics diag;
+  CollectorOptions o;
+  CHECK_FALSE(Collector::create(ioc.get_executor(), queue, store, sink, PayloadDecoderFactory{}, o, metrics, diag));
+  CHECK(diag.message == "decoders: the decoder factory is empty");
+  auto good = Collector::create(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics, diag);
+  CHECK(good.has_value());
+}

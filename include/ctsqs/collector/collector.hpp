@@ -212,6 +212,15 @@ struct CollectorResult {
 /// completed before the Collector is destroyed.
 class Collector {
  public:
+  /// The Collector of `options`, or `invalid_argument` with `diag` naming the unusable setting
+  /// (what `validate(options, diag)` refuses, an empty decoder factory or planner).
+  static result<std::unique_ptr<Collector>> create(boost::asio::any_io_executor executor, MessageQueue& queue,
+                                                   ObjectStore& store, Sink& sink, PayloadDecoderFactory decoders,
+                                                   CollectorOptions options, Metrics& metrics, Diagnostics& diag,
+                                                   MessagePlanner planner = &plan_notification);
+
+  /// Takes `options` as they are: check them first with `validate(options, diag)`, or use
+  /// create(), which does.
   Collector(boost::asio::any_io_executor executor, MessageQueue& queue, ObjectStore& store, Sink& sink,
             PayloadDecoderFactory decoders, CollectorOptions options, Metrics& metrics,
             MessagePlanner planner = &plan_notification);
