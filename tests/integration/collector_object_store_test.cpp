@@ -149,6 +149,9 @@ Fetched run_fetch(unsigned short port, std::string etag, std::string version_id 
   ao.endpoints.s3_endpoint = "http://127.0.0.1:" + std::to_string(port);
   ao.endpoints.s3_force_path_style = true;
   ao.env = environment_from({});
+  // Chunks smaller than the half that BreakingS3 sends before it breaks the connection: some
+  // bytes are handed on before the break, so there is something to resume after.
+  ao.http.stream_chunk_bytes = 64 * 1024;
   auto client_made = require_create<AwsClient>(ioc.get_executor(), ao);
   AwsClient& client = *client_made;
   S3ObjectStore store(client);
