@@ -57,26 +57,34 @@ bool read_whole(int fd, std::string& buf, std::size_t expect, std::string& err) 
   return true;
 }
 
+// One input's descriptor for the length of its decode (stdin is not closed). fd is -1, and
+// `out.message` names the input and says why, when it cannot be opened.
+struct InputFile {
+  int fd = -1;
+  bool own = false;
+  InputFile(const FileInput& in, FileOutcome& out) {
+    if (!in.open_error.empty()) {
+      out.message = in.name + ": " + in.open_error;
+      return;
+    }
+    fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
+    own = !in.stdin_input && fd >= 0;
+    if (fd < 0) out.message = in.name + ": " + std::strerror(errno);
+  }
+  ~InputFile() {
+    if (own) ::close(fd);
+  }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+};
+
 // One input through `decoder`: read whole when small, else streamed in chunks.
 FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::string& buf,
                        const FileDecodeOptions& opt, EventHandler handler) {
   FileOutcome out;
-  if (!in.open_error.empty()) {
-    out.message = in.name + ": " + in.open_error;
-    return out;
-  }
-  const int fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    out.message = in.name + ": " + std::strerror(errno);
-    return out;
-  }
-  struct Closer {
-    int fd;
-    bool own;
-    ~Closer() {
-      if (own) ::close(fd);
-    }
-  } closer{fd, !in.stdin_input};
+  InputFile file(in, out);
+  if (file.fd < 0) return out;
+  const int fd = file.fd;
   Diagnostics diag;
   struct stat st {};
   const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -122,22 +130,9 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
 FileOutcome decode_one_payload(PayloadDecoder& decoder, const FileInput& in, std::string& buf,
                                std::vector<Event>& events, const FileDecodeOptions& opt, EventHandler handler) {
   FileOutcome out;
-  if (!in.open_error.empty()) {
-    out.message = in.name + ": " + in.open_error;
-    return out;
-  }
-  const int fd = in.stdin_input ? 0 : ::open(in.name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    out.message = in.name + ": " + std::strerror(errno);
-    return out;
-  }
-  struct Closer {
-    int fd;
-    bool own;
-    ~Closer() {
-      if (own) ::close(fd);
-    }
-  } closer{fd, !in.stdin_input};
+  InputFile file(in, out);
+  if (file.fd < 0) return out;
+  const int fd = file.fd;
   Diagnostics diag;
   ObjectSummary summary;
   summary.object_name = in.name;
