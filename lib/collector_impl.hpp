@@ -159,6 +159,10 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   // Everything a message announced, into the sink, then a flush barrier.
   asio::awaitable<MessageOutcome> process(SqsMessage m, std::shared_ptr<Prepared> pre);
 
+  // The flush barrier of what the message pushed since `since`; false (logged, naming the
+  // message: it will come back) when the flush failed.
+  asio::awaitable<bool> flushed(std::uint64_t since, const std::string& message_id);
+
   // An object failed for a reason outside the message (credentials, signature, access, network,
   // 5xx): receiving more messages now would only fail them too. Receivers wait until
   // pause_until_, the backoff doubling per failure that comes after a pause ended.

@@ -115,25 +115,22 @@ asio::awaitable<MessageOutcome> Collector::Impl::process(SqsMessage m, std::shar
       if (!retry && skipped == plan->objects.size()) co_return MessageOutcome::delivered;
       if (retry) co_return MessageOutcome::retryable_failure;
       pause_streak_ = 0;
-      std::string why;
-      auto b = co_await sink_worker_->barrier(since, &why);
-      if (!b) {
-        log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
-            "); the message will come back");
-        co_return MessageOutcome::retryable_failure;
-      }
+      if (!co_await flushed(since, m.message_id)) co_return MessageOutcome::retryable_failure;
       if (ledger_) co_await ledger_->record(std::move(delivered), m.message_id);
       co_return permanent ? MessageOutcome::permanent_failure : MessageOutcome::delivered;
     }
   }
+  if (!co_await flushed(since, m.message_id)) co_return MessageOutcome::retryable_failure;
+  co_return MessageOutcome::delivered;
+}
+
+asio::awaitable<bool> Collector::Impl::flushed(std::uint64_t since, const std::string& message_id) {
   std::string why;
   auto b = co_await sink_worker_->barrier(since, &why);
-  if (!b) {
-    log("ctsqs: message " + m.message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
+  if (!b)
+    log("ctsqs: message " + message_id + ": sink flush failed (" + (why.empty() ? b.error().message() : why) +
         "); the message will come back");
-    co_return MessageOutcome::retryable_failure;
-  }
-  co_return MessageOutcome::delivered;
+  co_return static_cast<bool>(b);
 }
 
 asio::awaitable<result<void>> Collector::Impl::on_chunk(std::shared_ptr<FetchState> st, std::span<const std::byte> chunk) {

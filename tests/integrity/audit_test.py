@@ -22,7 +22,6 @@ import argparse
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-from trailkit import FAILED, PEERS_DIR, check, env_for, events_in, node  # noqa: E402
+from trailkit import PEERS_DIR, check, env_for, events_in, node  # noqa: E402
 
 
 def heal_clean(ctsqs, peers, work, cfg, empty, name, ledger):
@@ -216,13 +215,8 @@ def main():
                             env=env_for(peers), capture_output=True, text=True, timeout=60)
         check(u2.returncode == 2 and "--since" in u2.stderr, "usage: a bad --since: exit 2 (%d: %s)" % (u2.returncode, u2.stderr))
     finally:
-        peers.stop()
-        if FAILED:
-            print("work directory kept: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d checks failed" % len(FAILED) if FAILED else "all checks held")
-    return 1 if FAILED else 0
+        status = trailkit.finish(peers, work)
+    return status
 
 
 if __name__ == "__main__":

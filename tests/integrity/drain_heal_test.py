@@ -26,7 +26,6 @@ import collections
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-from trailkit import FAILED, PEERS_DIR, check, env_for, events_in, integrity_events, node  # noqa: E402
+from trailkit import PEERS_DIR, check, env_for, events_in, integrity_events, node  # noqa: E402
 
 RECORDS = 5  # make-trail's records per log file
 
@@ -296,13 +295,8 @@ def main():
                 case(a, peers, work)
                 print("       (%s: %.1f s)" % (name, time.monotonic() - t), flush=True)
     finally:
-        peers.stop()
-        if FAILED:
-            print("work directory kept: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d checks failed" % len(FAILED) if FAILED else "all checks held")
-    return 1 if FAILED else 0
+        status = trailkit.finish(peers, work)
+    return status
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ usage: drain_integrity_test.py --ctsqs BIN     exit 0 when every check held, 1 o
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-from trailkit import FAILED, check, env_for, events_in, integrity_events, node  # noqa: E402
+from trailkit import check, env_for, events_in, integrity_events, node  # noqa: E402
 
 def drain(ctsqs, peers, work, name, queue_url, integrity):
     cfg = {"inputs": {"sqs_collector": {
@@ -110,13 +109,8 @@ def main():
         check(("invalid_digest", "s3://%s/%s" % (m3["bucket"], d["key"])) in got3,
               "chain: the edited digest is an invalid_digest finding (%s)" % got3)
     finally:
-        peers.stop()
-        if FAILED:
-            print("work directory kept: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d checks failed" % len(FAILED) if FAILED else "all checks held")
-    return 1 if FAILED else 0
+        status = trailkit.finish(peers, work)
+    return status
 
 
 if __name__ == "__main__":

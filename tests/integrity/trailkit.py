@@ -95,6 +95,18 @@ def check(cond, what):
         FAILED.append(what)
 
 
+def finish(peers, work):
+    """Stops the peers, removes `work` unless a check failed (then says where it is kept), prints
+    the tally; returns the test's exit status (1 when a check failed)."""
+    peers.stop()
+    if FAILED:
+        print("work directory kept: %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d checks failed" % len(FAILED) if FAILED else "all checks held")
+    return 1 if FAILED else 0
+
+
 def node(peers, script, *args):
     """Runs tests/peers/SCRIPT with the peers' environment; returns its JSON answer."""
     r = subprocess.run(["node", os.path.join(PEERS_DIR, script)] + list(args), env=peers.env,

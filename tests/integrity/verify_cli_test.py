@@ -18,7 +18,6 @@ usage: verify_cli_test.py --ctsqs BIN     exit 0 when every check held, 1 otherw
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trailkit  # noqa: E402
-from trailkit import FAILED, check, env_for  # noqa: E402
+from trailkit import check, env_for  # noqa: E402
 
 FIELDS = {"digest": {"type", "uri", "status", "reason"}, "log": {"type", "uri", "status", "reason", "digest"},
           "gap": {"type", "account", "region", "from", "to"}, "unlisted": {"type", "uri", "account", "region"}}
@@ -127,13 +126,8 @@ def main():
         e = run(a.ctsqs, peers, cfg, "--bucket", m["bucket"], "--since", "2026-01-01", "--until", "2026-01-02")
         check(e.returncode == 0 and "No digests found" in e.stderr, "range: no digests in the range: exit 0, said (%s)" % e.stderr[-200:])
     finally:
-        peers.stop()
-        if FAILED:
-            print("work directory kept: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d checks failed" % len(FAILED) if FAILED else "all checks held")
-    return 1 if FAILED else 0
+        status = trailkit.finish(peers, work)
+    return status
 
 
 if __name__ == "__main__":

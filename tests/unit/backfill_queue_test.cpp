@@ -6,6 +6,7 @@
 #include "catch.hpp"
 #include "cloudtrail_decoders.hpp"
 #include "gzip_helper.hpp"
+#include "memory_sink.hpp"
 #include "ctsqs/aws/error.hpp"
 #include "ctsqs/collector/collector.hpp"
 #include "ctsqs/decode/service_handler.hpp"
@@ -46,26 +47,6 @@ class Store final : public ObjectStore {
   }
 };
 
-class MemorySink final : public ctsqs::Sink {
- public:
-  result<void> write(const Event& e, Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    pending_.push_back(std::string(e.record));
-    return {};
-  }
-  result<void> flush(Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    for (auto& p : pending_) delivered.push_back(std::move(p));
-    pending_.clear();
-    return {};
-  }
-  std::vector<std::string> delivered;
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> pending_;
-};
-
 std::string trail_file(const std::string& id_prefix, int n) {
   std::string s = "{\"Records\":[";
   for (int i = 0; i < n; ++i)
@@ -103,7 +84,7 @@ const std::string day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/09/01/";
 struct Run {
   BackfillState state;
   Store store;
-  MemorySink sink;
+  test::MemorySink sink;
   std::vector<ListedLog> logs;
   std::vector<std::string> keys;
   CollectorResult result;
@@ -237,7 +218,7 @@ TEST_CASE("backfill queue: the drain's wait for the listing starts again when ob
   qo.extension_timeout = 2s;
   BackfillQueue queue(ioc.get_executor(), qo, &state);
   Store store;
-  MemorySink sink;
+  test::MemorySink sink;
   std::vector<ListedLog> logs;
   for (int i = 0; i < 2; ++i) {
     ListedLog l;
@@ -296,7 +277,7 @@ TEST_CASE("backfill queue: no timer outlives the run", "[backfill]") {
   qo.wait_time = 200ms;
   BackfillQueue queue(ioc.get_executor(), qo, &state);
   Store store;
-  MemorySink sink;
+  test::MemorySink sink;
   ListedLog l;
   l.day_prefix = day;
   l.object = {"b", day + "slow.json.gz", "us-east-1", 10, "e", ""};

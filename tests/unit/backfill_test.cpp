@@ -8,6 +8,7 @@
 #include "catch.hpp"
 #include "cloudtrail_decoders.hpp"
 #include "gzip_helper.hpp"
+#include "memory_sink.hpp"
 #include "catch_result.hpp"
 #include "ctsqs/aws/error.hpp"
 #include "ctsqs/collector/collector.hpp"
@@ -224,26 +225,6 @@ class MemoryStore final : public ObjectStore {
   }
 };
 
-class MemorySink final : public Sink {
- public:
-  result<void> write(const Event& e, Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    pending_.push_back(std::string(e.record));
-    return {};
-  }
-  result<void> flush(Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    for (auto& p : pending_) delivered.push_back(std::move(p));
-    pending_.clear();
-    return {};
-  }
-  std::vector<std::string> delivered;
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> pending_;
-};
-
 
 std::string trail_file(const std::string& id_prefix, int n) {
   std::string s = "{\"Records\":[";
@@ -275,7 +256,7 @@ TEST_CASE("backfill: a Collector reads a BackfillQueue; delivered objects are do
   qo.max_receives = 2;
   BackfillQueue queue(ioc.get_executor(), qo, &state);
   MemoryStore store;
-  MemorySink sink;
+  test::MemorySink sink;
   const std::string day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/09/01/";
   std::vector<ListedLog> logs;
   std::vector<std::string> keys;
@@ -333,7 +314,7 @@ TEST_CASE("collector: a stop while receives are paused ends cleanly", "[backfill
   qo.wait_time = 100ms;
   BackfillQueue queue(ioc.get_executor(), qo, &state);
   MemoryStore store;  // every fetch fails with a 5xx: the environment, so receives pause
-  MemorySink sink;
+  test::MemorySink sink;
   ListedLog l;
   l.day_prefix = "d/";
   l.object = {"b", "d/f.json.gz", "us-east-1", 10, "e", ""};

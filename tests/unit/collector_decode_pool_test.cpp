@@ -7,6 +7,7 @@
 #include "catch.hpp"
 #include "catch_result.hpp"
 #include "gzip_helper.hpp"
+#include "memory_sink.hpp"
 #include "ctsqs/backfill/backfill.hpp"
 #include "ctsqs/collector/collector.hpp"
 #include "ctsqs/integrity/gunzip_sha256.hpp"
@@ -119,26 +120,6 @@ class ChunkedStore final : public ObjectStore {
   }
 };
 
-class MemorySink final : public Sink {
- public:
-  result<void> write(const Event& e, Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    pending_.push_back(e.tag + " " + e.record);
-    return {};
-  }
-  result<void> flush(Diagnostics&) override {
-    std::lock_guard lk(mu_);
-    for (auto& p : pending_) delivered.push_back(std::move(p));
-    pending_.clear();
-    return {};
-  }
-  std::vector<std::string> delivered;
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> pending_;
-};
-
 /// Wraps the real decoder: records the threads it is fed on and, on its first feed, waits (up
 /// to 10 s) for another object's feed to run at the same time: objects decode in parallel.
 struct Watch {
@@ -201,7 +182,7 @@ TEST_CASE("collector: objects decode in parallel on the pool, each object's even
   constexpr int objects = 24, records = 400;
   asio::io_context ioc;
   ChunkedStore store;
-  MemorySink sink;
+  test::MemorySink sink(/*with_tag=*/true);
   std::vector<ListedLog> logs;
   std::vector<std::string> keys;
   std::map<std::string, std::string> json_of;
