@@ -5,13 +5,18 @@
 #include "ctsqs/decode/file_decode.hpp"
 #include "ctsqs/decode/tag_router.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
+#include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/outputs.hpp"
+#include "ctsqs/sink/stdout_sink.hpp"
 
 #include "detail/failed_decoder.hpp"
+#include "detail/file_decode_lines.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 namespace ctsqs {
@@ -29,6 +34,43 @@ struct OutputFailed {
   std::string message;
 };
 
+// A decoding thread's router and line formatting, for the stdout and directory outputs: what the
+// caller's thread would do per event, done where the event was decoded.
+class JobFormatter final : public detail::LineFormatter {
+ public:
+  JobFormatter(const std::optional<TagRouter>& router, OutputFormat format, const LineOptions& line, bool per_tag)
+      : router_(router), format_(format), line_(line), per_tag_(per_tag) {}
+  void begin(const FileInput&) override { line_.time = std::chrono::system_clock::now(); }
+  void format(Event& e, detail::LineBatch& out) override {
+    if (router_) {
+      if (!router_->route(e)) return;
+    } else {
+      ++tags_[e.tag];  // a handler's decoder tagged and filtered it
+    }
+    auto& part = out.part(per_tag_ ? std::string_view(e.tag) : std::string_view());
+    const std::size_t before = part.bytes.size();
+    append_line(part.bytes, e, format_, line_);
+    out.bytes += part.bytes.size() - before;
+    ++part.lines;
+    ++out.lines;
+  }
+  // Its counts, added to `summary` once the decode is over.
+  void add_counts(FileDecodeSummary& summary) const {
+    if (router_) {
+      for (const auto& [tag, n] : router_->counts()) summary.events_per_tag[tag] += n;
+      summary.filtered += router_->filtered();
+    }
+    for (const auto& [tag, n] : tags_) summary.events_per_tag[tag] += n;
+  }
+
+ private:
+  std::optional<TagRouter> router_;  // a copy of the job's; none for a handler's own decoder
+  OutputFormat format_;
+  LineOptions line_;
+  bool per_tag_;
+  std::unordered_map<std::string, std::uint64_t> tags_;
+};
+
 }  // namespace
 
 struct FileDecodeJob::Impl {
@@ -37,6 +79,7 @@ struct FileDecodeJob::Impl {
   ServiceSettings settings;
   DecoderOptions decoder;
   std::optional<TagRouter> router;  // handlers with a record layout: tagging on run()'s thread
+  OutputFormat line_format = OutputFormat::flat;  // of the stdout and directory outputs
   OutputSink output;                // when no sink of the caller's
   Sink* sink = nullptr;
 
@@ -116,6 +159,7 @@ result<FileDecodeJob> FileDecodeJob::create(FileDecodeJobOptions options, const 
     }
     impl->output = std::move(*made);
   } else if (o.output == "-") {
+    impl->line_format = format;
     Diagnostics d;
     auto made = make_output_sink(StdoutOutputConfig{format}, so, d);
     if (!made) {
@@ -124,6 +168,7 @@ result<FileDecodeJob> FileDecodeJob::create(FileDecodeJobOptions options, const 
     }
     impl->output = std::move(*made);
   } else {
+    impl->line_format = format;
     Diagnostics d;
     auto made = make_output_sink(DirectoryOutputConfig{o.output, format}, so, d);
     if (!made) {
@@ -200,8 +245,35 @@ result<FileDecodeSummary> FileDecodeJob::run(Diagnostics& diag) {
     if (auto f = sink.flush(sink_diag); !f) throw OutputFailed{f.error(), sink_diag.message};
   };
 
+  // The stdout and directory outputs take lines routed and formatted on the decoding threads;
+  // a Devo output or a sink of the caller's takes events.
+  auto* to_stdout = dynamic_cast<StdoutSink*>(job.output.sink.get());
+  auto* to_directory = dynamic_cast<DirectorySink*>(job.output.sink.get());
+  std::mutex formatters_mu;
+  std::vector<std::unique_ptr<JobFormatter>> formatters;
+  auto formatter_for_thread = [&]() -> detail::LineFormatter* {
+    auto f = std::make_unique<JobFormatter>(job.router, job.line_format, *job.output.line, to_directory != nullptr);
+    std::lock_guard lk(formatters_mu);
+    formatters.push_back(std::move(f));
+    return formatters.back().get();
+  };
+  auto on_lines = [&](const FileInput&, detail::LineBatch& batch) {
+    for (const auto& part : batch.parts) {
+      if (part.lines == 0) continue;
+      auto w = to_stdout ? to_stdout->write_lines(part.bytes, part.lines, sink_diag)
+                         : to_directory->write_lines(part.key, part.bytes, part.lines, sink_diag);
+      if (!w) throw OutputFailed{w.error(), sink_diag.message};
+    }
+    const std::uint64_t before = progress.events;
+    progress.events += batch.lines;
+    if ((before >> 14) != (progress.events >> 14) && on_progress) on_progress(progress);
+  };
+
   try {
-    decode_files(inputs, fopt, on_begin, on_event, on_done);
+    if (to_stdout || to_directory)
+      detail::decode_files_to_lines(inputs, fopt, formatter_for_thread, on_begin, on_lines, on_done);
+    else
+      decode_files(inputs, fopt, on_begin, on_event, on_done);
   } catch (const OutputFailed& e) {
     diag.message = e.message;
     return e.ec;
@@ -212,6 +284,7 @@ result<FileDecodeSummary> FileDecodeJob::run(Diagnostics& diag) {
     summary.events_per_tag.insert(job.router->counts().begin(), job.router->counts().end());
     summary.filtered += job.router->filtered();
   }
+  for (const auto& f : formatters) f->add_counts(summary);
   std::sort(skipped.begin(), skipped.end());
   std::sort(bad.begin(), bad.end());
   for (auto& k : skipped) summary.skipped.push_back(std::move(k.second));

@@ -180,16 +180,21 @@ bool TagRouter::route(Event& e) {
     ++filtered_;
     return false;
   }
-  if (!options_.limits->admit(e.tag)) {
-    options_.limits->capped(true, e.tag);
-    capped = true;
-    service_ = "unknown";
-    expand(e, false);
-    if (!options_.limits->admit(e.tag)) expand(e, true);  // every value unknown: one tag in all
+  // A tag this router counted before was admitted then: only a new one asks the shared limits
+  // (a lock), so that routers on several threads do not meet on every event.
+  auto it = counts_.find(std::string_view(e.tag));
+  if (it == counts_.end()) {
+    if (!options_.limits->admit(e.tag)) {
+      options_.limits->capped(true, e.tag);
+      capped = true;
+      service_ = "unknown";
+      expand(e, false);
+      if (!options_.limits->admit(e.tag)) expand(e, true);  // every value unknown: one tag in all
+    }
+    it = counts_.find(std::string_view(e.tag));
+    if (it == counts_.end()) it = counts_.emplace(e.tag, 0).first;
   }
   if (capped) ++capped_;
-  auto it = counts_.find(std::string_view(e.tag));
-  if (it == counts_.end()) it = counts_.emplace(e.tag, 0).first;
   ++it->second;
   return true;
 }

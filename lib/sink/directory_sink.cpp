@@ -181,19 +181,37 @@ void DirectorySink::close_all() {
   buffered_ = 0;
 }
 
-result<void> DirectorySink::write(const Event& event, Diagnostics& diag) {
-  auto it = files_.find(std::string_view(event.tag));
+result<DirectorySink::File*> DirectorySink::file_for(std::string_view tag, Diagnostics& diag) {
+  auto it = files_.find(tag);
   if (it == files_.end()) {
     if (files_.size() >= options_.max_open_files) {
-      if (auto r = flush(diag); !r) return r;
+      if (auto r = flush(diag); !r) return r.error();
       close_all();
     }
-    it = files_.emplace(event.tag, File{}).first;
+    it = files_.emplace(std::string(tag), File{}).first;
   }
-  const std::size_t before = it->second.buffer.size();
-  append_line(it->second.buffer, event, options_.format, options_.line);
-  buffered_ += it->second.buffer.size() - before;
+  return &it->second;
+}
+
+result<void> DirectorySink::write(const Event& event, Diagnostics& diag) {
+  auto f = file_for(event.tag, diag);
+  if (!f) return f.error();
+  std::string& buffer = (*f)->buffer;
+  const std::size_t before = buffer.size();
+  append_line(buffer, event, options_.format, options_.line);
+  buffered_ += buffer.size() - before;
   ++lines_;
+  if (buffered_ >= options_.buffer_bytes) return drain_all(diag);
+  return {};
+}
+
+result<void> DirectorySink::write_lines(std::string_view tag, std::string_view lines, std::uint64_t count,
+                                        Diagnostics& diag) {
+  auto f = file_for(tag, diag);
+  if (!f) return f.error();
+  (*f)->buffer.append(lines);
+  buffered_ += lines.size();
+  lines_ += count;
   if (buffered_ >= options_.buffer_bytes) return drain_all(diag);
   return {};
 }

@@ -63,6 +63,22 @@ result<void> StdoutSink::write(const Event& event, Diagnostics& diag) {
   return {};
 }
 
+result<void> StdoutSink::write_lines(std::string_view lines, std::uint64_t count, Diagnostics& diag) {
+  lines_ += count;
+  if (buffer_.empty() && lines.size() >= options_.buffer_bytes / 4) {
+    // Large enough to write as it is: no copy through the buffer.
+    if (const int err = detail::write_all(fd_, lines.data(), lines.size()); err != 0) {
+      diag.message = "write to fd " + std::to_string(fd_) + ": " + std::strerror(err);
+      return make_error_code(err == EPIPE ? client_errc::sink_closed : client_errc::sink_failed);
+    }
+    bytes_ += lines.size();
+    return {};
+  }
+  buffer_.append(lines);
+  if (buffer_.size() >= options_.buffer_bytes) return drain(diag);
+  return {};
+}
+
 result<void> StdoutSink::flush(Diagnostics& diag) {
   if (auto r = drain(diag); !r) return r;
   if (options_.sync && ::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {

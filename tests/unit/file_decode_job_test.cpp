@@ -335,3 +335,64 @@ TEST_CASE("make_output_sinks: the collector file's outputs, a failure named by i
   CHECK(refused.message.rfind("ctsqs.outputs.directory: ", 0) == 0);
   CHECK(make_output_sinks(OutputsConfig{}, so, diag)->empty());
 }
+
+TEST_CASE("FileDecodeJob: lines routed and formatted on the decoding threads are one thread's lines",
+          "[file_decode_job]") {
+  // CloudTrail files whose events cycle over five services; three are kept, so the decoding
+  // threads' routers filter too, and their counts must add up to one thread's.
+  TempTree t("threads");
+  const char* services[] = {"s3", "iam", "ec2", "kms", "sts"};
+  for (int f = 0; f < 7; ++f) {
+    std::string body = R"({"Records":[)";
+    for (int r = 0; r < 300 + 50 * f; ++r) {
+      if (r) body += ',';
+      body += R"({"eventSource":")" + std::string(services[(r * 7 + f) % 5]) + R"(.amazonaws.com","f":)" +
+              std::to_string(f) + R"(,"r":)" + std::to_string(r) + R"(,"pad":")" + std::string(100 + r % 50, 'p') +
+              R"("})";
+    }
+    t.write("in/" + std::to_string(f) + ".json", body + "]}");
+  }
+  auto run = [&](unsigned threads, bool ordered, OutputFormat format, const std::string& out) {
+    FileDecodeJobOptions o;
+    o.paths = {(t.dir / "in").string()};
+    o.aws_services = {"s3", "iam", "kms"};
+    o.format = format;
+    o.hostname = "h";
+    o.output = (t.dir / out).string();
+    o.threads = threads;
+    o.ordered = ordered;
+    Diagnostics diag;
+    auto job = FileDecodeJob::create(o, ServiceHandlerRegistry::builtin(), diag);
+    REQUIRE(job.has_value());
+    auto r = job->run(diag);
+    REQUIRE(r.has_value());
+    return *r;
+  };
+  auto read = [&](const std::string& out, const std::string& tag, bool sorted) {
+    std::ifstream in(t.dir / out / (tag + ".jsonl"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (sorted) std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  for (OutputFormat format : {OutputFormat::flat, OutputFormat::raw}) {
+    const std::string f = std::string(to_string(format));
+    const FileDecodeSummary one = run(1, false, format, f + "-1");
+    CHECK(one.events == 1890);  // 3 of 5 services of 3150 events
+    CHECK(one.filtered == 1260);
+    REQUIRE(one.events_per_tag.size() == 3);
+    for (const auto& [threads, ordered] : std::vector<std::pair<unsigned, bool>>{{2, false}, {3, true}, {4, false}}) {
+      INFO(f << " threads " << threads << " ordered " << ordered);
+      const std::string out = f + "-" + std::to_string(threads) + (ordered ? "o" : "");
+      const FileDecodeSummary par = run(threads, ordered, format, out);
+      CHECK(par.events == one.events);
+      CHECK(par.filtered == one.filtered);
+      CHECK(par.events_per_tag == one.events_per_tag);
+      for (const auto& [tag, n] : one.events_per_tag) {
+        const auto lines = read(out, tag, !ordered);
+        CHECK(lines.size() == n);
+        CHECK(lines == read(f + "-1", tag, !ordered));
+      }
+    }
+  }
+}

@@ -2,6 +2,8 @@
 // on_done), input order under `ordered`, names bad files, and stops on a callback's exception.
 #include "ctsqs/decode/file_decode.hpp"
 
+#include "../../lib/detail/file_decode_lines.hpp"
+
 #include "catch.hpp"
 #include "gzip_helper.hpp"
 
@@ -10,7 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -165,5 +170,209 @@ TEST_CASE("decode_files: an exception from the caller's callback stops the pool 
                         [](const FileInput&, FileOutcome&) {}),
                     std::runtime_error);
     CHECK(events == 400);
+  }
+}
+
+namespace {
+
+// Formats "f:r\n" per event; with `per_file`, one part per file ("f"), else one stream (""). It
+// checks that all its calls come from one thread.
+class TestFormatter final : public detail::LineFormatter {
+ public:
+  explicit TestFormatter(bool per_file) : per_file_(per_file) {}
+  void begin(const FileInput&) override { check_thread(); }
+  void format(Event& e, detail::LineBatch& out) override {
+    check_thread();
+    const auto f = e.columns.find("\"f\":");
+    const auto r = e.columns.find("\"r\":");
+    const std::string file = e.columns.substr(f + 4, e.columns.find(',', f) - f - 4);
+    const std::string line = file + ":" + e.columns.substr(r + 4, e.columns.find(',', r) - r - 4) + "\n";
+    auto& part = out.part(per_file_ ? file : std::string());
+    part.bytes += line;
+    ++part.lines;
+    out.bytes += line.size();
+    ++out.lines;
+  }
+  bool wrong_thread = false;
+
+ private:
+  void check_thread() {
+    if (owner_ == std::thread::id()) owner_ = std::this_thread::get_id();
+    if (owner_ != std::this_thread::get_id()) wrong_thread = true;
+  }
+  bool per_file_;
+  std::thread::id owner_;
+};
+
+struct LineRun {
+  Seen seen;
+  std::size_t formatters = 0;
+  bool overlapped = false;    // two callbacks at once
+  bool wrong_thread = false;  // a formatter called from two threads
+};
+
+LineRun run_lines(const std::vector<FileInput>& inputs, const FileDecodeOptions& opt, bool per_file) {
+  LineRun out;
+  Seen& s = out.seen;
+  std::mutex mu;
+  std::vector<std::unique_ptr<TestFormatter>> formatters;
+  std::atomic<int> inside{0};
+  std::set<std::string> open, closed;
+  auto enter = [&] {
+    if (inside.fetch_add(1) != 0) out.overlapped = true;
+  };
+  auto leave = [&] { inside.fetch_sub(1); };
+  detail::decode_files_to_lines(
+      inputs, opt,
+      [&]() -> detail::LineFormatter* {
+        std::lock_guard lk(mu);
+        formatters.push_back(std::make_unique<TestFormatter>(per_file));
+        return formatters.back().get();
+      },
+      [&](const FileInput& in) {
+        enter();
+        s.begun.push_back(in.name);
+        CHECK(open.insert(file_number(in.name)).second);
+        leave();
+      },
+      [&](const FileInput& in, detail::LineBatch& b) {
+        enter();
+        std::uint64_t lines = 0;
+        std::size_t bytes = 0;
+        for (const auto& part : b.parts) {
+          lines += part.lines;
+          bytes += part.bytes.size();
+          std::size_t at = 0, n = 0;
+          for (std::size_t nl; (nl = part.bytes.find('\n', at)) != std::string::npos; at = nl + 1, ++n) {
+            const std::string line = part.bytes.substr(at, nl - at);
+            const std::string file = line.substr(0, line.find(':'));
+            CHECK(file == file_number(in.name));  // the batch is of one input
+            if (per_file) CHECK(part.key == file);
+            s.events.push_back(line);
+          }
+          CHECK(n == part.lines);
+        }
+        CHECK(lines == b.lines);
+        CHECK(bytes == b.bytes);
+        CHECK(b.lines != 0);
+        CHECK(open.count(file_number(in.name)) == 1);  // after its on_begin, before its on_done
+        leave();
+      },
+      [&](const FileInput& in, FileOutcome& o) {
+        enter();
+        const std::string file = file_number(in.name);
+        CHECK(open.erase(file) == 1);
+        CHECK(closed.insert(file).second);
+        s.done.push_back(in.name);
+        if (!o.summary) s.bad.push_back(o.message);
+        leave();
+      });
+  CHECK(open.empty());
+  out.formatters = formatters.size();
+  for (const auto& f : formatters) out.wrong_thread = out.wrong_thread || f->wrong_thread;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("decode_files_to_lines: every thread count formats each file's lines in order, one callback at a time",
+          "[file_decode]") {
+  TempTree t;
+  const int files = 9;
+  for (int f = 0; f < files; ++f) {
+    const std::string body = log_file(f, 50 + 40 * f);
+    if (f % 3 == 0) t.write("sub/" + std::to_string(f) + ".json", body);
+    else t.write("sub/" + std::to_string(f) + ".json.gz", test::gzip(body));
+  }
+  t.write("sub/bad.json.gz", test::gzip(log_file(99, 3)).substr(0, 40));
+  const auto inputs = collect_file_inputs({t.dir.string(), (t.dir / "missing").string()},
+                                          RecordLayout::records_array);
+  REQUIRE(inputs.size() == files + 2);
+  FileDecodeOptions one;
+  one.threads = 1;
+  const Seen seq = run(inputs, one);  // the event path, one thread: the reference
+  REQUIRE(seq.bad.size() == 2);
+
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    for (bool ordered : {true, false}) {
+      for (bool per_file : {false, true}) {
+        INFO("threads " << threads << " ordered " << ordered << " per_file " << per_file);
+        FileDecodeOptions opt;
+        opt.threads = threads;
+        opt.ordered = ordered;
+        opt.queue_bytes = 4096;       // many small batches
+        opt.whole_read_limit = 2000;  // the bigger files are streamed
+        opt.chunk_bytes = 999;
+        const LineRun par = run_lines(inputs, opt, per_file);
+        CHECK_FALSE(par.overlapped);
+        CHECK_FALSE(par.wrong_thread);
+        CHECK(par.formatters == std::min<std::size_t>(threads, inputs.size()));
+        REQUIRE(par.seen.events.size() == seq.events.size());
+        auto sorted = [](std::vector<std::string> v) {
+          std::sort(v.begin(), v.end());
+          return v;
+        };
+        CHECK(sorted(par.seen.bad) == sorted(seq.bad));
+        if (ordered || threads == 1) {
+          CHECK(par.seen.events == seq.events);
+          CHECK(par.seen.done == seq.done);
+          CHECK(par.seen.begun == seq.begun);
+        } else {
+          std::map<std::string, int> next;
+          for (const auto& ev : par.seen.events) {
+            const std::string f = ev.substr(0, ev.find(':'));
+            const int r = std::stoi(ev.substr(ev.find(':') + 1));
+            CHECK(r == next[f]);
+            next[f] = r + 1;
+          }
+          CHECK(next.size() == files);
+          for (const auto& [f, n] : next) CHECK(n == 50 + 40 * std::stoi(f));
+          CHECK(sorted(par.seen.done) == sorted(seq.done));
+          CHECK(sorted(par.seen.begun) == sorted(seq.begun));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("decode_files_to_lines: an exception from a callback stops every thread and comes out", "[file_decode]") {
+  TempTree t;
+  for (int f = 0; f < 8; ++f) t.write("sub/" + std::to_string(f) + ".json", log_file(f, 300));
+  const auto inputs = collect_file_inputs({t.dir.string()}, RecordLayout::records_array);
+  for (unsigned threads : {1u, 2u, 4u}) {
+    for (bool ordered : {true, false}) {
+      for (int where : {0, 1}) {  // thrown from on_lines, from on_done
+        INFO("threads " << threads << " ordered " << ordered << " where " << where);
+        FileDecodeOptions opt;
+        opt.threads = threads;
+        opt.ordered = ordered;
+        opt.queue_bytes = 2048;
+        TestFormatter formatters[4] = {TestFormatter(false), TestFormatter(false), TestFormatter(false),
+                                       TestFormatter(false)};
+        std::atomic<int> made{0};
+        std::atomic<int> batches{0}, done{0}, after{0};
+        std::atomic<bool> thrown{false};
+        CHECK_THROWS_WITH(detail::decode_files_to_lines(
+                              inputs, opt, [&]() -> detail::LineFormatter* { return &formatters[made++]; }, {},
+                              [&](const FileInput&, detail::LineBatch&) {
+                                if (thrown) ++after;
+                                if (++batches == 20 && where == 0) {
+                                  thrown = true;
+                                  throw std::runtime_error("sink broke");
+                                }
+                              },
+                              [&](const FileInput&, FileOutcome&) {
+                                if (thrown) ++after;
+                                if (++done == 2 && where == 1) {
+                                  thrown = true;
+                                  throw std::runtime_error("sink broke");
+                                }
+                              }),
+                          "sink broke");
+        CHECK(after == 0);  // no callback once one threw
+        if (where == 0) CHECK(batches == 20);
+        else CHECK(done == 2);
+      }
+    }
   }
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <sys/types.h>
 
@@ -61,6 +62,10 @@ class DirectorySink final : public Sink {
   /// Buffers the line; writes the files out when `buffer_bytes` are buffered. `diag.message`
   /// names the file and the system's error, e.g. "write /out/x.jsonl: No space left on device".
   result<void> write(const Event& event, Diagnostics& diag) override;
+  /// Lines already formatted in this sink's format (`count` of them, each ending in '\n') for
+  /// the file of `tag`, as `count` calls of write() with events of that tag would have made
+  /// them: how lines formatted on other threads are written (`ctsqs decode`). Failures as write().
+  result<void> write_lines(std::string_view tag, std::string_view lines, std::uint64_t count, Diagnostics& diag);
   /// Writes every file out and fsyncs them (with `sync`); `diag.message` names the file or
   /// directory that failed.
   result<void> flush(Diagnostics& diag) override;
@@ -80,6 +85,7 @@ class DirectorySink final : public Sink {
     std::string buffer;
     bool unsynced = false;
   };
+  result<File*> file_for(std::string_view tag, Diagnostics& diag);
   result<void> drain(const std::string& tag, File& f, Diagnostics& diag);
   result<void> open_file(const std::string& tag, File& f, Diagnostics& diag);
   result<void> drain_all(Diagnostics& diag);

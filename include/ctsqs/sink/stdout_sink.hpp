@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace ctsqs {
 
@@ -43,6 +44,10 @@ class StdoutSink final : public Sink {
 
   /// Fails when a write(2) of the buffer fails, `diag.message` e.g. "write to fd 1: Broken pipe".
   result<void> write(const Event& event, Diagnostics& diag) override;
+  /// Lines already formatted in this sink's format (`count` of them, each ending in '\n'), as
+  /// `count` calls of write() would have made them: how lines formatted on other threads are
+  /// written (`ctsqs decode`). Failures as write().
+  result<void> write_lines(std::string_view lines, std::uint64_t count, Diagnostics& diag);
   /// Writes the buffer (and fsyncs with `sync`); `diag.message` names the descriptor on failure.
   result<void> flush(Diagnostics& diag) override;
   using Sink::flush;  // the deprecated forms, for one release
