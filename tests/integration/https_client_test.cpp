@@ -139,6 +139,48 @@ TEST_CASE("TLS: an unreadable CA bundle is a configuration error naming the file
   CHECK(diag.message.find("CA bundle '/nonexistent/ca.pem' could not be loaded") != std::string::npos);
 }
 
+TEST_CASE("TLS: a CA bundle is checked at create and parsed at the first TLS connection", "[integration][tls]") {
+  TempDir tmp;
+  asio::io_context io;
+  {
+    std::ofstream(tmp.path / "notes.txt") << "not a certificate\n";
+    HttpsClientConfig cfg;
+    cfg.ca_bundle = (tmp.path / "notes.txt").string();
+    Diagnostics diag;
+    auto client = HttpsClient::create(io.get_executor(), cfg, diag);
+    REQUIRE(client.has_error());
+    CHECK(client.error() == client_errc::invalid_argument);
+    CHECK(diag.message == "CA bundle '" + cfg.ca_bundle + "' could not be loaded: no PEM certificate in it");
+  }
+  // A bundle that looks like PEM but does not parse: plain http works (nothing parses it), the
+  // first TLS connection fails naming the bundle, and it is not retried.
+  std::ofstream(tmp.path / "broken.pem") << "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+  std::ofstream(tmp.path / "index.html") << "hello";
+  const auto http_port = free_port();
+  Background web({"python3", "-m", "http.server", std::to_string(http_port), "--bind", "127.0.0.1", "--directory",
+                  tmp.path.string()},
+                 tmp.path / "web.log");
+  wait_for_port(http_port);
+  make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
+  const auto tls_port = free_port();
+  Background tls({"openssl", "s_server", "-accept", host_of(tls_port), "-cert", (tmp.path / "good.pem").string(),
+                  "-key", (tmp.path / "good.key").string(), "-www", "-quiet"},
+                 tmp.path / "s_server.log");
+  wait_for_port(tls_port);
+  HttpsClientConfig cfg;
+  cfg.ca_bundle = (tmp.path / "broken.pem").string();
+  HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
+  auto plain = get(client, io, "http", host_of(http_port));
+  INFO(plain.diag.message);
+  REQUIRE(plain.response);
+  CHECK(plain.response->status == 200);
+  auto secure = get(client, io, "https", host_of(tls_port));
+  REQUIRE(secure.response.has_error());
+  CHECK(secure.response.error() == transport_errc::tls_setup_failed);
+  CHECK_FALSE(is_retryable(secure.response.error()));
+  CHECK(secure.diag.message.find("CA bundle '" + cfg.ca_bundle + "' could not be loaded") != std::string::npos);
+}
+
 TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size limit", "[integration][http]") {
   TempDir tmp;
   std::string blob(3 * 1024 * 1024 + 123, '\0');

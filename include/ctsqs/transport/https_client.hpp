@@ -105,7 +105,11 @@ class HttpsClient {
   explicit HttpsClient(asio::any_io_executor executor);
 
   /// A client for `config`, or `client_errc::invalid_argument` when `validate(config)` fails
-  /// (`diag.message` names the field) or the CA bundle cannot be loaded (it names the file).
+  /// (`diag.message` names the field) or the CA bundle cannot be read or holds no PEM
+  /// certificate (it names the file). The bundle is parsed at the first TLS connection, with the
+  /// system store (a client of plain-http endpoints never pays for it); a bundle that does not
+  /// parse fails that connection and every later one with `transport_errc::tls_setup_failed`,
+  /// naming the file.
   static result<HttpsClient> create(asio::any_io_executor executor, HttpsClientConfig config,
                                     Diagnostics& diag);
   ~HttpsClient();
