@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -255,6 +256,87 @@ TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size
   CHECK(big.response.error() == client_errc::limit_exceeded);
   CHECK(big.diag.message.find("larger than 1048576 bytes") != std::string::npos);
   CHECK_FALSE(is_retryable(big.response.error()));
+}
+
+TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a body cut short", "[integration][http]") {
+  // A body with a Content-Length is read from the socket straight into the chunk buffer (not
+  // through the parser): every byte, in full chunks, the connection reused after it; a body cut
+  // short is a retryable partial message. Chunked bodies take the parser's path.
+  TempDir tmp;
+  std::string blob(2 * 1024 * 1024 + 4321, '\0');
+  std::mt19937 rng(11);
+  for (auto& c : blob) c = static_cast<char>(rng());
+  std::ofstream(tmp.path / "blob.bin", std::ios::binary) << blob;
+  make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
+  const std::string script = std::string(CTSQS_SOURCE_DIR) + "/tests/integration/body_server.py";
+  const auto plain_port = free_port();
+  Background plain({"python3", script, std::to_string(plain_port), (tmp.path / "blob.bin").string()},
+                   tmp.path / "plain.log");
+  const auto tls_port = free_port();
+  Background tls({"python3", script, std::to_string(tls_port), (tmp.path / "blob.bin").string(),
+                  (tmp.path / "good.pem").string(), (tmp.path / "good.key").string()},
+                 tmp.path / "tls.log");
+  wait_for_port(plain_port);
+  wait_for_port(tls_port);
+  asio::io_context io;
+  HttpsClientConfig cfg;
+  cfg.ca_bundle = (tmp.path / "good.pem").string();
+  cfg.stream_chunk_bytes = 100 * 1024;
+  HttpsClient client = require_create<HttpsClient>(io.get_executor(), cfg);
+
+  struct Streamed {
+    result<HttpResponse> response = make_error_code(client_errc::cancelled);
+    Diagnostics diag;
+    std::string body;
+    std::vector<std::size_t> chunks;
+  };
+  auto stream = [&](const std::string& scheme, unsigned short port, const std::string& path) {
+    Streamed s;
+    BodyChunkHandler on_body = [&s](std::span<const std::byte> chunk) -> asio::awaitable<result<void>> {
+      s.chunks.push_back(chunk.size());
+      s.body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+      co_return result<void>{};
+    };
+    HttpRequest req;
+    req.scheme = scheme;
+    req.host = host_of(port);
+    req.path = path;
+    asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, s.diag),
+                   [&s](std::exception_ptr e, result<HttpResponse> v) {
+                     if (e) std::rethrow_exception(e);
+                     s.response = std::move(v);
+                   });
+    io.restart();
+    io.run();
+    return s;
+  };
+  for (const auto& [scheme, port] : std::vector<std::pair<std::string, unsigned short>>{{"http", plain_port},
+                                                                                        {"https", tls_port}}) {
+    INFO(scheme);
+    for (int round = 1; round <= 2; ++round) {
+      Streamed s = stream(scheme, port, "/whole");
+      INFO(s.diag.message);
+      REQUIRE(s.response);
+      CHECK(s.response->status == 200);
+      CHECK(s.body == blob);
+      // Full chunks but the last.
+      REQUIRE(s.chunks.size() == blob.size() / (100 * 1024) + 1);
+      for (std::size_t i = 0; i + 1 < s.chunks.size(); ++i) CHECK(s.chunks[i] == 100 * 1024);
+      // The second request went over the first one's connection: the body was read exactly.
+      CHECK(s.response->header("X-Request-On-Connection") == std::to_string(round));
+    }
+    Streamed chunked = stream(scheme, port, "/chunked");
+    INFO(chunked.diag.message);
+    REQUIRE(chunked.response);
+    CHECK(chunked.body == blob);
+    Streamed cut = stream(scheme, port, "/cut");
+    REQUIRE(cut.response.has_error());
+    CHECK(cut.response.error() == boost::beast::http::error::partial_message);
+    CHECK(is_retryable(cut.response.error()));
+    CHECK(cut.diag.message.find("reading the response body") != std::string::npos);
+    CHECK(cut.body == blob.substr(0, cut.body.size()));
+    CHECK(cut.body.size() <= blob.size() / 2);
+  }
 }
 
 TEST_CASE("a server that never answers times out within the read timeout, retryably", "[integration][http]") {
