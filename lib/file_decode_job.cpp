@@ -5,12 +5,11 @@
 #include "ctsqs/decode/file_decode.hpp"
 #include "ctsqs/decode/tag_router.hpp"
 #include "ctsqs/sink/devo_sink.hpp"
-#include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/outputs.hpp"
-#include "ctsqs/sink/stdout_sink.hpp"
 
 #include "detail/failed_decoder.hpp"
 #include "detail/file_decode_lines.hpp"
+#include "detail/output_lines.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -39,20 +38,15 @@ struct OutputFailed {
 class JobFormatter final : public detail::LineFormatter {
  public:
   JobFormatter(const std::optional<TagRouter>& router, OutputFormat format, const LineOptions& line, bool per_tag)
-      : router_(router), format_(format), line_(line), per_tag_(per_tag) {}
-  void begin(const FileInput&) override { line_.time = std::chrono::system_clock::now(); }
+      : router_(router), lines_(format, line, per_tag) {}
+  void begin(const FileInput&) override { lines_.line_options().time = std::chrono::system_clock::now(); }
   void format(Event& e, detail::LineBatch& out) override {
     if (router_) {
       if (!router_->route(e)) return;
     } else {
       ++tags_[e.tag];  // a handler's decoder tagged and filtered it
     }
-    auto& part = out.part(per_tag_ ? std::string_view(e.tag) : std::string_view());
-    const std::size_t before = part.bytes.size();
-    append_line(part.bytes, e, format_, line_);
-    out.bytes += part.bytes.size() - before;
-    ++part.lines;
-    ++out.lines;
+    lines_.format(e, out);
   }
   // Its counts, added to `summary` once the decode is over.
   void add_counts(FileDecodeSummary& summary) const {
@@ -65,9 +59,7 @@ class JobFormatter final : public detail::LineFormatter {
 
  private:
   std::optional<TagRouter> router_;  // a copy of the job's; none for a handler's own decoder
-  OutputFormat format_;
-  LineOptions line_;
-  bool per_tag_;
+  detail::OutputLineFormatter lines_;
   std::unordered_map<std::string, std::uint64_t> tags_;
 };
 
@@ -247,30 +239,25 @@ result<FileDecodeSummary> FileDecodeJob::run(Diagnostics& diag) {
 
   // The stdout and directory outputs take lines routed and formatted on the decoding threads;
   // a Devo output or a sink of the caller's takes events.
-  auto* to_stdout = dynamic_cast<StdoutSink*>(job.output.sink.get());
-  auto* to_directory = dynamic_cast<DirectorySink*>(job.output.sink.get());
+  bool per_tag = false;
+  const bool lines = job.output.sink && detail::takes_lines(*job.output.sink, &per_tag);
   std::mutex formatters_mu;
   std::vector<std::unique_ptr<JobFormatter>> formatters;
   auto formatter_for_thread = [&]() -> detail::LineFormatter* {
-    auto f = std::make_unique<JobFormatter>(job.router, job.line_format, *job.output.line, to_directory != nullptr);
+    auto f = std::make_unique<JobFormatter>(job.router, job.line_format, *job.output.line, per_tag);
     std::lock_guard lk(formatters_mu);
     formatters.push_back(std::move(f));
     return formatters.back().get();
   };
   auto on_lines = [&](const FileInput&, detail::LineBatch& batch) {
-    for (const auto& part : batch.parts) {
-      if (part.lines == 0) continue;
-      auto w = to_stdout ? to_stdout->write_lines(part.bytes, part.lines, sink_diag)
-                         : to_directory->write_lines(part.key, part.bytes, part.lines, sink_diag);
-      if (!w) throw OutputFailed{w.error(), sink_diag.message};
-    }
+    if (auto w = detail::write_lines_to(sink, batch, sink_diag); !w) throw OutputFailed{w.error(), sink_diag.message};
     const std::uint64_t before = progress.events;
     progress.events += batch.lines;
     if ((before >> 14) != (progress.events >> 14) && on_progress) on_progress(progress);
   };
 
   try {
-    if (to_stdout || to_directory)
+    if (lines)
       detail::decode_files_to_lines(inputs, fopt, formatter_for_thread, on_begin, on_lines, on_done);
     else
       decode_files(inputs, fopt, on_begin, on_event, on_done);

@@ -7,6 +7,8 @@
 #include "ctsqs/sink/directory_sink.hpp"
 #include "ctsqs/sink/stdout_sink.hpp"
 
+#include "../detail/output_lines.hpp"
+
 #include <chrono>
 #include <utility>
 
@@ -87,3 +89,28 @@ result<std::vector<OutputSink>> make_output_sinks(const OutputsConfig& outputs, 
 }
 
 }  // namespace ctsqs
+
+namespace ctsqs::detail {
+
+bool takes_lines(const Sink& sink, bool* per_tag) noexcept {
+  const bool directory = dynamic_cast<const DirectorySink*>(&sink) != nullptr;
+  if (per_tag) *per_tag = directory;
+  return directory || dynamic_cast<const StdoutSink*>(&sink) != nullptr;
+}
+
+result<void> write_lines_to(Sink& sink, const LineBatch& lines, Diagnostics& diag) {
+  auto* out = dynamic_cast<StdoutSink*>(&sink);
+  auto* dir = out ? nullptr : dynamic_cast<DirectorySink*>(&sink);
+  if (!out && !dir) {
+    diag.message = "this output does not take formatted lines";
+    return make_error_code(client_errc::invalid_argument);
+  }
+  for (const auto& part : lines.parts) {
+    if (part.lines == 0) continue;
+    auto w = out ? out->write_lines(part.bytes, part.lines, diag) : dir->write_lines(part.key, part.bytes, part.lines, diag);
+    if (!w) return w;
+  }
+  return {};
+}
+
+}  // namespace ctsqs::detail
