@@ -38,7 +38,7 @@ class TaggingPayloadDecoder final : public PayloadDecoder {
 
  private:
   void keep(Event& e, std::vector<Event>& out) {
-    if (router_.route(e)) out.push_back(e);
+    if (router_.route(e)) out.push_back(std::move(e));
   }
   DecoderOptions inline_options_;  // records_array, for events carried in messages
   CloudTrailDecoder objects_;       // the service's layout
