@@ -67,6 +67,28 @@ Exchange get(HttpsClient& client, asio::io_context& io, std::string scheme, std:
 
 std::string host_of(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
 
+/// `size` pseudo-random bytes of `seed`.
+std::string random_blob(std::size_t size, unsigned seed) {
+  std::string blob(size, '\0');
+  std::mt19937 rng(seed);
+  for (auto& c : blob) c = static_cast<char>(rng());
+  return blob;
+}
+
+/// One streamed exchange run to its end, each chunk of the body handed to `on_body`.
+result<HttpResponse> stream_body(HttpsClient& client, asio::io_context& io, const HttpRequest& req,
+                                 BodyChunkHandler& on_body, Diagnostics& diag) {
+  result<HttpResponse> r = make_error_code(client_errc::cancelled);
+  asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, diag),
+                 [&r](std::exception_ptr e, result<HttpResponse> v) {
+                   if (e) std::rethrow_exception(e);
+                   r = std::move(v);
+                 });
+  io.restart();
+  io.run();
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("TLS: a self-signed server is refused by default and accepted with the CA bundle", "[integration][tls]") {
@@ -184,9 +206,7 @@ TEST_CASE("TLS: a CA bundle is checked at create and parsed at the first TLS con
 
 TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size limit", "[integration][http]") {
   TempDir tmp;
-  std::string blob(3 * 1024 * 1024 + 123, '\0');
-  std::mt19937 rng(7);
-  for (auto& c : blob) c = static_cast<char>(rng());
+  const std::string blob = random_blob(3 * 1024 * 1024 + 123, 7);
   std::ofstream(tmp.path / "blob.bin", std::ios::binary) << blob;
   const auto port = free_port();
   Background server({"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1", "--directory",
@@ -212,13 +232,7 @@ TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size
   req.host = host_of(port);
   req.path = "/blob.bin";
   Diagnostics diag;
-  result<HttpResponse> r = make_error_code(client_errc::cancelled);
-  asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, diag),
-                 [&r](std::exception_ptr e, result<HttpResponse> v) {
-                   if (e) std::rethrow_exception(e);
-                   r = std::move(v);
-                 });
-  io.run();
+  result<HttpResponse> r = stream_body(client, io, req, on_body, diag);
   INFO(diag.message);
   REQUIRE(r);
   CHECK(r->status == 200);
@@ -233,14 +247,7 @@ TEST_CASE("streamed bodies arrive in bounded chunks, buffered ones obey the size
     ++calls;
     co_return make_error_code(client_errc::sink_failed);
   };
-  r = make_error_code(client_errc::cancelled);
-  asio::co_spawn(io, client.async_exchange_streaming(req, {}, refuse, diag),
-                 [&r](std::exception_ptr e, result<HttpResponse> v) {
-                   if (e) std::rethrow_exception(e);
-                   r = std::move(v);
-                 });
-  io.restart();
-  io.run();
+  r = stream_body(client, io, req, refuse, diag);
   REQUIRE(r.has_error());
   CHECK(r.error() == client_errc::sink_failed);
   CHECK(calls == 1);
@@ -263,9 +270,7 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
   // through the parser): every byte, in full chunks, the connection reused after it; a body cut
   // short is a retryable partial message. Chunked bodies take the parser's path.
   TempDir tmp;
-  std::string blob(2 * 1024 * 1024 + 4321, '\0');
-  std::mt19937 rng(11);
-  for (auto& c : blob) c = static_cast<char>(rng());
+  const std::string blob = random_blob(2 * 1024 * 1024 + 4321, 11);
   std::ofstream(tmp.path / "blob.bin", std::ios::binary) << blob;
   make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
   const std::string script = std::string(CTSQS_SOURCE_DIR) + "/tests/integration/body_server.py";
@@ -301,13 +306,7 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
     req.scheme = scheme;
     req.host = host_of(port);
     req.path = path;
-    asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, s.diag),
-                   [&s](std::exception_ptr e, result<HttpResponse> v) {
-                     if (e) std::rethrow_exception(e);
-                     s.response = std::move(v);
-                   });
-    io.restart();
-    io.run();
+    s.response = stream_body(client, io, req, on_body, s.diag);
     return s;
   };
   for (const auto& [scheme, port] : std::vector<std::pair<std::string, unsigned short>>{{"http", plain_port},

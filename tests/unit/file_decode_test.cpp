@@ -63,6 +63,35 @@ std::string file_number(const std::string& name) {
   return name.substr(slash + 1, name.find('.', slash) - slash - 1);
 }
 
+// Files sub/0 .. sub/<files - 1>, file f with 50 + 40 * f records: plain JSON (f % 3 == 0) or
+// gzip; the options of the tests stream the bigger ones.
+void write_numbered_logs(const TempTree& t, int files) {
+  for (int f = 0; f < files; ++f) {
+    const std::string body = log_file(f, 50 + 40 * f);
+    if (f % 3 == 0) t.write("sub/" + std::to_string(f) + ".json", body);
+    else t.write("sub/" + std::to_string(f) + ".json.gz", test::gzip(body));
+  }
+}
+
+// Each file's events in order, "f:0" .. "f:n-1" (files may interleave), all of them: file f has
+// 50 + 40 * f.
+void check_each_file_in_order(const std::vector<std::string>& events, int files) {
+  std::map<std::string, int> next;
+  for (const auto& ev : events) {
+    const std::string f = ev.substr(0, ev.find(':'));
+    const int r = std::stoi(ev.substr(ev.find(':') + 1));
+    CHECK(r == next[f]);
+    next[f] = r + 1;
+  }
+  CHECK(next.size() == static_cast<std::size_t>(files));
+  for (const auto& [f, n] : next) CHECK(n == 50 + 40 * std::stoi(f));
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 Seen run(const std::vector<FileInput>& inputs, FileDecodeOptions opt) {
   Seen s;
   std::set<std::string> open, closed;  // file numbers begun and not done, done
@@ -95,12 +124,7 @@ Seen run(const std::vector<FileInput>& inputs, FileDecodeOptions opt) {
 TEST_CASE("decode_files: every thread count gives each file's events in order", "[file_decode]") {
   TempTree t;
   const int files = 9;
-  for (int f = 0; f < files; ++f) {
-    const std::string body = log_file(f, 50 + 40 * f);
-    // Plain, gzip, and a gzip file over the whole-read limit (streamed).
-    if (f % 3 == 0) t.write("sub/" + std::to_string(f) + ".json", body);
-    else t.write("sub/" + std::to_string(f) + ".json.gz", test::gzip(body));
-  }
+  write_numbered_logs(t, files);
   t.write("sub/not-a-log.txt", "ignored");
   t.write("sub/bad.json.gz", test::gzip(log_file(99, 3)).substr(0, 40));
   const auto inputs = collect_file_inputs({t.dir.string(), (t.dir / "missing").string()},
@@ -132,20 +156,7 @@ TEST_CASE("decode_files: every thread count gives each file's events in order", 
         CHECK(par.done == seq.done);
         CHECK(par.begun == seq.begun);
       } else {
-        // Each file's events in order, "f:0" .. "f:n-1" (files may interleave), all of them.
-        std::map<std::string, int> next;
-        for (const auto& ev : par.events) {
-          const std::string f = ev.substr(0, ev.find(':'));
-          const int r = std::stoi(ev.substr(ev.find(':') + 1));
-          CHECK(r == next[f]);
-          next[f] = r + 1;
-        }
-        CHECK(next.size() == files);
-        for (const auto& [f, n] : next) CHECK(n == 50 + 40 * std::stoi(f));
-        auto sorted = [](std::vector<std::string> v) {
-          std::sort(v.begin(), v.end());
-          return v;
-        };
+        check_each_file_in_order(par.events, files);
         CHECK(sorted(par.done) == sorted(seq.done));
         CHECK(sorted(par.begun) == sorted(seq.begun));
       }
@@ -279,11 +290,7 @@ TEST_CASE("decode_files_to_lines: every thread count formats each file's lines i
           "[file_decode]") {
   TempTree t;
   const int files = 9;
-  for (int f = 0; f < files; ++f) {
-    const std::string body = log_file(f, 50 + 40 * f);
-    if (f % 3 == 0) t.write("sub/" + std::to_string(f) + ".json", body);
-    else t.write("sub/" + std::to_string(f) + ".json.gz", test::gzip(body));
-  }
+  write_numbered_logs(t, files);
   t.write("sub/bad.json.gz", test::gzip(log_file(99, 3)).substr(0, 40));
   const auto inputs = collect_file_inputs({t.dir.string(), (t.dir / "missing").string()},
                                           RecordLayout::records_array);
@@ -308,25 +315,13 @@ TEST_CASE("decode_files_to_lines: every thread count formats each file's lines i
         CHECK_FALSE(par.wrong_thread);
         CHECK(par.formatters == std::min<std::size_t>(threads, inputs.size()));
         REQUIRE(par.seen.events.size() == seq.events.size());
-        auto sorted = [](std::vector<std::string> v) {
-          std::sort(v.begin(), v.end());
-          return v;
-        };
         CHECK(sorted(par.seen.bad) == sorted(seq.bad));
         if (ordered || threads == 1) {
           CHECK(par.seen.events == seq.events);
           CHECK(par.seen.done == seq.done);
           CHECK(par.seen.begun == seq.begun);
         } else {
-          std::map<std::string, int> next;
-          for (const auto& ev : par.seen.events) {
-            const std::string f = ev.substr(0, ev.find(':'));
-            const int r = std::stoi(ev.substr(ev.find(':') + 1));
-            CHECK(r == next[f]);
-            next[f] = r + 1;
-          }
-          CHECK(next.size() == files);
-          for (const auto& [f, n] : next) CHECK(n == 50 + 40 * std::stoi(f));
+          check_each_file_in_order(par.seen.events, files);
           CHECK(sorted(par.seen.done) == sorted(seq.done));
           CHECK(sorted(par.seen.begun) == sorted(seq.begun));
         }
