@@ -132,6 +132,7 @@ FileOutcome decode_one(CloudTrailDecoder& decoder, const FileInput& in, std::str
 FileOutcome decode_one_payload(PayloadDecoder& decoder, const FileInput& in, std::string& buf,
                                std::vector<Event>& events, const FileDecodeOptions& opt, EventHandler handler) {
   FileOutcome out;
+  events.clear();  // what an earlier input's handler threw out of is not this input's
   InputFile file(in, out);
   if (file.fd < 0) return out;
   const int fd = file.fd;
@@ -483,14 +484,32 @@ class LineWriters {
   // they have all ended.
   void run(unsigned threads) {
     std::vector<std::thread> others;
+    // Whatever happens here, the other threads are stopped and joined before this returns.
+    struct JoinAll {
+      LineWriters& w;
+      std::vector<std::thread>& threads;
+      ~JoinAll() {
+        w.fail(nullptr);
+        for (auto& t : threads)
+          if (t.joinable()) t.join();
+      }
+    } join_all{*this, others};
     others.reserve(threads - 1);
     for (unsigned i = 1; i < threads; ++i) others.emplace_back([this] { work(); });
     work();
     for (auto& t : others) t.join();
+    std::lock_guard lk(out_m_);
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  // Stops every thread; `e` (when set and the first) is rethrown by run().
+  void fail(std::exception_ptr e) {
+    std::lock_guard lk(out_m_);
+    if (e && !error_) error_ = std::move(e);
+    stop_ = true;
+  }
+
   // Runs `f` under the output lock; a callback's exception stops every thread.
   template <class F>
   void locked(F&& f) {
@@ -499,20 +518,31 @@ class LineWriters {
     try {
       f();
     } catch (...) {
-      error_ = std::current_exception();
+      if (!error_) error_ = std::current_exception();
       stop_ = true;
       throw Stopped{};
     }
   }
 
+  // A thread's whole run: what escapes its inputs' handling (its decoder or formatter could not
+  // be made, an exception not derived from std::exception) stops them all, rethrown by run().
   void work() {
+    try {
+      work_inputs();
+    } catch (const Stopped&) {
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+
+  void work_inputs() {
     ThreadDecoder decoder(opt_);
     detail::LineFormatter* formatter = formatter_for_thread_();
     const std::size_t batch_limit = std::max<std::size_t>(opt_.queue_bytes / 4, 1);
     detail::LineBatch batch;
     for (;;) {
       const std::size_t idx = next_.fetch_add(1);
-      if (idx >= inputs_.size()) return;
+      if (idx >= inputs_.size() || stopped()) return;
       const FileInput& in = inputs_[idx];
       bool begun = false;
       auto begin_once = [&] {
@@ -558,6 +588,11 @@ class LineWriters {
   const OnBegin& on_begin_;
   const OnLines& on_lines_;
   const OnDone& on_done_;
+  bool stopped() {
+    std::lock_guard lk(out_m_);
+    return stop_;
+  }
+
   std::atomic<std::size_t> next_{0};  // next input to start
   std::mutex out_m_;                  // one thread in the callbacks at a time
   bool stop_ = false;                 // under out_m_: a callback failed

@@ -208,9 +208,16 @@ result<FileDecodeSummary> FileDecodeJob::run(Diagnostics& diag) {
   // (input index, text): listed in input order, however the workers finished.
   std::vector<std::pair<std::size_t, std::string>> skipped, bad;
 
+  // The stdout and directory outputs take lines routed and formatted on the decoding threads,
+  // unordered; under `ordered` (the tag limits then admit tags in input order, as one thread
+  // does), a Devo output or a sink of the caller's take events, routed on this thread.
+  bool per_tag = false;
+  const bool lines = !job.options.ordered && job.output.sink && detail::takes_lines(*job.output.sink, &per_tag);
+  // Each formatter stamps its own devo-line time per input; the sink's is stamped here for events.
+  const LineOptions line_values = job.output.line ? *job.output.line : LineOptions{};
   auto on_begin = [&](const FileInput&) {
     if (on_progress) on_progress(progress);
-    if (job.output.line) job.output.line->time = std::chrono::system_clock::now();
+    if (job.output.line && !lines) job.output.line->time = std::chrono::system_clock::now();
   };
   Diagnostics sink_diag;
   auto write = [&](const Event& e) {
@@ -237,14 +244,10 @@ result<FileDecodeSummary> FileDecodeJob::run(Diagnostics& diag) {
     if (auto f = sink.flush(sink_diag); !f) throw OutputFailed{f.error(), sink_diag.message};
   };
 
-  // The stdout and directory outputs take lines routed and formatted on the decoding threads;
-  // a Devo output or a sink of the caller's takes events.
-  bool per_tag = false;
-  const bool lines = job.output.sink && detail::takes_lines(*job.output.sink, &per_tag);
   std::mutex formatters_mu;
   std::vector<std::unique_ptr<JobFormatter>> formatters;
   auto formatter_for_thread = [&]() -> detail::LineFormatter* {
-    auto f = std::make_unique<JobFormatter>(job.router, job.line_format, *job.output.line, per_tag);
+    auto f = std::make_unique<JobFormatter>(job.router, job.line_format, line_values, per_tag);
     std::lock_guard lk(formatters_mu);
     formatters.push_back(std::move(f));
     return formatters.back().get();

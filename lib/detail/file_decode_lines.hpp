@@ -68,12 +68,15 @@ class LineFormatter {
   virtual void format(Event& e, LineBatch& out) = 0;
 };
 
-/// As decode_files, but each worker (the caller's thread when there is one) passes its events to
-/// its own LineFormatter, from `formatter_for_thread` (called once per decoding thread, on that
-/// thread; the formatter must outlive this call), and the caller gets the lines: `on_lines` for
-/// each batch of about `opt.queue_bytes / 4` bytes, each input's batches in order, between its
-/// `on_begin` and `on_done`; inputs interleave unless `opt.ordered`. An exception from a callback
-/// stops the workers and is rethrown once they have ended.
+/// As decode_files, but each decoding thread passes its events to its own LineFormatter, from
+/// `formatter_for_thread` (called once per decoding thread, on that thread; the formatter must
+/// outlive this call), and the lines go to `on_lines` in batches of about `opt.queue_bytes / 4`
+/// bytes, each input's batches in order, between its `on_begin` and `on_done`.
+/// - `opt.ordered`: inputs whole and in order; the callbacks run on the caller's thread, the
+///   workers hand their batches over.
+/// - else: inputs interleave; every decoding thread (the caller's among them) runs the callbacks
+///   for its own inputs itself, one thread at a time under one lock.
+/// An exception from a callback stops every thread and is rethrown once they have all ended.
 void decode_files_to_lines(const std::vector<FileInput>& inputs, const FileDecodeOptions& opt,
                            const std::function<LineFormatter*()>& formatter_for_thread,
                            const std::function<void(const FileInput&)>& on_begin,

@@ -19,13 +19,15 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace ctsqs::transport {
 namespace {
@@ -194,11 +196,13 @@ asio::awaitable<Outcome> exchange_on(Stream& stream, Connection& conn,
     while (left > 0) {
       const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() - filled));
       std::size_t n = 0;
+      // The read timeout bounds each chunk, as the parser's read of a whole chunk did: a
+      // server that trickles bytes is timed out too.
+      if (filled == 0) conn.tcp().expires_after(opts.read_timeout);
       if (conn.buffer.size() > 0) {
         n = asio::buffer_copy(asio::buffer(buf.data() + filled, want), conn.buffer.data());
         conn.buffer.consume(n);
       } else {
-        conn.tcp().expires_after(opts.read_timeout);
         auto [ec, got] = co_await stream.async_read_some(asio::buffer(buf.data() + filled, want), use_tuple);
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) ec = http::error::partial_message;
         if (ec) {
@@ -299,14 +303,29 @@ struct detail::HttpsClientImpl {
       diag.message = "CA bundle '" + cfg.ca_bundle + "' could not be loaded: " + why;
       return make_error_code(client_errc::invalid_argument);
     };
-    std::ifstream in(cfg.ca_bundle, std::ios::binary);
-    if (!in) return refuse(std::strerror(errno));
-    std::string text(std::istreambuf_iterator<char>(in), {});
-    if (in.bad()) return refuse("read failed");
-    if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos &&
-        text.find("-----BEGIN TRUSTED CERTIFICATE-----") == std::string::npos)
-      return refuse("no PEM certificate in it");
-    return {};
+    // Non-blocking open: a FIFO in its place must not hang the caller (refused below).
+    const int fd = ::open(cfg.ca_bundle.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return refuse(std::strerror(errno));
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return refuse(std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+    std::string text;
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return refuse(std::strerror(errno));
+      if (n == 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    for (const char* begin : {"-----BEGIN CERTIFICATE-----", "-----BEGIN TRUSTED CERTIFICATE-----",
+                              "-----BEGIN X509 CERTIFICATE-----"})
+      if (text.find(begin) != std::string::npos) return {};
+    return refuse("no PEM certificate in it");
   }
 
   std::once_flag trust_once;
@@ -316,6 +335,7 @@ struct detail::HttpsClientImpl {
   bool ensure_trust() {
     std::call_once(trust_once, [this] {
       boost::system::error_code ec;
+      if (!cfg.verify_tls) return;  // nothing is verified: nothing to load
       if (!cfg.ca_bundle.empty()) {
         ctx.load_verify_file(cfg.ca_bundle, ec);
         if (ec) trust_error = "CA bundle '" + cfg.ca_bundle + "' could not be loaded: " + ec.message();

@@ -5,6 +5,7 @@ usage: body_server.py PORT FILE [CERT KEY]
 GET /whole     -> FILE with Content-Length, connection kept open (several requests per connection)
 GET /cut       -> Content-Length of FILE, then half of it, then the connection is closed
 GET /chunked   -> FILE in chunked transfer encoding (no Content-Length)
+GET /stall     -> Content-Length of FILE, then a tenth of it, then nothing for 60 s
 Each connection's requests are counted in the response header X-Request-On-Connection.
 With CERT and KEY the server speaks TLS.
 """
@@ -12,6 +13,7 @@ import http.server
 import socketserver
 import ssl
 import sys
+import time
 
 port, path = int(sys.argv[1]), sys.argv[2]
 with open(path, "rb") as f:
@@ -44,6 +46,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Request-On-Connection", str(self.count))
         self.end_headers()
+        if self.path == "/stall":
+            self.wfile.write(data[: len(data) // 10])
+            self.wfile.flush()
+            time.sleep(60)
+            self.close_connection = True
+            return
         if self.path == "/cut":
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()

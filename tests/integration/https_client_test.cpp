@@ -77,9 +77,9 @@ std::string random_blob(std::size_t size, unsigned seed) {
 
 /// One streamed exchange run to its end, each chunk of the body handed to `on_body`.
 result<HttpResponse> stream_body(HttpsClient& client, asio::io_context& io, const HttpRequest& req,
-                                 BodyChunkHandler& on_body, Diagnostics& diag) {
+                                 BodyChunkHandler& on_body, Diagnostics& diag, ExchangeOptions opts = {}) {
   result<HttpResponse> r = make_error_code(client_errc::cancelled);
-  asio::co_spawn(io, client.async_exchange_streaming(req, {}, on_body, diag),
+  asio::co_spawn(io, client.async_exchange_streaming(req, opts, on_body, diag),
                  [&r](std::exception_ptr e, result<HttpResponse> v) {
                    if (e) std::rethrow_exception(e);
                    r = std::move(v);
@@ -295,7 +295,8 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
     std::string body;
     std::vector<std::size_t> chunks;
   };
-  auto stream = [&](const std::string& scheme, unsigned short port, const std::string& path) {
+  auto stream = [&](const std::string& scheme, unsigned short port, const std::string& path,
+                    ExchangeOptions opts = {}) {
     Streamed s;
     BodyChunkHandler on_body = [&s](std::span<const std::byte> chunk) -> asio::awaitable<result<void>> {
       s.chunks.push_back(chunk.size());
@@ -306,7 +307,7 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
     req.scheme = scheme;
     req.host = host_of(port);
     req.path = path;
-    s.response = stream_body(client, io, req, on_body, s.diag);
+    s.response = stream_body(client, io, req, on_body, s.diag, opts);
     return s;
   };
   for (const auto& [scheme, port] : std::vector<std::pair<std::string, unsigned short>>{{"http", plain_port},
@@ -335,6 +336,15 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
     CHECK(cut.diag.message.find("reading the response body") != std::string::npos);
     CHECK(cut.body == blob.substr(0, cut.body.size()));
     CHECK(cut.body.size() <= blob.size() / 2);
+    // A body that stops arriving times out within the read timeout, retryably.
+    ExchangeOptions quick;
+    quick.read_timeout = 1s;
+    const auto started = std::chrono::steady_clock::now();
+    Streamed stalled = stream(scheme, port, "/stall", quick);
+    REQUIRE(stalled.response.has_error());
+    CHECK(is_retryable(stalled.response.error()));
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+    CHECK(stalled.diag.message.find("reading the response body") != std::string::npos);
   }
 }
 

@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <set>
 #include <stdexcept>
@@ -198,6 +200,7 @@ class TestFormatter final : public detail::LineFormatter {
     const auto r = e.columns.find("\"r\":");
     const std::string file = e.columns.substr(f + 4, e.columns.find(',', f) - f - 4);
     const std::string line = file + ":" + e.columns.substr(r + 4, e.columns.find(',', r) - r - 4) + "\n";
+    if (line == throw_at + "\n") throw std::runtime_error("formatter broke at " + throw_at);
     auto& part = out.part(per_file_ ? file : std::string());
     part.bytes += line;
     ++part.lines;
@@ -205,6 +208,7 @@ class TestFormatter final : public detail::LineFormatter {
     ++out.lines;
   }
   bool wrong_thread = false;
+  std::string throw_at;  // "f:r": format() throws there
 
  private:
   void check_thread() {
@@ -222,7 +226,8 @@ struct LineRun {
   bool wrong_thread = false;  // a formatter called from two threads
 };
 
-LineRun run_lines(const std::vector<FileInput>& inputs, const FileDecodeOptions& opt, bool per_file) {
+LineRun run_lines(const std::vector<FileInput>& inputs, const FileDecodeOptions& opt, bool per_file,
+                  const std::string& throw_at = {}) {
   LineRun out;
   Seen& s = out.seen;
   std::mutex mu;
@@ -238,6 +243,7 @@ LineRun run_lines(const std::vector<FileInput>& inputs, const FileDecodeOptions&
       [&]() -> detail::LineFormatter* {
         std::lock_guard lk(mu);
         formatters.push_back(std::make_unique<TestFormatter>(per_file));
+        formatters.back()->throw_at = throw_at;
         return formatters.back().get();
       },
       [&](const FileInput& in) {
@@ -368,6 +374,68 @@ TEST_CASE("decode_files_to_lines: an exception from a callback stops every threa
         if (where == 0) CHECK(batches == 20);
         else CHECK(done == 2);
       }
+    }
+  }
+}
+
+namespace {
+
+// A service's own decoder for the tests: one event per line "F R" of its input, with the
+// columns `"f":F,"r":R,` the formatters above read.
+class NumberedLines final : public PayloadDecoder {
+ public:
+  result<void> feed(std::string_view chunk, std::vector<Event>& out, Diagnostics&) override {
+    pending_.append(chunk);
+    std::size_t at = 0;
+    for (std::size_t nl; (nl = pending_.find('\n', at)) != std::string::npos; at = nl + 1) {
+      const std::string line = pending_.substr(at, nl - at);
+      Event e;
+      e.tag = "numbered";
+      e.columns = "\"f\":" + line.substr(0, line.find(' ')) + ",\"r\":" + line.substr(line.find(' ') + 1) + ",";
+      out.push_back(std::move(e));
+    }
+    pending_.erase(0, at);
+    return {};
+  }
+  result<void> finish(std::vector<Event>&, Diagnostics&) override { return {}; }
+  void begin(std::string_view) override { pending_.clear(); }
+
+ private:
+  std::string pending_;
+};
+
+}  // namespace
+
+TEST_CASE("decode_files_to_lines: a formatter that throws fails its input only, nothing of it reaches the next",
+          "[file_decode]") {
+  // The service decoder hands each read's events over in one go: when the formatter throws in
+  // the middle, the rest must not be written as the next input's lines (run_lines checks every
+  // line's file against the input it came with).
+  TempTree t;
+  const int files = 6;
+  for (int f = 0; f < files; ++f) {
+    std::string body;
+    for (int r = 0; r < 50 + 40 * f; ++r) body += std::to_string(f) + " " + std::to_string(r) + "\n";
+    t.write("sub/" + std::to_string(f) + ".txt", body);
+  }
+  const auto inputs = collect_file_inputs({t.dir.string()}, std::nullopt);
+  REQUIRE(inputs.size() == files);
+  for (unsigned threads : {2u, 3u}) {
+    for (bool ordered : {true, false}) {
+      INFO("threads " << threads << " ordered " << ordered);
+      FileDecodeOptions opt;
+      opt.threads = threads;
+      opt.ordered = ordered;
+      opt.make_decoder = [] { return std::unique_ptr<PayloadDecoder>(std::make_unique<NumberedLines>()); };
+      const LineRun run = run_lines(inputs, opt, false, "2:5");
+      REQUIRE(run.seen.bad.size() == 1);
+      CHECK(run.seen.bad[0].find("2.txt: formatter broke at 2:5") != std::string::npos);
+      std::map<std::string, int> per_file;
+      for (const auto& ev : run.seen.events) ++per_file[ev.substr(0, ev.find(':'))];
+      for (int f = 0; f < files; ++f)
+        if (f != 2) CHECK(per_file[std::to_string(f)] == 50 + 40 * f);
+      CHECK(per_file["2"] == 0);  // one read, one hand-over: nothing of it was written
+      CHECK(run.seen.done.size() == files);
     }
   }
 }

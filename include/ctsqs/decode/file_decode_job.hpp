@@ -59,7 +59,8 @@ struct FileDecodeJobOptions {
   unsigned threads = 0;  ///< decoding threads; 0 = the machine's cores (FileDecodeOptions::threads)
   bool ordered = false;  ///< inputs written in the order given, each whole (FileDecodeOptions::ordered)
   /// Called as each input starts and every 16384 events written, one call at a time: on run()'s
-  /// thread, or on a decoding thread with the stdout and directory outputs (see FileDecodeJob).
+  /// thread, or on a decoding thread with the stdout and directory outputs unordered (see
+  /// FileDecodeJob).
   std::function<void(const FileDecodeProgress&)> on_progress;
 };
 
@@ -85,10 +86,10 @@ struct FileDecodeSummary {
 /// The service comes from a ServiceHandlerRegistry: the built-in handlers decode with a
 /// CloudTrailDecoder of their RecordLayout and a TagRouter; any other handler (one without a
 /// record layout) decodes with its own PayloadDecoder, one per decoding thread.
-/// With the stdout and directory outputs, each decoding thread also routes and formats its events
-/// and writes its lines itself, one thread at a time (no event crosses threads: measured in
-/// docs/benchmarks.md); with a Devo output or a sink of the caller's, the events are handed to
-/// run()'s thread, which routes and writes them. Each input is flushed to the sink after its last
+/// With the stdout and directory outputs (not `ordered`), each decoding thread also routes and
+/// formats its events and writes its lines itself, one thread at a time (no event crosses
+/// threads: measured in docs/benchmarks.md); under `ordered`, with a Devo output or a sink of the
+/// caller's, the events are handed to run()'s thread, which routes and writes them in order. Each input is flushed to the sink after its last
 /// event (under `ordered`, before the next input starts).
 ///
 /// Usage: `auto job = FileDecodeJob::create(options, registry, diag); job->run(diag);`. Not

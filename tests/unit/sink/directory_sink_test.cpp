@@ -360,3 +360,26 @@ TEST_CASE("DirectorySink: two processes appending at once leave every line whole
   CHECK(next["parent"] == 2000);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("DirectorySink::write_lines: lines formatted elsewhere go to their tag's file, in order with events",
+          "[sink]") {
+  Diagnostics sd;
+  const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "directory_sink_lines";
+  std::filesystem::remove_all(dir);
+  {
+    DirectorySinkOptions o;
+    o.directory = dir;
+    o.buffer_bytes = 64;  // the lines below drain the buffers more than once
+    auto s = open_sink(o);
+    REQUIRE(s->write(ev("a", R"({"n":1})"), sd));
+    REQUIRE(s->write_lines("a", "{\"tag\":\"a\",\"n\":2}\n{\"tag\":\"a\",\"n\":3}\n", 2, sd));
+    REQUIRE(s->write_lines("b", "{\"tag\":\"b\",\"n\":4}\n", 1, sd));
+    REQUIRE(s->write(ev("a", R"({"n":5})"), sd));
+    REQUIRE(s->flush(sd));
+    CHECK(s->lines_written() == 5);
+  }
+  CHECK(slurp(dir / "a.jsonl") ==
+        "{\"tag\":\"a\",\"n\":1}\n{\"tag\":\"a\",\"n\":2}\n{\"tag\":\"a\",\"n\":3}\n{\"tag\":\"a\",\"n\":5}\n");
+  CHECK(slurp(dir / "b.jsonl") == "{\"tag\":\"b\",\"n\":4}\n");
+  std::filesystem::remove_all(dir);
+}
