@@ -174,6 +174,11 @@ TEST_CASE("TLS: a CA bundle is checked at create and parsed at the first TLS con
     REQUIRE(client.has_error());
     CHECK(client.error() == client_errc::invalid_argument);
     CHECK(diag.message == "CA bundle '" + cfg.ca_bundle + "' could not be loaded: no PEM certificate in it");
+    cfg.ca_bundle = tmp.path.string();  // a directory: refused, not thrown
+    Diagnostics dir_diag;
+    auto dir_client = HttpsClient::create(io.get_executor(), cfg, dir_diag);
+    REQUIRE(dir_client.has_error());
+    CHECK(dir_diag.message == "CA bundle '" + cfg.ca_bundle + "' could not be loaded: not a regular file");
   }
   // A bundle that looks like PEM but does not parse: plain http works (nothing parses it), the
   // first TLS connection fails naming the bundle, and it is not retried.
