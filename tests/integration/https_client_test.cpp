@@ -279,14 +279,16 @@ TEST_CASE("streamed bodies of known length, plain and TLS: chunks, keep-alive, a
   std::ofstream(tmp.path / "blob.bin", std::ios::binary) << blob;
   make_cert(tmp.path, "good", "DNS:localhost,IP:127.0.0.1");
   const std::string script = std::string(CTSQS_SOURCE_DIR) + "/tests/integration/body_server.py";
+  // Each server is listening before the next port is picked: a port picked while the first
+  // server is still starting could be the same one.
   const auto plain_port = free_port();
   Background plain({"python3", script, std::to_string(plain_port), (tmp.path / "blob.bin").string()},
                    tmp.path / "plain.log");
+  wait_for_port(plain_port);
   const auto tls_port = free_port();
   Background tls({"python3", script, std::to_string(tls_port), (tmp.path / "blob.bin").string(),
                   (tmp.path / "good.pem").string(), (tmp.path / "good.key").string()},
                  tmp.path / "tls.log");
-  wait_for_port(plain_port);
   wait_for_port(tls_port);
   asio::io_context io;
   HttpsClientConfig cfg;
