@@ -12,6 +12,8 @@
 #include "ctsqs/decode/service_router.hpp"
 #include "ctsqs/sink/format.hpp"
 #include "ctsqs/sink/devo_http_sink.hpp"
+#include "ctsqs/sink/directory_sink.hpp"
+#include "ctsqs/sink/stdout_sink.hpp"
 #include "ctsqs/sink/outputs.hpp"
 #include "ctsqs/collector/sqs_source.hpp"
 #include "ctsqs/decode/tag_router.hpp"
@@ -26,6 +28,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -48,8 +51,15 @@ class MultiSink final : public Sink {
     sinks_.push_back(s.get());
     owned_.push_back(std::move(s));
   }
+  /// Devo lines of stdout or a directory take their time stamp from `line`: stamped here at
+  /// each write, as the Devo sinks stamp theirs (Devo's sender stamps the time of sending).
+  void stamp(LineOptions* line) { stamped_.push_back(line); }
   // Every sink gets the event; the last one that failed reports.
   result<void> write(const Event& e, Diagnostics& diag) override {
+    if (!stamped_.empty()) {
+      const auto now = std::chrono::system_clock::now();
+      for (auto* l : stamped_) l->time = now;
+    }
     result<void> r;
     for (auto* s : sinks_) {
       Diagnostics d;
@@ -73,6 +83,7 @@ class MultiSink final : public Sink {
   }
   std::vector<Sink*> sinks_;
   std::vector<std::unique_ptr<Sink>> owned_;
+  std::vector<LineOptions*> stamped_;
 };
 
 /// Delivers nothing (`do_not_send`): every flush "succeeds", so messages are acknowledged.
@@ -148,6 +159,12 @@ result<void> add_configured_sinks(const CollectorConfig& cfg, const AssemblyOpti
   auto built = make_output_sinks(outputs, oo, diag);
   if (!built) return built.error();
   for (auto& o : *built) {
+    const bool devo_lines =
+        o.line && ((dynamic_cast<StdoutSink*>(o.sink.get()) && outputs.standard_output &&
+                    outputs.standard_output->format == OutputFormat::devo) ||
+                   (dynamic_cast<DirectorySink*>(o.sink.get()) && outputs.directory &&
+                    outputs.directory->format == OutputFormat::devo));
+    if (devo_lines) multi.stamp(o.line);
     needs.record = needs.record || o.needs_record;
     needs.columns = needs.columns || o.needs_columns;
     multi.own(std::move(o.sink));

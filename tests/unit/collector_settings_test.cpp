@@ -13,6 +13,8 @@
 #include "ctsqs/aws/credentials/provider.hpp"
 #include "ctsqs/collector/config.hpp"
 #include "ctsqs/decode/service_handler.hpp"
+#include "ctsqs/sink/format.hpp"
+#include "ctsqs/sink/outputs.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,7 +22,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <thread>
 #include <vector>
 
 using namespace ctsqs;
@@ -271,4 +276,50 @@ TEST_CASE("Collector::create refuses unusable options, naming the setting", "[co
   CHECK(diag.message == "decoders: the decoder factory is empty");
   auto good = Collector::create(ioc.get_executor(), queue, store, sink, test::cloudtrail_decoders(), o, metrics, diag);
   CHECK(good.has_value());
+}
+
+// The collector's devo lines to stdout or a directory carry the time they were written, as the
+// Devo sinks' do: before, every line carried the time the output was built.
+TEST_CASE("build_collector: devo lines in a directory output carry the time of writing, not of start-up",
+          "[collector][settings]") {
+  const auto dir = std::filesystem::path(CTSQS_BINARY_DIR) / "test-tmp" / "devo_time";
+  std::filesystem::remove_all(dir);
+  auto cfg = CollectorConfig::for_queue("https://sqs.us-east-1.amazonaws.com/000000000000/q");
+  cfg.outputs.directory = DirectoryOutputConfig{dir, OutputFormat::devo};
+  asio::io_context ioc;
+  AssemblyOptions opts;
+  opts.drain = true;
+  opts.hostname = "h";
+  opts.credentials_provider =
+      std::make_shared<StaticCredentialsProvider>(Credentials{.access_key_id = "k", .secret_access_key = "s"});
+  opts.log = [](std::string_view) {};
+  opts.queue_factory = [](AwsClient&) { return std::unique_ptr<MessageQueue>(std::make_unique<OneMessageQueue>()); };
+  opts.store_factory = [](AwsClient&) { return std::unique_ptr<ObjectStore>(std::make_unique<MemoryStore>()); };
+  // The devo time stamp of `t` as the sinks write it: "Mmm dd HH:MM:SS".
+  auto stamp = [](std::chrono::system_clock::time_point t) {
+    std::string line;
+    append_line(line, Event{}, OutputFormat::devo, LineOptions{"h", 14, t});
+    return line.substr(line.find('>') + 1, 15);
+  };
+  const std::string before = stamp(std::chrono::system_clock::now());
+  Diagnostics diag;
+  auto built = build_collector(cfg, ioc.get_executor(), opts, diag);
+  REQUIRE(built.has_value());
+  const std::string after = stamp(std::chrono::system_clock::now());
+  std::this_thread::sleep_for(1200ms);  // the lines are written a second or more after start-up
+  bool done = false;
+  asio::co_spawn(ioc, [](AssembledCollector* c, bool* d) -> asio::awaitable<void> {
+    co_await c->async_run();
+    *d = true;
+  }(built->get(), &done), asio::detached);
+  ioc.run_for(20s);
+  REQUIRE(done);
+  std::ifstream in(dir / "cloud.aws.cloudtrail.iam.log");
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  const std::string written = line.substr(line.find('>') + 1, 15);
+  INFO(line);
+  CHECK(written != before);
+  CHECK(written != after);
+  std::filesystem::remove_all(dir);
 }
