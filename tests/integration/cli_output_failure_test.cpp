@@ -195,3 +195,49 @@ TEST_CASE("cli drain: a directory file that can no longer grow (ulimit -f) ends 
   const auto [visible, hidden] = settled_depth(peers, 20s);
   CHECK(visible + hidden >= 3);
 }
+
+namespace {
+
+// `files` CloudTrail log files of `records` records each (about 300 bytes a line) under `dir`.
+void write_logs(const fs::path& dir, int files, int records) {
+  fs::create_directories(dir);
+  for (int f = 0; f < files; ++f) {
+    std::string body = R"({"Records":[)";
+    for (int r = 0; r < records; ++r) {
+      if (r) body += ',';
+      body += R"({"eventSource":"s3.amazonaws.com","f":)" + std::to_string(f) + R"(,"r":)" + std::to_string(r) +
+              R"(,"pad":")" + std::string(200, 'x') + R"("})";
+    }
+    write_text(dir / (std::to_string(f) + ".json"), body + "]}");
+  }
+}
+
+}  // namespace
+
+// `ctsqs decode` with several threads writes on its decoding threads: a failed write there must
+// still end the run with exit 1 and the output's error, not a signal, a hang or exit 0.
+TEST_CASE("cli decode: threads writing to a full disk or a reader that left end with exit 1, naming the output",
+          "[integration][cli]") {
+  TempDir tmp;
+  write_logs(tmp.path / "logs", 6, 3000);  // about 1 MB of lines a file
+  {
+    Child c({ctsqs_exe().string(), "decode", "-q", "-j", "3", (tmp.path / "logs").string()}, "/dev/full",
+            tmp.path / "full.err");
+    const int rc = c.wait(60s);
+    const auto err = read_file(tmp.path / "full.err");
+    INFO(err);
+    CHECK(rc == 1);
+    CHECK(err.find("ctsqs decode: output failed: write to fd 1: No space left on device") != std::string::npos);
+  }
+  {
+    PipedChild c({ctsqs_exe().string(), "decode", "-q", "-j", "3", (tmp.path / "logs").string()},
+                 tmp.path / "pipe.err");
+    REQUIRE(c.read_first_line(60s).find('\n') != std::string::npos);
+    c.close_reader();
+    const int rc = c.wait(60s);
+    const auto err = read_file(tmp.path / "pipe.err");
+    INFO(err);
+    CHECK(rc == 1);  // not 128+SIGPIPE
+    CHECK(err.find("ctsqs decode: output failed: write to fd 1: Broken pipe") != std::string::npos);
+  }
+}
