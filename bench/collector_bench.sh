@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # The collector's decode threads (issue 22, item 1): `ctsqs drain` and `ctsqs backfill` of issue
-# 22's corpus from a fast local S3 + SQS (bench/fast_aws.py, files served from memory), with
+# 22's corpus from a fast local S3 + SQS (bench/fast_aws.cpp, files served from memory), with
 # --threads 1 and --threads 2 side by side: wall time, events/s, CPU seconds and CPU per event,
 # peak RSS, the server's own CPU (to show it is not the bottleneck) and the load average at each
 # run. Runs alternate 1 / 2 threads; the table gives the median of --runs runs of each.
 #
 # usage: bench/collector_bench.sh [--ctsqs BIN] [--corpus DIR] [--runs N] [--threads "1 2"]
-#                                 [--copies N] [--instructions]
+#                                 [--copies N] [--server cpp|py] [--instructions]
 #   --corpus DIR     CloudTrail files under DIR/AWSLogs/... (default: issue 22's corpus,
 #                    gen_corpus.py --files 20 --records-per-file 5000 --seed 7, generated once
 #                    into ${XDG_CACHE_HOME:-~/.cache}/ctsqs-bench/)
 #   --copies N       serve each file N times under distinct keys (default 3: about 300,000
 #                    events and 1.5 CPU s per run, so that start-up and the drain's end weigh
 #                    little against the decoding)
+#   --server cpp|py  the local S3 + SQS: bench_fast_aws (default; the one built next to the
+#                    ctsqs binary, else build/release/bench/) or bench/fast_aws.py, its Python twin. On a
+#                    2-core machine the server's CPU is taken from the run measured: the Python
+#                    one spends about 3 times the C++ one's (the server_cpu column)
 #   --instructions   also count instructions per event (valgrind --tool=callgrind, one run each;
 #                    slow: about a minute more)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-ctsqs="$root/build/release/cli/ctsqs" corpus="" runs=3 threads="1 2" instructions="" copies=3
+ctsqs="$root/build/release/cli/ctsqs" corpus="" runs=3 threads="1 2" instructions="" copies=3 server=cpp
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ctsqs) ctsqs="$2"; shift 2 ;;
@@ -27,6 +31,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --instructions) instructions=1; shift ;;
     --copies) copies="$2"; shift 2 ;;
+    --server) server="$2"; shift 2 ;;
     *) echo "collector_bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +51,15 @@ work="$(mktemp -d)"
 server_pid=""
 cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-python3 "$here/fast_aws.py" --root "$corpus" --bucket bench --port-file "$work/port" --copies "$copies" \
+case "$server" in
+  cpp)
+    server_cmd=("$(dirname "$ctsqs")/../bench/bench_fast_aws")
+    [[ -x "${server_cmd[0]}" ]] || server_cmd=("$root/build/release/bench/bench_fast_aws")
+    [[ -x "${server_cmd[0]}" ]] || { echo "collector_bench: no ${server_cmd[0]} (build target bench_fast_aws, or --server py)" >&2; exit 2; } ;;
+  py) server_cmd=(python3 "$here/fast_aws.py") ;;
+  *) echo "collector_bench: --server cpp or py" >&2; exit 2 ;;
+esac
+"${server_cmd[@]}" --root "$corpus" --bucket bench --port-file "$work/port" --copies "$copies" \
   >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do [[ -f "$work/port" ]] && break; sleep 0.1; done
@@ -88,7 +101,7 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- lib include cli || echo '+changes')"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "corpus:  $corpus: $(find "$corpus" -name '*.json.gz' | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) gzip, each served $copies times"
-echo "runs:    $runs of each, alternating; S3/SQS: bench/fast_aws.py on loopback"
+echo "runs:    $runs of each, alternating; S3/SQS: $([[ $server == cpp ]] && echo bench_fast_aws || echo bench/fast_aws.py) on loopback"
 echo
 printf '%-9s %-4s %-3s %8s %10s %8s %12s %8s %10s %6s\n' mode thr run wall_s events/s cpu_s cpu_us/event rss_MB server_cpu load
 declare -A walls cpus
