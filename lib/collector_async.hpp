@@ -106,8 +106,11 @@ class AsyncEvent {
  public:
   explicit AsyncEvent(asio::any_io_executor ex) : ex_(std::move(ex)) {}
 
-  asio::awaitable<void> wait() {
-    auto t = std::make_shared<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
+  asio::awaitable<void> wait() { co_await wait_until(asio::steady_timer::time_point::max()); }
+
+  /// As wait(), or until `deadline`.
+  asio::awaitable<void> wait_until(asio::steady_timer::time_point deadline) {
+    auto t = std::make_shared<asio::steady_timer>(ex_, deadline);
     timers_.push_back(t);
     co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
   }
