@@ -174,6 +174,7 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   struct FetchState {
     std::unique_ptr<PayloadDecoder> decoder;
     std::vector<Event> batch;
+    unsigned owner = 0;  // the thread that filled batch (SinkWorker::push)
     Diagnostics diag;
     std::uint64_t events = 0;
     // The digest's own bytes (kept and hashed), or for a log file when the decoder cannot hand
@@ -187,6 +188,14 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
     std::string sha256;  // its hex once the object decoded whole, else ""
     HttpResponse head;
   };
+
+  // On the thread of a decode job: frees the events the sink wrote that this thread allocated
+  // (SinkWorker::take_spent) and returns the thread's number, the owner of what it decodes now.
+  unsigned reclaim_spent() {
+    const unsigned me = detail::DecodePool::current_worker();
+    sink_worker_->take_spent(me);  // destroyed here
+    return me;
+  }
 
   // Runs `job` on the decode pool (the loop goes on with I/O), or right here without one.
   template <class F>

@@ -137,7 +137,8 @@ asio::awaitable<result<void>> Collector::Impl::on_chunk(std::shared_ptr<FetchSta
   metrics_.bytes_fetched.fetch_add(chunk.size(), std::memory_order_relaxed);
   result<void> r;
   // The chunk's bytes stay valid until this handler returns (the store reads no further).
-  auto job = [&st, chunk, &r] {
+  auto job = [this, &st, chunk, &r] {
+    st->owner = reclaim_spent();
     if (st->hash && !st->hash_failed) {
       Diagnostics hd;
       if (!st->hash->update(chunk, hd)) st->hash_failed = true;  // the decoder judges the object
@@ -150,7 +151,7 @@ asio::awaitable<result<void>> Collector::Impl::on_chunk(std::shared_ptr<FetchSta
   if (!st->batch.empty()) {
     const auto n = st->batch.size();
     st->events += n;
-    co_await sink_worker_->push(std::move(st->batch));
+    co_await sink_worker_->push(std::move(st->batch), true, st->owner);
     st->batch = {};
     st->batch.reserve(n);  // the next chunk yields about as many: no regrowth from empty
   }
@@ -211,7 +212,8 @@ asio::awaitable<error_code> Collector::Impl::fetch_object(ObjectRef obj, Diagnos
   } else {
     // The end of the object: a gathered object is inflated and parsed whole here.
     result<void> f;
-    auto job = [&st, &f] {
+    auto job = [this, &st, &f] {
+      st->owner = reclaim_spent();
       f = st->decoder->finish(st->batch, st->diag);
       if (f && st->content_sha && st->decoder->content_observed()) st->sha256 = st->content_sha->finish_hex();
     };
@@ -224,7 +226,7 @@ asio::awaitable<error_code> Collector::Impl::fetch_object(ObjectRef obj, Diagnos
   if (!ec && (st->hash || st->content_sha)) ec = co_await check_integrity(obj, *st, diag);
   if (!st->batch.empty()) {
     st->events += st->batch.size();
-    co_await sink_worker_->push(std::move(st->batch));
+    co_await sink_worker_->push(std::move(st->batch), true, st->owner);
   }
   metrics_.events_dropped.fetch_add(st->decoder->filtered(), std::memory_order_relaxed);
   metrics_.events_retagged.fetch_add(st->decoder->retagged(), std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <exception>
 #include <unordered_set>
+#include <utility>
 
 #include <pthread.h>
 #include <signal.h>
@@ -47,14 +48,14 @@ std::uint64_t SinkWorker::mark() {
   return next_seq_;
 }
 
-asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted) {
+asio::awaitable<void> SinkWorker::push(std::vector<Event> events, bool counted, unsigned owner) {
   if (events.empty()) co_return;
   for (;;) {
     {
       std::lock_guard lk(mu_);
       if (queued_events_ < capacity_ || stopping_) {
         queued_events_ += events.size();
-        queue_.push_back(Item{std::move(events), nullptr, counted, next_seq_++});
+        queue_.push_back(Item{std::move(events), nullptr, counted, next_seq_++, owner});
         break;
       }
     }
@@ -78,6 +79,28 @@ asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since, std::stri
     co_return b->ec;
   }
   co_return result<void>{};
+}
+
+std::vector<std::vector<Event>> SinkWorker::take_spent(unsigned owner) {
+  std::lock_guard lk(spent_mu_);
+  if (owner >= spent_.size()) return {};
+  spent_[owner].bytes = 0;
+  return std::exchange(spent_[owner].batches, {});
+}
+
+void SinkWorker::give_back(unsigned owner, std::vector<Event>&& events) {
+  if (events.empty() || owner == no_owner) return;  // (freed with the item)
+  std::size_t bytes = events.capacity() * sizeof(Event);
+  for (const auto& e : events)
+    for (const std::string* s : {&e.tag, &e.record, &e.columns, &e.event_source, &e.event_type,
+                                 &e.recipient_account, &e.aws_region})
+      if (s->capacity() > 15) bytes += s->capacity() + 1;  // (15: what a string holds in itself)
+  std::lock_guard lk(spent_mu_);
+  if (owner >= spent_.size()) spent_.resize(owner + 1);
+  auto& s = spent_[owner];
+  if (s.bytes + bytes > spent_limit) return;  // freed with the item, here
+  s.bytes += bytes;
+  s.batches.push_back(std::move(events));
 }
 
 template <class F>
@@ -145,9 +168,11 @@ void SinkWorker::run() {
           metrics_.sink_failures.fetch_add(1, std::memory_order_relaxed);
         }
       }
-      if (!it.counted) continue;
-      window_events += it.events.size();
-      metrics_.events_written.fetch_add(it.events.size(), std::memory_order_relaxed);
+      if (it.counted) {
+        window_events += it.events.size();
+        metrics_.events_written.fetch_add(it.events.size(), std::memory_order_relaxed);
+      }
+      give_back(it.owner, std::move(it.events));
     }
     if (barriers.empty()) continue;
 

@@ -66,7 +66,19 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   std::uint64_t mark();
   /// Queue events (moved). Waits while the queue is over capacity. `counted`: false for the
   /// collector's own events (heartbeats), which stay out of the delivered-events metrics.
-  asio::awaitable<void> push(std::vector<Event> events, bool counted = true);
+  /// `owner`: the thread that allocated them and will call take_spent(owner), as
+  /// DecodePool::current_worker() numbers it (0: the loop decoding without a pool); once written
+  /// they wait for that call. no_owner: the sink thread frees them.
+  asio::awaitable<void> push(std::vector<Event> events, bool counted = true, unsigned owner = no_owner);
+  static constexpr unsigned no_owner = ~0u;
+  /// The batches of `owner` written since its last call, for it to destroy: freed on the thread
+  /// that allocated them, their memory goes back to that thread's malloc cache and arena. Freed
+  /// on the sink thread, each string took the lock of the producer's arena while the producer
+  /// allocated from it (measured: docs/benchmarks.md). At most spent_limit bytes (the batches'
+  /// and their strings' allocations) wait per owner; the sink thread frees a batch that would
+  /// go over, so memory stays bounded when an owner decodes less often than the sink writes.
+  std::vector<std::vector<Event>> take_spent(unsigned owner);
+  static constexpr std::size_t spent_limit = std::size_t(4) << 20;
   /// Resolves once a flush covering everything pushed before succeeded, or with an error when
   /// that flush failed or any batch pushed since the mark `since` was in a failed window; then
   /// `*detail` (when given) is the sink's report of that failure.
@@ -86,7 +98,14 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
     std::shared_ptr<Barrier> barrier;  // set for barrier items
     bool counted = true;
     std::uint64_t seq = 0;             // batches: 1, 2, 3... in push order
+    unsigned owner = no_owner;         // see push()
   };
+  // Written batches waiting for their owner's take_spent(), per owner.
+  struct Spent {
+    std::vector<std::vector<Event>> batches;
+    std::size_t bytes = 0;
+  };
+  void give_back(unsigned owner, std::vector<Event>&& events);
 
   void run();
   // Runs a sink call `f(Diagnostics&)`; on failure `detail` is the sink's message, and an
@@ -99,6 +118,9 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   Metrics& metrics_;
   std::size_t capacity_;
   AsyncEvent space_;  // loop-side: capacity freed
+
+  std::mutex spent_mu_;
+  std::vector<Spent> spent_;  // guarded by spent_mu_; index: owner
 
   std::mutex mu_;
   std::condition_variable cv_;

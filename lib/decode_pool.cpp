@@ -7,6 +7,12 @@
 
 namespace ctsqs::detail {
 
+namespace {
+thread_local unsigned worker_number = 0;
+}
+
+unsigned DecodePool::current_worker() noexcept { return worker_number; }
+
 unsigned DecodePool::resolve(unsigned requested) noexcept {
   return requested ? requested : std::max(1u, std::thread::hardware_concurrency());
 }
@@ -14,7 +20,7 @@ unsigned DecodePool::resolve(unsigned requested) noexcept {
 DecodePool::DecodePool(unsigned threads) {
   const unsigned n = resolve(threads);
   workers_.reserve(n);
-  for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
+  for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this, i] { work(i + 1); });
 }
 
 DecodePool::~DecodePool() {
@@ -34,9 +40,10 @@ void DecodePool::submit(std::unique_ptr<TaskBase> task) {
   cv_.notify_one();
 }
 
-void DecodePool::work() {
+void DecodePool::work(unsigned number) {
   // Named for top -H, perf and gdb (at most 15 characters).
   ::pthread_setname_np(::pthread_self(), "ctsqs-decode");
+  worker_number = number;
   std::unique_lock lk(m_);
   for (;;) {
     // Jobs queued before the stop still run: their coroutines wait for them.

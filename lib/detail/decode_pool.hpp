@@ -48,6 +48,10 @@ class DecodePool {
   /// The threads `requested` resolves to: itself, or the machine's cores for 0 (at least 1).
   static unsigned resolve(unsigned requested) noexcept;
 
+  /// On a worker of a pool, its number (1, 2, ...); 0 on any other thread. The collector's sink
+  /// gives each batch of events back to the thread that allocated it, to be freed there.
+  static unsigned current_worker() noexcept;
+
   /// Runs `job()` on a worker; the coroutine resumes on its executor after it. `job` is taken
   /// by reference: it lives in the caller's frame, which waits.
   template <class F>
@@ -94,7 +98,7 @@ class DecodePool {
   };
 
   void submit(std::unique_ptr<TaskBase> task);
-  void work();
+  void work(unsigned number);
 
   std::mutex m_;
   std::condition_variable cv_;

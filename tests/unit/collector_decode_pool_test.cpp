@@ -43,6 +43,7 @@ TEST_CASE("decode pool: each coroutine's jobs run in order, off the loop, in par
   std::atomic<int> running{0}, most{0}, total{0};
   std::mutex tm;
   std::set<std::thread::id> threads;
+  std::map<std::thread::id, std::set<unsigned>> numbers;  // what current_worker() says on each
   const auto loop_thread = std::this_thread::get_id();
   int done = 0;
   for (int c = 0; c < coroutines; ++c) {
@@ -55,6 +56,7 @@ TEST_CASE("decode pool: each coroutine's jobs run in order, off the loop, in par
           {
             std::lock_guard lk(tm);
             threads.insert(std::this_thread::get_id());
+            numbers[std::this_thread::get_id()].insert(detail::DecodePool::current_worker());
           }
           seen[static_cast<std::size_t>(c)].push_back(j);
           std::this_thread::sleep_for(100us);
@@ -77,6 +79,16 @@ TEST_CASE("decode pool: each coroutine's jobs run in order, off the loop, in par
   }
   REQUIRE(threads.count(loop_thread) == 0);
   REQUIRE(most.load() <= 3);
+  // Each worker has one number of its own, 1 to 3; any other thread is 0.
+  std::set<unsigned> all;
+  for (const auto& [id, ns] : numbers) {
+    REQUIRE(ns.size() == 1);
+    CHECK(*ns.begin() >= 1);
+    CHECK(*ns.begin() <= 3);
+    all.insert(*ns.begin());
+  }
+  CHECK(all.size() == numbers.size());
+  CHECK(detail::DecodePool::current_worker() == 0);
 }
 
 TEST_CASE("decode pool: a job's exception is rethrown in its coroutine, and the pool goes on",

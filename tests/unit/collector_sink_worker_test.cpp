@@ -146,3 +146,51 @@ TEST_CASE("sink worker: good flushes of other tags do not end the failure streak
   // The barrier says why, not only "sink failed to deliver".
   CHECK(details == std::vector<std::string>(3, "write /out/bad.jsonl: File too large"));
 }
+
+TEST_CASE("sink worker: written batches wait for the thread that made them, bounded per thread", "[collector]") {
+  asio::io_context io;
+  SwitchSink sink;
+  Metrics metrics;
+  auto worker = std::make_shared<detail::SinkWorker>(io.get_executor(), sink, metrics, 100000);
+  worker->start();
+  // Long enough not to fit in a string's own storage: the pointer names the allocation.
+  auto big = [](char c, std::size_t n, std::size_t len = 64) {
+    std::vector<Event> v(n);
+    for (auto& e : v) e.record = std::string(len, c);
+    return v;
+  };
+  std::vector<Event> one = big('1', 3), two = big('2', 2), none = big('x', 1);
+  std::vector<const char*> ones;
+  for (const auto& e : one) ones.push_back(e.record.data());
+  // Batches of a quarter of the limit each (with the Event itself): three fit, the rest not.
+  const std::size_t quarter = detail::SinkWorker::spent_limit / 4 - 1;
+  result<void> flushed = make_error_code(client_errc::cancelled);
+  auto scenario = [&]() -> asio::awaitable<void> {
+    const auto since = worker->mark();
+    co_await worker->push(std::move(one), true, 1);
+    co_await worker->push(std::move(two), true, 2);
+    co_await worker->push(std::move(none));  // no owner: freed by the sink thread
+    for (int i = 0; i < 5; ++i) co_await worker->push(big('3', 1, quarter), true, 3);
+    flushed = co_await worker->barrier(since);
+  };
+  auto done = asio::co_spawn(io, scenario(), asio::use_future);
+  io.run();
+  done.get();
+  REQUIRE(flushed.has_value());
+  CHECK(sink.written == 3 + 2 + 1 + 5);
+
+  auto mine = worker->take_spent(1);
+  REQUIRE(mine.size() == 1);
+  REQUIRE(mine[0].size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(mine[0][i].record.data() == ones[i]);  // the same buffers, not freed
+  CHECK(worker->take_spent(1).empty());  // taken once
+  auto theirs = worker->take_spent(2);
+  REQUIRE(theirs.size() == 1);
+  CHECK(theirs[0].size() == 2);
+  CHECK(worker->take_spent(3).size() == 3);  // the 4th and 5th went over: freed by the sink thread
+  CHECK(worker->take_spent(0).empty());
+  CHECK(worker->take_spent(detail::SinkWorker::no_owner).empty());
+  CHECK(worker->take_spent(99).empty());
+  worker->stop();
+  worker->join();
+}
