@@ -36,6 +36,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -x "$ctsqs" ]] || { echo "collector_bench: no ctsqs binary at $ctsqs (build target ctsqs_cli)" >&2; exit 2; }
+ctsqs="$(realpath "$ctsqs")"  # the runs start in a directory of their own
 if [[ -z "$corpus" ]]; then
   corpus="${XDG_CACHE_HOME:-$HOME/.cache}/ctsqs-bench/corpus-20x5000-seed7"
   if [[ ! -f "$corpus/.done" ]]; then
@@ -103,13 +104,14 @@ echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cp
 echo "corpus:  $corpus: $(find "$corpus" -name '*.json.gz' | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) gzip, each served $copies times"
 echo "runs:    $runs of each, alternating; S3/SQS: $([[ $server == cpp ]] && echo bench_fast_aws || echo bench/fast_aws.py) on loopback"
 echo
-printf '%-9s %-4s %-3s %8s %10s %8s %12s %8s %10s %6s\n' mode thr run wall_s events/s cpu_s cpu_us/event rss_MB server_cpu load
+printf '%-9s %-4s %-3s %8s %8s %10s %8s %12s %8s %10s %6s\n' mode thr run events wall_s events/s cpu_s cpu_us/event rss_MB server_cpu load
 declare -A walls cpus
 for mode in drain backfill; do
   for r in $(seq "$runs"); do
     for t in $threads; do
-      read -r wall cpu rss ev scpu l <<<"$(run_one "$mode" "$t")"
-      printf '%-9s %-4s %-3s %8.2f %10.0f %8.2f %12.2f %8.1f %10.3f %6s\n' "$mode" "$t" "$r" "$wall" \
+      out=$(run_one "$mode" "$t") || { echo "collector_bench: $mode with $t thread(s) failed" >&2; exit 1; }
+      read -r wall cpu rss ev scpu l <<<"$out"
+      printf '%-9s %-4s %-3s %8s %8.2f %10.0f %8.2f %12.2f %8.1f %10.3f %6s\n' "$mode" "$t" "$r" "$ev" "$wall" \
         "$(echo "$ev / $wall" | bc -l)" "$cpu" "$(echo "$cpu * 1000000 / $ev" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
         "$scpu" "$l"
       walls[$mode.$t]+="$wall " cpus[$mode.$t]+="$cpu "

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""bench/collector_bench.sh still runs as a user would rerun it, against both of its local
+S3 + SQS servers (bench_fast_aws and bench/fast_aws.py), and every run of `drain` and
+`backfill`, with 1 and 2 decode threads, delivers every record of a small corpus (each file
+served twice), the same count as `ctsqs decode` of the corpus reads.
+
+usage: collector_bench_test.py --ctsqs BIN
+  exit 0 when every check held, 1 otherwise, 77 (skipped) without ../shared/tools/gen_corpus.py
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.abspath(os.path.join(here, "..", ".."))
+ap = argparse.ArgumentParser()
+ap.add_argument("--ctsqs", required=True)
+a = ap.parse_args()
+
+gen = os.path.join(root, "..", "shared", "tools", "gen_corpus.py")
+if not os.path.isfile(gen):
+    print("skipped: no %s" % gen)
+    sys.exit(77)
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok:   " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    corpus = os.path.join(tmp, "corpus")
+    subprocess.run([sys.executable, gen, "--out", corpus, "--files", "3", "--records-per-file", "300",
+                    "--seed", "3", "--jitter", "0"], check=True, stdout=subprocess.DEVNULL)
+    dec = subprocess.run([a.ctsqs, "decode", "-q", "--format", "raw", corpus], check=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    records = dec.stdout.count(b"\n")
+    check(records == 900, "ctsqs decode reads the corpus's 900 records (read %d)" % records)
+    for server in ("cpp", "py"):
+        p = subprocess.run([os.path.join(root, "bench", "collector_bench.sh"), "--ctsqs", a.ctsqs,
+                            "--corpus", corpus, "--runs", "1", "--copies", "2", "--server", server],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        check(p.returncode == 0, "--server %s: exit 0 (got %d)\n%s" % (server, p.returncode, p.stdout[-2000:]))
+        rows = re.findall(r"^(drain|backfill)\s+(\d+)\s+(\d+)\s+(\d+)\s", p.stdout, re.M)
+        seen = sorted((m, t) for m, t, _, _ in rows)
+        check(seen == [("backfill", "1"), ("backfill", "2"), ("drain", "1"), ("drain", "2")],
+              "--server %s: one run of each mode and thread count (got %s)" % (server, seen))
+        for mode, threads, _, events in rows:
+            check(int(events) == 2 * records,
+                  "--server %s: %s with %s thread(s) delivered %s events, expected %d" %
+                  (server, mode, threads, events, 2 * records))
+        server_line = "bench_fast_aws" if server == "cpp" else "bench/fast_aws.py"
+        check(("S3/SQS: %s on loopback" % server_line) in p.stdout, "--server %s: the header names the server" % server)
+
+print("%d failure(s)" % len(failures))
+sys.exit(1 if failures else 0)
