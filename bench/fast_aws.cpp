@@ -8,10 +8,14 @@
 // side) and parses requests with Beast on one thread. bench/collector_bench.sh prints the
 // server's CPU beside each run.
 //
-// usage: bench_fast_aws --root DIR --bucket NAME --port-file FILE [--copies N]
-//   Serves, from memory, the files under DIR as one bucket (path-style GetObject with ETag,
-//   ListObjectsV2 with prefix/delimiter/start-after/continuation-token/max-keys,
-//   GetBucketLocation) and one SQS queue (AWS JSON 1.0: ReceiveMessage, DeleteMessageBatch,
+// usage: bench_fast_aws [--root DIR] --bucket NAME --port-file FILE [--copies N]
+//                       [--cloudtrail-keys FILE]
+//   Serves, from memory, the files under DIR as one bucket (path-style GetObject and HeadObject
+//   with ETag and the object's user metadata, PutObject (aws-chunked bodies too) keeping the
+//   x-amz-meta-* headers, ListObjectsV2 with prefix/delimiter/start-after/continuation-token/
+//   max-keys, GetBucketLocation), CloudTrail ListPublicKeys answered from FILE (the test gate's
+//   GATE_CLOUDTRAIL_KEYS format, read at each call: tests/peers/make-trail.mjs --keys-file
+//   writes it), and one SQS queue (AWS JSON 1.0: ReceiveMessage, DeleteMessageBatch,
 //   ChangeMessageVisibilityBatch, GetQueueAttributes) holding one S3 event notification per
 //   object. A ReceiveMessage with WaitTimeSeconds waits while messages are out and none is
 //   visible, as a long poll does. POST /__reset refills the queue. --copies N serves each file
@@ -27,6 +31,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -57,7 +62,43 @@ struct Object {
   int fd = -1;               // memfd holding the bytes (shared by the copies of one file)
   std::uint64_t size = 0;
   std::string etag;          // hex MD5
+  std::vector<std::pair<std::string, std::string>> meta;  // x-amz-meta-* headers of a PutObject
 };
+
+int memfd_with(const std::string& name, std::string_view data) {
+  const int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC);
+  if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    throw std::runtime_error("fast_aws: cannot keep " + name + " in memory");
+  return fd;
+}
+
+// The payload of an aws-chunked body: "<hex size>[;chunk-signature=...]\r\n<bytes>\r\n"...,
+// up to the chunk of size 0 (trailers after it are ignored).
+std::string aws_unchunk(std::string_view in) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < in.size()) {
+    const auto eol = in.find("\r\n", pos);
+    if (eol == std::string_view::npos) break;
+    const std::string size_text(in.substr(pos, std::min(in.find(';', pos), eol) - pos));
+    const std::size_t n = std::stoul(size_text, nullptr, 16);
+    if (n == 0) break;
+    out.append(in.substr(eol + 2, n));
+    pos = eol + 2 + n + 2;
+  }
+  return out;
+}
+
+// Epoch seconds of "YYYY-MM-DDTHH:MM:SS[.fff]Z" (what the keys file holds), or -1.
+double iso_seconds(std::string_view s) {
+  std::tm tm{};
+  if (s.size() < 19 || std::sscanf(std::string(s).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(::timegm(&tm));
+}
 
 struct Message {
   std::string id, body, md5;
@@ -136,18 +177,18 @@ std::string copy_key(const std::string& key, int c) {
 
 class Server {
  public:
-  Server(asio::io_context& io, std::string bucket) : io_(io), bucket_(std::move(bucket)) {}
+  Server(asio::io_context& io, std::string bucket, std::string keys_file)
+      : io_(io), bucket_(std::move(bucket)), keys_file_(std::move(keys_file)) {}
 
   void load(const std::filesystem::path& root, int copies) {
+    if (root.empty()) return fill();
     for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
       if (!e.is_regular_file()) continue;
       const auto key = std::filesystem::relative(e.path(), root).generic_string();
       std::ifstream in(e.path(), std::ios::binary);
       std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       Object o;
-      o.fd = ::memfd_create(key.c_str(), MFD_CLOEXEC);
-      if (o.fd < 0 || ::write(o.fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-        throw std::runtime_error("fast_aws: cannot keep " + key + " in memory");
+      o.fd = memfd_with(key, data);
       o.size = data.size();
       o.etag = md5_hex(data);
       for (int c = 0; c < copies; ++c) objects_[copy_key(key, c)] = o;
@@ -188,6 +229,13 @@ class Server {
     for (;;) {
       http::request_parser<http::string_body> p;
       p.body_limit(64 << 20);
+      auto [hec, hn] = co_await http::async_read_header(sock, buf, p, asio::as_tuple(use_awaitable));
+      if (hec) co_return;
+      if (beast::iequals(p.get()[http::field::expect], "100-continue")) {
+        static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [cec, cn] = co_await asio::async_write(sock, asio::buffer(go_on), asio::as_tuple(use_awaitable));
+        if (cec) co_return;
+      }
       auto [ec, n] = co_await http::async_read(sock, buf, p, asio::as_tuple(use_awaitable));
       if (ec) co_return;
       auto req = p.release();
@@ -199,9 +247,10 @@ class Server {
  private:
   // Writes a whole response with a body from memory.
   static awaitable<bool> send(tcp::socket& sock, const http::request<http::string_body>& req, unsigned status,
-                              std::string body, std::string ctype) {
+                              std::string body, std::string ctype, std::string etag) {
     http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
     res.set(http::field::content_type, ctype);
+    if (!etag.empty()) res.set(http::field::etag, "\"" + etag + "\"");
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
@@ -209,13 +258,15 @@ class Server {
     co_return !ec;
   }
 
-  // The object: the header, then the bytes straight from the memfd with sendfile(2).
+  // The object: the header, then (not for HEAD) the bytes straight from the memfd with sendfile(2).
   static awaitable<bool> send_object(tcp::socket& sock, const http::request<http::string_body>& req, const Object& o) {
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-                       std::to_string(o.size) + "\r\nETag: \"" + o.etag + "\"\r\n" +
-                       (req.keep_alive() ? "" : "Connection: close\r\n") + "\r\n";
+                       std::to_string(o.size) + "\r\nETag: \"" + o.etag + "\"\r\n";
+    for (const auto& [k, v] : o.meta) head += k + ": " + v + "\r\n";
+    head += std::string(req.keep_alive() ? "" : "Connection: close\r\n") + "\r\n";
     auto [ec, n] = co_await asio::async_write(sock, asio::buffer(head), asio::as_tuple(use_awaitable));
     if (ec) co_return false;
+    if (req.method() == http::verb::head) co_return true;
     sock.native_non_blocking(true);
     off_t off = 0;
     while (static_cast<std::uint64_t>(off) < o.size) {
@@ -235,7 +286,8 @@ class Server {
     unsigned status = 200;
     std::string body;
     std::string ctype = "application/xml";
-    const Object* object = nullptr;  // GetObject: sent from its memfd
+    const Object* object = nullptr;  // GetObject, HeadObject: sent from its memfd
+    std::string etag;                // PutObject's answer
   };
 
   awaitable<bool> handle(tcp::socket& sock, const http::request<http::string_body>& req) {
@@ -260,7 +312,7 @@ class Server {
     }
     Reply r = answer(req);
     if (r.object) co_return co_await send_object(sock, req, *r.object);
-    co_return co_await send(sock, req, r.status, std::move(r.body), r.ctype);
+    co_return co_await send(sock, req, r.status, std::move(r.body), r.ctype, r.etag);
   }
 
   Reply answer(const http::request<http::string_body>& req) {
@@ -278,7 +330,37 @@ class Server {
         rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
       }
     }
-    if (req.method() == http::verb::get) {
+    if (req.method() == http::verb::put) {
+      // PutObject: path-style /bucket/key, the body (aws-chunked or not) and its x-amz-meta-*.
+      std::string_view rest = std::string_view(path).substr(path.starts_with('/') ? 1 : 0);
+      const auto slash = rest.find('/');
+      if (rest.substr(0, slash) != bucket_ || slash == std::string_view::npos)
+        return Reply{404, "<Error><Code>NoSuchBucket</Code></Error>"};
+      const std::string key = unquote(rest.substr(slash + 1), false);
+      const bool chunked = req[http::field::content_encoding].find("aws-chunked") != std::string_view::npos ||
+                           req["x-amz-content-sha256"].starts_with("STREAMING-");
+      const std::string data = chunked ? aws_unchunk(req.body()) : req.body();
+      Object o;
+      o.fd = memfd_with(key, data);
+      o.size = data.size();
+      o.etag = md5_hex(data);
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (name.starts_with("x-amz-meta-")) o.meta.emplace_back(name, std::string(f.value()));
+      }
+      if (auto it = objects_.find(key); it != objects_.end() && it->second.fd >= 0) {
+        bool shared = false;  // the copies of a --root file share one memfd
+        for (const auto& [k, other] : objects_) shared = shared || (k != key && other.fd == it->second.fd);
+        if (!shared) ::close(it->second.fd);
+      }
+      const std::string etag = o.etag;
+      objects_[key] = std::move(o);
+      Reply r{200, ""};
+      r.etag = etag;
+      return r;
+    }
+    if (req.method() == http::verb::get || req.method() == http::verb::head) {
       std::string_view rest = std::string_view(path).substr(path.starts_with('/') ? 1 : 0);
       const auto slash = rest.find('/');
       if (rest.substr(0, slash) != bucket_)
@@ -355,6 +437,37 @@ class Server {
       out["Successful"] = std::move(ok);
       out["Failed"] = json::array{};
       notify();
+    } else if (op == "ListPublicKeys") {
+      // The keys whose validity overlaps [StartTime, EndTime] (epoch seconds or ISO text).
+      auto when = [&](const char* k, double dflt) {
+        const auto* v = in.if_contains(k);
+        if (!v) return dflt;
+        if (v->is_number()) return v->to_number<double>();
+        if (v->is_string()) return iso_seconds(v->as_string());
+        return dflt;
+      };
+      const double from = when("StartTime", 0), to = when("EndTime", 1e12);
+      json::array list;
+      std::ifstream f(keys_file_);
+      std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      boost::system::error_code jec;
+      auto keys = json::parse(text, jec);
+      if (!jec && keys.is_array())
+        for (const auto& k : keys.as_array()) {
+          if (!k.is_object()) continue;
+          const auto& ko = k.as_object();
+          auto text_of = [&](const char* name) {
+            const auto* v = ko.if_contains(name);
+            return v && v->is_string() ? std::string(v->as_string()) : std::string();
+          };
+          const double vf = iso_seconds(text_of("ValidityStartTime")), vt = iso_seconds(text_of("ValidityEndTime"));
+          if (vf <= to && vt >= from)
+            list.push_back(json::object{{"Value", text_of("Value")},
+                                        {"ValidityStartTime", vf},
+                                        {"ValidityEndTime", vt},
+                                        {"Fingerprint", text_of("Fingerprint")}});
+        }
+      return Reply{200, json::serialize(json::object{{"PublicKeyList", std::move(list)}}), "application/x-amz-json-1.1"};
     } else if (op == "GetQueueAttributes") {
       out["Attributes"] = json::object{{"ApproximateNumberOfMessages", std::to_string(visible_.size())},
                                        {"ApproximateNumberOfMessagesNotVisible", std::to_string(inflight_.size())},
@@ -422,6 +535,7 @@ class Server {
 
   asio::io_context& io_;
   std::string bucket_;
+  std::string keys_file_;  // --cloudtrail-keys
   std::map<std::string, Object> objects_;  // sorted: ListObjectsV2 order
   std::map<std::string, Message> queue_;
   std::deque<std::string> visible_;
@@ -440,7 +554,7 @@ awaitable<void> accept_loop(tcp::acceptor& acc, Server& srv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string root, bucket, port_file;
+  std::string root, bucket, port_file, keys_file;
   int copies = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
@@ -452,18 +566,20 @@ int main(int argc, char** argv) {
       port_file = argv[i + 1];
     else if (k == "--copies")
       copies = std::max(1, std::atoi(argv[i + 1]));
+    else if (k == "--cloudtrail-keys")
+      keys_file = argv[i + 1];
     else {
       std::cerr << "fast_aws: unknown argument " << k << "\n";
       return 2;
     }
   }
-  if (root.empty() || bucket.empty() || port_file.empty()) {
-    std::cerr << "usage: bench_fast_aws --root DIR --bucket NAME --port-file FILE [--copies N]\n";
+  if (bucket.empty() || port_file.empty()) {
+    std::cerr << "usage: bench_fast_aws [--root DIR] --bucket NAME --port-file FILE [--copies N] [--cloudtrail-keys FILE]\n";
     return 2;
   }
   try {
     asio::io_context io(1);
-    Server srv(io, bucket);
+    Server srv(io, bucket, keys_file);
     srv.load(root, copies);
     tcp::acceptor acc(io);
     acc.open(tcp::v4());

@@ -4,7 +4,8 @@
 # the Python stdlib and jq (bench/decode_bench.sh, on issue 22's corpus: 20 files x 5000 records
 # of ../shared/tools/gen_corpus.py, 161 MB of JSON); `verify` against `aws cloudtrail
 # validate-logs` (bench/verify_bench.sh: a day of a trail in the test peers' S3, 50 ms per
-# GetObject); `drain`/`backfill` one thread against two (bench/collector_bench.sh).
+# GetObject) and one thread against two (bench/verify_threads.sh, the trail from memory);
+# `drain`/`backfill` one thread against two (bench/collector_bench.sh).
 # Each prints events/s and MB/s per core (per CPU second) and for the machine (per wall second).
 # Then the figures peers publish, for comparison. About 2 to 3 minutes on a quiet 2-core machine.
 #
@@ -48,12 +49,15 @@ if want verify; then
   echo "## verify: a day of a trail in a local S3 (test peers), +50 ms per GetObject"
   # shellcheck disable=SC2086
   "$here/verify_bench.sh" --ctsqs "$bin" ${VERIFY_ARGS:-} 2>/dev/null || echo "(verify_bench.sh failed: rerun it alone to see why)"
+  echo
+  echo "## verify: one thread against two, the trail served from memory (bench_fast_aws)"
+  "$here/verify_threads.sh" --ctsqs "$bin" 2>/dev/null || echo "(verify_threads.sh failed: rerun it alone to see why)"
 fi
 
 if want drain; then
   echo
   echo "## drain and backfill: one thread against two, from a fast local S3"
-  # The drain/backfill bench (a fast local S3 + SQS, bench/fast_aws.py) on the same corpus.
+  # The drain/backfill bench (a fast local S3 + SQS, bench_fast_aws) on the same corpus.
   extra=()
   [[ -n "$corpus" ]] && extra=(--corpus "$corpus")
   "$here/collector_bench.sh" --ctsqs "$bin" "${extra[@]}" || echo "(collector_bench.sh failed: rerun it alone to see why)"

@@ -2,7 +2,9 @@
 """bench/collector_bench.sh still runs as a user would rerun it, against both of its local
 S3 + SQS servers (bench_fast_aws and bench/fast_aws.py), and every run of `drain` and
 `backfill`, with 1 and 2 decode threads, delivers every record of a small corpus (each file
-served twice), the same count as `ctsqs decode` of the corpus reads.
+served twice), the same count as `ctsqs decode` of the corpus reads. And bench/verify_threads.sh
+(a signed trail written into bench_fast_aws by make-trail.mjs: PutObject with user metadata,
+ListPublicKeys) finds every digest and log file valid with 1 and 2 threads.
 
 usage: collector_bench_test.py --ctsqs BIN
   exit 0 when every check held, 1 otherwise, 77 (skipped) without ../shared/tools/gen_corpus.py
@@ -57,6 +59,16 @@ with tempfile.TemporaryDirectory() as tmp:
                   (server, mode, threads, events, 2 * records))
         server_line = "bench_fast_aws" if server == "cpp" else "bench/fast_aws.py"
         check(("S3/SQS: %s on loopback" % server_line) in p.stdout, "--server %s: the header names the server" % server)
+
+    if os.path.isdir(os.path.join(root, "tests", "peers", "node_modules")):
+        p = subprocess.run([os.path.join(root, "bench", "verify_threads.sh"), "--ctsqs", a.ctsqs, "--runs", "1",
+                            "--files", "2", "--records", "20"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        check(p.returncode == 0, "verify_threads.sh: exit 0 (got %d)\n%s" % (p.returncode, p.stdout[-2000:]))
+        valid = re.findall(r"^([12])\s+1\s.*\s48/48 log files valid$", p.stdout, re.M)
+        check(sorted(valid) == ["1", "2"], "verify_threads.sh: 48/48 log files valid with 1 and 2 threads (got %s)" % valid)
+    else:
+        print("skipped: verify_threads.sh (no tests/peers/node_modules)")
 
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)
