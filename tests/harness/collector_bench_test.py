@@ -4,17 +4,21 @@ S3 + SQS servers (bench_fast_aws and bench/fast_aws.py), and every run of `drain
 `backfill`, with 1 and 2 decode threads, delivers every record of a small corpus (each file
 served twice), the same count as `ctsqs decode` of the corpus reads. And bench/verify_threads.sh
 (a signed trail written into bench_fast_aws by make-trail.mjs: PutObject with user metadata,
-ListPublicKeys) finds every digest and log file valid with 1 and 2 threads.
+ListPublicKeys) finds every digest and log file valid with 1 and 2 threads; and bench_fast_aws
+keeps what PutObject was given (plain and aws-chunked bodies, user metadata on Get and Head).
 
 usage: collector_bench_test.py --ctsqs BIN
   exit 0 when every check held, 1 otherwise, 77 (skipped) without ../shared/tools/gen_corpus.py
 """
 import argparse
+import http.client
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.abspath(os.path.join(here, "..", ".."))
@@ -59,6 +63,44 @@ with tempfile.TemporaryDirectory() as tmp:
                   (server, mode, threads, events, 2 * records))
         server_line = "bench_fast_aws" if server == "cpp" else "bench/fast_aws.py"
         check(("S3/SQS: %s on loopback" % server_line) in p.stdout, "--server %s: the header names the server" % server)
+
+    # bench_fast_aws's PutObject: a plain and an aws-chunked body come back whole from GetObject,
+    # with their user metadata on GetObject and HeadObject.
+    server = os.path.join(os.path.dirname(os.path.realpath(a.ctsqs)), "..", "bench", "bench_fast_aws")
+    port_file = os.path.join(tmp, "port")
+    srv = subprocess.Popen([server, "--bucket", "b", "--port-file", port_file])
+    try:
+        for _ in range(100):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", int(open(port_file).read()), timeout=10)
+        payload = os.urandom(70000)
+        chunked = b"%x;chunk-signature=00\r\n" % 65536 + payload[:65536] + b"\r\n" + \
+            b"%x;chunk-signature=00\r\n" % (len(payload) - 65536) + payload[65536:] + b"\r\n" + \
+            b"0;chunk-signature=00\r\n\r\n"
+        for key, body, headers in (("plain/a b.gz", payload, {}),
+                                   ("chunked.gz", chunked, {"Content-Encoding": "aws-chunked",
+                                                            "x-amz-decoded-content-length": str(len(payload))})):
+            conn.request("PUT", "/b/" + urllib.parse.quote(key), body=body,
+                         headers=dict(headers, **{"x-amz-meta-signature": "abc", "X-Amz-Meta-Mixed": "v"}))
+            r = conn.getresponse()
+            r.read()
+            check(r.status == 200, "PutObject %s: 200 (got %d)" % (key, r.status))
+            conn.request("GET", "/b/" + urllib.parse.quote(key))
+            r = conn.getresponse()
+            got = r.read()
+            check(got == payload, "GetObject %s: the bytes put (%d of %d)" % (key, len(got), len(payload)))
+            check(r.getheader("x-amz-meta-signature") == "abc" and r.getheader("x-amz-meta-mixed") == "v",
+                  "GetObject %s: the user metadata" % key)
+            conn.request("HEAD", "/b/" + urllib.parse.quote(key))
+            r = conn.getresponse()
+            r.read()
+            check(r.status == 200 and r.getheader("Content-Length") == str(len(payload)) and
+                  r.getheader("x-amz-meta-signature") == "abc", "HeadObject %s: size and metadata" % key)
+    finally:
+        srv.kill()
+        srv.wait()
 
     if os.path.isdir(os.path.join(root, "tests", "peers", "node_modules")):
         p = subprocess.run([os.path.join(root, "bench", "verify_threads.sh"), "--ctsqs", a.ctsqs, "--runs", "1",
