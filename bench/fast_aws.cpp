@@ -26,6 +26,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "ctsqs/aws/sigv4/canonical_request.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -118,21 +120,8 @@ std::string md5_hex(std::string_view data) {
   return out;
 }
 
-// Python's urllib.parse.quote(s) (safe "/").
-std::string quote(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+// Python's urllib.parse.quote(s) (safe "/"): RFC 3986's unreserved characters and "/" stay.
+std::string quote(std::string_view s) { return ctsqs::sigv4::uri_encode(s, false); }
 
 std::string unquote(std::string_view s, bool plus_is_space) {
   std::string out;
