@@ -7,9 +7,13 @@ GetObject +50 ms before the first byte), side by side with the baseline a user w
 usage: bench/backfill_bench.py --ctsqs BIN [--objects 1200] [--records 50] [--aws /usr/bin/aws]
   starts its own peers (the gate with S3 on fauxqs), generates the corpus with
   ../shared/tools/gen_corpus.py (seed 3), uploads it, then runs every round once per latency.
-Prints one line per round and a table; ratios are to the same command without latency.
+Prints one line per round and two tables: the rates with and without latency (ratios are to the
+same command without latency), and per round without latency the CPU seconds of the commands
+run (user+sys of ctsqs, or of aws and ctsqs decode; not the peers'), with events/s and MB/s
+(gzipped objects read) per core (per CPU second) and for the machine (per wall second).
 """
 import argparse
+import resource
 import glob
 import json
 import os
@@ -43,6 +47,7 @@ def main():
         subprocess.run([sys.executable, a.gen, "--out", corpus, "--files", str(a.objects), "--records-per-file",
                         str(a.records), "--seed", "3"], check=True, capture_output=True)
         files = glob.glob(os.path.join(corpus, "**", "*.json.gz"), recursive=True)
+        mb = sum(os.path.getsize(f) for f in files) / 1e6
         r = subprocess.run(["node", os.path.join(PEERS_DIR, "put-objects.mjs"), "--s3-endpoint", peers.gate,
                             "--bucket", "bench-trail", corpus], capture_output=True, text=True, env=peers.env)
         if r.returncode != 0:
@@ -89,19 +94,29 @@ def main():
                 if latency == "aws":
                     peers.gate_call("/__gate/faults", [dict(f, times=10 ** 9) for f in LATENCY])
                 t0 = time.monotonic()
+                c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 n, rc = fn(extra)
+                c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 dt = time.monotonic() - t0
+                cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
                 peers.gate_call("/__gate/faults", method="DELETE")
-                results[(name, latency)] = (n, dt, rc)
+                results[(name, latency)] = (n, dt, rc, cpu)
                 print("%-32s latency %-4s rc %d: %d events, %d objects in %.2f s = %.0f objects/s, %.0f events/s" % (
                     name, latency, rc, n, len(files), dt, len(files) / dt, n / dt), flush=True)
         print("\n%d objects of %d records; latency 'aws' = ListObjectsV2 +20 ms, GetObject +50 ms" % (
             len(files), a.records))
         print("%-32s %14s %14s %14s %8s" % ("", "events/s none", "events/s aws", "objects/s aws", "aws/none"))
         for name, _, _ in rounds:
-            n0, d0, _ = results[(name, "none")]
-            n1, d1, _ = results[(name, "aws")]
+            n0, d0, _, _ = results[(name, "none")]
+            n1, d1, _, _ = results[(name, "aws")]
             print("%-32s %14.0f %14.0f %14.0f %7.2fx" % (name, n0 / d0, n1 / d1, len(files) / d1, (n1 / d1) / (n0 / d0)))
+        print("\nno latency, %.1f MB gzip: CPU = the commands' user+sys (not the peers')" % mb)
+        print("%-32s %7s %7s %11s %9s %11s %9s" % ("", "wall s", "CPU s", "ev/s/core", "MB/s/core", "ev/s/mach",
+                                                   "MB/s/mach"))
+        for name, _, _ in rounds:
+            n0, d0, _, c0 = results[(name, "none")]
+            c0 = max(c0, 1e-3)
+            print("%-32s %7.2f %7.2f %11.0f %9.1f %11.0f %9.1f" % (name, d0, c0, n0 / c0, mb / c0, n0 / d0, mb / d0))
     finally:
         peers.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -5,13 +5,16 @@
 # of ../shared/tools/gen_corpus.py, 161 MB of JSON); `verify` against `aws cloudtrail
 # validate-logs` (bench/verify_bench.sh: a day of a trail in the test peers' S3, 50 ms per
 # GetObject) and one thread against two (bench/verify_threads.sh, the trail from memory);
-# `drain`/`backfill` one thread against two (bench/collector_bench.sh).
+# `drain`/`backfill` one thread against two (bench/collector_bench.sh); `backfill` against
+# `aws s3 sync` then `ctsqs decode` (bench/backfill_bench.py: many small objects in the test
+# peers' S3, with and without AWS-like latency).
 # Each prints events/s and MB/s per core (per CPU second) and for the machine (per wall second).
 # Then the figures peers publish, for comparison. About 2 to 3 minutes on a quiet 2-core machine.
 #
-# usage: bench/run_all.sh [--ctsqs BIN] [--only decode|verify|drain] [--corpus DIR]
+# usage: bench/run_all.sh [--ctsqs BIN] [--only decode|verify|drain|backfill] [--corpus DIR]
 # env:   RUNS (best of N runs per decode tool, default 3), VERIFY_ARGS (more verify_bench.sh
-#        arguments, e.g. "--hours 12 --no-aws")
+#        arguments, e.g. "--hours 12 --no-aws"), BACKFILL_ARGS (more backfill_bench.py
+#        arguments; default "--objects 600")
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -61,6 +64,14 @@ if want drain; then
   extra=()
   [[ -n "$corpus" ]] && extra=(--corpus "$corpus")
   "$here/collector_bench.sh" --ctsqs "$bin" "${extra[@]}" || echo "(collector_bench.sh failed: rerun it alone to see why)"
+fi
+
+if want backfill; then
+  echo
+  echo "## backfill against aws s3 sync + ctsqs decode (test peers' S3, small objects)"
+  # shellcheck disable=SC2086
+  python3 "$here/backfill_bench.py" --ctsqs "$bin" ${BACKFILL_ARGS:---objects 600} ||
+    echo "(backfill_bench.py failed: rerun it alone to see why)"
 fi
 
 cat <<'EOF'
