@@ -163,7 +163,10 @@ asio::awaitable<CollectorResult> Collector::Impl::run() {
   const auto bg_deadline = steady::now() + std::chrono::seconds(2);
   while (background_ > 0 && steady::now() < bg_deadline) co_await changed_.wait_until(bg_deadline);
   sink_worker_->stop();
-  if (!grace_over) sink_worker_->join();  // a stuck sink is left behind when the grace expired
+  if (!grace_over) {
+    sink_worker_->join();  // a stuck sink is left behind when the grace expired
+    sink_worker_->clear_spent();  // written events no decode job will take back now
+  }
   CollectorResult res;
   res.permanent_failures = permanent_failures_;
   res.unfinished = released_ids_.size();

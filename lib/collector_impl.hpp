@@ -93,7 +93,8 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   SqsReceiveOptions receive_;           // CollectorOptions::receive, else the queue's
   // Decoding (inflate, parse, flatten, format, hash) of the objects in flight; null: on the loop.
   // A job touches only its object's FetchState (the decoder, its TagRouter: TagLimits has a
-  // mutex; handlers are immutable), never the Impl's state, Metrics or the sink worker.
+  // mutex; handlers are immutable; the SinkWorker it was given, for take_spent, which locks),
+  // never the Impl's state or Metrics.
   std::unique_ptr<detail::DecodePool> decode_pool_;
 
   AsyncSemaphore msg_slots_;
@@ -174,7 +175,11 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   struct FetchState {
     std::unique_ptr<PayloadDecoder> decoder;
     std::vector<Event> batch;
-    unsigned owner = 0;  // the thread that filled batch (SinkWorker::push)
+    std::size_t batch_hint = 0;  // the last batch's size: the next is reserved as large, on the job's thread
+    unsigned owner = detail::SinkWorker::no_owner;  // the thread that filled batch (SinkWorker::push)
+    // The run's sink worker, copied on the loop: a job takes its thread's written events from it
+    // (reclaim_spent) without reading Impl::sink_worker_, which a later run replaces.
+    std::shared_ptr<detail::SinkWorker> sink;
     Diagnostics diag;
     std::uint64_t events = 0;
     // The digest's own bytes (kept and hashed), or for a log file when the decoder cannot hand
@@ -190,10 +195,12 @@ struct Collector::Impl : std::enable_shared_from_this<Impl> {
   };
 
   // On the thread of a decode job: frees the events the sink wrote that this thread allocated
-  // (SinkWorker::take_spent) and returns the thread's number, the owner of what it decodes now.
-  unsigned reclaim_spent() {
+  // (SinkWorker::take_spent), reserves the object's next batch here, and returns the thread's
+  // number, the owner of what it decodes now.
+  static unsigned reclaim_spent(FetchState& st) {
     const unsigned me = detail::DecodePool::current_worker();
-    sink_worker_->take_spent(me);  // destroyed here
+    st.sink->take_spent(me);  // destroyed here
+    if (st.batch.capacity() == 0 && st.batch_hint > 0) st.batch.reserve(st.batch_hint);
     return me;
   }
 

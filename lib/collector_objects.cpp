@@ -137,8 +137,8 @@ asio::awaitable<result<void>> Collector::Impl::on_chunk(std::shared_ptr<FetchSta
   metrics_.bytes_fetched.fetch_add(chunk.size(), std::memory_order_relaxed);
   result<void> r;
   // The chunk's bytes stay valid until this handler returns (the store reads no further).
-  auto job = [this, &st, chunk, &r] {
-    st->owner = reclaim_spent();
+  auto job = [&st, chunk, &r] {
+    st->owner = reclaim_spent(*st);
     if (st->hash && !st->hash_failed) {
       Diagnostics hd;
       if (!st->hash->update(chunk, hd)) st->hash_failed = true;  // the decoder judges the object
@@ -149,11 +149,10 @@ asio::awaitable<result<void>> Collector::Impl::on_chunk(std::shared_ptr<FetchSta
   co_await decode(job);
   if (!r) co_return r.error();
   if (!st->batch.empty()) {
-    const auto n = st->batch.size();
-    st->events += n;
+    st->batch_hint = st->batch.size();  // the next chunk yields about as many: no regrowth from empty
+    st->events += st->batch.size();
     co_await sink_worker_->push(std::move(st->batch), true, st->owner);
     st->batch = {};
-    st->batch.reserve(n);  // the next chunk yields about as many: no regrowth from empty
   }
   co_return result<void>{};
 }
@@ -186,6 +185,7 @@ asio::awaitable<error_code> Collector::Impl::fetch_object(ObjectRef obj, Diagnos
     }
   } slot_guard{this, started, ec};
   auto st = std::make_shared<FetchState>();
+  st->sink = sink_worker_;
   st->decoder = decoders_(obj, {});
   st->digest = opts_.integrity && integrity::is_digest_key(obj.key);
   if (st->digest) {
@@ -212,8 +212,8 @@ asio::awaitable<error_code> Collector::Impl::fetch_object(ObjectRef obj, Diagnos
   } else {
     // The end of the object: a gathered object is inflated and parsed whole here.
     result<void> f;
-    auto job = [this, &st, &f] {
-      st->owner = reclaim_spent();
+    auto job = [&st, &f] {
+      st->owner = reclaim_spent(*st);
       f = st->decoder->finish(st->batch, st->diag);
       if (f && st->content_sha && st->decoder->content_observed()) st->sha256 = st->content_sha->finish_hex();
     };

@@ -22,6 +22,10 @@ SinkWorker::SinkWorker(asio::any_io_executor loop, Sink& sink, Metrics& metrics,
 SinkWorker::~SinkWorker() {
   stop();
   join();
+  // The last owner can be the sink thread itself (a sink left stuck when the grace period
+  // expired, which returns later): it cannot join itself, and a joinable std::thread destroyed
+  // would terminate the process.
+  if (thread_.joinable()) thread_.detach();
 }
 
 void SinkWorker::start() {
@@ -84,8 +88,18 @@ asio::awaitable<result<void>> SinkWorker::barrier(std::uint64_t since, std::stri
 std::vector<std::vector<Event>> SinkWorker::take_spent(unsigned owner) {
   std::lock_guard lk(spent_mu_);
   if (owner >= spent_.size()) return {};
+  spent_bytes_ -= spent_[owner].bytes;
   spent_[owner].bytes = 0;
   return std::exchange(spent_[owner].batches, {});
+}
+
+void SinkWorker::clear_spent() {
+  std::vector<Spent> all;
+  {
+    std::lock_guard lk(spent_mu_);
+    all.swap(spent_);
+    spent_bytes_ = 0;
+  }
 }
 
 void SinkWorker::give_back(unsigned owner, std::vector<Event>&& events) {
@@ -96,11 +110,15 @@ void SinkWorker::give_back(unsigned owner, std::vector<Event>&& events) {
                                  &e.recipient_account, &e.aws_region})
       if (s->capacity() > 15) bytes += s->capacity() + 1;  // (15: what a string holds in itself)
   std::lock_guard lk(spent_mu_);
-  if (owner >= spent_.size()) spent_.resize(owner + 1);
-  auto& s = spent_[owner];
-  if (s.bytes + bytes > spent_limit) return;  // freed with the item, here
-  s.bytes += bytes;
-  s.batches.push_back(std::move(events));
+  if (spent_bytes_ + bytes > spent_limit) return;  // freed with the item, here
+  try {
+    if (owner >= spent_.size()) spent_.resize(owner + 1);
+    spent_[owner].batches.push_back(std::move(events));
+  } catch (...) {
+    return;  // no memory to keep it: push_back had no effect, the batch is freed with the item
+  }
+  spent_[owner].bytes += bytes;
+  spent_bytes_ += bytes;
 }
 
 template <class F>

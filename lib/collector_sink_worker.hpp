@@ -75,10 +75,13 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   /// that allocated them, their memory goes back to that thread's malloc cache and arena. Freed
   /// on the sink thread, each string took the lock of the producer's arena while the producer
   /// allocated from it (measured: docs/benchmarks.md). At most spent_limit bytes (the batches'
-  /// and their strings' allocations) wait per owner; the sink thread frees a batch that would
-  /// go over, so memory stays bounded when an owner decodes less often than the sink writes.
+  /// and their strings' allocations) wait in all, whatever the number of owners; the sink thread
+  /// frees a batch that would go over, so memory stays bounded when owners decode less often
+  /// than the sink writes.
   std::vector<std::vector<Event>> take_spent(unsigned owner);
-  static constexpr std::size_t spent_limit = std::size_t(4) << 20;
+  static constexpr std::size_t spent_limit = std::size_t(8) << 20;
+  /// Frees every batch still waiting (the run is over: the owners will not ask again).
+  void clear_spent();
   /// Resolves once a flush covering everything pushed before succeeded, or with an error when
   /// that flush failed or any batch pushed since the mark `since` was in a failed window; then
   /// `*detail` (when given) is the sink's report of that failure.
@@ -120,7 +123,8 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   AsyncEvent space_;  // loop-side: capacity freed
 
   std::mutex spent_mu_;
-  std::vector<Spent> spent_;  // guarded by spent_mu_; index: owner
+  std::vector<Spent> spent_;       // guarded by spent_mu_; index: owner
+  std::size_t spent_bytes_ = 0;    // guarded by spent_mu_: the sum of spent_[*].bytes
 
   std::mutex mu_;
   std::condition_variable cv_;

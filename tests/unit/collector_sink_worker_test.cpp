@@ -147,7 +147,7 @@ TEST_CASE("sink worker: good flushes of other tags do not end the failure streak
   CHECK(details == std::vector<std::string>(3, "write /out/bad.jsonl: File too large"));
 }
 
-TEST_CASE("sink worker: written batches wait for the thread that made them, bounded per thread", "[collector]") {
+TEST_CASE("sink worker: written batches wait for the thread that made them, bounded in all", "[collector]") {
   asio::io_context io;
   SwitchSink sink;
   Metrics metrics;
@@ -191,6 +191,28 @@ TEST_CASE("sink worker: written batches wait for the thread that made them, boun
   CHECK(worker->take_spent(0).empty());
   CHECK(worker->take_spent(detail::SinkWorker::no_owner).empty());
   CHECK(worker->take_spent(99).empty());
+
+  // Taking gives the bytes back to the bound, which holds for all owners together: of four
+  // quarter batches of owners 4 and 5 (alternating) three are kept. Then clear_spent frees what
+  // waits.
+  auto more = [&](std::vector<unsigned> owners) -> asio::awaitable<void> {
+    const auto since = worker->mark();
+    for (unsigned o : owners) co_await worker->push(big('4', 1, quarter), true, o);
+    flushed = co_await worker->barrier(since);
+  };
+  io.restart();
+  auto again = asio::co_spawn(io, more({4, 5, 4, 5}), asio::use_future);
+  io.run();
+  again.get();
+  REQUIRE(flushed.has_value());
+  CHECK(worker->take_spent(4).size() == 2);
+  CHECK(worker->take_spent(5).size() == 1);
+  io.restart();
+  auto last = asio::co_spawn(io, more({6}), asio::use_future);
+  io.run();
+  last.get();
+  worker->clear_spent();
+  CHECK(worker->take_spent(6).empty());
   worker->stop();
   worker->join();
 }

@@ -36,7 +36,8 @@ class Sink {
   virtual ~Sink() = default;
 
   /// Queue one event for delivery. An error means the sink cannot take events now (the events
-  /// since the last successful flush then count as lost); `diag.message` says why.
+  /// since the last successful flush then count as lost); `diag.message` says why. `event` is
+  /// valid only during the call: a sink that delivers later keeps a copy of what it needs.
   virtual result<void> write(const Event& event, Diagnostics& diag);
 
   /// Deliver everything written so far. Success is the delivery acknowledgement; on failure
