@@ -11,6 +11,10 @@
 #include <boost/asio/use_future.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace ctsqs;
 namespace asio = boost::asio;
@@ -215,4 +219,52 @@ TEST_CASE("sink worker: written batches wait for the thread that made them, boun
   CHECK(worker->take_spent(6).empty());
   worker->stop();
   worker->join();
+}
+
+TEST_CASE("sink worker: a worker whose last owner is its own thread (a sink that comes back after "
+          "the grace period) ends without terminating the process", "[collector]") {
+  // The collector leaves a stuck sink behind when its grace period expires; the sink thread then
+  // holds the last reference to its worker, and destroys it when the sink returns.
+  struct StuckSink final : Sink {
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false, entered = false;
+    result<void> write(const Event&, Diagnostics&) override {
+      std::unique_lock lk(m);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lk, [&] { return release; });
+      return {};
+    }
+    result<void> flush(Diagnostics&) override { return {}; }
+  } sink;
+  asio::io_context io;
+  Metrics metrics;
+  auto worker = std::make_shared<detail::SinkWorker>(io.get_executor(), sink, metrics, 1000);
+  worker->start();
+  auto pushed = asio::co_spawn(io, worker->push(batch("stuck")), asio::use_future);
+  io.run();
+  pushed.get();
+  {
+    std::unique_lock lk(sink.m);
+    sink.cv.wait(lk, [&] { return sink.entered; });
+  }
+  // The sink thread posted "space freed" (holding a reference) before it wrote: run it now, so
+  // that the thread's own reference is the last.
+  io.restart();
+  io.poll();
+  worker->stop();
+  std::weak_ptr<detail::SinkWorker> alive = worker;
+  worker.reset();  // what the collector does: the sink thread's own reference is the last
+  {
+    std::lock_guard lk(sink.m);
+    sink.release = true;
+  }
+  sink.cv.notify_all();
+  for (int i = 0; i < 500 && !alive.expired(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(alive.expired());
+  // The destructor ran on the sink thread; let that thread end. Before the fix, destroying its
+  // own joinable std::thread called std::terminate, and this process died here.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  SUCCEED("the process is still running");
 }
